@@ -1,0 +1,85 @@
+/**
+ * Stable error codes. They cross the wire (refusal notices, HTTP error bodies) and are part of
+ * the public API: never rename one, only add.
+ */
+export const ErrorCodes = {
+  // validation of values against definitions
+  UnknownAttribute: 'unknown-attribute',
+  WrongKind: 'wrong-kind',
+  NotAnOption: 'not-an-option',
+  RetiredOption: 'retired-option',
+  RetiredAttribute: 'retired-attribute',
+  TooLong: 'too-long',
+  TypeMismatch: 'type-mismatch',
+  // validation of definitions
+  TooFewOptions: 'too-few-options',
+  DuplicateLabel: 'duplicate-label',
+  DuplicateOptionLabel: 'duplicate-option-label',
+  DuplicateAlias: 'duplicate-alias',
+  InvalidLabel: 'invalid-label',
+  InvalidDefinition: 'invalid-definition',
+  PlatformNotCrmManaged: 'platform-not-crm-managed',
+  ImmutableField: 'immutable-field',
+  UnknownField: 'unknown-field',
+  InvalidValue: 'invalid-value',
+  // permissions
+  Forbidden: 'forbidden',
+  PlanLacksFeature: 'plan-lacks-feature',
+  VipDisabled: 'vip-disabled',
+  CrmManagedLocked: 'crm-managed-locked',
+  ProvenanceMismatch: 'provenance-mismatch',
+  // transport and lifecycle
+  Unauthorized: 'unauthorized',
+  TokenExpired: 'token-expired',
+  WrongWorkspace: 'wrong-workspace',
+  NotFound: 'not-found',
+  Deleted: 'deleted',
+  Timeout: 'timeout',
+  BadRequest: 'bad-request',
+  PayloadTooLarge: 'payload-too-large',
+  RateLimited: 'rate-limited',
+  Internal: 'internal',
+} as const
+
+/** One of the stable error codes in {@link ErrorCodes}. */
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes]
+
+const ALL_CODES = new Set<string>(Object.values(ErrorCodes))
+
+/** Returns true when `code` is a known Cardfile error code (useful when decoding wire data). */
+export const isErrorCode = (code: unknown): code is ErrorCode =>
+  typeof code === 'string' && ALL_CODES.has(code)
+
+/**
+ * The one error class Cardfile throws. Check `instanceof CardfileError` and switch on `code`.
+ *
+ * @example
+ * try { contact.setValue('plan', 'gold') } catch (e) {
+ *   if (e instanceof CardfileError && e.code === 'not-an-option') showHint(e.message)
+ * }
+ */
+export class CardfileError extends Error {
+  override readonly name = 'CardfileError'
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    /** The field the error is about, when there is one (for example `custom:plan`). */
+    readonly field?: string,
+  ) {
+    super(message)
+  }
+}
+
+/** Result of a pure check: ok, or a stable code with a human-readable reason. */
+export type CheckResult =
+  { readonly ok: true } | { readonly ok: false; readonly code: ErrorCode; readonly message: string }
+
+/** The ok result, shared. */
+export const OK: CheckResult = Object.freeze({ ok: true as const })
+
+/** Builds a refusal result. */
+export const refuse = (code: ErrorCode, message: string): CheckResult => ({
+  ok: false,
+  code,
+  message,
+})

@@ -1,0 +1,23 @@
+import { fileURLToPath } from 'node:url'
+import type { UserConfig } from 'vitest/config'
+
+const src = (pkg: string) =>
+  fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url))
+
+/**
+ * Tests run against the packages' sources (no build needed), the same way the `source`
+ * export condition lets TypeScript resolve them.
+ */
+export const sharedTestConfig: UserConfig = {
+  resolve: {
+    alias: {
+      '@cardfile/core': src('core'),
+      '@cardfile/react': src('react'),
+      '@cardfile/server': src('server'),
+    },
+  },
+  test: {
+    testTimeout: 20_000,
+    hookTimeout: 20_000,
+  },
+}
