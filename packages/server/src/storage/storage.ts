@@ -1,0 +1,87 @@
+import type { ChannelId, ConversationStatus } from '@cardfile/core'
+
+/** A row of the server-side contact index, derived from a contact document after each commit. */
+export interface ContactIndexRow {
+  readonly kind: 'contact'
+  readonly workspace: string
+  readonly id: string
+  readonly channel: ChannelId
+  readonly platformUserId: string
+  readonly hint: string
+  readonly vip: boolean
+  /** Normalised value of the workspace's matching attribute, or null. */
+  readonly matchValue: string | null
+  readonly createdAt: number
+  readonly updatedAt: number
+}
+
+/** A row of the server-side conversation index, derived from a conversation document. */
+export interface ConversationIndexRow {
+  readonly kind: 'conversation'
+  readonly workspace: string
+  readonly id: string
+  readonly contactId: string
+  readonly channel: ChannelId
+  readonly status: ConversationStatus
+  readonly team: string | null
+  readonly priority: number
+  readonly createdAt: number
+  readonly updatedAt: number
+}
+
+export type IndexRow = ContactIndexRow | ConversationIndexRow
+
+/** A page of results with an opaque cursor for the next page (null at the end). */
+export interface Page<T> {
+  readonly items: readonly T[]
+  readonly next: string | null
+}
+
+/**
+ * Where the server keeps documents and its index. Every adapter (SQLite embedded default,
+ * PostgreSQL for several instances) makes the same promises:
+ * - `append` resolves only after the update is committed (group commit: appends arriving close
+ *   together share one transaction); a restart loses nothing that resolved.
+ * - `erase` leaves no readable copy of the erased documents or their index rows, and a
+ *   tombstone so that a stale client can never bring the document back.
+ */
+export interface Storage {
+  /** Everything stored for a document, in order (snapshot first); empty when unknown. */
+  load(docName: string): Promise<Uint8Array[]>
+  /**
+   * Appends one update (and the index row derived from the document's new state, if any) and
+   * resolves after the commit that holds it.
+   */
+  append(docName: string, update: Uint8Array, index?: IndexRow): Promise<void>
+  /** True when the document was erased (tombstoned). */
+  isErased(docName: string): Promise<boolean>
+  /** Erases documents, their index rows and their attachments for good, leaving tombstones. */
+  erase(docNames: readonly string[]): Promise<void>
+  /** Looks up a contact by its channel identity. */
+  findContact(
+    workspace: string,
+    channel: ChannelId,
+    platformUserId: string,
+  ): Promise<ContactIndexRow | null>
+  /** The most recent conversation of a contact that is not resolved, or null. */
+  findOpenConversation(workspace: string, contactId: string): Promise<ConversationIndexRow | null>
+  /** Lists contacts, newest first; `vip: true` for the VIP group. */
+  listContacts(
+    workspace: string,
+    query: { readonly vip?: boolean; readonly limit: number; readonly cursor?: string | null },
+  ): Promise<Page<ContactIndexRow>>
+  /** Lists conversations: of given contacts newest first, or a team's queue by priority. */
+  listConversations(
+    workspace: string,
+    query: {
+      readonly contactIds?: readonly string[]
+      readonly team?: string | null
+      readonly status?: readonly ConversationStatus[]
+      readonly order: 'newest' | 'priority'
+      readonly limit: number
+      readonly cursor?: string | null
+    },
+  ): Promise<Page<ConversationIndexRow>>
+  /** Flushes pending commits and closes. */
+  close(): Promise<void>
+}
