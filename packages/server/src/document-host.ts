@@ -1,0 +1,27 @@
+import type { Actor } from '@cardfile/core'
+import type * as Y from 'yjs'
+
+/**
+ * The seam between the sync engine and everything else on the server (HTTP API, CRM, routing).
+ * Server-side code never keeps its own copy of a document: it asks the host, which loads the
+ * document if no client has it open, applies the change as one transaction, persists it (group
+ * commit), relays it to connected clients, and unloads the document again when nobody uses it.
+ */
+export interface DocumentHost {
+  /**
+   * Runs `change` inside one Yjs transaction on the live document and resolves, with what
+   * `change` returned, after the resulting update is committed to storage and relayed.
+   * Changes made here are trusted (not checked against permissions): callers check first.
+   *
+   * @example
+   * await host.transact('demo/contact/c1', systemActor, (doc) => new ContactDoc(doc, 'c1').setProfile(p))
+   */
+  transact<T>(docName: string, actor: Actor, change: (doc: Y.Doc) => T): Promise<T>
+  /** Reads a document (loading it if needed) without changing it. */
+  read<T>(docName: string, reader: (doc: Y.Doc) => T): Promise<T>
+  /**
+   * Erases documents: connected clients get a purge notice and are closed with 4410, storage
+   * erases them and leaves tombstones.
+   */
+  erase(docNames: readonly string[]): Promise<void>
+}
