@@ -68,7 +68,16 @@ export interface Storage {
   /** Lists contacts, newest first; `vip: true` for the VIP group. */
   listContacts(
     workspace: string,
-    query: { readonly vip?: boolean; readonly limit: number; readonly cursor?: string | null },
+    query: {
+      readonly vip?: boolean
+      /**
+       * Addition: only contacts whose normalised matching value equals this one (the linked
+       * contacts of a person across channels).
+       */
+      readonly matchValue?: string
+      readonly limit: number
+      readonly cursor?: string | null
+    },
   ): Promise<Page<ContactIndexRow>>
   /** Lists conversations: of given contacts newest first, or a team's queue by priority. */
   listConversations(
@@ -84,4 +93,23 @@ export interface Storage {
   ): Promise<Page<ConversationIndexRow>>
   /** Flushes pending commits and closes. */
   close(): Promise<void>
+  /**
+   * Addition: counters for metrics (commit latency, pending appends). Optional so that an
+   * adapter without them still fits.
+   */
+  stats?(): StorageStats
+}
+
+/** Addition: what a storage adapter reports for metrics. */
+export interface StorageStats {
+  /** Appends queued and not yet committed. */
+  readonly pendingAppends: number
+  /** Transactions committed since start (a group commit counts once). */
+  readonly commits: number
+  /** Appends committed since start. */
+  readonly appends: number
+  /** Duration of the last commit in milliseconds (0 before the first). */
+  readonly lastCommitMs: number
+  /** Compactions of a document into its snapshot since start. */
+  readonly compactions: number
 }

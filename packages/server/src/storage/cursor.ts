@@ -1,0 +1,75 @@
+import { CardfileError, ErrorCodes } from '@cardfile/core'
+
+/**
+ * Keyset pagination cursors. A cursor is the sort key of the last row of a page, as base64url
+ * JSON; callers treat it as opaque. Keyset (not offset) pagination keeps pages stable while
+ * rows are inserted and costs the same on page 1 and page 1,000.
+ */
+
+/** Position after a row in newest-first order (contacts, conversation history). */
+export interface NewestCursor {
+  readonly o: 'newest'
+  /** createdAt of the last row. */
+  readonly t: number
+  /** id of the last row (tie-break). */
+  readonly i: string
+}
+
+/** Position after a row in a team queue: priority desc, then oldest first. */
+export interface PriorityCursor {
+  readonly o: 'priority'
+  readonly p: number
+  readonly t: number
+  readonly i: string
+}
+
+export type Cursor = NewestCursor | PriorityCursor
+
+/** Encodes a cursor as an opaque base64url string. */
+export const encodeCursor = (cursor: Cursor): string =>
+  Buffer.from(JSON.stringify(cursor), 'utf8').toString('base64url')
+
+const badCursor = (): CardfileError =>
+  new CardfileError(ErrorCodes.BadRequest, 'invalid pagination cursor')
+
+/**
+ * Decodes a cursor of the expected order; null or undefined means the first page. A cursor
+ * that is malformed or belongs to another order is a bad request, not a silent restart.
+ *
+ * @example
+ * const after = decodeCursor(query.cursor, 'newest') // null on the first page
+ */
+export function decodeCursor(value: string | null | undefined, order: 'newest'): NewestCursor | null
+export function decodeCursor(
+  value: string | null | undefined,
+  order: 'priority',
+): PriorityCursor | null
+export function decodeCursor(value: string | null | undefined, order: Cursor['o']): Cursor | null {
+  if (value === null || value === undefined) return null
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'))
+  } catch {
+    throw badCursor()
+  }
+  if (typeof parsed !== 'object' || parsed === null) throw badCursor()
+  const c = parsed as Record<string, unknown>
+  if (c.o !== order || !Number.isFinite(c.t) || typeof c.i !== 'string') throw badCursor()
+  if (order === 'newest') return { o: 'newest', t: c.t as number, i: c.i }
+  if (!Number.isFinite(c.p)) throw badCursor()
+  return { o: 'priority', p: c.p as number, t: c.t as number, i: c.i }
+}
+
+/** Largest page a query may ask for. */
+export const MAX_PAGE_SIZE = 1000
+
+/** Checks a page size: a positive integer up to {@link MAX_PAGE_SIZE}. */
+export function checkLimit(limit: number): number {
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
+    throw new CardfileError(
+      ErrorCodes.BadRequest,
+      `limit must be an integer from 1 to ${MAX_PAGE_SIZE}`,
+    )
+  }
+  return limit
+}

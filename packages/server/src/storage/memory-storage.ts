@@ -1,0 +1,202 @@
+import * as Y from 'yjs'
+import { CardfileError, ErrorCodes, parseDocName } from '@cardfile/core'
+import { removeAttachments } from './attachments'
+import { checkLimit, decodeCursor, encodeCursor } from './cursor'
+import {
+  checkIndexRow,
+  compareNewest,
+  comparePriority,
+  identityTaken,
+  isAfterNewest,
+  isAfterPriority,
+} from './index-rules'
+import type { ContactIndexRow, ConversationIndexRow, Page, Storage, StorageStats } from './storage'
+
+export interface MemoryStorageOptions {
+  /** A document with more updates than this is merged into its snapshot. Default 500. */
+  readonly compactAfter?: number
+  /** Root of attachment files, removed on erase like the SQLite store does. */
+  readonly attachmentsDir?: string
+}
+
+/** The in-memory storage: the {@link Storage} contract plus the same hooks as SQLite. */
+export interface MemoryStorage extends Storage {
+  compact(docName: string): Promise<boolean>
+  stats(): StorageStats
+}
+
+interface StoredDoc {
+  snapshot: Uint8Array | null
+  updates: Uint8Array[]
+}
+
+const page = <T>(rows: readonly T[], limit: number, cursorOf: (row: T) => string): Page<T> => {
+  const items = rows.slice(0, limit)
+  const last = items.at(-1)
+  return { items, next: rows.length > limit && last !== undefined ? cursorOf(last) : null }
+}
+
+/**
+ * A storage that keeps everything in memory, for fast tests of the parts above storage. Same
+ * promises as the SQLite store except durability: erasure leaves tombstones, appends to an
+ * erased document are refused, a channel identity belongs to one contact, pages use the same
+ * cursors and order.
+ *
+ * @example
+ * const storage = createMemoryStorage()
+ * await storage.append('demo/contact/c1', Y.encodeStateAsUpdate(doc))
+ */
+export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryStorage {
+  const compactAfter = options.compactAfter ?? 500
+  const docs = new Map<string, StoredDoc>()
+  const tombstones = new Map<string, number>()
+  const contacts = new Map<string, ContactIndexRow>()
+  const conversations = new Map<string, ConversationIndexRow>()
+  const counters = { commits: 0, appends: 0, lastCommitMs: 0, compactions: 0 }
+  let closed = false
+
+  const ensureOpen = (): void => {
+    if (closed) throw new CardfileError(ErrorCodes.Internal, 'storage is closed')
+  }
+  const key = (workspace: string, id: string): string => `${workspace}\u0000${id}`
+
+  const compactSync = (docName: string): boolean => {
+    const doc = docs.get(docName)
+    if (doc === undefined || doc.updates.length === 0) return false
+    const parts = doc.snapshot === null ? doc.updates : [doc.snapshot, ...doc.updates]
+    doc.snapshot = Y.mergeUpdates(parts)
+    doc.updates = []
+    counters.compactions += 1
+    return true
+  }
+
+  return {
+    async load(docName) {
+      ensureOpen()
+      const doc = docs.get(docName)
+      if (doc === undefined) return []
+      return doc.snapshot === null ? [...doc.updates] : [doc.snapshot, ...doc.updates]
+    },
+
+    async append(docName, update, index) {
+      ensureOpen()
+      checkIndexRow(docName, index)
+      if (tombstones.has(docName)) {
+        throw new CardfileError(ErrorCodes.Deleted, `document ${docName} was deleted`)
+      }
+      if (index?.kind === 'contact') {
+        for (const other of contacts.values()) {
+          if (
+            other.workspace === index.workspace &&
+            other.id !== index.id &&
+            other.channel === index.channel &&
+            other.platformUserId === index.platformUserId
+          ) {
+            throw identityTaken(index)
+          }
+        }
+        contacts.set(key(index.workspace, index.id), index)
+      } else if (index?.kind === 'conversation') {
+        conversations.set(key(index.workspace, index.id), index)
+      }
+      const doc = docs.get(docName) ?? { snapshot: null, updates: [] }
+      docs.set(docName, doc)
+      // Copy: the caller may reuse its buffer, and a stored update must not change.
+      doc.updates.push(update.slice())
+      counters.commits += 1
+      counters.appends += 1
+      if (doc.updates.length > compactAfter) compactSync(docName)
+    },
+
+    async isErased(docName) {
+      ensureOpen()
+      return tombstones.has(docName)
+    },
+
+    async erase(docNames) {
+      ensureOpen()
+      const at = Date.now()
+      for (const docName of docNames) {
+        docs.delete(docName)
+        const name = parseDocName(docName)
+        if (name?.kind === 'contact') contacts.delete(key(name.workspace, name.id))
+        if (name?.kind === 'conversation') conversations.delete(key(name.workspace, name.id))
+        if (!tombstones.has(docName)) tombstones.set(docName, at)
+      }
+      await removeAttachments(options.attachmentsDir, docNames)
+    },
+
+    async findContact(workspace, channel, platformUserId) {
+      ensureOpen()
+      for (const row of contacts.values()) {
+        if (
+          row.workspace === workspace &&
+          row.channel === channel &&
+          row.platformUserId === platformUserId
+        ) {
+          return row
+        }
+      }
+      return null
+    },
+
+    async findOpenConversation(workspace, contactId) {
+      ensureOpen()
+      const open = [...conversations.values()]
+        .filter((r) => r.workspace === workspace && r.contactId === contactId)
+        .filter((r) => r.status !== 'resolved')
+        .sort(compareNewest)
+      return open[0] ?? null
+    },
+
+    async listContacts(workspace, q) {
+      ensureOpen()
+      const limit = checkLimit(q.limit)
+      const after = decodeCursor(q.cursor, 'newest')
+      const rows = [...contacts.values()]
+        .filter((r) => r.workspace === workspace)
+        .filter((r) => q.vip === undefined || r.vip === q.vip)
+        .filter((r) => q.matchValue === undefined || r.matchValue === q.matchValue)
+        .filter((r) => after === null || isAfterNewest(r, after))
+        .sort(compareNewest)
+      return page(rows, limit, (r) => encodeCursor({ o: 'newest', t: r.createdAt, i: r.id }))
+    },
+
+    async listConversations(workspace, q) {
+      ensureOpen()
+      const limit = checkLimit(q.limit)
+      const matching = [...conversations.values()]
+        .filter((r) => r.workspace === workspace)
+        .filter((r) => q.contactIds === undefined || q.contactIds.includes(r.contactId))
+        .filter((r) => q.team === undefined || r.team === q.team)
+        .filter((r) => q.status === undefined || q.status.includes(r.status))
+      if (q.order === 'priority') {
+        const after = decodeCursor(q.cursor, 'priority')
+        const rows = matching
+          .filter((r) => after === null || isAfterPriority(r, after))
+          .sort(comparePriority)
+        return page(rows, limit, (r) =>
+          encodeCursor({ o: 'priority', p: r.priority, t: r.createdAt, i: r.id }),
+        )
+      }
+      const after = decodeCursor(q.cursor, 'newest')
+      const rows = matching
+        .filter((r) => after === null || isAfterNewest(r, after))
+        .sort(compareNewest)
+      return page(rows, limit, (r) => encodeCursor({ o: 'newest', t: r.createdAt, i: r.id }))
+    },
+
+    async compact(docName) {
+      ensureOpen()
+      return compactSync(docName)
+    },
+
+    stats() {
+      return { pendingAppends: 0, ...counters }
+    },
+
+    async close() {
+      closed = true
+    },
+  }
+}

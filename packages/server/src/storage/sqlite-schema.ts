@@ -1,0 +1,99 @@
+import type { Database } from 'better-sqlite3'
+
+/**
+ * Schema migrations of the SQLite store, applied in order at open. Never edit a published
+ * migration: add a new one. `schema_migrations` records which versions a file has.
+ */
+const MIGRATIONS: readonly { readonly version: number; readonly sql: string }[] = [
+  {
+    version: 1,
+    sql: `
+      -- AUTOINCREMENT: a seq is never reused, even after compaction deletes the highest rows,
+      -- so "seq <= bound" always means "was there when the bound was read".
+      CREATE TABLE updates (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        doc TEXT NOT NULL,
+        data BLOB NOT NULL
+      );
+      CREATE INDEX updates_doc_seq ON updates (doc, seq);
+
+      CREATE TABLE snapshots (
+        doc TEXT PRIMARY KEY,
+        data BLOB NOT NULL,
+        upto INTEGER NOT NULL
+      );
+
+      CREATE TABLE tombstones (
+        doc TEXT PRIMARY KEY,
+        erased_at INTEGER NOT NULL
+      );
+
+      CREATE TABLE contacts (
+        workspace TEXT NOT NULL,
+        id TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        platform_user_id TEXT NOT NULL,
+        hint TEXT NOT NULL,
+        vip INTEGER NOT NULL,
+        match_value TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (workspace, id)
+      );
+      CREATE UNIQUE INDEX contacts_identity ON contacts (workspace, channel, platform_user_id);
+      CREATE INDEX contacts_newest ON contacts (workspace, created_at DESC, id DESC);
+      CREATE INDEX contacts_vip ON contacts (workspace, vip, created_at DESC, id DESC);
+      CREATE INDEX contacts_match ON contacts (workspace, match_value, created_at DESC, id DESC)
+        WHERE match_value IS NOT NULL;
+
+      CREATE TABLE conversations (
+        workspace TEXT NOT NULL,
+        id TEXT NOT NULL,
+        contact_id TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        status TEXT NOT NULL,
+        team TEXT,
+        priority REAL NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (workspace, id)
+      );
+      CREATE INDEX conversations_history
+        ON conversations (workspace, contact_id, created_at DESC, id DESC);
+      CREATE INDEX conversations_queue
+        ON conversations (workspace, team, priority DESC, created_at ASC, id ASC);
+      CREATE INDEX conversations_newest ON conversations (workspace, created_at DESC, id DESC);
+    `,
+  },
+]
+
+/** The schema version this code writes. */
+export const SCHEMA_VERSION = MIGRATIONS.length
+
+/**
+ * Brings a database to {@link SCHEMA_VERSION}, each migration in its own transaction. Refuses
+ * a file written by a newer version rather than guessing at its layout.
+ */
+export function migrate(db: Database): void {
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY,
+    applied_at INTEGER NOT NULL
+  )`)
+  const row = db.prepare('SELECT max(version) AS v FROM schema_migrations').get() as {
+    v: number | null
+  }
+  const current = row.v ?? 0
+  if (current > SCHEMA_VERSION) {
+    throw new Error(
+      `database schema version ${current} is newer than this server supports (${SCHEMA_VERSION})`,
+    )
+  }
+  const record = db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)')
+  for (const m of MIGRATIONS) {
+    if (m.version <= current) continue
+    db.transaction(() => {
+      db.exec(m.sql)
+      record.run(m.version, Date.now())
+    }).immediate()
+  }
+}

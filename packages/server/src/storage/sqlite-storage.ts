@@ -1,0 +1,584 @@
+import Database from 'better-sqlite3'
+import * as Y from 'yjs'
+import { CardfileError, ErrorCodes, parseDocName } from '@cardfile/core'
+import type { ChannelId, ConversationStatus } from '@cardfile/core'
+import { removeAttachments } from './attachments'
+import { checkLimit, decodeCursor, encodeCursor } from './cursor'
+import { checkIndexRow, identityTaken } from './index-rules'
+import { migrate } from './sqlite-schema'
+import type {
+  ContactIndexRow,
+  ConversationIndexRow,
+  IndexRow,
+  Page,
+  Storage,
+  StorageStats,
+} from './storage'
+
+/** Where storage reports problems it handles itself (background compaction failures). */
+export interface StorageLogger {
+  warn(message: string, context?: Record<string, unknown>): void
+  error(message: string, context?: Record<string, unknown>): void
+}
+
+export interface SqliteStorageOptions {
+  /** The database file; `-wal` and `-shm` files appear beside it. */
+  readonly path: string
+  /**
+   * How long a group commit waits for more appends, in ms. 0 or unset: commit on the next
+   * event-loop turn (setImmediate), which already groups everything that arrived in one turn.
+   */
+  readonly groupCommitMs?: number
+  /** A document with more updates than this is compacted into its snapshot. Default 500. */
+  readonly compactAfter?: number
+  /** Delay before the background compactor runs for documents over the limit. Default 1000. */
+  readonly compactDelayMs?: number
+  /** Root of attachment files (`<attachmentsDir>/<encoded doc name>/`), removed on erase. */
+  readonly attachmentsDir?: string
+  /**
+   * `full` (default): every commit is fsynced, so an acknowledged update survives power loss
+   * as well as a killed process. `normal`: in WAL mode it survives a killed process (kill -9)
+   * but the last commits may be lost on power loss; faster on slow disks.
+   */
+  readonly synchronous?: 'full' | 'normal'
+  /** How long a commit waits for a lock held by another connection. Default 5000. */
+  readonly busyTimeoutMs?: number
+  readonly logger?: StorageLogger
+}
+
+/** The SQLite storage: the {@link Storage} contract plus test and metrics hooks. */
+export interface SqliteStorage extends Storage {
+  /**
+   * Merges a document's updates into its snapshot now; resolves true when it did. The
+   * background compactor calls the same function.
+   */
+  compact(docName: string): Promise<boolean>
+  stats(): StorageStats
+}
+
+interface PendingAppend {
+  readonly doc: string
+  readonly update: Uint8Array
+  readonly index: IndexRow | undefined
+  readonly resolve: () => void
+  readonly reject: (error: Error) => void
+}
+
+interface ContactSqlRow {
+  workspace: string
+  id: string
+  channel: string
+  platform_user_id: string
+  hint: string
+  vip: number
+  match_value: string | null
+  created_at: number
+  updated_at: number
+}
+
+interface ConversationSqlRow {
+  workspace: string
+  id: string
+  contact_id: string
+  channel: string
+  status: string
+  team: string | null
+  priority: number
+  created_at: number
+  updated_at: number
+}
+
+const toContact = (r: ContactSqlRow): ContactIndexRow => ({
+  kind: 'contact',
+  workspace: r.workspace,
+  id: r.id,
+  channel: r.channel as ChannelId,
+  platformUserId: r.platform_user_id,
+  hint: r.hint,
+  vip: r.vip === 1,
+  matchValue: r.match_value,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+})
+
+const toConversation = (r: ConversationSqlRow): ConversationIndexRow => ({
+  kind: 'conversation',
+  workspace: r.workspace,
+  id: r.id,
+  contactId: r.contact_id,
+  channel: r.channel as ChannelId,
+  status: r.status as ConversationStatus,
+  team: r.team,
+  priority: r.priority,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+})
+
+const asBytes = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength)
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
+
+const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e))
+
+/**
+ * Opens (or creates) the embedded SQLite store: one file in WAL mode, appends committed in
+ * groups and acknowledged only after the commit, documents compacted in the background, and
+ * erasure that leaves no readable copy in the file or its WAL.
+ *
+ * @example
+ * const storage = createSqliteStorage({ path: './cardfile.db', attachmentsDir: './files' })
+ * await storage.append('demo/contact/c1', update) // resolves once committed
+ * const parts = await storage.load('demo/contact/c1') // snapshot first, then updates
+ * await storage.close()
+ */
+export function createSqliteStorage(options: SqliteStorageOptions): SqliteStorage {
+  const groupCommitMs = options.groupCommitMs ?? 0
+  const compactAfter = options.compactAfter ?? 500
+  const compactDelayMs = options.compactDelayMs ?? 1000
+  const logger: StorageLogger = options.logger ?? console
+
+  const db = new Database(options.path)
+  db.pragma('journal_mode = WAL')
+  db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`)
+  // Zero deleted content in place, so an erased document leaves no bytes behind in the file.
+  db.pragma('secure_delete = ON')
+  db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`)
+  migrate(db)
+
+  const sql = {
+    isErased: db.prepare<[string], { one: number }>(
+      'SELECT 1 AS one FROM tombstones WHERE doc = ?',
+    ),
+    insertUpdate: db.prepare<[string, Uint8Array]>('INSERT INTO updates (doc, data) VALUES (?, ?)'),
+    upsertContact: db.prepare<[ContactSqlRow]>(
+      `INSERT INTO contacts (workspace, id, channel, platform_user_id, hint, vip, match_value,
+         created_at, updated_at)
+       VALUES (@workspace, @id, @channel, @platform_user_id, @hint, @vip, @match_value,
+         @created_at, @updated_at)
+       ON CONFLICT (workspace, id) DO UPDATE SET channel = excluded.channel,
+         platform_user_id = excluded.platform_user_id, hint = excluded.hint, vip = excluded.vip,
+         match_value = excluded.match_value, created_at = excluded.created_at,
+         updated_at = excluded.updated_at`,
+    ),
+    upsertConversation: db.prepare<[ConversationSqlRow]>(
+      `INSERT INTO conversations (workspace, id, contact_id, channel, status, team, priority,
+         created_at, updated_at)
+       VALUES (@workspace, @id, @contact_id, @channel, @status, @team, @priority, @created_at,
+         @updated_at)
+       ON CONFLICT (workspace, id) DO UPDATE SET contact_id = excluded.contact_id,
+         channel = excluded.channel, status = excluded.status, team = excluded.team,
+         priority = excluded.priority, created_at = excluded.created_at,
+         updated_at = excluded.updated_at`,
+    ),
+    // Bounded scan: reads at most compactAfter + 1 index entries whatever the document's size.
+    overLimit: db.prepare<[string, number], { n: number }>(
+      'SELECT count(*) AS n FROM (SELECT 1 FROM updates WHERE doc = ? LIMIT ?)',
+    ),
+    snapshot: db.prepare<[string], { data: Buffer; upto: number }>(
+      'SELECT data, upto FROM snapshots WHERE doc = ?',
+    ),
+    updates: db.prepare<[string], { seq: number; data: Buffer }>(
+      'SELECT seq, data FROM updates WHERE doc = ? ORDER BY seq',
+    ),
+    writeSnapshot: db.prepare<[string, Uint8Array, number]>(
+      `INSERT INTO snapshots (doc, data, upto) VALUES (?, ?, ?)
+       ON CONFLICT (doc) DO UPDATE SET data = excluded.data, upto = excluded.upto`,
+    ),
+    deleteUpTo: db.prepare<[string, number]>('DELETE FROM updates WHERE doc = ? AND seq <= ?'),
+    deleteUpdates: db.prepare<[string]>('DELETE FROM updates WHERE doc = ?'),
+    deleteSnapshot: db.prepare<[string]>('DELETE FROM snapshots WHERE doc = ?'),
+    deleteContact: db.prepare<[string, string]>(
+      'DELETE FROM contacts WHERE workspace = ? AND id = ?',
+    ),
+    deleteConversation: db.prepare<[string, string]>(
+      'DELETE FROM conversations WHERE workspace = ? AND id = ?',
+    ),
+    tombstone: db.prepare<[string, number]>(
+      'INSERT INTO tombstones (doc, erased_at) VALUES (?, ?) ON CONFLICT (doc) DO NOTHING',
+    ),
+    findContact: db.prepare<[string, string, string], ContactSqlRow>(
+      'SELECT * FROM contacts WHERE workspace = ? AND channel = ? AND platform_user_id = ?',
+    ),
+    findOpenConversation: db.prepare<[string, string], ConversationSqlRow>(
+      `SELECT * FROM conversations WHERE workspace = ? AND contact_id = ? AND status != 'resolved'
+       ORDER BY created_at DESC, id DESC LIMIT 1`,
+    ),
+  }
+
+  // Index upserts, one per append. Called inside the group transaction, so better-sqlite3 runs
+  // each as a savepoint: a row that breaks a constraint fails its own append, not the group.
+  const writeAppend = db.transaction((p: PendingAppend) => {
+    sql.insertUpdate.run(p.doc, p.update)
+    const row = p.index
+    if (row?.kind === 'contact') {
+      try {
+        sql.upsertContact.run({
+          workspace: row.workspace,
+          id: row.id,
+          channel: row.channel,
+          platform_user_id: row.platformUserId,
+          hint: row.hint,
+          vip: row.vip ? 1 : 0,
+          match_value: row.matchValue,
+          created_at: row.createdAt,
+          updated_at: row.updatedAt,
+        })
+      } catch (e) {
+        if (e instanceof Database.SqliteError && e.code === 'SQLITE_CONSTRAINT_UNIQUE') {
+          throw identityTaken(row)
+        }
+        throw e
+      }
+    } else if (row?.kind === 'conversation') {
+      sql.upsertConversation.run({
+        workspace: row.workspace,
+        id: row.id,
+        contact_id: row.contactId,
+        channel: row.channel,
+        status: row.status,
+        team: row.team,
+        priority: row.priority,
+        created_at: row.createdAt,
+        updated_at: row.updatedAt,
+      })
+    }
+  })
+
+  const writeGroup = db.transaction((batch: readonly PendingAppend[]) => {
+    const refused = new Map<PendingAppend, CardfileError>()
+    for (const p of batch) {
+      if (p.index === undefined) {
+        sql.insertUpdate.run(p.doc, p.update)
+        continue
+      }
+      try {
+        writeAppend(p)
+      } catch (e) {
+        // Only the append's own, expected refusal is isolated; anything else fails the group.
+        if (!(e instanceof CardfileError)) throw e
+        refused.set(p, e)
+      }
+    }
+    return refused
+  })
+
+  const eraseRows = db.transaction((docs: readonly string[], at: number) => {
+    for (const doc of docs) {
+      sql.deleteUpdates.run(doc)
+      sql.deleteSnapshot.run(doc)
+      const name = parseDocName(doc)
+      if (name?.kind === 'contact') sql.deleteContact.run(name.workspace, name.id)
+      if (name?.kind === 'conversation') sql.deleteConversation.run(name.workspace, name.id)
+      sql.tombstone.run(doc, at)
+    }
+  })
+
+  let queue: PendingAppend[] = []
+  let flushTimer: NodeJS.Timeout | NodeJS.Immediate | null = null
+  let closed = false
+  let closing: Promise<void> | null = null
+  const counters = { commits: 0, appends: 0, lastCommitMs: 0, compactions: 0 }
+
+  const dueForCompaction = new Set<string>()
+  const compacting = new Map<string, Promise<boolean>>()
+  let compactTimer: NodeJS.Timeout | null = null
+  let compactRun: Promise<void> | null = null
+
+  const ensureOpen = (): void => {
+    if (closed) throw new CardfileError(ErrorCodes.Internal, 'storage is closed')
+  }
+
+  const deleted = (doc: string): CardfileError =>
+    new CardfileError(ErrorCodes.Deleted, `document ${doc} was deleted`)
+
+  function scheduleFlush(): void {
+    if (flushTimer !== null) return
+    flushTimer = groupCommitMs > 0 ? setTimeout(flush, groupCommitMs) : setImmediate(flush)
+  }
+
+  function cancelFlush(): void {
+    if (flushTimer === null) return
+    if (groupCommitMs > 0) clearTimeout(flushTimer as NodeJS.Timeout)
+    else clearImmediate(flushTimer as NodeJS.Immediate)
+    flushTimer = null
+  }
+
+  /** Commits every queued append in one transaction, then settles their promises. */
+  function flush(): void {
+    flushTimer = null
+    if (queue.length === 0) return
+    const batch = queue
+    queue = []
+    const started = performance.now()
+    let refused: Map<PendingAppend, CardfileError>
+    try {
+      refused = writeGroup.immediate(batch)
+    } catch (e) {
+      // Nothing of the group is committed, so nothing of it may be acknowledged.
+      const error = new CardfileError(ErrorCodes.Internal, `storage commit failed: ${messageOf(e)}`)
+      logger.error('storage commit failed', { appends: batch.length, error: messageOf(e) })
+      for (const p of batch) p.reject(error)
+      return
+    }
+    counters.commits += 1
+    counters.appends += batch.length - refused.size
+    counters.lastCommitMs = performance.now() - started
+    const touched = new Set<string>()
+    for (const p of batch) {
+      const error = refused.get(p)
+      if (error === undefined) {
+        touched.add(p.doc)
+        p.resolve()
+      } else {
+        p.reject(error)
+      }
+    }
+    for (const doc of touched) {
+      if (sql.overLimit.get(doc, compactAfter + 1)!.n > compactAfter) dueForCompaction.add(doc)
+    }
+    if (dueForCompaction.size > 0 && compactTimer === null && compactRun === null) {
+      compactTimer = setTimeout(runCompactions, compactDelayMs)
+      // Background work must not keep a process alive that is otherwise done.
+      compactTimer.unref()
+    }
+  }
+
+  function runCompactions(): void {
+    compactTimer = null
+    compactRun = (async () => {
+      while (dueForCompaction.size > 0 && !closed) {
+        const doc = dueForCompaction.values().next().value as string
+        dueForCompaction.delete(doc)
+        try {
+          await compact(doc)
+        } catch (e) {
+          logger.error('storage compaction failed', { doc, error: messageOf(e) })
+        }
+        // One document per turn: group commits keep flowing between compactions.
+        await nextTurn()
+      }
+    })().finally(() => {
+      compactRun = null
+    })
+  }
+
+  function compact(doc: string): Promise<boolean> {
+    const running = compacting.get(doc)
+    if (running !== undefined) return running
+    const task = compactNow(doc).finally(() => compacting.delete(doc))
+    compacting.set(doc, task)
+    return task
+  }
+
+  async function compactNow(doc: string): Promise<boolean> {
+    ensureOpen()
+    const snapshot = sql.snapshot.get(doc)
+    const rows = sql.updates.all(doc)
+    const last = rows.at(-1)
+    if (last === undefined) return false
+    const bound = last.seq
+    const parts = rows.map((r) => asBytes(r.data))
+    if (snapshot !== undefined) parts.unshift(asBytes(snapshot.data))
+    const merged = Y.mergeUpdates(parts)
+    // Let queued group commits land before writing: appends committed meanwhile get a seq
+    // above `bound`, so the delete below leaves them in place.
+    await nextTurn()
+    if (closed) return false
+    return db
+      .transaction(() => {
+        // Erased while merging: writing the snapshot would bring the document back.
+        if (sql.isErased.get(doc) !== undefined) return false
+        sql.writeSnapshot.run(doc, merged, bound)
+        sql.deleteUpTo.run(doc, bound)
+        counters.compactions += 1
+        return true
+      })
+      .immediate()
+  }
+
+  const statementCache = new Map<string, Database.Statement<unknown[]>>()
+  const query = <T>(text: string, params: unknown[]): T[] => {
+    let stmt = statementCache.get(text)
+    if (stmt === undefined) {
+      stmt = db.prepare<unknown[]>(text)
+      statementCache.set(text, stmt)
+    }
+    return stmt.all(...params) as T[]
+  }
+
+  const storage: SqliteStorage = {
+    async load(docName) {
+      ensureOpen()
+      // Both reads in one transaction so a compaction can't slip between them.
+      return db.transaction(() => {
+        const snapshot = sql.snapshot.get(docName)
+        const rows = sql.updates.all(docName).map((r) => asBytes(r.data))
+        return snapshot === undefined ? rows : [asBytes(snapshot.data), ...rows]
+      })()
+    },
+
+    append(docName, update, index) {
+      return new Promise<void>((resolve, reject) => {
+        ensureOpen()
+        checkIndexRow(docName, index)
+        if (sql.isErased.get(docName) !== undefined) throw deleted(docName)
+        queue.push({ doc: docName, update, index, resolve, reject })
+        scheduleFlush()
+      })
+    },
+
+    async isErased(docName) {
+      ensureOpen()
+      return sql.isErased.get(docName) !== undefined
+    },
+
+    async erase(docNames) {
+      ensureOpen()
+      const docs = new Set(docNames)
+      if (docs.size === 0) return
+      // Queued appends of these documents were never acknowledged: refuse them instead of
+      // writing bytes that would only be deleted again.
+      queue = queue.filter((p) => {
+        if (!docs.has(p.doc)) return true
+        p.reject(deleted(p.doc))
+        return false
+      })
+      for (const doc of docs) dueForCompaction.delete(doc)
+      eraseRows([...docs], Date.now())
+      await removeAttachments(options.attachmentsDir, docs)
+      // The WAL still holds the pages as they were before the delete; copy everything into the
+      // main file (where secure_delete zeroed the rows) and truncate the WAL to nothing.
+      const [result] = db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[]
+      if (result === undefined || result.busy !== 0) {
+        // The tombstones are written, so calling erase again finishes the job.
+        throw new CardfileError(
+          ErrorCodes.Internal,
+          'erase could not checkpoint the WAL; old copies may remain until it is retried',
+        )
+      }
+    },
+
+    async findContact(workspace, channel, platformUserId) {
+      ensureOpen()
+      const row = sql.findContact.get(workspace, channel, platformUserId)
+      return row === undefined ? null : toContact(row)
+    },
+
+    async findOpenConversation(workspace, contactId) {
+      ensureOpen()
+      const row = sql.findOpenConversation.get(workspace, contactId)
+      return row === undefined ? null : toConversation(row)
+    },
+
+    async listContacts(workspace, q) {
+      ensureOpen()
+      const limit = checkLimit(q.limit)
+      const after = decodeCursor(q.cursor, 'newest')
+      const where = ['workspace = ?']
+      const params: unknown[] = [workspace]
+      if (q.vip !== undefined) {
+        where.push('vip = ?')
+        params.push(q.vip ? 1 : 0)
+      }
+      if (q.matchValue !== undefined) {
+        where.push('match_value = ?')
+        params.push(q.matchValue)
+      }
+      if (after !== null) {
+        where.push('(created_at < ? OR (created_at = ? AND id < ?))')
+        params.push(after.t, after.t, after.i)
+      }
+      const rows = query<ContactSqlRow>(
+        `SELECT * FROM contacts WHERE ${where.join(' AND ')}
+         ORDER BY created_at DESC, id DESC LIMIT ?`,
+        [...params, limit + 1],
+      ).map(toContact)
+      const items = rows.slice(0, limit)
+      const last = items.at(-1)
+      return {
+        items,
+        next:
+          rows.length > limit && last !== undefined
+            ? encodeCursor({ o: 'newest', t: last.createdAt, i: last.id })
+            : null,
+      }
+    },
+
+    async listConversations(workspace, q) {
+      ensureOpen()
+      const limit = checkLimit(q.limit)
+      if (q.contactIds !== undefined && q.contactIds.length === 0) return { items: [], next: null }
+      if (q.status !== undefined && q.status.length === 0) return { items: [], next: null }
+      const where = ['workspace = ?']
+      const params: unknown[] = [workspace]
+      if (q.contactIds !== undefined) {
+        // One statement for any number of ids: the list travels as JSON.
+        where.push('contact_id IN (SELECT value FROM json_each(?))')
+        params.push(JSON.stringify(q.contactIds))
+      }
+      if (q.team === null) where.push('team IS NULL')
+      else if (q.team !== undefined) {
+        where.push('team = ?')
+        params.push(q.team)
+      }
+      if (q.status !== undefined) {
+        where.push('status IN (SELECT value FROM json_each(?))')
+        params.push(JSON.stringify(q.status))
+      }
+      let orderBy: string
+      if (q.order === 'priority') {
+        const after = decodeCursor(q.cursor, 'priority')
+        if (after !== null) {
+          where.push(
+            '(priority < ? OR (priority = ? AND (created_at > ? OR (created_at = ? AND id > ?))))',
+          )
+          params.push(after.p, after.p, after.t, after.t, after.i)
+        }
+        orderBy = 'priority DESC, created_at ASC, id ASC'
+      } else {
+        const after = decodeCursor(q.cursor, 'newest')
+        if (after !== null) {
+          where.push('(created_at < ? OR (created_at = ? AND id < ?))')
+          params.push(after.t, after.t, after.i)
+        }
+        orderBy = 'created_at DESC, id DESC'
+      }
+      const rows = query<ConversationSqlRow>(
+        `SELECT * FROM conversations WHERE ${where.join(' AND ')} ORDER BY ${orderBy} LIMIT ?`,
+        [...params, limit + 1],
+      ).map(toConversation)
+      const items = rows.slice(0, limit)
+      const last = items.at(-1)
+      let next: string | null = null
+      if (rows.length > limit && last !== undefined) {
+        next =
+          q.order === 'priority'
+            ? encodeCursor({ o: 'priority', p: last.priority, t: last.createdAt, i: last.id })
+            : encodeCursor({ o: 'newest', t: last.createdAt, i: last.id })
+      }
+      return { items, next } satisfies Page<ConversationIndexRow>
+    },
+
+    compact,
+
+    stats() {
+      return { pendingAppends: queue.length, ...counters }
+    },
+
+    close() {
+      closing ??= (async () => {
+        if (compactTimer !== null) clearTimeout(compactTimer)
+        compactTimer = null
+        dueForCompaction.clear()
+        // Drain in-flight work before refusing new calls; the compaction loop sees the set empty.
+        await Promise.allSettled([compactRun, ...compacting.values()])
+        cancelFlush()
+        flush()
+        closed = true
+        db.close()
+      })()
+      return closing
+    },
+  }
+  return storage
+}
