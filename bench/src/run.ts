@@ -1,0 +1,325 @@
+/**
+ * `npm run bench`: Cardfile against a bare `ws` relay, same run, same process tree. For each
+ * client count it starts each server in a fresh child process, connects the clients here, and
+ * measures idle memory per connection, edit-to-visible latency, relayed updates per second and
+ * server CPU per update per observer; then memory per loaded contact document. Prints a Markdown
+ * table with the ratio Cardfile / bare and the figures to beat from the issue.
+ *
+ * Environment: BENCH_CLIENTS=2,100,1000  BENCH_DOCS=1000  BENCH_SAMPLES=200
+ * BENCH_SERVERS=cardfile,bare
+ */
+import { BenchClient, closeClients, connectClients } from './bench-client'
+import type { BenchClientOptions } from './bench-client'
+import { contactNumber, LATENCY_ATTRIBUTE, sharedContact, writeSequence } from './contact-edits'
+import type { MemorySample, ServerKind } from './ipc'
+import { measureLatency } from './latency'
+import type { LatencyResult } from './latency'
+import { describeMachine, renderTable } from './report'
+import type { Row } from './report'
+import { seedSchema } from './schema-seed'
+import { startServerChild } from './server-child'
+import type { ServerChild } from './server-child'
+import { pause, percentile, within } from './stats'
+import { measureThroughput } from './throughput'
+import type { ThroughputResult } from './throughput'
+
+const KINDS = readKinds()
+const CONNECT_CONCURRENCY = 50
+const CONNECT_TIMEOUT_MS = 20_000
+const LATENCY_PHASE_MS = 25_000
+const THROUGHPUT_TIMEOUT_MS = 60_000
+const SAVE_TIMEOUT_MS = 30_000
+/** Deliveries the throughput phase aims at per run: enough to dwarf start-up effects. */
+const TARGET_DELIVERIES = 100_000
+/** Lets the server finish work a connect or write left queued before memory is sampled. */
+const SETTLE_MS = 300
+
+function readCounts(name: string, fallback: readonly number[]): number[] {
+  const raw = process.env[name]
+  if (raw === undefined || raw.trim() === '') return [...fallback]
+  const counts = raw.split(',').map((part) => Number(part.trim()))
+  if (counts.some((count) => !Number.isInteger(count) || count < 1 || count > 5000)) {
+    throw new Error(`${name} must be a comma-separated list of integers from 1 to 5000: "${raw}"`)
+  }
+  return counts
+}
+
+function readKinds(): ServerKind[] {
+  const raw = process.env.BENCH_SERVERS ?? 'cardfile,bare'
+  const kinds = raw.split(',').map((part) => part.trim())
+  if (!kinds.every((kind): kind is ServerKind => kind === 'cardfile' || kind === 'bare')) {
+    throw new Error(`BENCH_SERVERS must list cardfile and/or bare: "${raw}"`)
+  }
+  return kinds
+}
+
+const CLIENT_COUNTS = readCounts('BENCH_CLIENTS', [2, 100, 1000]).filter((count) => count >= 2)
+const [DOC_COUNT = 1000] = readCounts('BENCH_DOCS', [1000])
+const [SAMPLES = 200] = readCounts('BENCH_SAMPLES', [200])
+
+interface ClientsRun {
+  readonly heapPerConnection: number
+  readonly rssPerConnection: number
+  readonly latency: LatencyResult
+  readonly throughput: ThroughputResult
+  /** Server CPU during the throughput phase, microseconds. */
+  readonly cpuMicros: number
+}
+
+interface DocsRun {
+  readonly heapPerDocument: number
+  readonly rssPerDocument: number
+}
+
+/** Heap is the JS heap plus external memory (socket buffers and other ArrayBuffers live there). */
+const heapOf = (sample: MemorySample): number => sample.heapUsed + sample.external
+
+const clientOptions =
+  (child: ServerChild, docName: (index: number) => string) =>
+  (index: number): BenchClientOptions => ({
+    url: child.url,
+    docName: docName(index),
+    token: child.tokens?.agent,
+    handshake: child.kind === 'cardfile',
+    timeoutMs: CONNECT_TIMEOUT_MS,
+  })
+
+async function withServer<T>(
+  kind: ServerKind,
+  body: (child: ServerChild) => Promise<T>,
+): Promise<T> {
+  const child = await startServerChild(kind)
+  try {
+    if (child.tokens !== null) await seedSchema(child.url, child.tokens)
+    return await body(child)
+  } finally {
+    await child.stop()
+  }
+}
+
+async function runClients(kind: ServerKind, count: number): Promise<ClientsRun> {
+  return withServer(kind, async (child) => {
+    const options = clientOptions(child, () => sharedContact)
+    // The first client loads the document; memory per idle connection is what the others add.
+    const first = await BenchClient.connect(options(0))
+    const clients = [first]
+    try {
+      await pause(SETTLE_MS)
+      const before = await child.memory()
+      clients.push(
+        ...(await connectClients(count - 1, CONNECT_CONCURRENCY, (index) => options(index + 1))),
+      )
+      await pause(SETTLE_MS)
+      const after = await child.memory()
+      const latency = await measureLatency(clients, {
+        samples: SAMPLES,
+        warmup: Math.min(20, Math.ceil(SAMPLES / 10)),
+        gapMs: 5,
+        editTimeoutMs: 10_000,
+        deadline: performance.now() + LATENCY_PHASE_MS,
+      })
+      const writers = Math.min(4, count - 1)
+      const cpuBefore = await child.cpu()
+      const throughput = await measureThroughput(clients, {
+        writers,
+        updatesPerWriter: Math.round(
+          Math.min(5000, Math.max(50, TARGET_DELIVERIES / (writers * (count - 1)))),
+        ),
+        window: 32,
+        timeoutMs: THROUGHPUT_TIMEOUT_MS,
+      })
+      const cpuAfter = await child.cpu()
+      return {
+        heapPerConnection: (heapOf(after) - heapOf(before)) / (count - 1),
+        rssPerConnection: (after.rss - before.rss) / (count - 1),
+        latency,
+        throughput,
+        cpuMicros: cpuAfter.user + cpuAfter.system - cpuBefore.user - cpuBefore.system,
+      }
+    } finally {
+      await closeClients(clients)
+    }
+  })
+}
+
+async function runDocuments(kind: ServerKind, count: number): Promise<DocsRun> {
+  return withServer(kind, async (child) => {
+    await pause(SETTLE_MS)
+    const before = await child.memory()
+    const clients = await connectClients(
+      count,
+      CONNECT_CONCURRENCY,
+      clientOptions(child, contactNumber),
+    )
+    try {
+      // Each document holds one custom value, as an opened contact with an edit would.
+      for (const client of clients) writeSequence(client, LATENCY_ATTRIBUTE, 1)
+      if (kind === 'cardfile') {
+        await within(
+          Promise.all(
+            clients.map(
+              (client) =>
+                new Promise<void>((resolve) => {
+                  if (client.isSaved()) resolve()
+                  client.onDurableAck = () => {
+                    if (client.isSaved()) resolve()
+                  }
+                }),
+            ),
+          ),
+          SAVE_TIMEOUT_MS,
+          'not every document edit was acknowledged as saved',
+        )
+      }
+      await pause(SETTLE_MS)
+      const after = await child.memory()
+      return {
+        heapPerDocument: (heapOf(after) - heapOf(before)) / count,
+        rssPerDocument: (after.rss - before.rss) / count,
+      }
+    } finally {
+      await closeClients(clients)
+    }
+  })
+}
+
+type Outcome<T> = { readonly ok: true; readonly value: T } | { readonly ok: false }
+
+async function attempt<T>(label: string, body: () => Promise<T>): Promise<Outcome<T>> {
+  const startedAt = performance.now()
+  try {
+    const value = await body()
+    console.log(`  ${label}: done in ${((performance.now() - startedAt) / 1000).toFixed(1)} s`)
+    return { ok: true, value }
+  } catch (error) {
+    console.error(`  ${label}: FAILED: ${error instanceof Error ? error.message : String(error)}`)
+    return { ok: false }
+  }
+}
+
+const valueOf = <T>(outcome: Outcome<T> | undefined): T | null =>
+  outcome?.ok === true ? outcome.value : null
+
+function clientRows(count: number, runs: Record<ServerKind, ClientsRun | null>): Row[] {
+  const pick = (read: (run: ClientsRun) => number) => ({
+    cardfile: runs.cardfile === null ? null : read(runs.cardfile),
+    bare: runs.bare === null ? null : read(runs.bare),
+  })
+  const clients = String(count)
+  const ms = { unit: 'ms', digits: 2 }
+  return [
+    {
+      figure: 'edit-to-visible p50, all clients',
+      clients,
+      ...ms,
+      ...pick((run) => percentile(run.latency.untilAll, 50)),
+      reference: 2.8,
+    },
+    {
+      figure: 'edit-to-visible p99, all clients',
+      clients,
+      ...ms,
+      ...pick((run) => percentile(run.latency.untilAll, 99)),
+      reference: 4.4,
+    },
+    {
+      figure: 'edit-to-visible p50, per client',
+      clients,
+      ...ms,
+      ...pick((run) => percentile(run.latency.perDelivery, 50)),
+    },
+    {
+      figure: 'edit-to-visible p99, per client',
+      clients,
+      ...ms,
+      ...pick((run) => percentile(run.latency.perDelivery, 99)),
+    },
+    {
+      figure: 'relayed updates per second (deliveries)',
+      clients,
+      unit: '/s',
+      digits: 0,
+      ...pick((run) => run.throughput.deliveries / run.throughput.seconds),
+    },
+    {
+      figure: 'server CPU per update per observer',
+      clients,
+      unit: 'us',
+      digits: 2,
+      ...pick((run) => run.cpuMicros / run.throughput.deliveries),
+      reference: 14,
+    },
+    {
+      figure: 'heap per idle connection',
+      clients,
+      unit: 'KB',
+      digits: 2,
+      ...pick((run) => run.heapPerConnection / 1024),
+      reference: 2.4,
+    },
+    {
+      figure: 'RSS per idle connection',
+      clients,
+      unit: 'KB',
+      digits: 2,
+      ...pick((run) => run.rssPerConnection / 1024),
+    },
+  ]
+}
+
+async function main(): Promise<void> {
+  const startedAt = performance.now()
+  console.log(`Cardfile benchmark: clients ${CLIENT_COUNTS.join(', ')}; documents ${DOC_COUNT}`)
+  console.log(`machine: ${describeMachine()}\n`)
+  const rows: Row[] = []
+  let failed = false
+  for (const count of CLIENT_COUNTS) {
+    const runs: Record<ServerKind, ClientsRun | null> = { cardfile: null, bare: null }
+    for (const kind of KINDS) {
+      const outcome = await attempt(`${kind}, ${count} clients`, () => runClients(kind, count))
+      failed ||= !outcome.ok
+      runs[kind] = valueOf(outcome)
+    }
+    rows.push(...clientRows(count, runs))
+  }
+  const documents: Record<ServerKind, DocsRun | null> = { cardfile: null, bare: null }
+  if (DOC_COUNT > 0) {
+    for (const kind of KINDS) {
+      const outcome = await attempt(`${kind}, ${DOC_COUNT} documents`, () =>
+        runDocuments(kind, DOC_COUNT),
+      )
+      failed ||= !outcome.ok
+      documents[kind] = valueOf(outcome)
+    }
+    const perDocument = (read: (run: DocsRun) => number) => ({
+      cardfile: documents.cardfile === null ? null : read(documents.cardfile),
+      bare: documents.bare === null ? null : read(documents.bare),
+    })
+    rows.push(
+      {
+        figure: 'heap per loaded contact document (+ its connection)',
+        clients: `${DOC_COUNT} docs`,
+        unit: 'KB',
+        digits: 2,
+        ...perDocument((run) => run.heapPerDocument / 1024),
+      },
+      {
+        figure: 'RSS per loaded contact document (+ its connection)',
+        clients: `${DOC_COUNT} docs`,
+        unit: 'KB',
+        digits: 2,
+        ...perDocument((run) => run.rssPerDocument / 1024),
+      },
+    )
+  }
+  console.log(`\nmachine: ${describeMachine()}`)
+  console.log(`ratio = Cardfile / bare ws relay; "to beat" = Redis-backed Yjs server (issue 3)\n`)
+  console.log(renderTable(rows))
+  console.log(`\ntotal ${((performance.now() - startedAt) / 1000).toFixed(0)} s`)
+  if (failed) process.exitCode = 1
+}
+
+main().catch((error: unknown) => {
+  console.error(error)
+  process.exitCode = 1
+})
