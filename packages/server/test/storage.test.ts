@@ -1,0 +1,318 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+import { afterEach, describe, expect, it } from 'vitest'
+import * as Y from 'yjs'
+import { CardfileError } from '@cardfile/core'
+import { attachmentDir } from '../src/storage/attachments'
+import { createSqliteStorage } from '../src/storage/sqlite-storage'
+import type { SqliteStorage, SqliteStorageOptions } from '../src/storage/sqlite-storage'
+import {
+  contactRow,
+  conversationRow,
+  rebuild,
+  recordUpdates,
+  tempDir,
+  updateSetting,
+} from './storage-helpers'
+
+const cleanups: (() => void | Promise<void>)[] = []
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+})
+
+/** A fresh database path in its own temp directory, removed after the test. */
+function freshPath(): { dir: string; path: string } {
+  const { dir, cleanup } = tempDir('cardfile-storage-')
+  cleanups.push(cleanup)
+  return { dir, path: join(dir, 'cardfile.db') }
+}
+
+/** Opens a store that is closed after the test (closing twice is fine). */
+function open(options: SqliteStorageOptions): SqliteStorage {
+  const storage = createSqliteStorage(options)
+  cleanups.push(() => storage.close())
+  return storage
+}
+
+/** The root map `m` of the document rebuilt from `parts`, as JSON. */
+const mapOf = (parts: readonly Uint8Array[]): Record<string, unknown> =>
+  rebuild(parts).getMap('m').toJSON()
+
+const silent = { warn: () => {}, error: () => {} }
+
+const codeOf = async (p: Promise<unknown>): Promise<string> => {
+  const error: unknown = await p.then(
+    () => null,
+    (e: unknown) => e,
+  )
+  return error instanceof CardfileError ? error.code : `not a CardfileError: ${String(error)}`
+}
+
+/** Raw bytes of the database and its WAL and shared-memory files, as they are on disk now. */
+function filesOnDisk(path: string): Map<string, Buffer> {
+  const files = new Map<string, Buffer>()
+  for (const suffix of ['', '-wal', '-shm']) {
+    if (existsSync(path + suffix)) files.set(path + suffix, readFileSync(path + suffix))
+  }
+  return files
+}
+
+/** Names of the files (db, -wal, -shm) whose bytes contain `text` in UTF-8. */
+const filesContaining = (files: Map<string, Buffer>, text: string): string[] =>
+  [...files].filter(([, bytes]) => bytes.includes(Buffer.from(text, 'utf8'))).map(([f]) => f)
+
+describe('SQLite storage', () => {
+  it('rebuilds a document from load equal to the original', async () => {
+    const { path } = freshPath()
+    const storage = open({ path })
+    const original = new Y.Doc()
+    const updates = recordUpdates(original)
+    original.getMap('profile').set('channel', 'whatsapp')
+    original.getText('notes').insert(0, 'hello world')
+    original.getText('notes').delete(0, 6)
+    original.getArray<number>('list').push([1, 2, 3])
+    original.getMap('profile').set('channel', 'email')
+
+    for (const update of updates) await storage.append('w1/contact/c1', update)
+
+    const copy = rebuild(await storage.load('w1/contact/c1'))
+    expect(copy.getMap('profile').toJSON()).toEqual({ channel: 'email' })
+    expect(copy.getText('notes').toString()).toBe('world')
+    expect(copy.getArray('list').toJSON()).toEqual([1, 2, 3])
+    expect(copy.toJSON()).toEqual(original.toJSON())
+    expect(Y.encodeStateVector(copy)).toEqual(Y.encodeStateVector(original))
+    expect(await storage.load('w1/contact/unknown')).toEqual([])
+  })
+
+  it('commits many concurrent appends in fewer transactions, all present after reopen', async () => {
+    const { path } = freshPath()
+    const storage = open({ path })
+    const doc = new Y.Doc()
+    const updates = recordUpdates(doc)
+    for (let i = 0; i < 300; i++) doc.getMap<number>('m').set(`k${i}`, i)
+
+    await Promise.all(updates.map((u) => storage.append('w1/contact/c1', u)))
+
+    const stats = storage.stats()
+    expect(stats.appends).toBe(300)
+    expect(stats.commits).toBeLessThan(300)
+    expect(stats.pendingAppends).toBe(0)
+    await storage.close()
+
+    const reopened = open({ path })
+    const copy = rebuild(await reopened.load('w1/contact/c1'))
+    expect(copy.getMap('m').size).toBe(300)
+    expect(copy.toJSON()).toEqual(doc.toJSON())
+  })
+
+  it('groups appends from several event-loop turns when groupCommitMs is set', async () => {
+    const { path } = freshPath()
+    const storage = open({ path, groupCommitMs: 50 })
+    const first = storage.append('w1/contact/c1', updateSetting('a', '1'))
+    await new Promise((resolve) => setImmediate(resolve))
+    const second = storage.append('w1/contact/c2', updateSetting('b', '2'))
+    expect(storage.stats().pendingAppends).toBe(2)
+
+    await Promise.all([first, second])
+    expect(storage.stats().commits).toBe(1)
+  })
+
+  it('makes an acknowledged append readable by a new connection before any close', async () => {
+    const { path } = freshPath()
+    const storage = open({ path })
+    await storage.append('w1/contact/c1', updateSetting('name', 'Grace'))
+
+    // A second connection sees only what is committed to the file.
+    const other = open({ path })
+    const copy = rebuild(await other.load('w1/contact/c1'))
+    expect(copy.getMap('m').get('name')).toBe('Grace')
+  })
+
+  it('rejects every append of a group whose transaction fails and keeps none of them', async () => {
+    const { path } = freshPath()
+    const storage = open({ path, busyTimeoutMs: 20, logger: silent })
+    await storage.append('w1/contact/c1', updateSetting('before', 'yes'))
+
+    // Another connection holds the write lock, so the group's transaction cannot begin.
+    const blocker = new Database(path)
+    cleanups.push(() => {
+      blocker.close()
+    })
+    blocker.exec('BEGIN IMMEDIATE')
+    const results = await Promise.allSettled([
+      storage.append('w1/contact/c1', updateSetting('lost', '1')),
+      storage.append('w1/contact/c2', updateSetting('lost', '2'), contactRow('w1', 'c2')),
+    ])
+    blocker.exec('ROLLBACK')
+
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected'])
+    for (const r of results) {
+      expect(await codeOf(Promise.reject((r as PromiseRejectedResult).reason))).toBe('internal')
+    }
+    await storage.append('w1/contact/c1', updateSetting('after', 'yes'))
+    await storage.close()
+
+    const reopened = open({ path })
+    const copy = rebuild(await reopened.load('w1/contact/c1'))
+    expect(copy.getMap('m').toJSON()).toEqual({ before: 'yes', after: 'yes' })
+    expect(await reopened.load('w1/contact/c2')).toEqual([])
+    expect(await reopened.findContact('w1', 'whatsapp', 'pu-c2')).toBeNull()
+  })
+
+  it('commits pending appends on close', async () => {
+    const { path } = freshPath()
+    const storage = open({ path, groupCommitMs: 60_000 })
+    const pending = storage.append('w1/contact/c1', updateSetting('late', 'yes'))
+    await storage.close()
+    await pending
+
+    const reopened = open({ path })
+    expect(
+      rebuild(await reopened.load('w1/contact/c1'))
+        .getMap('m')
+        .get('late'),
+    ).toBe('yes')
+    expect(await codeOf(storage.append('w1/contact/c1', updateSetting('x', 'y')))).toBe('internal')
+  })
+
+  it('records the schema version in its migrations table', async () => {
+    const { path } = freshPath()
+    await open({ path }).close()
+    const raw = new Database(path, { readonly: true })
+    const versions = raw.prepare('SELECT version FROM schema_migrations').all()
+    const pragmas = { journal: raw.pragma('journal_mode', { simple: true }) }
+    raw.close()
+    expect(versions).toEqual([{ version: 1 }])
+    expect(pragmas.journal).toBe('wal')
+  })
+
+  describe('compaction', () => {
+    it('merges a document over compactAfter into its snapshot in the background', async () => {
+      const { path } = freshPath()
+      const storage = open({ path, compactAfter: 10, compactDelayMs: 5 })
+      const doc = new Y.Doc()
+      const updates = recordUpdates(doc)
+      for (let i = 0; i < 25; i++) doc.getMap<number>('m').set(`k${i}`, i)
+
+      for (const update of updates) await storage.append('w1/contact/c1', update)
+
+      await expect.poll(() => storage.stats().compactions).toBeGreaterThanOrEqual(1)
+      const parts = await storage.load('w1/contact/c1')
+      expect(parts.length).toBeLessThanOrEqual(11)
+      expect(mapOf(parts)).toEqual(doc.getMap('m').toJSON())
+    })
+
+    it('keeps updates committed while a compaction is merging', async () => {
+      const { path } = freshPath()
+      const storage = open({ path })
+      const doc = new Y.Doc()
+      const updates = recordUpdates(doc)
+      for (let i = 0; i < 40; i++) doc.getMap<number>('m').set(`k${i}`, i)
+      for (const update of updates.slice(0, 20)) await storage.append('w1/contact/c1', update)
+
+      // Queue the racing appends first: their group commit lands between the compaction's
+      // read and its write, so only the seq bound protects them.
+      const racing = updates.slice(20).map((u) => storage.append('w1/contact/c1', u))
+      const compacted = storage.compact('w1/contact/c1')
+      await Promise.all([...racing, compacted])
+
+      expect(await compacted).toBe(true)
+      const parts = await storage.load('w1/contact/c1')
+      expect(parts).toHaveLength(1 + 20)
+      expect(mapOf(parts)).toEqual(doc.getMap('m').toJSON())
+
+      await storage.close()
+      const reopened = open({ path })
+      expect(mapOf(await reopened.load('w1/contact/c1'))).toEqual(doc.getMap('m').toJSON())
+    })
+
+    it('never brings back a document erased while it was being compacted', async () => {
+      const { path } = freshPath()
+      const storage = open({ path })
+      await storage.append('w1/contact/c1', updateSetting('a', '1'))
+      const compacted = storage.compact('w1/contact/c1')
+      await storage.erase(['w1/contact/c1'])
+
+      expect(await compacted).toBe(false)
+      expect(await storage.load('w1/contact/c1')).toEqual([])
+    })
+  })
+
+  describe('erase', () => {
+    const email = 'ada.secret-address@example.org'
+    const name = 'Ada Quillfeather-Lovelace'
+    const hint = '@ad***zq-hint-9431'
+    const kept = 'kept-contact-marker-5521'
+
+    it('leaves no readable copy in the database, its WAL or its shared memory', async () => {
+      const { dir, path } = freshPath()
+      const attachments = join(dir, 'files')
+      const storage = open({ path, attachmentsDir: attachments, compactAfter: 1_000 })
+      const contact = 'w1/contact/c1'
+      const conversation = 'w1/conversation/v1'
+
+      const doc = new Y.Doc()
+      const updates = recordUpdates(doc)
+      doc.getMap('custom').set('email', email)
+      doc.getMap('custom').set('name', name)
+      doc.getMap('custom').set('note', `${name} <${email}>`)
+      const row = contactRow('w1', 'c1', { hint, matchValue: email })
+      for (const update of updates) await storage.append(contact, update, row)
+      // Part of the document lives in a snapshot, part in updates.
+      expect(await storage.compact(contact)).toBe(true)
+      doc.getMap('custom').set('phone', `${name} again`)
+      await storage.append(contact, updates.at(-1)!, row)
+      await storage.append(
+        conversation,
+        updateSetting('message', `hello from ${name}`),
+        conversationRow('w1', 'v1', 'c1'),
+      )
+      await storage.append('w1/contact/c2', updateSetting('name', kept), contactRow('w1', 'c2'))
+      const folder = attachmentDir(attachments, conversation)
+      mkdirSync(folder, { recursive: true })
+      writeFileSync(join(folder, 'passport.txt'), email)
+
+      // The scan can see the strings before the erase, so it would see them after.
+      const before = filesOnDisk(path)
+      for (const text of [email, name, hint]) expect(filesContaining(before, text)).not.toEqual([])
+
+      await storage.erase([contact, conversation])
+
+      const after = filesOnDisk(path)
+      expect(after.size).toBeGreaterThanOrEqual(2)
+      for (const text of [email, name, hint]) expect(filesContaining(after, text)).toEqual([])
+      expect(filesContaining(after, kept)).not.toEqual([])
+      expect(existsSync(folder)).toBe(false)
+
+      expect(await codeOf(storage.append(contact, updateSetting('a', 'b')))).toBe('deleted')
+      await storage.close()
+      const reopened = open({ path })
+      expect(await reopened.isErased(contact)).toBe(true)
+      expect(await reopened.load(contact)).toEqual([])
+      expect(await codeOf(reopened.append(conversation, updateSetting('a', 'b')))).toBe('deleted')
+      expect(
+        rebuild(await reopened.load('w1/contact/c2'))
+          .getMap('m')
+          .get('name'),
+      ).toBe(kept)
+    })
+
+    it('refuses appends still queued for a document when it is erased', async () => {
+      const { path } = freshPath()
+      const storage = open({ path, groupCommitMs: 60_000 })
+      const queued = storage.append('w1/contact/c1', updateSetting('name', name))
+      const other = storage.append('w1/contact/c2', updateSetting('name', kept))
+
+      await storage.erase(['w1/contact/c1'])
+      expect(await codeOf(queued)).toBe('deleted')
+      await storage.close()
+      await other
+
+      const files = filesOnDisk(path)
+      expect(filesContaining(files, name)).toEqual([])
+      expect(filesContaining(files, kept)).not.toEqual([])
+    })
+  })
+})
