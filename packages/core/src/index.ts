@@ -55,3 +55,61 @@ export type { CheckResult, ErrorCode } from './errors'
 export { CardfileError, ErrorCodes, OK, isErrorCode, refuse } from './errors'
 export type { FieldChange, PolicyContext, Refusal } from './change-policy'
 export { NON_JSON_VALUE } from './change-policy'
+
+// Channel catalogue
+export type { ChannelInfo, PlatformAttributeInfo, PlatformAttributeSpec } from './channels'
+export {
+  CHANNELS,
+  CHANNEL_IDS,
+  PLATFORM_ATTRIBUTES,
+  isChannelId,
+  platformAttributeIdsFor,
+} from './channels'
+
+// Plans
+export type { PlanCapabilities } from './plans'
+export { PLAN_CAPABILITIES, capabilities } from './plans'
+
+// Ordering
+export type { MoveTarget, OrderPlan, Ordered } from './attribute-order'
+export {
+  compareByOrder,
+  isOrderKey,
+  keyBetween,
+  keysForReorder,
+  planMove,
+  planReorder,
+  sortByOrder,
+} from './attribute-order'
+
+// Validation
+export {
+  ALIAS_PATTERN,
+  DEFAULT_MAX_LENGTH,
+  MAX_LABEL_LENGTH,
+  MAX_MAX_LENGTH,
+  validateDefinition,
+  validateSetting,
+  validateValue,
+} from './validation'
+
+// Permissions and the server's change policy
+export type { ConversationMetaKey, FieldRef, PermissionContext, ProfileKey } from './permissions'
+export { canEdit, checkWrite } from './permissions'
+export { MAX_CLOCK_SKEW_MS, authorizeChanges, fieldRefOf } from './authorize-changes'
+
+// Typed documents
+export type {
+  AttributePatch,
+  CreateAttributeInput,
+  OptionInput,
+  SchemaDocOptions,
+  SchemaView,
+  SeedOptions,
+} from './schema-doc'
+export { SchemaDoc, seedWorkspace } from './schema-doc'
+export { DEFAULT_SETTINGS } from './schema-read'
+export type { ContactDocOptions, ValueLabel } from './contact-doc'
+export { ContactDoc, valueLabel } from './contact-doc'
+export type { ConversationDocOptions } from './conversation-doc'
+export { ConversationDoc } from './conversation-doc'

@@ -1,0 +1,206 @@
+import type {
+  AttributeProp,
+  CONVERSATION_META_KEYS,
+  OptionProp,
+  PROFILE_KEYS,
+  SettingKey,
+} from './document-layout'
+import { ErrorCodes, OK, refuse } from './errors'
+import type { CheckResult } from './errors'
+import { capabilities } from './plans'
+import type { Actor, AttributeDefinition, ChannelId, Role, WorkspaceSettings } from './types'
+
+/** A key of a contact's profile map. */
+export type ProfileKey = (typeof PROFILE_KEYS)[number]
+/** A key of a conversation's meta map. */
+export type ConversationMetaKey = (typeof CONVERSATION_META_KEYS)[number]
+
+/**
+ * Names one writable field of one document. Every key of every root map maps to exactly one
+ * `FieldRef` (see `fieldRefOf` in authorize-changes).
+ */
+export type FieldRef =
+  /** A property of an attribute definition (schema `attributes` map). */
+  | { readonly kind: 'attribute'; readonly attributeId: string; readonly prop: AttributeProp }
+  /** A platform attribute's visibility on one channel (schema `attributes` map). */
+  | {
+      readonly kind: 'channel-visibility'
+      readonly attributeId: string
+      readonly channel: ChannelId
+    }
+  /** A property of a dropdown option (schema `options` map). */
+  | {
+      readonly kind: 'option'
+      readonly attributeId: string
+      readonly optionId: string
+      readonly prop: OptionProp
+    }
+  /** A workspace setting (schema `settings` map). */
+  | { readonly kind: 'setting'; readonly key: SettingKey }
+  /** A contact's profile (contact `profile` map). */
+  | { readonly kind: 'profile'; readonly key: ProfileKey }
+  /** A platform attribute value of a contact (contact `platform` map). */
+  | { readonly kind: 'platform-value'; readonly attributeId: string }
+  /** A custom attribute value of a contact (contact `custom` map). */
+  | { readonly kind: 'custom-value'; readonly attributeId: string }
+  /** The VIP flag of a contact (contact `flags` map, key `vip`). */
+  | { readonly kind: 'vip' }
+  /** Conversation metadata (conversation `meta` map). */
+  | { readonly kind: 'conversation-meta'; readonly key: ConversationMetaKey }
+  /** A message; `existing` when the message was already there (edit or delete). */
+  | { readonly kind: 'message'; readonly messageId: string; readonly existing: boolean }
+
+/** What permission checks read: the workspace's definitions and settings (a `SchemaView`). */
+export interface PermissionContext {
+  readonly settings: WorkspaceSettings
+  readonly definitions: ReadonlyMap<string, AttributeDefinition>
+}
+
+const forbidden = (actor: Actor, what: string): CheckResult =>
+  refuse(ErrorCodes.Forbidden, `the ${actor.role} role may not ${what}`)
+
+const isOneOf = (role: Role, roles: readonly Role[]): boolean => roles.includes(role)
+
+// Platform attributes are fixed by their channels: admins may rename them, give them a CRM
+// alias, make them lookup attributes, switch them per channel and place them; nothing else.
+const ADMIN_PLATFORM_PROPS: ReadonlySet<AttributeProp> = new Set([
+  'label',
+  'alias',
+  'lookup',
+  'order',
+])
+
+function checkSchema(actor: Actor, field: FieldRef, ctx: PermissionContext): CheckResult {
+  if (actor.role === 'system') return OK
+  if (actor.role !== 'admin') return forbidden(actor, 'change the workspace schema')
+  switch (field.kind) {
+    case 'setting':
+      return field.key === 'plan'
+        ? refuse(ErrorCodes.Forbidden, 'the plan is set by the server, not by admins')
+        : OK
+    case 'attribute': {
+      const def = ctx.definitions.get(field.attributeId)
+      if (def?.kind === 'platform' && !ADMIN_PLATFORM_PROPS.has(field.prop)) {
+        return refuse(
+          ErrorCodes.Forbidden,
+          `${field.prop} of a platform attribute is fixed by its channels`,
+        )
+      }
+      return OK
+    }
+    case 'option': {
+      const def = ctx.definitions.get(field.attributeId)
+      return def?.kind === 'platform'
+        ? refuse(ErrorCodes.Forbidden, 'platform attributes have no options')
+        : OK
+    }
+    default:
+      return OK
+  }
+}
+
+function checkCustomValue(actor: Actor, attributeId: string, ctx: PermissionContext): CheckResult {
+  const plan = capabilities(ctx.settings.plan)
+  const crmManaged = ctx.definitions.get(attributeId)?.crmManaged === true
+  switch (actor.role) {
+    case 'system':
+      return OK
+    case 'crm':
+      if (!plan.crm) return refuse(ErrorCodes.PlanLacksFeature, 'the plan has no CRM integration')
+      return crmManaged ? OK : forbidden(actor, 'write attributes that are not CRM-managed')
+    case 'bot':
+      return crmManaged
+        ? refuse(ErrorCodes.CrmManagedLocked, 'CRM-managed attributes are written by the CRM')
+        : OK
+    case 'agent':
+    case 'admin':
+      if (actor.role === 'agent' && !plan.agentValueEdits) {
+        return refuse(ErrorCodes.PlanLacksFeature, 'the plan does not let agents enter values')
+      }
+      if (crmManaged && !(ctx.settings.agentsMayEditCrm && plan.crmAgentEdits)) {
+        return refuse(
+          ErrorCodes.CrmManagedLocked,
+          'CRM-managed attributes are edited in the CRM (agent edits are off)',
+        )
+      }
+      return OK
+  }
+}
+
+/**
+ * May `actor` write `field`? Pure; the server enforces it on every change and UIs call it (or
+ * {@link canEdit}) to hide what a user cannot do.
+ *
+ * - schema (definitions, options, settings): admins and the system; the `plan` setting and the
+ *   fixed properties of platform attributes: the system only;
+ * - contact profile and platform values: the system only;
+ * - custom values: admins, agents when the plan allows agent value edits, the bot (not
+ *   CRM-managed ones), the CRM (CRM-managed ones only, on a plan with CRM), the system;
+ *   CRM-managed values by admins or agents only when `agentsMayEditCrm` is on and the plan has
+ *   CRM agent edits (`crm-managed-locked`);
+ * - VIP: admins, agents and the system, when the plan has VIP (`plan-lacks-feature`) and VIP is
+ *   switched on (`vip-disabled`);
+ * - conversation status: agents, admins, the bot, the system; team and priority: admins and the
+ *   system; contact id, channel and creation time: the system;
+ * - messages: anyone but the CRM may add one; existing messages are immutable (the system may).
+ *
+ * @example
+ * checkWrite({ userId: 'u1', role: 'agent' }, { kind: 'vip' }, schema.view())
+ * // { ok: false, code: 'vip-disabled', ... } when an admin switched VIP off
+ */
+export function checkWrite(actor: Actor, field: FieldRef, ctx: PermissionContext): CheckResult {
+  switch (field.kind) {
+    case 'attribute':
+    case 'channel-visibility':
+    case 'option':
+    case 'setting':
+      return checkSchema(actor, field, ctx)
+    case 'profile':
+      return actor.role === 'system' ? OK : forbidden(actor, 'change a contact profile')
+    case 'platform-value':
+      return actor.role === 'system'
+        ? OK
+        : forbidden(actor, 'change platform attributes (they come from the channel)')
+    case 'custom-value':
+      return checkCustomValue(actor, field.attributeId, ctx)
+    case 'vip': {
+      if (!isOneOf(actor.role, ['admin', 'agent', 'system'])) return forbidden(actor, 'set VIP')
+      if (!capabilities(ctx.settings.plan).vip) {
+        return refuse(ErrorCodes.PlanLacksFeature, 'the plan has no VIP')
+      }
+      if (!ctx.settings.vipEnabled) return refuse(ErrorCodes.VipDisabled, 'VIP is switched off')
+      return OK
+    }
+    case 'conversation-meta':
+      switch (field.key) {
+        case 'status':
+          return isOneOf(actor.role, ['agent', 'admin', 'bot', 'system'])
+            ? OK
+            : forbidden(actor, 'change the status of a conversation')
+        case 'team':
+        case 'priority':
+          return isOneOf(actor.role, ['admin', 'system'])
+            ? OK
+            : forbidden(actor, `change the ${field.key} of a conversation`)
+        default:
+          return actor.role === 'system'
+            ? OK
+            : forbidden(actor, `change the ${field.key} of a conversation`)
+      }
+    case 'message':
+      if (field.existing) {
+        return actor.role === 'system' ? OK : forbidden(actor, 'change a message once sent')
+      }
+      return actor.role === 'crm' ? forbidden(actor, 'post messages') : OK
+  }
+}
+
+/**
+ * `checkWrite(...).ok`, for UIs deciding what to show.
+ *
+ * @example
+ * const editable = canEdit(actor, { kind: 'custom-value', attributeId: 'plan' }, schema.view())
+ */
+export function canEdit(actor: Actor, field: FieldRef, ctx: PermissionContext): boolean {
+  return checkWrite(actor, field, ctx).ok
+}

@@ -1,0 +1,223 @@
+import { isOrderKey } from './attribute-order'
+import { isChannelId } from './channels'
+import { isValidId } from './document-layout'
+import type { SettingKey } from './document-layout'
+import { ErrorCodes, OK, refuse } from './errors'
+import type { CheckResult } from './errors'
+import type { AttributeDefinition, AttributeKind } from './types'
+import { PLANS } from './types'
+
+/** Longest label of an attribute or option, in characters after trimming. */
+export const MAX_LABEL_LENGTH = 100
+/** Default and bounds of an attribute's `maxLength`. */
+export const DEFAULT_MAX_LENGTH = 1000
+export const MAX_MAX_LENGTH = 10_000
+/** Aliases are CRM keys: short and safe in any JSON or URL. */
+export const ALIAS_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/
+
+const normalise = (label: string): string => label.trim().toLowerCase()
+
+function checkLabel(label: unknown, what: string): CheckResult {
+  if (typeof label !== 'string') return refuse(ErrorCodes.InvalidLabel, `${what} must be text`)
+  const length = label.trim().length
+  if (length === 0) return refuse(ErrorCodes.InvalidLabel, `${what} must not be empty`)
+  if (length > MAX_LABEL_LENGTH) {
+    return refuse(ErrorCodes.InvalidLabel, `${what} is longer than ${MAX_LABEL_LENGTH} characters`)
+  }
+  return OK
+}
+
+/**
+ * Checks a definition against its own rules and against the other definitions of the
+ * workspace (`others` may include `def` itself; it is skipped by id).
+ *
+ * Rules: a well-formed id and order key; label 1..100 characters (trimmed), unique
+ * (case-insensitive) among non-retired definitions; alias matching {@link ALIAS_PATTERN} and
+ * unique among non-retired definitions; `maxLength` an integer in 1..10000; platform
+ * attributes belong to at least one channel and are never CRM-managed; custom attributes
+ * belong to no channel; dropdowns have at least two non-retired options with unique labels;
+ * text attributes have no options.
+ *
+ * @example
+ * const result = validateDefinition(def, schema.definitions())
+ * if (!result.ok) console.warn(result.code, result.message)
+ */
+export function validateDefinition(
+  def: AttributeDefinition,
+  others: Iterable<AttributeDefinition>,
+): CheckResult {
+  if (!isValidId(def.id))
+    return refuse(ErrorCodes.InvalidDefinition, `bad attribute id "${def.id}"`)
+  const label = checkLabel(def.label, 'the label')
+  if (!label.ok) return label
+  if (def.kind !== 'platform' && def.kind !== 'custom') {
+    return refuse(ErrorCodes.InvalidDefinition, 'kind must be platform or custom')
+  }
+  if (def.type !== 'text' && def.type !== 'dropdown') {
+    return refuse(ErrorCodes.InvalidDefinition, 'type must be text or dropdown')
+  }
+  if (typeof def.alias !== 'string' || !ALIAS_PATTERN.test(def.alias)) {
+    return refuse(
+      ErrorCodes.InvalidDefinition,
+      'the alias must be 1 to 64 letters, digits, dots, dashes or underscores',
+    )
+  }
+  if (!Number.isInteger(def.maxLength) || def.maxLength < 1 || def.maxLength > MAX_MAX_LENGTH) {
+    return refuse(ErrorCodes.InvalidDefinition, `maxLength must be 1 to ${MAX_MAX_LENGTH}`)
+  }
+  if (!isOrderKey(def.order)) return refuse(ErrorCodes.InvalidDefinition, 'bad order key')
+  if (!Array.isArray(def.channels) || !def.channels.every(isChannelId)) {
+    return refuse(ErrorCodes.InvalidDefinition, 'unknown channel')
+  }
+  if (new Set(def.channels).size !== def.channels.length) {
+    return refuse(ErrorCodes.InvalidDefinition, 'a channel is listed twice')
+  }
+  if (def.kind === 'platform') {
+    if (def.crmManaged) {
+      return refuse(
+        ErrorCodes.PlatformNotCrmManaged,
+        'platform attributes are filled by their channels and cannot be CRM-managed',
+      )
+    }
+    if (def.channels.length === 0) {
+      return refuse(ErrorCodes.InvalidDefinition, 'a platform attribute belongs to a channel')
+    }
+  } else if (def.channels.length > 0) {
+    return refuse(ErrorCodes.InvalidDefinition, 'custom attributes show on every channel')
+  }
+  for (const channel of Object.keys(def.channelVisibility)) {
+    if (!(def.channels as readonly string[]).includes(channel)) {
+      return refuse(ErrorCodes.InvalidDefinition, `the attribute does not belong to ${channel}`)
+    }
+  }
+
+  if (def.type === 'text' && def.options.length > 0) {
+    return refuse(ErrorCodes.InvalidDefinition, 'text attributes have no options')
+  }
+  if (def.type === 'dropdown') {
+    const seen = new Set<string>()
+    let live = 0
+    for (const option of def.options) {
+      if (!isValidId(option.id)) {
+        return refuse(ErrorCodes.InvalidDefinition, `bad option id "${option.id}"`)
+      }
+      const optionLabel = checkLabel(option.label, 'an option label')
+      if (!optionLabel.ok) return optionLabel
+      if (!isOrderKey(option.order)) {
+        return refuse(ErrorCodes.InvalidDefinition, 'bad option order key')
+      }
+      if (option.retired) continue
+      live++
+      const key = normalise(option.label)
+      if (seen.has(key)) {
+        return refuse(
+          ErrorCodes.DuplicateOptionLabel,
+          `two options are labelled "${option.label.trim()}"`,
+        )
+      }
+      seen.add(key)
+    }
+    if (live < 2) {
+      return refuse(ErrorCodes.TooFewOptions, 'a dropdown needs at least two options')
+    }
+  }
+
+  if (!def.retired) {
+    const ownLabel = normalise(def.label)
+    for (const other of others) {
+      if (other.id === def.id || other.retired) continue
+      if (normalise(other.label) === ownLabel) {
+        return refuse(
+          ErrorCodes.DuplicateLabel,
+          `another attribute is labelled "${def.label.trim()}"`,
+        )
+      }
+      if (other.alias.toLowerCase() === def.alias.toLowerCase()) {
+        return refuse(ErrorCodes.DuplicateAlias, `another attribute has the alias "${def.alias}"`)
+      }
+    }
+  }
+  return OK
+}
+
+/**
+ * Checks a value against its definition. `value` is what a contact holds: text for a text
+ * attribute, the option id for a dropdown, null for "cleared" (always acceptable for a known
+ * attribute, retired ones included: clearing never breaks a definition). `kind`, when given, is
+ * the kind of attribute the value is written as (`wrong-kind` when it differs).
+ *
+ * Codes: `unknown-attribute`, `wrong-kind`, `retired-attribute`, `type-mismatch`, `too-long`,
+ * `not-an-option`, `retired-option`.
+ *
+ * @example
+ * validateValue(planDefinition, 'gold')
+ * // { ok: false, code: 'not-an-option', message: '"gold" is not an option of Plan' }
+ */
+export function validateValue(
+  def: AttributeDefinition | undefined,
+  value: unknown,
+  kind?: AttributeKind,
+): CheckResult {
+  if (def === undefined) return refuse(ErrorCodes.UnknownAttribute, 'no such attribute')
+  if (kind !== undefined && def.kind !== kind) {
+    return refuse(ErrorCodes.WrongKind, `${def.label} is a ${def.kind} attribute`)
+  }
+  if (value === null) return OK
+  if (def.retired) return refuse(ErrorCodes.RetiredAttribute, `${def.label} is retired`)
+  if (typeof value !== 'string') {
+    return refuse(ErrorCodes.TypeMismatch, `a value of ${def.label} must be text`)
+  }
+  if (def.type === 'text') {
+    if (value.length > def.maxLength) {
+      return refuse(
+        ErrorCodes.TooLong,
+        `a value of ${def.label} is at most ${def.maxLength} characters`,
+      )
+    }
+    return OK
+  }
+  const option = def.options.find((o) => o.id === value)
+  if (!option) return refuse(ErrorCodes.NotAnOption, `"${value}" is not an option of ${def.label}`)
+  if (option.retired) {
+    return refuse(ErrorCodes.RetiredOption, `"${option.label}" is a retired option of ${def.label}`)
+  }
+  return OK
+}
+
+/**
+ * Checks the value of one workspace setting. `definitions` is needed for the matching
+ * attribute, which must name a live attribute.
+ *
+ * @example
+ * validateSetting('vipPriorityBoost', 2, schema.view().definitions) // { ok: true }
+ */
+export function validateSetting(
+  key: SettingKey,
+  value: unknown,
+  definitions: ReadonlyMap<string, AttributeDefinition>,
+): CheckResult {
+  const bad = (what: string) => refuse(ErrorCodes.InvalidValue, `${key} must be ${what}`)
+  switch (key) {
+    case 'vipEnabled':
+    case 'agentsMayEditCrm':
+      return typeof value === 'boolean' ? OK : bad('true or false')
+    case 'vipTeam':
+      return value === null || (typeof value === 'string' && isValidId(value))
+        ? OK
+        : bad('null or a team id')
+    case 'vipPriorityBoost':
+      return typeof value === 'number' && Number.isFinite(value) && value >= 0 && value <= 1000
+        ? OK
+        : bad('a number from 0 to 1000')
+    case 'plan':
+      return (PLANS as readonly unknown[]).includes(value) ? OK : bad(`one of ${PLANS.join(', ')}`)
+    case 'matchingAttribute': {
+      if (value === null) return OK
+      if (typeof value !== 'string') return bad('null or an attribute id')
+      const def = definitions.get(value)
+      if (!def) return refuse(ErrorCodes.UnknownAttribute, `no attribute "${value}" to match on`)
+      if (def.retired) return refuse(ErrorCodes.RetiredAttribute, `${def.label} is retired`)
+      return OK
+    }
+  }
+}
