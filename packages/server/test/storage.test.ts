@@ -109,7 +109,7 @@ describe('SQLite storage', () => {
 
   it('groups appends from several event-loop turns when groupCommitMs is set', async () => {
     const { path } = freshPath()
-    const storage = open({ path, groupCommitMs: 50 })
+    const storage = open({ path, groupCommitMs: 200 })
     const first = storage.append('w1/contact/c1', updateSetting('a', '1'))
     await new Promise((resolve) => setImmediate(resolve))
     const second = storage.append('w1/contact/c2', updateSetting('b', '2'))
