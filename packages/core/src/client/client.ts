@@ -1,0 +1,512 @@
+import { ContactDoc } from '../contact-doc'
+import { ConversationDoc } from '../conversation-doc'
+import {
+  contactDocName,
+  conversationDocName,
+  parseDocName,
+  schemaDocName,
+} from '../document-layout'
+import type { DocKind } from '../document-layout'
+import { CardfileError, ErrorCodes } from '../errors'
+import { SchemaDoc } from '../schema-doc'
+import type { Actor, Role } from '../types'
+import { DocumentReplica } from './document-replica'
+import type { ReplicaContext, WebSocketConstructor } from './document-replica'
+import type { ContactHandle, ConversationHandle, DocHandle, SchemaHandle } from './handles'
+import { Listeners } from './listeners'
+import { aggregateStatus } from './status'
+import type { ClientStatus } from './status'
+import { decodeTokenClaims, refreshDelay } from './token'
+import type { TokenClaims } from './token'
+
+/** Options of {@link createCardfileClient}. */
+export interface CardfileClientOptions {
+  /** The server's websocket URL, for example `wss://cardfile.example.com`. */
+  readonly url: string
+  /** The workspace every document of this client belongs to. */
+  readonly workspace: string
+  /** A fixed access token (JWT). Give `getToken` instead to refresh tokens before they expire. */
+  readonly token?: string
+  /** Fetches an access token; called at start, before expiry and when the server says expired. */
+  readonly getToken?: () => string | Promise<string>
+  /** WebSocket constructor; defaults to the global one (pass `ws` in Node). */
+  readonly WebSocket?: WebSocketConstructor
+  /** Keep a copy of every document in IndexedDB (default: when `indexedDB` exists). */
+  readonly indexedDB?: boolean
+  /** Prefix of the IndexedDB database names (default `cardfile`). */
+  readonly localPrefix?: string
+  /** Who the client acts as; by default read from the token's `sub`, `name` and `role`. */
+  readonly userId?: string
+  readonly name?: string
+  readonly role?: Role
+  /** Ask before a browser tab with unsaved changes closes (default false). */
+  readonly onBeforeUnload?: boolean
+  /** How long a released document stays open for a quick re-open, in ms (default 200). */
+  readonly keepAliveMs?: number
+  /** Changes of one user within this many ms form one undo step (default 500). */
+  readonly undoCaptureMs?: number
+  /** Connect at once (default true); otherwise call `client.connect()`. */
+  readonly connect?: boolean
+}
+
+/** Something to call with an error and the document it is about. */
+export type ErrorListener = (error: CardfileError, docName: string) => void
+
+/**
+ * Local-first access to a Cardfile workspace: opens documents by name (reference-counted),
+ * keeps each in IndexedDB, syncs it with the server and reports status, durability, refusals,
+ * presence and undo. Framework-free; `@cardfile/react` builds its hooks on it.
+ */
+export interface CardfileClient {
+  readonly workspace: string
+  /** Who the client acts as, or null until a token says so. */
+  actor(): Actor | null
+  /** Opens a document by name (`<workspace>/schema`, `<workspace>/contact/<id>` ...). */
+  open(name: string): DocHandle
+  /** Opens the workspace schema. */
+  schema(): SchemaHandle
+  /** Opens a contact (and the schema it is read against). */
+  contact(id: string): ContactHandle
+  /** Opens a conversation. */
+  conversation(id: string): ConversationHandle
+  /** A borrowed handle on a document that is already open, or null; never opens anything. */
+  peek(name: string): DocHandle | null
+  peekSchema(): SchemaHandle | null
+  peekContact(id: string): ContactHandle | null
+  /** Names of the open documents. */
+  openDocuments(): string[]
+  /** The worst connection state over open documents and the sum of their pending changes. */
+  status(): ClientStatus
+  /** Listens to client-level changes: overall status, actor, documents opened or closed. */
+  subscribe(listener: () => void): () => void
+  /** Listens to every error of every document (refusals, closes, purges). */
+  onError(listener: ErrorListener): () => void
+  /** Goes online: connects every open document (and those opened later). */
+  connect(): void
+  /** Goes offline: disconnects every document; edits keep being made and stored locally. */
+  disconnect(): void
+  /** Fetches a fresh token now (with `getToken`); the next connections use it. */
+  refreshToken(): Promise<string | null>
+  /** Closes every document and socket; resolves once local copies are flushed and closed. */
+  destroy(): Promise<void>
+}
+
+/**
+ * Creates a Cardfile client.
+ *
+ * @example
+ * const client = createCardfileClient({
+ *   url: 'wss://cardfile.example.com',
+ *   workspace: 'demo',
+ *   getToken: () => fetch('/api/cardfile-token').then((r) => r.text()),
+ * })
+ * const contact = client.contact('c1')
+ * contact.subscribe(() => render(contact.read()))
+ * contact.setValue('plan', 'gold')
+ * contact.release()
+ */
+export function createCardfileClient(options: CardfileClientOptions): CardfileClient {
+  return new Client(options)
+}
+
+class Client implements CardfileClient {
+  readonly workspace: string
+  private readonly replicas = new Map<string, DocumentReplica>()
+  private readonly listeners = new Listeners<[]>()
+  private readonly errorListeners = new Listeners<[CardfileError, string]>()
+  private readonly ctx: ReplicaContext
+  private readonly keepAliveMs: number
+  private online: boolean
+  private currentToken: string | null = null
+  private claims: TokenClaims | null = null
+  private tokenRequest: Promise<string> | null = null
+  private refreshTimer: ReturnType<typeof setTimeout> | null = null
+  private actorCache: Actor | null = null
+  private statusCache: ClientStatus | null = null
+  private destroyed = false
+  private readonly beforeUnload: ((event: BeforeUnloadEvent) => void) | null = null
+
+  constructor(private readonly options: CardfileClientOptions) {
+    this.workspace = options.workspace
+    this.keepAliveMs = options.keepAliveMs ?? 200
+    this.online = options.connect ?? true
+    const WS = options.WebSocket ?? (globalThis.WebSocket as WebSocketConstructor | undefined)
+    if (WS === undefined) {
+      throw new CardfileError(
+        ErrorCodes.BadRequest,
+        'No WebSocket available: pass the `WebSocket` option (for example `ws` in Node)',
+      )
+    }
+    if (options.token === undefined && options.getToken === undefined) {
+      throw new CardfileError(ErrorCodes.Unauthorized, 'Give a `token` or a `getToken` function')
+    }
+    const prefix = options.localPrefix ?? 'cardfile'
+    this.ctx = {
+      url: options.url,
+      WebSocket: WS,
+      indexedDB: options.indexedDB ?? typeof indexedDB !== 'undefined',
+      // Scoped by user: another user's unsaved edits must never be sent under this user's token.
+      localName: (docName) => `${prefix}:${this.actor()?.userId ?? '-'}:${docName}`,
+      token: () => this.token(),
+      refreshToken: () => this.refreshToken(),
+      actor: () => this.actor(),
+      online: () => this.online,
+      origin: this,
+      undoCaptureMs: options.undoCaptureMs ?? 500,
+      reportError: (error, docName) => this.errorListeners.emit(error, docName),
+      statusChanged: () => this.changed(),
+    }
+    if (options.token !== undefined) this.useToken(options.token)
+    else void this.token().catch(() => undefined)
+    if (options.onBeforeUnload && typeof window !== 'undefined') {
+      this.beforeUnload = (event) => {
+        if (this.status().pending === 0) return
+        event.preventDefault()
+        // Older browsers show the prompt only when returnValue is set.
+        event.returnValue = ''
+      }
+      window.addEventListener('beforeunload', this.beforeUnload)
+    }
+  }
+
+  actor(): Actor | null {
+    const claims = this.claims
+    const userId = this.options.userId ?? claims?.userId
+    const role = this.options.role ?? claims?.role
+    if (userId === undefined || role === undefined) return null
+    const name = this.options.name ?? claims?.name
+    const a = this.actorCache
+    if (a !== null && a.userId === userId && a.role === role && a.name === name) return a
+    this.actorCache = Object.freeze({ userId, role, ...(name !== undefined ? { name } : {}) })
+    return this.actorCache
+  }
+
+  open(name: string): DocHandle {
+    return this.acquire(name, this.kindOf(name))
+  }
+
+  schema(): SchemaHandle {
+    const replica = this.acquireReplica(schemaDocName(this.workspace), 'schema')
+    return this.schemaHandle(replica, false)
+  }
+
+  contact(id: string): ContactHandle {
+    const name = contactDocName(this.workspace, id)
+    this.kindOf(name)
+    const schema = this.schema()
+    const replica = this.acquireReplica(name, 'contact')
+    return this.contactHandle(replica, id, schema, false)
+  }
+
+  conversation(id: string): ConversationHandle {
+    const name = conversationDocName(this.workspace, id)
+    this.kindOf(name)
+    const replica = this.acquireReplica(name, 'conversation')
+    return this.conversationHandle(replica, id, false)
+  }
+
+  peek(name: string): DocHandle | null {
+    const replica = this.replicas.get(name)
+    if (replica === undefined) return null
+    return replica.attach('borrowed', () => this.baseHandle(replica, true))
+  }
+
+  peekSchema(): SchemaHandle | null {
+    const replica = this.replicas.get(schemaDocName(this.workspace))
+    if (replica === undefined) return null
+    return replica.attach('borrowed-schema', () => this.schemaHandle(replica, true))
+  }
+
+  peekContact(id: string): ContactHandle | null {
+    const replica = this.replicas.get(contactDocName(this.workspace, id))
+    const schema = this.peekSchema()
+    if (replica === undefined || schema === null) return null
+    return replica.attach('borrowed-contact', () => this.contactHandle(replica, id, schema, true))
+  }
+
+  openDocuments(): string[] {
+    return [...this.replicas.keys()]
+  }
+
+  status(): ClientStatus {
+    const next = aggregateStatus(
+      [...this.replicas.values()].map((r) => r.status()),
+      this.online,
+    )
+    const prev = this.statusCache
+    if (
+      prev !== null &&
+      prev.status === next.status &&
+      prev.pending === next.pending &&
+      prev.documents === next.documents
+    ) {
+      return prev
+    }
+    this.statusCache = next
+    return next
+  }
+
+  subscribe(listener: () => void): () => void {
+    return this.listeners.add(listener)
+  }
+
+  onError(listener: ErrorListener): () => void {
+    return this.errorListeners.add(listener)
+  }
+
+  connect(): void {
+    this.online = true
+    for (const replica of this.replicas.values()) replica.connect()
+    this.changed()
+  }
+
+  disconnect(): void {
+    this.online = false
+    for (const replica of this.replicas.values()) replica.disconnect()
+    this.changed()
+  }
+
+  async refreshToken(): Promise<string | null> {
+    if (this.options.getToken === undefined || this.destroyed) return null
+    try {
+      return await this.fetchToken()
+    } catch {
+      return null
+    }
+  }
+
+  async destroy(): Promise<void> {
+    if (this.destroyed) return
+    this.destroyed = true
+    if (this.refreshTimer !== null) clearTimeout(this.refreshTimer)
+    if (this.beforeUnload !== null) window.removeEventListener('beforeunload', this.beforeUnload)
+    const replicas = [...this.replicas.values()]
+    this.replicas.clear()
+    await Promise.all(replicas.map((r) => r.destroy()))
+    this.changed()
+    this.listeners.clear()
+    this.errorListeners.clear()
+  }
+
+  // --- tokens -------------------------------------------------------------------------------
+
+  private token(): Promise<string> {
+    if (this.currentToken !== null) return Promise.resolve(this.currentToken)
+    return this.fetchToken()
+  }
+
+  private fetchToken(): Promise<string> {
+    const getToken = this.options.getToken
+    if (getToken === undefined) {
+      return Promise.reject(new CardfileError(ErrorCodes.Unauthorized, 'No token'))
+    }
+    // One request at a time: every document waiting for a token shares it.
+    this.tokenRequest ??= Promise.resolve()
+      .then(getToken)
+      .then((token) => {
+        this.useToken(token)
+        return token
+      })
+      .finally(() => {
+        this.tokenRequest = null
+      })
+    return this.tokenRequest
+  }
+
+  private useToken(token: string): void {
+    if (this.destroyed) return
+    this.currentToken = token
+    this.claims = decodeTokenClaims(token)
+    for (const replica of this.replicas.values()) {
+      replica.setToken(token)
+      replica.refreshPresence()
+    }
+    if (this.refreshTimer !== null) clearTimeout(this.refreshTimer)
+    this.refreshTimer = null
+    const expiresAt = this.claims?.expiresAt
+    if (this.options.getToken !== undefined && expiresAt !== undefined) {
+      this.refreshTimer = setTimeout(
+        () => {
+          this.refreshTimer = null
+          void this.refreshToken()
+        },
+        refreshDelay(expiresAt, Date.now()),
+      )
+    }
+    this.changed()
+  }
+
+  // --- replicas -----------------------------------------------------------------------------
+
+  private kindOf(name: string): DocKind {
+    const parsed = parseDocName(name)
+    if (parsed === null) {
+      throw new CardfileError(ErrorCodes.BadRequest, `"${name}" is not a Cardfile document name`)
+    }
+    if (parsed.workspace !== this.workspace) {
+      throw new CardfileError(
+        ErrorCodes.WrongWorkspace,
+        `"${name}" is not in workspace "${this.workspace}"`,
+      )
+    }
+    return parsed.kind
+  }
+
+  private acquire(name: string, kind: DocKind): DocHandle {
+    if (kind === 'schema') return this.schema()
+    const parsed = parseDocName(name)
+    if (parsed !== null && parsed.kind === 'contact') return this.contact(parsed.id)
+    if (parsed !== null && parsed.kind === 'conversation') return this.conversation(parsed.id)
+    return this.baseHandle(this.acquireReplica(name, kind), false)
+  }
+
+  private acquireReplica(name: string, kind: DocKind): DocumentReplica {
+    if (this.destroyed) throw new CardfileError(ErrorCodes.BadRequest, 'The client is destroyed')
+    let replica = this.replicas.get(name)
+    if (replica === undefined) {
+      replica = new DocumentReplica(name, kind, this.ctx)
+      this.replicas.set(name, replica)
+      this.changed()
+    }
+    if (replica.closeTimer !== null) {
+      clearTimeout(replica.closeTimer)
+      replica.closeTimer = null
+    }
+    replica.refs++
+    return replica
+  }
+
+  private release(replica: DocumentReplica): void {
+    replica.refs--
+    if (replica.refs > 0 || this.replicas.get(replica.name) !== replica) return
+    replica.closeTimer = setTimeout(() => {
+      replica.closeTimer = null
+      if (replica.refs > 0 || this.replicas.get(replica.name) !== replica) return
+      this.replicas.delete(replica.name)
+      void replica.destroy()
+      this.changed()
+    }, this.keepAliveMs)
+  }
+
+  private changed(): void {
+    this.listeners.emit()
+  }
+
+  // --- handles ------------------------------------------------------------------------------
+
+  private baseHandle(replica: DocumentReplica, borrowed: boolean): DocHandle {
+    let released = false
+    return {
+      name: replica.name,
+      kind: replica.kind,
+      doc: replica.doc,
+      status: () => replica.status(),
+      error: () => replica.error(),
+      version: () => replica.version,
+      subscribe: (listener) => replica.subscribe(listener),
+      onError: (listener) => replica.onError(listener),
+      transact: (fn) => replica.transact(fn),
+      undo: () => replica.undo(),
+      redo: () => replica.redo(),
+      canUndo: () => replica.canUndo(),
+      canRedo: () => replica.canRedo(),
+      presence: () => replica.presence(),
+      setEditing: (field) => replica.setEditing(field),
+      whenSynced: () => whenSynced(replica),
+      release: () => {
+        if (borrowed || released) return
+        released = true
+        this.release(replica)
+      },
+    }
+  }
+
+  private schemaHandle(replica: DocumentReplica, borrowed: boolean): SchemaHandle {
+    const schema = replica.attach(
+      'schema',
+      () => new SchemaDoc(replica.doc, { origin: this }),
+      (s) => s.destroy(),
+    )
+    return { ...this.baseHandle(replica, borrowed), kind: 'schema', schema }
+  }
+
+  private contactHandle(
+    replica: DocumentReplica,
+    contactId: string,
+    schemaHandle: SchemaHandle,
+    borrowed: boolean,
+  ): ContactHandle {
+    const contact = replica.attach(
+      'contact',
+      () => new ContactDoc(replica.doc, contactId, { origin: this }),
+      (c) => c.destroy(),
+    )
+    const base = this.baseHandle(replica, borrowed)
+    const write = (fn: (actor: Actor) => void): void => {
+      const actor = this.actor()
+      try {
+        if (actor === null) {
+          throw new CardfileError(ErrorCodes.Unauthorized, 'Not signed in yet (no token)')
+        }
+        replica.transact(() => fn(actor))
+      } catch (error) {
+        if (error instanceof CardfileError) replica.report(error)
+        throw error
+      }
+    }
+    return {
+      ...base,
+      kind: 'contact',
+      contactId,
+      contact,
+      schemaHandle,
+      read: () => contact.read(),
+      setValue: (attributeId, value) =>
+        write((actor) => contact.setValue(attributeId, value, actor, schemaHandle.schema.view())),
+      setVip: (vip) => write((actor) => contact.setVip(vip, actor, schemaHandle.schema.view())),
+      release: () => {
+        base.release()
+        schemaHandle.release()
+      },
+    }
+  }
+
+  private conversationHandle(
+    replica: DocumentReplica,
+    conversationId: string,
+    borrowed: boolean,
+  ): ConversationHandle {
+    const conversation = replica.attach(
+      'conversation',
+      () => new ConversationDoc(replica.doc, conversationId, { origin: this }),
+      (c) => c.destroy(),
+    )
+    return {
+      ...this.baseHandle(replica, borrowed),
+      kind: 'conversation',
+      conversationId,
+      conversation,
+    }
+  }
+}
+
+function whenSynced(replica: DocumentReplica): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const check = (): boolean => {
+      const s = replica.status()
+      if (s.status === 'synced') {
+        resolve()
+        return true
+      }
+      if (s.purged) {
+        reject(replica.error() ?? new CardfileError(ErrorCodes.Deleted, 'Deleted'))
+        return true
+      }
+      return false
+    }
+    if (check()) return
+    const off = replica.subscribe(() => {
+      if (check()) off()
+    })
+  })
+}

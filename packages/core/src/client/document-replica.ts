@@ -1,0 +1,488 @@
+import * as Y from 'yjs'
+import { WebsocketProvider } from 'y-websocket'
+import { IndexeddbPersistence } from 'y-indexeddb'
+import { ROOT_MAPS } from '../document-layout'
+import type { DocKind } from '../document-layout'
+import { CardfileError, ErrorCodes } from '../errors'
+import type { Actor } from '../types'
+import { DurabilityTracker } from './durability'
+import { Listeners } from './listeners'
+import { readPresence } from './presence'
+import type { Presence } from './presence'
+import { sameDocStatus } from './status'
+import type { DocStatus, LoadSource, SyncState } from './status'
+import {
+  CloseCodes,
+  MessageTypes,
+  closeError,
+  readDurableAck,
+  readPurge,
+  readRefusal,
+  refusalError,
+} from './wire'
+
+/** A WebSocket constructor: the browser's, or `ws` in Node. */
+export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => object
+
+/** What a replica needs from the client that owns it. */
+export interface ReplicaContext {
+  readonly url: string
+  readonly WebSocket: WebSocketConstructor
+  readonly indexedDB: boolean
+  /** IndexedDB database name for a document. */
+  localName(docName: string): string
+  /** The current token, fetching one first if needed. */
+  token(): Promise<string>
+  /** Fetches a fresh token after the server said the current one expired; null when impossible. */
+  refreshToken(): Promise<string | null>
+  actor(): Actor | null
+  online(): boolean
+  /** The client's local transaction origin: typed mutations and undo tracking use it. */
+  readonly origin: object
+  readonly undoCaptureMs: number
+  reportError(error: CardfileError, docName: string): void
+  statusChanged(): void
+}
+
+const COMMITTED_KEY = 'cardfile:committed'
+/** Origin of the local erase that follows a purge notice; never sent (the provider is gone). */
+const PURGE_ORIGIN = Symbol('cardfile.purge')
+/** Refreshing a token that the server keeps calling expired more often than this is a loop. */
+const MAX_TOKEN_RETRIES = 3
+
+const isFieldValueLike = (v: unknown): v is { value: unknown; by: Record<string, unknown> } =>
+  typeof v === 'object' &&
+  v !== null &&
+  'by' in v &&
+  typeof (v as { by: unknown }).by === 'object' &&
+  (v as { by: unknown }).by !== null
+
+/**
+ * One open document: its Y.Doc, its connection (a y-websocket provider speaking the Cardfile
+ * extensions), its IndexedDB copy, its status, durability and undo stack. The client keeps one
+ * replica per document name and reference-counts it.
+ */
+export class DocumentReplica {
+  readonly doc = new Y.Doc()
+  readonly provider: WebsocketProvider
+  persistence: IndexeddbPersistence | null = null
+  readonly undoManager: Y.UndoManager
+  /** Bumps on every change a reader may care about (content, status, presence). */
+  version = 0
+  refs = 0
+  /** Pending close after the last release (lets StrictMode's unmount/remount reuse the replica). */
+  closeTimer: ReturnType<typeof setTimeout> | null = null
+
+  private readonly durability: DurabilityTracker
+  private readonly changeListeners = new Listeners<[]>()
+  private readonly errorListeners = new Listeners<[CardfileError]>()
+  private source: LoadSource = 'none'
+  private localLoaded: boolean
+  private purged = false
+  private destroyed = false
+  private tokenRetries = 0
+  private lastError: CardfileError | null = null
+  private statusCache: DocStatus | null = null
+  private presenceCache: { version: number; value: readonly Presence[] } | null = null
+  private readonly attached = new Map<string, { value: unknown; destroy: () => void }>()
+
+  constructor(
+    readonly name: string,
+    readonly kind: DocKind,
+    private readonly ctx: ReplicaContext,
+  ) {
+    this.durability = new DurabilityTracker(this.doc)
+    this.provider = new WebsocketProvider(ctx.url, name, this.doc, {
+      connect: false,
+      params: { cardfile: '1' },
+      // The option is typed as the DOM constructor; `ws` in Node is compatible at runtime.
+      WebSocketPolyfill: ctx.WebSocket as unknown as typeof WebSocket,
+      // Other tabs sync through the server: a BroadcastChannel shortcut would bypass durability.
+      disableBc: true,
+    })
+    this.installMessageHandlers()
+    this.undoManager = new Y.UndoManager(
+      ROOT_MAPS[kind].map((map) => this.doc.getMap(map)),
+      { trackedOrigins: new Set([ctx.origin]), captureTimeout: ctx.undoCaptureMs },
+    )
+    this.localLoaded = !ctx.indexedDB
+
+    this.doc.on('update', this.onUpdate)
+    this.provider.on('status', this.onProviderChange)
+    this.provider.on('sync', this.onSync)
+    this.provider.on('closed', this.onClosed)
+    this.provider.awareness.on('change', this.onAwareness)
+    this.undoManager.on('stack-item-added', this.onProviderChange)
+    this.undoManager.on('stack-item-popped', this.onProviderChange)
+    // The local copy is scoped by user, so it opens once the user is known (at once when the
+    // options or a fixed token name them; after the first token from `getToken` otherwise).
+    if (ctx.actor() !== null) this.openLocal()
+    this.setLocalPresence(null)
+    void this.start()
+  }
+
+  /**
+   * Returns the value attached under `key`, creating it on first use. Typed wrappers (SchemaDoc,
+   * ContactDoc ...) and borrowed handles live here so every reader shares one cached instance.
+   */
+  attach<T>(key: string, create: () => T, destroy: (value: T) => void = () => undefined): T {
+    const existing = this.attached.get(key)
+    if (existing !== undefined) return existing.value as T
+    const value = create()
+    this.attached.set(key, { value, destroy: () => destroy(value) })
+    return value
+  }
+
+  /** Listens to every change of content, status or presence. */
+  subscribe(listener: () => void): () => void {
+    return this.changeListeners.add(listener)
+  }
+
+  /** Listens to errors about this document (refusals, closes, purge). */
+  onError(listener: (error: CardfileError) => void): () => void {
+    return this.errorListeners.add(listener)
+  }
+
+  /** The most recent error about this document, or null. */
+  error(): CardfileError | null {
+    return this.lastError
+  }
+
+  status(): DocStatus {
+    const pending = this.purged ? 0 : this.durability.pending()
+    const next: DocStatus = {
+      status: this.syncState(),
+      source: this.source,
+      pending,
+      saved: pending === 0,
+      localLoaded: this.localLoaded,
+      purged: this.purged,
+    }
+    if (this.statusCache !== null && sameDocStatus(this.statusCache, next)) return this.statusCache
+    this.statusCache = next
+    return next
+  }
+
+  isPurged(): boolean {
+    return this.purged
+  }
+
+  /** Runs `fn` as one transaction with the client's local origin (tracked by undo). */
+  transact<T>(fn: () => T): T {
+    if (this.purged) {
+      throw new CardfileError(ErrorCodes.Deleted, `${this.name} was deleted`, undefined)
+    }
+    let result: T | undefined
+    this.doc.transact(() => {
+      result = fn()
+    }, this.ctx.origin)
+    return result as T
+  }
+
+  /** Reports a local (pre-write) error to this document's listeners. */
+  report(error: CardfileError): void {
+    this.fail(error)
+  }
+
+  undo(): boolean {
+    return this.popStack('undo')
+  }
+
+  redo(): boolean {
+    return this.popStack('redo')
+  }
+
+  canUndo(): boolean {
+    return this.undoManager.undoStack.length > 0
+  }
+
+  canRedo(): boolean {
+    return this.undoManager.redoStack.length > 0
+  }
+
+  /** Other users' presence on this document (this replica excluded), stable between changes. */
+  presence(): readonly Presence[] {
+    if (this.presenceCache?.version === this.version) return this.presenceCache.value
+    const value: Presence[] = []
+    for (const [clientId, state] of this.provider.awareness.getStates()) {
+      if (clientId === this.doc.clientID) continue
+      const p = readPresence(clientId, state)
+      if (p !== null) value.push(p)
+    }
+    value.sort((a, b) => a.userId.localeCompare(b.userId) || a.clientId - b.clientId)
+    this.presenceCache = { version: this.version, value }
+    return value
+  }
+
+  /** Sets which field the local user is editing (null when none). */
+  setEditing(field: string | null): void {
+    this.setLocalPresence(field)
+  }
+
+  /** Re-publishes the local presence (for example after the actor became known). */
+  refreshPresence(): void {
+    const state = this.provider.awareness.getLocalState()
+    const editing = typeof state?.editing === 'string' ? state.editing : null
+    this.setLocalPresence(editing)
+  }
+
+  connect(): void {
+    if (this.purged || this.destroyed) return
+    if (this.provider.params.token !== undefined) this.provider.connect()
+  }
+
+  disconnect(): void {
+    this.provider.disconnect()
+    this.changed()
+  }
+
+  /** Uses a new token from the next connection on. */
+  setToken(token: string): void {
+    this.provider.params = { ...this.provider.params, token }
+  }
+
+  /** Closes the connection and the local copy; resolves once IndexedDB is closed. */
+  async destroy(): Promise<void> {
+    if (this.destroyed) return
+    this.destroyed = true
+    if (this.closeTimer !== null) clearTimeout(this.closeTimer)
+    this.provider.awareness.setLocalState(null)
+    this.provider.destroy()
+    this.undoManager.destroy()
+    for (const { destroy } of this.attached.values()) destroy()
+    this.attached.clear()
+    const closing = this.persistence?.destroy()
+    this.doc.destroy()
+    this.changeListeners.clear()
+    this.errorListeners.clear()
+    await closing
+  }
+
+  private async start(): Promise<void> {
+    let token: string
+    try {
+      token = await this.ctx.token()
+    } catch (error) {
+      this.fail(
+        error instanceof CardfileError
+          ? error
+          : new CardfileError(ErrorCodes.Unauthorized, 'Could not get an access token'),
+      )
+      return
+    }
+    if (this.destroyed) return
+    this.setToken(token)
+    this.openLocal()
+    this.refreshPresence()
+    if (this.ctx.online()) this.provider.connect()
+    this.changed()
+  }
+
+  private openLocal(): void {
+    if (!this.ctx.indexedDB || this.persistence !== null || this.destroyed || this.purged) return
+    this.persistence = new IndexeddbPersistence(this.ctx.localName(this.name), this.doc)
+    this.persistence.on('synced', this.onLocalLoaded)
+  }
+
+  private syncState(): SyncState {
+    const p = this.provider
+    if (this.purged || this.destroyed || !p.shouldConnect) return 'offline'
+    if (p.synced) return 'synced'
+    if (p.wsconnected) return 'syncing'
+    // Before the first attempt (waiting for a token) or during it: connecting. Retrying after a
+    // failure or a drop: offline, so a UI does not flicker "connecting" during backoff.
+    return p.wsUnsuccessfulReconnects === 0 ? 'connecting' : 'offline'
+  }
+
+  private installMessageHandlers(): void {
+    const handlers = this.provider.messageHandlers
+    handlers[MessageTypes.DurableAck] = (_encoder, decoder) => {
+      const sv = Y.decodeStateVector(readDurableAck(decoder))
+      if (this.durability.mergeCommitted(sv)) {
+        this.saveCommitted()
+        this.changed()
+      }
+    }
+    handlers[MessageTypes.Refusal] = (_encoder, decoder) => {
+      this.fail(refusalError(readRefusal(decoder, this.name)))
+    }
+    handlers[MessageTypes.Purge] = (_encoder, decoder) => {
+      const notice = readPurge(decoder, this.name)
+      this.purge(notice.reason)
+    }
+  }
+
+  private readonly onUpdate = (
+    update: Uint8Array,
+    origin: unknown,
+    _doc: Y.Doc,
+    tr: Y.Transaction,
+  ): void => {
+    if (origin === this.provider) {
+      this.durability.mergeRemoteUpdate(update)
+    } else if (tr.local && origin !== PURGE_ORIGIN) {
+      const end = tr.afterState.get(this.doc.clientID) ?? 0
+      if (end > (tr.beforeState.get(this.doc.clientID) ?? 0)) this.durability.recordLocal(end)
+    }
+    this.changed()
+  }
+
+  private readonly onProviderChange = (): void => {
+    this.changed()
+  }
+
+  private readonly onSync = (synced: boolean): void => {
+    if (synced) {
+      this.source = 'server'
+      this.tokenRetries = 0
+    }
+    this.changed()
+  }
+
+  private readonly onAwareness = (): void => {
+    this.changed()
+  }
+
+  private readonly onLocalLoaded = (): void => {
+    this.localLoaded = true
+    // y-indexeddb says "synced" even for an empty database: only content counts as local data.
+    if (this.source === 'none' && this.doc.store.clients.size > 0) this.source = 'local'
+    void this.loadCommitted()
+    this.changed()
+  }
+
+  private readonly onClosed = (event: { code: number; reason: string }): void => {
+    if (event.code === CloseCodes.Deleted) {
+      this.purge(event.reason)
+      return
+    }
+    if (event.code === CloseCodes.Unauthorized && event.reason === 'token-expired') {
+      void this.reconnectWithFreshToken()
+      return
+    }
+    const error = closeError(event.code, event.reason)
+    if (error !== null) this.fail(error)
+    this.changed()
+  }
+
+  private async reconnectWithFreshToken(): Promise<void> {
+    this.tokenRetries++
+    const token = this.tokenRetries <= MAX_TOKEN_RETRIES ? await this.ctx.refreshToken() : null
+    if (this.destroyed || this.purged) return
+    if (token === null) {
+      this.fail(new CardfileError(ErrorCodes.TokenExpired, 'The access token expired'))
+      this.changed()
+      return
+    }
+    this.setToken(token)
+    if (this.ctx.online()) this.provider.connect()
+    this.changed()
+  }
+
+  private purge(reason: string): void {
+    if (this.purged) return
+    this.purged = true
+    this.provider.disconnect()
+    this.provider.awareness.setLocalState(null)
+    void this.persistence?.clearData()
+    this.undoManager.clear()
+    // Drop the content from memory too; nothing is sent or stored any more.
+    this.doc.transact(() => {
+      for (const map of ROOT_MAPS[this.kind]) this.doc.getMap(map).clear()
+    }, PURGE_ORIGIN)
+    this.fail(new CardfileError(ErrorCodes.Deleted, reason || `${this.name} was deleted`))
+    this.changed()
+  }
+
+  private fail(error: CardfileError): void {
+    this.lastError = error
+    this.errorListeners.emit(error)
+    this.ctx.reportError(error, this.name)
+    this.changed()
+  }
+
+  private changed(): void {
+    if (this.destroyed) return
+    this.version++
+    this.changeListeners.emit()
+    this.ctx.statusChanged()
+  }
+
+  private setLocalPresence(editing: string | null): void {
+    if (this.purged || this.destroyed) return
+    const actor = this.ctx.actor()
+    if (actor === null) return
+    this.provider.awareness.setLocalState({
+      userId: actor.userId,
+      name: actor.name ?? actor.userId,
+      role: actor.role,
+      viewing: this.name,
+      editing,
+    })
+  }
+
+  private popStack(kind: 'undo' | 'redo'): boolean {
+    const um = this.undoManager
+    if ((kind === 'undo' ? um.undoStack : um.redoStack).length === 0 || this.purged) return false
+    let done = false
+    const flag = kind === 'undo' ? 'undoing' : 'redoing'
+    // Undo restores earlier values, whose provenance may name another user; the server refuses
+    // a value stamped with someone else's name. So the restored values are re-stamped with the
+    // local actor inside the same transaction. The outer transaction carries the undo manager's
+    // origin and its undoing/redoing flag, so it lands on the opposite stack as Yjs intends.
+    this.doc.transact((tr) => {
+      done = (kind === 'undo' ? um.undo() : um.redo()) !== null
+      if (done) this.restamp(tr)
+      um[flag] = true
+    }, um)
+    um[flag] = false
+    return done
+  }
+
+  private restamp(tr: Y.Transaction): void {
+    const actor = this.ctx.actor()
+    if (actor === null || this.kind !== 'contact') return
+    const now = Date.now()
+    for (const mapName of ['custom', 'flags'] as const) {
+      const map = this.doc.getMap(mapName)
+      const keys = [...tr.changed].find(([type]) => (type as unknown) === map)?.[1]
+      if (keys === undefined) continue
+      for (const key of keys) {
+        if (key === null) continue
+        const value: unknown = map.get(key)
+        if (!isFieldValueLike(value)) continue
+        if (value.by.userId === actor.userId && value.by.role === actor.role) continue
+        map.set(key, {
+          value: value.value,
+          by: { role: actor.role, userId: actor.userId, at: now },
+        })
+      }
+    }
+  }
+
+  private saveCommitted(): void {
+    if (this.persistence === null || this.purged || this.destroyed) return
+    void this.persistence
+      .set(COMMITTED_KEY, JSON.stringify(this.durability.committedEntries()))
+      .catch(() => undefined)
+  }
+
+  private async loadCommitted(): Promise<void> {
+    if (this.persistence === null) return
+    try {
+      const raw: unknown = await this.persistence.get(COMMITTED_KEY)
+      if (typeof raw !== 'string' || this.destroyed) return
+      const entries: unknown = JSON.parse(raw)
+      if (!Array.isArray(entries)) return
+      const sv = new Map<number, number>()
+      for (const entry of entries) {
+        if (Array.isArray(entry) && typeof entry[0] === 'number' && typeof entry[1] === 'number') {
+          sv.set(entry[0], entry[1])
+        }
+      }
+      if (this.durability.mergeCommitted(sv)) this.changed()
+    } catch {
+      // a missing or unreadable record only means we cannot tell what was saved before
+    }
+  }
+}
