@@ -119,6 +119,16 @@ describe('SQLite storage', () => {
     expect(storage.stats().commits).toBe(1)
   })
 
+  it('splits a burst larger than maxGroupSize into several transactions', async () => {
+    const { path } = freshPath()
+    const storage = open({ path, maxGroupSize: 10 })
+    const appends = Array.from({ length: 35 }, (_, i) =>
+      storage.append(`w1/contact/c${i}`, updateSetting('i', String(i))),
+    )
+    await Promise.all(appends)
+    expect(storage.stats()).toMatchObject({ commits: 4, appends: 35, pendingAppends: 0 })
+  })
+
   it('makes an acknowledged append readable by a new connection before any close', async () => {
     const { path } = freshPath()
     const storage = open({ path })

@@ -29,6 +29,11 @@ export interface SqliteStorageOptions {
    * event-loop turn (setImmediate), which already groups everything that arrived in one turn.
    */
   readonly groupCommitMs?: number
+  /**
+   * Most appends in one transaction. better-sqlite3 blocks the event loop while it writes, so
+   * a burst is committed in several short transactions instead of one long one. Default 1000.
+   */
+  readonly maxGroupSize?: number
   /** A document with more updates than this is compacted into its snapshot. Default 500. */
   readonly compactAfter?: number
   /** Delay before the background compactor runs for documents over the limit. Default 1000. */
@@ -133,6 +138,7 @@ const messageOf = (e: unknown): string => (e instanceof Error ? e.message : Stri
  */
 export function createSqliteStorage(options: SqliteStorageOptions): SqliteStorage {
   const groupCommitMs = options.groupCommitMs ?? 0
+  const maxGroupSize = Math.max(1, options.maxGroupSize ?? 1000)
   const compactAfter = options.compactAfter ?? 500
   const compactDelayMs = options.compactDelayMs ?? 1000
   const logger: StorageLogger = options.logger ?? console
@@ -274,7 +280,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): SqliteStorag
   })
 
   let queue: PendingAppend[] = []
-  let flushTimer: NodeJS.Timeout | NodeJS.Immediate | null = null
+  let cancelScheduled: (() => void) | null = null
   let closed = false
   let closing: Promise<void> | null = null
   const counters = { commits: 0, appends: 0, lastCommitMs: 0, compactions: 0 }
@@ -291,24 +297,31 @@ export function createSqliteStorage(options: SqliteStorageOptions): SqliteStorag
   const deleted = (doc: string): CardfileError =>
     new CardfileError(ErrorCodes.Deleted, `document ${doc} was deleted`)
 
-  function scheduleFlush(): void {
-    if (flushTimer !== null) return
-    flushTimer = groupCommitMs > 0 ? setTimeout(flush, groupCommitMs) : setImmediate(flush)
+  /** Schedules the next group commit; `soon` skips the group window (rest of a burst). */
+  function scheduleFlush(soon = false): void {
+    if (cancelScheduled !== null) return
+    if (groupCommitMs > 0 && !soon) {
+      const timer = setTimeout(flush, groupCommitMs)
+      cancelScheduled = () => clearTimeout(timer)
+    } else {
+      const immediate = setImmediate(flush)
+      cancelScheduled = () => clearImmediate(immediate)
+    }
   }
 
   function cancelFlush(): void {
-    if (flushTimer === null) return
-    if (groupCommitMs > 0) clearTimeout(flushTimer as NodeJS.Timeout)
-    else clearImmediate(flushTimer as NodeJS.Immediate)
-    flushTimer = null
+    cancelScheduled?.()
+    cancelScheduled = null
   }
 
-  /** Commits every queued append in one transaction, then settles their promises. */
+  /** Commits queued appends (up to maxGroupSize) in one transaction, then settles them. */
   function flush(): void {
-    flushTimer = null
+    cancelScheduled = null
     if (queue.length === 0) return
-    const batch = queue
-    queue = []
+    const batch = queue.length > maxGroupSize ? queue.splice(0, maxGroupSize) : queue
+    if (batch === queue) queue = []
+    // The rest of a burst goes in the next turn, so sockets are served between transactions.
+    else scheduleFlush(true)
     const started = performance.now()
     let refused: Map<PendingAppend, CardfileError>
     try {
@@ -573,7 +586,8 @@ export function createSqliteStorage(options: SqliteStorageOptions): SqliteStorag
         // Drain in-flight work before refusing new calls; the compaction loop sees the set empty.
         await Promise.allSettled([compactRun, ...compacting.values()])
         cancelFlush()
-        flush()
+        while (queue.length > 0) flush()
+        cancelFlush()
         closed = true
         db.close()
       })()
