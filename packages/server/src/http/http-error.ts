@@ -77,7 +77,8 @@ export function sendJson(
 
 /**
  * Answers with the JSON error body for `error`. Cardfile errors keep their code and message;
- * anything unexpected is reported through `onUnexpected` and answered as a bare 500.
+ * anything unexpected (including `internal` errors, whose messages are for operators) is reported
+ * through `onUnexpected` and answered as a bare 500.
  */
 export function sendError(
   res: ServerResponse,
@@ -90,7 +91,7 @@ export function sendError(
   if (error instanceof HttpError) {
     status = error.status
     body = { error: errorFields(error) }
-  } else if (error instanceof CardfileError) {
+  } else if (error instanceof CardfileError && error.code !== ErrorCodes.Internal) {
     status = statusForCode(error.code)
     body = { error: errorFields(error) }
   } else {

@@ -1,0 +1,280 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { CardfileError, ErrorCodes, isValidId } from '@cardfile/core'
+import type { Actor, Role } from '@cardfile/core'
+import type { z } from 'zod'
+import type { DocumentHost } from '../document-host'
+import type { Storage } from '../storage/storage'
+import { signToken } from '../tokens'
+import { HttpError, sendError, sendJson } from './http-error'
+import { ingestInbound, storageDirectory } from './inbound'
+import type { InboundContext, InboundResult } from './inbound'
+import { createKeyedLock } from './keyed-lock'
+import { MAX_BODY_BYTES, readJsonBody } from './read-body'
+import {
+  contactsQuery,
+  conversationsQuery,
+  describeZodError,
+  devTokenBody,
+  inboundBody,
+  searchParamsObject,
+} from './schemas'
+
+/** Who a bearer token belongs to, as the server's `authenticate` reports it. */
+export interface HttpPrincipal {
+  readonly userId: string
+  readonly role: Role
+  readonly name?: string
+  readonly workspace: string
+}
+
+/** What the HTTP API needs from the server around it. */
+export interface HttpApiDeps {
+  /** Changes documents server-side (persisted and relayed like any client's change). */
+  readonly host: DocumentHost
+  /** Answers list queries and identity look-ups from the index. */
+  readonly storage: Storage
+  /** Verifies a bearer token; throws (ideally a CardfileError) when it is not acceptable. */
+  authenticate(token: string): Promise<HttpPrincipal>
+  /** Prometheus text exposition of the server's metrics. */
+  readonly metrics: { render(): string }
+  /** True while the server can serve (storage open, not shutting down). */
+  ready(): boolean
+  /** Development mode: `POST /api/dev/token` signs tokens with this secret. Never in production. */
+  readonly devTokens?: { readonly secret: string }
+  /** Largest accepted request body in bytes (default 1 MB). */
+  readonly maxBodyBytes?: number
+  /** Told about unexpected errors (answered as 500 without details). Defaults to console.error. */
+  readonly onError?: (error: unknown) => void
+}
+
+/** A request handler for non-upgrade requests: true when it answered the request. */
+export type HttpHandler = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>
+
+/**
+ * The HTTP API: a handler to pass as `httpHandler`, which also carries the ingestion entry point
+ * for server-side callers.
+ */
+export interface HttpApi extends HttpHandler {
+  /** Ingests one inbound message as `actor` (a system principal), exactly as the route does. */
+  ingest(workspace: string, actor: Actor, body: unknown): Promise<InboundResult>
+}
+
+const EMPTY_HEADERS: Readonly<Record<string, string>> = {}
+
+/**
+ * Builds Cardfile's HTTP API: health, readiness, metrics, channel ingestion and index queries.
+ * Pass it as `createCardfileServer({ httpHandler })`; it answers `/healthz`, `/readyz`,
+ * `/metrics` and everything under `/api/`, and leaves other paths to the server.
+ *
+ * Errors are JSON `{ "error": { "code", "message" } }` with core's stable error codes.
+ *
+ * @example
+ * const api = createHttpApi({ host, storage, authenticate, metrics, ready: () => true })
+ * const server = await createCardfileServer({ storage, secret, httpHandler: api })
+ */
+export function createHttpApi(deps: HttpApiDeps): HttpApi {
+  const maxBody = deps.maxBodyBytes ?? MAX_BODY_BYTES
+  const onError = deps.onError ?? ((error: unknown) => console.error('cardfile http:', error))
+  const inbound: InboundContext = {
+    host: deps.host,
+    directory: storageDirectory(deps.storage),
+    lock: createKeyedLock(),
+    seeded: new Set(),
+    recent: new Map(),
+  }
+
+  async function principalOf(
+    req: IncomingMessage,
+    workspace: string | null,
+  ): Promise<HttpPrincipal> {
+    const header = req.headers.authorization ?? ''
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header)
+    if (match?.[1] === undefined) {
+      throw new HttpError(
+        401,
+        ErrorCodes.Unauthorized,
+        'Send a token: Authorization: Bearer <token>',
+      )
+    }
+    let principal: HttpPrincipal
+    try {
+      principal = await deps.authenticate(match[1])
+    } catch (error) {
+      if (error instanceof CardfileError && error.code === ErrorCodes.TokenExpired) {
+        throw new HttpError(401, ErrorCodes.TokenExpired, 'The token has expired')
+      }
+      // Whatever the verifier said (bad signature, malformed, unknown key), the caller only
+      // learns that the token was not accepted.
+      throw new HttpError(401, ErrorCodes.Unauthorized, 'The token is not valid')
+    }
+    if (workspace !== null && principal.workspace !== workspace) {
+      throw new HttpError(
+        403,
+        ErrorCodes.WrongWorkspace,
+        `The token is for workspace "${principal.workspace}", not "${workspace}"`,
+      )
+    }
+    return principal
+  }
+
+  function requireRole(principal: HttpPrincipal, roles: readonly Role[], what: string): void {
+    if (!roles.includes(principal.role)) {
+      throw new HttpError(
+        403,
+        ErrorCodes.Forbidden,
+        `Role ${principal.role} may not ${what} (allowed: ${roles.join(', ')})`,
+      )
+    }
+  }
+
+  function parse<S extends z.ZodTypeAny>(schema: S, input: unknown, where: string): z.output<S> {
+    const result = schema.safeParse(input)
+    if (!result.success) {
+      throw new HttpError(
+        400,
+        ErrorCodes.BadRequest,
+        `Invalid ${where}: ${describeZodError(result.error)}`,
+      )
+    }
+    return result.data as z.output<S>
+  }
+
+  async function ingest(workspace: string, actor: Actor, body: unknown): Promise<InboundResult> {
+    const input = parse(inboundBody, body, 'body')
+    return ingestInbound(inbound, workspace, actor, input)
+  }
+
+  async function route(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
+    const method = req.method ?? 'GET'
+    const path = url.pathname
+    const allow = (methods: readonly string[]): void => {
+      if (!methods.includes(method)) {
+        throw new HttpError(405, ErrorCodes.BadRequest, `Use ${methods.join(' or ')} on ${path}`)
+      }
+    }
+
+    if (path === '/healthz') {
+      allow(['GET', 'HEAD'])
+      sendJson(res, 200, { status: 'ok' })
+      return true
+    }
+    if (path === '/readyz') {
+      allow(['GET', 'HEAD'])
+      if (deps.ready()) sendJson(res, 200, { status: 'ready' })
+      else sendJson(res, 503, { error: { code: ErrorCodes.Internal, message: 'Not ready' } })
+      return true
+    }
+    if (path === '/metrics') {
+      allow(['GET', 'HEAD'])
+      const text = deps.metrics.render()
+      res.writeHead(200, {
+        'content-type': 'text/plain; version=0.0.4; charset=utf-8',
+        'content-length': Buffer.byteLength(text),
+        'cache-control': 'no-store',
+      })
+      res.end(method === 'HEAD' ? undefined : text)
+      return true
+    }
+    if (path !== '/api' && !path.startsWith('/api/')) return false
+
+    const segments = path.split('/').slice(2)
+    if (segments.length === 2 && segments[0] === 'dev' && segments[1] === 'token') {
+      if (deps.devTokens === undefined) {
+        throw new HttpError(
+          404,
+          ErrorCodes.NotFound,
+          'Development tokens are off (start with --demo)',
+        )
+      }
+      allow(['POST'])
+      const input = parse(devTokenBody, await readJsonBody(req, maxBody), 'body')
+      const token = await signToken({ secret: deps.devTokens.secret, ...input })
+      sendJson(res, 200, { token })
+      return true
+    }
+
+    const [workspace, resource, ...rest] = segments
+    if (workspace === undefined || resource === undefined || rest.length > 0) {
+      throw new HttpError(404, ErrorCodes.NotFound, `No route ${method} ${path}`)
+    }
+    if (!isValidId(workspace)) {
+      throw new HttpError(400, ErrorCodes.BadRequest, `Invalid workspace "${workspace}"`)
+    }
+    switch (resource) {
+      case 'inbound': {
+        allow(['POST'])
+        const principal = await principalOf(req, workspace)
+        requireRole(principal, ['system'], 'ingest channel messages')
+        const body = await readJsonBody(req, maxBody)
+        const actor: Actor =
+          principal.name === undefined
+            ? { userId: principal.userId, role: principal.role }
+            : { userId: principal.userId, role: principal.role, name: principal.name }
+        sendJson(res, 200, await ingest(workspace, actor, body))
+        return true
+      }
+      case 'contacts': {
+        allow(['GET'])
+        const principal = await principalOf(req, workspace)
+        requireRole(principal, ['admin', 'agent'], 'list contacts')
+        const query = parse(contactsQuery, searchParamsObject(url.searchParams), 'query')
+        const page = await deps.storage.listContacts(workspace, {
+          limit: query.limit,
+          cursor: query.cursor ?? null,
+          ...(query.vip === undefined ? {} : { vip: query.vip === 'true' }),
+        })
+        sendJson(res, 200, { items: page.items, next: page.next })
+        return true
+      }
+      case 'conversations': {
+        allow(['GET'])
+        const principal = await principalOf(req, workspace)
+        requireRole(principal, ['admin', 'agent'], 'list conversations')
+        const query = parse(
+          conversationsQuery,
+          searchParamsObject(url.searchParams, ['contactId']),
+          'query',
+        )
+        const page = await deps.storage.listConversations(workspace, {
+          // A contact's history reads newest first; a queue by priority.
+          order: query.order ?? (query.contactId === undefined ? 'priority' : 'newest'),
+          limit: query.limit,
+          cursor: query.cursor ?? null,
+          ...(query.team === undefined ? {} : { team: query.team === '' ? null : query.team }),
+          ...(query.status === undefined ? {} : { status: query.status }),
+          ...(query.contactId === undefined ? {} : { contactIds: query.contactId }),
+        })
+        sendJson(res, 200, { items: page.items, next: page.next })
+        return true
+      }
+      default:
+        throw new HttpError(404, ErrorCodes.NotFound, `No route ${method} ${path}`)
+    }
+  }
+
+  const handler: HttpHandler = async (req, res) => {
+    let url: URL
+    try {
+      url = new URL(req.url ?? '/', 'http://localhost')
+    } catch {
+      sendError(res, new HttpError(400, ErrorCodes.BadRequest, 'Malformed URL'), onError)
+      return true
+    }
+    try {
+      return await route(req, res, url)
+    } catch (error) {
+      // After a refused body the rest of it is not read: close the connection instead of
+      // letting Node drain a body we already said is too large.
+      const closing =
+        error instanceof HttpError && error.status === 413 ? { connection: 'close' } : EMPTY_HEADERS
+      const allowHeader =
+        error instanceof HttpError && error.status === 401
+          ? { 'www-authenticate': 'Bearer' }
+          : EMPTY_HEADERS
+      sendError(res, error, onError, { ...closing, ...allowHeader })
+      return true
+    }
+  }
+
+  return Object.assign(handler, { ingest })
+}

@@ -1,0 +1,304 @@
+import { createHash, randomUUID } from 'node:crypto'
+import {
+  CardfileError,
+  ContactDoc,
+  ConversationDoc,
+  ErrorCodes,
+  SchemaDoc,
+  contactDocName,
+  conversationDocName,
+  isValidId,
+  platformAttributeIdsFor,
+  schemaDocName,
+  seedWorkspace,
+  validateValue,
+} from '@cardfile/core'
+import type { Actor, ChannelId, ConversationStatus, Message, SchemaView } from '@cardfile/core'
+import type { DocumentHost } from '../document-host'
+import type { Storage } from '../storage/storage'
+import type { KeyedLock } from './keyed-lock'
+import { maskHint } from './mask-hint'
+import { within } from './within'
+import type { InboundBody } from './schemas'
+
+/**
+ * Channel ingestion: one inbound message from a channel identity finds or creates its contact,
+ * fills the contact's profile and platform values, and lands in the contact's open conversation
+ * (or starts one). The HTTP route and the demo seed both go through {@link ingestInbound}.
+ */
+
+/** What ingestion needs to look up; the server's storage index in production. */
+export interface InboundDirectory {
+  findContact(workspace: string, channel: ChannelId, platformUserId: string): Promise<string | null>
+  /** The newest conversation of the contact that is not resolved. */
+  findOpenConversation(
+    workspace: string,
+    contactId: string,
+  ): Promise<{ readonly id: string; readonly status: ConversationStatus } | null>
+  /** Ids of the contact's newest conversations, newest first. */
+  recentConversations(workspace: string, contactId: string, limit: number): Promise<string[]>
+}
+
+/** The directory answered from the storage index. */
+export function storageDirectory(storage: Storage): InboundDirectory {
+  return {
+    async findContact(workspace, channel, platformUserId) {
+      return (await storage.findContact(workspace, channel, platformUserId))?.id ?? null
+    },
+    async findOpenConversation(workspace, contactId) {
+      const row = await storage.findOpenConversation(workspace, contactId)
+      return row === null ? null : { id: row.id, status: row.status }
+    },
+    async recentConversations(workspace, contactId, limit) {
+      const page = await storage.listConversations(workspace, {
+        contactIds: [contactId],
+        order: 'newest',
+        limit,
+      })
+      return page.items.map((row) => row.id)
+    },
+  }
+}
+
+/** The answer of an ingestion. */
+export interface InboundResult {
+  readonly contactId: string
+  readonly conversationId: string
+  readonly createdContact: boolean
+  readonly createdConversation: boolean
+}
+
+export interface InboundContext {
+  readonly host: DocumentHost
+  readonly directory: InboundDirectory
+  /** Serialises ingestion per channel identity. */
+  readonly lock: KeyedLock
+  /** Workspaces whose schema document is known to be seeded (skips a read per message). */
+  readonly seeded: Set<string>
+  /** Recent results by message key, so a retried message answers without a document read. */
+  readonly recent: Map<string, InboundResult>
+}
+
+/** How many recent results the in-memory idempotency memo keeps. */
+const RECENT_LIMIT = 10_000
+/** How many of a contact's newest conversations a retry is looked for in, after the memo. */
+const RETRY_SCAN = 5
+
+/**
+ * The key a channel message id is stored under. Platform ids are kept as they are when they are
+ * valid Cardfile ids; others (an email Message-ID such as `<a.b@host>`) are hashed, which keeps
+ * them stable across retries.
+ */
+export function storedMessageId(platformMessageId: string): string {
+  if (isValidId(platformMessageId)) return platformMessageId
+  return `h${createHash('sha256').update(platformMessageId).digest('base64url').slice(0, 42)}`
+}
+
+/** A fresh document id: a UUID is 36 characters of the allowed alphabet. */
+const newId = (): string => randomUUID()
+
+/** Seeds the workspace's schema document (channel catalogue, default settings) once. */
+export async function ensureWorkspaceSeeded(
+  context: Pick<InboundContext, 'host' | 'seeded'>,
+  workspace: string,
+  actor: Actor,
+): Promise<void> {
+  if (context.seeded.has(workspace)) return
+  const name = schemaDocName(workspace)
+  const empty = await context.host.read(name, (doc) =>
+    within(new SchemaDoc(doc), (schema) => schema.definitions().length === 0),
+  )
+  if (empty) await context.host.transact(name, actor, (doc) => seedWorkspace(doc))
+  context.seeded.add(workspace)
+}
+
+/**
+ * Checks metadata keys and values against the channel's platform attributes before anything is
+ * written, so a bad request changes nothing.
+ */
+function checkMetadata(
+  channel: ChannelId,
+  metadata: Readonly<Record<string, string>>,
+  schema: SchemaView,
+): void {
+  const allowed = new Set(platformAttributeIdsFor(channel))
+  for (const [attributeId, value] of Object.entries(metadata)) {
+    if (!allowed.has(attributeId)) {
+      throw new CardfileError(
+        ErrorCodes.UnknownAttribute,
+        `"${attributeId}" is not a platform attribute of ${channel} (expected one of ${[...allowed].join(', ')})`,
+        `platform:${attributeId}`,
+      )
+    }
+    const check = validateValue(schema.definitions.get(attributeId), value, 'platform')
+    if (!check.ok) throw new CardfileError(check.code, check.message, `platform:${attributeId}`)
+  }
+}
+
+/**
+ * Ingests one inbound message for `workspace` on behalf of the system `actor`.
+ *
+ * @example
+ * await ingestInbound(context, 'demo', systemActor, {
+ *   channel: 'x', platformUserId: '42', metadata: { x_handle: '@anna' },
+ *   message: { id: 'm1', text: 'Hi!', attachments: [] },
+ * })
+ */
+export async function ingestInbound(
+  context: InboundContext,
+  workspace: string,
+  actor: Actor,
+  input: InboundBody,
+  now: number = Date.now(),
+): Promise<InboundResult> {
+  const { host, directory } = context
+  const { channel, platformUserId, metadata } = input
+  await ensureWorkspaceSeeded(context, workspace, actor)
+  const schema = await host.read(schemaDocName(workspace), (doc) =>
+    within(new SchemaDoc(doc), (s) => s.view()),
+  )
+  checkMetadata(channel, metadata, schema)
+
+  const identity = `${workspace}\u0000${channel}\u0000${platformUserId}`
+  return context.lock.run(identity, async () => {
+    const messageId = input.message.id === undefined ? newId() : storedMessageId(input.message.id)
+    const memoKey = `${identity}\u0000${messageId}`
+    if (input.message.id !== undefined) {
+      const remembered = context.recent.get(memoKey)
+      if (remembered !== undefined) return remembered
+    }
+
+    const existingContact = await directory.findContact(workspace, channel, platformUserId)
+    if (existingContact !== null && input.message.id !== undefined) {
+      const earlier = await findEarlierDelivery(context, workspace, existingContact, messageId)
+      if (earlier !== null) return remember(context, memoKey, earlier)
+    }
+
+    const contactId = existingContact ?? newId()
+    await host.transact(contactDocName(workspace, contactId), actor, (doc) =>
+      within(new ContactDoc(doc, contactId), (contact) => {
+        const before = contact.read()
+        const hint = maskHint(channel, { platformUserId, metadata })
+        const profile = before.profile
+        if (
+          profile === null ||
+          profile.hint !== hint ||
+          profile.channel !== channel ||
+          profile.platformUserId !== platformUserId
+        ) {
+          contact.setProfile({
+            channel,
+            platformUserId,
+            hint,
+            createdAt: profile?.createdAt ?? now,
+          })
+        }
+        for (const [attributeId, value] of Object.entries(metadata)) {
+          // Unchanged values keep their provenance instead of churning a write per message.
+          if (before.platform[attributeId]?.value === value) continue
+          contact.setPlatformValue(attributeId, value, actor, schema, now)
+        }
+      }),
+    )
+
+    const message: Message = {
+      id: messageId,
+      direction: 'inbound',
+      author: { role: actor.role, userId: actor.userId, at: now },
+      text: input.message.text,
+      at: input.message.at ?? now,
+      attachments: input.message.attachments,
+    }
+    const open =
+      existingContact === null ? null : await directory.findOpenConversation(workspace, contactId)
+    let result: InboundResult
+    if (open !== null) {
+      await host.transact(conversationDocName(workspace, open.id), actor, (doc) =>
+        within(new ConversationDoc(doc, open.id), (conversation) => {
+          conversation.addMessage(message)
+          // A contact's reply puts a conversation waiting on them back in the queue.
+          if (conversation.meta()?.status === 'pending') {
+            conversation.setStatus('new', actor, schema)
+          }
+        }),
+      )
+      result = {
+        contactId,
+        conversationId: open.id,
+        createdContact: false,
+        createdConversation: false,
+      }
+    } else {
+      const conversationId = newId()
+      const vip = await host.read(contactDocName(workspace, contactId), (doc) =>
+        within(new ContactDoc(doc, contactId), (contact) => contact.read().vip?.value === true),
+      )
+      const routeVip = vip && schema.settings.vipEnabled
+      await host.transact(conversationDocName(workspace, conversationId), actor, (doc) =>
+        within(new ConversationDoc(doc, conversationId), (conversation) => {
+          conversation.init({
+            contactId,
+            channel,
+            status: 'new',
+            // VIP contacts go to the VIP team and rise in the queue (PRODUCT.md, VIP).
+            team: routeVip ? schema.settings.vipTeam : null,
+            priority: routeVip ? schema.settings.vipPriorityBoost : 0,
+            createdAt: now,
+          })
+          conversation.addMessage(message)
+        }),
+      )
+      result = {
+        contactId,
+        conversationId,
+        createdContact: existingContact === null,
+        createdConversation: true,
+      }
+    }
+    return input.message.id === undefined ? result : remember(context, memoKey, result)
+  })
+}
+
+function remember(context: InboundContext, key: string, result: InboundResult): InboundResult {
+  context.recent.set(key, result)
+  if (context.recent.size > RECENT_LIMIT) {
+    const oldest = context.recent.keys().next()
+    if (oldest.done !== true) context.recent.delete(oldest.value)
+  }
+  return result
+}
+
+/**
+ * Looks for a message id among the contact's newest conversations (a retry after a restart, when
+ * the in-memory memo is gone) and rebuilds the first answer: the conversation was created by
+ * this message when it is its first message, and the contact too when both share one timestamp,
+ * as ingestion writes them.
+ */
+async function findEarlierDelivery(
+  context: InboundContext,
+  workspace: string,
+  contactId: string,
+  messageId: string,
+): Promise<InboundResult | null> {
+  const ids = await context.directory.recentConversations(workspace, contactId, RETRY_SCAN)
+  for (const conversationId of ids) {
+    const found = await context.host.read(conversationDocName(workspace, conversationId), (doc) =>
+      within(new ConversationDoc(doc, conversationId), (conversation) => {
+        const messages = conversation.messages()
+        if (!messages.some((m) => m.id === messageId)) return null
+        return { first: messages[0]?.id === messageId, createdAt: conversation.meta()?.createdAt }
+      }),
+    )
+    if (found === null) continue
+    const contactCreatedAt = await context.host.read(contactDocName(workspace, contactId), (doc) =>
+      within(new ContactDoc(doc, contactId), (contact) => contact.read().profile?.createdAt),
+    )
+    return {
+      contactId,
+      conversationId,
+      createdContact: found.first && contactCreatedAt === found.createdAt,
+      createdConversation: found.first,
+    }
+  }
+  return null
+}

@@ -1,0 +1,133 @@
+import { CHANNEL_IDS, ID_PATTERN, ROLES } from '@cardfile/core'
+import type { ChannelId, ConversationStatus, Role } from '@cardfile/core'
+import { z } from 'zod'
+
+/**
+ * Input schemas of the HTTP API. They check shape and bounds only; meaning (which metadata keys a
+ * channel has, whether a value fits its attribute) is checked by the route with core's rules so
+ * the error codes match what the websocket path reports.
+ */
+
+const channelIds = CHANNEL_IDS as unknown as readonly [ChannelId, ...ChannelId[]]
+const roles = ROLES as unknown as readonly [Role, ...Role[]]
+
+/** A channel's own identifier for a person (X user id, phone number, email address ...). */
+const platformUserId = z.string().trim().min(1).max(256)
+
+const attachment = z
+  .object({
+    id: z.string().regex(ID_PATTERN, 'an id of letters, digits, _ and -'),
+    name: z.string().min(1).max(256),
+    contentType: z.string().min(1).max(128),
+    size: z.number().int().nonnegative(),
+  })
+  .strict()
+
+/** A time: ms since the epoch or an ISO 8601 string; parsed to ms. */
+const timestamp = z.union([
+  z.number().int().positive(),
+  z
+    .string()
+    .datetime({ offset: true })
+    .transform((iso) => Date.parse(iso)),
+])
+
+/** Body of `POST /api/<workspace>/inbound`. */
+export const inboundBody = z
+  .object({
+    channel: z.enum(channelIds, {
+      errorMap: () => ({ message: `channel must be one of ${CHANNEL_IDS.join(', ')}` }),
+    }),
+    platformUserId,
+    metadata: z.record(z.string(), z.string().max(10_000)).default({}),
+    message: z
+      .object({
+        /** The channel's message id; the same id twice is one message (retries are safe). */
+        id: z.string().min(1).max(256).optional(),
+        text: z.string().max(100_000),
+        at: timestamp.optional(),
+        attachments: z.array(attachment).max(50).default([]),
+      })
+      .strict(),
+  })
+  .strict()
+
+export type InboundBody = z.output<typeof inboundBody>
+
+const limit = z.coerce.number().int().min(1).max(200).default(50)
+const cursor = z.string().min(1).max(512).optional()
+
+/** Query of `GET /api/<workspace>/contacts`. */
+export const contactsQuery = z
+  .object({
+    vip: z.enum(['true', 'false']).optional(),
+    limit,
+    cursor,
+  })
+  .strict()
+
+const statuses = ['new', 'pending', 'resolved'] as const satisfies readonly ConversationStatus[]
+
+/** Query of `GET /api/<workspace>/conversations`. */
+export const conversationsQuery = z
+  .object({
+    /** A team id; empty (`team=`) for conversations without a team. */
+    team: z.string().max(64).optional(),
+    /** One status or several, comma-separated. */
+    status: z
+      .string()
+      .transform((text) => text.split(',').map((s) => s.trim()))
+      .pipe(z.array(z.enum(statuses)).min(1))
+      .optional(),
+    order: z.enum(['priority', 'newest']).optional(),
+    /** One contact id or several (repeated or comma-separated). */
+    contactId: z
+      .array(z.string())
+      .transform((ids) => ids.flatMap((id) => id.split(',')).map((id) => id.trim()))
+      .pipe(z.array(z.string().regex(ID_PATTERN)).min(1).max(100))
+      .optional(),
+    limit,
+    cursor,
+  })
+  .strict()
+
+/** Body of `POST /api/dev/token`. */
+export const devTokenBody = z
+  .object({
+    workspace: z.string().regex(ID_PATTERN),
+    role: z.enum(roles),
+    userId: z.string().regex(ID_PATTERN),
+    name: z.string().min(1).max(100).optional(),
+    expiresIn: z.union([z.string().min(1).max(16), z.number().int().positive()]).optional(),
+  })
+  .strict()
+
+/**
+ * Turns URL search params into a plain object for a schema: a key given once is a string, keys
+ * listed in `arrays` are always arrays.
+ */
+export function searchParamsObject(
+  params: URLSearchParams,
+  arrays: readonly string[] = [],
+): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {}
+  for (const key of new Set(params.keys())) {
+    const all = params.getAll(key)
+    out[key] = arrays.includes(key) ? all : (all[all.length - 1] ?? '')
+  }
+  return out
+}
+
+/** A one-line description of a zod error for the `message` of a 400 answer. */
+export function describeZodError(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((issue) => {
+      const path = issue.path.join('.')
+      if (issue.code === 'unrecognized_keys') {
+        return `${path === '' ? '' : `${path}: `}unknown key(s) ${issue.keys.join(', ')}`
+      }
+      return path === '' ? issue.message : `${path}: ${issue.message}`
+    })
+    .join('; ')
+}
