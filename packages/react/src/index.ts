@@ -1,1 +1,20 @@
-export {}
+/**
+ * @cardfile/react: a provider and hooks over the Cardfile client. Exports are written out by
+ * hand: anything not listed here is internal. Safe to import on a server (no `window` at import).
+ */
+export type { CardfileProviderProps } from './context'
+export { CardfileProvider, useCardfileClient } from './context'
+export type { LoadState } from './load-state'
+export type { AttributesResult, UseAttributesOptions } from './use-attributes'
+export { useAttributes } from './use-attributes'
+export type { ContactField, ContactResult, ContactView, UseContactOptions } from './use-contact'
+export { useContact } from './use-contact'
+export type { VipInfo, VipResult } from './use-vip'
+export { useVip } from './use-vip'
+export type { AttributeAdmin } from './use-attribute-admin'
+export { useAttributeAdmin } from './use-attribute-admin'
+export { useSyncStatus } from './use-sync-status'
+export type { PresenceResult } from './use-presence'
+export { usePresence } from './use-presence'
+export type { UndoResult } from './use-undo'
+export { useUndo } from './use-undo'

@@ -449,6 +449,7 @@ class Client implements CardfileClient {
           throw new CardfileError(ErrorCodes.Unauthorized, 'Not signed in yet (no token)')
         }
         replica.transact(() => fn(actor))
+        replica.clearError()
       } catch (error) {
         if (error instanceof CardfileError) replica.report(error)
         throw error

@@ -179,6 +179,13 @@ export class DocumentReplica {
     return result as T
   }
 
+  /** Forgets the last error (after a write that went through). */
+  clearError(): void {
+    if (this.lastError === null) return
+    this.lastError = null
+    this.changed()
+  }
+
   /** Reports a local (pre-write) error to this document's listeners. */
   report(error: CardfileError): void {
     this.fail(error)
