@@ -1,0 +1,450 @@
+import * as Y from 'yjs'
+import { describe, expect, it } from 'vitest'
+import { ContactDoc, ConversationDoc, SchemaDoc, authorizeChanges } from '../src/index'
+import type { Actor, Message, Refusal, SchemaView } from '../src/index'
+import {
+  NOW,
+  admin,
+  agent,
+  bot,
+  changesOf,
+  crm,
+  policy,
+  system,
+  withSettings,
+  workspace,
+} from './helpers'
+
+const by = (actor: Actor, at = NOW) => ({ role: actor.role, userId: actor.userId, at })
+
+/** Applies a hostile client's raw write to the server's copy and authorises it. */
+function judge(
+  kind: 'schema' | 'contact' | 'conversation',
+  serverDoc: Y.Doc,
+  actor: Actor,
+  view: SchemaView,
+  write: (client: Y.Doc) => void,
+): Refusal[] {
+  const name = kind === 'schema' ? 'demo/schema' : `demo/${kind}/c1`
+  const { changes, read } = changesOf(kind, serverDoc, write)
+  expect(changes.length).toBeGreaterThan(0)
+  return authorizeChanges(changes, policy(actor, name, view, read))
+}
+
+const codes = (refusals: Refusal[]) => refusals.map((r) => `${r.map}:${r.key} ${r.code}`).sort()
+
+describe('authorizeChanges: contacts', () => {
+  const setup = (settings = {}) => {
+    const { schema } = workspace('advanced', settings)
+    const view = schema.view()
+    return { view, contactDoc: new Y.Doc() }
+  }
+  const custom = (write: (map: Y.Map<unknown>) => void) => (client: Y.Doc) =>
+    write(client.getMap('custom'))
+
+  it('accepts what the SDK writes for an agent', () => {
+    const { view, contactDoc } = setup()
+    const refusals = judge('contact', contactDoc, agent, view, (client) => {
+      const contact = new ContactDoc(client, 'c1')
+      contact.setValue('plan', 'gold', agent, view, NOW)
+      contact.setValue('account_id', 'AC-1', agent, view, NOW)
+      contact.setVip(true, agent, view, NOW)
+    })
+    expect(refusals).toEqual([])
+  })
+
+  it('refuses an agent writing a platform value', () => {
+    const { view, contactDoc } = setup()
+    const refusals = judge('contact', contactDoc, agent, view, (client) =>
+      client.getMap('platform').set('x_handle', { value: '@evil', by: by(agent) }),
+    )
+    expect(codes(refusals)).toEqual(['platform:x_handle forbidden'])
+  })
+
+  it('refuses anyone but the system writing the profile', () => {
+    const { view, contactDoc } = setup()
+    const refusals = judge('contact', contactDoc, admin, view, (client) =>
+      client.getMap('profile').set('hint', '@someone'),
+    )
+    expect(codes(refusals)).toEqual(['profile:hint forbidden'])
+  })
+
+  it('refuses an agent editing a CRM-managed value while agent edits are off', () => {
+    const { view, contactDoc } = setup()
+    const refusals = judge(
+      'contact',
+      contactDoc,
+      agent,
+      view,
+      custom((m) => m.set('crm_tier', { value: 'A', by: by(agent) })),
+    )
+    expect(codes(refusals)).toEqual(['custom:crm_tier crm-managed-locked'])
+  })
+
+  it('accepts the same edit once agent edits of CRM-managed attributes are on', () => {
+    const { view, contactDoc } = setup({ agentsMayEditCrm: true })
+    const refusals = judge(
+      'contact',
+      contactDoc,
+      agent,
+      view,
+      custom((m) => m.set('crm_tier', { value: 'A', by: by(agent) })),
+    )
+    expect(refusals).toEqual([])
+  })
+
+  it('refuses a dropdown value that is not an option, and a retired option', () => {
+    const { schema } = workspace()
+    schema.retireOption('plan', 'gold')
+    const view = schema.view()
+    const refusals = judge('contact', new Y.Doc(), agent, view, (client) => {
+      client.getMap('custom').set('plan', { value: 'platinum', by: by(agent) })
+      client.getMap('custom').set('account_id', { value: 'AC-1', by: by(agent) })
+    })
+    expect(refusals).toEqual([
+      {
+        map: 'custom',
+        key: 'plan',
+        code: 'not-an-option',
+        message: '"platinum" is not an option of Plan',
+      },
+    ])
+    const retired = judge(
+      'contact',
+      new Y.Doc(),
+      agent,
+      view,
+      custom((m) => m.set('plan', { value: 'gold', by: by(agent) })),
+    )
+    expect(codes(retired)).toEqual(['custom:plan retired-option'])
+  })
+
+  it('refuses over-long text and values of the wrong type', () => {
+    const { view, contactDoc } = setup()
+    const refusals = judge(
+      'contact',
+      contactDoc,
+      agent,
+      view,
+      custom((m) => {
+        m.set('account_id', { value: 'x'.repeat(13), by: by(agent) })
+        m.set('plan', { value: 7, by: by(agent) })
+      }),
+    )
+    expect(codes(refusals)).toEqual(['custom:account_id too-long', 'custom:plan invalid-value'])
+  })
+
+  it('refuses values of unknown or retired attributes and of platform ones as custom', () => {
+    const { schema } = workspace()
+    schema.retireAttribute('account_id')
+    const refusals = judge(
+      'contact',
+      new Y.Doc(),
+      admin,
+      schema.view(),
+      custom((m) => {
+        m.set('ghost', { value: 'boo', by: by(admin) })
+        m.set('account_id', { value: 'AC-1', by: by(admin) })
+        m.set('x_handle', { value: '@ana', by: by(admin) })
+      }),
+    )
+    expect(codes(refusals)).toEqual([
+      'custom:account_id retired-attribute',
+      'custom:ghost unknown-attribute',
+      'custom:x_handle wrong-kind',
+    ])
+  })
+
+  it('refuses VIP while VIP is off, and on a plan without VIP', () => {
+    const off = setup({ vipEnabled: false })
+    const refusals = judge('contact', off.contactDoc, agent, off.view, (client) =>
+      client.getMap('flags').set('vip', { value: true, by: by(agent) }),
+    )
+    expect(codes(refusals)).toEqual(['flags:vip vip-disabled'])
+    const business = withSettings(setup().view, { plan: 'business' })
+    const onBusiness = judge('contact', new Y.Doc(), agent, business, (client) =>
+      client.getMap('flags').set('vip', { value: true, by: by(agent) }),
+    )
+    expect(codes(onBusiness)).toEqual(['flags:vip plan-lacks-feature'])
+  })
+
+  it('refuses forged provenance: another user, another role, or a future date', () => {
+    const { view, contactDoc } = setup()
+    const refusals = judge('contact', contactDoc, agent, view, (client) => {
+      client.getMap('custom').set('plan', { value: 'gold', by: { ...by(agent), userId: 'grace' } })
+      client.getMap('custom').set('account_id', { value: 'AC-1', by: by(crm) })
+      client.getMap('flags').set('vip', { value: true, by: by(agent, NOW + 24 * 3600_000) })
+    })
+    expect(codes(refusals)).toEqual([
+      'custom:account_id provenance-mismatch',
+      'custom:plan provenance-mismatch',
+      'flags:vip provenance-mismatch',
+    ])
+  })
+
+  it('lets the system record provenance of another actor (a CRM lookup it ran)', () => {
+    const { view, contactDoc } = setup()
+    const refusals = judge(
+      'contact',
+      contactDoc,
+      system,
+      view,
+      custom((m) => m.set('crm_tier', { value: 'A', by: by(crm) })),
+    )
+    expect(refusals).toEqual([])
+  })
+
+  it('refuses unknown root maps, malformed keys and nested Yjs types', () => {
+    const { view, contactDoc } = setup()
+    const refusals = judge('contact', contactDoc, agent, view, (client) => {
+      client.getMap('evil').set('x', 1)
+      client.getMap('custom').set('bad key!', { value: 'x', by: by(agent) })
+      client.getMap('flags').set('favourite', { value: true, by: by(agent) })
+      client.getMap('custom').set('plan', new Y.Map())
+    })
+    expect(codes(refusals)).toEqual([
+      'custom:bad key! unknown-field',
+      'custom:plan invalid-value',
+      'evil:x unknown-field',
+      'flags:favourite unknown-field',
+    ])
+  })
+
+  it('allows clearing a custom value by delete or null, but not deleting VIP', () => {
+    const { view, contactDoc } = setup()
+    const contact = new ContactDoc(contactDoc, 'c1')
+    contact.setValue('plan', 'gold', agent, view, NOW)
+    contact.setValue('account_id', 'AC-1', agent, view, NOW)
+    contact.setVip(true, agent, view, NOW)
+    const refusals = judge('contact', contactDoc, agent, view, (client) => {
+      client.getMap('custom').delete('plan')
+      client.getMap('custom').set('account_id', null)
+      client.getMap('flags').delete('vip')
+    })
+    expect(codes(refusals)).toEqual(['flags:vip invalid-value'])
+    // A bot may not clear a CRM-managed value it could not write either.
+    contact.setValue('crm_tier', 'A', system, view, NOW)
+    const botDelete = judge(
+      'contact',
+      contactDoc,
+      bot,
+      view,
+      custom((m) => m.delete('crm_tier')),
+    )
+    expect(codes(botDelete)).toEqual(['custom:crm_tier crm-managed-locked'])
+  })
+})
+
+describe('authorizeChanges: schema', () => {
+  const judgeSchema = (actor: Actor, write: (schema: SchemaDoc, client: Y.Doc) => void) => {
+    const { doc, schema } = workspace()
+    return judge('schema', doc, actor, schema.view(), (client) =>
+      write(new SchemaDoc(client), client),
+    )
+  }
+
+  it('accepts what the SDK writes for an admin', () => {
+    const refusals = judgeSchema(admin, (schema) => {
+      schema.createAttribute({
+        id: 'size',
+        label: 'Size',
+        type: 'dropdown',
+        options: [
+          { id: 's', label: 'S' },
+          { id: 'm', label: 'M' },
+        ],
+      })
+      schema.addOption('plan', { id: 'vip', label: 'VIP' })
+      schema.moveAttribute('plan', { before: 'x_user_id' })
+      schema.setVisible('phone_number', false, 'sms')
+      schema.updateSettings({ vipEnabled: false, matchingAttribute: 'email' })
+      schema.retireAttribute('account_id')
+    })
+    expect(refusals).toEqual([])
+  })
+
+  it('refuses an agent editing the schema', () => {
+    const refusals = judgeSchema(agent, (schema) => {
+      schema.updateAttribute('plan', { label: 'Tier' })
+      schema.updateSettings({ vipEnabled: false })
+    })
+    expect(codes(refusals)).toEqual([
+      'attributes:plan:label forbidden',
+      'settings:vipEnabled forbidden',
+    ])
+  })
+
+  it('refuses an admin changing the plan', () => {
+    const refusals = judgeSchema(admin, (_schema, client) =>
+      client.getMap('settings').set('plan', 'enterprise'),
+    )
+    expect(codes(refusals)).toEqual(['settings:plan forbidden'])
+  })
+
+  it('refuses changing the kind, type or channels of an existing attribute', () => {
+    const refusals = judgeSchema(admin, (_schema, client) => {
+      client.getMap('attributes').set('plan:type', 'text')
+      client.getMap('attributes').set('account_id:kind', 'platform')
+    })
+    expect(codes(refusals)).toEqual([
+      'attributes:account_id:kind immutable-field',
+      'attributes:plan:type immutable-field',
+    ])
+  })
+
+  it('refuses an admin creating a platform attribute', () => {
+    const refusals = judgeSchema(admin, (_schema, client) => {
+      const base = new SchemaDoc(client).definition('x_handle')!
+      const attributes = client.getMap('attributes')
+      for (const [prop, value] of Object.entries({
+        ...base,
+        label: 'Fake',
+        alias: 'fake',
+        channels: ['x'],
+      })) {
+        if (prop === 'id' || prop === 'options' || prop === 'channelVisibility') continue
+        attributes.set(`fake:${prop}`, value)
+      }
+    })
+    expect(refusals.length).toBeGreaterThan(0)
+    expect(refusals.find((r) => r.key === 'fake:kind')?.code).toBe('forbidden')
+    // All or nothing: every key of the refused definition is refused.
+    expect(refusals.every((r) => r.key.startsWith('fake:'))).toBe(true)
+    expect(refusals).toHaveLength(11)
+  })
+
+  it('refuses a definition made invalid by a partial write, with every change to it', () => {
+    // Retiring an option through raw writes leaves the dropdown with one live option.
+    const refusals = judgeSchema(admin, (_schema, client) => {
+      client.getMap('options').set('plan:free:retired', true)
+      client.getMap('options').set('plan:pro:retired', true)
+      client.getMap('attributes').set('plan:label', 'Tier')
+      client.getMap('attributes').set('account_id:label', 'Account')
+    })
+    expect(codes(refusals)).toEqual([
+      'attributes:plan:label too-few-options',
+      'options:plan:free:retired too-few-options',
+      'options:plan:pro:retired too-few-options',
+    ])
+  })
+
+  it('refuses an incomplete new definition and options of a missing attribute', () => {
+    const refusals = judgeSchema(admin, (_schema, client) => {
+      client.getMap('attributes').set('half:label', 'Half')
+      client.getMap('options').set('ghost:o1:label', 'Boo')
+    })
+    expect(codes(refusals)).toEqual([
+      'attributes:half:label invalid-definition',
+      'options:ghost:o1:label invalid-definition',
+    ])
+  })
+
+  it('refuses a duplicate label, a CRM-managed platform attribute and a bad order key', () => {
+    const refusals = judgeSchema(admin, (_schema, client) => {
+      client.getMap('attributes').set('account_id:label', 'plan')
+      client.getMap('attributes').set('x_handle:crmManaged', true)
+      client.getMap('attributes').set('crm_tier:order', 'not a key')
+    })
+    expect(codes(refusals)).toEqual([
+      'attributes:account_id:label duplicate-label',
+      'attributes:crm_tier:order invalid-value',
+      'attributes:x_handle:crmManaged forbidden',
+    ])
+    const asSystem = judgeSchema(system, (_schema, client) =>
+      client.getMap('attributes').set('x_handle:crmManaged', true),
+    )
+    expect(codes(asSystem)).toEqual(['attributes:x_handle:crmManaged platform-not-crm-managed'])
+  })
+
+  it('refuses deleting schema keys, unknown props and visibility on a foreign channel', () => {
+    const refusals = judgeSchema(admin, (_schema, client) => {
+      client.getMap('attributes').delete('plan:label')
+      client.getMap('attributes').set('plan:colour', 'red')
+      client.getMap('attributes').set('phone_number:visible:x', false)
+      client.getMap('settings').set('theme', 'dark')
+    })
+    expect(codes(refusals)).toEqual([
+      'attributes:phone_number:visible:x invalid-value',
+      'attributes:plan:colour unknown-field',
+      'attributes:plan:label invalid-value',
+      'settings:theme unknown-field',
+    ])
+  })
+
+  it('refuses ill-typed settings and a matching attribute that does not exist', () => {
+    const refusals = judgeSchema(admin, (_schema, client) => {
+      client.getMap('settings').set('vipEnabled', 'yes')
+      client.getMap('settings').set('matchingAttribute', 'ghost')
+    })
+    expect(codes(refusals)).toEqual([
+      'settings:matchingAttribute unknown-attribute',
+      'settings:vipEnabled invalid-value',
+    ])
+  })
+
+  it('accepts a matching attribute created in the same transaction', () => {
+    const refusals = judgeSchema(admin, (schema) => {
+      schema.createAttribute({ id: 'customer_id', label: 'Customer id', type: 'text' })
+      schema.updateSettings({ matchingAttribute: 'customer_id' })
+    })
+    expect(refusals).toEqual([])
+  })
+})
+
+describe('authorizeChanges: conversations', () => {
+  const message = (actor: Actor, id = 'm1'): Message => ({
+    id,
+    direction: 'outbound',
+    author: by(actor),
+    text: 'hi',
+    at: NOW,
+    attachments: [],
+  })
+  const setup = () => {
+    const { schema } = workspace()
+    const doc = new Y.Doc()
+    new ConversationDoc(doc, 'c1').init({
+      contactId: 'k1',
+      channel: 'sms',
+      status: 'new',
+      team: null,
+      priority: 0,
+      createdAt: NOW,
+    })
+    new ConversationDoc(doc, 'c1').addMessage(message(agent, 'm0'))
+    return { view: schema.view(), doc }
+  }
+
+  it('accepts an agent reply and a status change', () => {
+    const { view, doc } = setup()
+    const refusals = judge('conversation', doc, agent, view, (client) => {
+      const conversation = new ConversationDoc(client, 'c1')
+      conversation.addMessage(message(agent), agent, view)
+      conversation.setStatus('pending', agent, view)
+    })
+    expect(refusals).toEqual([])
+  })
+
+  it('refuses editing a sent message, forged authors, CRM posts and agent routing', () => {
+    const { view, doc } = setup()
+    const refusals = judge('conversation', doc, agent, view, (client) => {
+      const messages = client.getMap('messages')
+      messages.set('m0', { ...message(agent, 'm0'), text: 'rewritten' })
+      messages.set('m2', message(admin, 'm2'))
+      messages.set('m3', { ...message(agent, 'm3'), id: 'other' })
+      client.getMap('meta').set('team', 'vip-desk')
+      client.getMap('meta').set('status', 'closed')
+    })
+    expect(codes(refusals)).toEqual([
+      'messages:m0 forbidden',
+      'messages:m2 provenance-mismatch',
+      'messages:m3 invalid-value',
+      'meta:status invalid-value',
+      'meta:team forbidden',
+    ])
+    const fromCrm = judge('conversation', setup().doc, crm, view, (client) =>
+      client.getMap('messages').set('m9', message(crm, 'm9')),
+    )
+    expect(codes(fromCrm)).toEqual(['messages:m9 forbidden'])
+  })
+})
