@@ -1,1 +1,37 @@
-export {}
+/**
+ * @cardfile/server: the Cardfile websocket + HTTP server, storage and CLI.
+ * Exports are written out by hand: anything not listed here is internal.
+ */
+export type {
+  CardfileServer,
+  CardfileServerOptions,
+  HttpContext,
+  HttpRequestHandler,
+} from './server'
+export { createCardfileServer } from './server'
+export type { AuthOptions, AuthenticateHook, AuthenticatedActor } from './auth/authenticate'
+export { createAuthenticator } from './auth/authenticate'
+export type { DocumentHost } from './document-host'
+export type { ServerMetrics } from './metrics'
+export { Counter, Gauge, Histogram, createServerMetrics } from './metrics'
+export type { CloseCode, CloseCodeName } from './sync/close-codes'
+export { CloseCodes } from './sync/close-codes'
+export type { MessageType, PurgeNotice, RefusalNotice } from './sync/message-types'
+export { MessageTypes } from './sync/message-types'
+export type { ServerLimits } from './sync/limits'
+export { DEFAULT_LIMITS } from './sync/limits'
+export type { ServerLogger } from './sync/logger'
+export type { CommitEvent } from './sync/live-document'
+export { contactIndexRow, conversationIndexRow, indexRowFor } from './sync/index-rows'
+export type {
+  ContactIndexRow,
+  ConversationIndexRow,
+  IndexRow,
+  Page,
+  Storage,
+  StorageStats,
+} from './storage/storage'
+export type { MemoryStorage, MemoryStorageOptions } from './storage/memory-storage'
+export { createMemoryStorage } from './storage/memory-storage'
+export type { SqliteStorage, SqliteStorageOptions } from './storage/sqlite-storage'
+export { createSqliteStorage } from './storage/sqlite-storage'

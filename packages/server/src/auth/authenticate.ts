@@ -1,0 +1,97 @@
+import { CardfileError, ErrorCodes, ROLES, isValidId } from '@cardfile/core'
+import type { Actor, Role } from '@cardfile/core'
+import { createRemoteJWKSet, errors as joseErrors, jwtVerify } from 'jose'
+import type { JWTVerifyGetKey } from 'jose'
+
+/** An authenticated actor and the workspace its token is for. */
+export type AuthenticatedActor = Actor & { readonly workspace: string }
+
+/**
+ * Replaces JWT verification: resolves the actor behind `token` for `docName`, or throws a
+ * `CardfileError` (`unauthorized`, `token-expired`, `wrong-workspace`, `forbidden`).
+ */
+export type AuthenticateHook = (token: string, docName: string) => Promise<AuthenticatedActor>
+
+/** How the server verifies tokens: an HS256 secret, a JWKS URL, or an `authenticate` hook. */
+export type AuthOptions =
+  | { readonly secret: string; readonly jwksUrl?: undefined }
+  | { readonly jwksUrl: string; readonly secret?: undefined }
+  | { readonly authenticate: AuthenticateHook }
+
+const ACCEPTED_ALGORITHMS = ['HS256', 'RS256', 'PS256', 'ES256', 'EdDSA']
+
+/**
+ * Builds the token verifier for `auth`: JWT claims `sub` (user id), `name`, `workspace`, `role`
+ * and `exp`, verified with `jose` against the secret (HS256) or the JWKS URL.
+ *
+ * @example
+ * const authenticate = createAuthenticator({ secret: process.env.CARDFILE_SECRET! })
+ * const actor = await authenticate(token, 'demo/contact/c1') // { userId, role, name, workspace }
+ */
+export function createAuthenticator(auth: AuthOptions): AuthenticateHook {
+  if ('authenticate' in auth) return auth.authenticate
+  let key: Uint8Array | JWTVerifyGetKey
+  let algorithms: string[]
+  if (auth.secret !== undefined) {
+    if (auth.secret.length === 0) {
+      throw new CardfileError(ErrorCodes.BadRequest, 'auth.secret must not be empty')
+    }
+    key = new TextEncoder().encode(auth.secret)
+    algorithms = ['HS256']
+  } else if (auth.jwksUrl !== undefined) {
+    key = createRemoteJWKSet(new URL(auth.jwksUrl))
+    algorithms = ACCEPTED_ALGORITHMS.filter((a) => a !== 'HS256')
+  } else {
+    throw new CardfileError(ErrorCodes.BadRequest, 'auth needs a secret, a jwksUrl or a hook')
+  }
+  return async (token) => {
+    if (token.length === 0) throw new CardfileError(ErrorCodes.Unauthorized, 'missing token')
+    let payload
+    try {
+      const verified =
+        typeof key === 'function'
+          ? await jwtVerify(token, key, { algorithms, requiredClaims: ['exp', 'sub'] })
+          : await jwtVerify(token, key, { algorithms, requiredClaims: ['exp', 'sub'] })
+      payload = verified.payload
+    } catch (error) {
+      if (error instanceof joseErrors.JWTExpired) {
+        throw new CardfileError(ErrorCodes.TokenExpired, 'the token has expired')
+      }
+      const why = error instanceof Error ? error.message : 'invalid token'
+      throw new CardfileError(ErrorCodes.Unauthorized, `invalid token: ${why}`)
+    }
+    const { sub, name, workspace, role } = payload
+    if (typeof sub !== 'string' || sub.length === 0 || sub.length > 256) {
+      throw new CardfileError(ErrorCodes.Unauthorized, 'the token has no valid sub claim')
+    }
+    if (typeof workspace !== 'string' || !isValidId(workspace)) {
+      throw new CardfileError(ErrorCodes.Unauthorized, 'the token has no valid workspace claim')
+    }
+    if (typeof role !== 'string' || !(ROLES as readonly string[]).includes(role)) {
+      throw new CardfileError(ErrorCodes.Unauthorized, 'the token has no valid role claim')
+    }
+    const actor: AuthenticatedActor = {
+      userId: sub,
+      role: role as Role,
+      workspace,
+      ...(typeof name === 'string' ? { name } : {}),
+    }
+    return actor
+  }
+}
+
+/**
+ * When a verified token expires, in ms since epoch, or null when unknown (hooks, or a token
+ * that is not a JWT). Used to close connections whose token runs out.
+ */
+export function tokenExpiry(token: string): number | null {
+  const [, payload] = token.split('.')
+  if (payload === undefined) return null
+  try {
+    const claims: unknown = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'))
+    if (typeof claims !== 'object' || claims === null || !('exp' in claims)) return null
+    return typeof claims.exp === 'number' ? claims.exp * 1000 : null
+  } catch {
+    return null
+  }
+}

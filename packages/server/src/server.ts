@@ -1,0 +1,395 @@
+import { createServer } from 'node:http'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { Duplex } from 'node:stream'
+import { CardfileError, ErrorCodes, parseDocName } from '@cardfile/core'
+import { WebSocket, WebSocketServer } from 'ws'
+import type { RawData } from 'ws'
+import { createAuthenticator, tokenExpiry } from './auth/authenticate'
+import type { AuthOptions, AuthenticateHook, AuthenticatedActor } from './auth/authenticate'
+import type { DocumentHost } from './document-host'
+import { createServerMetrics } from './metrics'
+import type { ServerMetrics } from './metrics'
+import type { Storage } from './storage/storage'
+import { CloseCodes } from './sync/close-codes'
+import type { CloseCode } from './sync/close-codes'
+import { Connection } from './sync/connection'
+import { DocumentRegistry } from './sync/document-registry'
+import { DEFAULT_LIMITS } from './sync/limits'
+import type { ServerLimits } from './sync/limits'
+import type { CommitEvent, LiveDocument } from './sync/live-document'
+import { completeLogger } from './sync/logger'
+import type { ServerLogger } from './sync/logger'
+import { encodePermissionDenied, encodePurge } from './sync/message-types'
+
+/** What an `httpHandler` gets besides the request: the server's parts it may use. */
+export interface HttpContext {
+  /** Changes and reads documents server-side (persisted and relayed like clients' changes). */
+  readonly host: DocumentHost
+  readonly storage: Storage
+  readonly metrics: ServerMetrics
+  /** Verifies a token the way websocket connections are verified. */
+  readonly authenticate: AuthenticateHook
+  /** False once the server is shutting down. */
+  ready(): boolean
+}
+
+/**
+ * Answers a non-upgrade HTTP request; resolves false when it did not handle it (the server then
+ * answers 404 with a JSON error).
+ */
+export type HttpRequestHandler = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  ctx: HttpContext,
+) => boolean | Promise<boolean>
+
+export interface CardfileServerOptions {
+  /** Where documents and the index live (`createSqliteStorage`, `createMemoryStorage`). */
+  readonly storage: Storage
+  /** Token verification: an HS256 secret, a JWKS URL, or an `authenticate` hook. */
+  readonly auth: AuthOptions
+  /** Port to listen on; 0 (the default) picks a free one. */
+  readonly port?: number
+  /** Interface to listen on (default: all). */
+  readonly host?: string
+  /** Handles plain HTTP requests beside the websocket (the HTTP API). */
+  readonly httpHandler?: HttpRequestHandler
+  /** Per-connection bounds; anything left out takes its default from `DEFAULT_LIMITS`. */
+  readonly limits?: Partial<ServerLimits>
+  /** Called after every storage commit of a document change. */
+  readonly onCommit?: (event: CommitEvent) => void
+  readonly logger?: Partial<ServerLogger>
+  /** Seed an empty workspace schema with the channel catalogue and default settings. Default true. */
+  readonly seedWorkspaces?: boolean
+}
+
+/** A running Cardfile server. */
+export interface CardfileServer {
+  /** The port it listens on. */
+  readonly port: number
+  /** `http://<host>:<port>`. */
+  readonly url: string
+  /** `ws://<host>:<port>`, the base URL for providers. */
+  readonly wsUrl: string
+  /** Server-side document access for the HTTP API and integrations. */
+  readonly host: DocumentHost
+  readonly metrics: ServerMetrics
+  readonly limits: ServerLimits
+  readonly httpServer: Server
+  /** Open websocket connections. */
+  connectionCount(): number
+  /** Documents currently in memory. */
+  loadedDocuments(): number
+  /**
+   * Stops accepting connections, closes open ones (1001: clients reconnect elsewhere or later),
+   * and resolves once every commit in flight has settled. Storage stays open: its owner closes it.
+   */
+  close(): Promise<void>
+}
+
+/**
+ * A websocket that reports an oversized frame with Cardfile's permanent 4413 instead of ws's
+ * 1009, so a stock provider does not reconnect and resend the same oversized update forever.
+ * (ws refuses the frame from its header, before buffering it, and then calls `close(1009)`.)
+ */
+class BoundedWebSocket extends WebSocket {
+  override close(code?: number, data?: string | Buffer): void {
+    if (code === 1009) {
+      super.close(CloseCodes.PayloadTooLarge.code, CloseCodes.PayloadTooLarge.reason)
+      return
+    }
+    super.close(code, data)
+  }
+}
+
+const toBytes = (data: RawData): Uint8Array => {
+  if (Array.isArray(data)) return Buffer.concat(data)
+  if (data instanceof ArrayBuffer) return new Uint8Array(data)
+  return data
+}
+
+const closeForError = (error: unknown): CloseCode => {
+  if (error instanceof CardfileError) {
+    switch (error.code) {
+      case ErrorCodes.TokenExpired:
+        return { code: CloseCodes.Unauthorized.code, reason: ErrorCodes.TokenExpired }
+      case ErrorCodes.Unauthorized:
+        return CloseCodes.Unauthorized
+      case ErrorCodes.WrongWorkspace:
+        return { code: CloseCodes.Forbidden.code, reason: ErrorCodes.WrongWorkspace }
+      case ErrorCodes.Forbidden:
+        return CloseCodes.Forbidden
+      case ErrorCodes.BadRequest:
+        return CloseCodes.BadRequest
+      case ErrorCodes.Deleted:
+        return CloseCodes.Deleted
+      default:
+        break
+    }
+  }
+  return CloseCodes.Internal
+}
+
+/**
+ * Starts a Cardfile server: y-websocket compatible sync with authentication, authorization by
+ * compensation, durable acknowledgements, and an optional HTTP handler beside it.
+ *
+ * @example
+ * const storage = createSqliteStorage({ path: './cardfile.db' })
+ * const server = await createCardfileServer({ storage, auth: { secret: process.env.SECRET! } })
+ * new WebsocketProvider(server.wsUrl, 'demo/contact/c1', doc, { params: { token } })
+ * // later
+ * await server.close()
+ * await storage.close()
+ */
+export async function createCardfileServer(
+  options: CardfileServerOptions,
+): Promise<CardfileServer> {
+  const limits: ServerLimits = { ...DEFAULT_LIMITS, ...options.limits }
+  const logger = completeLogger(options.logger)
+  const metrics = createServerMetrics()
+  const authenticate = createAuthenticator(options.auth)
+  const registry = new DocumentRegistry({
+    storage: options.storage,
+    metrics,
+    logger,
+    onCommit: options.onCommit,
+    seedWorkspaces: options.seedWorkspaces ?? true,
+  })
+  const connections = new Set<Connection>()
+  const attached = new WeakMap<Connection, LiveDocument>()
+  let closing = false
+
+  const httpContext: HttpContext = {
+    host: registry,
+    storage: options.storage,
+    metrics,
+    authenticate,
+    ready: () => !closing,
+  }
+
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: limits.maxFrameBytes,
+    perMessageDeflate: false,
+    WebSocket: BoundedWebSocket,
+  })
+
+  const handleMessage = (conn: Connection, live: LiveDocument, message: Uint8Array): void => {
+    try {
+      live.receive(conn, message)
+    } catch (error) {
+      logger.debug('malformed message, closing the connection', {
+        doc: conn.docName,
+        error: String(error),
+      })
+      conn.close(CloseCodes.BadRequest)
+    }
+  }
+
+  const onMessage = (conn: Connection, data: RawData): void => {
+    if (conn.closed) return
+    const message = toBytes(data)
+    metrics.bytesReceived.inc(message.byteLength)
+    if (!conn.admit()) return
+    const live = attached.get(conn)
+    if (live === undefined) {
+      if (conn.pending.length >= limits.maxPendingBeforeAuth) {
+        conn.close({ code: CloseCodes.RateLimited.code, reason: 'too-many-messages-before-auth' })
+        return
+      }
+      conn.pending.push(message)
+      return
+    }
+    handleMessage(conn, live, message)
+  }
+
+  const refuse = (conn: Connection, code: CloseCode): void => {
+    if (code.code === CloseCodes.Unauthorized.code || code.code === CloseCodes.Forbidden.code) {
+      conn.send(encodePermissionDenied(code.reason))
+    }
+    if (code.code === CloseCodes.Deleted.code) {
+      conn.sendExtended(encodePurge({ doc: conn.docName, reason: 'erased' }))
+    }
+    conn.close(code)
+  }
+
+  /** Authenticates, loads the document and attaches the connection; then drains its queue. */
+  const admit = async (conn: Connection, workspace: string, token: string): Promise<void> => {
+    let actor: AuthenticatedActor
+    try {
+      actor = await authenticate(token, conn.docName)
+    } catch (error) {
+      if (!(error instanceof CardfileError)) {
+        logger.warn('authenticate failed unexpectedly', { error: String(error) })
+      }
+      const code = error instanceof CardfileError ? closeForError(error) : CloseCodes.Unauthorized
+      refuse(conn, code)
+      return
+    }
+    if (conn.closed) return
+    if (actor.workspace !== workspace) {
+      refuse(conn, { code: CloseCodes.Forbidden.code, reason: ErrorCodes.WrongWorkspace })
+      return
+    }
+    conn.actor = actor
+    const expiry = tokenExpiry(token)
+    if (expiry !== null) conn.expireAt(expiry)
+    let live: LiveDocument
+    try {
+      live = await registry.acquire(conn.docName)
+    } catch (error) {
+      const code = closeForError(error)
+      if (code.code === CloseCodes.Internal.code) {
+        logger.error('loading a document failed', { doc: conn.docName, error: String(error) })
+      }
+      refuse(conn, code)
+      return
+    }
+    if (conn.closed || closing) {
+      live.release()
+      if (!conn.closed) conn.close(CloseCodes.GoingAway)
+      return
+    }
+    if (live.erased) {
+      live.release()
+      refuse(conn, CloseCodes.Deleted)
+      return
+    }
+    attached.set(conn, live)
+    live.addConnection(conn)
+    for (const message of conn.pending.splice(0)) {
+      if (conn.closed) break
+      handleMessage(conn, live, message)
+    }
+  }
+
+  wss.on('connection', (ws: WebSocket, req: IncomingMessage) => {
+    const url = new URL(req.url ?? '/', 'http://localhost')
+    let docName = ''
+    try {
+      docName = decodeURIComponent(url.pathname.slice(1))
+    } catch {
+      docName = ''
+    }
+    const conn = new Connection(
+      ws,
+      docName,
+      url.searchParams.get('cardfile') === '1',
+      limits,
+      metrics,
+    )
+    connections.add(conn)
+    metrics.connections.set(connections.size)
+    metrics.connectionsTotal.inc()
+    ws.on('message', (data) => onMessage(conn, data))
+    ws.on('error', (error) => {
+      logger.debug('websocket error', { doc: docName, error: String(error) })
+    })
+    ws.on('close', () => {
+      conn.markClosed()
+      connections.delete(conn)
+      metrics.connections.set(connections.size)
+      attached.get(conn)?.removeConnection(conn)
+      attached.delete(conn)
+    })
+    const parsed = parseDocName(docName)
+    if (parsed === null) {
+      conn.close({ code: CloseCodes.BadRequest.code, reason: 'bad-document-name' })
+      return
+    }
+    const token = url.searchParams.get('token') ?? ''
+    admit(conn, parsed.workspace, token).catch((error: unknown) => {
+      logger.error('admitting a connection failed', { doc: docName, error: String(error) })
+      conn.close(CloseCodes.Internal)
+    })
+  })
+
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    const notFound = (): void => {
+      if (res.headersSent) return
+      res.writeHead(404, { 'content-type': 'application/json' })
+      res.end(JSON.stringify({ error: { code: ErrorCodes.NotFound, message: 'Not found' } }))
+    }
+    const handler = options.httpHandler
+    if (handler === undefined) {
+      notFound()
+      return
+    }
+    Promise.resolve()
+      .then(() => handler(req, res, httpContext))
+      .then(
+        (handled) => {
+          if (!handled) notFound()
+        },
+        (error: unknown) => {
+          logger.error('httpHandler threw', { error: String(error) })
+          if (!res.headersSent) {
+            res.writeHead(500, { 'content-type': 'application/json' })
+            res.end(
+              JSON.stringify({ error: { code: ErrorCodes.Internal, message: 'Internal error' } }),
+            )
+          } else res.destroy()
+        },
+      )
+  }
+
+  const httpServer = createServer(onRequest)
+  httpServer.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => socket.destroy())
+    if (closing) {
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n')
+      return
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req))
+  })
+  httpServer.on('clientError', (_error, socket) => socket.destroy())
+
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject)
+    httpServer.listen(options.port ?? 0, options.host, () => {
+      httpServer.off('error', reject)
+      resolve()
+    })
+  })
+  const address = httpServer.address() as AddressInfo
+  const displayHost =
+    options.host === undefined || options.host === '0.0.0.0' || options.host === '::'
+      ? '127.0.0.1'
+      : options.host.includes(':')
+        ? `[${options.host}]`
+        : options.host
+
+  let closed: Promise<void> | null = null
+  const close = (): Promise<void> => {
+    closed ??= (async () => {
+      closing = true
+      const stopped = new Promise<void>((resolve) => httpServer.close(() => resolve()))
+      for (const conn of connections) {
+        conn.close({ code: CloseCodes.GoingAway.code, reason: 'shutting-down' })
+      }
+      await registry.settled()
+      // Closing sockets detach their connections, which may unload documents; wait for that.
+      await registry.settled()
+      registry.destroyAll()
+      wss.close()
+      httpServer.closeAllConnections()
+      await stopped
+    })()
+    return closed
+  }
+
+  return {
+    port: address.port,
+    url: `http://${displayHost}:${address.port}`,
+    wsUrl: `ws://${displayHost}:${address.port}`,
+    host: registry,
+    metrics,
+    limits,
+    httpServer,
+    connectionCount: () => connections.size,
+    loadedDocuments: () => registry.size,
+    close,
+  }
+}

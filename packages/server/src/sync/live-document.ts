@@ -1,0 +1,629 @@
+import {
+  CardfileError,
+  ErrorCodes,
+  NON_JSON_VALUE,
+  ROOT_MAPS,
+  SchemaDoc,
+  authorizeChanges,
+} from '@cardfile/core'
+import type {
+  Actor,
+  DocName,
+  FieldChange,
+  PolicyContext,
+  Refusal,
+  SchemaView,
+} from '@cardfile/core'
+import * as decoding from 'lib0/decoding'
+import * as awarenessProtocol from 'y-protocols/awareness'
+import * as Y from 'yjs'
+import type { ServerMetrics } from '../metrics'
+import type { Storage } from '../storage/storage'
+import { CloseCodes } from './close-codes'
+import { Connection } from './connection'
+import { indexRowFor } from './index-rows'
+import type { ServerLogger } from './logger'
+import {
+  MessageTypes,
+  encodeAwarenessMessage,
+  encodeDurableAck,
+  encodePurge,
+  encodeRefusal,
+  encodeSyncStep1,
+  encodeSyncStep2,
+  encodeSyncUpdate,
+} from './message-types'
+import type { RefusalNotice } from './message-types'
+import { collectTransactionChanges, itemValue } from './transaction-changes'
+import type { StructuralViolation } from './transaction-changes'
+
+/** Transaction origin of the server's compensating writes. */
+export const COMPENSATION_ORIGIN = Symbol('cardfile.compensation')
+/** Transaction origin of loading a document from storage. */
+const LOAD_ORIGIN = Symbol('cardfile.load')
+
+/** Transaction origin of a trusted server-side change made through the DocumentHost. */
+export interface HostOrigin {
+  readonly kind: 'host'
+  readonly actor: Actor
+}
+
+/** What `onCommit` hears after every storage commit of a document. */
+export interface CommitEvent {
+  readonly docName: string
+  /** The committed update (a client's change merged with its compensation, if any). */
+  readonly update: Uint8Array
+  /** Who made the change: the connection's actor, the host caller, or null for the server. */
+  readonly actor: Actor | null
+  /** Changes refused (and undone) in this update. */
+  readonly refusals: readonly Refusal[]
+}
+
+/** A malformed message: the connection is closed with 4400. */
+export class ProtocolError extends Error {
+  override readonly name = 'ProtocolError'
+}
+
+/** What a live document needs from the server around it. */
+export interface LiveDocumentDeps {
+  readonly storage: Storage
+  readonly metrics: ServerMetrics
+  readonly logger: ServerLogger
+  readonly onCommit?: ((event: CommitEvent) => void) | undefined
+  /** Called when the last hold is released: the registry decides whether to unload. */
+  readonly onIdle: (live: LiveDocument) => void
+}
+
+/** The one client transaction being applied right now, filled in by `afterTransaction`. */
+interface ClientStep {
+  readonly origin: Connection
+  changes: FieldChange[]
+  violations: StructuralViolation[]
+  beforeState: Map<number, number> | null
+  failure: unknown
+}
+
+/**
+ * Server clientIDs are drawn from a low range on purpose. When a client's edit is concurrent
+ * with a compensation on the same key (it was sent before the client saw the compensation),
+ * Yjs lets the higher clientID win. Losing to the client keeps that later edit instead of
+ * silently discarding it, and it is checked like any other change anyway.
+ */
+const serverClientId = (): number => 1 + Math.floor(Math.random() * 0xffffff)
+
+const noop = (): void => undefined
+
+/**
+ * A document loaded in memory with its connections, awareness and commit pipeline. Every
+ * client update goes through {@link applyClientUpdate}: apply, check every changed key with
+ * core's `authorizeChanges`, compensate refused ones in a server transaction, then persist the
+ * result and, only after the commit, relay it and acknowledge it.
+ */
+export class LiveDocument {
+  readonly doc: Y.Doc
+  readonly awareness: awarenessProtocol.Awareness
+  readonly connections = new Set<Connection>()
+  /** Connections, host operations and dependent documents currently using this one. */
+  holds = 0
+  /** Erased: no more commits; connected clients are purged. */
+  erased = false
+  /** A commit failed: memory is ahead of storage, so the document must be reloaded. */
+  failed = false
+  destroyed = false
+
+  private readonly allowedRoots: readonly string[]
+  private buffer: Uint8Array[] = []
+  private step: ClientStep | null = null
+  private tail: Promise<void> = Promise.resolve()
+  private pendingCommits = 0
+  private committedStateVector: Uint8Array
+  private readonly outbox: Uint8Array[] = []
+  private readonly direct: Array<readonly [Connection, Uint8Array]> = []
+  private readonly awarenessChanged = new Set<number>()
+  private flushScheduled: ReturnType<typeof setImmediate> | null = null
+  /** Connections whose updates Yjs holds pending (they referenced structs not yet known). */
+  private readonly pendingContributors = new Set<Connection>()
+  private cachedView: SchemaView | null = null
+
+  constructor(
+    readonly name: string,
+    readonly parsed: DocName,
+    /** The workspace's schema document (null when this one is the schema). */
+    readonly schema: LiveDocument | null,
+    updates: readonly Uint8Array[],
+    private readonly deps: LiveDocumentDeps,
+  ) {
+    this.allowedRoots = ROOT_MAPS[parsed.kind]
+    this.doc = new Y.Doc({ gc: true })
+    this.doc.clientID = serverClientId()
+    // Root maps exist before any client update arrives, so a root a client names is either one
+    // of these Y.Maps or an unknown root (which the change collector refuses).
+    for (const root of this.allowedRoots) this.doc.getMap(root)
+    if (updates.length > 0) {
+      this.doc.transact(() => {
+        for (const update of updates) Y.applyUpdate(this.doc, update)
+      }, LOAD_ORIGIN)
+    }
+    this.committedStateVector = Y.encodeStateVector(this.doc)
+    this.doc.on('afterTransaction', this.onAfterTransaction)
+    this.doc.on('update', this.onUpdate)
+    this.awareness = new awarenessProtocol.Awareness(this.doc)
+    // The server is not a participant: it only relays the clients' states.
+    this.awareness.setLocalState(null)
+    this.awareness.on('update', this.onAwarenessUpdate)
+  }
+
+  /** Definitions and settings of this schema document, cached until it changes. */
+  view(): SchemaView {
+    this.cachedView ??= new SchemaDoc(this.doc).view()
+    return this.cachedView
+  }
+
+  hold(): void {
+    this.holds += 1
+  }
+
+  release(): void {
+    this.holds -= 1
+    if (this.holds <= 0) this.deps.onIdle(this)
+  }
+
+  /** Resolves when every commit handed to storage so far has settled. */
+  settled(): Promise<void> {
+    return this.tail
+  }
+
+  /** True while commits are in flight. */
+  get busy(): boolean {
+    return this.pendingCommits > 0
+  }
+
+  /**
+   * Attaches an authenticated connection (taking over the hold its caller acquired): sends the
+   * server's sync step 1 and the current awareness states, as the y-websocket server does.
+   */
+  addConnection(conn: Connection): void {
+    this.connections.add(conn)
+    conn.send(encodeSyncStep1(this.doc))
+    const states = this.awareness.getStates()
+    if (states.size > 0) {
+      conn.send(
+        encodeAwarenessMessage(
+          awarenessProtocol.encodeAwarenessUpdate(this.awareness, [...states.keys()]),
+        ),
+      )
+    }
+  }
+
+  /** Detaches a connection: its awareness states are removed and its hold released. */
+  removeConnection(conn: Connection): void {
+    if (!this.connections.delete(conn)) return
+    if (conn.awarenessIds.size > 0 && !this.destroyed) {
+      awarenessProtocol.removeAwarenessStates(this.awareness, [...conn.awarenessIds], null)
+    }
+    this.release()
+  }
+
+  /**
+   * Handles one message from an attached connection. Throws (ProtocolError or a decoding
+   * error) for malformed input; the caller closes that connection with 4400.
+   */
+  receive(conn: Connection, message: Uint8Array): void {
+    const decoder = decoding.createDecoder(message)
+    const type = decoding.readVarUint(decoder)
+    switch (type) {
+      case MessageTypes.Sync:
+        this.receiveSync(conn, decoder)
+        return
+      case MessageTypes.Awareness:
+        this.receiveAwareness(conn, decoding.readVarUint8Array(decoder))
+        return
+      case MessageTypes.QueryAwareness: {
+        const ids = [...this.awareness.getStates().keys()]
+        conn.send(
+          encodeAwarenessMessage(awarenessProtocol.encodeAwarenessUpdate(this.awareness, ids)),
+        )
+        return
+      }
+      case MessageTypes.Auth:
+        // Clients have nothing to say with auth messages; the token is in the URL.
+        return
+      default:
+        throw new ProtocolError(`unknown message type ${type}`)
+    }
+  }
+
+  private receiveSync(conn: Connection, decoder: decoding.Decoder): void {
+    const syncType = decoding.readVarUint(decoder)
+    switch (syncType) {
+      case 0: {
+        const stateVector = decoding.readVarUint8Array(decoder)
+        // Decode now so a malformed state vector fails here, not in the deferred reply.
+        Y.decodeStateVector(stateVector)
+        const reply = (): void => {
+          if (!conn.open || this.destroyed) return
+          conn.send(encodeSyncStep2(this.doc, stateVector))
+          conn.sendExtended(encodeDurableAck(this.committedStateVector))
+        }
+        // Answer after the commits in flight, so what the client receives is already durable.
+        if (this.pendingCommits === 0) reply()
+        else void this.tail.then(reply)
+        return
+      }
+      case 1:
+      case 2:
+        this.applyClientUpdate(conn, decoding.readVarUint8Array(decoder))
+        return
+      default:
+        throw new ProtocolError(`unknown sync message type ${syncType}`)
+    }
+  }
+
+  private receiveAwareness(conn: Connection, update: Uint8Array): void {
+    if (!conn.awareness.available()) {
+      // Presence is the latest state that matters: keep only the newest held-back update.
+      conn.deferredAwareness = update
+      conn.deferredAwarenessTimer ??= setTimeout(() => {
+        conn.deferredAwarenessTimer = null
+        const deferred = conn.deferredAwareness
+        conn.deferredAwareness = null
+        if (deferred === null || !conn.open || this.destroyed) return
+        try {
+          this.receiveAwareness(conn, deferred)
+        } catch (error) {
+          this.deps.logger.debug('malformed awareness update', { error: String(error) })
+          conn.close(CloseCodes.BadRequest)
+        }
+      }, conn.awareness.msUntilAvailable())
+      return
+    }
+    conn.awareness.take()
+    this.deps.metrics.awarenessUpdates.inc()
+    awarenessProtocol.applyAwarenessUpdate(this.awareness, update, conn)
+  }
+
+  /**
+   * Applies a client's update with the connection as origin, refuses what the sender may not
+   * write by compensating it, and hands the result to storage. Throws after the check when the
+   * update was malformed (whatever Yjs integrated before the error is checked all the same).
+   */
+  applyClientUpdate(conn: Connection, update: Uint8Array): void {
+    if (this.erased || this.failed || this.destroyed) return
+    this.commitBuffered(null)
+    const store = this.doc.store
+    const pendingBefore = store.pendingStructs
+    const contributors = [...this.pendingContributors].filter((c) => c !== conn)
+    const step: ClientStep = {
+      origin: conn,
+      changes: [],
+      violations: [],
+      beforeState: null,
+      failure: null,
+    }
+    this.step = step
+    let malformed: unknown = null
+    try {
+      Y.applyUpdate(this.doc, update, conn)
+    } catch (error) {
+      malformed = error
+    } finally {
+      this.step = null
+    }
+    this.deps.metrics.updatesReceived.inc()
+    if (step.failure !== null) {
+      // The changes could not be read, so they cannot be checked: fail closed.
+      this.fail(step.failure)
+      return
+    }
+    // Pending structs integrate under whichever connection supplied the missing piece, so a
+    // transaction that retried them is checked against their senders as well.
+    const retried = pendingBefore !== null && store.pendingStructs !== pendingBefore
+    const actors = [conn, ...(retried ? contributors : [])]
+    if (store.pendingStructs !== null) this.pendingContributors.add(conn)
+    else this.pendingContributors.clear()
+
+    const refusals = this.authorize(step.changes, actors)
+    const structural = step.violations.map((v): Refusal => ({
+      map: v.map,
+      key: v.key,
+      code: v.code,
+      message: v.message,
+    }))
+    const allRefusals = [...refusals, ...structural]
+    if (allRefusals.length > 0) {
+      this.compensate(step.changes, refusals, step.violations)
+      // Re-encode from the store instead of merging the original update: the compensation has
+      // garbage-collected the refused content, so neither storage nor other clients get it.
+      this.buffer = []
+      const before = step.beforeState ?? new Map<number, number>()
+      const cleaned = Y.encodeStateAsUpdate(this.doc, Y.encodeStateVector(before))
+      for (const r of allRefusals) this.deps.metrics.refusals.inc(1, { code: r.code })
+      this.commit(cleaned, conn, conn.actor, allRefusals, actors)
+    } else {
+      this.commitBuffered(conn)
+    }
+    if (malformed !== null) throw malformed
+  }
+
+  /** Runs a trusted change as one transaction; resolves after its commit. */
+  async transactAsHost<T>(actor: Actor, change: (doc: Y.Doc) => T): Promise<T> {
+    if (this.erased) throw new CardfileError(ErrorCodes.Deleted, `${this.name} was deleted`)
+    if (this.failed || this.destroyed) {
+      throw new CardfileError(ErrorCodes.Internal, `${this.name} is unavailable, try again`)
+    }
+    this.commitBuffered(null)
+    const origin: HostOrigin = { kind: 'host', actor }
+    let result: T | undefined
+    let thrown: { error: unknown } | null = null
+    this.doc.transact(() => {
+      try {
+        result = change(this.doc)
+      } catch (error) {
+        thrown = { error }
+      }
+    }, origin)
+    // Whatever the change wrote before throwing is in memory, so it is committed too.
+    const committed = this.commitBufferedFor(actor)
+    if (committed !== null) await committed
+    if (thrown !== null) throw (thrown as { error: unknown }).error
+    return result as T
+  }
+
+  private onAfterTransaction = (tr: Y.Transaction): void => {
+    this.cachedView = null
+    const step = this.step
+    if (step === null || tr.origin !== step.origin) return
+    try {
+      const collected = collectTransactionChanges(tr, this.parsed.kind)
+      step.changes.push(...collected.changes)
+      step.violations.push(...collected.violations)
+      step.beforeState ??= new Map(tr.beforeState)
+    } catch (error) {
+      step.failure = error
+    }
+  }
+
+  private onUpdate = (update: Uint8Array): void => {
+    this.buffer.push(update)
+  }
+
+  private authorize(changes: readonly FieldChange[], connections: readonly Connection[]) {
+    if (changes.length === 0) return []
+    const view = this.schema === null ? this.view() : this.schema.view()
+    const read = (map: string, key: string): unknown =>
+      this.allowedRoots.includes(map) ? itemValue(this.doc.getMap(map)._map.get(key)) : undefined
+    const refused = new Map<string, Refusal>()
+    const now = Date.now()
+    for (const conn of connections) {
+      if (conn.actor === null) continue
+      const ctx: PolicyContext = {
+        actor: conn.actor,
+        doc: this.parsed,
+        definitions: view.definitions,
+        settings: view.settings,
+        read,
+        now,
+      }
+      let refusals: Refusal[]
+      try {
+        refusals = authorizeChanges(changes, ctx)
+      } catch (error) {
+        // A bug in the policy must not let a change through: refuse everything.
+        this.deps.logger.error('authorizeChanges threw', { error: String(error) })
+        refusals = changes.map((c) => ({
+          map: c.map,
+          key: c.key,
+          code: ErrorCodes.Internal,
+          message: 'the change could not be checked',
+        }))
+      }
+      for (const r of refusals) refused.set(`${r.map}\u0000${r.key}`, r)
+    }
+    return [...refused.values()]
+  }
+
+  /** One server transaction restoring every refused key and deleting structural violations. */
+  private compensate(
+    changes: readonly FieldChange[],
+    refusals: readonly Refusal[],
+    violations: readonly StructuralViolation[],
+  ): void {
+    const byKey = new Map(changes.map((c) => [`${c.map}\u0000${c.key}`, c]))
+    this.doc.transact((tr) => {
+      for (const refusal of refusals) {
+        const change = byKey.get(`${refusal.map}\u0000${refusal.key}`)
+        if (change === undefined || !this.allowedRoots.includes(change.map)) continue
+        const map = this.doc.getMap(change.map)
+        const old = change.oldValue
+        if (old === undefined || old === NON_JSON_VALUE) {
+          if (map._map.has(change.key)) map.delete(change.key)
+        } else {
+          map.set(change.key, old)
+        }
+      }
+      for (const violation of violations) {
+        for (const item of violation.items) if (!item.deleted) item.delete(tr)
+      }
+    }, COMPENSATION_ORIGIN)
+  }
+
+  /** Commits whatever 'update' events buffered (a trusted or clean change). */
+  private commitBuffered(conn: Connection | null): Promise<void> | null {
+    if (this.buffer.length === 0) return null
+    const parts = this.buffer
+    this.buffer = []
+    const update = parts.length === 1 ? (parts[0] as Uint8Array) : Y.mergeUpdates(parts)
+    return this.commit(update, conn, conn?.actor ?? null, [], conn === null ? [] : [conn])
+  }
+
+  private commitBufferedFor(actor: Actor): Promise<void> | null {
+    if (this.buffer.length === 0) return null
+    const parts = this.buffer
+    this.buffer = []
+    const update = parts.length === 1 ? (parts[0] as Uint8Array) : Y.mergeUpdates(parts)
+    return this.commit(update, null, actor, [], [])
+  }
+
+  /**
+   * Hands `update` to storage (with the index row derived from the document as it is now) and,
+   * once committed, relays it, sends refusal notices and durable acks. Commits settle in order.
+   */
+  private commit(
+    update: Uint8Array,
+    sender: Connection | null,
+    actor: Actor | null,
+    refusals: readonly Refusal[],
+    contributors: readonly Connection[],
+  ): Promise<void> {
+    if (this.erased || this.failed) {
+      const refused = Promise.reject(new CardfileError(ErrorCodes.Deleted, `${this.name} is gone`))
+      refused.catch(noop)
+      return refused
+    }
+    const stateVector = Y.encodeStateVector(this.doc)
+    const index = indexRowFor(this.name, this.doc, this.schema?.doc ?? null)
+    const started = performance.now()
+    let appended: Promise<void>
+    try {
+      appended = this.deps.storage.append(this.name, update, index)
+    } catch (error) {
+      appended = Promise.reject(error)
+    }
+    this.pendingCommits += 1
+    const done = this.tail
+      .then(() => appended)
+      .then(
+        () => {
+          const metrics = this.deps.metrics
+          metrics.commitLatency.observe((performance.now() - started) / 1000)
+          metrics.updatesCommitted.inc()
+          this.committedStateVector = stateVector
+          this.outbox.push(update)
+          if (sender !== null && refusals.length > 0) {
+            for (const refusal of refusals) {
+              const notice: RefusalNotice = {
+                doc: this.name,
+                field: `${refusal.map}:${refusal.key}`,
+                map: refusal.map,
+                key: refusal.key,
+                code: refusal.code,
+                message: refusal.message,
+              }
+              if (sender.extended) this.direct.push([sender, encodeRefusal(notice)])
+            }
+          }
+          const extended = contributors.filter((c) => c.extended)
+          if (extended.length > 0) {
+            const ack = encodeDurableAck(stateVector)
+            for (const c of extended) this.direct.push([c, ack])
+          }
+          this.scheduleFlush()
+          try {
+            this.deps.onCommit?.({ docName: this.name, update, actor, refusals })
+          } catch (error) {
+            this.deps.logger.error('onCommit threw', { error: String(error) })
+          }
+        },
+        (error: unknown) => {
+          this.deps.metrics.commitFailures.inc()
+          this.fail(error)
+          throw error
+        },
+      )
+    this.tail = done.then(noop, noop).finally(() => {
+      this.pendingCommits -= 1
+      if (this.holds <= 0) this.deps.onIdle(this)
+    })
+    return done
+  }
+
+  /**
+   * Storage failed (or a change could not be checked): memory is no longer what storage
+   * holds. Clients are closed with a transient code so they reconnect to a reloaded copy and
+   * send their changes again; nothing acknowledged is lost.
+   */
+  private fail(error: unknown): void {
+    if (this.failed) return
+    this.failed = true
+    this.deps.logger.error('document failed, closing its connections', {
+      doc: this.name,
+      error: String(error),
+    })
+    for (const conn of this.connections) {
+      conn.close({ code: CloseCodes.TryAgainLater.code, reason: 'storage-unavailable' })
+    }
+  }
+
+  private onAwarenessUpdate = (
+    changes: { added: number[]; updated: number[]; removed: number[] },
+    origin: unknown,
+  ): void => {
+    const conn = origin instanceof Connection ? origin : undefined
+    for (const id of changes.added) {
+      conn?.awarenessIds.add(id)
+      this.awarenessChanged.add(id)
+    }
+    for (const id of changes.updated) {
+      conn?.awarenessIds.add(id)
+      this.awarenessChanged.add(id)
+    }
+    for (const id of changes.removed) {
+      conn?.awarenessIds.delete(id)
+      this.awarenessChanged.add(id)
+    }
+    if (this.awarenessChanged.size > 0) this.scheduleFlush()
+  }
+
+  /** Batches relays per event-loop turn: each broadcast is encoded once and sent to all. */
+  private scheduleFlush(): void {
+    this.flushScheduled ??= setImmediate(() => {
+      this.flushScheduled = null
+      this.flush()
+    })
+  }
+
+  private flush(): void {
+    if (this.destroyed) return
+    if (this.outbox.length > 0) {
+      const updates = this.outbox.splice(0)
+      const merged = updates.length === 1 ? (updates[0] as Uint8Array) : Y.mergeUpdates(updates)
+      const message = encodeSyncUpdate(merged)
+      for (const conn of this.connections) conn.send(message)
+    }
+    if (this.awarenessChanged.size > 0) {
+      const ids = [...this.awarenessChanged]
+      this.awarenessChanged.clear()
+      const message = encodeAwarenessMessage(
+        awarenessProtocol.encodeAwarenessUpdate(this.awareness, ids),
+      )
+      for (const conn of this.connections) conn.send(message)
+    }
+    for (const [conn, message] of this.direct.splice(0)) conn.send(message)
+  }
+
+  /** Tells connected clients the document was deleted and closes them with 4410. */
+  purge(reason: string): void {
+    this.erased = true
+    const notice = encodePurge({ doc: this.name, reason })
+    for (const conn of this.connections) {
+      conn.sendExtended(notice)
+      conn.close(CloseCodes.Deleted)
+    }
+  }
+
+  /** Frees the document. Only the registry calls this, once nothing holds it. */
+  destroy(): void {
+    if (this.destroyed) return
+    this.destroyed = true
+    if (this.flushScheduled !== null) clearImmediate(this.flushScheduled)
+    this.flushScheduled = null
+    this.awareness.off('update', this.onAwarenessUpdate)
+    this.awareness.destroy()
+    this.doc.off('afterTransaction', this.onAfterTransaction)
+    this.doc.off('update', this.onUpdate)
+    this.doc.destroy()
+    this.connections.clear()
+    this.pendingContributors.clear()
+    this.buffer = []
+  }
+}
