@@ -74,9 +74,10 @@ describe('tokens', () => {
     expect(decodeTokenClaims('not-a-jwt')).toBeNull()
   })
 
-  it('refreshes ahead of expiry by a tenth of the lifetime, at least 5 s', () => {
+  it('refreshes ahead of expiry by a tenth of the lifetime, at least 5 s and at most half of it', () => {
     expect(refreshDelay(100_000, 0)).toBe(90_000)
-    expect(refreshDelay(10_000, 0)).toBe(5_000)
-    expect(refreshDelay(1_000, 5_000)).toBe(0)
+    expect(refreshDelay(20_000, 0)).toBe(15_000)
+    expect(refreshDelay(2_000, 0)).toBe(1_000)
+    expect(refreshDelay(1_000, 5_000, 0)).toBe(0)
   })
 })

@@ -48,12 +48,13 @@ export function decodeTokenClaims(token: string): TokenClaims | null {
 }
 
 /**
- * How long before expiry to fetch a fresh token: a tenth of the lifetime, between 5 s and 60 s,
- * so short test tokens still refresh ahead and long ones do not refresh absurdly early.
+ * How long to wait before fetching a fresh token: expiry minus a tenth of the lifetime (between
+ * 5 s and 60 s), so long tokens do not refresh absurdly early and short ones still refresh ahead.
  */
 export function refreshDelay(expiresAt: number, now: number, issuedAt = now): number {
   const lifetime = Math.max(0, expiresAt - issuedAt)
-  const margin = Math.min(60_000, Math.max(5_000, lifetime / 10))
+  // ...but never more than half the lifetime, or a short-lived token would refresh in a loop.
+  const margin = Math.min(60_000, Math.max(5_000, lifetime / 10), lifetime / 2)
   // setTimeout overflows above 2^31-1 ms
   return Math.min(Math.max(0, expiresAt - margin - now), 2_147_483_647)
 }
