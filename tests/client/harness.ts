@@ -1,0 +1,93 @@
+import 'fake-indexeddb/auto'
+import { SignJWT } from 'jose'
+import { afterEach } from 'vitest'
+import WebSocket from 'ws'
+import { createCardfileClient } from '@cardfile/core'
+import type { CardfileClient, CardfileClientOptions, Role } from '@cardfile/core'
+import { createCardfileServer, createMemoryStorage } from '@cardfile/server'
+import type { CardfileServer } from '@cardfile/server'
+
+/**
+ * Test harness: a real Cardfile server on a free port, real `ws` sockets, IndexedDB from
+ * fake-indexeddb. Everything started here is torn down after each test.
+ */
+const cleanups: (() => Promise<void> | void)[] = []
+
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()?.()
+})
+
+export const SECRET = 'cardfile-test-secret'
+export const WORKSPACE = 'demo'
+
+/** Every socket a test client opened, to prove none is left open. */
+export const sockets = new Set<WebSocket>()
+
+/** `ws`, counting its instances. */
+export class CountingWebSocket extends WebSocket {
+  constructor(url: string, protocols?: string | string[]) {
+    super(url, protocols)
+    sockets.add(this)
+  }
+}
+
+/** Sockets not closed yet (connecting, open or closing). */
+export const openSockets = (): number =>
+  [...sockets].filter((s) => s.readyState !== WebSocket.CLOSED).length
+
+export interface TestServer {
+  readonly server: CardfileServer
+  readonly url: string
+}
+
+export async function startServer(): Promise<TestServer> {
+  const storage = createMemoryStorage()
+  const server = await createCardfileServer({ storage, auth: { secret: SECRET }, port: 0 })
+  cleanups.push(async () => {
+    await server.close()
+    await storage.close()
+  })
+  return { server, url: server.wsUrl }
+}
+
+/** Signs a token the test server accepts. */
+export async function token(
+  userId: string,
+  role: Role,
+  options: { expiresInSeconds?: number; name?: string } = {},
+): Promise<string> {
+  const now = Math.floor(Date.now() / 1000)
+  return new SignJWT({ workspace: WORKSPACE, role, name: options.name ?? userId })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(userId)
+    .setIssuedAt(now)
+    .setExpirationTime(now + (options.expiresInSeconds ?? 3600))
+    .sign(new TextEncoder().encode(SECRET))
+}
+
+let devices = 0
+
+/**
+ * A client as one device would run it. `device` names its IndexedDB (two clients with the same
+ * device share a local copy, as two page loads in one browser do).
+ */
+export async function connectClient(
+  url: string,
+  userId: string,
+  role: Role,
+  options: Partial<CardfileClientOptions> & { device?: string } = {},
+): Promise<CardfileClient> {
+  const { device, ...rest } = options
+  const client = createCardfileClient({
+    url,
+    workspace: WORKSPACE,
+    token: rest.getToken === undefined ? await token(userId, role) : undefined,
+    WebSocket: CountingWebSocket,
+    localPrefix: device ?? `device-${++devices}`,
+    keepAliveMs: 20,
+    undoCaptureMs: 0,
+    ...rest,
+  })
+  cleanups.push(() => client.destroy())
+  return client
+}
