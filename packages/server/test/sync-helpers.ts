@@ -1,0 +1,271 @@
+import { ContactDoc, SchemaDoc } from '@cardfile/core'
+import type { Actor, Role } from '@cardfile/core'
+import { createCardfileServer, createMemoryStorage } from '@cardfile/server'
+import type {
+  CardfileServer,
+  CardfileServerOptions,
+  PurgeNotice,
+  RefusalNotice,
+  Storage,
+} from '@cardfile/server'
+import { SignJWT } from 'jose'
+import * as decoding from 'lib0/decoding'
+import * as encoding from 'lib0/encoding'
+import { WebSocket } from 'ws'
+import * as syncProtocol from 'y-protocols/sync'
+import * as Y from 'yjs'
+
+export const SECRET = 'test-secret-that-is-long-enough-for-hs256'
+export const SYSTEM: Actor = { userId: 'system', role: 'system' }
+
+/** Signs a token; `expiresIn` in seconds (negative for an expired one). */
+export async function makeToken(
+  claims: { user: string; role: Role; workspace?: string; name?: string },
+  options: { secret?: string; expiresIn?: number } = {},
+): Promise<string> {
+  const now = Math.floor(Date.now() / 1000)
+  return new SignJWT({
+    workspace: claims.workspace ?? 'demo',
+    role: claims.role,
+    name: claims.name ?? claims.user,
+  })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(claims.user)
+    .setIssuedAt(now - 120)
+    .setExpirationTime(now + (options.expiresIn ?? 3600))
+    .sign(new TextEncoder().encode(options.secret ?? SECRET))
+}
+
+export interface TestServer {
+  readonly server: CardfileServer
+  readonly storage: Storage
+  close(): Promise<void>
+}
+
+/** Starts a server on a free port with memory storage (unless one is given). */
+export async function startServer(
+  options: Partial<CardfileServerOptions> = {},
+): Promise<TestServer> {
+  const storage = options.storage ?? createMemoryStorage()
+  const server = await createCardfileServer({
+    auth: { secret: SECRET },
+    logger: { warn: () => undefined },
+    ...options,
+    storage,
+  })
+  return {
+    server,
+    storage,
+    close: async () => {
+      await server.close()
+      if (options.storage === undefined) await storage.close()
+    },
+  }
+}
+
+/** A hand-written client: raw ws + y-protocols, its own Y.Doc, no SDK checks at all. */
+export interface RawClient {
+  readonly ws: WebSocket
+  readonly doc: Y.Doc
+  readonly refusals: RefusalNotice[]
+  readonly acks: Uint8Array[]
+  readonly purges: PurgeNotice[]
+  readonly types: number[]
+  synced: boolean
+  closeInfo: { code: number; reason: string } | null
+  readonly closed: Promise<{ code: number; reason: string }>
+  send(bytes: Uint8Array): void
+  /** True when the latest ack covers everything in this client's doc. */
+  saved(): boolean
+  close(): void
+}
+
+const REMOTE = Symbol('remote')
+
+export function syncUpdateMessage(update: Uint8Array): Uint8Array {
+  const encoder = encoding.createEncoder()
+  encoding.writeVarUint(encoder, 0)
+  syncProtocol.writeUpdate(encoder, update)
+  return encoding.toUint8Array(encoder)
+}
+
+/** Connects a raw client; resolves once the socket is open. */
+export async function connectRaw(
+  server: CardfileServer,
+  docName: string,
+  token: string | null,
+  options: { cardfile?: boolean; path?: string } = {},
+): Promise<RawClient> {
+  const params = new URLSearchParams()
+  if (token !== null) params.set('token', token)
+  if (options.cardfile ?? true) params.set('cardfile', '1')
+  const ws = new WebSocket(`${server.wsUrl}/${options.path ?? docName}?${params.toString()}`)
+  ws.binaryType = 'nodebuffer'
+  const doc = new Y.Doc()
+  let resolveClosed: (info: { code: number; reason: string }) => void = () => undefined
+  const client: RawClient = {
+    ws,
+    doc,
+    refusals: [],
+    acks: [],
+    purges: [],
+    types: [],
+    synced: false,
+    closeInfo: null,
+    closed: new Promise((resolve) => {
+      resolveClosed = resolve
+    }),
+    send: (bytes) => {
+      if (ws.readyState === ws.OPEN) ws.send(bytes)
+    },
+    saved: () => {
+      const ack = client.acks.at(-1)
+      if (ack === undefined) return false
+      const acked = Y.decodeStateVector(ack)
+      for (const [clientId, clock] of Y.decodeStateVector(Y.encodeStateVector(doc))) {
+        if ((acked.get(clientId) ?? 0) < clock) return false
+      }
+      return true
+    },
+    close: () => ws.close(),
+  }
+  doc.on('update', (update: Uint8Array, origin: unknown) => {
+    if (origin !== REMOTE) client.send(syncUpdateMessage(update))
+  })
+  ws.on('message', (data: Buffer) => {
+    const decoder = decoding.createDecoder(new Uint8Array(data))
+    const type = decoding.readVarUint(decoder)
+    client.types.push(type)
+    switch (type) {
+      case 0: {
+        const encoder = encoding.createEncoder()
+        encoding.writeVarUint(encoder, 0)
+        const syncType = syncProtocol.readSyncMessage(decoder, encoder, doc, REMOTE)
+        if (syncType === 1) client.synced = true
+        if (encoding.length(encoder) > 1) client.send(encoding.toUint8Array(encoder))
+        break
+      }
+      case 100:
+        client.acks.push(decoding.readVarUint8Array(decoder))
+        break
+      case 101:
+        client.refusals.push(JSON.parse(decoding.readVarString(decoder)) as RefusalNotice)
+        break
+      case 102:
+        client.purges.push(JSON.parse(decoding.readVarString(decoder)) as PurgeNotice)
+        break
+      default:
+        break
+    }
+  })
+  ws.on('close', (code, reason) => {
+    client.closeInfo = { code, reason: reason.toString() }
+    resolveClosed(client.closeInfo)
+  })
+  ws.on('error', () => undefined)
+  await new Promise<void>((resolve) => {
+    ws.once('open', () => {
+      const encoder = encoding.createEncoder()
+      encoding.writeVarUint(encoder, 0)
+      syncProtocol.writeSyncStep1(encoder, doc)
+      ws.send(encoding.toUint8Array(encoder))
+      resolve()
+    })
+    ws.once('close', () => resolve())
+  })
+  return client
+}
+
+/** Connects and waits until the client has the server's state. */
+export async function connectSynced(
+  server: CardfileServer,
+  docName: string,
+  token: string,
+  options: { cardfile?: boolean } = {},
+): Promise<RawClient> {
+  const client = await connectRaw(server, docName, token, options)
+  await expectPoll(() => client.synced || client.closeInfo !== null)
+  if (client.closeInfo !== null) {
+    throw new Error(`closed ${client.closeInfo.code} ${client.closeInfo.reason}`)
+  }
+  return client
+}
+
+/** Polls until `check` is true (no fixed sleeps). */
+export async function expectPoll(check: () => boolean, timeout = 5000): Promise<void> {
+  const started = Date.now()
+  while (!check()) {
+    if (Date.now() - started > timeout) throw new Error('condition not met in time')
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+}
+
+/**
+ * Sets up workspace `demo`: a dropdown `plan` (gold, silver), a text `note` (max 10), a
+ * CRM-managed text `crm_tier`, matching on email, and contact `c1` with an email profile.
+ */
+export async function seedDemo(server: CardfileServer): Promise<void> {
+  const schema = (change: (schema: SchemaDoc) => unknown) => editSchema(server, 'demo', change)
+  await schema((s) =>
+    s.createAttribute({
+      id: 'plan',
+      label: 'Plan',
+      type: 'dropdown',
+      options: [
+        { id: 'gold', label: 'Gold' },
+        { id: 'silver', label: 'Silver' },
+      ],
+    }),
+  )
+  await schema((s) => s.createAttribute({ id: 'note', label: 'Note', type: 'text', maxLength: 10 }))
+  await schema((s) =>
+    s.createAttribute({ id: 'crm_tier', label: 'Tier', type: 'text', crmManaged: true }),
+  )
+  await schema((s) => s.updateSettings({ matchingAttribute: 'email' }))
+  const view = await server.host.read('demo/schema', (doc) => new SchemaDoc(doc).view())
+  await server.host.transact('demo/contact/c1', SYSTEM, (doc) => {
+    const contact = new ContactDoc(doc, 'c1')
+    contact.setProfile({
+      channel: 'email',
+      platformUserId: 'ana@example.com',
+      hint: 'an***@example.com',
+      createdAt: 1_700_000_000_000,
+    })
+    contact.setPlatformValue('email', 'ana@example.com', SYSTEM, view)
+    contact.setValue('plan', 'silver', SYSTEM, view)
+  })
+}
+
+/**
+ * Edits a workspace schema with SchemaDoc on a scratch copy and applies the difference through
+ * the host in one transaction. (SchemaDoc reads its own writes only after a transaction ends,
+ * so it cannot run inside the host's transaction.)
+ */
+export async function editSchema(
+  server: CardfileServer,
+  workspace: string,
+  change: (schema: SchemaDoc) => unknown,
+): Promise<void> {
+  const name = `${workspace}/schema`
+  const scratch = new Y.Doc()
+  Y.applyUpdate(scratch, await server.host.read(name, (doc) => Y.encodeStateAsUpdate(doc)))
+  const before = Y.encodeStateVector(scratch)
+  const schema = new SchemaDoc(scratch)
+  change(schema)
+  schema.destroy()
+  const diff = Y.encodeStateAsUpdate(scratch, before)
+  await server.host.transact(name, SYSTEM, (doc) => Y.applyUpdate(doc, diff))
+}
+
+/** A FieldValue as written by `actor` now. */
+export const fieldValue = <T>(value: T, actor: { role: Role; userId: string }) => ({
+  value,
+  by: { role: actor.role, userId: actor.userId, at: Date.now() },
+})
+
+/** Rebuilds a document from what storage holds. */
+export async function loadFromStorage(storage: Storage, docName: string): Promise<Y.Doc> {
+  const doc = new Y.Doc()
+  for (const update of await storage.load(docName)) Y.applyUpdate(doc, update)
+  return doc
+}
