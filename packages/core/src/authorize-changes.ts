@@ -21,7 +21,7 @@ import type { CheckResult } from './errors'
 import { checkWrite } from './permissions'
 import type { ConversationMetaKey, FieldRef, ProfileKey } from './permissions'
 import { readDefinition } from './schema-read'
-import { sameJson } from './schema-doc'
+import { sameJson } from './same-json'
 import type { Actor, AttributeDefinition } from './types'
 import { validateDefinition, validateSetting, validateValue } from './validation'
 import {

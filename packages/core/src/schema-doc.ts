@@ -15,6 +15,7 @@ import type { AttributeProp, SettingKey } from './document-layout'
 import { CardfileError, ErrorCodes } from './errors'
 import type { CheckResult } from './errors'
 import { newId, slugify } from './ids'
+import { sameJson } from './same-json'
 import { DEFAULT_SETTINGS, readDefinition, readSettings } from './schema-read'
 import type {
   AttributeDefinition,
@@ -583,21 +584,6 @@ export class SchemaDoc {
       }
     })
   }
-}
-
-/** Deep equality of plain JSON values. */
-export function sameJson(a: unknown, b: unknown): boolean {
-  if (a === b) return true
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false
-  if (Array.isArray(a) !== Array.isArray(b)) return false
-  const ka = Object.keys(a)
-  const kb = Object.keys(b)
-  if (ka.length !== kb.length) return false
-  return ka.every(
-    (k) =>
-      Object.prototype.hasOwnProperty.call(b, k) &&
-      sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]),
-  )
 }
 
 /** Options of {@link seedWorkspace}. */

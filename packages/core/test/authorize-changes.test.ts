@@ -313,6 +313,29 @@ describe('authorizeChanges: schema', () => {
     expect(refusals).toHaveLength(11)
   })
 
+  it('judges schema changes the same with definitions read before or after the change', () => {
+    const hostile = (client: Y.Doc) => {
+      const attributes = client.getMap('attributes')
+      attributes.set('account_id:kind', 'platform')
+      attributes.set('account_id:channels', ['sms'])
+      attributes.set('plan:label', 'Tier')
+    }
+    const { doc, schema } = workspace()
+    const pre = schema.view()
+    const { changes, read } = changesOf('schema', doc, hostile)
+    const post = schema.view()
+    expect(post).not.toBe(pre)
+    const before = authorizeChanges(changes, policy(admin, 'demo/schema', pre, read))
+    const after = authorizeChanges(changes, policy(admin, 'demo/schema', post, read))
+    expect(codes(before).map((c) => c.split(' ')[0])).toEqual([
+      'attributes:account_id:channels',
+      'attributes:account_id:kind',
+    ])
+    expect(codes(after).map((c) => c.split(' ')[0])).toEqual(
+      codes(before).map((c) => c.split(' ')[0]),
+    )
+  })
+
   it('refuses a definition made invalid by a partial write, with every change to it', () => {
     // Retiring an option through raw writes leaves the dropdown with one live option.
     const refusals = judgeSchema(admin, (_schema, client) => {
