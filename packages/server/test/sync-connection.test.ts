@@ -1,0 +1,340 @@
+import { createMemoryStorage } from '@cardfile/server'
+import type { Storage } from '@cardfile/server'
+import * as encoding from 'lib0/encoding'
+import { afterEach, describe, expect, it } from 'vitest'
+import * as Y from 'yjs'
+import type { TestServer } from './sync-helpers'
+import {
+  SECRET,
+  SYSTEM,
+  connectRaw,
+  connectSynced,
+  expectPoll,
+  fieldValue,
+  makeToken,
+  seedDemo,
+  startServer,
+  syncUpdateMessage,
+} from './sync-helpers'
+
+const ANA = { role: 'agent' as const, userId: 'ana' }
+
+let t: TestServer | null = null
+afterEach(async () => {
+  await t?.close()
+  t = null
+})
+
+const start = async (options: Parameters<typeof startServer>[0] = {}) => {
+  t = await startServer(options)
+  await seedDemo(t.server)
+  return t
+}
+
+describe('token checks', () => {
+  it('closes a connection without a token with 4401', async () => {
+    const { server } = await start()
+    const client = await connectRaw(server, 'demo/contact/c1', null)
+    expect(await client.closed).toEqual({ code: 4401, reason: 'unauthorized' })
+  })
+
+  it('closes an expired token with 4401 token-expired', async () => {
+    const { server } = await start()
+    const token = await makeToken({ user: 'ana', role: 'agent' }, { expiresIn: -60 })
+    const client = await connectRaw(server, 'demo/contact/c1', token)
+    expect(await client.closed).toEqual({ code: 4401, reason: 'token-expired' })
+  })
+
+  it('closes a token with a forged signature with 4401', async () => {
+    const { server } = await start()
+    const token = await makeToken({ user: 'ana', role: 'admin' }, { secret: `${SECRET}-forged` })
+    const client = await connectRaw(server, 'demo/contact/c1', token)
+    expect((await client.closed).code).toBe(4401)
+  })
+
+  it('closes a token for another workspace with 4403', async () => {
+    const { server } = await start()
+    const token = await makeToken({ user: 'ana', role: 'admin', workspace: 'other' })
+    const client = await connectRaw(server, 'demo/contact/c1', token)
+    expect(await client.closed).toEqual({ code: 4403, reason: 'wrong-workspace' })
+  })
+
+  it('closes a malformed document name with 4400', async () => {
+    const { server } = await start()
+    const token = await makeToken({ user: 'ana', role: 'admin' })
+    const client = await connectRaw(server, 'demo/nope/c1', token)
+    expect((await client.closed).code).toBe(4400)
+  })
+
+  it('accepts an authenticate hook instead of JWT', async () => {
+    const { server } = await start({
+      auth: {
+        authenticate: async (token) => {
+          if (token !== 'let-me-in') throw new Error('no')
+          return { userId: 'hooked', role: 'agent', workspace: 'demo' }
+        },
+      },
+    })
+    const client = await connectSynced(server, 'demo/contact/c1', 'let-me-in')
+    client.doc.getMap('custom').set('note', fieldValue('hi', { role: 'agent', userId: 'hooked' }))
+    await expectPoll(() => client.saved())
+    expect(client.refusals).toEqual([])
+    const denied = await connectRaw(server, 'demo/contact/c1', 'wrong')
+    expect((await denied.closed).code).toBe(4401)
+  })
+})
+
+describe('durability', () => {
+  it('acknowledges an update only after storage committed it, and relays it only then', async () => {
+    const memory = createMemoryStorage()
+    let release: () => void = () => undefined
+    let gate: Promise<void> = Promise.resolve()
+    const storage: Storage = {
+      ...memory,
+      append: async (name, update, index) => {
+        await gate
+        await memory.append(name, update, index)
+      },
+    }
+    const { server } = await start({ storage })
+    const token = await makeToken({ user: 'ana', role: 'agent' })
+    const writer = await connectSynced(server, 'demo/contact/c1', token)
+    const reader = await connectSynced(server, 'demo/contact/c1', token)
+    await expectPoll(() => writer.saved())
+
+    gate = new Promise((resolve) => {
+      release = resolve
+    })
+    writer.doc.getMap('custom').set('note', fieldValue('durable', ANA))
+    // Give the server every chance to answer early: several round trips of other traffic.
+    for (let i = 0; i < 5; i++) {
+      const before = writer.types.length
+      writer.send(new Uint8Array([3]))
+      await expectPoll(() => writer.types.length > before)
+    }
+    expect(writer.saved()).toBe(false)
+    expect(reader.doc.getMap('custom').get('note')).toBeUndefined()
+    const stored = new Y.Doc()
+    for (const u of await memory.load('demo/contact/c1')) Y.applyUpdate(stored, u)
+    expect(stored.getMap('custom').get('note')).toBeUndefined()
+
+    release()
+    await expectPoll(() => writer.saved())
+    const committed = new Y.Doc()
+    for (const u of await memory.load('demo/contact/c1')) Y.applyUpdate(committed, u)
+    expect(committed.getMap('custom').get('note')).toMatchObject({ value: 'durable' })
+    await expectPoll(() => reader.doc.getMap('custom').get('note') !== undefined)
+    await memory.close()
+  })
+
+  it('sends extended messages only to clients that opted in', async () => {
+    const { server } = await start()
+    const token = await makeToken({ user: 'ana', role: 'agent' })
+    const stock = await connectSynced(server, 'demo/contact/c1', token, { cardfile: false })
+    stock.doc.getMap('custom').set('plan', fieldValue('diamond', ANA))
+    await expectPoll(
+      () =>
+        (stock.doc.getMap('custom').get('plan') as { value?: string } | undefined)?.value ===
+        'silver',
+    )
+    expect(stock.types.filter((type) => type >= 100)).toEqual([])
+  })
+})
+
+describe('bad input', () => {
+  const openPair = async () => {
+    const { server } = await start({ limits: { maxFrameBytes: 4096, messagesPerSecond: 50 } })
+    const token = await makeToken({ user: 'ana', role: 'agent' })
+    const bystander = await connectSynced(server, 'demo/contact/c1', token)
+    const attacker = await connectSynced(server, 'demo/contact/c1', token)
+    return { server, token, bystander, attacker }
+  }
+
+  /** The bystander still edits and syncs through a fresh client, so the server is alive. */
+  const expectUndisturbed = async (
+    server: Awaited<ReturnType<typeof openPair>>['server'],
+    bystander: Awaited<ReturnType<typeof openPair>>['bystander'],
+    token: string,
+  ) => {
+    expect(bystander.closeInfo).toBeNull()
+    bystander.doc.getMap('custom').set('note', fieldValue('still ok', ANA))
+    await expectPoll(() => bystander.saved())
+    const fresh = await connectSynced(server, 'demo/contact/c1', token)
+    expect(fresh.doc.getMap('custom').get('note')).toMatchObject({ value: 'still ok' })
+    fresh.close()
+  }
+
+  it('closes a connection sending garbage with 4400', async () => {
+    const { server, token, bystander, attacker } = await openPair()
+    attacker.send(new Uint8Array([0, 2, 200, 1, 2, 3, 4, 5, 6, 7, 8, 9]))
+    expect((await attacker.closed).code).toBe(4400)
+    await expectUndisturbed(server, bystander, token)
+  })
+
+  it('closes a connection sending a truncated update with 4400', async () => {
+    const { server, token, bystander, attacker } = await openPair()
+    const scratch = new Y.Doc()
+    scratch.getMap('custom').set('note', fieldValue('truncated', ANA))
+    const message = syncUpdateMessage(Y.encodeStateAsUpdate(scratch))
+    attacker.send(message.slice(0, message.length - 8))
+    expect((await attacker.closed).code).toBe(4400)
+    await expectUndisturbed(server, bystander, token)
+  })
+
+  it('closes a connection sending an unknown message type with 4400', async () => {
+    const { server, token, bystander, attacker } = await openPair()
+    const encoder = encoding.createEncoder()
+    encoding.writeVarUint(encoder, 57)
+    encoding.writeVarString(encoder, 'hello')
+    attacker.send(encoding.toUint8Array(encoder))
+    expect((await attacker.closed).code).toBe(4400)
+    await expectUndisturbed(server, bystander, token)
+  })
+
+  it('closes a connection sending a frame over the size limit with 4413', async () => {
+    const { server, token, bystander, attacker } = await openPair()
+    attacker.send(new Uint8Array(10_000))
+    expect((await attacker.closed).code).toBe(4413)
+    await expectUndisturbed(server, bystander, token)
+  })
+
+  it('closes a flooding connection with 4429', async () => {
+    const { server, token, bystander, attacker } = await openPair()
+    for (let i = 0; i < 5000; i++) attacker.send(new Uint8Array([3]))
+    expect((await attacker.closed).code).toBe(4429)
+    await expectUndisturbed(server, bystander, token)
+  })
+
+  it('keeps an update that references missing structs pending without harm', async () => {
+    const { server, token, bystander, attacker } = await openPair()
+    const scratch = new Y.Doc()
+    const custom = scratch.getMap('custom')
+    custom.set('note', fieldValue('first', ANA))
+    const sv = Y.encodeStateVector(scratch)
+    custom.set('note', fieldValue('second', ANA))
+    // Only the second change: it depends on the first, which the server never got.
+    attacker.send(syncUpdateMessage(Y.encodeStateAsUpdate(scratch, sv)))
+    const before = attacker.types.length
+    attacker.send(new Uint8Array([3]))
+    await expectPoll(() => attacker.types.length > before)
+    expect(attacker.closeInfo).toBeNull()
+    expect(bystander.doc.getMap('custom').get('note')).toBeUndefined()
+    await expectUndisturbed(server, bystander, token)
+  })
+
+  it('closes a connection that queues too many messages before authentication', async () => {
+    let letIn: () => void = () => undefined
+    const gate = new Promise<void>((resolve) => {
+      letIn = resolve
+    })
+    const { server } = await start({
+      limits: { maxPendingBeforeAuth: 8 },
+      auth: {
+        authenticate: async () => {
+          await gate
+          return { userId: 'slow', role: 'agent', workspace: 'demo' }
+        },
+      },
+    })
+    const client = await connectRaw(server, 'demo/contact/c1', 'any')
+    for (let i = 0; i < 20; i++) client.send(new Uint8Array([3]))
+    expect(await client.closed).toEqual({ code: 4429, reason: 'too-many-messages-before-auth' })
+    letIn()
+    const patient = await connectSynced(server, 'demo/contact/c1', 'any')
+    expect(patient.closeInfo).toBeNull()
+  })
+})
+
+describe('lifecycle', () => {
+  it('relays awareness and removes a client state when its connection drops', async () => {
+    const { server } = await start()
+    const token = await makeToken({ user: 'ana', role: 'agent' })
+    const a = await connectSynced(server, 'demo/contact/c1', token)
+    const b = await connectSynced(server, 'demo/contact/c1', token)
+    const { Awareness, encodeAwarenessUpdate, applyAwarenessUpdate } =
+      await import('y-protocols/awareness')
+    const aAwareness = new Awareness(a.doc)
+    aAwareness.setLocalState({ user: 'ana' })
+    const bAwareness = new Awareness(b.doc)
+    b.ws.on('message', (data: Buffer) => {
+      if (data[0] !== 1) return
+      const decoderBytes = new Uint8Array(data)
+      // type byte 1, then a varUint8Array: skip the type and the length prefix via lib0
+      void import('lib0/decoding').then((decoding) => {
+        const decoder = decoding.createDecoder(decoderBytes)
+        decoding.readVarUint(decoder)
+        applyAwarenessUpdate(bAwareness, decoding.readVarUint8Array(decoder), 'server')
+      })
+    })
+    const encoder = encoding.createEncoder()
+    encoding.writeVarUint(encoder, 1)
+    encoding.writeVarUint8Array(encoder, encodeAwarenessUpdate(aAwareness, [a.doc.clientID]))
+    a.send(encoding.toUint8Array(encoder))
+    await expectPoll(() => bAwareness.getStates().get(a.doc.clientID)?.user === 'ana')
+    a.close()
+    await expectPoll(() => !bAwareness.getStates().has(a.doc.clientID))
+    aAwareness.destroy()
+    bAwareness.destroy()
+  })
+
+  it('purges connected clients on erase, and refuses late clients with 4410', async () => {
+    const { server, storage } = await start()
+    const token = await makeToken({ user: 'ana', role: 'agent' })
+    const client = await connectSynced(server, 'demo/contact/c1', token)
+    await server.host.erase(['demo/contact/c1'])
+    expect((await client.closed).code).toBe(4410)
+    expect(client.purges).toEqual([{ doc: 'demo/contact/c1', reason: 'erased' }])
+    expect(await storage.isErased('demo/contact/c1')).toBe(true)
+
+    const late = await connectRaw(server, 'demo/contact/c1', token)
+    late.doc.getMap('custom').set('note', fieldValue('zombie', ANA))
+    expect((await late.closed).code).toBe(4410)
+    expect(late.purges).toHaveLength(1)
+    expect(await storage.load('demo/contact/c1')).toEqual([])
+    await expect(
+      server.host.transact('demo/contact/c1', SYSTEM, (doc) => doc.getMap('custom').set('x', 1)),
+    ).rejects.toMatchObject({ code: 'deleted' })
+  })
+
+  it('unloads documents when their last client leaves (200 documents, no growth)', async () => {
+    const { server } = await start()
+    const token = await makeToken({ user: 'ana', role: 'agent' })
+    const gc = (globalThis as { gc?: () => void }).gc
+    const round = async (offset: number) => {
+      const clients = await Promise.all(
+        Array.from({ length: 100 }, (_, i) =>
+          connectSynced(server, `demo/contact/leak${offset + i}`, token),
+        ),
+      )
+      for (const c of clients) c.doc.getMap('custom').set('note', fieldValue('x', ANA))
+      await expectPoll(() => clients.every((c) => c.saved()))
+      expect(server.loadedDocuments()).toBe(101)
+      for (const c of clients) c.close()
+      await expectPoll(() => server.loadedDocuments() === 0 && server.connectionCount() === 0)
+    }
+    await round(0)
+    gc?.()
+    const heapAfterFirst = process.memoryUsage().heapUsed
+    await round(100)
+    await round(0)
+    gc?.()
+    expect(server.loadedDocuments()).toBe(0)
+    expect(server.metrics.documentsLoaded.get()).toBe(0)
+    if (gc !== undefined) {
+      expect(process.memoryUsage().heapUsed).toBeLessThan(heapAfterFirst + 20 * 1024 * 1024)
+    }
+  })
+
+  it('renders Prometheus metrics', async () => {
+    const { server } = await start()
+    const token = await makeToken({ user: 'ana', role: 'agent' })
+    const client = await connectSynced(server, 'demo/contact/c1', token)
+    client.doc.getMap('custom').set('plan', fieldValue('diamond', ANA))
+    await expectPoll(() => client.refusals.length === 1)
+    const text = server.metrics.render()
+    expect(text).toContain('cardfile_connections 1')
+    expect(text).toContain('cardfile_refusals_total{code="not-an-option"} 1')
+    expect(text).toMatch(/cardfile_commit_latency_seconds_count [1-9]/)
+    expect(text).toContain('cardfile_documents_loaded 2')
+  })
+})
