@@ -16,6 +16,8 @@ export interface LatencyOptions {
 }
 
 export interface LatencyResult {
+  /** Edits made, warm-up included (for CPU per update over the whole phase). */
+  readonly edits: number
   /** Per edit: ms from the writer's change until the last other client applied it. */
   readonly untilAll: number[]
   /** Per edit and observer: ms from the writer's change until that client applied it. */
@@ -33,7 +35,9 @@ export async function measureLatency(
 ): Promise<LatencyResult> {
   const [writer, ...observers] = clients
   if (writer === undefined || observers.length === 0) throw new Error('latency needs 2+ clients')
-  const result: LatencyResult = { untilAll: [], perDelivery: [] }
+  const untilAll: number[] = []
+  const perDelivery: number[] = []
+  let edits = 0
   const seenBy = observers.map((observer) => readSequence(observer, LATENCY_ATTRIBUTE))
   let sequence = Math.max(readSequence(writer, LATENCY_ATTRIBUTE), ...seenBy)
   let startedAt = 0
@@ -48,10 +52,10 @@ export async function measureLatency(
       if (seen < sequence) return
       seenBy[index] = seen
       const elapsed = performance.now() - startedAt
-      if (counted) result.perDelivery.push(elapsed)
+      if (counted) perDelivery.push(elapsed)
       pending--
       if (pending === 0) {
-        if (counted) result.untilAll.push(elapsed)
+        if (counted) untilAll.push(elapsed)
         editDone()
       }
     }
@@ -67,6 +71,7 @@ export async function measureLatency(
       })
       startedAt = performance.now()
       writeSequence(writer, LATENCY_ATTRIBUTE, sequence)
+      edits++
       await within(
         done,
         options.editTimeoutMs,
@@ -77,5 +82,5 @@ export async function measureLatency(
   } finally {
     for (const observer of observers) observer.onRemoteChange = null
   }
-  return result
+  return { edits, untilAll, perDelivery }
 }

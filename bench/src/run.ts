@@ -11,7 +11,7 @@
 import { BenchClient, closeClients, connectClients } from './bench-client'
 import type { BenchClientOptions } from './bench-client'
 import { contactNumber, LATENCY_ATTRIBUTE, sharedContact, writeSequence } from './contact-edits'
-import type { MemorySample, ServerKind } from './ipc'
+import type { CpuSample, MemorySample, ServerKind } from './ipc'
 import { measureLatency } from './latency'
 import type { LatencyResult } from './latency'
 import { describeMachine, renderTable } from './report'
@@ -38,8 +38,8 @@ function readCounts(name: string, fallback: readonly number[]): number[] {
   const raw = process.env[name]
   if (raw === undefined || raw.trim() === '') return [...fallback]
   const counts = raw.split(',').map((part) => Number(part.trim()))
-  if (counts.some((count) => !Number.isInteger(count) || count < 1 || count > 5000)) {
-    throw new Error(`${name} must be a comma-separated list of integers from 1 to 5000: "${raw}"`)
+  if (counts.some((count) => !Number.isInteger(count) || count < 0 || count > 5000)) {
+    throw new Error(`${name} must be a comma-separated list of integers from 0 to 5000: "${raw}"`)
   }
   return counts
 }
@@ -61,6 +61,8 @@ interface ClientsRun {
   readonly heapPerConnection: number
   readonly rssPerConnection: number
   readonly latency: LatencyResult
+  /** Server CPU during the latency phase (one writer, paced edits), microseconds. */
+  readonly latencyCpuMicros: number
   readonly throughput: ThroughputResult
   /** Server CPU during the throughput phase, microseconds. */
   readonly cpuMicros: number
@@ -73,6 +75,9 @@ interface DocsRun {
 
 /** Heap is the JS heap plus external memory (socket buffers and other ArrayBuffers live there). */
 const heapOf = (sample: MemorySample): number => sample.heapUsed + sample.external
+
+const cpuSpent = (before: CpuSample, after: CpuSample): number =>
+  after.user + after.system - before.user - before.system
 
 const clientOptions =
   (child: ServerChild, docName: (index: number) => string) =>
@@ -111,6 +116,7 @@ async function runClients(kind: ServerKind, count: number): Promise<ClientsRun> 
       )
       await pause(SETTLE_MS)
       const after = await child.memory()
+      const latencyCpuBefore = await child.cpu()
       const latency = await measureLatency(clients, {
         samples: SAMPLES,
         warmup: Math.min(20, Math.ceil(SAMPLES / 10)),
@@ -118,6 +124,7 @@ async function runClients(kind: ServerKind, count: number): Promise<ClientsRun> 
         editTimeoutMs: 10_000,
         deadline: performance.now() + LATENCY_PHASE_MS,
       })
+      const latencyCpuAfter = await child.cpu()
       const writers = Math.min(4, count - 1)
       const cpuBefore = await child.cpu()
       const throughput = await measureThroughput(clients, {
@@ -133,8 +140,9 @@ async function runClients(kind: ServerKind, count: number): Promise<ClientsRun> 
         heapPerConnection: (heapOf(after) - heapOf(before)) / (count - 1),
         rssPerConnection: (after.rss - before.rss) / (count - 1),
         latency,
+        latencyCpuMicros: cpuSpent(latencyCpuBefore, latencyCpuAfter),
         throughput,
-        cpuMicros: cpuAfter.user + cpuAfter.system - cpuBefore.user - cpuBefore.system,
+        cpuMicros: cpuSpent(cpuBefore, cpuAfter),
       }
     } finally {
       await closeClients(clients)
@@ -242,7 +250,15 @@ function clientRows(count: number, runs: Record<ServerKind, ClientsRun | null>):
       ...pick((run) => run.throughput.deliveries / run.throughput.seconds),
     },
     {
-      figure: 'server CPU per update per observer',
+      figure: 'server CPU per update per observer, one paced writer',
+      clients,
+      unit: 'us',
+      digits: 2,
+      ...pick((run) => run.latencyCpuMicros / (run.latency.edits * (count - 1))),
+      reference: 14,
+    },
+    {
+      figure: 'server CPU per update per observer, flood',
       clients,
       unit: 'us',
       digits: 2,
