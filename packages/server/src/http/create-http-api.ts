@@ -1,8 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { CardfileError, ErrorCodes, isValidId } from '@cardfile/core'
+import { CardfileError, ErrorCodes, isValidId, schemaDocName } from '@cardfile/core'
 import type { Actor, Role } from '@cardfile/core'
 import type { z } from 'zod'
 import type { DocumentHost } from '../document-host'
+import type { HttpRequestHandler } from '../server'
 import type { Storage } from '../storage/storage'
 import { signToken } from '../tokens'
 import { HttpError, sendError, sendJson } from './http-error'
@@ -33,8 +34,12 @@ export interface HttpApiDeps {
   readonly host: DocumentHost
   /** Answers list queries and identity look-ups from the index. */
   readonly storage: Storage
-  /** Verifies a bearer token; throws (ideally a CardfileError) when it is not acceptable. */
-  authenticate(token: string): Promise<HttpPrincipal>
+  /**
+   * Verifies a bearer token; throws (ideally a CardfileError) when it is not acceptable.
+   * `docName` is the schema document of the workspace the request is for (`<workspace>/schema`,
+   * empty for requests outside a workspace), for hooks that authorise per document.
+   */
+  authenticate(token: string, docName: string): Promise<HttpPrincipal>
   /** Prometheus text exposition of the server's metrics. */
   readonly metrics: { render(): string }
   /** True while the server can serve (storage open, not shutting down). */
@@ -98,7 +103,10 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
     }
     let principal: HttpPrincipal
     try {
-      principal = await deps.authenticate(match[1])
+      principal = await deps.authenticate(
+        match[1],
+        workspace === null ? '' : schemaDocName(workspace),
+      )
     } catch (error) {
       if (error instanceof CardfileError && error.code === ErrorCodes.TokenExpired) {
         throw new HttpError(401, ErrorCodes.TokenExpired, 'The token has expired')
@@ -277,4 +285,33 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
   }
 
   return Object.assign(handler, { ingest })
+}
+
+/** Options of {@link httpApi}: everything else comes from the server. */
+export type HttpApiOptions = Pick<HttpApiDeps, 'devTokens' | 'maxBodyBytes' | 'onError'>
+
+/**
+ * The HTTP API as an `httpHandler` for `createCardfileServer`, built on the first request from the
+ * server's own parts (document host, storage, token verification, metrics, readiness).
+ *
+ * @example
+ * const server = await createCardfileServer({
+ *   storage,
+ *   auth: { secret },
+ *   httpHandler: httpApi({ devTokens: dev ? { secret } : undefined }),
+ * })
+ */
+export function httpApi(options: HttpApiOptions = {}): HttpRequestHandler {
+  let api: HttpApi | null = null
+  return (req, res, ctx) => {
+    api ??= createHttpApi({
+      host: ctx.host,
+      storage: ctx.storage,
+      authenticate: ctx.authenticate,
+      metrics: ctx.metrics,
+      ready: ctx.ready,
+      ...options,
+    })
+    return api(req, res)
+  }
 }
