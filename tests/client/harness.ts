@@ -1,4 +1,5 @@
 import 'fake-indexeddb/auto'
+import { TextEncoder as NodeTextEncoder } from 'node:util'
 import { SignJWT } from 'jose'
 import { afterEach } from 'vitest'
 import WebSocket from 'ws'
@@ -11,6 +12,16 @@ import type { CardfileServer } from '@cardfile/server'
  * Test harness: a real Cardfile server on a free port, real `ws` sockets, IndexedDB from
  * fake-indexeddb. Everything started here is torn down after each test.
  */
+// Under jsdom the global Uint8Array is jsdom's, while TextEncoder's bytes come from Node's realm,
+// so jose's `key instanceof Uint8Array` fails (in the test signer and in the in-process server's
+// verifier). Re-wrap the bytes in the global Uint8Array; under plain Node this changes nothing.
+class SameRealmTextEncoder extends NodeTextEncoder {
+  override encode(input?: string): Uint8Array<ArrayBuffer> {
+    return new Uint8Array(super.encode(input))
+  }
+}
+globalThis.TextEncoder = SameRealmTextEncoder
+
 const cleanups: (() => Promise<void> | void)[] = []
 
 afterEach(async () => {
