@@ -1,0 +1,78 @@
+import { describe, expectTypeOf, it } from 'vitest'
+import type {
+  AttributeDefinition,
+  CardfileError,
+  ClientStatus,
+  DocStatus,
+  LoadSource,
+  Presence,
+} from '@cardfile/core'
+import {
+  useAttributeAdmin,
+  useAttributes,
+  useContact,
+  usePresence,
+  useSyncStatus,
+  useUndo,
+  useVip,
+} from '@cardfile/react'
+import type { ContactField, ContactView } from '@cardfile/react'
+
+describe('hook types', () => {
+  it('useAttributes returns definitions, or what the selector returns', () => {
+    expectTypeOf(useAttributes).toBeCallableWith()
+    expectTypeOf(useAttributes({ channel: 'whatsapp' }).attributes).toEqualTypeOf<
+      readonly AttributeDefinition[]
+    >()
+    const ids = useAttributes({ select: (defs) => defs.map((d) => d.id) })
+    expectTypeOf(ids.attributes).toEqualTypeOf<string[]>()
+    expectTypeOf(ids.source).toEqualTypeOf<LoadSource>()
+    // @ts-expect-error not a channel
+    useAttributes({ channel: 'telegram' })
+  })
+
+  it('useContact infers the selection and keeps typed setters', () => {
+    const full = useContact('c1')
+    expectTypeOf(full.data).toEqualTypeOf<ContactView>()
+    expectTypeOf(full.data.fields).toEqualTypeOf<readonly ContactField[]>()
+    expectTypeOf(full.found).toEqualTypeOf<boolean | null>()
+    expectTypeOf(full.error).toEqualTypeOf<CardfileError | null>()
+    expectTypeOf(full.setValue).parameters.toEqualTypeOf<[attributeId: string, value: string]>()
+    expectTypeOf(full.setValue).returns.toEqualTypeOf<CardfileError | null>()
+    const plan = useContact('c1', { select: (c) => c.fields.find((f) => f.id === 'plan') })
+    expectTypeOf(plan.data).toEqualTypeOf<ContactField | undefined>()
+    const vip = useContact('c1', { select: (c) => c.vip })
+    expectTypeOf(vip.data).toEqualTypeOf<boolean>()
+    // @ts-expect-error values are strings (or cleared with clearValue)
+    full.setValue('plan', 3)
+  })
+
+  it('useVip is a typed tuple', () => {
+    const [isVip, setVip, info] = useVip('c1')
+    expectTypeOf(isVip).toEqualTypeOf<boolean>()
+    expectTypeOf(setVip).toEqualTypeOf<(vip: boolean) => CardfileError | null>()
+    expectTypeOf(info.enabled).toEqualTypeOf<boolean>()
+    expectTypeOf(info.canEdit).toEqualTypeOf<boolean>()
+  })
+
+  it('useSyncStatus is overloaded for one contact or the whole client', () => {
+    expectTypeOf(useSyncStatus()).toEqualTypeOf<ClientStatus>()
+    expectTypeOf(useSyncStatus('c1')).toEqualTypeOf<DocStatus>()
+  })
+
+  it('useAttributeAdmin exposes typed admin functions', () => {
+    const admin = useAttributeAdmin()
+    expectTypeOf(admin.canAdmin).toEqualTypeOf<boolean>()
+    expectTypeOf(admin.createAttribute).returns.toEqualTypeOf<AttributeDefinition>()
+    expectTypeOf(admin.reorder).parameters.toEqualTypeOf<[ids: readonly string[]]>()
+    // @ts-expect-error the plan is set on the server, not by admins
+    admin.updateSettings({ plan: 'enterprise' })
+    admin.updateSettings({ vipEnabled: false, matchingAttribute: 'email' })
+  })
+
+  it('usePresence and useUndo', () => {
+    expectTypeOf(usePresence('c1').others).toEqualTypeOf<readonly Presence[]>()
+    expectTypeOf(usePresence('c1').setEditing).parameters.toEqualTypeOf<[field: string | null]>()
+    expectTypeOf(useUndo('c1').undo).toEqualTypeOf<() => boolean>()
+  })
+})
