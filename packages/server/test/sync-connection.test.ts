@@ -338,3 +338,20 @@ describe('lifecycle', () => {
     expect(text).toContain('cardfile_documents_loaded 2')
   })
 })
+
+describe('shutdown', () => {
+  it('closes clients with 1001 and waits for commits in flight', async () => {
+    const server = (await start()).server
+    const storage = t?.storage
+    const token = await makeToken({ user: 'ana', role: 'agent' })
+    const client = await connectSynced(server, 'demo/contact/c1', token)
+    client.doc.getMap('custom').set('note', fieldValue('last', ANA))
+    await expectPoll(() => client.saved())
+    await server.close()
+    expect((await client.closed).code).toBe(1001)
+    expect(server.loadedDocuments()).toBe(0)
+    const stored = new Y.Doc()
+    for (const u of (await storage?.load('demo/contact/c1')) ?? []) Y.applyUpdate(stored, u)
+    expect(stored.getMap('custom').get('note')).toMatchObject({ value: 'last' })
+  })
+})
