@@ -1,1 +1,279 @@
-export {}
+#!/usr/bin/env node
+import { mkdirSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import type { ParseArgsConfig } from 'node:util'
+import { ROLES, isValidId } from '@cardfile/core'
+import type { Role } from '@cardfile/core'
+import { DEMO_USERS, seedDemoWorkspace } from './demo/seed'
+import { httpApi } from './http/create-http-api'
+import { createCardfileServer } from './server'
+import type { CardfileServer } from './server'
+import { createSqliteStorage } from './storage/sqlite-storage'
+import { signToken } from './tokens'
+
+/**
+ * The `cardfile` command: `serve` runs a server on a SQLite file, `token` mints a development
+ * token. Usage errors exit with code 2, runtime failures with 1.
+ */
+
+const USAGE = `Usage:
+  cardfile serve [--port 1234] [--host 0.0.0.0] [--data ./cardfile.db] [--secret S] [--demo]
+  cardfile token --workspace demo --role admin --user ana [--name Ana] [--secret S] [--expires 12h]
+
+Options of serve:
+  --port      TCP port (default 1234; 0 picks a free one)
+  --host      interface to listen on (default 0.0.0.0)
+  --data      SQLite file (default ./cardfile.db; created when missing)
+  --secret    HS256 secret for tokens (or env CARDFILE_SECRET)
+  --demo      development mode: dev token endpoint, demo workspace, a development secret
+              when none is given, and a ready-made token per demo user
+
+Options of token:
+  --workspace, --role (${ROLES.join(', ')}), --user, --name, --expires (default 12h)
+  --secret    as for serve; without one, the development secret of \`serve --demo\`
+`
+
+/**
+ * The secret `serve --demo` and `token` fall back to when no secret is given, so that tokens
+ * minted by `cardfile token` work against a demo server. Never use it for real data.
+ */
+const DEV_SECRET = 'cardfile-development-secret-do-not-use-in-production'
+
+/** The workspace `serve --demo` seeds. */
+const DEMO_WORKSPACE = 'demo'
+
+/** A usage error: printed with the usage text, exit code 2. */
+class UsageError extends Error {}
+
+type Values = Record<string, string | boolean | undefined>
+
+function parse(argv: readonly string[], options: ParseArgsConfig['options']): Values {
+  try {
+    return parseArgs({ args: [...argv], options, strict: true, allowPositionals: false })
+      .values as Values
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error))
+  }
+}
+
+const text = (values: Values, key: string): string | undefined => {
+  const value = values[key]
+  return typeof value === 'string' ? value : undefined
+}
+
+function secretFrom(values: Values): string | undefined {
+  const flag = text(values, 'secret')
+  if (flag !== undefined && flag.length === 0) throw new UsageError('--secret is empty')
+  const env = process.env.CARDFILE_SECRET
+  return flag ?? (env === undefined || env === '' ? undefined : env)
+}
+
+function portFrom(values: Values): number {
+  const raw = text(values, 'port') ?? '1234'
+  const port = Number(raw)
+  if (!/^\d+$/.test(raw) || port > 65_535) {
+    throw new UsageError(`--port must be a number from 0 to 65535, not "${raw}"`)
+  }
+  return port
+}
+
+async function tokenCommand(argv: readonly string[]): Promise<number> {
+  const values = parse(argv, {
+    workspace: { type: 'string' },
+    role: { type: 'string' },
+    user: { type: 'string' },
+    name: { type: 'string' },
+    secret: { type: 'string' },
+    expires: { type: 'string' },
+  })
+  const workspace = text(values, 'workspace')
+  const role = text(values, 'role')
+  const user = text(values, 'user')
+  if (workspace === undefined || role === undefined || user === undefined) {
+    throw new UsageError('token needs --workspace, --role and --user')
+  }
+  if (!isValidId(workspace)) throw new UsageError(`Invalid --workspace "${workspace}"`)
+  if (!isValidId(user)) throw new UsageError(`Invalid --user "${user}"`)
+  if (!(ROLES as readonly string[]).includes(role)) {
+    throw new UsageError(`--role must be one of ${ROLES.join(', ')}, not "${role}"`)
+  }
+  let secret = secretFrom(values)
+  if (secret === undefined) {
+    console.error('cardfile: no --secret or CARDFILE_SECRET; using the development secret')
+    secret = DEV_SECRET
+  }
+  const name = text(values, 'name')
+  const expires = text(values, 'expires')
+  let token: string
+  try {
+    token = await signToken({
+      secret,
+      userId: user,
+      workspace,
+      role: role as Role,
+      ...(name === undefined ? {} : { name }),
+      ...(expires === undefined ? {} : { expiresIn: expires }),
+    })
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error))
+  }
+  process.stdout.write(`${token}\n`)
+  return 0
+}
+
+async function serveCommand(argv: readonly string[]): Promise<number> {
+  const values = parse(argv, {
+    port: { type: 'string' },
+    host: { type: 'string' },
+    data: { type: 'string' },
+    secret: { type: 'string' },
+    demo: { type: 'boolean' },
+  })
+  const port = portFrom(values)
+  const hostname = text(values, 'host') ?? '0.0.0.0'
+  const data = text(values, 'data') ?? './cardfile.db'
+  const demo = values.demo === true
+  let secret = secretFrom(values)
+  if (secret === undefined) {
+    if (!demo) throw new UsageError('serve needs a secret: --secret S or env CARDFILE_SECRET')
+    secret = DEV_SECRET
+  }
+  return runServer({ port, hostname, data, secret, demo })
+}
+
+interface ServeSettings {
+  readonly port: number
+  readonly hostname: string
+  readonly data: string
+  readonly secret: string
+  readonly demo: boolean
+}
+
+/** Runs the server until SIGINT or SIGTERM; resolves with the exit code after a clean stop. */
+async function runServer(settings: ServeSettings): Promise<number> {
+  const { port, hostname, data, secret, demo } = settings
+  mkdirSync(dirname(resolve(data)), { recursive: true })
+  const storage = createSqliteStorage({ path: data })
+  let server: CardfileServer
+  try {
+    server = await createCardfileServer({
+      storage,
+      auth: { secret },
+      port,
+      host: hostname,
+      httpHandler: httpApi(demo ? { devTokens: { secret } } : {}),
+    })
+  } catch (error) {
+    await storage.close()
+    throw error
+  }
+  let closing = false
+
+  const stopped = new Promise<number>((resolveStop) => {
+    const stop = (signal: NodeJS.Signals): void => {
+      if (closing) {
+        console.error(`cardfile: ${signal} again, exiting without waiting`)
+        process.exit(1)
+      }
+      closing = true
+      console.log(`cardfile: ${signal}, stopping (flushing pending commits)...`)
+      void (async () => {
+        try {
+          await server.close()
+          await storage.close()
+          console.log('cardfile: stopped')
+          resolveStop(0)
+          // Everything is flushed; should a stray handle keep the loop alive, leave anyway.
+          setTimeout(() => process.exit(process.exitCode ?? 0), 2000).unref()
+        } catch (error) {
+          console.error('cardfile: error while stopping:', error)
+          resolveStop(1)
+        }
+      })()
+    }
+    process.on('SIGINT', stop)
+    process.on('SIGTERM', stop)
+  })
+
+  const shown = hostname === '0.0.0.0' || hostname === '::' ? 'localhost' : hostname
+  const base = `http://${shown.includes(':') ? `[${shown}]` : shown}:${server.port}`
+  const lines = [
+    `Cardfile serving on ${base}`,
+    `  websocket: ${base.replace(/^http/, 'ws')}/<workspace>/schema (token in ?token=)`,
+    `  data:      ${resolve(data)}`,
+  ]
+  if (demo) {
+    try {
+      lines.push(...(await demoLines(server, secret)))
+    } catch (error) {
+      closing = true
+      await server.close()
+      await storage.close()
+      throw error
+    }
+  }
+  // One write, so that whoever reads the output sees the URL and the tokens together.
+  console.log(lines.join('\n'))
+  return stopped
+}
+
+/** Seeds the demo workspace and describes it, with a ready-made token per demo user. */
+async function demoLines(server: CardfileServer, secret: string): Promise<string[]> {
+  const seed = await seedDemoWorkspace(server.host, { workspace: DEMO_WORKSPACE })
+  const lines = [
+    seed.seeded
+      ? `  demo:      workspace "${DEMO_WORKSPACE}" seeded with ${seed.contactIds.length} contacts`
+      : `  demo:      workspace "${DEMO_WORKSPACE}" already seeded`,
+    '  development mode: POST /api/dev/token signs tokens; do not expose this server',
+    '',
+    'Tokens (valid 12h; `cardfile token` mints more):',
+  ]
+  const users = [
+    ...DEMO_USERS,
+    { userId: 'channel-ingest', name: 'Channel ingestion', role: 'system' as const },
+  ]
+  for (const user of users) {
+    const token = await signToken({ secret, workspace: DEMO_WORKSPACE, ...user })
+    lines.push(`  ${user.userId} (${user.role}): ${token}`)
+  }
+  return lines
+}
+
+/** Runs the command line; resolves with the exit code (the server's runs until a signal). */
+async function main(argv: readonly string[]): Promise<number> {
+  const [command, ...rest] = argv
+  try {
+    switch (command) {
+      case 'serve':
+        return await serveCommand(rest)
+      case 'token':
+        return await tokenCommand(rest)
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        process.stdout.write(USAGE)
+        return command === undefined ? 2 : 0
+      default:
+        throw new UsageError(`Unknown command "${command}"`)
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      console.error(`cardfile: ${error.message}\n\n${USAGE}`)
+      return 2
+    }
+    console.error('cardfile:', error)
+    return 1
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code
+  },
+  (error: unknown) => {
+    console.error('cardfile:', error)
+    process.exitCode = 1
+  },
+)
