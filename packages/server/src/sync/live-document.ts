@@ -123,7 +123,8 @@ export class LiveDocument {
   private flushScheduled: ReturnType<typeof setImmediate> | null = null
   /** Connections whose updates Yjs holds pending (they referenced structs not yet known). */
   private readonly pendingContributors = new Set<Connection>()
-  private cachedView: SchemaView | null = null
+  /** One reader per schema document (it caches its snapshot until the schema changes). */
+  private schemaReader: SchemaDoc | null = null
 
   constructor(
     readonly name: string,
@@ -155,8 +156,8 @@ export class LiveDocument {
 
   /** Definitions and settings of this schema document, cached until it changes. */
   view(): SchemaView {
-    this.cachedView ??= new SchemaDoc(this.doc).view()
-    return this.cachedView
+    this.schemaReader ??= new SchemaDoc(this.doc)
+    return this.schemaReader.view()
   }
 
   hold(): void {
@@ -370,7 +371,6 @@ export class LiveDocument {
   }
 
   private onAfterTransaction = (tr: Y.Transaction): void => {
-    this.cachedView = null
     const step = this.step
     if (step === null || tr.origin !== step.origin) return
     try {
@@ -617,6 +617,8 @@ export class LiveDocument {
     this.destroyed = true
     if (this.flushScheduled !== null) clearImmediate(this.flushScheduled)
     this.flushScheduled = null
+    this.schemaReader?.destroy()
+    this.schemaReader = null
     this.awareness.off('update', this.onAwarenessUpdate)
     this.awareness.destroy()
     this.doc.off('afterTransaction', this.onAfterTransaction)
