@@ -231,4 +231,34 @@ describe('the Cardfile client', () => {
     expect(b.redo()).toBe(true)
     await expect.poll(() => valueOf(a, plan)).toBe('pro')
   })
+
+  it('drops a purged document, its IndexedDB copy included, and does not reconnect', async () => {
+    const { url, server } = await startServer()
+    const admin = await connectClient(url, 'ana', 'admin')
+    const plan = await createPlan(admin)
+    const agent = await connectClient(url, 'bo', 'agent', { device: 'purge-device' })
+    const contact = agent.contact('c1')
+    await Promise.all([contact.whenSynced(), contact.schemaHandle.whenSynced()])
+    contact.setValue(plan, 'pro')
+    await expect.poll(() => contact.status().saved).toBe(true)
+    const localName = 'purge-device:bo:demo/contact/c1'
+    await expect
+      .poll(async () => (await indexedDB.databases()).map((d) => d.name))
+      .toContain(localName)
+    const errors: string[] = []
+    contact.onError((e) => errors.push(e.code))
+
+    await server.host.erase(['demo/contact/c1'])
+
+    await expect.poll(() => contact.status().purged).toBe(true)
+    expect(errors).toContain('deleted')
+    expect(contact.read().custom).toEqual({})
+    expect(contact.status().status).toBe('offline')
+    await expect
+      .poll(async () => (await indexedDB.databases()).map((d) => d.name))
+      .not.toContain(localName)
+    expect(() => contact.setValue(plan, 'free')).toThrowError(
+      expect.objectContaining({ code: 'deleted' }),
+    )
+  })
 })
