@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import type { ParseArgsConfig } from 'node:util'
@@ -7,6 +7,7 @@ import { ROLES, isValidId } from '@cardfile/core'
 import type { Role } from '@cardfile/core'
 import { DEMO_USERS, seedDemoWorkspace } from './demo/seed'
 import { httpApi } from './http/create-http-api'
+import { withStaticFiles } from './http/static-files'
 import { createCardfileServer } from './server'
 import type { CardfileServer } from './server'
 import { createSqliteStorage } from './storage/sqlite-storage'
@@ -19,6 +20,7 @@ import { signToken } from './tokens'
 
 const USAGE = `Usage:
   cardfile serve [--port 1234] [--host 0.0.0.0] [--data ./cardfile.db] [--secret S] [--demo]
+                 [--static ./dist]
   cardfile token --workspace demo --role admin --user ana [--name Ana] [--secret S] [--expires 12h]
 
 Options of serve:
@@ -28,6 +30,7 @@ Options of serve:
   --secret    HS256 secret for tokens (or env CARDFILE_SECRET)
   --demo      development mode: dev token endpoint, demo workspace, a development secret
               when none is given, and a ready-made token per demo user
+  --static    a built web app folder to serve at / beside the API (with SPA fallback)
 
 Options of token:
   --workspace, --role (${ROLES.join(', ')}), --user, --name, --expires (default 12h)
@@ -129,6 +132,7 @@ async function serveCommand(argv: readonly string[]): Promise<number> {
     data: { type: 'string' },
     secret: { type: 'string' },
     demo: { type: 'boolean' },
+    static: { type: 'string' },
   })
   const port = portFrom(values)
   const hostname = text(values, 'host') ?? '0.0.0.0'
@@ -139,7 +143,11 @@ async function serveCommand(argv: readonly string[]): Promise<number> {
     if (!demo) throw new UsageError('serve needs a secret: --secret S or env CARDFILE_SECRET')
     secret = DEV_SECRET
   }
-  return runServer({ port, hostname, data, secret, demo })
+  const staticDir = text(values, 'static')
+  if (staticDir !== undefined && !existsSync(resolve(staticDir, 'index.html'))) {
+    throw new UsageError(`--static ${staticDir} has no index.html (build the app first)`)
+  }
+  return runServer({ port, hostname, data, secret, demo, staticDir })
 }
 
 interface ServeSettings {
@@ -148,13 +156,16 @@ interface ServeSettings {
   readonly data: string
   readonly secret: string
   readonly demo: boolean
+  /** A built web app to serve beside the API. */
+  readonly staticDir?: string
 }
 
 /** Runs the server until SIGINT or SIGTERM; resolves with the exit code after a clean stop. */
 async function runServer(settings: ServeSettings): Promise<number> {
-  const { port, hostname, data, secret, demo } = settings
+  const { port, hostname, data, secret, demo, staticDir } = settings
   mkdirSync(dirname(resolve(data)), { recursive: true })
   const storage = createSqliteStorage({ path: data })
+  const api = httpApi(demo ? { devTokens: { secret } } : {})
   let server: CardfileServer
   try {
     server = await createCardfileServer({
@@ -162,7 +173,8 @@ async function runServer(settings: ServeSettings): Promise<number> {
       auth: { secret },
       port,
       host: hostname,
-      httpHandler: httpApi(demo ? { devTokens: { secret } } : {}),
+      httpHandler:
+        staticDir === undefined ? api : withStaticFiles(api, { root: resolve(staticDir) }),
     })
   } catch (error) {
     await storage.close()
@@ -212,6 +224,13 @@ async function runServer(settings: ServeSettings): Promise<number> {
       await storage.close()
       throw error
     }
+  }
+  if (staticDir !== undefined) {
+    // Last, so it is what the terminal shows after the long tokens.
+    lines.push(
+      '',
+      `Agent workspace: open ${base}/ in a browser${demo ? ' and sign in as a demo user' : ''}`,
+    )
   }
   // One write, so that whoever reads the output sees the URL and the tokens together.
   console.log(lines.join('\n'))
