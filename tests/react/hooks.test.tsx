@@ -316,4 +316,38 @@ describe('@cardfile/react hooks against a real server', () => {
     expect(box.undo?.canRedo).toBe(true)
     expect(setters.size).toBe(1)
   })
+
+  it('merges offline edits made through hooks after the page is rebuilt from IndexedDB', async () => {
+    const { url } = await startServer()
+    const { admin } = await seed(url)
+    const first = await connectClient(url, 'bo', 'agent', { device: 'tablet' })
+    const view = render(withClient(first, <CaptureContact id="c1" />))
+    await waitFor(() => expect(captured?.source).toBe('server'))
+    act(() => first.disconnect())
+    act(() => {
+      expect(captured?.setValue('team', 'Offline team')).toBeNull()
+      expect(captured?.setVip(true)).toBeNull()
+    })
+    // meanwhile the admin edits another field online
+    const other = admin.contact('c1')
+    await other.whenSynced()
+    other.setValue('plan', 'max')
+    await expect.poll(() => other.status().saved).toBe(true)
+    // the tab closes before anything reached the server
+    view.unmount()
+    await first.destroy()
+
+    const second = await connectClient(url, 'bo', 'agent', { device: 'tablet', connect: false })
+    render(withClient(second, <PanelValues id="c1" />))
+    render(withClient(second, <CaptureContact id="c1" />))
+    await waitFor(() => expect(captured?.source).toBe('local'))
+    expect(screen.getByTestId('value-team').textContent).toBe('Offline team')
+    expect(captured?.found).toBe(true)
+    act(() => second.connect())
+    await waitFor(() => expect(captured?.source).toBe('server'))
+    await waitFor(() => expect(screen.getByTestId('value-plan').textContent).toBe('Max'))
+    expect(screen.getByTestId('value-team').textContent).toBe('Offline team')
+    await expect.poll(() => other.read().custom.team?.value).toBe('Offline team')
+    await expect.poll(() => other.read().vip?.value).toBe(true)
+  })
 })
