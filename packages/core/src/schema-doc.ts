@@ -150,7 +150,16 @@ export class SchemaDoc {
   }
 
   private read(): SchemaSnapshot {
+    // Inside an open transaction (a caller batching several edits, or the server's
+    // host.transact) the cache may predate writes made in it: the cache is only dropped after
+    // the transaction ends, so read through and cache nothing until then.
+    if (this.doc._transaction !== null) return this.compute()
     if (this.snapshot) return this.snapshot
+    this.snapshot = this.compute()
+    return this.snapshot
+  }
+
+  private compute(): SchemaSnapshot {
     const attributeIds = new Set<string>()
     for (const key of this.attributes.keys()) {
       const parsed = parseAttributeKey(key)
@@ -175,14 +184,13 @@ export class SchemaDoc {
     )
     const byId = new Map(definitions.map((d) => [d.id, d]))
     const settings = readSettings((key) => this.settingsMap.get(key))
-    this.snapshot = {
+    return {
       definitions,
       byId,
       settings,
       view: Object.freeze({ definitions: byId, settings }),
       visible: new Map(),
     }
-    return this.snapshot
   }
 
   /**

@@ -27,6 +27,9 @@ export class TrackedMaps<Snapshot> {
 
   /** The cached read, computed once per change. */
   get(): Snapshot {
+    // Inside an open transaction the cache may predate writes made in it (it is dropped only
+    // when the transaction ends): read through without caching until then.
+    if (this.doc._transaction !== null) return this.compute()
     if (!this.snapshot) this.snapshot = { value: this.compute() }
     return this.snapshot.value
   }

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import {
   CHANNELS,
   CardfileError,
+  ContactDoc,
   PLATFORM_ATTRIBUTES,
   SchemaDoc,
   isChannelId,
@@ -246,5 +247,37 @@ describe('SchemaDoc', () => {
     Y.applyUpdate(doc, Y.encodeStateAsUpdate(remote, Y.encodeStateVector(doc)))
     expect(calls).toBe(1)
     expect(schema.definition('remote')?.label).toBe('Remote')
+  })
+})
+
+describe('SchemaDoc inside an enclosing transaction', () => {
+  it('sees its own writes before the enclosing transaction ends', () => {
+    const doc = new Y.Doc()
+    seedWorkspace(doc)
+    const schema = new SchemaDoc(doc)
+    schema.definitions() // warm the cache before the transaction
+    doc.transact(() => {
+      const created = schema.createAttribute({ id: 'plan', label: 'Plan', type: 'text' })
+      expect(schema.definition('plan')).toEqual(created)
+      schema.moveAttribute('plan', { before: schema.definitions()[0]!.id })
+      expect(schema.definitions()[0]!.id).toBe('plan')
+    })
+    expect(schema.definitions()[0]!.id).toBe('plan')
+  })
+})
+
+describe('ContactDoc inside an enclosing transaction', () => {
+  it('reads its own writes before the enclosing transaction ends', () => {
+    const schemaDoc = new Y.Doc()
+    seedWorkspace(schemaDoc)
+    const schema = new SchemaDoc(schemaDoc)
+    schema.createAttribute({ id: 'notes', label: 'Notes', type: 'text' })
+    const doc = new Y.Doc()
+    const contact = new ContactDoc(doc, 'c1')
+    contact.read()
+    doc.transact(() => {
+      contact.setValue('notes', 'hello', { userId: 'ana', role: 'admin' }, schema.view())
+      expect(contact.read().custom['notes']?.value).toBe('hello')
+    })
   })
 })
