@@ -65,6 +65,46 @@ const MIGRATIONS: readonly { readonly version: number; readonly sql: string }[] 
       CREATE INDEX conversations_newest ON conversations (workspace, created_at DESC, id DESC);
     `,
   },
+  {
+    version: 2,
+    sql: `
+      -- The contact's attribute values by attribute id (custom and platform; dropdowns hold the
+      -- option id), so that re-linking on a new matching attribute and exports read the index
+      -- instead of loading every contact document.
+      ALTER TABLE contacts ADD COLUMN values_json TEXT NOT NULL DEFAULT '{}';
+
+      -- Manual links between two contacts, one current record per pair (a < b). kind 'link'
+      -- joins the two groups; kind 'unlink' detaches \`subject\` from automatic linking with
+      -- the other contact's matching value. Deleting the record reverts to automatic linking.
+      CREATE TABLE contact_links (
+        workspace TEXT NOT NULL,
+        a TEXT NOT NULL,
+        b TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('link', 'unlink')),
+        subject TEXT NOT NULL,
+        by_role TEXT NOT NULL,
+        by_user TEXT,
+        at INTEGER NOT NULL,
+        PRIMARY KEY (workspace, a, b)
+      );
+      CREATE INDEX contact_links_b ON contact_links (workspace, b);
+
+      -- Every link, unlink and revert ever made, with who made it (the record of manual links).
+      CREATE TABLE contact_link_log (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        workspace TEXT NOT NULL,
+        a TEXT NOT NULL,
+        b TEXT NOT NULL,
+        action TEXT NOT NULL CHECK (action IN ('link', 'unlink', 'revert')),
+        subject TEXT NOT NULL,
+        by_role TEXT NOT NULL,
+        by_user TEXT,
+        at INTEGER NOT NULL
+      );
+      CREATE INDEX contact_link_log_a ON contact_link_log (workspace, a, seq);
+      CREATE INDEX contact_link_log_b ON contact_link_log (workspace, b, seq);
+    `,
+  },
 ]
 
 /** The schema version this code writes. */
