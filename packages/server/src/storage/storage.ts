@@ -1,4 +1,4 @@
-import type { ChannelId, ConversationStatus } from '@cardfile/core'
+import type { ChannelId, ConversationStatus, Role } from '@cardfile/core'
 
 /** A row of the server-side contact index, derived from a contact document after each commit. */
 export interface ContactIndexRow {
@@ -11,6 +11,11 @@ export interface ContactIndexRow {
   readonly vip: boolean
   /** Normalised value of the workspace's matching attribute, or null. */
   readonly matchValue: string | null
+  /**
+   * Addition: the contact's attribute values by attribute id, custom and platform (a dropdown's
+   * value is its option id). Lets re-linking and exports work from the index alone.
+   */
+  readonly values: Readonly<Record<string, string>>
   readonly createdAt: number
   readonly updatedAt: number
 }
@@ -98,6 +103,89 @@ export interface Storage {
    * adapter without them still fits.
    */
   stats?(): StorageStats
+  /**
+   * Addition (linking): manual links and re-linking. Optional so that an adapter without it
+   * still fits; the linking endpoints answer "not supported" then.
+   */
+  readonly links?: LinkStorage
+}
+
+/** Addition (linking): who made a manual link or unlink. */
+export interface LinkAuthor {
+  readonly role: Role
+  readonly userId: string
+}
+
+/**
+ * Addition (linking): the current manual record of a pair of contacts (a < b). `link` joins
+ * their groups; `unlink` detaches `subject` from automatic linking with the other contact.
+ */
+export interface ContactLinkRecord {
+  readonly workspace: string
+  readonly a: string
+  readonly b: string
+  readonly kind: 'link' | 'unlink'
+  readonly subject: string
+  readonly by: LinkAuthor
+  readonly at: number
+}
+
+/** Addition (linking): one entry of the record of manual link changes. */
+export interface ContactLinkLogEntry {
+  readonly seq: number
+  readonly workspace: string
+  readonly a: string
+  readonly b: string
+  readonly action: 'link' | 'unlink' | 'revert'
+  readonly subject: string
+  readonly by: LinkAuthor
+  readonly at: number
+}
+
+/** Addition (linking): what one chunk of a re-link did. */
+export interface RelinkChunk {
+  /** Contacts read in this chunk. */
+  readonly processed: number
+  /** Contacts whose matching value changed. */
+  readonly changed: number
+  /** Id of the last contact read; pass it as `after` for the next chunk; null at the end. */
+  readonly last: string | null
+}
+
+/** Addition (linking): storage of manual links and chunked recomputation of matching values. */
+export interface LinkStorage {
+  /** Writes the pair's current record (replacing any) and appends it to the log. */
+  putLink(record: ContactLinkRecord): Promise<void>
+  /** Deletes the pair's record, logging a revert; resolves the removed record or null. */
+  removeLink(
+    workspace: string,
+    a: string,
+    b: string,
+    by: LinkAuthor,
+    at: number,
+  ): Promise<ContactLinkRecord | null>
+  /** The current records that involve any of the contacts. */
+  linksOf(workspace: string, contactIds: readonly string[]): Promise<ContactLinkRecord[]>
+  /** The log of a contact's link changes, newest first. */
+  linkLog(
+    workspace: string,
+    contactId: string,
+    query: { readonly limit: number; readonly cursor?: string | null },
+  ): Promise<Page<ContactLinkLogEntry>>
+  /** Contact rows by id (unknown ids are left out). */
+  contactsByIds(workspace: string, ids: readonly string[]): Promise<ContactIndexRow[]>
+  /** How many contacts the workspace has. */
+  countContacts(workspace: string): Promise<number>
+  /**
+   * Recomputes `matchValue` from `values` for up to `limit` contacts with id greater than
+   * `after` (in id order), in one short transaction.
+   */
+  recomputeMatchValues(
+    workspace: string,
+    compute: (values: Readonly<Record<string, string>>) => string | null,
+    after: string | null,
+    limit: number,
+  ): Promise<RelinkChunk>
 }
 
 /** Addition: what a storage adapter reports for metrics. */
