@@ -1,0 +1,109 @@
+import { checkLimit, decodeCursor, encodeCursor } from '../storage/cursor'
+import type {
+  ContactIndexRow,
+  ContactLinkLogEntry,
+  ContactLinkRecord,
+  LinkStorage,
+} from '../storage/storage'
+
+/**
+ * The in-memory {@link LinkStorage}, over the memory store's own contact rows (keyed
+ * `<workspace>\0<id>`), with the same answers as the SQLite one.
+ *
+ * @example
+ * const links = createMemoryLinkStorage(contacts, ensureOpen)
+ */
+export function createMemoryLinkStorage(
+  contacts: Map<string, ContactIndexRow>,
+  ensureOpen: () => void,
+): LinkStorage {
+  const records = new Map<string, ContactLinkRecord>()
+  const log: ContactLinkLogEntry[] = []
+  const key = (workspace: string, id: string): string => `${workspace}\u0000${id}`
+  const pairKey = (workspace: string, a: string, b: string): string =>
+    `${workspace}\u0000${a}\u0000${b}`
+
+  return {
+    async putLink(r) {
+      ensureOpen()
+      records.set(pairKey(r.workspace, r.a, r.b), r)
+      const { kind, ...rest } = r
+      log.push({ ...rest, action: kind, seq: log.length + 1 })
+    },
+    async removeLink(workspace, a, b, by, at) {
+      ensureOpen()
+      const k = pairKey(workspace, a, b)
+      const existing = records.get(k)
+      if (existing === undefined) return null
+      records.delete(k)
+      log.push({
+        workspace,
+        a,
+        b,
+        action: 'revert',
+        subject: existing.subject,
+        by,
+        at,
+        seq: log.length + 1,
+      })
+      return existing
+    },
+    async linksOf(workspace, contactIds) {
+      ensureOpen()
+      const ids = new Set(contactIds)
+      return [...records.values()].filter(
+        (r) => r.workspace === workspace && (ids.has(r.a) || ids.has(r.b)),
+      )
+    },
+    async linkLog(workspace, contactId, q) {
+      ensureOpen()
+      const limit = checkLimit(q.limit)
+      const after = decodeCursor(q.cursor, 'newest')
+      const rows = log
+        .filter((e) => e.workspace === workspace && (e.a === contactId || e.b === contactId))
+        .filter((e) => after === null || e.seq < after.t)
+        .reverse()
+      const items = rows.slice(0, limit)
+      const last = items.at(-1)
+      return {
+        items,
+        next:
+          rows.length > limit && last !== undefined
+            ? encodeCursor({ o: 'newest', t: last.seq, i: '' })
+            : null,
+      }
+    },
+    async contactsByIds(workspace, ids) {
+      ensureOpen()
+      return ids.flatMap((id) => {
+        const row = contacts.get(key(workspace, id))
+        return row === undefined ? [] : [row]
+      })
+    },
+    async countContacts(workspace) {
+      ensureOpen()
+      let n = 0
+      for (const r of contacts.values()) if (r.workspace === workspace) n += 1
+      return n
+    },
+    async recomputeMatchValues(workspace, compute, after, limit) {
+      ensureOpen()
+      const rows = [...contacts.values()]
+        .filter((r) => r.workspace === workspace && (after === null || r.id > after))
+        .sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0))
+        .slice(0, limit)
+      let changed = 0
+      for (const r of rows) {
+        const next = compute(r.values)
+        if (next === r.matchValue) continue
+        contacts.set(key(workspace, r.id), { ...r, matchValue: next })
+        changed += 1
+      }
+      return {
+        processed: rows.length,
+        changed,
+        last: rows.length < limit ? null : (rows.at(-1)?.id ?? null),
+      }
+    },
+  }
+}

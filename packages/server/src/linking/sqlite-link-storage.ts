@@ -1,0 +1,255 @@
+import type { Database } from 'better-sqlite3'
+import type { ChannelId, Role } from '@cardfile/core'
+import { checkLimit, decodeCursor, encodeCursor } from '../storage/cursor'
+import type {
+  ContactIndexRow,
+  ContactLinkLogEntry,
+  ContactLinkRecord,
+  LinkAuthor,
+  LinkStorage,
+} from '../storage/storage'
+
+interface LinkSqlRow {
+  workspace: string
+  a: string
+  b: string
+  kind: 'link' | 'unlink'
+  subject: string
+  by_role: string
+  by_user: string | null
+  at: number
+}
+
+interface LogSqlRow extends Omit<LinkSqlRow, 'kind'> {
+  seq: number
+  action: 'link' | 'unlink' | 'revert'
+}
+
+interface ContactSqlRow {
+  workspace: string
+  id: string
+  channel: string
+  platform_user_id: string
+  hint: string
+  vip: number
+  match_value: string | null
+  values_json: string
+  created_at: number
+  updated_at: number
+}
+
+const author = (r: { by_role: string; by_user: string | null }): LinkAuthor => ({
+  role: r.by_role as Role,
+  userId: r.by_user ?? '',
+})
+
+const toRecord = (r: LinkSqlRow): ContactLinkRecord => ({
+  workspace: r.workspace,
+  a: r.a,
+  b: r.b,
+  kind: r.kind,
+  subject: r.subject,
+  by: author(r),
+  at: r.at,
+})
+
+const parseValues = (json: string): Record<string, string> => {
+  try {
+    const parsed: unknown = JSON.parse(json)
+    return typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, string>) : {}
+  } catch {
+    return {}
+  }
+}
+
+const toContact = (r: ContactSqlRow): ContactIndexRow => ({
+  kind: 'contact',
+  workspace: r.workspace,
+  id: r.id,
+  channel: r.channel as ChannelId,
+  platformUserId: r.platform_user_id,
+  hint: r.hint,
+  vip: r.vip === 1,
+  matchValue: r.match_value,
+  values: parseValues(r.values_json),
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+})
+
+/**
+ * The SQLite side of {@link LinkStorage}, on the store's own connection (tables of schema
+ * migration 2). Every call is one short synchronous transaction, so it interleaves with group
+ * commits without ever seeing half of one.
+ *
+ * @example
+ * const links = createSqliteLinkStorage(db, ensureOpen)
+ * await links.putLink({ workspace: 'demo', a: 'c1', b: 'c2', kind: 'link', subject: 'c2', by, at })
+ */
+export function createSqliteLinkStorage(db: Database, ensureOpen: () => void): LinkStorage {
+  const sql = {
+    upsert: db.prepare<[LinkSqlRow]>(
+      `INSERT INTO contact_links (workspace, a, b, kind, subject, by_role, by_user, at)
+       VALUES (@workspace, @a, @b, @kind, @subject, @by_role, @by_user, @at)
+       ON CONFLICT (workspace, a, b) DO UPDATE SET kind = excluded.kind,
+         subject = excluded.subject, by_role = excluded.by_role, by_user = excluded.by_user,
+         at = excluded.at`,
+    ),
+    log: db.prepare<[Omit<LogSqlRow, 'seq'>]>(
+      `INSERT INTO contact_link_log (workspace, a, b, action, subject, by_role, by_user, at)
+       VALUES (@workspace, @a, @b, @action, @subject, @by_role, @by_user, @at)`,
+    ),
+    get: db.prepare<[string, string, string], LinkSqlRow>(
+      'SELECT * FROM contact_links WHERE workspace = ? AND a = ? AND b = ?',
+    ),
+    remove: db.prepare<[string, string, string]>(
+      'DELETE FROM contact_links WHERE workspace = ? AND a = ? AND b = ?',
+    ),
+    linksOf: db.prepare<[string, string, string, string], LinkSqlRow>(
+      `SELECT * FROM contact_links WHERE workspace = ? AND a IN (SELECT value FROM json_each(?))
+       UNION
+       SELECT * FROM contact_links WHERE workspace = ? AND b IN (SELECT value FROM json_each(?))`,
+    ),
+    logOf: db.prepare<[string, string, number, string, string, number, number], LogSqlRow>(
+      `SELECT * FROM (
+         SELECT * FROM contact_link_log WHERE workspace = ? AND a = ? AND seq < ?
+         UNION ALL
+         SELECT * FROM contact_link_log WHERE workspace = ? AND b = ? AND a != b AND seq < ?
+       ) ORDER BY seq DESC LIMIT ?`,
+    ),
+    byIds: db.prepare<[string, string], ContactSqlRow>(
+      'SELECT * FROM contacts WHERE workspace = ? AND id IN (SELECT value FROM json_each(?))',
+    ),
+    count: db.prepare<[string], { n: number }>(
+      'SELECT count(*) AS n FROM contacts WHERE workspace = ?',
+    ),
+    chunk: db.prepare<
+      [string, string, number],
+      { id: string; match_value: string | null; values_json: string }
+    >(
+      `SELECT id, match_value, values_json FROM contacts WHERE workspace = ? AND id > ?
+       ORDER BY id LIMIT ?`,
+    ),
+    setMatch: db.prepare<[string | null, string, string]>(
+      'UPDATE contacts SET match_value = ? WHERE workspace = ? AND id = ?',
+    ),
+  }
+
+  const put = db.transaction((r: ContactLinkRecord) => {
+    const row = {
+      workspace: r.workspace,
+      a: r.a,
+      b: r.b,
+      subject: r.subject,
+      by_role: r.by.role,
+      by_user: r.by.userId,
+      at: r.at,
+    }
+    sql.upsert.run({ ...row, kind: r.kind })
+    sql.log.run({ ...row, action: r.kind })
+  })
+
+  const remove = db.transaction(
+    (workspace: string, a: string, b: string, by: LinkAuthor, at: number) => {
+      const existing = sql.get.get(workspace, a, b)
+      if (existing === undefined) return null
+      sql.remove.run(workspace, a, b)
+      sql.log.run({
+        workspace,
+        a,
+        b,
+        action: 'revert',
+        subject: existing.subject,
+        by_role: by.role,
+        by_user: by.userId,
+        at,
+      })
+      return toRecord(existing)
+    },
+  )
+
+  const recompute = db.transaction(
+    (
+      workspace: string,
+      compute: (values: Readonly<Record<string, string>>) => string | null,
+      after: string | null,
+      limit: number,
+    ) => {
+      const rows = sql.chunk.all(workspace, after ?? '', limit)
+      let changed = 0
+      for (const r of rows) {
+        const next = compute(parseValues(r.values_json))
+        if (next === r.match_value) continue
+        sql.setMatch.run(next, workspace, r.id)
+        changed += 1
+      }
+      return {
+        processed: rows.length,
+        changed,
+        last: rows.length < limit ? null : (rows.at(-1)?.id ?? null),
+      }
+    },
+  )
+
+  return {
+    async putLink(record) {
+      ensureOpen()
+      put.immediate(record)
+    },
+    async removeLink(workspace, a, b, by, at) {
+      ensureOpen()
+      return remove.immediate(workspace, a, b, by, at)
+    },
+    async linksOf(workspace, contactIds) {
+      ensureOpen()
+      if (contactIds.length === 0) return []
+      const ids = JSON.stringify(contactIds)
+      return sql.linksOf.all(workspace, ids, workspace, ids).map(toRecord)
+    },
+    async linkLog(workspace, contactId, q) {
+      ensureOpen()
+      const limit = checkLimit(q.limit)
+      const after = decodeCursor(q.cursor, 'newest')
+      const before = after === null ? Number.MAX_SAFE_INTEGER : after.t
+      const rows = sql.logOf.all(
+        workspace,
+        contactId,
+        before,
+        workspace,
+        contactId,
+        before,
+        limit + 1,
+      )
+      const items: ContactLinkLogEntry[] = rows.slice(0, limit).map((r) => ({
+        seq: r.seq,
+        workspace: r.workspace,
+        a: r.a,
+        b: r.b,
+        action: r.action,
+        subject: r.subject,
+        by: author(r),
+        at: r.at,
+      }))
+      const last = items.at(-1)
+      return {
+        items,
+        next:
+          rows.length > limit && last !== undefined
+            ? encodeCursor({ o: 'newest', t: last.seq, i: '' })
+            : null,
+      }
+    },
+    async contactsByIds(workspace, ids) {
+      ensureOpen()
+      if (ids.length === 0) return []
+      return sql.byIds.all(workspace, JSON.stringify(ids)).map(toContact)
+    },
+    async countContacts(workspace) {
+      ensureOpen()
+      return sql.count.get(workspace)?.n ?? 0
+    },
+    async recomputeMatchValues(workspace, compute, after, limit) {
+      ensureOpen()
+      return recompute.immediate(workspace, compute, after, limit)
+    },
+  }
+}
