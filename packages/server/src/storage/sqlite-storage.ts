@@ -5,6 +5,7 @@ import type { ChannelId, ConversationStatus } from '@cardfile/core'
 import { removeAttachments } from './attachments'
 import { checkLimit, decodeCursor, encodeCursor } from './cursor'
 import { checkIndexRow, identityTaken } from './index-rules'
+import { createSqliteLinkStorage } from '../linking/sqlite-link-storage'
 import { migrate } from './sqlite-schema'
 import type {
   ContactIndexRow,
@@ -77,6 +78,7 @@ interface ContactSqlRow {
   hint: string
   vip: number
   match_value: string | null
+  values_json: string
   created_at: number
   updated_at: number
 }
@@ -93,6 +95,16 @@ interface ConversationSqlRow {
   updated_at: number
 }
 
+/** The stored values object; anything malformed reads as no values rather than failing a query. */
+const parseValues = (json: string): Readonly<Record<string, string>> => {
+  try {
+    const parsed: unknown = JSON.parse(json)
+    return typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, string>) : {}
+  } catch {
+    return {}
+  }
+}
+
 const toContact = (r: ContactSqlRow): ContactIndexRow => ({
   kind: 'contact',
   workspace: r.workspace,
@@ -102,6 +114,7 @@ const toContact = (r: ContactSqlRow): ContactIndexRow => ({
   hint: r.hint,
   vip: r.vip === 1,
   matchValue: r.match_value,
+  values: parseValues(r.values_json),
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 })
@@ -158,13 +171,13 @@ export function createSqliteStorage(options: SqliteStorageOptions): SqliteStorag
     insertUpdate: db.prepare<[string, Uint8Array]>('INSERT INTO updates (doc, data) VALUES (?, ?)'),
     upsertContact: db.prepare<[ContactSqlRow]>(
       `INSERT INTO contacts (workspace, id, channel, platform_user_id, hint, vip, match_value,
-         created_at, updated_at)
+         values_json, created_at, updated_at)
        VALUES (@workspace, @id, @channel, @platform_user_id, @hint, @vip, @match_value,
-         @created_at, @updated_at)
+         @values_json, @created_at, @updated_at)
        ON CONFLICT (workspace, id) DO UPDATE SET channel = excluded.channel,
          platform_user_id = excluded.platform_user_id, hint = excluded.hint, vip = excluded.vip,
-         match_value = excluded.match_value, created_at = excluded.created_at,
-         updated_at = excluded.updated_at`,
+         match_value = excluded.match_value, values_json = excluded.values_json,
+         created_at = excluded.created_at, updated_at = excluded.updated_at`,
     ),
     upsertConversation: db.prepare<[ConversationSqlRow]>(
       `INSERT INTO conversations (workspace, id, contact_id, channel, status, team, priority,
@@ -226,6 +239,8 @@ export function createSqliteStorage(options: SqliteStorageOptions): SqliteStorag
           hint: row.hint,
           vip: row.vip ? 1 : 0,
           match_value: row.matchValue,
+          // A row built without values (older callers) stores none rather than failing.
+          values_json: JSON.stringify(row.values ?? {}),
           created_at: row.createdAt,
           updated_at: row.updatedAt,
         })
@@ -573,6 +588,8 @@ export function createSqliteStorage(options: SqliteStorageOptions): SqliteStorag
     },
 
     compact,
+
+    links: createSqliteLinkStorage(db, ensureOpen),
 
     stats() {
       return { pendingAppends: queue.length, ...counters }
