@@ -11,6 +11,7 @@ import {
   isAfterPriority,
 } from './index-rules'
 import type { ContactIndexRow, ConversationIndexRow, Page, Storage, StorageStats } from './storage'
+import { createMemoryLinkStorage } from '../linking/memory-link-storage'
 
 export interface MemoryStorageOptions {
   /** A document with more updates than this is merged into its snapshot. Default 500. */
@@ -190,6 +191,8 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
       ensureOpen()
       return compactSync(docName)
     },
+
+    links: createMemoryLinkStorage(contacts, ensureOpen),
 
     stats() {
       return { pendingAppends: 0, ...counters }
