@@ -1,7 +1,11 @@
-import { attributeKey, isChannelId, parseDocName } from '@cardfile/core'
+import { isChannelId, parseDocName } from '@cardfile/core'
 import type { ConversationStatus } from '@cardfile/core'
 import type * as Y from 'yjs'
 import type { ContactIndexRow, ConversationIndexRow, IndexRow } from '../storage/storage'
+import { normaliseMatchValue } from '../linking/normalise'
+import { matchValueOf, matchingAttributeOf } from '../linking/matching'
+
+export { normaliseMatchValue }
 
 const STATUSES: readonly ConversationStatus[] = ['new', 'pending', 'resolved']
 
@@ -13,13 +17,18 @@ const fieldValue = (entry: unknown): unknown =>
   typeof entry === 'object' && entry !== null && 'value' in entry ? entry.value : undefined
 
 /**
- * Normalises a matching value: trimmed and lowercased, so `Ana@X.com ` links with `ana@x.com`.
- * Empty values match nothing (null).
+ * The contact's string values by attribute id, platform and custom (ids never collide: both
+ * kinds are defined in the one schema map).
  */
-export function normaliseMatchValue(value: unknown): string | null {
-  if (typeof value !== 'string') return null
-  const v = value.trim().toLowerCase()
-  return v.length === 0 ? null : v
+function contactValues(doc: Y.Doc): Record<string, string> {
+  const values: Record<string, string> = {}
+  for (const mapName of ['platform', 'custom'] as const) {
+    for (const [id, entry] of doc.getMap(mapName).entries()) {
+      const v = fieldValue(entry)
+      if (typeof v === 'string') values[id] = v
+    }
+  }
+  return values
 }
 
 /**
@@ -41,13 +50,8 @@ export function contactIndexRow(
   const platformUserId = str(profile.get('platformUserId'))
   if (!isChannelId(channel) || platformUserId === null) return null
   const vip = fieldValue(doc.getMap('flags').get('vip')) === true
-  let matchValue: string | null = null
-  const matching = schema === null ? null : str(schema.getMap('settings').get('matchingAttribute'))
-  if (schema !== null && matching !== null) {
-    const kind = schema.getMap('attributes').get(attributeKey(matching, 'kind'))
-    const map = doc.getMap(kind === 'platform' ? 'platform' : 'custom')
-    matchValue = normaliseMatchValue(fieldValue(map.get(matching)))
-  }
+  const values = contactValues(doc)
+  const matchValue = matchValueOf(values, matchingAttributeOf(schema))
   return {
     kind: 'contact',
     workspace,
@@ -57,6 +61,7 @@ export function contactIndexRow(
     hint: str(profile.get('hint')) ?? '',
     vip,
     matchValue,
+    values,
     createdAt: num(profile.get('createdAt')) ?? now,
     updatedAt: now,
   }
