@@ -45,6 +45,7 @@ export const contactRow = (
   hint: `hint-${id}`,
   vip: false,
   matchValue: null,
+  values: {},
   createdAt: 1_000,
   updatedAt: 1_000,
   ...over,

@@ -6,6 +6,7 @@ import * as Y from 'yjs'
 import { CardfileError } from '@cardfile/core'
 import { attachmentDir } from '../src/storage/attachments'
 import { createSqliteStorage } from '../src/storage/sqlite-storage'
+import { SCHEMA_VERSION } from '../src/storage/sqlite-schema'
 import type { SqliteStorage, SqliteStorageOptions } from '../src/storage/sqlite-storage'
 import {
   contactRow,
@@ -194,7 +195,8 @@ describe('SQLite storage', () => {
     const versions = raw.prepare('SELECT version FROM schema_migrations').all()
     const pragmas = { journal: raw.pragma('journal_mode', { simple: true }) }
     raw.close()
-    expect(versions).toEqual([{ version: 1 }])
+    // Every migration up to the one this code writes, each once.
+    expect(versions).toEqual(Array.from({ length: SCHEMA_VERSION }, (_, i) => ({ version: i + 1 })))
     expect(pragmas.journal).toBe('wal')
   })
 
