@@ -33,7 +33,9 @@ interface Running {
 }
 
 /** A real server on port 0 with a real SQLite file and the HTTP API wired in. */
-async function startServer(options: { devTokens?: boolean } = {}): Promise<Running> {
+async function startServer(
+  options: { devTokens?: boolean; authFailuresPerMinute?: number } = {},
+): Promise<Running> {
   const dir = mkdtempSync(join(tmpdir(), 'cardfile-http-'))
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
   const storage = createSqliteStorage({ path: join(dir, 'cardfile.db') })
@@ -45,6 +47,9 @@ async function startServer(options: { devTokens?: boolean } = {}): Promise<Runni
     host: '127.0.0.1',
     httpHandler: httpApi({
       ...(options.devTokens === true ? { devTokens: { secret: SECRET } } : {}),
+      ...(options.authFailuresPerMinute === undefined
+        ? {}
+        : { authFailuresPerMinute: options.authFailuresPerMinute }),
       onError: () => {},
     }),
   })
@@ -267,6 +272,8 @@ describe('POST /api/<workspace>/inbound', () => {
     const { url } = await startServer()
     const missing = await post(url, '/api/acme/inbound', xMessage('m1', 'x'))
     expect(missing.status).toBe(401)
+    const challenge = await fetch(`${url}/api/acme/contacts`)
+    expect(challenge.headers.get('www-authenticate')).toBe('Bearer')
     expect(missing.json).toMatchObject({ error: { code: 'unauthorized' } })
     const forged = await signToken({
       secret: 'not-the-secret',
@@ -292,6 +299,27 @@ describe('POST /api/<workspace>/inbound', () => {
         interval: 250,
       })
       .toMatchObject({ error: { code: 'token-expired' } })
+  })
+
+  it('answers 429 with retry-after once an address keeps failing to authenticate', async () => {
+    const { url } = await startServer({ authFailuresPerMinute: 3 })
+    const forged = await signToken({
+      secret: 'guess',
+      userId: 's',
+      workspace: 'acme',
+      role: 'system',
+    })
+    for (let i = 0; i < 3; i++) {
+      expect((await post(url, '/api/acme/inbound', xMessage('m1', 'x'), forged)).status).toBe(401)
+    }
+    const response = await fetch(`${url}/api/acme/contacts`, {
+      headers: { authorization: `Bearer ${await tokenFor('agent')}` },
+    })
+    expect(response.status).toBe(429)
+    expect(Number(response.headers.get('retry-after'))).toBeGreaterThan(0)
+    expect(await response.json()).toMatchObject({ error: { code: 'rate-limited' } })
+    // Health checks need no token and stay available.
+    expect((await get(url, '/healthz')).status).toBe(200)
   })
 
   it('refuses an agent token (403 forbidden) and another workspace (403 wrong-workspace)', async () => {
@@ -506,8 +534,9 @@ describe('routing and development tokens', () => {
     const { url } = await startServer()
     const missing = await get(url, '/api/acme/nothing')
     expect(missing).toMatchObject({ status: 404, json: { error: { code: 'not-found' } } })
-    const wrongMethod = await get(url, '/api/acme/inbound')
+    const wrongMethod = await fetch(`${url}/api/acme/inbound`)
     expect(wrongMethod.status).toBe(405)
+    expect(wrongMethod.headers.get('allow')).toBe('POST')
   })
 
   it('has no dev token endpoint unless development tokens are on', async () => {

@@ -10,6 +10,7 @@ import { HttpError, sendError, sendJson } from './http-error'
 import { ingestInbound, storageDirectory } from './inbound'
 import type { InboundContext, InboundResult } from './inbound'
 import { createKeyedLock } from './keyed-lock'
+import { createRateLimiter } from './rate-limit'
 import { MAX_BODY_BYTES, readJsonBody } from './read-body'
 import {
   contactsQuery,
@@ -46,6 +47,11 @@ export interface HttpApiDeps {
   ready(): boolean
   /** Development mode: `POST /api/dev/token` signs tokens with this secret. Never in production. */
   readonly devTokens?: { readonly secret: string }
+  /**
+   * Failed authentications allowed per remote address and minute before requests from it are
+   * answered 429 (default 60). Behind a proxy every client shares one address: raise it there.
+   */
+  readonly authFailuresPerMinute?: number
   /** Largest accepted request body in bytes (default 1 MB). */
   readonly maxBodyBytes?: number
   /** Told about unexpected errors (answered as 500 without details). Defaults to console.error. */
@@ -65,6 +71,7 @@ export interface HttpApi extends HttpHandler {
 }
 
 const EMPTY_HEADERS: Readonly<Record<string, string>> = {}
+const BEARER = { 'www-authenticate': 'Bearer' }
 
 /**
  * Builds Cardfile's HTTP API: health, readiness, metrics, channel ingestion and index queries.
@@ -80,6 +87,10 @@ const EMPTY_HEADERS: Readonly<Record<string, string>> = {}
 export function createHttpApi(deps: HttpApiDeps): HttpApi {
   const maxBody = deps.maxBodyBytes ?? MAX_BODY_BYTES
   const onError = deps.onError ?? ((error: unknown) => console.error('cardfile http:', error))
+  const authFailures = createRateLimiter({
+    limit: deps.authFailuresPerMinute ?? 60,
+    windowMs: 60_000,
+  })
   const inbound: InboundContext = {
     host: deps.host,
     directory: storageDirectory(deps.storage),
@@ -99,6 +110,17 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
         401,
         ErrorCodes.Unauthorized,
         'Send a token: Authorization: Bearer <token>',
+        BEARER,
+      )
+    }
+    const address = req.socket.remoteAddress ?? 'unknown'
+    const wait = authFailures.retryAfter(address)
+    if (wait > 0) {
+      throw new HttpError(
+        429,
+        ErrorCodes.RateLimited,
+        `Too many failed authentications; retry in ${wait} s`,
+        { 'retry-after': String(wait) },
       )
     }
     let principal: HttpPrincipal
@@ -108,12 +130,20 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
         workspace === null ? '' : schemaDocName(workspace),
       )
     } catch (error) {
+      authFailures.hit(address)
       if (error instanceof CardfileError && error.code === ErrorCodes.TokenExpired) {
-        throw new HttpError(401, ErrorCodes.TokenExpired, 'The token has expired')
+        throw new HttpError(401, ErrorCodes.TokenExpired, 'The token has expired', BEARER)
+      }
+      // An authenticate hook may refuse a valid identity for this workspace.
+      if (
+        error instanceof CardfileError &&
+        (error.code === ErrorCodes.WrongWorkspace || error.code === ErrorCodes.Forbidden)
+      ) {
+        throw new HttpError(403, error.code, error.message)
       }
       // Whatever the verifier said (bad signature, malformed, unknown key), the caller only
       // learns that the token was not accepted.
-      throw new HttpError(401, ErrorCodes.Unauthorized, 'The token is not valid')
+      throw new HttpError(401, ErrorCodes.Unauthorized, 'The token is not valid', BEARER)
     }
     if (workspace !== null && principal.workspace !== workspace) {
       throw new HttpError(
@@ -157,7 +187,9 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
     const path = url.pathname
     const allow = (methods: readonly string[]): void => {
       if (!methods.includes(method)) {
-        throw new HttpError(405, ErrorCodes.BadRequest, `Use ${methods.join(' or ')} on ${path}`)
+        throw new HttpError(405, ErrorCodes.BadRequest, `Use ${methods.join(' or ')} on ${path}`, {
+          allow: methods.join(', '),
+        })
       }
     }
 
@@ -271,15 +303,7 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
     try {
       return await route(req, res, url)
     } catch (error) {
-      // After a refused body the rest of it is not read: close the connection instead of
-      // letting Node drain a body we already said is too large.
-      const closing =
-        error instanceof HttpError && error.status === 413 ? { connection: 'close' } : EMPTY_HEADERS
-      const allowHeader =
-        error instanceof HttpError && error.status === 401
-          ? { 'www-authenticate': 'Bearer' }
-          : EMPTY_HEADERS
-      sendError(res, error, onError, { ...closing, ...allowHeader })
+      sendError(res, error, onError, error instanceof HttpError ? error.headers : EMPTY_HEADERS)
       return true
     }
   }
@@ -288,7 +312,10 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
 }
 
 /** Options of {@link httpApi}: everything else comes from the server. */
-export type HttpApiOptions = Pick<HttpApiDeps, 'devTokens' | 'maxBodyBytes' | 'onError'>
+export type HttpApiOptions = Pick<
+  HttpApiDeps,
+  'devTokens' | 'maxBodyBytes' | 'onError' | 'authFailuresPerMinute'
+>
 
 /**
  * The HTTP API as an `httpHandler` for `createCardfileServer`, built on the first request from the

@@ -12,9 +12,10 @@ export class HttpError extends CardfileError {
     readonly status: number,
     code: ErrorCode,
     message: string,
-    field?: string,
+    /** Extra response headers (`retry-after`, `www-authenticate`, `allow`, `connection`). */
+    readonly headers: Readonly<Record<string, string>> = {},
   ) {
-    super(code, message, field)
+    super(code, message)
   }
 }
 

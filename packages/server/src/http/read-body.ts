@@ -2,6 +2,10 @@ import type { IncomingMessage } from 'node:http'
 import { ErrorCodes } from '@cardfile/core'
 import { HttpError } from './http-error'
 
+// After a refused body the rest of it is not read: close the connection instead of letting
+// Node drain a body already answered as too large.
+const CLOSE = { connection: 'close' }
+
 /** The largest request body the HTTP API accepts (1 MB). */
 export const MAX_BODY_BYTES = 1024 * 1024
 
@@ -21,7 +25,7 @@ export async function readJsonBody(
   }
   const declared = Number(req.headers['content-length'])
   if (Number.isFinite(declared) && declared > limit) {
-    throw new HttpError(413, ErrorCodes.PayloadTooLarge, `The body is over ${limit} bytes`)
+    throw new HttpError(413, ErrorCodes.PayloadTooLarge, `The body is over ${limit} bytes`, CLOSE)
   }
   const chunks: Buffer[] = []
   let size = 0
@@ -29,7 +33,7 @@ export async function readJsonBody(
     const buffer = chunk as Buffer
     size += buffer.length
     if (size > limit) {
-      throw new HttpError(413, ErrorCodes.PayloadTooLarge, `The body is over ${limit} bytes`)
+      throw new HttpError(413, ErrorCodes.PayloadTooLarge, `The body is over ${limit} bytes`, CLOSE)
     }
     chunks.push(buffer)
   }
