@@ -225,6 +225,29 @@ describe('POST /api/<workspace>/inbound', () => {
     expect((await readConversation(server, 'acme', id)).meta?.status).toBe('new')
   })
 
+  it('keeps the hint made from a handle when a later message brings only the user id', async () => {
+    const { url, server } = await startServer()
+    const system = await tokenFor('system')
+    const first = await post(url, '/api/acme/inbound', xMessage('m1', 'Hello'), system)
+    await post(
+      url,
+      '/api/acme/inbound',
+      {
+        channel: 'x',
+        platformUserId: '42',
+        metadata: { x_user_id: '42' },
+        message: { text: 'Hi' },
+      },
+      system,
+    )
+    const contactId = first.json.contactId as string
+    const contact = await server.host.read(contactDocName('acme', contactId), (doc) =>
+      within(new ContactDoc(doc, contactId), (c) => c.read()),
+    )
+    expect(contact.profile?.hint).toBe('@an***a')
+    expect(contact.platform.x_handle?.value).toBe('@anna')
+  })
+
   it('answers a repeated message id with the first answer and stores the message once', async () => {
     const { url, server } = await startServer()
     const system = await tokenFor('system')

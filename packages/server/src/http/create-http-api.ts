@@ -37,8 +37,8 @@ export interface HttpApiDeps {
   readonly storage: Storage
   /**
    * Verifies a bearer token; throws (ideally a CardfileError) when it is not acceptable.
-   * `docName` is the schema document of the workspace the request is for (`<workspace>/schema`,
-   * empty for requests outside a workspace), for hooks that authorise per document.
+   * `docName` is the schema document of the workspace the request is for (`<workspace>/schema`),
+   * for hooks that authorise per document.
    */
   authenticate(token: string, docName: string): Promise<HttpPrincipal>
   /** Prometheus text exposition of the server's metrics. */
@@ -75,14 +75,17 @@ const BEARER = { 'www-authenticate': 'Bearer' }
 
 /**
  * Builds Cardfile's HTTP API: health, readiness, metrics, channel ingestion and index queries.
- * Pass it as `createCardfileServer({ httpHandler })`; it answers `/healthz`, `/readyz`,
- * `/metrics` and everything under `/api/`, and leaves other paths to the server.
+ * It answers `/healthz`, `/readyz`, `/metrics` and everything under `/api/`, and resolves false
+ * for other paths. With `createCardfileServer`, use {@link httpApi}, which takes these parts from
+ * the server; `createHttpApi` is for wiring them by hand.
  *
  * Errors are JSON `{ "error": { "code", "message" } }` with core's stable error codes.
  *
  * @example
  * const api = createHttpApi({ host, storage, authenticate, metrics, ready: () => true })
- * const server = await createCardfileServer({ storage, secret, httpHandler: api })
+ * http.createServer(async (req, res) => {
+ *   if (!(await api(req, res))) res.writeHead(404).end()
+ * })
  */
 export function createHttpApi(deps: HttpApiDeps): HttpApi {
   const maxBody = deps.maxBodyBytes ?? MAX_BODY_BYTES
@@ -99,10 +102,7 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
     recent: new Map(),
   }
 
-  async function principalOf(
-    req: IncomingMessage,
-    workspace: string | null,
-  ): Promise<HttpPrincipal> {
+  async function principalOf(req: IncomingMessage, workspace: string): Promise<HttpPrincipal> {
     const header = req.headers.authorization ?? ''
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header)
     if (match?.[1] === undefined) {
@@ -125,12 +125,8 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
     }
     let principal: HttpPrincipal
     try {
-      principal = await deps.authenticate(
-        match[1],
-        workspace === null ? '' : schemaDocName(workspace),
-      )
+      principal = await deps.authenticate(match[1], schemaDocName(workspace))
     } catch (error) {
-      authFailures.hit(address)
       if (error instanceof CardfileError && error.code === ErrorCodes.TokenExpired) {
         throw new HttpError(401, ErrorCodes.TokenExpired, 'The token has expired', BEARER)
       }
@@ -142,10 +138,12 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
         throw new HttpError(403, error.code, error.message)
       }
       // Whatever the verifier said (bad signature, malformed, unknown key), the caller only
-      // learns that the token was not accepted.
+      // learns that the token was not accepted. Only these count as guesses: an expired or
+      // refused token was genuine once.
+      authFailures.hit(address)
       throw new HttpError(401, ErrorCodes.Unauthorized, 'The token is not valid', BEARER)
     }
-    if (workspace !== null && principal.workspace !== workspace) {
+    if (principal.workspace !== workspace) {
       throw new HttpError(
         403,
         ErrorCodes.WrongWorkspace,

@@ -178,7 +178,11 @@ export async function ingestInbound(
     await host.transact(contactDocName(workspace, contactId), actor, (doc) =>
       within(new ContactDoc(doc, contactId), (contact) => {
         const before = contact.read()
-        const hint = maskHint(channel, { platformUserId, metadata })
+        // The hint comes from everything known about the identity, so a message whose metadata
+        // lacks the handle does not downgrade a hint made from an earlier one.
+        const known: Record<string, string> = {}
+        for (const [id, field] of Object.entries(before.platform)) known[id] = field.value
+        const hint = maskHint(channel, { platformUserId, metadata: { ...known, ...metadata } })
         const profile = before.profile
         if (
           profile === null ||
