@@ -5,6 +5,7 @@ import { isChannelId } from './channels'
 import {
   ATTRIBUTE_PROPS,
   CONVERSATION_META_KEYS,
+  CRM_FLAG_KEYS,
   OPTION_PROPS,
   PROFILE_KEYS,
   ROOT_MAPS,
@@ -15,7 +16,7 @@ import {
   parseAttributeKey,
   parseOptionKey,
 } from './document-layout'
-import type { AttributeProp, DocKind, OptionProp, SettingKey } from './document-layout'
+import type { AttributeProp, CrmFlagKey, DocKind, OptionProp, SettingKey } from './document-layout'
 import { ErrorCodes, OK, refuse } from './errors'
 import type { CheckResult } from './errors'
 import { checkWrite } from './permissions'
@@ -83,7 +84,8 @@ export function fieldRefOf(
     case 'custom':
       return isValidId(key) ? { kind: 'custom-value', attributeId: key } : null
     case 'flags':
-      return key === 'vip' ? { kind: 'vip' } : null
+      if (key === 'vip') return { kind: 'vip' }
+      return includes<CrmFlagKey>(CRM_FLAG_KEYS, key) ? { kind: 'crm-status', key } : null
     case 'meta':
       return includes<ConversationMetaKey>(CONVERSATION_META_KEYS, key)
         ? { kind: 'conversation-meta', key }
@@ -288,6 +290,17 @@ function judgeContactChange(j: Judged, ctx: PolicyContext): CheckResult {
       if (!provenance.ok) return provenance
       return validateValue(ctx.definitions.get(field.attributeId), value.value, 'custom')
     }
+    case 'crm-status':
+      if (value === undefined || value === null) return OK
+      if (field.key === 'crmValidated') {
+        return typeof value === 'boolean' ? OK : invalid('crmValidated must be true or false')
+      }
+      if (field.key === 'crmLookupAt') {
+        return Number.isFinite(value) ? OK : invalid('crmLookupAt must be a time')
+      }
+      return Array.isArray(value) && value.every((id) => typeof id === 'string' && isValidId(id))
+        ? OK
+        : invalid('crmPending must list attribute ids')
     case 'vip': {
       if (value === undefined) return invalid('the VIP flag is set to false, never deleted')
       if (!isFieldValueOf(value, isBoolean)) return invalid('malformed VIP flag')

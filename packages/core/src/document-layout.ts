@@ -78,6 +78,8 @@ export function formatDocName(name: DocName): string {
  *   platform: `<attributeId>` -> FieldValue<string>                (system only)
  *   custom:   `<attributeId>` -> FieldValue<string>  (dropdown values hold the option id)
  *   flags:    `vip` -> FieldValue<boolean>
+ *             `crmValidated` -> boolean | null, `crmLookupAt` -> number | null,
+ *             `crmPending` -> string[] (attribute ids)                 (system only: CRM_FLAG_KEYS)
  *
  * Conversation document:
  *   meta:     `contactId` | `channel` | `status` | `team` | `priority` | `createdAt` -> JSON
@@ -114,6 +116,14 @@ export const SETTING_KEYS = [
   'plan',
 ] as const
 export type SettingKey = (typeof SETTING_KEYS)[number]
+
+/**
+ * Keys of a contact's `flags` map that the server's CRM integration writes (system only): did
+ * the last lookup find a record, when it ran (ms since epoch), and which CRM-managed attributes
+ * agents edited that wait for the next write-back.
+ */
+export const CRM_FLAG_KEYS = ['crmValidated', 'crmLookupAt', 'crmPending'] as const
+export type CrmFlagKey = (typeof CRM_FLAG_KEYS)[number]
 
 export const PROFILE_KEYS = ['channel', 'platformUserId', 'hint', 'createdAt'] as const
 export const CONVERSATION_META_KEYS = [

@@ -24,6 +24,7 @@ export type {
 export { PLANS, ROLES } from './types'
 export type {
   AttributeProp,
+  CrmFlagKey,
   DocKind,
   DocName,
   OptionProp,
@@ -34,6 +35,7 @@ export type {
 export {
   ATTRIBUTE_PROPS,
   CONVERSATION_META_KEYS,
+  CRM_FLAG_KEYS,
   ID_PATTERN,
   OPTION_PROPS,
   PROFILE_KEYS,

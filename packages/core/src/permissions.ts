@@ -1,6 +1,7 @@
 import type {
   AttributeProp,
   CONVERSATION_META_KEYS,
+  CrmFlagKey,
   OptionProp,
   PROFILE_KEYS,
   SettingKey,
@@ -45,6 +46,8 @@ export type FieldRef =
   | { readonly kind: 'custom-value'; readonly attributeId: string }
   /** The VIP flag of a contact (contact `flags` map, key `vip`). */
   | { readonly kind: 'vip' }
+  /** The CRM status of a contact (contact `flags` map, keys `CRM_FLAG_KEYS`). */
+  | { readonly kind: 'crm-status'; readonly key: CrmFlagKey }
   /** Conversation metadata (conversation `meta` map). */
   | { readonly kind: 'conversation-meta'; readonly key: ConversationMetaKey }
   /** A message; `existing` when the message was already there (edit or delete). */
@@ -138,6 +141,7 @@ function checkCustomValue(actor: Actor, attributeId: string, ctx: PermissionCont
  *   CRM-managed ones), the CRM (CRM-managed ones only, on a plan with CRM), the system;
  *   CRM-managed values by admins or agents only when `agentsMayEditCrm` is on and the plan has
  *   CRM agent edits (`crm-managed-locked`);
+ * - CRM status flags (validated, last lookup, pending write-backs): the system only;
  * - VIP: admins, agents and the system, when the plan has VIP (`plan-lacks-feature`) and VIP is
  *   switched on (`vip-disabled`);
  * - conversation status: agents, admins, the bot, the system; team and priority: admins and the
@@ -171,6 +175,9 @@ export function checkWrite(actor: Actor, field: FieldRef, ctx: PermissionContext
       if (!ctx.settings.vipEnabled) return refuse(ErrorCodes.VipDisabled, 'VIP is switched off')
       return OK
     }
+    case 'crm-status':
+      // Only the server's CRM integration records lookups and pending write-backs.
+      return actor.role === 'system' ? OK : forbidden(actor, 'change the CRM status of a contact')
     case 'conversation-meta':
       switch (field.key) {
         case 'status':
