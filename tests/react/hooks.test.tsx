@@ -350,4 +350,21 @@ describe('@cardfile/react hooks against a real server', () => {
     await expect.poll(() => other.read().custom.team?.value).toBe('Offline team')
     await expect.poll(() => other.read().vip?.value).toBe(true)
   })
+
+  it('follows a new channel prop at once, showing only the platform attributes of that channel', async () => {
+    const { url } = await startServer()
+    await seed(url)
+    const agent = await connectClient(url, 'bo', 'agent')
+    function Ids({ channel }: { channel: 'whatsapp' | 'x' }) {
+      const { attributes } = useAttributes({ channel, select: (defs) => defs.map((d) => d.id) })
+      return <p data-testid="ids">{attributes.join(',')}</p>
+    }
+    const view = render(withClient(agent, <Ids channel="whatsapp" />))
+    await waitFor(() => expect(screen.getByTestId('ids').textContent).toContain('phone_number'))
+    expect(screen.getByTestId('ids').textContent).not.toContain('x_handle')
+    expect(screen.getByTestId('ids').textContent).toContain('plan')
+    view.rerender(withClient(agent, <Ids channel="x" />))
+    expect(screen.getByTestId('ids').textContent).toContain('x_handle')
+    expect(screen.getByTestId('ids').textContent).not.toContain('phone_number')
+  })
 })

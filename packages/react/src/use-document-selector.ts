@@ -14,6 +14,7 @@ export interface DocumentAccess<H extends DocHandle> {
 }
 
 interface Cache<T> {
+  readonly select: unknown
   readonly handle: DocHandle | null
   readonly version: string
   readonly actor: unknown
@@ -68,21 +69,25 @@ export function useDocumentSelector<H extends DocHandle, T>(
     const version = handle === null || current === null ? '' : current.version(handle)
     const actor = client.actor()
     const prev = cache.current
+    const select = selectRef.current
+    // A new selector (new props such as another channel) recomputes even at the same version;
+    // structural sharing below still returns the previous value when nothing differs.
     if (
       prev !== null &&
+      prev.select === select &&
       prev.handle === handle &&
       prev.version === version &&
       prev.actor === actor
     ) {
       return prev.value
     }
-    const next = selectRef.current(handle, client)
+    const next = select(handle, client)
     let value: T
     if (prev === null) value = next
     else if (equalRef.current !== undefined)
       value = equalRef.current(prev.value, next) ? prev.value : next
     else value = replaceEqualDeep(prev.value, next)
-    cache.current = { handle, version, actor, value }
+    cache.current = { select, handle, version, actor, value }
     return value
   }
 
