@@ -91,7 +91,7 @@ describe('seedDemoWorkspace (cardfile serve --demo)', () => {
     expect(vipQueue.items.every((c) => c.priority === 1)).toBe(true)
 
     // The X and email contacts of one customer are linked by the matching attribute.
-    const linked = await storage.listContacts('demo', { matchValue: 'c-1001', limit: 50 })
+    const linked = await storage.listContacts('demo', { matchValue: 'C-1001', limit: 50 })
     expect(linked.items.map((c) => c.channel).sort()).toEqual(['email', 'x'])
   })
 
