@@ -1,4 +1,4 @@
-import { cpus, platform, release, totalmem } from 'node:os'
+import { cpus, loadavg, platform, release, totalmem } from 'node:os'
 
 /** One figure for one client count: Cardfile's, the bare relay's, and the figure to beat. */
 export interface Row {
@@ -12,12 +12,19 @@ export interface Row {
   readonly reference?: number
 }
 
-/** The machine the figures come from, in one line. */
+/**
+ * The machine the figures come from, in one line, with its 1-minute load average: other work
+ * on the machine slows both servers, and the load says how much to trust absolute figures.
+ */
 export function describeMachine(): string {
   const cores = cpus()
   const model = cores[0]?.model.trim() ?? 'unknown CPU'
   const memory = (totalmem() / 2 ** 30).toFixed(1)
-  return `${model}, ${cores.length} cores, ${memory} GiB RAM, ${platform()} ${release()}, Node ${process.version}`
+  const load = (loadavg()[0] ?? 0).toFixed(2)
+  return (
+    `${model}, ${cores.length} cores, ${memory} GiB RAM, ${platform()} ${release()}, ` +
+    `Node ${process.version}, load average ${load}`
+  )
 }
 
 const format = (value: number | null, unit: string, digits: number): string => {

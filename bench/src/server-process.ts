@@ -48,19 +48,25 @@ async function main(): Promise<void> {
       } else if (request.kind === 'cpu') {
         send({ type: 'reply', id: request.id, cpu: process.cpuUsage() })
       } else {
-        void stop().then(() => {
-          send({ type: 'reply', id: request.id, stopped: true })
-          process.disconnect()
-        })
+        void stop()
+          .catch((error: unknown) => console.error(error))
+          .then(() => {
+            send({ type: 'reply', id: request.id, stopped: true })
+            process.disconnect()
+          })
       }
     } catch (error) {
       send({ type: 'reply', id: request.id, error: String(error) })
     }
   })
-  // The parent going away must never leave a server behind.
-  process.on('disconnect', () => {
+  // The parent going away (or Ctrl-C on the whole process group) must never leave a server or
+  // its temporary SQLite files behind.
+  const stopAndExit = (): void => {
     void stop().finally(() => process.exit(0))
-  })
+  }
+  process.on('disconnect', stopAndExit)
+  process.on('SIGINT', stopAndExit)
+  process.on('SIGTERM', stopAndExit)
   send({ type: 'ready', url: server.url, tokens: server.tokens })
 }
 
