@@ -1,4 +1,6 @@
 import type { ChannelId, ConversationStatus, Role } from '@cardfile/core'
+import type { DeletionLog } from '../deletion/deletion-log'
+import type { ExportStore } from '../exports/export-store'
 
 /** A row of the server-side contact index, derived from a contact document after each commit. */
 export interface ContactIndexRow {
@@ -108,6 +110,14 @@ export interface Storage {
    * still fits; the linking endpoints answer "not supported" then.
    */
   readonly links?: LinkStorage
+  /**
+   * Addition (deletion): the append-only deleted-contacts audit log, and erasure of the rows
+   * about a contact outside its documents (links). Optional: without it contacts can't be
+   * deleted through the API.
+   */
+  readonly deletionLog?: DeletionLog
+  /** Addition (exports): export jobs and consistent contact snapshots. Optional likewise. */
+  readonly exportStore?: ExportStore
 }
 
 /** Addition (linking): who made a manual link or unlink. */
