@@ -105,6 +105,47 @@ const MIGRATIONS: readonly { readonly version: number; readonly sql: string }[] 
       CREATE INDEX contact_link_log_b ON contact_link_log (workspace, b, seq);
     `,
   },
+  {
+    version: 3,
+    sql: `
+      -- The deleted-contacts audit log: masked hint, platform, when and by whom; nothing else
+      -- about the person. Append-only: the triggers refuse any change or removal.
+      CREATE TABLE deleted_contacts (
+        workspace TEXT NOT NULL,
+        id TEXT NOT NULL,
+        hint TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        deleted_at INTEGER NOT NULL,
+        deleted_by_user TEXT NOT NULL,
+        deleted_by_name TEXT,
+        PRIMARY KEY (workspace, id)
+      );
+      CREATE INDEX deleted_contacts_newest ON deleted_contacts (workspace, deleted_at DESC, id DESC);
+      CREATE TRIGGER deleted_contacts_no_update BEFORE UPDATE ON deleted_contacts
+      BEGIN SELECT RAISE(ABORT, 'the deleted-contacts log is append-only'); END;
+      CREATE TRIGGER deleted_contacts_no_delete BEFORE DELETE ON deleted_contacts
+      BEGIN SELECT RAISE(ABORT, 'the deleted-contacts log is append-only'); END;
+
+      -- Export jobs (the CSV files live in the exports folder; rows hold no personal data).
+      CREATE TABLE export_jobs (
+        workspace TEXT NOT NULL,
+        id TEXT NOT NULL,
+        type TEXT NOT NULL,
+        range_from INTEGER,
+        range_to INTEGER,
+        status TEXT NOT NULL,
+        rows INTEGER NOT NULL,
+        total INTEGER,
+        file TEXT,
+        error TEXT,
+        requested_by TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        finished_at INTEGER,
+        PRIMARY KEY (workspace, id)
+      );
+      CREATE INDEX export_jobs_running ON export_jobs (status) WHERE status = 'running';
+    `,
+  },
 ]
 
 /** The schema version this code writes. */
