@@ -6,6 +6,8 @@ import { removeAttachments } from './attachments'
 import { checkLimit, decodeCursor, encodeCursor } from './cursor'
 import { checkIndexRow, identityTaken } from './index-rules'
 import { createSqliteLinkStorage } from '../linking/sqlite-link-storage'
+import { createSqliteDeletionLog } from '../deletion/sqlite-deletion-log'
+import { createSqliteExportStore } from '../exports/sqlite-export-store'
 import { migrate } from './sqlite-schema'
 import type {
   ContactIndexRow,
@@ -590,6 +592,8 @@ export function createSqliteStorage(options: SqliteStorageOptions): SqliteStorag
     compact,
 
     links: createSqliteLinkStorage(db, ensureOpen),
+    deletionLog: createSqliteDeletionLog(db),
+    exportStore: createSqliteExportStore(db, options.path),
 
     stats() {
       return { pendingAppends: queue.length, ...counters }
