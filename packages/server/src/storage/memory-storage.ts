@@ -12,6 +12,11 @@ import {
 } from './index-rules'
 import type { ContactIndexRow, ConversationIndexRow, Page, Storage, StorageStats } from './storage'
 import { createMemoryLinkStorage } from '../linking/memory-link-storage'
+import { createMemoryDeletionLog } from '../deletion/memory-deletion-log'
+import { createMemoryExportStore } from '../exports/memory-export-store'
+
+/** Who removes a contact's links when it is erased (the memory store logs a revert). */
+const ERASURE_AUTHOR = { role: 'system', userId: 'cardfile-erasure' } as const
 
 export interface MemoryStorageOptions {
   /** A document with more updates than this is merged into its snapshot. Default 500. */
@@ -60,6 +65,7 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
     if (closed) throw new CardfileError(ErrorCodes.Internal, 'storage is closed')
   }
   const key = (workspace: string, id: string): string => `${workspace}\u0000${id}`
+  const links = createMemoryLinkStorage(contacts, ensureOpen)
 
   const compactSync = (docName: string): boolean => {
     const doc = docs.get(docName)
@@ -192,7 +198,13 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
       return compactSync(docName)
     },
 
-    links: createMemoryLinkStorage(contacts, ensureOpen),
+    links,
+    deletionLog: createMemoryDeletionLog(async (workspace, contactId) => {
+      for (const r of await links.linksOf(workspace, [contactId])) {
+        await links.removeLink(workspace, r.a, r.b, ERASURE_AUTHOR, Date.now())
+      }
+    }),
+    exportStore: createMemoryExportStore(() => contacts.values()),
 
     stats() {
       return { pendingAppends: 0, ...counters }

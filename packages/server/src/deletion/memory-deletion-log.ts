@@ -1,0 +1,48 @@
+import { checkLimit, decodeCursor, encodeCursor } from '../storage/cursor'
+import type { DeletionLog, DeletionRecord } from './deletion-log'
+
+/** Newest first: deletedAt descending, then id descending. */
+const newestFirst = (a: DeletionRecord, b: DeletionRecord): number =>
+  b.deletedAt - a.deletedAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0)
+
+/**
+ * The deleted-contacts log in memory, for the memory store. `eraseLinks` removes the contact's
+ * manual links where the store keeps them.
+ *
+ * @example
+ * const log = createMemoryDeletionLog()
+ */
+export function createMemoryDeletionLog(
+  eraseLinks: (workspace: string, contactId: string) => Promise<void> = async () => undefined,
+): DeletionLog {
+  const records: DeletionRecord[] = []
+  return {
+    async append(record) {
+      // Frozen copies: nothing outside can change a record once written.
+      records.push(Object.freeze({ ...record, deletedBy: Object.freeze({ ...record.deletedBy }) }))
+    },
+
+    async list(workspace, query) {
+      const limit = checkLimit(query.limit)
+      const after = decodeCursor(query.cursor, 'newest')
+      const rows = records
+        .filter((r) => r.workspace === workspace)
+        .filter(
+          (r) =>
+            after === null || r.deletedAt < after.t || (r.deletedAt === after.t && r.id < after.i),
+        )
+        .sort(newestFirst)
+      const items = rows.slice(0, limit)
+      const last = items.at(-1)
+      return {
+        items,
+        next:
+          rows.length > limit && last !== undefined
+            ? encodeCursor({ o: 'newest', t: last.deletedAt, i: last.id })
+            : null,
+      }
+    },
+
+    eraseContactRows: eraseLinks,
+  }
+}
