@@ -531,8 +531,17 @@ describe('list endpoints', () => {
       .toEqual([anna.conversationId, cy.conversationId].sort())
     const ofBo = await get(running.url, `/api/acme/conversations?contactId=${bo.contactId}`, admin)
     expect(ofBo.json.items).toMatchObject([{ id: bo.conversationId, status: 'resolved' }])
-    const unassigned = await get(running.url, '/api/acme/conversations?team=&order=newest', admin)
+    const unassigned = await get(
+      running.url,
+      '/api/acme/conversations?unassigned=true&order=newest',
+      admin,
+    )
     expect(unassigned.json.items).toHaveLength(3)
+    expect((await get(running.url, '/api/acme/conversations?team=vip', admin)).json.items).toEqual(
+      [],
+    )
+    const both = await get(running.url, '/api/acme/conversations?team=vip&unassigned=true', admin)
+    expect(both.status).toBe(400)
   })
 
   it('refuses list queries from service roles, other workspaces and bad parameters', async () => {

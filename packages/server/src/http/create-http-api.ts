@@ -278,7 +278,11 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
           order: query.order ?? (query.contactId === undefined ? 'priority' : 'newest'),
           limit: query.limit,
           cursor: query.cursor ?? null,
-          ...(query.team === undefined ? {} : { team: query.team === '' ? null : query.team }),
+          ...(query.unassigned === 'true'
+            ? { team: null }
+            : query.team === undefined || query.team === ''
+              ? {}
+              : { team: query.team }),
           ...(query.status === undefined ? {} : { status: query.status }),
           ...(query.contactId === undefined ? {} : { contactIds: query.contactId }),
         })

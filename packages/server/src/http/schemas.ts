@@ -71,8 +71,10 @@ const statuses = ['new', 'pending', 'resolved'] as const satisfies readonly Conv
 /** Query of `GET /api/<workspace>/conversations`. */
 export const conversationsQuery = z
   .object({
-    /** A team id; empty (`team=`) for conversations without a team. */
+    /** A team's queue; empty means any team. */
     team: z.string().max(64).optional(),
+    /** `true`: only conversations routed to no team (cannot be combined with `team`). */
+    unassigned: z.enum(['true', 'false']).optional(),
     /** One status or several, comma-separated. */
     status: z
       .string()
@@ -90,6 +92,9 @@ export const conversationsQuery = z
     cursor,
   })
   .strict()
+  .refine((q) => !(q.unassigned === 'true' && q.team !== undefined && q.team !== ''), {
+    message: 'use either team or unassigned=true',
+  })
 
 /** Body of `POST /api/dev/token`. */
 export const devTokenBody = z
