@@ -10,6 +10,8 @@ import type { AuthOptions, AuthenticateHook, AuthenticatedActor } from './auth/a
 import type { DocumentHost } from './document-host'
 import { createServerMetrics } from './metrics'
 import type { ServerMetrics } from './metrics'
+import { attachCrossChannel } from './routing/cross-channel'
+import type { CrossChannelOptions } from './routing/cross-channel'
 import type { Storage } from './storage/storage'
 import { CloseCodes } from './sync/close-codes'
 import type { CloseCode } from './sync/close-codes'
@@ -62,6 +64,14 @@ export interface CardfileServerOptions {
   readonly logger?: Partial<ServerLogger>
   /** Seed an empty workspace schema with the channel catalogue and default settings. Default true. */
   readonly seedWorkspaces?: boolean
+  /**
+   * Addition: linking and routing. `route` replaces the default priority scoring and VIP team
+   * assignment; `botHandoff` (a webhook URL or a function) hears every conversation that starts
+   * with the contact's attributes and VIP status; `scoring` weighs the default score.
+   */
+  readonly route?: CrossChannelOptions['route']
+  readonly botHandoff?: CrossChannelOptions['botHandoff']
+  readonly scoring?: CrossChannelOptions['scoring']
 }
 
 /** A running Cardfile server. */
@@ -150,12 +160,22 @@ export async function createCardfileServer(
   const logger = completeLogger(options.logger)
   const metrics = createServerMetrics()
   const authenticate = createAuthenticator(options.auth)
-  const registry = new DocumentRegistry({
+  const registry: DocumentRegistry = new DocumentRegistry({
     storage: options.storage,
     metrics,
     logger,
-    onCommit: options.onCommit,
+    onCommit: (event) => {
+      crossChannel.onCommit(event)
+      options.onCommit?.(event)
+    },
     seedWorkspaces: options.seedWorkspaces ?? true,
+  })
+  // Re-links a workspace when its matching attribute changes; routes new conversations.
+  const crossChannel = attachCrossChannel(options.storage, registry, {
+    logger,
+    ...(options.route === undefined ? {} : { route: options.route }),
+    ...(options.botHandoff === undefined ? {} : { botHandoff: options.botHandoff }),
+    ...(options.scoring === undefined ? {} : { scoring: options.scoring }),
   })
   const connections = new Set<Connection>()
   const attached = new WeakMap<Connection, LiveDocument>()
@@ -370,6 +390,8 @@ export async function createCardfileServer(
         conn.close({ code: CloseCodes.GoingAway.code, reason: 'shutting-down' })
       }
       await registry.settled()
+      // Routing may still write a conversation, and a re-link must stop before storage closes.
+      await crossChannel.stop()
       // Closing sockets detach their connections, which may unload documents; wait for that.
       await registry.settled()
       registry.destroyAll()
