@@ -36,12 +36,12 @@ const EMPTY: readonly AttributeDefinition[] = Object.freeze([])
  * // Only the ids: no re-render when a label changes.
  * const { attributes: ids } = useAttributes({ select: (defs) => defs.map((d) => d.id) })
  */
-export function useAttributes(options?: {
-  readonly channel?: ChannelId
-}): AttributesResult<readonly AttributeDefinition[]>
 export function useAttributes<T>(
   options: UseAttributesOptions<T> & { readonly select: (a: readonly AttributeDefinition[]) => T },
 ): AttributesResult<T>
+export function useAttributes(options?: {
+  readonly channel?: ChannelId
+}): AttributesResult<readonly AttributeDefinition[]>
 export function useAttributes<T>(
   options: UseAttributesOptions<T> = {},
 ): AttributesResult<T | readonly AttributeDefinition[]> {

@@ -177,14 +177,14 @@ export function attempt(
  * // A row that re-renders only when its own attribute changes:
  * const { data: plan } = useContact(id, { select: (c) => c.fields.find((f) => f.id === 'plan') })
  */
-export function useContact(
-  id: string,
-  options?: { readonly channel?: ChannelId },
-): ContactResult<ContactView>
 export function useContact<T>(
   id: string,
   options: UseContactOptions<T> & { readonly select: (contact: ContactView) => T },
 ): ContactResult<T>
+export function useContact(
+  id: string,
+  options?: { readonly channel?: ChannelId },
+): ContactResult<ContactView>
 export function useContact<T>(
   id: string,
   options: UseContactOptions<T> = {},

@@ -2,6 +2,7 @@ import { describe, expectTypeOf, it } from 'vitest'
 import type {
   AttributeDefinition,
   CardfileError,
+  ChannelId,
   ClientStatus,
   DocStatus,
   LoadSource,
@@ -41,6 +42,11 @@ describe('hook types', () => {
     expectTypeOf(full.setValue).returns.toEqualTypeOf<CardfileError | null>()
     const plan = useContact('c1', { select: (c) => c.fields.find((f) => f.id === 'plan') })
     expectTypeOf(plan.data).toEqualTypeOf<ContactField | undefined>()
+    const channel = 'whatsapp' as ChannelId
+    const onChannel = useContact('c1', { channel, select: (c) => c.fields.map((f) => f.id) })
+    expectTypeOf(onChannel.data).toEqualTypeOf<string[]>()
+    const byChannel = useAttributes({ channel, select: (defs) => defs.length })
+    expectTypeOf(byChannel.attributes).toEqualTypeOf<number>()
     const vip = useContact('c1', { select: (c) => c.vip })
     expectTypeOf(vip.data).toEqualTypeOf<boolean>()
     // @ts-expect-error values are strings (or cleared with clearValue)
