@@ -35,3 +35,18 @@ export type { MemoryStorage, MemoryStorageOptions } from './storage/memory-stora
 export { createMemoryStorage } from './storage/memory-storage'
 export type { SqliteStorage, SqliteStorageOptions } from './storage/sqlite-storage'
 export { createSqliteStorage } from './storage/sqlite-storage'
+export type {
+  HttpApi,
+  HttpApiDeps,
+  HttpApiOptions,
+  HttpHandler,
+  HttpPrincipal,
+} from './http/create-http-api'
+export { createHttpApi, httpApi } from './http/create-http-api'
+export type { InboundResult } from './http/inbound'
+export { MAX_BODY_BYTES } from './http/read-body'
+export { maskHint } from './http/mask-hint'
+export type { SignTokenOptions } from './tokens'
+export { DEFAULT_TOKEN_LIFETIME, signToken } from './tokens'
+export type { DemoSeedOptions, DemoSeedResult, DemoUser } from './demo/seed'
+export { DEMO_USERS, seedDemoWorkspace } from './demo/seed'
