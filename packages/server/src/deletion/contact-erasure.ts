@@ -1,0 +1,22 @@
+/**
+ * The hook point for everything outside documents that may hold a contact's data: a CRM or bot
+ * outbox must drop queued deliveries about the contact when it is erased. Register a hook with
+ * `httpApi({ onContactErased })` (or `createHttpApi`); the deletion awaits every hook after the
+ * documents are erased and before it answers. A hook must be idempotent (a retried deletion may
+ * call it again) and must not log the contact's values.
+ *
+ * @example
+ * const api = httpApi({
+ *   onContactErased: async ({ workspace, contactId }) => outbox.dropFor(workspace, contactId),
+ * })
+ */
+export interface ContactErasedEvent {
+  readonly workspace: string
+  readonly contactId: string
+  /** The contact's conversations that were erased with it. */
+  readonly conversationIds: readonly string[]
+  readonly erasedAt: number
+}
+
+/** Called after a contact's documents are erased (see {@link ContactErasedEvent}). */
+export type ContactErasureHook = (event: ContactErasedEvent) => void | Promise<void>

@@ -1,0 +1,131 @@
+import { randomUUID } from 'node:crypto'
+import {
+  CardfileError,
+  ContactDoc,
+  ErrorCodes,
+  contactDocName,
+  conversationDocName,
+} from '@cardfile/core'
+import type { ContactProfile } from '@cardfile/core'
+import type { DocumentHost } from '../document-host'
+import type { ExportService } from '../exports/export-service'
+import { within } from '../http/within'
+import type { Storage } from '../storage/storage'
+import type { ContactErasureHook } from './contact-erasure'
+import type { DeletionLog, DeletionRecord } from './deletion-log'
+
+/** What a contact deletion needs from the server. */
+export interface ContactDeletionContext {
+  readonly host: DocumentHost
+  readonly storage: Storage
+  readonly log: DeletionLog
+  /** Exports to keep clear of the erasure (cancelled, waited for, files removed). */
+  readonly exports?: ExportService
+  readonly hooks?: readonly ContactErasureHook[]
+  /** Told about a hook that failed (the deletion itself still stands). */
+  readonly onError?: (error: unknown) => void
+}
+
+/** The admin who deletes. */
+export interface DeletingAdmin {
+  readonly userId: string
+  readonly name?: string | undefined
+}
+
+/** Conversations per page while collecting a contact's history. */
+const PAGE = 1000
+/** Rounds of "erase what appeared meanwhile" before giving up (an inbound storm). */
+const MAX_ROUNDS = 5
+
+async function conversationsOf(
+  storage: Storage,
+  workspace: string,
+  contactId: string,
+): Promise<string[]> {
+  const ids: string[] = []
+  let cursor: string | null = null
+  do {
+    const page = await storage.listConversations(workspace, {
+      contactIds: [contactId],
+      order: 'newest',
+      limit: PAGE,
+      cursor,
+    })
+    ids.push(...page.items.map((row) => row.id))
+    cursor = page.next
+  } while (cursor !== null)
+  return ids
+}
+
+/**
+ * Deletes a contact for good: its document, its conversations (messages and attachment
+ * folders), their index rows and its manual links are erased; connected clients get a purge
+ * notice and later-reconnecting ones are purged by the tombstones; export files that may hold it
+ * are removed; erasure hooks run (CRM or bot outboxes). Then one audit record is appended with
+ * the contact's masked hint and platform, and the deleting admin. Resolves that record.
+ *
+ * Only an admin may call this; the HTTP route checks the role.
+ *
+ * @throws CardfileError `not-found` for an unknown contact, `deleted` for one already deleted.
+ * @example
+ * const record = await deleteContact(context, 'demo', 'c1', { userId: 'ana', name: 'Ana' })
+ * record.hint // '@an***a'
+ */
+export async function deleteContact(
+  context: ContactDeletionContext,
+  workspace: string,
+  contactId: string,
+  admin: DeletingAdmin,
+): Promise<DeletionRecord> {
+  const { host, storage, log } = context
+  const docName = contactDocName(workspace, contactId)
+  if (await storage.isErased(docName)) {
+    throw new CardfileError(ErrorCodes.Deleted, `Contact ${contactId} was already deleted`)
+  }
+  const profile: ContactProfile | null = await host.read(docName, (doc) =>
+    within(new ContactDoc(doc, contactId), (contact) => contact.read().profile),
+  )
+  if (profile === null) {
+    throw new CardfileError(ErrorCodes.NotFound, `No contact ${contactId}`)
+  }
+
+  const erasedConversations = new Set<string>()
+  const erase = async (): Promise<void> => {
+    // Links first: erasure checkpoints the WAL, so rows deleted after it would linger there.
+    await log.eraseContactRows(workspace, contactId)
+    let ids = await conversationsOf(storage, workspace, contactId)
+    await host.erase([docName, ...ids.map((id) => conversationDocName(workspace, id))])
+    // A message arriving meanwhile may have started a conversation after the listing: erase
+    // until none is left, so no conversation outlives its contact.
+    for (let round = 0; ids.length > 0 && round < MAX_ROUNDS; round += 1) {
+      for (const id of ids) erasedConversations.add(id)
+      ids = (await conversationsOf(storage, workspace, contactId)).filter(
+        (id) => !erasedConversations.has(id),
+      )
+      if (ids.length > 0) await host.erase(ids.map((id) => conversationDocName(workspace, id)))
+    }
+  }
+  if (context.exports === undefined) await erase()
+  else await context.exports.whileErasing(workspace, profile.createdAt, erase)
+
+  const erasedAt = Date.now()
+  const conversationIds = [...erasedConversations]
+  for (const hook of context.hooks ?? []) {
+    try {
+      await hook({ workspace, contactId, conversationIds, erasedAt })
+    } catch (error) {
+      ;(context.onError ?? console.error)(error)
+    }
+  }
+
+  const record: DeletionRecord = {
+    workspace,
+    id: randomUUID(),
+    hint: profile.hint,
+    channel: profile.channel,
+    deletedAt: erasedAt,
+    deletedBy: { userId: admin.userId, name: admin.name ?? null },
+  }
+  await log.append(record)
+  return record
+}

@@ -1,0 +1,54 @@
+import type { AttributeDefinition } from '@cardfile/core'
+import type { ContactIndexRow } from '../storage/storage'
+
+/** The fixed columns every contact-attributes export starts with. */
+export const FIXED_COLUMNS = ['id', 'channel', 'hint', 'VIP', 'created', 'updated'] as const
+
+/** How one export turns index rows into CSV cells: the header and a row mapper. */
+export interface CsvLayout {
+  readonly header: readonly string[]
+  row(contact: ContactIndexRow): string[]
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString()
+
+/**
+ * The columns of a contact-attributes export: the fixed ones, then every attribute that is not
+ * retired, by label, in the admin's order (`definitions` arrive sorted by order key). Dropdown
+ * values print as their option's label (a retired option keeps its label: the value is still
+ * the contact's); a value that is no option of the dropdown prints as stored.
+ *
+ * @example
+ * const layout = csvLayout(schema.definitions())
+ * layout.header // ['id', 'channel', 'hint', 'VIP', 'created', 'updated', 'Email', 'Plan']
+ */
+export function csvLayout(definitions: readonly AttributeDefinition[]): CsvLayout {
+  const columns = definitions
+    .filter((d) => !d.retired)
+    .map((d) => ({
+      id: d.id,
+      label: d.label,
+      options:
+        d.type === 'dropdown' ? new Map(d.options.map((o) => [o.id, o.label] as const)) : null,
+    }))
+  return {
+    header: [...FIXED_COLUMNS, ...columns.map((c) => c.label)],
+    row(contact) {
+      const cells = [
+        contact.id,
+        contact.channel,
+        contact.hint,
+        contact.vip ? 'yes' : 'no',
+        iso(contact.createdAt),
+        iso(contact.updatedAt),
+      ]
+      const values = contact.values
+      for (const c of columns) {
+        const value = values[c.id]
+        if (value === undefined) cells.push('')
+        else cells.push(c.options?.get(value) ?? value)
+      }
+      return cells
+    },
+  }
+}

@@ -1,0 +1,125 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { ErrorCodes, isValidId } from '@cardfile/core'
+import { z } from 'zod'
+import type { ContactErasureHook } from '../deletion/contact-erasure'
+import { deleteContact } from '../deletion/delete-contact'
+import type { DeletionLog } from '../deletion/deletion-log'
+import type { DocumentHost } from '../document-host'
+import type { ExportService } from '../exports/export-service'
+import type { Storage } from '../storage/storage'
+import type { HttpPrincipal } from './create-http-api'
+import { HttpError, sendJson } from './http-error'
+import { describeZodError, searchParamsObject } from './schemas'
+
+/** A request split into the parts the API routes on: `/api/<workspace>/<resource>/<rest...>`. */
+export interface ApiRoute {
+  readonly method: string
+  readonly workspace: string
+  readonly resource: string
+  readonly rest: readonly string[]
+  readonly url: URL
+}
+
+/** What the deletion routes need from the HTTP API around them. */
+export interface DeletionRoutesContext {
+  readonly host: DocumentHost
+  readonly storage: Storage
+  /** Verifies the bearer token for the workspace (throws HttpError 401/403). */
+  principal(req: IncomingMessage, workspace: string): Promise<HttpPrincipal>
+  readonly exports?: ExportService | undefined
+  readonly hooks?: readonly ContactErasureHook[] | undefined
+  readonly onError?: ((error: unknown) => void) | undefined
+}
+
+const deletedContactsQuery = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+    cursor: z.string().min(1).max(512).optional(),
+  })
+  .strict()
+
+const requireAdmin = (principal: HttpPrincipal, what: string): void => {
+  if (principal.role !== 'admin') {
+    throw new HttpError(
+      403,
+      ErrorCodes.Forbidden,
+      `Role ${principal.role} may not ${what} (admins only)`,
+    )
+  }
+}
+
+const logOf = (storage: Storage): DeletionLog => {
+  if (storage.deletionLog === undefined) {
+    throw new HttpError(501, ErrorCodes.Internal, 'This storage keeps no deleted-contacts log')
+  }
+  return storage.deletionLog
+}
+
+/**
+ * The deletion routes: `DELETE /api/<workspace>/contacts/<id>` erases a contact (admins) and
+ * answers its audit record; `GET /api/<workspace>/deleted-contacts?limit&cursor` lists the audit
+ * log newest first (admins). The log is append-only: no route changes or removes a record.
+ * Resolves false for requests that are not theirs.
+ *
+ * @example
+ * const deletion = deletionRoutes({ host, storage, principal })
+ * if (await deletion(req, res, route)) return true
+ */
+export function deletionRoutes(
+  context: DeletionRoutesContext,
+): (req: IncomingMessage, res: ServerResponse, route: ApiRoute) => Promise<boolean> {
+  return async (req, res, { method, workspace, resource, rest, url }) => {
+    if (resource === 'contacts' && rest.length === 1) {
+      const contactId = rest[0]!
+      if (method !== 'DELETE') {
+        throw new HttpError(405, ErrorCodes.BadRequest, `Use DELETE on ${url.pathname}`)
+      }
+      const principal = await context.principal(req, workspace)
+      requireAdmin(principal, 'delete contacts')
+      if (!isValidId(contactId)) {
+        throw new HttpError(400, ErrorCodes.BadRequest, 'Invalid contact id')
+      }
+      const record = await deleteContact(
+        {
+          host: context.host,
+          storage: context.storage,
+          log: logOf(context.storage),
+          exports: context.exports,
+          hooks: context.hooks,
+          onError: context.onError,
+        },
+        workspace,
+        contactId,
+        { userId: principal.userId, name: principal.name },
+      )
+      sendJson(res, 200, { deleted: record })
+      return true
+    }
+    if (resource === 'deleted-contacts' && rest.length === 0) {
+      if (method !== 'GET') {
+        throw new HttpError(
+          405,
+          ErrorCodes.BadRequest,
+          'The deleted-contacts log is append-only: use GET to read it',
+        )
+      }
+      const principal = await context.principal(req, workspace)
+      requireAdmin(principal, 'read the deleted-contacts log')
+      const parsed = deletedContactsQuery.safeParse(searchParamsObject(url.searchParams))
+      if (!parsed.success) {
+        throw new HttpError(
+          400,
+          ErrorCodes.BadRequest,
+          `Invalid query: ${describeZodError(parsed.error)}`,
+        )
+      }
+      const page = await logOf(context.storage).list(workspace, {
+        limit: parsed.data.limit,
+        cursor: parsed.data.cursor ?? null,
+      })
+      sendJson(res, 200, { items: page.items, next: page.next })
+      return true
+    }
+    return false
+  }
+}
