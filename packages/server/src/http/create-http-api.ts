@@ -5,7 +5,11 @@ import type { z } from 'zod'
 import type { DocumentHost } from '../document-host'
 import type { HttpRequestHandler } from '../server'
 import type { Storage } from '../storage/storage'
+import type { ContactErasureHook } from '../deletion/contact-erasure'
+import { createExportService } from '../exports/export-service'
 import { signToken } from '../tokens'
+import { deletionRoutes } from './deletion-routes'
+import { exportRoutes } from './export-routes'
 import { HttpError, sendError, sendJson } from './http-error'
 import { ingestInbound, storageDirectory } from './inbound'
 import type { InboundContext, InboundResult } from './inbound'
@@ -56,6 +60,10 @@ export interface HttpApiDeps {
   readonly maxBodyBytes?: number
   /** Told about unexpected errors (answered as 500 without details). Defaults to console.error. */
   readonly onError?: (error: unknown) => void
+  /** Folder for export CSV files (default: `<SQLite file>-exports`, else a temp folder). */
+  readonly exportsDir?: string
+  /** Called after a contact is erased, so CRM and bot outboxes drop deliveries about it. */
+  readonly onContactErased?: ContactErasureHook | readonly ContactErasureHook[]
 }
 
 /** A request handler for non-upgrade requests: true when it answered the request. */
@@ -94,6 +102,28 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
     limit: deps.authFailuresPerMinute ?? 60,
     windowMs: 60_000,
   })
+  // Deletion and export routes (issue 7) live in their own modules; see deletion-routes.ts.
+  const exportService =
+    deps.storage.exportStore === undefined
+      ? undefined
+      : createExportService({
+          store: deps.storage.exportStore,
+          host: deps.host,
+          onError,
+          ...(deps.exportsDir === undefined ? {} : { dir: deps.exportsDir }),
+        })
+  const principal = (req: IncomingMessage, workspace: string) => principalOf(req, workspace)
+  const extraRoutes = [
+    deletionRoutes({
+      host: deps.host,
+      storage: deps.storage,
+      principal,
+      exports: exportService,
+      hooks: [deps.onContactErased ?? []].flat(),
+      onError,
+    }),
+    exportRoutes({ exports: exportService, principal, maxBodyBytes: maxBody }),
+  ]
   const inbound: InboundContext = {
     host: deps.host,
     directory: storageDirectory(deps.storage),
@@ -232,6 +262,11 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
     }
 
     const [workspace, resource, ...rest] = segments
+    if (workspace !== undefined && resource !== undefined && isValidId(workspace)) {
+      for (const extra of extraRoutes) {
+        if (await extra(req, res, { method, workspace, resource, rest, url })) return true
+      }
+    }
     if (workspace === undefined || resource === undefined || rest.length > 0) {
       throw new HttpError(404, ErrorCodes.NotFound, `No route ${method} ${path}`)
     }
@@ -316,7 +351,12 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
 /** Options of {@link httpApi}: everything else comes from the server. */
 export type HttpApiOptions = Pick<
   HttpApiDeps,
-  'devTokens' | 'maxBodyBytes' | 'onError' | 'authFailuresPerMinute'
+  | 'devTokens'
+  | 'maxBodyBytes'
+  | 'onError'
+  | 'authFailuresPerMinute'
+  | 'exportsDir'
+  | 'onContactErased'
 >
 
 /**
