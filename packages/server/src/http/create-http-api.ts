@@ -10,6 +10,7 @@ import { createExportService } from '../exports/export-service'
 import { signToken } from '../tokens'
 import { deletionRoutes } from './deletion-routes'
 import { exportRoutes } from './export-routes'
+import { linkingRoutes } from './linking-routes'
 import { HttpError, sendError, sendJson } from './http-error'
 import { ingestInbound, storageDirectory } from './inbound'
 import type { InboundContext, InboundResult } from './inbound'
@@ -123,6 +124,7 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
       onError,
     }),
     exportRoutes({ exports: exportService, principal, maxBodyBytes: maxBody }),
+    linkingRoutes({ host: deps.host, storage: deps.storage, principal, maxBodyBytes: maxBody }),
   ]
   const inbound: InboundContext = {
     host: deps.host,
