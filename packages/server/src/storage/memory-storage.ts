@@ -14,6 +14,7 @@ import type { ContactIndexRow, ConversationIndexRow, Page, Storage, StorageStats
 import { createMemoryLinkStorage } from '../linking/memory-link-storage'
 import { createMemoryDeletionLog } from '../deletion/memory-deletion-log'
 import { createMemoryExportStore } from '../exports/memory-export-store'
+import { createMemoryCrmStorage } from '../crm/memory-crm-storage'
 
 /** Who removes a contact's links when it is erased (the memory store logs a revert). */
 const ERASURE_AUTHOR = { role: 'system', userId: 'cardfile-erasure' } as const
@@ -205,6 +206,7 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
       }
     }),
     exportStore: createMemoryExportStore(() => contacts.values()),
+    crm: createMemoryCrmStorage(ensureOpen),
 
     stats() {
       return { pendingAppends: 0, ...counters }

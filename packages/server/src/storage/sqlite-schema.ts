@@ -146,6 +146,70 @@ const MIGRATIONS: readonly { readonly version: number; readonly sql: string }[] 
       CREATE INDEX export_jobs_running ON export_jobs (status) WHERE status = 'running';
     `,
   },
+  {
+    version: 4,
+    sql: `
+      -- A workspace's CRM connection (the secret is hex and never leaves the server in full).
+      CREATE TABLE crm_config (
+        workspace TEXT PRIMARY KEY,
+        enabled INTEGER NOT NULL,
+        lookup_url TEXT,
+        write_back_url TEXT,
+        notification_url TEXT,
+        secret TEXT NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+
+      -- The CRM outbox: write-backs and notifications, sent one at a time per contact in seq
+      -- order; id is the idempotency key of every attempt.
+      CREATE TABLE crm_deliveries (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        workspace TEXT NOT NULL,
+        contact_id TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('write-back', 'notification')),
+        body TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'dead')),
+        attempts INTEGER NOT NULL,
+        next_attempt_at INTEGER NOT NULL,
+        last_error TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE INDEX crm_deliveries_pending ON crm_deliveries (workspace, contact_id, seq)
+        WHERE state = 'pending';
+      CREATE INDEX crm_deliveries_list ON crm_deliveries (workspace, state, seq DESC);
+
+      -- Per-contact sequence numbers of delivery bodies (the CRM can ignore stale write-backs).
+      CREATE TABLE crm_sequences (
+        workspace TEXT NOT NULL,
+        contact_id TEXT NOT NULL,
+        n INTEGER NOT NULL,
+        PRIMARY KEY (workspace, contact_id)
+      );
+
+      -- Agents' edits of CRM-managed attributes waiting for the next write-back.
+      CREATE TABLE crm_pending (
+        workspace TEXT NOT NULL,
+        contact_id TEXT NOT NULL,
+        attribute_id TEXT NOT NULL,
+        by_role TEXT NOT NULL,
+        by_user TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        PRIMARY KEY (workspace, contact_id, attribute_id)
+      );
+
+      -- The outcome of each contact's last lookup (found, not found, refused or failed, why).
+      CREATE TABLE crm_lookups (
+        workspace TEXT NOT NULL,
+        contact_id TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        outcome TEXT NOT NULL,
+        reason TEXT,
+        PRIMARY KEY (workspace, contact_id)
+      );
+    `,
+  },
 ]
 
 /** The schema version this code writes. */

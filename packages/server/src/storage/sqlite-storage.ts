@@ -8,6 +8,7 @@ import { checkIndexRow, identityTaken } from './index-rules'
 import { createSqliteLinkStorage } from '../linking/sqlite-link-storage'
 import { createSqliteDeletionLog } from '../deletion/sqlite-deletion-log'
 import { createSqliteExportStore } from '../exports/sqlite-export-store'
+import { createSqliteCrmStorage } from '../crm/sqlite-crm-storage'
 import { migrate } from './sqlite-schema'
 import type {
   ContactIndexRow,
@@ -592,6 +593,8 @@ export function createSqliteStorage(options: SqliteStorageOptions): SqliteStorag
     compact,
 
     links: createSqliteLinkStorage(db, ensureOpen),
+
+    crm: createSqliteCrmStorage(db, ensureOpen),
     deletionLog: createSqliteDeletionLog(db),
     exportStore: createSqliteExportStore(db, options.path),
 

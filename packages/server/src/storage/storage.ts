@@ -1,6 +1,7 @@
 import type { ChannelId, ConversationStatus, Role } from '@cardfile/core'
 import type { DeletionLog } from '../deletion/deletion-log'
 import type { ExportStore } from '../exports/export-store'
+import type { CrmStorage } from '../crm/crm-storage'
 
 /** A row of the server-side contact index, derived from a contact document after each commit. */
 export interface ContactIndexRow {
@@ -118,6 +119,11 @@ export interface Storage {
   readonly deletionLog?: DeletionLog
   /** Addition (exports): export jobs and consistent contact snapshots. Optional likewise. */
   readonly exportStore?: ExportStore
+  /**
+   * Addition (CRM): connection settings, the durable outbox, pending write-backs and lookup
+   * outcomes. Optional likewise; a server with the CRM integration requires it.
+   */
+  readonly crm?: CrmStorage
 }
 
 /** Addition (linking): who made a manual link or unlink. */
