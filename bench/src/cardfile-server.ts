@@ -1,7 +1,4 @@
-import { createCardfileServer, createSqliteStorage } from '@cardfile/server'
-// `signToken` is not part of the package's public entry point (the CLI mints tokens with it);
-// the benchmark is a private workspace package, so it reads it from the sources.
-import { signToken } from '../../packages/server/src/tokens'
+import { createCardfileServer, createSqliteStorage, signToken } from '@cardfile/server'
 import { BENCH_ADMIN_ID, BENCH_AGENT_ID } from './contact-edits'
 import { BENCH_WORKSPACE } from './ipc'
 import type { BenchTokens } from './ipc'
