@@ -172,7 +172,7 @@ describe('convergence over a random network', () => {
     }
     // The scenarios did real work (guards against a generator that silently does nothing).
     expect(schemaEdits).toBeGreaterThan(SEEDS)
-  })
+  }, 120_000) // 200 seeds take ~5 s alone; leave room for a loaded CI machine
 
   it('would notice diverging replicas (the comparison can fail)', () => {
     const { replicas } = runScenario(7)
