@@ -50,3 +50,38 @@ export type { SignTokenOptions } from './tokens'
 export { DEFAULT_TOKEN_LIFETIME, signToken } from './tokens'
 export type { DemoSeedOptions, DemoSeedResult, DemoUser } from './demo/seed'
 export { DEMO_USERS, seedDemoWorkspace } from './demo/seed'
+export type {
+  CrmConfigPatch,
+  CrmConfigView,
+  CrmContactStatus,
+  CrmMetrics,
+  CrmOptions,
+  CrmService,
+  LookupOutcome,
+} from './crm/crm-service'
+export { CRM_ACTOR } from './crm/crm-service'
+export type { CrmAdapter, CrmCall, CrmFailure } from './crm/adapter'
+export { CrmCallError } from './crm/adapter'
+export { httpCrmAdapter } from './crm/http-adapter'
+export type {
+  AliasValues,
+  ChangedBy,
+  DeliveryBody,
+  LookupRequest,
+  LookupResponse,
+  LookupTrigger,
+  NotificationRequest,
+  WriteBackRequest,
+} from './crm/contract'
+export { IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER } from './crm/contract'
+export type {
+  CrmConfig,
+  CrmDelivery,
+  CrmLookupRecord,
+  CrmStorage,
+  DeliveryState,
+  PendingWriteBack,
+} from './crm/crm-storage'
+export type { RetryPolicy } from './crm/outbox'
+export { DEFAULT_RETRY } from './crm/outbox'
+export { generateSecret, signBody, verifySignature } from './crm/signing'

@@ -8,6 +8,9 @@ import type { RawData } from 'ws'
 import { createAuthenticator, tokenExpiry } from './auth/authenticate'
 import type { AuthOptions, AuthenticateHook, AuthenticatedActor } from './auth/authenticate'
 import type { DocumentHost } from './document-host'
+import { createCrmService } from './crm/crm-service'
+import type { CrmOptions, CrmService } from './crm/crm-service'
+import { crmRoutes } from './http/crm-routes'
 import { createServerMetrics } from './metrics'
 import type { ServerMetrics } from './metrics'
 import { attachCrossChannel } from './routing/cross-channel'
@@ -72,6 +75,12 @@ export interface CardfileServerOptions {
   readonly route?: CrossChannelOptions['route']
   readonly botHandoff?: CrossChannelOptions['botHandoff']
   readonly scoring?: CrossChannelOptions['scoring']
+  /**
+   * Addition: the CRM integration (lookups, CRM-managed attributes, write-backs through a
+   * durable outbox, and its routes under `/api/<ws>/crm`). Off unless given; needs a storage
+   * with `crm` (SQLite and memory have it).
+   */
+  readonly crm?: CrmOptions
 }
 
 /** A running Cardfile server. */
@@ -87,6 +96,8 @@ export interface CardfileServer {
   readonly metrics: ServerMetrics
   readonly limits: ServerLimits
   readonly httpServer: Server
+  /** The CRM integration, when the `crm` option turned it on. */
+  readonly crm: CrmService | null
   /** Open websocket connections. */
   connectionCount(): number
   /** Documents currently in memory. */
@@ -166,6 +177,7 @@ export async function createCardfileServer(
     logger,
     onCommit: (event) => {
       crossChannel.onCommit(event)
+      crm?.onCommit(event)
       options.onCommit?.(event)
     },
     seedWorkspaces: options.seedWorkspaces ?? true,
@@ -177,6 +189,15 @@ export async function createCardfileServer(
     ...(options.botHandoff === undefined ? {} : { botHandoff: options.botHandoff }),
     ...(options.scoring === undefined ? {} : { scoring: options.scoring }),
   })
+  const crmStorage = options.storage.crm
+  if (options.crm !== undefined && crmStorage === undefined) {
+    throw new CardfileError(ErrorCodes.Internal, 'the CRM integration needs a storage with crm')
+  }
+  const crm: CrmService | null =
+    options.crm === undefined || crmStorage === undefined
+      ? null
+      : createCrmService({ host: registry, storage: crmStorage, logger, options: options.crm })
+  const crmHandler = crm === null ? null : crmRoutes(crm)
   const connections = new Set<Connection>()
   const attached = new WeakMap<Connection, LiveDocument>()
   let closing = false
@@ -333,12 +354,16 @@ export async function createCardfileServer(
       res.end(JSON.stringify({ error: { code: ErrorCodes.NotFound, message: 'Not found' } }))
     }
     const handler = options.httpHandler
-    if (handler === undefined) {
+    if (handler === undefined && crmHandler === null) {
       notFound()
       return
     }
     Promise.resolve()
-      .then(() => handler(req, res, httpContext))
+      .then(
+        async () =>
+          (crmHandler !== null && (await crmHandler(req, res, httpContext))) ||
+          (handler !== undefined && (await handler(req, res, httpContext))),
+      )
       .then(
         (handled) => {
           if (!handled) notFound()
@@ -390,6 +415,8 @@ export async function createCardfileServer(
         conn.close({ code: CloseCodes.GoingAway.code, reason: 'shutting-down' })
       }
       await registry.settled()
+      // The CRM may still write lookup results; queued deliveries stay in storage.
+      await crm?.close()
       // Routing may still write a conversation, and a re-link must stop before storage closes.
       await crossChannel.stop()
       // Closing sockets detach their connections, which may unload documents; wait for that.
@@ -410,6 +437,7 @@ export async function createCardfileServer(
     metrics,
     limits,
     httpServer,
+    crm,
     connectionCount: () => connections.size,
     loadedDocuments: () => registry.size,
     close,
