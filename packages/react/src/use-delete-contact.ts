@@ -1,0 +1,97 @@
+import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from 'react'
+import { CardfileError, ErrorCodes, apiJson } from '@cardfile/core'
+import type { CardfileClient, ChannelId } from '@cardfile/core'
+import { useCardfileClient } from './context'
+
+/** One record of the deleted-contacts audit log, as the server answers it. */
+export interface DeletedContactRecord {
+  readonly id: string
+  readonly workspace: string
+  /** The contact's masked handle, such as `@an***a`. */
+  readonly hint: string
+  readonly channel: ChannelId
+  readonly deletedAt: number
+  readonly deletedBy: { readonly userId: string; readonly name: string | null }
+}
+
+/** What {@link useDeleteContact} returns. */
+export interface DeleteContactResult {
+  /** Deletes a contact for good; resolves the audit record, rejects with a `CardfileError`. */
+  deleteContact(contactId: string): Promise<DeletedContactRecord>
+  /** A deletion is in flight. */
+  readonly pending: boolean
+  /** The last deletion's error, or null. */
+  readonly error: CardfileError | null
+  /** Whether the signed-in user may delete (admins); the server enforces it as well. */
+  readonly canDelete: boolean
+}
+
+const deletedListeners = new WeakMap<CardfileClient, Set<() => void>>()
+
+/** Listens to deletions made through {@link useDeleteContact} on this client (internal). */
+export function onContactDeleted(client: CardfileClient, listener: () => void): () => void {
+  let set = deletedListeners.get(client)
+  if (set === undefined) deletedListeners.set(client, (set = new Set()))
+  set.add(listener)
+  return () => set.delete(listener)
+}
+
+const asCardfileError = (error: unknown): CardfileError =>
+  error instanceof CardfileError
+    ? error
+    : new CardfileError(ErrorCodes.Internal, error instanceof Error ? error.message : String(error))
+
+/**
+ * Deletes contacts (admins only): the contact, its conversations, messages and attachments are
+ * erased on the server, every connected client drops its copy (IndexedDB included), and one
+ * record is added to the deleted-contacts log. Needs the client's HTTP endpoint (`setApiEndpoint`).
+ *
+ * @example
+ * function DeleteButton({ contactId }: { contactId: string }) {
+ *   const { deleteContact, pending, canDelete } = useDeleteContact()
+ *   if (!canDelete) return null
+ *   return <button disabled={pending} onClick={() => deleteContact(contactId)}>Delete</button>
+ * }
+ */
+export function useDeleteContact(): DeleteContactResult {
+  const client = useCardfileClient()
+  const canDelete = useSyncExternalStore(
+    (onChange) => client.subscribe(onChange),
+    () => client.actor()?.role === 'admin',
+    () => false,
+  )
+  const [pending, setPending] = useState(0)
+  const [error, setError] = useState<CardfileError | null>(null)
+  const mounted = useRef(true)
+  useEffect(() => {
+    mounted.current = true
+    return () => {
+      mounted.current = false
+    }
+  }, [])
+
+  const deleteContact = useCallback(
+    async (contactId: string): Promise<DeletedContactRecord> => {
+      setPending((n) => n + 1)
+      try {
+        const answer = await apiJson<{ deleted: DeletedContactRecord }>(
+          client,
+          `/api/${encodeURIComponent(client.workspace)}/contacts/${encodeURIComponent(contactId)}`,
+          { method: 'DELETE' },
+        )
+        if (mounted.current) setError(null)
+        for (const listener of deletedListeners.get(client) ?? []) listener()
+        return answer.deleted
+      } catch (e) {
+        const failure = asCardfileError(e)
+        if (mounted.current) setError(failure)
+        throw failure
+      } finally {
+        if (mounted.current) setPending((n) => n - 1)
+      }
+    },
+    [client],
+  )
+
+  return { deleteContact, pending: pending > 0, error, canDelete }
+}
