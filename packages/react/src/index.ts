@@ -18,3 +18,15 @@ export type { PresenceResult } from './use-presence'
 export { usePresence } from './use-presence'
 export type { UndoResult } from './use-undo'
 export { useUndo } from './use-undo'
+export type { DeleteContactResult, DeletedContactRecord } from './use-delete-contact'
+export { useDeleteContact } from './use-delete-contact'
+export type { DeletedContactsResult, UseDeletedContactsOptions } from './use-deleted-contacts'
+export { useDeletedContacts } from './use-deleted-contacts'
+export type {
+  ExportJobInfo,
+  ExportResult,
+  ExportStatus,
+  TimeBound,
+  UseExportOptions,
+} from './use-export'
+export { useExport } from './use-export'
