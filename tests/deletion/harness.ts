@@ -1,0 +1,76 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach } from 'vitest'
+import { setApiEndpoint } from '@cardfile/core'
+import type { CardfileClient, Role } from '@cardfile/core'
+import { createCardfileServer, createSqliteStorage, httpApi, signToken } from '@cardfile/server'
+import type { CardfileServer, InboundResult, SqliteStorage } from '@cardfile/server'
+import { SECRET, WORKSPACE, connectClient } from '../client/harness'
+
+/**
+ * A real server with the HTTP API on a SQLite file, for the deletion and export tests across
+ * packages; clients come from the client harness (real sockets, fake-indexeddb).
+ */
+
+const cleanups: (() => Promise<void> | void)[] = []
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+})
+
+export interface ApiServer {
+  readonly server: CardfileServer
+  readonly storage: SqliteStorage
+  /** HTTP base URL. */
+  readonly url: string
+  /** Websocket URL. */
+  readonly wsUrl: string
+}
+
+export async function startApiServer(): Promise<ApiServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'cardfile-deletion-'))
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
+  const storage = createSqliteStorage({ path: join(dir, 'cardfile.db') })
+  cleanups.push(() => storage.close())
+  const server = await createCardfileServer({
+    storage,
+    auth: { secret: SECRET },
+    port: 0,
+    host: '127.0.0.1',
+    httpHandler: httpApi({ exportsDir: join(dir, 'exports'), onError: () => undefined }),
+  })
+  cleanups.push(() => server.close())
+  return { server, storage, url: server.url, wsUrl: server.wsUrl }
+}
+
+export const httpToken = (role: Role, userId = `${role}-1`, name?: string): Promise<string> =>
+  signToken({ secret: SECRET, userId, workspace: WORKSPACE, role, ...(name ? { name } : {}) })
+
+/** Ingests one message as the channel system; resolves the contact and conversation ids. */
+export async function ingest(running: ApiServer, body: unknown): Promise<InboundResult> {
+  const response = await fetch(`${running.url}/api/${WORKSPACE}/inbound`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${await httpToken('system')}`,
+      'content-type': 'application/json',
+    },
+    body: JSON.stringify(body),
+  })
+  if (!response.ok) throw new Error(`ingest failed: ${await response.text()}`)
+  return (await response.json()) as InboundResult
+}
+
+/** A client with its HTTP endpoint set (the hooks call the HTTP API through it). */
+export async function apiClient(
+  running: ApiServer,
+  userId: string,
+  role: Role,
+  options: { device?: string; name?: string } = {},
+): Promise<CardfileClient> {
+  const client = await connectClient(running.wsUrl, userId, role, options)
+  const token = await httpToken(role, userId, options.name ?? userId)
+  setApiEndpoint(client, { url: running.url, token: () => token })
+  return client
+}
+
+export { WORKSPACE }

@@ -1,0 +1,85 @@
+// @vitest-environment jsdom
+import type { ReactNode } from 'react'
+import { act, cleanup, renderHook, waitFor } from '@testing-library/react'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { CardfileClient } from '@cardfile/core'
+import { CardfileProvider, useDeleteContact, useDeletedContacts } from '@cardfile/react'
+import { WORKSPACE, apiClient, ingest, startApiServer } from './harness'
+
+afterEach(() => cleanup())
+
+const wrapper =
+  (client: CardfileClient) =>
+  ({ children }: { children: ReactNode }) => (
+    <CardfileProvider client={client}>{children}</CardfileProvider>
+  )
+
+describe('useDeleteContact', () => {
+  it('deletes a contact as an admin, and the deleted-contacts list shows it newest first', async () => {
+    const running = await startApiServer()
+    const admin = await apiClient(running, 'ana', 'admin', { name: 'Ana Admin' })
+    const first = await ingest(running, {
+      channel: 'x',
+      platformUserId: 'x-1',
+      metadata: { x_handle: '@anna' },
+      message: { text: 'hi' },
+    })
+    const second = await ingest(running, {
+      channel: 'instagram',
+      platformUserId: 'ig-2',
+      metadata: { instagram_username: 'bruno' },
+      message: { text: 'hi' },
+    })
+    const { result } = renderHook(
+      () => ({ remove: useDeleteContact(), log: useDeletedContacts({ pageSize: 1 }) }),
+      { wrapper: wrapper(admin) },
+    )
+    await waitFor(() => expect(result.current.remove.canDelete).toBe(true))
+    await waitFor(() => expect(result.current.log.loading).toBe(false))
+    expect(result.current.log.items).toEqual([])
+
+    await act(async () => {
+      const record = await result.current.remove.deleteContact(first.contactId)
+      expect(record).toMatchObject({ hint: '@an***a', channel: 'x' })
+    })
+    await act(async () => {
+      await result.current.remove.deleteContact(second.contactId)
+    })
+    expect(result.current.remove.pending).toBe(false)
+    // The list refreshed after the deletions: newest first, one per page.
+    await waitFor(() => expect(result.current.log.items.map((r) => r.hint)).toEqual(['@br***o']))
+    expect(result.current.log.hasMore).toBe(true)
+    act(() => result.current.log.loadMore())
+    await waitFor(() =>
+      expect(result.current.log.items.map((r) => r.hint)).toEqual(['@br***o', '@an***a']),
+    )
+    expect(result.current.log.hasMore).toBe(false)
+    expect(result.current.log.items[0]?.deletedBy).toEqual({ userId: 'ana', name: 'Ana Admin' })
+    expect(await running.storage.findContact(WORKSPACE, 'x', 'x-1')).toBeNull()
+  })
+
+  it('tells an agent it may not delete, and the server refuses if it tries', async () => {
+    const running = await startApiServer()
+    const agent = await apiClient(running, 'bo', 'agent')
+    const { contactId } = await ingest(running, {
+      channel: 'x',
+      platformUserId: 'x-3',
+      metadata: { x_handle: '@carla' },
+      message: { text: 'hi' },
+    })
+    const { result } = renderHook(
+      () => ({ remove: useDeleteContact(), log: useDeletedContacts() }),
+      { wrapper: wrapper(agent) },
+    )
+    await waitFor(() => expect(result.current.log.loading).toBe(false))
+    expect(result.current.remove.canDelete).toBe(false)
+    expect(result.current.log.error?.code).toBe('forbidden')
+    await act(async () => {
+      await expect(result.current.remove.deleteContact(contactId)).rejects.toMatchObject({
+        code: 'forbidden',
+      })
+    })
+    expect(result.current.remove.error?.code).toBe('forbidden')
+    expect(await running.storage.findContact(WORKSPACE, 'x', 'x-3')).not.toBeNull()
+  })
+})

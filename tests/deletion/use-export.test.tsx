@@ -1,0 +1,75 @@
+// @vitest-environment jsdom
+import type { ReactNode } from 'react'
+import { act, cleanup, renderHook, waitFor } from '@testing-library/react'
+import { afterEach, describe, expect, it } from 'vitest'
+import { SchemaDoc, schemaDocName } from '@cardfile/core'
+import type { CardfileClient } from '@cardfile/core'
+import { CardfileProvider, useExport } from '@cardfile/react'
+import { WORKSPACE, apiClient, ingest, startApiServer } from './harness'
+
+const within = <W extends { destroy(): void }, T>(w: W, use: (w: W) => T): T => {
+  try {
+    return use(w)
+  } finally {
+    w.destroy()
+  }
+}
+
+afterEach(() => cleanup())
+
+const wrapper =
+  (client: CardfileClient) =>
+  ({ children }: { children: ReactNode }) => (
+    <CardfileProvider client={client}>{children}</CardfileProvider>
+  )
+
+describe('useExport', () => {
+  it('starts an export, follows its progress to done, and downloads the CSV', async () => {
+    const running = await startApiServer()
+    for (const handle of ['anna', 'bruno', 'carla']) {
+      await ingest(running, {
+        channel: 'x',
+        platformUserId: `${handle}-id`,
+        metadata: { x_handle: `@${handle}` },
+        message: { text: 'hi' },
+      })
+    }
+    const admin = await apiClient(running, 'ana', 'admin')
+    const { result } = renderHook(() => useExport({ pollMs: 20 }), { wrapper: wrapper(admin) })
+    await waitFor(() => expect(result.current.canExport).toBe(true))
+    await act(async () => {
+      await result.current.start({ from: new Date(Date.now() - 60_000) })
+    })
+    await waitFor(() => expect(result.current.job?.status).toBe('done'))
+    expect(result.current.job).toMatchObject({ rows: 3, total: 3, progress: 1 })
+    expect(result.current.running).toBe(false)
+    const csv = await (await result.current.download()).text()
+    const lines = csv.trim().split('\n')
+    expect(lines).toHaveLength(4)
+    expect(lines[0]).toContain('id,channel,hint,VIP,created,updated')
+  })
+
+  it('reports plan-lacks-feature on a plan without exports, and hides it from agents', async () => {
+    const running = await startApiServer()
+    // The plan is a server-side property: set it as the server, not through an admin's edit.
+    await running.server.host.transact(
+      schemaDocName(WORKSPACE),
+      { userId: 'billing', role: 'system' },
+      (doc) => within(new SchemaDoc(doc), (s) => s.updateSettings({ plan: 'standard' })),
+    )
+    const admin = await apiClient(running, 'ana', 'admin')
+    const { result } = renderHook(() => useExport(), { wrapper: wrapper(admin) })
+    await waitFor(() => expect(result.current.canExport).toBe(false))
+    await act(async () => {
+      await expect(result.current.start()).rejects.toMatchObject({ code: 'plan-lacks-feature' })
+    })
+    expect(result.current.error?.code).toBe('plan-lacks-feature')
+
+    const agent = await apiClient(running, 'bo', 'agent')
+    const agentView = renderHook(() => useExport(), { wrapper: wrapper(agent) })
+    await act(async () => {
+      await expect(agentView.result.current.start()).rejects.toMatchObject({ code: 'forbidden' })
+    })
+    expect(agentView.result.current.canExport).toBe(false)
+  })
+})
