@@ -40,19 +40,41 @@ export interface CrossChannelOptions {
 /** The actor of the server's routing writes. */
 export const ROUTING_ACTOR: Actor = { userId: 'cardfile-routing', role: 'system' }
 
-/** `<root map>:<key>` of every map entry an update writes. */
-export function touchedKeys(update: Uint8Array): Set<string> {
+/** What an update is known to write. */
+export interface TouchedKeys {
+  /** `<root map>:<key>` of map entries written for the first time. */
+  readonly keys: ReadonlySet<string>
+  /**
+   * True when the update overwrites entries too. Yjs encodes an overwrite relative to the entry
+   * it replaces and leaves out its map and key, so which keys those are is unknown here.
+   */
+  readonly overwrites: boolean
+}
+
+/**
+ * Decodes which map keys an update writes, as far as the update alone says.
+ *
+ * @example
+ * touchedKeys(update).keys.has('settings:matchingAttribute')
+ */
+export function touchedKeys(update: Uint8Array): TouchedKeys {
   const keys = new Set<string>()
+  let overwrites = false
   for (const struct of Y.decodeUpdate(update).structs) {
     if (!(struct instanceof Y.Item)) continue
     // In a decoded update, a root-level entry names its root map by string.
     const parent: unknown = struct.parent
     if (typeof parent === 'string' && typeof struct.parentSub === 'string') {
       keys.add(`${parent}:${struct.parentSub}`)
+    } else {
+      overwrites = true
     }
   }
-  return keys
+  return { keys, overwrites }
 }
+
+/** How many documents' last seen VIP flag is remembered. */
+const VIP_MEMORY = 50_000
 
 const OPEN = ['new', 'pending'] as const
 
@@ -71,6 +93,7 @@ export class CrossChannel {
   readonly jobs: RelinkJobs | null
   private readonly logger: ServerLogger
   private readonly matching = new Map<string, string | null>()
+  private readonly vipSeen = new Map<string, boolean>()
   private readonly routed = new Set<string>()
   private readonly pending = new Set<Promise<unknown>>()
   private stopped = false
@@ -97,12 +120,16 @@ export class CrossChannel {
     if (this.stopped) return
     const name = parseDocName(event.docName)
     if (name === null) return
-    const keys = touchedKeys(event.update)
+    const touched = touchedKeys(event.update)
+    const { keys } = touched
     if (name.kind === 'schema') {
-      this.track(this.checkMatching(name.workspace, keys))
+      this.track(this.checkMatching(name.workspace, touched))
     } else if (name.kind === 'contact') {
-      if (keys.has('flags:vip')) this.track(this.rescore(name.workspace, name.id))
+      if (keys.has('flags:vip') || touched.overwrites) {
+        this.track(this.checkVip(name.workspace, name.id))
+      }
     } else if (
+      // A conversation's metadata is written once, into empty maps: its keys are always decoded.
       keys.has('meta:contactId') &&
       (event.actor === null || event.actor.role === 'system') &&
       !this.routed.has(event.docName)
@@ -140,18 +167,36 @@ export class CrossChannel {
     void p.finally(() => this.pending.delete(p))
   }
 
-  private async checkMatching(workspace: string, keys: ReadonlySet<string>): Promise<void> {
+  private async checkMatching(workspace: string, touched: TouchedKeys): Promise<void> {
     const attribute = await this.host.read(schemaDocName(workspace), matchingAttributeOf)
     const known = this.matching.get(workspace)
     this.matching.set(workspace, attribute)
-    // The first schema commit seen since start: re-link only when it touched the setting (or
-    // retired an attribute), since an unrelated edit says nothing about the index's state.
-    const touched =
-      keys.has('settings:matchingAttribute') ||
-      [...keys].some((k) => k.startsWith('attributes:') && k.endsWith(':retired'))
-    const changed = known === undefined ? touched : known !== attribute
+    // The first schema commit seen since start: nothing says what the index was linked by, so
+    // re-link when the commit may have touched the setting (or retired an attribute).
+    const mayHaveChanged =
+      touched.overwrites ||
+      touched.keys.has('settings:matchingAttribute') ||
+      [...touched.keys].some((k) => k.startsWith('attributes:') && k.endsWith(':retired'))
+    const changed = known === undefined ? mayHaveChanged : known !== attribute
     if (!changed || this.jobs === null) return
     this.jobs.start(workspace, attribute)
+  }
+
+  /** Re-scores when the contact's VIP flag differs from the last one seen (or may have). */
+  private async checkVip(workspace: string, contactId: string): Promise<void> {
+    const docName = contactDocName(workspace, contactId)
+    const vip = await this.host.read(docName, (doc) =>
+      within(new ContactDoc(doc, contactId), (c) => c.read().vip?.value === true),
+    )
+    const known = this.vipSeen.get(docName)
+    this.vipSeen.delete(docName)
+    this.vipSeen.set(docName, vip)
+    if (this.vipSeen.size > VIP_MEMORY) {
+      const oldest = this.vipSeen.keys().next()
+      if (oldest.done !== true) this.vipSeen.delete(oldest.value)
+    }
+    // Not seen since start: re-score when the flag may have changed (re-scoring is idempotent).
+    if (known === undefined || known !== vip) await this.rescore(workspace, contactId)
   }
 
   private async context(workspace: string, contactId: string) {
