@@ -45,7 +45,7 @@ export interface Harness {
 }
 
 export async function startHarness(
-  options: Pick<CardfileServerOptions, 'route' | 'botHandoff' | 'scoring'> = {},
+  options: Pick<CardfileServerOptions, 'route' | 'botHandoff' | 'scoring' | 'logger'> = {},
 ): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'cardfile-linking-'))
   const storage = createSqliteStorage({ path: join(dir, 'cardfile.db') })
