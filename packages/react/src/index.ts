@@ -30,3 +30,5 @@ export type {
   UseExportOptions,
 } from './use-export'
 export { useExport } from './use-export'
+export type { CrmStatus } from './use-crm-status'
+export { useCrmStatus } from './use-crm-status'
