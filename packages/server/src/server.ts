@@ -7,6 +7,7 @@ import { WebSocket, WebSocketServer } from 'ws'
 import type { RawData } from 'ws'
 import { createAuthenticator, tokenExpiry } from './auth/authenticate'
 import type { AuthOptions, AuthenticateHook, AuthenticatedActor } from './auth/authenticate'
+import type { ContactErasureHook } from './deletion/contact-erasure'
 import type { DocumentHost } from './document-host'
 import { createCrmService } from './crm/crm-service'
 import type { CrmOptions, CrmService } from './crm/crm-service'
@@ -37,6 +38,8 @@ export interface HttpContext {
   readonly authenticate: AuthenticateHook
   /** False once the server is shutting down. */
   ready(): boolean
+  /** Called after a contact is erased, so the CRM outbox drops what it holds about it. */
+  readonly erasureHooks?: readonly ContactErasureHook[]
 }
 
 /**
@@ -153,6 +156,16 @@ const closeForError = (error: unknown): CloseCode => {
 }
 
 /**
+ * Error listener of an upgrading socket. A shared function rather than a closure: a closure
+ * made in the upgrade handler would share its scope with the callback that captures the
+ * request, and the listener outlives the upgrade, so every connection would keep its
+ * IncomingMessage (and all its headers) for life.
+ */
+function destroyOnError(this: Duplex): void {
+  this.destroy()
+}
+
+/**
  * Starts a Cardfile server: y-websocket compatible sync with authentication, authorization by
  * compensation, durable acknowledgements, and an optional HTTP handler beside it.
  *
@@ -208,6 +221,7 @@ export async function createCardfileServer(
     metrics,
     authenticate,
     ready: () => !closing,
+    erasureHooks: crm === null ? [] : [(event) => crm.onContactErased(event)],
   }
 
   const wss = new WebSocketServer({
@@ -382,7 +396,7 @@ export async function createCardfileServer(
 
   const httpServer = createServer(onRequest)
   httpServer.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    socket.on('error', () => socket.destroy())
+    socket.on('error', destroyOnError)
     if (closing) {
       socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n')
       return
