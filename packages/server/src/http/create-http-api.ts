@@ -382,6 +382,8 @@ export function httpApi(options: HttpApiOptions = {}): HttpRequestHandler {
       metrics: ctx.metrics,
       ready: ctx.ready,
       ...options,
+      // The server's own erasure hooks (CRM outbox) run beside the ones given here.
+      onContactErased: [options.onContactErased ?? [], ctx.erasureHooks ?? []].flat(),
     })
     return api(req, res)
   }
