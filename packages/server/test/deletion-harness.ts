@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { ContactDoc, SchemaDoc, contactDocName, schemaDocName } from '@cardfile/core'
 import type { Actor, CreateAttributeInput, Plan, Role } from '@cardfile/core'
 import { afterEach } from 'vitest'
+import type { ContactErasureHook } from '../src/deletion/contact-erasure'
 import { httpApi } from '../src/http/create-http-api'
 import type { InboundResult } from '../src/http/inbound'
 import { within } from '../src/http/within'
@@ -42,7 +43,7 @@ export interface PrivacyServer {
 }
 
 export async function startPrivacyServer(
-  options: { plan?: Plan; chunkLogs?: boolean } = {},
+  options: { plan?: Plan; onContactErased?: ContactErasureHook } = {},
 ): Promise<PrivacyServer> {
   const dir = mkdtempSync(join(tmpdir(), 'cardfile-privacy-'))
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
@@ -70,6 +71,9 @@ export async function startPrivacyServer(
     logger,
     httpHandler: httpApi({
       exportsDir,
+      ...(options.onContactErased === undefined
+        ? {}
+        : { onContactErased: options.onContactErased }),
       onError: (error) => logs.push(`http ${String(error)} ${(error as Error).stack ?? ''}`),
     }),
   })

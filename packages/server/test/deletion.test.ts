@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'n
 import { join } from 'node:path'
 import { contactDocName, conversationDocName } from '@cardfile/core'
 import { describe, expect, it, vi } from 'vitest'
+import type { ContactErasedEvent } from '../src/deletion/contact-erasure'
 import { attachmentDir } from '../src/storage/attachments'
 import {
   WORKSPACE,
@@ -164,6 +165,32 @@ describe('deleting a contact', () => {
     expect(again.contactId).not.toBe(first.contactId)
     const contact = await running.storage.findContact(WORKSPACE, 'email', EMAIL)
     expect(contact?.id).toBe(again.contactId)
+  })
+
+  it('calls the erasure hooks with the contact and its conversations, so outboxes drop them', async () => {
+    const events: ContactErasedEvent[] = []
+    const running = await startPrivacyServer({ onContactErased: (e) => void events.push(e) })
+    const { first } = await seedPerson(running)
+    const second = await ingest(running, {
+      channel: 'email',
+      platformUserId: EMAIL,
+      metadata: { email: EMAIL },
+      message: { id: 'msg-9', text: 'still there?' },
+    })
+    expect(second.conversationId).toBe(first.conversationId)
+    await api(
+      running,
+      'DELETE',
+      `/api/${WORKSPACE}/contacts/${first.contactId}`,
+      await tokenFor('admin'),
+    )
+    expect(events).toEqual([
+      expect.objectContaining({
+        workspace: WORKSPACE,
+        contactId: first.contactId,
+        conversationIds: [first.conversationId],
+      }),
+    ])
   })
 
   it('answers 404 for an unknown contact and 410 for one already deleted', async () => {
