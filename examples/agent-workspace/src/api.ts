@@ -1,0 +1,98 @@
+import type { ChannelId, ConversationStatus } from '@cardfile/core'
+import type { Session } from './session'
+import { WORKSPACE } from './session'
+
+/**
+ * The list endpoints of the HTTP API. Lists come from the server's index (a workspace's
+ * contacts never ship to the browser as documents); each item is then opened live with hooks.
+ */
+
+/** A conversation as the queue endpoint lists it. */
+export interface ConversationRow {
+  readonly id: string
+  readonly contactId: string
+  readonly channel: ChannelId
+  readonly status: ConversationStatus
+  readonly team: string | null
+  readonly priority: number
+  readonly createdAt: number
+  readonly updatedAt: number
+}
+
+/** A contact as the contacts endpoint lists it. */
+export interface ContactRow {
+  readonly id: string
+  readonly channel: ChannelId
+  readonly hint: string
+  readonly vip: boolean
+  readonly createdAt: number
+  readonly updatedAt: number
+}
+
+interface PageBody<T> {
+  readonly items: readonly T[]
+  readonly next: string | null
+}
+
+/** An HTTP API error with the server's stable code. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+/** GET a JSON resource of the workspace with the session's token. */
+export async function getJson<T>(session: Session, path: string): Promise<T> {
+  const res = await fetch(`/api/${WORKSPACE}/${path}`, {
+    headers: { authorization: `Bearer ${await session.token()}` },
+  })
+  const body: unknown = await res.json().catch(() => null)
+  if (!res.ok) {
+    const error = (body as { error?: { code: string; message: string } } | null)?.error
+    throw new ApiError(res.status, error?.code ?? 'internal', error?.message ?? res.statusText)
+  }
+  return body as T
+}
+
+/** Every page of a paginated list (the demo's lists are short; a real inbox pages lazily). */
+async function all<T>(session: Session, path: string, query: URLSearchParams): Promise<T[]> {
+  const items: T[] = []
+  let cursor: string | null = null
+  do {
+    const q = new URLSearchParams(query)
+    q.set('limit', '200')
+    if (cursor !== null) q.set('cursor', cursor)
+    const page: PageBody<T> = await getJson<PageBody<T>>(session, `${path}?${q.toString()}`)
+    items.push(...page.items)
+    cursor = page.next
+  } while (cursor !== null && items.length < 1000)
+  return items
+}
+
+/** Conversations in the given statuses, by priority (then oldest first). */
+export function listConversations(
+  session: Session,
+  statuses: readonly ConversationStatus[],
+): Promise<ConversationRow[]> {
+  return all(
+    session,
+    'conversations',
+    new URLSearchParams({ status: statuses.join(','), order: 'priority' }),
+  )
+}
+
+/** A contact's own conversations, newest first. */
+export function listContactConversations(
+  session: Session,
+  contactId: string,
+): Promise<ConversationRow[]> {
+  return all(session, 'conversations', new URLSearchParams({ contactId, order: 'newest' }))
+}
+
+export function listContacts(session: Session): Promise<ContactRow[]> {
+  return all(session, 'contacts', new URLSearchParams())
+}

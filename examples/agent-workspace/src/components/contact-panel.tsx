@@ -1,0 +1,150 @@
+import { useCallback } from 'react'
+import type { ChannelId, Presence } from '@cardfile/core'
+import { useContact, usePresence, useSyncStatus, useUndo, useVip } from '@cardfile/react'
+import { channelLabel, clockTime, initials } from '../format'
+import { AttributeField } from './attribute-field'
+import { ChannelIcon } from './channel-icon'
+import { ContactHistory } from './contact-history'
+
+/** "Saving…", "Saved" or "Offline", from the server's durable acknowledgements. */
+function SaveStatus({ contactId }: { contactId: string }) {
+  const { status, saved, pending } = useSyncStatus(contactId)
+  const state = status === 'offline' ? 'offline' : saved ? 'saved' : 'saving'
+  const text =
+    state === 'offline'
+      ? pending > 0
+        ? `Offline · ${pending} change${pending === 1 ? '' : 's'} kept on this device`
+        : 'Offline'
+      : state === 'saved'
+        ? 'Saved'
+        : 'Saving…'
+  return (
+    <span className={`save-status save-${state}`} data-testid="save-status" data-state={state}>
+      <span className="dot" aria-hidden="true" />
+      {text}
+    </span>
+  )
+}
+
+/** Everyone else on this contact, one avatar per person. */
+function PresenceList({ others }: { others: readonly Presence[] }) {
+  const people = [...new Map(others.map((p) => [p.userId, p])).values()]
+  if (people.length === 0) return null
+  return (
+    <div className="presence" data-testid="presence" aria-label="Also here">
+      {people.map((p) => (
+        <span
+          key={p.userId}
+          className={`avatar avatar-small avatar-${p.userId}`}
+          title={`${p.name} is ${p.editing === null ? 'viewing' : 'editing'} this contact`}
+          data-testid="presence-user"
+          data-user-id={p.userId}
+        >
+          {initials(p.name)}
+        </span>
+      ))}
+      <span className="muted small">
+        {people.map((p) => p.name).join(', ')} {people.length === 1 ? 'is' : 'are'} here
+      </span>
+    </div>
+  )
+}
+
+/** The right-hand panel: who the contact is, their attributes, VIP, presence and history. */
+export function ContactPanel({
+  contactId,
+  channel,
+  onChanged,
+}: {
+  contactId: string
+  channel: ChannelId
+  onChanged: () => void
+}) {
+  const { data, found, error, setValue, clearValue } = useContact(contactId, { channel })
+  const [isVip, setVip, vip] = useVip(contactId)
+  const { others, setEditing } = usePresence(contactId)
+  const { canUndo, canRedo, undo, redo } = useUndo(contactId)
+
+  const editingField = useCallback(
+    (fieldId: string) => (editing: boolean) => setEditing(editing ? `custom:${fieldId}` : null),
+    [setEditing],
+  )
+
+  if (found === null) return <p className="muted pad">Loading contact…</p>
+  if (!found) return <p className="muted pad">This contact no longer exists.</p>
+
+  const profile = data.profile
+  const refusalFor = (id: string) =>
+    error !== null && error.field === `custom:${id}` ? error : null
+  const otherRefusal =
+    error !== null && (error.field === undefined || !error.field.startsWith('custom:'))
+      ? error
+      : null
+
+  return (
+    <div className="contact-panel" data-testid="contact-panel" data-contact-id={contactId}>
+      <header className="contact-header">
+        <span className="avatar avatar-large">{initials(profile?.hint ?? '?')}</span>
+        <div className="contact-identity">
+          <h2>{profile?.hint ?? 'Contact'}</h2>
+          {profile !== null && (
+            <span className="muted">
+              <ChannelIcon channel={profile.channel} /> {channelLabel(profile.channel)} · since{' '}
+              {clockTime(profile.createdAt)}
+            </span>
+          )}
+        </div>
+        {vip.enabled && (
+          <button
+            type="button"
+            className={`vip-button${isVip ? ' on' : ''}`}
+            aria-pressed={isVip}
+            disabled={!vip.canEdit}
+            data-testid="vip-toggle"
+            onClick={() => {
+              if (setVip(!isVip) === null) onChanged()
+            }}
+            title={isVip ? 'Remove VIP' : 'Mark as VIP'}
+          >
+            <span aria-hidden="true">{isVip ? '★' : '☆'}</span> {isVip ? 'VIP' : 'Mark VIP'}
+          </button>
+        )}
+      </header>
+
+      <div className="panel-toolbar">
+        <SaveStatus contactId={contactId} />
+        <div className="toolbar-buttons">
+          <button type="button" className="button small ghost" disabled={!canUndo} onClick={undo}>
+            Undo
+          </button>
+          <button type="button" className="button small ghost" disabled={!canRedo} onClick={redo}>
+            Redo
+          </button>
+        </div>
+      </div>
+      <PresenceList others={others} />
+
+      {otherRefusal !== null && (
+        <p className="notice error" role="alert">
+          {otherRefusal.message}
+        </p>
+      )}
+
+      <h3 className="panel-section">Attributes</h3>
+      <ul className="fields" data-testid="attributes">
+        {data.fields.map((field) => (
+          <AttributeField
+            key={field.id}
+            field={field}
+            editors={others.filter((p) => p.editing === `custom:${field.id}`)}
+            serverRefusal={refusalFor(field.id)}
+            onSave={(value) => setValue(field.id, value)}
+            onClear={() => clearValue(field.id)}
+            onEditing={editingField(field.id)}
+          />
+        ))}
+      </ul>
+      <ContactHistory contactId={contactId} />
+    </div>
+  )
+}

@@ -1,0 +1,126 @@
+import { useEffect, useRef, useState } from 'react'
+import type { ConversationStatus } from '@cardfile/core'
+import { channelLabel, clockTime } from '../format'
+import { useConversation } from '../use-conversation'
+import { ChannelIcon } from './channel-icon'
+
+const STATUSES: readonly { id: ConversationStatus; label: string }[] = [
+  { id: 'new', label: 'New' },
+  { id: 'pending', label: 'Pending' },
+  { id: 'resolved', label: 'Resolved' },
+]
+
+/** Messages of one conversation, its status, and a reply box. */
+export function ConversationView({
+  conversationId,
+  hint,
+  vip,
+  onChanged,
+}: {
+  conversationId: string
+  hint: string | null
+  vip: boolean
+  onChanged: () => void
+}) {
+  const { meta, messages, setStatus, reply } = useConversation(conversationId)
+  const [draft, setDraft] = useState('')
+  const [problem, setProblem] = useState<string | null>(null)
+  const bottom = useRef<HTMLDivElement>(null)
+
+  useEffect(() => {
+    bottom.current?.scrollIntoView({ block: 'end' })
+  }, [messages.length])
+
+  if (meta === null) {
+    return <p className="muted pad">Loading conversation…</p>
+  }
+
+  const changeStatus = (status: ConversationStatus): void => {
+    const refused = setStatus(status)
+    setProblem(refused?.message ?? null)
+    if (refused === null) onChanged()
+  }
+  const send = (): void => {
+    const text = draft.trim()
+    if (text === '') return
+    const refused = reply(text)
+    setProblem(refused?.message ?? null)
+    if (refused === null) {
+      setDraft('')
+      onChanged()
+    }
+  }
+
+  return (
+    <div className="conversation">
+      <header className="conversation-header">
+        <div className="conversation-title">
+          <ChannelIcon channel={meta.channel} />
+          <div>
+            <h2>
+              {hint ?? 'Conversation'}
+              {vip && <span className="vip-tag">VIP</span>}
+            </h2>
+            <span className="muted">
+              {channelLabel(meta.channel)} · started {clockTime(meta.createdAt)}
+              {meta.team !== null && ` · ${meta.team} team`} · priority {meta.priority}
+            </span>
+          </div>
+        </div>
+        <div className="segmented" role="radiogroup" aria-label="Status">
+          {STATUSES.map((s) => (
+            <button
+              key={s.id}
+              type="button"
+              role="radio"
+              aria-checked={meta.status === s.id}
+              className={meta.status === s.id ? `selected status-${s.id}` : ''}
+              onClick={() => changeStatus(s.id)}
+              data-testid={`status-${s.id}`}
+            >
+              {s.label}
+            </button>
+          ))}
+        </div>
+      </header>
+      <ol className="messages" aria-label="Messages">
+        {messages.map((m) => (
+          <li key={m.id} className={`message ${m.direction}`}>
+            <div className="bubble">{m.text}</div>
+            <div className="message-meta muted">
+              {m.direction === 'inbound' ? (hint ?? 'Contact') : m.author.userId} ·{' '}
+              {clockTime(m.at)}
+            </div>
+          </li>
+        ))}
+        <div ref={bottom} />
+      </ol>
+      {problem !== null && (
+        <p className="notice error" role="alert">
+          {problem}
+        </p>
+      )}
+      <form
+        className="composer"
+        onSubmit={(event) => {
+          event.preventDefault()
+          send()
+        }}
+      >
+        <textarea
+          value={draft}
+          placeholder={`Reply on ${channelLabel(meta.channel)}…`}
+          aria-label="Reply"
+          rows={2}
+          onChange={(event) => setDraft(event.target.value)}
+          onKeyDown={(event) => {
+            if (event.key === 'Enter' && (event.metaKey || event.ctrlKey)) send()
+          }}
+        />
+        <button type="submit" className="button primary" disabled={draft.trim() === ''}>
+          Send
+        </button>
+      </form>
+    </div>
+  )
+}

@@ -1,0 +1,111 @@
+import { useCallback, useState } from 'react'
+import type { ConversationStatus } from '@cardfile/core'
+import { listContacts, listConversations } from '../api'
+import type { ContactRow, ConversationRow } from '../api'
+import { navigate } from '../router'
+import { useSession } from '../session-context'
+import { usePolled } from '../use-polled'
+import { ContactPanel } from './contact-panel'
+import { ConversationView } from './conversation-view'
+import { QueueList } from './queue-list'
+
+/** How often the queue is re-read from the server's index. */
+const QUEUE_POLL_MS = 1500
+
+export type QueueFilter = 'open' | 'resolved'
+
+const STATUSES: Record<QueueFilter, readonly ConversationStatus[]> = {
+  open: ['new', 'pending'],
+  resolved: ['resolved'],
+}
+
+interface InboxData {
+  readonly conversations: readonly ConversationRow[]
+  readonly contacts: ReadonlyMap<string, ContactRow>
+}
+
+/** Queues on the left, the conversation in the middle, the contact panel on the right. */
+export function InboxPage({ conversationId }: { conversationId: string | null }) {
+  const session = useSession()
+  const [filter, setFilter] = useState<QueueFilter>('open')
+  const load = useCallback(async (): Promise<InboxData> => {
+    const [conversations, contacts] = await Promise.all([
+      listConversations(session, STATUSES[filter]),
+      listContacts(session),
+    ])
+    return { conversations, contacts: new Map(contacts.map((c) => [c.id, c])) }
+  }, [session, filter])
+  const { data, error, refresh } = usePolled(`inbox:${filter}`, load, QUEUE_POLL_MS)
+
+  const selected =
+    data?.conversations.find((c) => c.id === conversationId) ??
+    (conversationId === null ? undefined : null)
+  const contact = selected ? data?.contacts.get(selected.contactId) : undefined
+
+  return (
+    <div className="inbox">
+      <aside className="queues" aria-label="Queues">
+        <div className="queues-header">
+          <h2>Inbox</h2>
+          <div className="segmented" role="tablist" aria-label="Conversation status">
+            {(['open', 'resolved'] as const).map((f) => (
+              <button
+                key={f}
+                type="button"
+                role="tab"
+                aria-selected={filter === f}
+                className={filter === f ? 'selected' : ''}
+                onClick={() => setFilter(f)}
+              >
+                {f === 'open' ? 'Open' : 'Resolved'}
+              </button>
+            ))}
+          </div>
+        </div>
+        {error !== null && (
+          <p className="notice error">Could not load the queue: {error.message}</p>
+        )}
+        {data === null ? (
+          <p className="muted pad">Loading conversations…</p>
+        ) : (
+          <QueueList
+            conversations={data.conversations}
+            contacts={data.contacts}
+            selectedId={conversationId}
+            onSelect={(id) => navigate(`/inbox/${encodeURIComponent(id)}`)}
+          />
+        )}
+      </aside>
+      <section className="conversation-column" aria-label="Conversation">
+        {conversationId === null ? (
+          <div className="empty-state">
+            <h2>Pick a conversation</h2>
+            <p className="muted">Queues are sorted by priority: VIP contacts rise to the top.</p>
+          </div>
+        ) : (
+          <ConversationView
+            key={conversationId}
+            conversationId={conversationId}
+            hint={contact?.hint ?? null}
+            vip={contact?.vip ?? false}
+            onChanged={refresh}
+          />
+        )}
+      </section>
+      <aside className="contact-column" aria-label="Contact">
+        {selected ? (
+          <ContactPanel
+            key={selected.contactId}
+            contactId={selected.contactId}
+            channel={selected.channel}
+            onChanged={refresh}
+          />
+        ) : (
+          <div className="empty-state small">
+            <p className="muted">The contact&rsquo;s details show here.</p>
+          </div>
+        )}
+      </aside>
+    </div>
+  )
+}

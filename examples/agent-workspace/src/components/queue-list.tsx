@@ -1,0 +1,90 @@
+import type { ContactRow, ConversationRow } from '../api'
+import { ago, channelLabel, teamLabel } from '../format'
+import { ChannelIcon } from './channel-icon'
+
+interface Queue {
+  readonly team: string | null
+  readonly items: ConversationRow[]
+}
+
+/** Groups conversations by team, keeping the server's priority order inside each queue. */
+function queuesOf(conversations: readonly ConversationRow[]): Queue[] {
+  const queues = new Map<string | null, ConversationRow[]>()
+  for (const c of conversations) {
+    const list = queues.get(c.team) ?? []
+    list.push(c)
+    queues.set(c.team, list)
+  }
+  // Named teams first (the VIP desk above all), the general queue last.
+  return [...queues.entries()]
+    .map(([team, items]) => ({ team, items }))
+    .sort((a, b) => rank(a.team) - rank(b.team) || String(a.team).localeCompare(String(b.team)))
+}
+
+const rank = (team: string | null): number => (team === 'vip' ? 0 : team === null ? 2 : 1)
+
+export function QueueList({
+  conversations,
+  contacts,
+  selectedId,
+  onSelect,
+}: {
+  conversations: readonly ConversationRow[]
+  contacts: ReadonlyMap<string, ContactRow>
+  selectedId: string | null
+  onSelect: (id: string) => void
+}) {
+  const queues = queuesOf(conversations)
+  if (queues.length === 0) return <p className="muted pad">Nothing here. Nice work.</p>
+  return (
+    <div className="queue-groups">
+      {queues.map((queue) => (
+        <section
+          key={queue.team ?? '-'}
+          className="queue"
+          data-testid="queue"
+          data-team={queue.team ?? ''}
+        >
+          <h3 className="queue-title">
+            {teamLabel(queue.team)}
+            <span className="count">{queue.items.length}</span>
+          </h3>
+          <ol className="queue-items">
+            {queue.items.map((c) => {
+              const contact = contacts.get(c.contactId)
+              return (
+                <li key={c.id}>
+                  <button
+                    type="button"
+                    className={`queue-item${c.id === selectedId ? ' selected' : ''}`}
+                    onClick={() => onSelect(c.id)}
+                    data-testid="queue-item"
+                    data-conversation-id={c.id}
+                    data-contact-id={c.contactId}
+                    aria-current={c.id === selectedId ? 'true' : undefined}
+                  >
+                    <ChannelIcon channel={c.channel} />
+                    <span className="queue-item-main">
+                      <span className="queue-item-name">
+                        {contact?.hint ?? 'Unknown contact'}
+                        {contact?.vip === true && (
+                          <span className="vip-tag" data-testid="vip-marker" title="VIP contact">
+                            VIP
+                          </span>
+                        )}
+                      </span>
+                      <span className="queue-item-meta muted">
+                        {channelLabel(c.channel)} · waiting since {ago(c.createdAt)}
+                      </span>
+                    </span>
+                    <span className={`status-pill status-${c.status}`}>{c.status}</span>
+                  </button>
+                </li>
+              )
+            })}
+          </ol>
+        </section>
+      ))}
+    </div>
+  )
+}
