@@ -13,6 +13,8 @@ import { useCardfileClient } from '@cardfile/react'
 export interface ConversationState {
   readonly meta: ConversationMeta | null
   readonly messages: readonly Message[]
+  /** The conversation was deleted (its contact was erased); nothing of it is kept. */
+  readonly purged: boolean
   /** Moves it to new, pending or resolved; returns the refusal, or null. */
   readonly setStatus: (status: ConversationStatus) => CardfileError | null
   /** Adds the signed-in user's reply and moves the conversation to pending. */
@@ -77,6 +79,7 @@ export function useConversation(id: string): ConversationState {
     return {
       meta: handles?.conversation.conversation.meta() ?? null,
       messages: handles?.conversation.conversation.messages() ?? NOTHING,
+      purged: handles?.conversation.status().purged ?? false,
       setStatus: (status) =>
         write((h) => {
           const actor = client.actor()

@@ -5,6 +5,7 @@ import { channelLabel, clockTime, initials } from '../format'
 import { AttributeField } from './attribute-field'
 import { ChannelIcon } from './channel-icon'
 import { ContactHistory } from './contact-history'
+import { DeleteContact } from './delete-contact'
 
 /** "Saving…", "Saved" or "Offline", from the server's durable acknowledgements. */
 function SaveStatus({ contactId }: { contactId: string }) {
@@ -55,10 +56,12 @@ export function ContactPanel({
   contactId,
   channel,
   onChanged,
+  onDeleted,
 }: {
   contactId: string
   channel: ChannelId
   onChanged: () => void
+  onDeleted: () => void
 }) {
   const { data, found, error, setValue, clearValue } = useContact(contactId, { channel })
   const [isVip, setVip, vip] = useVip(contactId)
@@ -145,6 +148,11 @@ export function ContactPanel({
         ))}
       </ul>
       <ContactHistory contactId={contactId} />
+      <DeleteContact
+        contactId={contactId}
+        hint={profile?.hint ?? contactId}
+        onDeleted={onDeleted}
+      />
     </div>
   )
 }

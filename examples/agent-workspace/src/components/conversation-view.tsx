@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'react'
 import type { ConversationStatus } from '@cardfile/core'
 import { channelLabel, clockTime } from '../format'
-import { useConversation } from '../use-conversation'
+import type { ConversationState } from '../use-conversation'
 import { ChannelIcon } from './channel-icon'
 
 const STATUSES: readonly { id: ConversationStatus; label: string }[] = [
@@ -12,17 +12,17 @@ const STATUSES: readonly { id: ConversationStatus; label: string }[] = [
 
 /** Messages of one conversation, its status, and a reply box. */
 export function ConversationView({
-  conversationId,
+  conversation,
   hint,
   vip,
   onChanged,
 }: {
-  conversationId: string
+  conversation: ConversationState
   hint: string | null
   vip: boolean
   onChanged: () => void
 }) {
-  const { meta, messages, setStatus, reply } = useConversation(conversationId)
+  const { meta, messages, setStatus, reply } = conversation
   const [draft, setDraft] = useState('')
   const [problem, setProblem] = useState<string | null>(null)
   const bottom = useRef<HTMLDivElement>(null)

@@ -8,6 +8,7 @@ import { usePolled } from '../use-polled'
 import { ContactPanel } from './contact-panel'
 import { ConversationView } from './conversation-view'
 import { QueueList } from './queue-list'
+import { useConversation } from '../use-conversation'
 
 /** How often the queue is re-read from the server's index. */
 const QUEUE_POLL_MS = 1500
@@ -36,11 +37,6 @@ export function InboxPage({ conversationId }: { conversationId: string | null })
     return { conversations, contacts: new Map(contacts.map((c) => [c.id, c])) }
   }, [session, filter])
   const { data, error, refresh } = usePolled(`inbox:${filter}`, load, QUEUE_POLL_MS)
-
-  const selected =
-    data?.conversations.find((c) => c.id === conversationId) ??
-    (conversationId === null ? undefined : null)
-  const contact = selected ? data?.contacts.get(selected.contactId) : undefined
 
   return (
     <div className="inbox">
@@ -76,36 +72,82 @@ export function InboxPage({ conversationId }: { conversationId: string | null })
           />
         )}
       </aside>
-      <section className="conversation-column" aria-label="Conversation">
-        {conversationId === null ? (
-          <div className="empty-state">
-            <h2>Pick a conversation</h2>
-            <p className="muted">Queues are sorted by priority: VIP contacts rise to the top.</p>
+      {conversationId === null ? (
+        <>
+          <section className="conversation-column" aria-label="Conversation">
+            <div className="empty-state">
+              <h2>Pick a conversation</h2>
+              <p className="muted">Queues are sorted by priority: VIP contacts rise to the top.</p>
+            </div>
+          </section>
+          <aside className="contact-column" aria-label="Contact">
+            <div className="empty-state small">
+              <p className="muted">The contact&rsquo;s details show here.</p>
+            </div>
+          </aside>
+        </>
+      ) : (
+        <OpenConversation
+          key={conversationId}
+          conversationId={conversationId}
+          contacts={data?.contacts ?? null}
+          onChanged={refresh}
+        />
+      )}
+    </div>
+  )
+}
+
+/** The middle and right columns for one open conversation (read live from its document). */
+function OpenConversation({
+  conversationId,
+  contacts,
+  onChanged,
+}: {
+  conversationId: string
+  contacts: ReadonlyMap<string, ContactRow> | null
+  onChanged: () => void
+}) {
+  const conversation = useConversation(conversationId)
+  const { meta, purged } = conversation
+  const contact = meta === null ? undefined : contacts?.get(meta.contactId)
+  if (purged) {
+    return (
+      <>
+        <section className="conversation-column" aria-label="Conversation">
+          <div className="empty-state" data-testid="conversation-deleted">
+            <h2>This contact was deleted</h2>
+            <p className="muted">Its conversations and details are gone from this device too.</p>
           </div>
-        ) : (
-          <ConversationView
-            key={conversationId}
-            conversationId={conversationId}
-            hint={contact?.hint ?? null}
-            vip={contact?.vip ?? false}
-            onChanged={refresh}
-          />
-        )}
+        </section>
+        <aside className="contact-column" aria-label="Contact" />
+      </>
+    )
+  }
+  return (
+    <>
+      <section className="conversation-column" aria-label="Conversation">
+        <ConversationView
+          conversation={conversation}
+          hint={contact?.hint ?? null}
+          vip={contact?.vip ?? false}
+          onChanged={onChanged}
+        />
       </section>
       <aside className="contact-column" aria-label="Contact">
-        {selected ? (
+        {meta !== null && (
           <ContactPanel
-            key={selected.contactId}
-            contactId={selected.contactId}
-            channel={selected.channel}
-            onChanged={refresh}
+            key={meta.contactId}
+            contactId={meta.contactId}
+            channel={meta.channel}
+            onChanged={onChanged}
+            onDeleted={() => {
+              navigate('/inbox')
+              onChanged()
+            }}
           />
-        ) : (
-          <div className="empty-state small">
-            <p className="muted">The contact&rsquo;s details show here.</p>
-          </div>
         )}
       </aside>
-    </div>
+    </>
   )
 }
