@@ -63,7 +63,8 @@ export function ConversationView({
             </h2>
             <span className="muted">
               {channelLabel(meta.channel)} · started {clockTime(meta.createdAt)}
-              {meta.team !== null && ` · ${meta.team} team`} · priority {meta.priority}
+              {meta.team !== null && ` · ${meta.team} team`} · priority{' '}
+              {Math.round(meta.priority * 10) / 10}
             </span>
           </div>
         </div>

@@ -74,7 +74,7 @@ export function QueueList({
                         )}
                       </span>
                       <span className="queue-item-meta muted">
-                        {channelLabel(c.channel)} · waiting since {ago(c.createdAt)}
+                        {channelLabel(c.channel)} · waiting {ago(c.createdAt).replace(/ ago$/, '')}
                       </span>
                     </span>
                     <span className={`status-pill status-${c.status}`}>{c.status}</span>
