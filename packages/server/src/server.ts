@@ -118,6 +118,9 @@ export interface CardfileServer {
  * (ws refuses the frame from its header, before buffering it, and then calls `close(1009)`.)
  */
 class BoundedWebSocket extends WebSocket {
+  /** The connection this socket carries, so one shared listener of each kind serves all. */
+  connection: Connection | null = null
+
   override close(code?: number, data?: string | Buffer): void {
     if (code === 1009) {
       super.close(CloseCodes.PayloadTooLarge.code, CloseCodes.PayloadTooLarge.reason)
@@ -250,11 +253,7 @@ export async function createCardfileServer(
     if (!conn.admit()) return
     const live = attached.get(conn)
     if (live === undefined) {
-      if (conn.pending.length >= limits.maxPendingBeforeAuth) {
-        conn.close({ code: CloseCodes.RateLimited.code, reason: 'too-many-messages-before-auth' })
-        return
-      }
-      conn.pending.push(message)
+      conn.queue(message)
       return
     }
     handleMessage(conn, live, message)
@@ -314,13 +313,35 @@ export async function createCardfileServer(
     }
     attached.set(conn, live)
     live.addConnection(conn)
-    for (const message of conn.pending.splice(0)) {
+    for (const message of conn.takeQueued()) {
       if (conn.closed) break
       handleMessage(conn, live, message)
     }
   }
 
+  // One listener of each kind for every socket, which finds its connection on the socket:
+  // closures made per connection would cost every idle connection a few hundred bytes.
+  const connectionOf = (ws: WebSocket): Connection | null =>
+    ws instanceof BoundedWebSocket ? ws.connection : null
+  function onSocketMessage(this: WebSocket, data: RawData): void {
+    const conn = connectionOf(this)
+    if (conn !== null) onMessage(conn, data)
+  }
+  function onSocketError(this: WebSocket, error: Error): void {
+    logger.debug('websocket error', { doc: connectionOf(this)?.docName, error: String(error) })
+  }
+  function onSocketClose(this: WebSocket): void {
+    const conn = connectionOf(this)
+    if (conn === null) return
+    conn.markClosed()
+    connections.delete(conn)
+    metrics.connections.set(connections.size)
+    attached.get(conn)?.removeConnection(conn)
+    attached.delete(conn)
+  }
+
   wss.on('connection', (ws: WebSocket, req: IncomingMessage) => {
+    if (!(ws instanceof BoundedWebSocket)) throw new Error('unexpected websocket class')
     const url = new URL(req.url ?? '/', 'http://localhost')
     let docName = ''
     try {
@@ -338,17 +359,10 @@ export async function createCardfileServer(
     connections.add(conn)
     metrics.connections.set(connections.size)
     metrics.connectionsTotal.inc()
-    ws.on('message', (data) => onMessage(conn, data))
-    ws.on('error', (error) => {
-      logger.debug('websocket error', { doc: docName, error: String(error) })
-    })
-    ws.on('close', () => {
-      conn.markClosed()
-      connections.delete(conn)
-      metrics.connections.set(connections.size)
-      attached.get(conn)?.removeConnection(conn)
-      attached.delete(conn)
-    })
+    ws.connection = conn
+    ws.on('message', onSocketMessage)
+    ws.on('error', onSocketError)
+    ws.on('close', onSocketClose)
     const parsed = parseDocName(docName)
     if (parsed === null) {
       conn.close({ code: CloseCodes.BadRequest.code, reason: 'bad-document-name' })

@@ -18,6 +18,27 @@ export type AuthOptions =
   | { readonly jwksUrl: string; readonly secret?: undefined }
   | { readonly authenticate: AuthenticateHook }
 
+/** Most distinct actors {@link internActor} remembers before it starts over. */
+const INTERNED_ACTORS_MAX = 10_000
+
+const internedActors = new Map<string, AuthenticatedActor>()
+
+/**
+ * One frozen object per distinct actor. Every connection keeps its actor for life, and the
+ * strings a verified token decodes to are fresh copies each time, so a user with ten tabs open
+ * would otherwise hold ten copies of the same four strings. Only the claims are kept, never the
+ * token or the rest of its payload.
+ */
+function internActor(actor: AuthenticatedActor): AuthenticatedActor {
+  const key = JSON.stringify([actor.userId, actor.workspace, actor.role, actor.name ?? null])
+  const known = internedActors.get(key)
+  if (known !== undefined) return known
+  if (internedActors.size >= INTERNED_ACTORS_MAX) internedActors.clear()
+  const frozen = Object.freeze(actor)
+  internedActors.set(key, frozen)
+  return frozen
+}
+
 const ACCEPTED_ALGORITHMS = ['HS256', 'RS256', 'PS256', 'ES256', 'EdDSA']
 
 /**
@@ -70,13 +91,12 @@ export function createAuthenticator(auth: AuthOptions): AuthenticateHook {
     if (typeof role !== 'string' || !(ROLES as readonly string[]).includes(role)) {
       throw new CardfileError(ErrorCodes.Unauthorized, 'the token has no valid role claim')
     }
-    const actor: AuthenticatedActor = {
+    return internActor({
       userId: sub,
       role: role as Role,
       workspace,
       ...(typeof name === 'string' ? { name } : {}),
-    }
-    return actor
+    })
   }
 }
 

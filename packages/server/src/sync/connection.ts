@@ -4,41 +4,58 @@ import type { ServerMetrics } from '../metrics'
 import type { CloseCode } from './close-codes'
 import { CloseCodes } from './close-codes'
 import type { ServerLimits } from './limits'
-import { TokenBucket } from './limits'
+import { msUntilToken, refillTokens } from './limits'
 
 /** How long a closing socket may take to finish the close handshake before it is destroyed. */
 const CLOSE_GRACE_MS = 3000
 
+/** Presence state of a connection that sent awareness; most connections never need one. */
+export interface Presence {
+  /** Awareness client ids this connection has set states for (removed when it drops). */
+  readonly ids: Set<number>
+  /** Awareness rate limit: token balance and when it was last refilled (performance.now()). */
+  tokens: number
+  refilledAt: number
+  /** The latest awareness update held back by the awareness rate limit. */
+  deferred: Uint8Array | null
+  deferredTimer: ReturnType<typeof setTimeout> | null
+}
+
 /**
  * One client connection: a websocket on one document, its actor once authenticated, its rate
- * limits and the awareness client ids it controls. Sending goes through {@link send}, which
- * closes consumers that cannot keep up instead of buffering for them without bound.
+ * limits and, once it sends presence, the awareness client ids it controls. Sending goes
+ * through {@link send}, which closes consumers that cannot keep up instead of buffering for
+ * them without bound.
+ *
+ * A server holds thousands of these, so an idle one is kept small: the rate limit is two
+ * numbers, and the queue before authentication, the presence state and the token expiry
+ * (one shared timer for all connections) cost nothing until they are used.
  */
 export class Connection {
   actor: AuthenticatedActor | null = null
-  /** Awareness client ids this connection has set states for (removed when it drops). */
-  readonly awarenessIds = new Set<number>()
-  /** Messages received before the connection was attached to its document. */
-  readonly pending: Uint8Array[] = []
-  readonly messages: TokenBucket
-  readonly awareness: TokenBucket
-  /** The latest awareness update held back by the awareness rate limit. */
-  deferredAwareness: Uint8Array | null = null
-  deferredAwarenessTimer: ReturnType<typeof setTimeout> | null = null
+  /** Presence state, created by the first awareness update (null: none sent). */
+  presence: Presence | null = null
   closed = false
+  /** When the token expires (ms since epoch), or 0 when it does not. */
+  expiresAt = 0
+  /** Message rate limit: token balance and when it was last refilled (performance.now()). */
+  private tokens: number
+  private refilledAt: number
+  /** Messages received before the connection was attached to its document. */
+  private queued: Uint8Array[] | null = null
   private resumeTimer: ReturnType<typeof setTimeout> | null = null
-  private expiryTimer: ReturnType<typeof setTimeout> | null = null
 
   constructor(
     readonly ws: WebSocket,
-    readonly docName: string,
+    /** The document's name; replaced by the live document's own copy once attached. */
+    public docName: string,
     /** Opted in to Cardfile's message types (`cardfile=1`). */
     readonly extended: boolean,
     readonly limits: ServerLimits,
     private readonly metrics: ServerMetrics,
   ) {
-    this.messages = new TokenBucket(limits.messagesPerSecond, limits.messagesPerSecond * 2)
-    this.awareness = new TokenBucket(limits.awarenessPerSecond, limits.awarenessPerSecond * 2)
+    this.tokens = limits.messagesPerSecond * 2
+    this.refilledAt = performance.now()
   }
 
   /** True while messages can still be sent. */
@@ -49,16 +66,24 @@ export class Connection {
   /**
    * Sends `message` unless the connection is closed. A connection whose outbound buffer is
    * over the limit is a consumer too slow to keep up: it is closed (transient, it may come back
-   * and resync) rather than buffered for without bound.
+   * and resync) rather than buffered for without bound. Returns whether it was sent (callers
+   * that broadcast count the bytes once).
    */
-  send(message: Uint8Array): void {
-    if (!this.open) return
+  send(message: Uint8Array): boolean {
+    if (!this.sendUncounted(message)) return false
+    this.metrics.bytesSent.inc(message.byteLength)
+    return true
+  }
+
+  /** {@link send} without counting bytes sent: broadcasts count them once for all receivers. */
+  sendUncounted(message: Uint8Array): boolean {
+    if (!this.open) return false
     if (this.ws.bufferedAmount + message.byteLength > this.limits.maxBufferedBytes) {
       this.close({ code: CloseCodes.TryAgainLater.code, reason: 'slow-consumer' })
-      return
+      return false
     }
-    this.metrics.bytesSent.inc(message.byteLength)
-    this.ws.send(message, { binary: true })
+    this.ws.send(message, SEND_BINARY)
+    return true
   }
 
   /** Sends only to connections that opted in to Cardfile's message types. */
@@ -72,31 +97,87 @@ export class Connection {
    * (TCP pushes back on the sender); a sender that keeps going far past that is closed.
    */
   admit(): boolean {
-    const balance = this.messages.take()
+    const rate = this.limits.messagesPerSecond
+    const now = performance.now()
+    this.tokens = refillTokens(this.tokens, now - this.refilledAt, rate, rate * 2) - 1
+    this.refilledAt = now
+    const balance = this.tokens
     if (balance >= 0) return true
-    if (balance < -this.limits.messagesPerSecond * 3) {
+    if (balance < -rate * 3) {
       this.close(CloseCodes.RateLimited)
       return false
     }
     if (this.resumeTimer === null && this.open) {
       this.ws.pause()
-      this.resumeTimer = setTimeout(() => {
-        this.resumeTimer = null
-        if (this.open) this.ws.resume()
-      }, this.messages.msUntilAvailable())
+      this.resumeTimer = setTimeout(
+        () => {
+          this.resumeTimer = null
+          if (this.open) this.ws.resume()
+        },
+        msUntilToken(balance, rate),
+      )
     }
     return true
   }
 
-  /** Closes the connection when its token expires. */
+  /**
+   * Queues a message received before the connection is attached to its document; false (and
+   * the connection closed with 4429) when `maxPendingBeforeAuth` are already queued.
+   */
+  queue(message: Uint8Array): boolean {
+    const queued = (this.queued ??= [])
+    if (queued.length >= this.limits.maxPendingBeforeAuth) {
+      this.close({ code: CloseCodes.RateLimited.code, reason: 'too-many-messages-before-auth' })
+      return false
+    }
+    queued.push(message)
+    return true
+  }
+
+  /** Takes the messages queued before attachment, oldest first. */
+  takeQueued(): Uint8Array[] {
+    const queued = this.queued ?? []
+    this.queued = null
+    return queued
+  }
+
+  /** Presence state, created on first use. */
+  presenceState(): Presence {
+    return (this.presence ??= {
+      ids: new Set(),
+      tokens: this.limits.awarenessPerSecond * 2,
+      refilledAt: performance.now(),
+      deferred: null,
+      deferredTimer: null,
+    })
+  }
+
+  /**
+   * Takes an awareness token when one is available: false when the sender is over the
+   * awareness rate (the caller defers the update for {@link awarenessWaitMs}).
+   */
+  takeAwarenessToken(): boolean {
+    const presence = this.presenceState()
+    const rate = this.limits.awarenessPerSecond
+    const now = performance.now()
+    presence.tokens = refillTokens(presence.tokens, now - presence.refilledAt, rate, rate * 2)
+    presence.refilledAt = now
+    if (presence.tokens < 1) return false
+    presence.tokens -= 1
+    return true
+  }
+
+  /** Milliseconds until an awareness token is available again (after a refused take). */
+  awarenessWaitMs(): number {
+    return msUntilToken(this.presenceState().tokens, this.limits.awarenessPerSecond)
+  }
+
+  /** Closes the connection when its token expires (`ms` since epoch). */
   expireAt(ms: number): void {
-    const delay = ms - Date.now()
-    // setTimeout overflows past ~24.8 days; such tokens are re-checked on reconnect anyway.
-    if (delay > 2 ** 31 - 1) return
-    this.expiryTimer = setTimeout(
-      () => this.close({ code: CloseCodes.Unauthorized.code, reason: 'token-expired' }),
-      Math.max(0, delay),
-    )
+    // Tokens valid for longer than a timer can wait (~24.8 days) are re-checked on reconnect.
+    if (ms - Date.now() > 2 ** 31 - 1) return
+    this.expiresAt = ms
+    expiryClock.watch(this)
   }
 
   /** Closes with `code`; destroys the socket if the peer does not finish the handshake. */
@@ -121,12 +202,71 @@ export class Connection {
   markClosed(): void {
     this.closed = true
     if (this.resumeTimer !== null) clearTimeout(this.resumeTimer)
-    if (this.expiryTimer !== null) clearTimeout(this.expiryTimer)
-    if (this.deferredAwarenessTimer !== null) clearTimeout(this.deferredAwarenessTimer)
     this.resumeTimer = null
-    this.expiryTimer = null
-    this.deferredAwarenessTimer = null
-    this.deferredAwareness = null
-    this.pending.length = 0
+    if (this.expiresAt !== 0) expiryClock.forget(this)
+    const presence = this.presence
+    if (presence !== null) {
+      if (presence.deferredTimer !== null) clearTimeout(presence.deferredTimer)
+      presence.deferredTimer = null
+      presence.deferred = null
+    }
+    this.queued = null
   }
 }
+
+/** ws send options for every message: binary frames (shared, not one object per send). */
+const SEND_BINARY = Object.freeze({ binary: true })
+
+/**
+ * Closes connections whose token ran out, with one timer for all of them instead of one per
+ * connection: it is set for the earliest expiry and, when it fires, closes every connection
+ * that is due and sets itself for the next. Connections expiring within a second of each other
+ * are closed together (up to a second late) so a crowd of tokens does not mean a crowd of
+ * wake-ups.
+ */
+class ExpiryClock {
+  private readonly watched = new Set<Connection>()
+  private timer: ReturnType<typeof setTimeout> | null = null
+  private due = Number.POSITIVE_INFINITY
+
+  watch(conn: Connection): void {
+    this.watched.add(conn)
+    this.schedule(conn.expiresAt)
+  }
+
+  forget(conn: Connection): void {
+    this.watched.delete(conn)
+    if (this.watched.size === 0 && this.timer !== null) {
+      clearTimeout(this.timer)
+      this.timer = null
+      this.due = Number.POSITIVE_INFINITY
+    }
+  }
+
+  private schedule(at: number): void {
+    if (at >= this.due) return
+    if (this.timer !== null) clearTimeout(this.timer)
+    this.due = at
+    this.timer = setTimeout(this.fire, Math.max(0, at - Date.now()))
+    // Open sockets keep the process alive; the clock alone must not.
+    this.timer.unref()
+  }
+
+  private readonly fire = (): void => {
+    this.timer = null
+    this.due = Number.POSITIVE_INFINITY
+    const now = Date.now()
+    let next = Number.POSITIVE_INFINITY
+    for (const conn of this.watched) {
+      if (conn.expiresAt <= now) {
+        // Closing removes it from `watched`; deleting the current entry is safe while iterating.
+        conn.close({ code: CloseCodes.Unauthorized.code, reason: 'token-expired' })
+      } else if (conn.expiresAt < next) {
+        next = conn.expiresAt
+      }
+    }
+    if (next !== Number.POSITIVE_INFINITY) this.schedule(Math.max(next, now + 1000))
+  }
+}
+
+const expiryClock = new ExpiryClock()

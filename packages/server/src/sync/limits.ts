@@ -22,50 +22,30 @@ export const DEFAULT_LIMITS: ServerLimits = Object.freeze({
 })
 
 /**
- * A token bucket: `capacity` tokens refilled at `ratePerSecond`. `take()` may drive the balance
- * negative, which is how the caller learns how far over the rate a sender is (and for how long
- * to pause it) without dropping the message it already received.
+ * Token-bucket arithmetic on a balance its holder keeps as a plain number (a connection keeps
+ * two numbers, not an object): the balance after `elapsedMs` of refilling at `ratePerSecond`,
+ * capped at `capacity`. Callers subtract a token themselves and may drive the balance negative,
+ * which is how they learn how far over the rate a sender is without dropping what it sent.
  *
  * @example
- * const bucket = new TokenBucket(100, 200)
- * if (bucket.take() < 0) pauseFor(bucket.msUntilPositive())
+ * tokens = refillTokens(tokens, now - refilledAt, 100, 200) - 1
+ * if (tokens < 0) pauseFor(msUntilToken(tokens, 100))
  */
-export class TokenBucket {
-  private tokens: number
-  private last: number
+export function refillTokens(
+  balance: number,
+  elapsedMs: number,
+  ratePerSecond: number,
+  capacity: number,
+): number {
+  return Math.min(capacity, balance + (elapsedMs / 1000) * ratePerSecond)
+}
 
-  constructor(
-    private readonly ratePerSecond: number,
-    private readonly capacity: number,
-    private readonly now: () => number = () => performance.now(),
-  ) {
-    this.tokens = capacity
-    this.last = now()
-  }
-
-  /** Takes one token and returns the balance left (negative when over the rate). */
-  take(): number {
-    this.refill()
-    this.tokens -= 1
-    return this.tokens
-  }
-
-  /** Whether a token is available now, without taking it. */
-  available(): boolean {
-    this.refill()
-    return this.tokens >= 1
-  }
-
-  /** Milliseconds until the balance is back to one whole token. */
-  msUntilAvailable(): number {
-    this.refill()
-    return this.tokens >= 1 ? 0 : ((1 - this.tokens) / this.ratePerSecond) * 1000
-  }
-
-  private refill(): void {
-    const now = this.now()
-    const elapsed = (now - this.last) / 1000
-    this.last = now
-    this.tokens = Math.min(this.capacity, this.tokens + elapsed * this.ratePerSecond)
-  }
+/**
+ * Milliseconds until a `balance` refilling at `ratePerSecond` is back to one whole token.
+ *
+ * @example
+ * msUntilToken(-1, 100) // 20
+ */
+export function msUntilToken(balance: number, ratePerSecond: number): number {
+  return balance >= 1 ? 0 : ((1 - balance) / ratePerSecond) * 1000
 }

@@ -184,6 +184,8 @@ export class LiveDocument {
    * server's sync step 1 and the current awareness states, as the y-websocket server does.
    */
   addConnection(conn: Connection): void {
+    // Many connections to one document share its name instead of each keeping a copy.
+    conn.docName = this.name
     this.connections.add(conn)
     conn.send(encodeSyncStep1(this.doc))
     const states = this.awareness.getStates()
@@ -199,8 +201,9 @@ export class LiveDocument {
   /** Detaches a connection: its awareness states are removed and its hold released. */
   removeConnection(conn: Connection): void {
     if (!this.connections.delete(conn)) return
-    if (conn.awarenessIds.size > 0 && !this.destroyed) {
-      awarenessProtocol.removeAwarenessStates(this.awareness, [...conn.awarenessIds], null)
+    const ids = conn.presence?.ids
+    if (ids !== undefined && ids.size > 0 && !this.destroyed) {
+      awarenessProtocol.removeAwarenessStates(this.awareness, [...ids], null)
     }
     this.release()
   }
@@ -261,13 +264,14 @@ export class LiveDocument {
   }
 
   private receiveAwareness(conn: Connection, update: Uint8Array): void {
-    if (!conn.awareness.available()) {
+    if (!conn.takeAwarenessToken()) {
       // Presence is the latest state that matters: keep only the newest held-back update.
-      conn.deferredAwareness = update
-      conn.deferredAwarenessTimer ??= setTimeout(() => {
-        conn.deferredAwarenessTimer = null
-        const deferred = conn.deferredAwareness
-        conn.deferredAwareness = null
+      const presence = conn.presenceState()
+      presence.deferred = update
+      presence.deferredTimer ??= setTimeout(() => {
+        presence.deferredTimer = null
+        const deferred = presence.deferred
+        presence.deferred = null
         if (deferred === null || !conn.open || this.destroyed) return
         try {
           this.receiveAwareness(conn, deferred)
@@ -275,10 +279,9 @@ export class LiveDocument {
           this.deps.logger.debug('malformed awareness update', { error: String(error) })
           conn.close(CloseCodes.BadRequest)
         }
-      }, conn.awareness.msUntilAvailable())
+      }, conn.awarenessWaitMs())
       return
     }
-    conn.awareness.take()
     this.deps.metrics.awarenessUpdates.inc()
     awarenessProtocol.applyAwarenessUpdate(this.awareness, update, conn)
   }
@@ -560,15 +563,15 @@ export class LiveDocument {
   ): void => {
     const conn = origin instanceof Connection ? origin : undefined
     for (const id of changes.added) {
-      conn?.awarenessIds.add(id)
+      conn?.presenceState().ids.add(id)
       this.awarenessChanged.add(id)
     }
     for (const id of changes.updated) {
-      conn?.awarenessIds.add(id)
+      conn?.presenceState().ids.add(id)
       this.awarenessChanged.add(id)
     }
     for (const id of changes.removed) {
-      conn?.awarenessIds.delete(id)
+      conn?.presence?.ids.delete(id)
       this.awarenessChanged.add(id)
     }
     if (this.awarenessChanged.size > 0) this.scheduleFlush()
