@@ -1,6 +1,6 @@
 import WebSocket from 'ws'
 import { createCardfileClient } from '@cardfile/core'
-import type { CardfileClient, ContactHandle } from '@cardfile/core'
+import type { CardfileClient, ContactHandle, DocStatus } from '@cardfile/core'
 import { BENCH_WORKSPACE } from './ipc'
 import { within } from './stats'
 
@@ -13,12 +13,17 @@ export const PANEL_ATTRIBUTES: readonly string[] = Array.from(
 /**
  * A Cardfile client as one page load runs it: real `ws` sockets, and its own IndexedDB copies
  * (fake-indexeddb) under `localPrefix`, so two clients with the same prefix share a cache as two
- * page loads in one browser do.
+ * page loads in one browser do. `connect: false` keeps it offline (local copies only).
  *
  * @example
  * const client = hookClient(url, tokens.agent, 'page-1')
  */
-export function hookClient(url: string, token: string, localPrefix: string): CardfileClient {
+export function hookClient(
+  url: string,
+  token: string,
+  localPrefix: string,
+  options: { readonly connect?: boolean } = {},
+): CardfileClient {
   return createCardfileClient({
     url,
     workspace: BENCH_WORKSPACE,
@@ -26,6 +31,7 @@ export function hookClient(url: string, token: string, localPrefix: string): Car
     WebSocket,
     localPrefix,
     keepAliveMs: 20,
+    connect: options.connect ?? true,
   })
 }
 
@@ -52,15 +58,17 @@ export function until(
   return within(met, ms, message).finally(() => off?.())
 }
 
-/** Resolves once a contact and its schema are synced with the server and saved. */
-export function untilSyncedAndSaved(handle: ContactHandle, ms: number): Promise<void> {
-  const settled = (): boolean => {
-    const contact = handle.status()
-    const schema = handle.schemaHandle.status()
-    return (
-      contact.status === 'synced' && contact.saved && schema.status === 'synced' && schema.saved
-    )
-  }
+/**
+ * Resolves once a contact and its schema are synced with the server, saved, and their local
+ * copies read. The last matters for a cache: y-indexeddb stores what arrived before its database
+ * opened only when it has read the database, so a client torn down between the server's sync
+ * and that read leaves no local copy behind.
+ */
+export function untilSettled(handle: ContactHandle, ms: number): Promise<void> {
+  const settledDoc = (status: DocStatus): boolean =>
+    status.status === 'synced' && status.saved && status.localLoaded
+  const settled = (): boolean =>
+    settledDoc(handle.status()) && settledDoc(handle.schemaHandle.status())
   return until(
     settled,
     (listener) => {
@@ -72,7 +80,7 @@ export function untilSyncedAndSaved(handle: ContactHandle, ms: number): Promise<
       }
     },
     ms,
-    `${handle.name} never synced and saved`,
+    `${handle.name} never synced, saved and read its local copy`,
   )
 }
 
@@ -127,7 +135,7 @@ export async function seedContacts(
         }
       })
     }
-    await Promise.all(handles.map((handle) => untilSyncedAndSaved(handle, ms)))
+    await Promise.all(handles.map((handle) => untilSettled(handle, ms)))
   } finally {
     for (const handle of handles) handle.release()
   }

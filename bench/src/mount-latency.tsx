@@ -2,7 +2,7 @@ import { createRoot } from 'react-dom/client'
 import type { CardfileClient, LoadSource } from '@cardfile/core'
 import { CardfileProvider } from '@cardfile/react'
 import { ContactProbe } from './hook-panels'
-import { hookClient, PANEL_ATTRIBUTES, untilSyncedAndSaved } from './hook-clients'
+import { hookClient, PANEL_ATTRIBUTES, untilSettled } from './hook-clients'
 import { within } from './stats'
 
 /** One mount: milliseconds from `root.render` to the commit showing the values, and their source. */
@@ -13,8 +13,13 @@ export interface MountSample {
 
 /** Samples of each way a contact reaches the panel. */
 export interface MountResult {
-  /** Cached in IndexedDB by an earlier page load; a new client mounts the panel. */
+  /**
+   * Cached in IndexedDB by an earlier page load; a new client mounts the panel, online: the
+   * values come from the local copy or from the server, whichever arrives first.
+   */
   readonly cached: MountSample[]
+  /** The same with the new client offline: the values can only come from the local copy. */
+  readonly cachedOffline: MountSample[]
   /** Empty cache: a new client fetches the schema and the contact from the server. */
   readonly fetched: MountSample[]
   /** A running client with the schema open mounts a contact it has not cached. */
@@ -31,9 +36,18 @@ export interface MountOptions {
   readonly timeoutMs: number
 }
 
-/** Contact ids of each case, one contact per mount; the caller seeds them on the server. */
-export const mountContacts = (kind: keyof MountResult, count: number): string[] =>
-  Array.from({ length: count }, (_, index) => `mount-${kind}-${index}`)
+const CASES = ['cached', 'cachedOffline', 'fetched', 'fetchedSchemaOpen'] as const
+
+/** The contact of mount `index` of one case: every mount opens a contact of its own. */
+const mountContact = (kind: (typeof CASES)[number], index: number): string =>
+  `mount-${kind}-${index}`
+
+/**
+ * Every contact `measureMounts` opens for `mounts` mounts per case (warm-up included); the
+ * caller seeds them on the server first.
+ */
+export const mountContacts = (mounts: number): string[] =>
+  CASES.flatMap((kind) => Array.from({ length: mounts }, (_, index) => mountContact(kind, index)))
 
 /**
  * Mounts the full contact panel for `id` in a fresh React root and resolves with the time from
@@ -74,20 +88,25 @@ async function mountUntilShown(
 
 /**
  * Case (a): an earlier page load opened the contact, synced it and saved it to IndexedDB, and
- * was torn down; a new client on the same IndexedDB mounts the panel.
+ * was torn down; a new client on the same IndexedDB (online, or offline with `online` false)
+ * mounts the panel.
  */
-async function cachedSample(options: MountOptions, id: string): Promise<MountSample> {
+async function cachedSample(
+  options: MountOptions,
+  id: string,
+  online: boolean,
+): Promise<MountSample> {
   const prefix = `page-${id}`
   const earlier = hookClient(options.url, options.token, prefix)
   const handle = earlier.contact(id)
   try {
-    await untilSyncedAndSaved(handle, options.timeoutMs)
+    await untilSettled(handle, options.timeoutMs)
   } finally {
     handle.release()
     // Resolves once the IndexedDB copies are flushed and closed.
     await within(earlier.destroy(), options.timeoutMs, 'a client never closed')
   }
-  const client = hookClient(options.url, options.token, prefix)
+  const client = hookClient(options.url, options.token, prefix, { connect: online })
   try {
     return await mountUntilShown(client, id, options.timeoutMs)
   } finally {
@@ -115,28 +134,24 @@ async function fetchedSample(options: MountOptions, id: string): Promise<MountSa
  */
 export async function measureMounts(options: MountOptions): Promise<MountResult> {
   const total = options.samples + options.warmup
-  const ids = {
-    cached: mountContacts('cached', total),
-    fetched: mountContacts('fetched', total),
-    fetchedSchemaOpen: mountContacts('fetchedSchemaOpen', total),
-  }
-  const result: MountResult = { cached: [], fetched: [], fetchedSchemaOpen: [] }
+  const result: MountResult = { cached: [], cachedOffline: [], fetched: [], fetchedSchemaOpen: [] }
   // One running page with the schema open (and cached) for case (c).
   const running = hookClient(options.url, options.token, 'page-running')
   const schema = running.schema()
   try {
     await within(schema.whenSynced(), options.timeoutMs, 'the schema never synced')
     for (let index = 0; index < total; index++) {
-      const measured = index >= options.warmup
-      const cached = await cachedSample(options, ids.cached[index] ?? '')
-      const fetched = await fetchedSample(options, ids.fetched[index] ?? '')
+      const cached = await cachedSample(options, mountContact('cached', index), true)
+      const offline = await cachedSample(options, mountContact('cachedOffline', index), false)
+      const fetched = await fetchedSample(options, mountContact('fetched', index))
       const open = await mountUntilShown(
         running,
-        ids.fetchedSchemaOpen[index] ?? '',
+        mountContact('fetchedSchemaOpen', index),
         options.timeoutMs,
       )
-      if (!measured) continue
+      if (index < options.warmup) continue
       result.cached.push(cached)
+      result.cachedOffline.push(offline)
       result.fetched.push(fetched)
       result.fetchedSchemaOpen.push(open)
     }

@@ -2,7 +2,7 @@ import { createRoot } from 'react-dom/client'
 import type { CardfileClient } from '@cardfile/core'
 import { CardfileProvider } from '@cardfile/react'
 import { NaivePanel, RenderLog, SelectorPanel } from './hook-panels'
-import { PANEL_ATTRIBUTES, until, untilSyncedAndSaved } from './hook-clients'
+import { PANEL_ATTRIBUTES, until, untilSettled } from './hook-clients'
 
 /** The contact both panels show and the other client edits. */
 export const PANEL_CONTACT = 'panel-contact'
@@ -73,7 +73,7 @@ export async function measureRenderCounts(options: RenderCountOptions): Promise<
   document.body.append(container)
   const root = createRoot(container)
   try {
-    await untilSyncedAndSaved(editor, timeoutMs)
+    await untilSettled(editor, timeoutMs)
     root.render(
       <CardfileProvider client={viewer}>
         <SelectorPanel contactId={PANEL_CONTACT} log={selector} />
@@ -86,7 +86,7 @@ export async function measureRenderCounts(options: RenderCountOptions): Promise<
       timeoutMs,
       'the panels never showed the seeded values',
     )
-    await untilSyncedAndSaved(watched, timeoutMs)
+    await untilSettled(watched, timeoutMs)
     // React commits a store change in a microtask; one macrotask later the mount's last render
     // is committed and counted as the mount's.
     await new Promise((resolve) => setImmediate(resolve))
