@@ -13,7 +13,7 @@ import type { ServerMetrics } from '../metrics'
 import type { Storage } from '../storage/storage'
 import type { ServerLogger } from './logger'
 import { LiveDocument } from './live-document'
-import type { CommitEvent } from './live-document'
+import type { CommitEvent, LiveDocumentDeps } from './live-document'
 
 /** The actor the server uses for its own writes (seeding a new workspace's schema). */
 const SERVER_ACTOR: Actor = { userId: 'cardfile-server', role: 'system', name: 'Cardfile server' }
@@ -39,8 +39,18 @@ export class DocumentRegistry implements DocumentHost {
   private readonly loading = new Map<string, Promise<LiveDocument>>()
   /** Names being erased: loads refuse them until storage's tombstone is in place. */
   private readonly erasing = new Set<string>()
+  /** What every live document gets from the registry: one object shared by all of them. */
+  private readonly deps: LiveDocumentDeps
 
-  constructor(private readonly options: DocumentRegistryOptions) {}
+  constructor(private readonly options: DocumentRegistryOptions) {
+    this.deps = {
+      storage: options.storage,
+      metrics: options.metrics,
+      logger: options.logger,
+      onCommit: options.onCommit,
+      onIdle: (live) => this.onIdle(live),
+    }
+  }
 
   /** Number of documents in memory. */
   get size(): number {
@@ -93,13 +103,7 @@ export class DocumentRegistry implements DocumentHost {
       if (this.erasing.has(docName)) {
         throw new CardfileError(ErrorCodes.Deleted, `${docName} was deleted`)
       }
-      const live = new LiveDocument(docName, parsed, schema, updates, {
-        storage,
-        metrics,
-        logger: this.options.logger,
-        onCommit: this.options.onCommit,
-        onIdle: (l) => this.onIdle(l),
-      })
+      const live = new LiveDocument(docName, parsed, schema, updates, this.deps)
       this.docs.set(docName, live)
       metrics.documentsLoaded.set(this.docs.size)
       metrics.documentLoads.inc()

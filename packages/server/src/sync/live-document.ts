@@ -93,6 +93,22 @@ const serverClientId = (): number => 1 + Math.floor(Math.random() * 0xffffff)
 
 const noop = (): void => undefined
 
+/** Every struct may be garbage-collected (Yjs' default, one function for every document). */
+const collectAll = (): boolean => true
+
+/** The tail of a document with no commits yet (shared: an idle document needs none of its own). */
+const SETTLED: Promise<void> = Promise.resolve()
+
+/** An awareness update naming no clients: the answer to a query while nobody is present. */
+const NO_AWARENESS_STATES = new Uint8Array([0])
+
+/** Presence of a document, created when its first awareness message arrives. */
+interface DocumentPresence {
+  readonly awareness: awarenessProtocol.Awareness
+  /** Client ids whose state changed since the last flush. */
+  readonly changed: Set<number>
+}
+
 /**
  * A document loaded in memory with its connections, awareness and commit pipeline. Every
  * client update goes through {@link applyClientUpdate}: apply, check every changed key with
@@ -101,7 +117,6 @@ const noop = (): void => undefined
  */
 export class LiveDocument {
   readonly doc: Y.Doc
-  readonly awareness: awarenessProtocol.Awareness
   readonly connections = new Set<Connection>()
   /** Connections, host operations and dependent documents currently using this one. */
   holds = 0
@@ -114,15 +129,22 @@ export class LiveDocument {
   private readonly allowedRoots: readonly string[]
   private buffer: Uint8Array[] = []
   private step: ClientStep | null = null
-  private tail: Promise<void> = Promise.resolve()
+  private tail: Promise<void> = SETTLED
   private pendingCommits = 0
-  private committedStateVector: Uint8Array
+  /**
+   * The state vector storage holds while changes are uncommitted (set by the first change after
+   * an idle spell, advanced by every commit); null when nothing is in flight, because storage
+   * then holds exactly what memory holds and it is computed when asked for, instead of kept for
+   * every idle document.
+   */
+  private committedStateVector: Uint8Array | null = null
   private readonly outbox: Uint8Array[] = []
   private readonly direct: Array<readonly [Connection, Uint8Array]> = []
-  private readonly awarenessChanged = new Set<number>()
+  /** Awareness and its pending changes, created by the first awareness message. */
+  private presence: DocumentPresence | null = null
   private flushScheduled: ReturnType<typeof setImmediate> | null = null
   /** Connections whose updates Yjs holds pending (they referenced structs not yet known). */
-  private readonly pendingContributors = new Set<Connection>()
+  private pendingContributors: Set<Connection> | null = null
   /** One reader per schema document (it caches its snapshot until the schema changes). */
   private schemaReader: SchemaDoc | null = null
 
@@ -135,7 +157,8 @@ export class LiveDocument {
     private readonly deps: LiveDocumentDeps,
   ) {
     this.allowedRoots = ROOT_MAPS[parsed.kind]
-    this.doc = new Y.Doc({ gc: true })
+    // The document's name as its guid: a random one would be one more string per document.
+    this.doc = new Y.Doc({ gc: true, gcFilter: collectAll, guid: name })
     this.doc.clientID = serverClientId()
     // Root maps exist before any client update arrives, so a root a client names is either one
     // of these Y.Maps or an unknown root (which the change collector refuses).
@@ -145,13 +168,31 @@ export class LiveDocument {
         for (const update of updates) Y.applyUpdate(this.doc, update)
       }, LOAD_ORIGIN)
     }
-    this.committedStateVector = Y.encodeStateVector(this.doc)
     this.doc.on('afterTransaction', this.onAfterTransaction)
     this.doc.on('update', this.onUpdate)
-    this.awareness = new awarenessProtocol.Awareness(this.doc)
+  }
+
+  /**
+   * The document's awareness, created on first use: most documents are opened by clients that
+   * never send presence, and an Awareness costs a timer, three maps and listeners.
+   */
+  get awareness(): awarenessProtocol.Awareness {
+    return this.presenceState().awareness
+  }
+
+  private presenceState(): DocumentPresence {
+    if (this.presence !== null) return this.presence
+    const awareness = new awarenessProtocol.Awareness(this.doc)
     // The server is not a participant: it only relays the clients' states.
-    this.awareness.setLocalState(null)
-    this.awareness.on('update', this.onAwarenessUpdate)
+    awareness.setLocalState(null)
+    awareness.on('update', this.onAwarenessUpdate)
+    this.presence = { awareness, changed: new Set() }
+    return this.presence
+  }
+
+  /** The state vector of what storage holds. */
+  private committedVector(): Uint8Array {
+    return this.committedStateVector ?? Y.encodeStateVector(this.doc)
   }
 
   /** Definitions and settings of this schema document, cached until it changes. */
@@ -188,11 +229,12 @@ export class LiveDocument {
     conn.docName = this.name
     this.connections.add(conn)
     conn.send(encodeSyncStep1(this.doc))
-    const states = this.awareness.getStates()
-    if (states.size > 0) {
+    const awareness = this.presence?.awareness
+    const states = awareness?.getStates()
+    if (awareness !== undefined && states !== undefined && states.size > 0) {
       conn.send(
         encodeAwarenessMessage(
-          awarenessProtocol.encodeAwarenessUpdate(this.awareness, [...states.keys()]),
+          awarenessProtocol.encodeAwarenessUpdate(awareness, [...states.keys()]),
         ),
       )
     }
@@ -202,8 +244,8 @@ export class LiveDocument {
   removeConnection(conn: Connection): void {
     if (!this.connections.delete(conn)) return
     const ids = conn.presence?.ids
-    if (ids !== undefined && ids.size > 0 && !this.destroyed) {
-      awarenessProtocol.removeAwarenessStates(this.awareness, [...ids], null)
+    if (ids !== undefined && ids.size > 0 && this.presence !== null && !this.destroyed) {
+      awarenessProtocol.removeAwarenessStates(this.presence.awareness, [...ids], null)
     }
     this.release()
   }
@@ -223,10 +265,13 @@ export class LiveDocument {
         this.receiveAwareness(conn, decoding.readVarUint8Array(decoder))
         return
       case MessageTypes.QueryAwareness: {
-        const ids = [...this.awareness.getStates().keys()]
-        conn.send(
-          encodeAwarenessMessage(awarenessProtocol.encodeAwarenessUpdate(this.awareness, ids)),
-        )
+        const awareness = this.presence?.awareness
+        if (awareness === undefined) {
+          conn.send(encodeAwarenessMessage(NO_AWARENESS_STATES))
+          return
+        }
+        const ids = [...awareness.getStates().keys()]
+        conn.send(encodeAwarenessMessage(awarenessProtocol.encodeAwarenessUpdate(awareness, ids)))
         return
       }
       case MessageTypes.Auth:
@@ -245,9 +290,9 @@ export class LiveDocument {
         // Decode now so a malformed state vector fails here, not in the deferred reply.
         Y.decodeStateVector(stateVector)
         const reply = (): void => {
-          if (!conn.open || this.destroyed) return
+          if (!conn.open || this.destroyed || this.failed) return
           conn.send(encodeSyncStep2(this.doc, stateVector))
-          conn.sendExtended(encodeDurableAck(this.committedStateVector))
+          conn.sendExtended(encodeDurableAck(this.committedVector()))
         }
         // Answer after the commits in flight, so what the client receives is already durable.
         if (this.pendingCommits === 0) reply()
@@ -296,7 +341,10 @@ export class LiveDocument {
     this.commitBuffered(null)
     const store = this.doc.store
     const pendingBefore = store.pendingStructs
-    const contributors = [...this.pendingContributors].filter((c) => c !== conn)
+    const contributors =
+      this.pendingContributors === null
+        ? []
+        : [...this.pendingContributors].filter((c) => c !== conn)
     const step: ClientStep = {
       origin: conn,
       changes: [],
@@ -323,8 +371,8 @@ export class LiveDocument {
     // transaction that retried them is checked against their senders as well.
     const retried = pendingBefore !== null && store.pendingStructs !== pendingBefore
     const actors = [conn, ...(retried ? contributors : [])]
-    if (store.pendingStructs !== null) this.pendingContributors.add(conn)
-    else this.pendingContributors.clear()
+    if (store.pendingStructs !== null) (this.pendingContributors ??= new Set()).add(conn)
+    else this.pendingContributors = null
 
     const refusals = this.authorize(step.changes, actors)
     const structural = step.violations.map((v): Refusal => ({
@@ -386,7 +434,14 @@ export class LiveDocument {
     }
   }
 
-  private onUpdate = (update: Uint8Array): void => {
+  private onUpdate = (
+    update: Uint8Array,
+    _origin: unknown,
+    _doc: Y.Doc,
+    tr: Y.Transaction,
+  ): void => {
+    // The first change after an idle spell: storage holds the state from before it.
+    this.committedStateVector ??= Y.encodeStateVector(tr.beforeState)
     this.buffer.push(update)
   }
 
@@ -535,6 +590,10 @@ export class LiveDocument {
       )
     this.tail = done.then(noop, noop).finally(() => {
       this.pendingCommits -= 1
+      // Nothing in flight: storage holds what memory holds, so the vector need not be kept.
+      if (this.pendingCommits === 0 && this.buffer.length === 0 && !this.failed) {
+        this.committedStateVector = null
+      }
       if (this.holds <= 0) this.deps.onIdle(this)
     })
     return done
@@ -562,19 +621,20 @@ export class LiveDocument {
     origin: unknown,
   ): void => {
     const conn = origin instanceof Connection ? origin : undefined
+    const changed = this.presenceState().changed
     for (const id of changes.added) {
       conn?.presenceState().ids.add(id)
-      this.awarenessChanged.add(id)
+      changed.add(id)
     }
     for (const id of changes.updated) {
       conn?.presenceState().ids.add(id)
-      this.awarenessChanged.add(id)
+      changed.add(id)
     }
     for (const id of changes.removed) {
       conn?.presence?.ids.delete(id)
-      this.awarenessChanged.add(id)
+      changed.add(id)
     }
-    if (this.awarenessChanged.size > 0) this.scheduleFlush()
+    if (changed.size > 0) this.scheduleFlush()
   }
 
   /** Batches relays per event-loop turn: each broadcast is encoded once and sent to all. */
@@ -593,11 +653,12 @@ export class LiveDocument {
       const message = encodeSyncUpdate(merged)
       for (const conn of this.connections) conn.send(message)
     }
-    if (this.awarenessChanged.size > 0) {
-      const ids = [...this.awarenessChanged]
-      this.awarenessChanged.clear()
+    const presence = this.presence
+    if (presence !== null && presence.changed.size > 0) {
+      const ids = [...presence.changed]
+      presence.changed.clear()
       const message = encodeAwarenessMessage(
-        awarenessProtocol.encodeAwarenessUpdate(this.awareness, ids),
+        awarenessProtocol.encodeAwarenessUpdate(presence.awareness, ids),
       )
       for (const conn of this.connections) conn.send(message)
     }
@@ -622,13 +683,16 @@ export class LiveDocument {
     this.flushScheduled = null
     this.schemaReader?.destroy()
     this.schemaReader = null
-    this.awareness.off('update', this.onAwarenessUpdate)
-    this.awareness.destroy()
+    if (this.presence !== null) {
+      this.presence.awareness.off('update', this.onAwarenessUpdate)
+      this.presence.awareness.destroy()
+      this.presence = null
+    }
     this.doc.off('afterTransaction', this.onAfterTransaction)
     this.doc.off('update', this.onUpdate)
     this.doc.destroy()
     this.connections.clear()
-    this.pendingContributors.clear()
+    this.pendingContributors = null
     this.buffer = []
   }
 }
