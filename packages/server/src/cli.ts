@@ -173,6 +173,9 @@ async function runServer(settings: ServeSettings): Promise<number> {
       auth: { secret },
       port,
       host: hostname,
+      // The CRM integration is on; each workspace connects its CRM through the HTTP API
+      // (admins, plans with the CRM). Nothing is called until a workspace configures one.
+      crm: {},
       httpHandler:
         staticDir === undefined ? api : withStaticFiles(api, { root: resolve(staticDir) }),
     })
