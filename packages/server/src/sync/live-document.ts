@@ -102,9 +102,30 @@ const SETTLED: Promise<void> = Promise.resolve()
 /** An awareness update naming no clients: the answer to a query while nobody is present. */
 const NO_AWARENESS_STATES = new Uint8Array([0])
 
+/** What an Awareness 'update' event reports. */
+interface AwarenessChanges {
+  readonly added: readonly number[]
+  readonly updated: readonly number[]
+  readonly removed: readonly number[]
+}
+
+/**
+ * The live document of each Y.Doc, for the Y.Doc listeners shared by all documents (closures
+ * made per document would cost each loaded document a few hundred bytes).
+ */
+const liveOfDoc = new WeakMap<Y.Doc, LiveDocument>()
+
+/**
+ * Yjs registers listeners for its whenLoaded / whenSynced promises in every Y.Doc. They serve
+ * providers on the client side; the server never awaits them, and each document would keep two
+ * listener sets, four closures and two promises for nothing.
+ */
+const PROVIDER_EVENTS = ['load', 'sync'] as const
+
 /** Presence of a document, created when its first awareness message arrives. */
 interface DocumentPresence {
   readonly awareness: awarenessProtocol.Awareness
+  readonly listener: (changes: AwarenessChanges, origin: unknown) => void
   /** Client ids whose state changed since the last flush. */
   readonly changed: Set<number>
 }
@@ -168,8 +189,10 @@ export class LiveDocument {
         for (const update of updates) Y.applyUpdate(this.doc, update)
       }, LOAD_ORIGIN)
     }
-    this.doc.on('afterTransaction', this.onAfterTransaction)
-    this.doc.on('update', this.onUpdate)
+    for (const event of PROVIDER_EVENTS) this.doc._observers.delete(event)
+    liveOfDoc.set(this.doc, this)
+    this.doc.on('afterTransaction', LiveDocument.onAfterTransaction)
+    this.doc.on('update', LiveDocument.onUpdate)
   }
 
   /**
@@ -185,8 +208,10 @@ export class LiveDocument {
     const awareness = new awarenessProtocol.Awareness(this.doc)
     // The server is not a participant: it only relays the clients' states.
     awareness.setLocalState(null)
-    awareness.on('update', this.onAwarenessUpdate)
-    this.presence = { awareness, changed: new Set() }
+    const listener = (changes: AwarenessChanges, origin: unknown): void =>
+      this.onAwarenessUpdate(changes, origin)
+    awareness.on('update', listener)
+    this.presence = { awareness, listener, changed: new Set() }
     return this.presence
   }
 
@@ -421,7 +446,21 @@ export class LiveDocument {
     return result as T
   }
 
-  private onAfterTransaction = (tr: Y.Transaction): void => {
+  private static readonly onAfterTransaction = (tr: Y.Transaction, doc: Y.Doc): void => {
+    liveOfDoc.get(doc)?.collectStep(tr)
+  }
+
+  private static readonly onUpdate = (
+    update: Uint8Array,
+    _origin: unknown,
+    doc: Y.Doc,
+    tr: Y.Transaction,
+  ): void => {
+    liveOfDoc.get(doc)?.bufferUpdate(update, tr)
+  }
+
+  /** Collects the changes of the client transaction being applied (see {@link ClientStep}). */
+  private collectStep(tr: Y.Transaction): void {
     const step = this.step
     if (step === null || tr.origin !== step.origin) return
     try {
@@ -434,12 +473,8 @@ export class LiveDocument {
     }
   }
 
-  private onUpdate = (
-    update: Uint8Array,
-    _origin: unknown,
-    _doc: Y.Doc,
-    tr: Y.Transaction,
-  ): void => {
+  /** Buffers an update for the next commit. */
+  private bufferUpdate(update: Uint8Array, tr: Y.Transaction): void {
     // The first change after an idle spell: storage holds the state from before it.
     this.committedStateVector ??= Y.encodeStateVector(tr.beforeState)
     this.buffer.push(update)
@@ -616,10 +651,7 @@ export class LiveDocument {
     }
   }
 
-  private onAwarenessUpdate = (
-    changes: { added: number[]; updated: number[]; removed: number[] },
-    origin: unknown,
-  ): void => {
+  private onAwarenessUpdate(changes: AwarenessChanges, origin: unknown): void {
     const conn = origin instanceof Connection ? origin : undefined
     const changed = this.presenceState().changed
     for (const id of changes.added) {
@@ -684,12 +716,13 @@ export class LiveDocument {
     this.schemaReader?.destroy()
     this.schemaReader = null
     if (this.presence !== null) {
-      this.presence.awareness.off('update', this.onAwarenessUpdate)
+      this.presence.awareness.off('update', this.presence.listener)
       this.presence.awareness.destroy()
       this.presence = null
     }
-    this.doc.off('afterTransaction', this.onAfterTransaction)
-    this.doc.off('update', this.onUpdate)
+    this.doc.off('afterTransaction', LiveDocument.onAfterTransaction)
+    this.doc.off('update', LiveDocument.onUpdate)
+    liveOfDoc.delete(this.doc)
     this.doc.destroy()
     this.connections.clear()
     this.pendingContributors = null
