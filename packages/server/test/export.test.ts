@@ -1,7 +1,8 @@
-import { readFileSync } from 'node:fs'
+import { readFileSync, readdirSync } from 'node:fs'
 import { contactDocName } from '@cardfile/core'
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
+import { deleteContact } from '../src/deletion/delete-contact'
 import { createExportService } from '../src/exports/export-service'
 import {
   WORKSPACE,
@@ -215,6 +216,61 @@ describe('contact-attribute exports', () => {
     expect(rows).toHaveLength(200)
     expect(rows.every((r) => r[2] === 'before')).toBe(true)
     expect((await exports.status(WORKSPACE, job.id))?.rows).toBe(200)
+    await exports.close()
+  })
+})
+
+describe('exports and contact deletion', () => {
+  it('cancels a running export that holds the contact, so the erasure can checkpoint the WAL', async () => {
+    const running = await startPrivacyServer()
+    const { contactId } = await ingest(running, {
+      channel: 'x',
+      platformUserId: 'x-del',
+      metadata: { x_handle: '@delia' },
+      message: { text: 'hi' },
+    })
+    const empty = Y.encodeStateAsUpdate(new Y.Doc())
+    await Promise.all(
+      Array.from({ length: 300 }, (_, i) =>
+        running.storage.append(contactDocName(WORKSPACE, `b${i}`), empty, {
+          kind: 'contact',
+          workspace: WORKSPACE,
+          id: `b${i}`,
+          channel: 'sms',
+          platformUserId: `+1666${i}`,
+          hint: 'x',
+          vip: false,
+          matchValue: null,
+          values: {},
+          createdAt: 1_000 + i,
+          updatedAt: 1_000 + i,
+        }),
+      ),
+    )
+    const exports = createExportService({
+      store: running.storage.exportStore!,
+      host: running.server.host,
+      dir: running.exportsDir,
+      chunkSize: 1,
+    })
+    const job = await exports.start(WORKSPACE, 'ana', { type: 'contact-attributes' })
+    const record = await deleteContact(
+      {
+        host: running.server.host,
+        storage: running.storage,
+        log: running.storage.deletionLog!,
+        exports,
+      },
+      WORKSPACE,
+      contactId,
+      { userId: 'ana' },
+    )
+    expect(record.hint).toBe('@de***a')
+    const after = await exports.status(WORKSPACE, job.id)
+    expect(after?.status).toBe('cancelled')
+    expect(after?.error).toMatch(/deleted/)
+    await expect(exports.file(WORKSPACE, job.id)).rejects.toMatchObject({ code: 'deleted' })
+    expect(readdirSync(running.exportsDir)).toEqual([])
     await exports.close()
   })
 })
