@@ -542,7 +542,12 @@ export function createSqliteStorage(options: SqliteStorageOptions): SqliteStorag
       if (q.status !== undefined && q.status.length === 0) return { items: [], next: null }
       const where = ['workspace = ?']
       const params: unknown[] = [workspace]
-      if (q.contactIds !== undefined) {
+      if (q.contactIds?.length === 1) {
+        // One contact: an equality lets SQLite walk the per-contact history index instead of
+        // the workspace's newest-first one (a full scan for a contact with old conversations).
+        where.push('contact_id = ?')
+        params.push(q.contactIds[0])
+      } else if (q.contactIds !== undefined) {
         // One statement for any number of ids: the list travels as JSON.
         where.push('contact_id IN (SELECT value FROM json_each(?))')
         params.push(JSON.stringify(q.contactIds))
