@@ -3,6 +3,7 @@ import { ErrorCodes, SchemaDoc, capabilities, isValidId, schemaDocName } from '@
 import type { Role } from '@cardfile/core'
 import { z } from 'zod'
 import type { DocumentHost } from '../document-host'
+import { groupHistory } from '../linking/group-history'
 import { linkGroup, linkStorageOf, orderedPair } from '../linking/link-groups'
 import { crossChannelOf } from '../routing/cross-channel'
 import { decodeCursor, encodeCursor } from '../storage/cursor'
@@ -161,12 +162,13 @@ export function linkingRoutes(
         await staff(req, workspace, 'read conversation history')
         const q = parse(pageQuery, query(), 'query')
         const group = await linkGroup(storage, workspace, contactId)
-        const page = await storage.listConversations(workspace, {
-          contactIds: group.members.map((m) => m.id),
-          order: 'newest',
-          limit: q.limit,
-          cursor: q.cursor ?? null,
-        })
+        const page = await groupHistory(
+          storage,
+          workspace,
+          group.members.map((m) => m.id),
+          q.limit,
+          q.cursor ?? null,
+        )
         sendJson(res, 200, {
           items: page.items,
           next: page.next,
