@@ -1,0 +1,42 @@
+import { useLiveList } from './use-polled-pages'
+import type { LiveListOptions, LiveListResult } from './use-polled-pages'
+import type { IndexedContact } from './use-linked-contacts'
+
+/** The contact groups there are; VIP is the first. */
+export type ContactGroupName = 'vip'
+
+/** What {@link useContactGroup} returns. */
+export interface ContactGroupResult extends LiveListResult<IndexedContact> {
+  /** False while the group is switched off (VIP off, or a plan without it): the list is empty. */
+  readonly enabled: boolean
+}
+
+interface GroupAnswer {
+  readonly items: IndexedContact[]
+  readonly next: string | null
+  readonly enabled: boolean
+}
+
+/**
+ * The contacts of a group (`'vip'`: the VIP contacts), newest first, a page at a time. Live by
+ * polling (`pollMs`, default 5 s), since membership changes on contacts the client does not
+ * have open. For agents and admins.
+ *
+ * @example
+ * function VipList() {
+ *   const { items, enabled, hasMore, loadMore } = useContactGroup('vip')
+ *   if (!enabled) return null
+ *   return <>{items.map((c) => <p key={c.id}>★ {c.hint}</p>)}</>
+ * }
+ */
+export function useContactGroup(
+  group: ContactGroupName,
+  options: LiveListOptions = {},
+): ContactGroupResult {
+  const { answer, ...list } = useLiveList<IndexedContact, GroupAnswer>(
+    `/groups/${encodeURIComponent(group)}`,
+    options,
+  )
+  // Unknown until the first answer: treated as enabled so a list does not flash "off".
+  return { ...list, enabled: answer?.enabled ?? true }
+}
