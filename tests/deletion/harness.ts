@@ -2,7 +2,6 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach } from 'vitest'
-import { setApiEndpoint } from '@cardfile/core'
 import type { CardfileClient, Role } from '@cardfile/core'
 import { createCardfileServer, createSqliteStorage, httpApi, signToken } from '@cardfile/server'
 import type { CardfileServer, InboundResult, SqliteStorage } from '@cardfile/server'
@@ -60,17 +59,16 @@ export async function ingest(running: ApiServer, body: unknown): Promise<Inbound
   return (await response.json()) as InboundResult
 }
 
-/** A client with its HTTP endpoint set (the hooks call the HTTP API through it). */
+/** A client of the test server (the hooks reach its HTTP API through `client.apiEndpoint()`). */
 export async function apiClient(
   running: ApiServer,
   userId: string,
   role: Role,
   options: { device?: string; name?: string } = {},
 ): Promise<CardfileClient> {
-  const client = await connectClient(running.wsUrl, userId, role, options)
+  // The token carries the display name: the server records who deleted from the token.
   const token = await httpToken(role, userId, options.name ?? userId)
-  setApiEndpoint(client, { url: running.url, token: () => token })
-  return client
+  return connectClient(running.wsUrl, userId, role, { ...options, token })
 }
 
 export { WORKSPACE }

@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useState } from 'react'
-import { createCardfileClient, setApiEndpoint } from '@cardfile/core'
+import { createCardfileClient } from '@cardfile/core'
 import type { CardfileClient } from '@cardfile/core'
 import { CardfileProvider } from '@cardfile/react'
 import { AppShell } from './components/app-shell'
@@ -38,8 +38,6 @@ function SignedIn({ user, onSignOut }: { user: DemoUser; onSignOut: () => void }
       onBeforeUnload: true,
       connect: navigator.onLine,
     })
-    // Deletion, exports and the audit log go over HTTP, to the origin that served the page.
-    setApiEndpoint(next, { url: window.location.origin, token: () => session.token() })
     // Follow the browser's network state: edits keep working offline and sync on return.
     const offline = (): void => next.disconnect()
     const online = (): void => next.connect()

@@ -44,7 +44,7 @@ const asCardfileError = (error: unknown): CardfileError =>
 /**
  * Deletes contacts (admins only): the contact, its conversations, messages and attachments are
  * erased on the server, every connected client drops its copy (IndexedDB included), and one
- * record is added to the deleted-contacts log. Needs the client's HTTP endpoint (`setApiEndpoint`).
+ * record is added to the deleted-contacts log. Needs the client's HTTP endpoint (`client.apiEndpoint()`).
  *
  * @example
  * function DeleteButton({ contactId }: { contactId: string }) {

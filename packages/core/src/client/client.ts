@@ -13,6 +13,8 @@ import type { Actor, Role } from '../types'
 import { DocumentReplica } from './document-replica'
 import type { ReplicaContext, WebSocketConstructor } from './document-replica'
 import type { ContactHandle, ConversationHandle, DocHandle, SchemaHandle } from './handles'
+import { httpUrlOf } from './http-api'
+import type { ApiEndpoint } from './http-api'
 import { Listeners } from './listeners'
 import { aggregateStatus } from './status'
 import type { ClientStatus } from './status'
@@ -87,6 +89,11 @@ export interface CardfileClient {
   disconnect(): void
   /** Fetches a fresh token now (with `getToken`); the next connections use it. */
   refreshToken(): Promise<string | null>
+  /**
+   * The server's HTTP API beside the websocket (same host, `http(s):`) and the current token,
+   * for `apiFetch` and the hooks built on it (deletion, audit log, exports, lists).
+   */
+  apiEndpoint(): ApiEndpoint
   /** Closes every document and socket; resolves once local copies are flushed and closed. */
   destroy(): Promise<void>
 }
@@ -286,6 +293,10 @@ class Client implements CardfileClient {
     this.changed()
     this.listeners.clear()
     this.errorListeners.clear()
+  }
+
+  apiEndpoint(): ApiEndpoint {
+    return { url: httpUrlOf(this.options.url), token: () => this.token() }
   }
 
   // --- tokens -------------------------------------------------------------------------------

@@ -2,29 +2,14 @@ import { CardfileError, ErrorCodes, isErrorCode } from '../errors'
 import type { CardfileClient } from './client'
 
 /**
- * Access to the server's HTTP API beside the websocket (deletion, audit log, exports, lists).
- * The HTTP base URL and the bearer token come from an {@link ApiEndpoint}: the one given with
- * {@link setApiEndpoint}, else the client's own `apiEndpoint()` when it offers one.
+ * Access to the server's HTTP API beside the websocket (deletion, audit log, exports, lists),
+ * at the client's {@link ApiEndpoint}: the websocket's host over `http(s):`, with its token.
  */
 export interface ApiEndpoint {
   /** The server's HTTP base URL, for example `https://cardfile.example.com`. */
   readonly url: string
   /** The bearer token for a request (the same JWT the websocket uses). */
   token(): string | Promise<string>
-}
-
-const endpoints = new WeakMap<CardfileClient, ApiEndpoint>()
-
-/**
- * Tells `apiFetch` (and the hooks built on it) where a client's HTTP API is and which token to
- * send.
- *
- * @example
- * const client = createCardfileClient({ url: 'wss://cardfile.example.com', workspace, getToken })
- * setApiEndpoint(client, { url: 'https://cardfile.example.com', token: getToken })
- */
-export function setApiEndpoint(client: CardfileClient, endpoint: ApiEndpoint): void {
-  endpoints.set(client, endpoint)
 }
 
 /**
@@ -36,19 +21,6 @@ export function setApiEndpoint(client: CardfileClient, endpoint: ApiEndpoint): v
  */
 export const httpUrlOf = (wsUrl: string): string =>
   wsUrl.replace(/^ws(s?):/i, 'http$1:').replace(/\/+$/, '')
-
-type MaybeEndpoint = { apiEndpoint?: () => ApiEndpoint }
-
-function endpointOf(client: CardfileClient): ApiEndpoint {
-  const given = endpoints.get(client) ?? (client as CardfileClient & MaybeEndpoint).apiEndpoint?.()
-  if (given === undefined) {
-    throw new CardfileError(
-      ErrorCodes.BadRequest,
-      'No HTTP API endpoint for this client: call setApiEndpoint(client, { url, token })',
-    )
-  }
-  return given
-}
 
 /**
  * Calls the HTTP API with the client's token: `path` is relative to the server
@@ -62,7 +34,7 @@ export async function apiFetch(
   path: string,
   init: RequestInit = {},
 ): Promise<Response> {
-  const endpoint = endpointOf(client)
+  const endpoint = client.apiEndpoint()
   const token = await endpoint.token()
   const headers = new Headers(init.headers)
   headers.set('authorization', `Bearer ${token}`)
