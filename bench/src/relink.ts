@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import type { ChannelId } from '@cardfile/core'
 
 // The packages are imported from their sources (the `source` export condition); re-run with it.
 if (!process.execArgv.some((a) => a.includes('conditions=source'))) {
@@ -28,7 +29,6 @@ const { groupHistory } = await import('../../packages/server/src/linking/group-h
 const { RelinkJobs } = await import('../../packages/server/src/linking/relink-jobs')
 const { normaliseMatchValue } = await import('../../packages/server/src/linking/normalise')
 const Y = await import('yjs')
-type ChannelId = import('@cardfile/core').ChannelId
 
 const CONTACTS = Number(process.env.BENCH_CONTACTS ?? 100_000)
 /** Contacts per person: each person appears on about this many channels. */
