@@ -85,3 +85,27 @@ export type {
 export type { RetryPolicy } from './crm/outbox'
 export { DEFAULT_RETRY } from './crm/outbox'
 export { generateSecret, signBody, verifySignature } from './crm/signing'
+export type {
+  ContactLinkLogEntry,
+  ContactLinkRecord,
+  LinkAuthor,
+  LinkStorage,
+  RelinkChunk,
+} from './storage/storage'
+export { normaliseMatchValue, normalisePhone } from './linking/normalise'
+export type { LinkGroup } from './linking/link-groups'
+export { linkGroup } from './linking/link-groups'
+export type { RelinkJob } from './linking/relink-jobs'
+export type {
+  RouteDecision,
+  RouteHook,
+  RouteInput,
+  RouteReason,
+  ScoringOptions,
+} from './routing/priority'
+export { defaultRoute, scoreTerms } from './routing/priority'
+export type {
+  BotHandoffAttribute,
+  BotHandoffOptions,
+  BotHandoffPayload,
+} from './routing/bot-handoff'
