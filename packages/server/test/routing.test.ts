@@ -85,6 +85,21 @@ describe('VIP routing', () => {
     await expect.poll(async () => (await conversation(next.conversationId))?.priority).toBe(0)
   })
 
+  it('adds the time a conversation waited when it is scored, weighted as configured', async () => {
+    // One point per millisecond waited, so any wait at all shows.
+    h = await startHarness({ scoring: { waitingWeightPerMinute: 60_000 } })
+    const admin = await h.client('admin')
+    await settings(admin, { vipPriorityBoost: 5 })
+    const started = await h.inbound({ channel: 'sms', platformUserId: '+14155550109' })
+    const before = Date.now()
+    const agent = await h.client('agent')
+    await expect.poll(() => Date.now() - before).toBeGreaterThan(20)
+    await setVip(agent, started.contactId, true)
+    await expect
+      .poll(async () => (await conversation(started.conversationId))?.priority ?? 0)
+      .toBeGreaterThan(5 + 20)
+  })
+
   it("orders a team's queue by priority, then oldest first, open conversations only", async () => {
     h = await startHarness()
     const admin = await h.client('admin')

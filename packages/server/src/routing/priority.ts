@@ -43,8 +43,9 @@ export type RouteHook = (input: RouteInput) => RouteDecision | Promise<RouteDeci
 /** Weights of the default scoring. */
 export interface ScoringOptions {
   /**
-   * Score per minute the conversation had waited when it was scored (default 0.01: an hour of
-   * waiting weighs 0.6, less than the default VIP boost of 1).
+   * Score per minute the conversation had waited when it was scored (default 0: waiting then
+   * orders the queue only through its oldest-first tie-break, and the score is the VIP boost
+   * alone, as the inbound path writes it). With 0.01, an hour of waiting weighs 0.6.
    */
   readonly waitingWeightPerMinute?: number
 }
@@ -62,14 +63,14 @@ export interface ScoreTerm {
  * among equals the longest wait is served first as well.
  *
  * @example
- * scoreTerms({ vip: true, settings, createdAt: t0, now: t0 + 30 * 60_000 })
+ * scoreTerms({ vip: true, settings, createdAt: t0, now: t0 + 30 * 60_000 }, { waitingWeightPerMinute: 0.01 })
  * // [{ rule: 'vip-boost', value: 1 }, { rule: 'waiting-time', value: 0.3 }]
  */
 export function scoreTerms(
   input: Pick<RouteInput, 'vip' | 'settings' | 'createdAt' | 'now'>,
   options: ScoringOptions = {},
 ): ScoreTerm[] {
-  const weight = options.waitingWeightPerMinute ?? 0.01
+  const weight = options.waitingWeightPerMinute ?? 0
   const minutes = Math.max(0, input.now - input.createdAt) / 60_000
   return [
     { rule: 'vip-boost', value: input.vip ? input.settings.vipPriorityBoost : 0 },
