@@ -160,6 +160,14 @@ export class LiveDocument {
    */
   private committedStateVector: Uint8Array | null = null
   private readonly outbox: Uint8Array[] = []
+  /**
+   * The one connection that sent every update in the outbox and already holds all of it (a
+   * clean change, nothing compensated, no other sender's pending structs): it is not sent its
+   * own changes back. Null when no single connection qualifies.
+   */
+  private outboxSender: Connection | null = null
+  /** Set while commit relays wait for the end of the microtasks of a storage commit. */
+  private relayScheduled = false
   private readonly direct: Array<readonly [Connection, Uint8Array]> = []
   /** Awareness and its pending changes, created by the first awareness message. */
   private presence: DocumentPresence | null = null
@@ -417,7 +425,9 @@ export class LiveDocument {
       for (const r of allRefusals) this.deps.metrics.refusals.inc(1, { code: r.code })
       this.commit(cleaned, conn, conn.actor, allRefusals, actors)
     } else {
-      this.commitBuffered(conn)
+      // The sender holds this change already unless it carried another sender's pending
+      // structs (then it lacks those).
+      this.commitBuffered(conn, actors.length === 1)
     }
     if (malformed !== null) throw malformed
   }
@@ -541,12 +551,13 @@ export class LiveDocument {
   }
 
   /** Commits whatever 'update' events buffered (a trusted or clean change). */
-  private commitBuffered(conn: Connection | null): Promise<void> | null {
+  private commitBuffered(conn: Connection | null, senderHoldsIt = false): Promise<void> | null {
     if (this.buffer.length === 0) return null
     const parts = this.buffer
     this.buffer = []
     const update = parts.length === 1 ? (parts[0] as Uint8Array) : Y.mergeUpdates(parts)
-    return this.commit(update, conn, conn?.actor ?? null, [], conn === null ? [] : [conn])
+    const contributors = conn === null ? [] : [conn]
+    return this.commit(update, conn, conn?.actor ?? null, [], contributors, senderHoldsIt)
   }
 
   private commitBufferedFor(actor: Actor): Promise<void> | null {
@@ -567,6 +578,8 @@ export class LiveDocument {
     actor: Actor | null,
     refusals: readonly Refusal[],
     contributors: readonly Connection[],
+    /** The sender holds exactly this update already, so it need not get it back. */
+    senderHoldsIt = false,
   ): Promise<void> {
     if (this.erased || this.failed) {
       const refused = Promise.reject(new CardfileError(ErrorCodes.Deleted, `${this.name} is gone`))
@@ -591,7 +604,10 @@ export class LiveDocument {
           metrics.commitLatency.observe((performance.now() - started) / 1000)
           metrics.updatesCommitted.inc()
           this.committedStateVector = stateVector
+          const first = this.outbox.length === 0
           this.outbox.push(update)
+          const holder = senderHoldsIt ? sender : null
+          this.outboxSender = first || this.outboxSender === holder ? holder : null
           if (sender !== null && refusals.length > 0) {
             for (const refusal of refusals) {
               const notice: RefusalNotice = {
@@ -610,7 +626,7 @@ export class LiveDocument {
             const ack = encodeDurableAck(stateVector)
             for (const c of extended) this.direct.push([c, ack])
           }
-          this.scheduleFlush()
+          this.scheduleRelay()
           try {
             this.deps.onCommit?.({ docName: this.name, update, actor, refusals })
           } catch (error) {
@@ -669,10 +685,29 @@ export class LiveDocument {
     if (changed.size > 0) this.scheduleFlush()
   }
 
-  /** Batches relays per event-loop turn: each broadcast is encoded once and sent to all. */
+  /**
+   * Batches presence relays per event-loop turn: each broadcast is encoded once and sent to
+   * all.
+   */
   private scheduleFlush(): void {
     this.flushScheduled ??= setImmediate(() => {
       this.flushScheduled = null
+      this.flush()
+    })
+  }
+
+  /**
+   * Relays committed updates as soon as the commit that settled them has finished settling.
+   * Storage settles a whole group commit at once, and a process.nextTick queued from a promise
+   * callback runs only after every promise callback queued meanwhile: so every commit of the
+   * group is in the outbox (one merged broadcast per document per group), and no event-loop
+   * turn passes between the commit and the relay.
+   */
+  private scheduleRelay(): void {
+    if (this.relayScheduled) return
+    this.relayScheduled = true
+    process.nextTick(() => {
+      this.relayScheduled = false
       this.flush()
     })
   }
@@ -681,9 +716,10 @@ export class LiveDocument {
     if (this.destroyed) return
     if (this.outbox.length > 0) {
       const updates = this.outbox.splice(0)
+      const skip = this.outboxSender
+      this.outboxSender = null
       const merged = updates.length === 1 ? (updates[0] as Uint8Array) : Y.mergeUpdates(updates)
-      const message = encodeSyncUpdate(merged)
-      for (const conn of this.connections) conn.send(message)
+      this.broadcast(encodeSyncUpdate(merged), skip)
     }
     const presence = this.presence
     if (presence !== null && presence.changed.size > 0) {
@@ -692,9 +728,22 @@ export class LiveDocument {
       const message = encodeAwarenessMessage(
         awarenessProtocol.encodeAwarenessUpdate(presence.awareness, ids),
       )
-      for (const conn of this.connections) conn.send(message)
+      this.broadcast(message, null)
     }
-    for (const [conn, message] of this.direct.splice(0)) conn.send(message)
+    if (this.direct.length > 0) {
+      for (const [conn, message] of this.direct.splice(0)) conn.send(message)
+    }
+  }
+
+  /** Sends one encoded message to every connection but `skip`, counting the bytes once. */
+  private broadcast(message: Uint8Array, skip: Connection | null): void {
+    // One Buffer view for all: ws would otherwise wrap the bytes anew for every socket.
+    const bytes = Buffer.from(message.buffer, message.byteOffset, message.byteLength)
+    let sent = 0
+    for (const conn of this.connections) {
+      if (conn !== skip && conn.sendUncounted(bytes)) sent += 1
+    }
+    if (sent > 0) this.deps.metrics.bytesSent.inc(bytes.byteLength * sent)
   }
 
   /** Tells connected clients the document was deleted and closes them with 4410. */
