@@ -644,6 +644,8 @@ export class LiveDocument {
       // Nothing in flight: storage holds what memory holds, so the vector need not be kept.
       if (this.pendingCommits === 0 && this.buffer.length === 0 && !this.failed) {
         this.committedStateVector = null
+        // Nothing left to wait for: an idle document keeps no promise chain of its own.
+        this.tail = SETTLED
       }
       if (this.holds <= 0) this.deps.onIdle(this)
     })
