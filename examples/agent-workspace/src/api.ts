@@ -85,12 +85,20 @@ export function listConversations(
   )
 }
 
-/** A contact's own conversations, newest first. */
-export function listContactConversations(
+/**
+ * A contact's newest conversation (any status), to open it from a contact list such as the VIP
+ * group; null when it has none.
+ */
+export async function newestConversation(
   session: Session,
   contactId: string,
-): Promise<ConversationRow[]> {
-  return all(session, 'conversations', new URLSearchParams({ contactId, order: 'newest' }))
+): Promise<ConversationRow | null> {
+  const query = new URLSearchParams({ contactId, order: 'newest', limit: '1' })
+  const page = await getJson<PageBody<ConversationRow>>(
+    session,
+    `conversations?${query.toString()}`,
+  )
+  return page.items[0] ?? null
 }
 
 export function listContacts(session: Session): Promise<ContactRow[]> {

@@ -1,36 +1,86 @@
-import { useCallback } from 'react'
-import { listContactConversations } from '../api'
+import type { IndexedConversation, LiveListResult } from '@cardfile/react'
 import { channelLabel, clockTime } from '../format'
 import { navigate } from '../router'
-import { useSession } from '../session-context'
-import { usePolled } from '../use-polled'
 import { ChannelIcon } from './channel-icon'
 
-/** The contact's conversations, newest first. */
-export function ContactHistory({ contactId }: { contactId: string }) {
-  const session = useSession()
-  const load = useCallback(() => listContactConversations(session, contactId), [session, contactId])
-  const { data } = usePolled(`history:${contactId}`, load, 5000)
-  if (data === null || data.length === 0) return null
+/**
+ * The cross-channel history: every conversation of every contact linked to this one, newest
+ * first, a page at a time. The list comes from `useContactHistory`, called by the panel (see
+ * there why), and each row opens its conversation.
+ */
+export function ContactHistory({
+  history,
+  contactId,
+  conversationId,
+  hints,
+}: {
+  history: LiveListResult<IndexedConversation>
+  /** The panel's contact: its rows say "this contact" instead of a hint. */
+  contactId: string
+  /** The conversation open beside the panel, marked in the list. */
+  conversationId: string | null
+  /** Masked handles of the linked contacts, by id, for rows of other contacts. */
+  hints: ReadonlyMap<string, string>
+}) {
+  const { items, hasMore, loading, error, loadMore } = history
   return (
-    <>
-      <h3 className="panel-section">Conversation history</h3>
+    <section aria-label="Conversation history">
+      <h3 className="panel-section">
+        Conversation history
+        {items.length > 0 && <span className="count">{items.length}</span>}
+      </h3>
+      {error !== null && (
+        <p className="notice error" role="alert">
+          Could not load the history: {error.message}
+        </p>
+      )}
+      {items.length === 0 && !loading && error === null && (
+        <p className="muted small">No conversations yet.</p>
+      )}
       <ol className="history" data-testid="history">
-        {data.map((c) => (
-          <li key={c.id}>
-            <button
-              type="button"
-              className="history-item"
-              onClick={() => navigate(`/inbox/${encodeURIComponent(c.id)}`)}
-            >
-              <ChannelIcon channel={c.channel} />
-              <span>{channelLabel(c.channel)}</span>
-              <span className="muted">{clockTime(c.createdAt)}</span>
-              <span className={`status-pill status-${c.status}`}>{c.status}</span>
-            </button>
-          </li>
-        ))}
+        {items.map((c) => {
+          const current = c.id === conversationId
+          const own = c.contactId === contactId
+          return (
+            <li key={c.id}>
+              <button
+                type="button"
+                className={`history-item${current ? ' current' : ''}`}
+                onClick={() => navigate(`/inbox/${encodeURIComponent(c.id)}`)}
+                aria-current={current ? 'true' : undefined}
+                data-testid="history-item"
+                data-conversation-id={c.id}
+                data-contact-id={c.contactId}
+                data-channel={c.channel}
+                data-status={c.status}
+              >
+                <ChannelIcon channel={c.channel} />
+                <span className="history-item-main">
+                  <span className="history-item-who">
+                    {own ? 'This contact' : (hints.get(c.contactId) ?? 'Linked contact')}
+                    {current && <span className="here-tag">Open</span>}
+                  </span>
+                  <span className="muted">
+                    {channelLabel(c.channel)} · {clockTime(c.createdAt)}
+                  </span>
+                </span>
+                <span className={`status-pill status-${c.status}`}>{c.status}</span>
+              </button>
+            </li>
+          )
+        })}
       </ol>
-    </>
+      {hasMore && (
+        <button
+          type="button"
+          className="button small ghost show-more"
+          onClick={loadMore}
+          disabled={loading}
+          data-testid="history-more"
+        >
+          {loading ? 'Loading…' : 'Show more'}
+        </button>
+      )}
+    </section>
   )
 }

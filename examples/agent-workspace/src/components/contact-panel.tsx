@@ -1,11 +1,24 @@
 import { useCallback } from 'react'
 import type { ChannelId, Presence } from '@cardfile/core'
-import { useContact, usePresence, useSyncStatus, useUndo, useVip } from '@cardfile/react'
+import {
+  useContact,
+  useContactHistory,
+  useLinkedContacts,
+  usePresence,
+  useSyncStatus,
+  useUndo,
+  useVip,
+} from '@cardfile/react'
 import { channelLabel, clockTime, initials } from '../format'
 import { AttributeField } from './attribute-field'
 import { ChannelIcon } from './channel-icon'
 import { ContactHistory } from './contact-history'
+import { CrmStatusLine } from './crm-status'
 import { DeleteContact } from './delete-contact'
+import { LinkedContacts } from './linked-contacts'
+
+/** Conversations per page of the history: the panel is narrow and the attributes come first. */
+const HISTORY_PAGE = 5
 
 /** "Saving…", "Saved" or "Offline", from the server's durable acknowledgements. */
 function SaveStatus({ contactId }: { contactId: string }) {
@@ -51,15 +64,21 @@ function PresenceList({ others }: { others: readonly Presence[] }) {
   )
 }
 
-/** The right-hand panel: who the contact is, their attributes, VIP, presence and history. */
+/**
+ * The right-hand panel: who the contact is, CRM status, their attributes, VIP, presence, the
+ * contacts linked to them on other channels and the cross-channel history.
+ */
 export function ContactPanel({
   contactId,
   channel,
+  conversationId,
   onChanged,
   onDeleted,
 }: {
   contactId: string
   channel: ChannelId
+  /** The conversation open beside the panel. */
+  conversationId: string | null
   onChanged: () => void
   onDeleted: () => void
 }) {
@@ -67,6 +86,13 @@ export function ContactPanel({
   const [isVip, setVip, vip] = useVip(contactId)
   const { others, setEditing } = usePresence(contactId)
   const { canUndo, canRedo, undo, redo } = useUndo(contactId)
+  // Called here, after useContact, rather than in the sections below: the list hooks refresh at
+  // once on a change of the contact's document only if it is already open when their effect
+  // runs, and a child's effects run before its parent's (the history would then only follow
+  // the contact by polling).
+  const history = useContactHistory(contactId, { pageSize: HISTORY_PAGE })
+  const linked = useLinkedContacts(contactId)
+  const hints = new Map(linked.items.map((c) => [c.id, c.hint]))
 
   const editingField = useCallback(
     (fieldId: string) => (editing: boolean) => setEditing(editing ? `custom:${fieldId}` : null),
@@ -126,6 +152,7 @@ export function ContactPanel({
         </div>
       </div>
       <PresenceList others={others} />
+      <CrmStatusLine contactId={contactId} fields={data.fields} />
 
       {otherRefusal !== null && (
         <p className="notice error" role="alert">
@@ -147,7 +174,13 @@ export function ContactPanel({
           />
         ))}
       </ul>
-      <ContactHistory contactId={contactId} />
+      <LinkedContacts linked={linked} />
+      <ContactHistory
+        history={history}
+        contactId={contactId}
+        conversationId={conversationId}
+        hints={hints}
+      />
       <DeleteContact
         contactId={contactId}
         hint={profile?.hint ?? contactId}

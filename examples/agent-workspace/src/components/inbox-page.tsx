@@ -1,5 +1,6 @@
 import { useCallback, useState } from 'react'
 import type { ConversationStatus } from '@cardfile/core'
+import { useContactGroup } from '@cardfile/react'
 import { listContacts, listConversations } from '../api'
 import type { ContactRow, ConversationRow } from '../api'
 import { navigate } from '../router'
@@ -8,16 +9,26 @@ import { usePolled } from '../use-polled'
 import { ContactPanel } from './contact-panel'
 import { ConversationView } from './conversation-view'
 import { QueueList } from './queue-list'
+import { VipContactList } from './vip-contact-list'
 import { useConversation } from '../use-conversation'
 
 /** How often the queue is re-read from the server's index. */
 const QUEUE_POLL_MS = 1500
 
-export type QueueFilter = 'open' | 'resolved'
+/** The inbox's list views: the open or resolved queues, or the VIP contact group. */
+export type QueueFilter = 'open' | 'resolved' | 'vip'
 
+const FILTER_LABELS: Record<QueueFilter, string> = {
+  open: 'Open',
+  resolved: 'Resolved',
+  vip: 'VIP',
+}
+
+/** Conversations loaded per view; the VIP view keeps the open ones (the header reads them). */
 const STATUSES: Record<QueueFilter, readonly ConversationStatus[]> = {
   open: ['new', 'pending'],
   resolved: ['resolved'],
+  vip: ['new', 'pending'],
 }
 
 interface InboxData {
@@ -28,15 +39,23 @@ interface InboxData {
 /** Queues on the left, the conversation in the middle, the contact panel on the right. */
 export function InboxPage({ conversationId }: { conversationId: string | null }) {
   const session = useSession()
-  const [filter, setFilter] = useState<QueueFilter>('open')
+  const [chosen, setFilter] = useState<QueueFilter>('open')
+  const vip = useContactGroup('vip')
+  // With VIP switched off (by an admin, live) the VIP view goes away with its tab.
+  const filter: QueueFilter = chosen === 'vip' && !vip.enabled ? 'open' : chosen
+  const filters: readonly QueueFilter[] = vip.enabled
+    ? ['open', 'resolved', 'vip']
+    : ['open', 'resolved']
+  const statuses = STATUSES[filter]
   const load = useCallback(async (): Promise<InboxData> => {
     const [conversations, contacts] = await Promise.all([
-      listConversations(session, STATUSES[filter]),
+      listConversations(session, statuses),
       listContacts(session),
     ])
     return { conversations, contacts: new Map(contacts.map((c) => [c.id, c])) }
-  }, [session, filter])
-  const { data, error, refresh } = usePolled(`inbox:${filter}`, load, QUEUE_POLL_MS)
+  }, [session, statuses])
+  const { data, error, refresh } = usePolled(`inbox:${statuses.join(',')}`, load, QUEUE_POLL_MS)
+  const openContactId = data?.conversations.find((c) => c.id === conversationId)?.contactId ?? null
 
   return (
     <div className="inbox">
@@ -44,7 +63,7 @@ export function InboxPage({ conversationId }: { conversationId: string | null })
         <div className="queues-header">
           <h2>Inbox</h2>
           <div className="segmented" role="tablist" aria-label="Conversation status">
-            {(['open', 'resolved'] as const).map((f) => (
+            {filters.map((f) => (
               <button
                 key={f}
                 type="button"
@@ -52,8 +71,11 @@ export function InboxPage({ conversationId }: { conversationId: string | null })
                 aria-selected={filter === f}
                 className={filter === f ? 'selected' : ''}
                 onClick={() => setFilter(f)}
+                data-testid={`filter-${f}`}
+                title={f === 'vip' ? 'VIP contacts' : undefined}
               >
-                {f === 'open' ? 'Open' : 'Resolved'}
+                {f === 'vip' && <span aria-hidden="true">★ </span>}
+                {FILTER_LABELS[f]}
               </button>
             ))}
           </div>
@@ -61,7 +83,9 @@ export function InboxPage({ conversationId }: { conversationId: string | null })
         {error !== null && (
           <p className="notice error">Could not load the queue: {error.message}</p>
         )}
-        {data === null ? (
+        {filter === 'vip' ? (
+          <VipContactList group={vip} selectedContactId={openContactId} />
+        ) : data === null ? (
           <p className="muted pad">Loading conversations…</p>
         ) : (
           <QueueList
@@ -140,6 +164,7 @@ function OpenConversation({
             key={meta.contactId}
             contactId={meta.contactId}
             channel={meta.channel}
+            conversationId={conversationId}
             onChanged={onChanged}
             onDeleted={() => {
               navigate('/inbox')

@@ -61,6 +61,7 @@ export function QueueList({
                     data-testid="queue-item"
                     data-conversation-id={c.id}
                     data-contact-id={c.contactId}
+                    data-channel={c.channel}
                     aria-current={c.id === selectedId ? 'true' : undefined}
                   >
                     <ChannelIcon channel={c.channel} />
