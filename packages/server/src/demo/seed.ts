@@ -7,7 +7,6 @@ import {
   schemaDocName,
 } from '@cardfile/core'
 import type { Actor, ChannelId, ConversationStatus, Role, SchemaView } from '@cardfile/core'
-import * as Y from 'yjs'
 import type { DocumentHost } from '../document-host'
 import { ensureWorkspaceSeeded, ingestInbound } from '../http/inbound'
 import { within } from '../http/within'
@@ -257,24 +256,6 @@ class SeedDirectory implements InboundDirectory {
   }
 }
 
-/**
- * Makes `change` on a detached copy of `doc` and applies the difference to `doc`. SchemaDoc
- * caches what it read until a transaction ends, so several `createAttribute` calls inside the
- * host's one enclosing transaction would each see the schema as it was before the first (stale
- * order keys, and the created definition not found). On a detached copy every call is its own
- * transaction; the host still commits the whole difference as one change.
- */
-function changeDetached(doc: Y.Doc, change: (scratch: Y.Doc) => void): void {
-  const scratch = new Y.Doc()
-  try {
-    Y.applyUpdate(scratch, Y.encodeStateAsUpdate(doc))
-    change(scratch)
-    Y.applyUpdate(doc, Y.encodeStateAsUpdate(scratch, Y.encodeStateVector(doc)))
-  } finally {
-    scratch.destroy()
-  }
-}
-
 /** Adds an agent's reply, which leaves the conversation waiting on the contact (pending). */
 async function replyAsAgent(
   host: DocumentHost,
@@ -328,9 +309,7 @@ export async function seedDemoWorkspace(
   )
   if (present !== undefined && present !== null) return { seeded: false, workspace, contactIds: [] }
 
-  await host.transact(schemaName, actorOf('ana'), (doc) =>
-    changeDetached(doc, (scratch) => within(new SchemaDoc(scratch), seedSchema)),
-  )
+  await host.transact(schemaName, actorOf('ana'), (doc) => within(new SchemaDoc(doc), seedSchema))
   const schema: SchemaView = await host.read(schemaName, (doc) =>
     within(new SchemaDoc(doc), (s) => s.view()),
   )
