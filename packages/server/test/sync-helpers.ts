@@ -205,8 +205,7 @@ export async function expectPoll(check: () => boolean, timeout = 5000): Promise<
  * CRM-managed text `crm_tier`, matching on email, and contact `c1` with an email profile.
  */
 export async function seedDemo(server: CardfileServer): Promise<void> {
-  const schema = (change: (schema: SchemaDoc) => unknown) => editSchema(server, 'demo', change)
-  await schema((s) =>
+  await editSchema(server, 'demo', (s) => {
     s.createAttribute({
       id: 'plan',
       label: 'Plan',
@@ -215,13 +214,11 @@ export async function seedDemo(server: CardfileServer): Promise<void> {
         { id: 'gold', label: 'Gold' },
         { id: 'silver', label: 'Silver' },
       ],
-    }),
-  )
-  await schema((s) => s.createAttribute({ id: 'note', label: 'Note', type: 'text', maxLength: 10 }))
-  await schema((s) =>
-    s.createAttribute({ id: 'crm_tier', label: 'Tier', type: 'text', crmManaged: true }),
-  )
-  await schema((s) => s.updateSettings({ matchingAttribute: 'email' }))
+    })
+    s.createAttribute({ id: 'note', label: 'Note', type: 'text', maxLength: 10 })
+    s.createAttribute({ id: 'crm_tier', label: 'Tier', type: 'text', crmManaged: true })
+    s.updateSettings({ matchingAttribute: 'email' })
+  })
   const view = await server.host.read('demo/schema', (doc) => new SchemaDoc(doc).view())
   await server.host.transact('demo/contact/c1', SYSTEM, (doc) => {
     const contact = new ContactDoc(doc, 'c1')
@@ -236,25 +233,20 @@ export async function seedDemo(server: CardfileServer): Promise<void> {
   })
 }
 
-/**
- * Edits a workspace schema with SchemaDoc on a scratch copy and applies the difference through
- * the host in one transaction. (SchemaDoc reads its own writes only after a transaction ends,
- * so it cannot run inside the host's transaction.)
- */
+/** Edits a workspace schema with SchemaDoc through the host, as one transaction. */
 export async function editSchema(
   server: CardfileServer,
   workspace: string,
   change: (schema: SchemaDoc) => unknown,
 ): Promise<void> {
-  const name = `${workspace}/schema`
-  const scratch = new Y.Doc()
-  Y.applyUpdate(scratch, await server.host.read(name, (doc) => Y.encodeStateAsUpdate(doc)))
-  const before = Y.encodeStateVector(scratch)
-  const schema = new SchemaDoc(scratch)
-  change(schema)
-  schema.destroy()
-  const diff = Y.encodeStateAsUpdate(scratch, before)
-  await server.host.transact(name, SYSTEM, (doc) => Y.applyUpdate(doc, diff))
+  await server.host.transact(`${workspace}/schema`, SYSTEM, (doc) => {
+    const schema = new SchemaDoc(doc)
+    try {
+      change(schema)
+    } finally {
+      schema.destroy()
+    }
+  })
 }
 
 /** A FieldValue as written by `actor` now. */
