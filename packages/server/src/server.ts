@@ -232,6 +232,9 @@ export async function createCardfileServer(
     maxPayload: limits.maxFrameBytes,
     perMessageDeflate: false,
     WebSocket: BoundedWebSocket,
+    // The server keeps its own set of connections; ws' would cost a set entry and a close
+    // listener closure per connection.
+    clientTracking: false,
   })
 
   const handleMessage = (conn: Connection, live: LiveDocument, message: Uint8Array): void => {
@@ -415,7 +418,11 @@ export async function createCardfileServer(
       socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n')
       return
     }
-    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req))
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      // ws listens for socket errors from here on.
+      socket.off('error', destroyOnError)
+      wss.emit('connection', ws, req)
+    })
   })
   httpServer.on('clientError', (_error, socket) => socket.destroy())
 
