@@ -27,7 +27,13 @@ export function ContactHistory({
     <section aria-label="Conversation history">
       <h3 className="panel-section">
         Conversation history
-        {items.length > 0 && <span className="count">{items.length}</span>}
+        {items.length > 0 && (
+          // The server pages without a total: "5+" while more are behind "Show more".
+          <span className="count">
+            {items.length}
+            {hasMore ? '+' : ''}
+          </span>
+        )}
       </h3>
       {error !== null && (
         <p className="notice error" role="alert">
@@ -58,7 +64,7 @@ export function ContactHistory({
                 <span className="history-item-main">
                   <span className="history-item-who">
                     {own ? 'This contact' : (hints.get(c.contactId) ?? 'Linked contact')}
-                    {current && <span className="here-tag">Open</span>}
+                    {current && <span className="here-tag">Viewing</span>}
                   </span>
                   <span className="muted">
                     {channelLabel(c.channel)} · {clockTime(c.createdAt)}
