@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { CardfileError, ErrorCodes, isValidId, schemaDocName } from '@cardfile/core'
-import type { Actor, Role } from '@cardfile/core'
-import type { z } from 'zod'
+import { ErrorCodes, isValidId } from '@cardfile/core'
+import type { Actor } from '@cardfile/core'
 import type { DocumentHost } from '../document-host'
 import type { HttpRequestHandler } from '../server'
 import type { Storage } from '../storage/storage'
@@ -15,24 +14,18 @@ import { HttpError, sendError, sendJson } from './http-error'
 import { ingestInbound, storageDirectory } from './inbound'
 import type { InboundContext, InboundResult } from './inbound'
 import { createKeyedLock } from './keyed-lock'
-import { createRateLimiter } from './rate-limit'
 import { MAX_BODY_BYTES, readJsonBody } from './read-body'
+import { allowMethods, bearerAuth, parseInput, requireRole } from './route-auth'
+import type { HttpPrincipal } from './route-auth'
 import {
   contactsQuery,
   conversationsQuery,
-  describeZodError,
   devTokenBody,
   inboundBody,
   searchParamsObject,
 } from './schemas'
 
-/** Who a bearer token belongs to, as the server's `authenticate` reports it. */
-export interface HttpPrincipal {
-  readonly userId: string
-  readonly role: Role
-  readonly name?: string
-  readonly workspace: string
-}
+export type { HttpPrincipal } from './route-auth'
 
 /** What the HTTP API needs from the server around it. */
 export interface HttpApiDeps {
@@ -79,9 +72,6 @@ export interface HttpApi extends HttpHandler {
   ingest(workspace: string, actor: Actor, body: unknown): Promise<InboundResult>
 }
 
-const EMPTY_HEADERS: Readonly<Record<string, string>> = {}
-const BEARER = { 'www-authenticate': 'Bearer' }
-
 /**
  * Builds Cardfile's HTTP API: health, readiness, metrics, channel ingestion and index queries.
  * It answers `/healthz`, `/readyz`, `/metrics` and everything under `/api/`, and resolves false
@@ -99,9 +89,11 @@ const BEARER = { 'www-authenticate': 'Bearer' }
 export function createHttpApi(deps: HttpApiDeps): HttpApi {
   const maxBody = deps.maxBodyBytes ?? MAX_BODY_BYTES
   const onError = deps.onError ?? ((error: unknown) => console.error('cardfile http:', error))
-  const authFailures = createRateLimiter({
-    limit: deps.authFailuresPerMinute ?? 60,
-    windowMs: 60_000,
+  const principal = bearerAuth({
+    authenticate: (token, docName) => deps.authenticate(token, docName),
+    ...(deps.authFailuresPerMinute === undefined
+      ? {}
+      : { authFailuresPerMinute: deps.authFailuresPerMinute }),
   })
   // Deletion and export routes (issue 7) live in their own modules; see deletion-routes.ts.
   const exportService =
@@ -113,7 +105,6 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
           onError,
           ...(deps.exportsDir === undefined ? {} : { dir: deps.exportsDir }),
         })
-  const principal = (req: IncomingMessage, workspace: string) => principalOf(req, workspace)
   const extraRoutes = [
     deletionRoutes({
       host: deps.host,
@@ -134,94 +125,15 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
     recent: new Map(),
   }
 
-  async function principalOf(req: IncomingMessage, workspace: string): Promise<HttpPrincipal> {
-    const header = req.headers.authorization ?? ''
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(header)
-    if (match?.[1] === undefined) {
-      throw new HttpError(
-        401,
-        ErrorCodes.Unauthorized,
-        'Send a token: Authorization: Bearer <token>',
-        BEARER,
-      )
-    }
-    const address = req.socket.remoteAddress ?? 'unknown'
-    const wait = authFailures.retryAfter(address)
-    if (wait > 0) {
-      throw new HttpError(
-        429,
-        ErrorCodes.RateLimited,
-        `Too many failed authentications; retry in ${wait} s`,
-        { 'retry-after': String(wait) },
-      )
-    }
-    let principal: HttpPrincipal
-    try {
-      principal = await deps.authenticate(match[1], schemaDocName(workspace))
-    } catch (error) {
-      if (error instanceof CardfileError && error.code === ErrorCodes.TokenExpired) {
-        throw new HttpError(401, ErrorCodes.TokenExpired, 'The token has expired', BEARER)
-      }
-      // An authenticate hook may refuse a valid identity for this workspace.
-      if (
-        error instanceof CardfileError &&
-        (error.code === ErrorCodes.WrongWorkspace || error.code === ErrorCodes.Forbidden)
-      ) {
-        throw new HttpError(403, error.code, error.message)
-      }
-      // Whatever the verifier said (bad signature, malformed, unknown key), the caller only
-      // learns that the token was not accepted. Only these count as guesses: an expired or
-      // refused token was genuine once.
-      authFailures.hit(address)
-      throw new HttpError(401, ErrorCodes.Unauthorized, 'The token is not valid', BEARER)
-    }
-    if (principal.workspace !== workspace) {
-      throw new HttpError(
-        403,
-        ErrorCodes.WrongWorkspace,
-        `The token is for workspace "${principal.workspace}", not "${workspace}"`,
-      )
-    }
-    return principal
-  }
-
-  function requireRole(principal: HttpPrincipal, roles: readonly Role[], what: string): void {
-    if (!roles.includes(principal.role)) {
-      throw new HttpError(
-        403,
-        ErrorCodes.Forbidden,
-        `Role ${principal.role} may not ${what} (allowed: ${roles.join(', ')})`,
-      )
-    }
-  }
-
-  function parse<S extends z.ZodTypeAny>(schema: S, input: unknown, where: string): z.output<S> {
-    const result = schema.safeParse(input)
-    if (!result.success) {
-      throw new HttpError(
-        400,
-        ErrorCodes.BadRequest,
-        `Invalid ${where}: ${describeZodError(result.error)}`,
-      )
-    }
-    return result.data as z.output<S>
-  }
-
   async function ingest(workspace: string, actor: Actor, body: unknown): Promise<InboundResult> {
-    const input = parse(inboundBody, body, 'body')
+    const input = parseInput(inboundBody, body, 'body')
     return ingestInbound(inbound, workspace, actor, input)
   }
 
   async function route(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
     const method = req.method ?? 'GET'
     const path = url.pathname
-    const allow = (methods: readonly string[]): void => {
-      if (!methods.includes(method)) {
-        throw new HttpError(405, ErrorCodes.BadRequest, `Use ${methods.join(' or ')} on ${path}`, {
-          allow: methods.join(', '),
-        })
-      }
-    }
+    const allow = (methods: readonly string[]): void => allowMethods(method, methods, path)
 
     if (path === '/healthz') {
       allow(['GET', 'HEAD'])
@@ -257,7 +169,7 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
         )
       }
       allow(['POST'])
-      const input = parse(devTokenBody, await readJsonBody(req, maxBody), 'body')
+      const input = parseInput(devTokenBody, await readJsonBody(req, maxBody), 'body')
       const token = await signToken({ secret: deps.devTokens.secret, ...input })
       sendJson(res, 200, { token })
       return true
@@ -278,21 +190,21 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
     switch (resource) {
       case 'inbound': {
         allow(['POST'])
-        const principal = await principalOf(req, workspace)
-        requireRole(principal, ['system'], 'ingest channel messages')
+        const who = await principal(req, workspace)
+        requireRole(who, ['system'], 'ingest channel messages')
         const body = await readJsonBody(req, maxBody)
         const actor: Actor =
-          principal.name === undefined
-            ? { userId: principal.userId, role: principal.role }
-            : { userId: principal.userId, role: principal.role, name: principal.name }
+          who.name === undefined
+            ? { userId: who.userId, role: who.role }
+            : { userId: who.userId, role: who.role, name: who.name }
         sendJson(res, 200, await ingest(workspace, actor, body))
         return true
       }
       case 'contacts': {
         allow(['GET'])
-        const principal = await principalOf(req, workspace)
-        requireRole(principal, ['admin', 'agent'], 'list contacts')
-        const query = parse(contactsQuery, searchParamsObject(url.searchParams), 'query')
+        const who = await principal(req, workspace)
+        requireRole(who, ['admin', 'agent'], 'list contacts')
+        const query = parseInput(contactsQuery, searchParamsObject(url.searchParams), 'query')
         const page = await deps.storage.listContacts(workspace, {
           limit: query.limit,
           cursor: query.cursor ?? null,
@@ -303,9 +215,9 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
       }
       case 'conversations': {
         allow(['GET'])
-        const principal = await principalOf(req, workspace)
-        requireRole(principal, ['admin', 'agent'], 'list conversations')
-        const query = parse(
+        const who = await principal(req, workspace)
+        requireRole(who, ['admin', 'agent'], 'list conversations')
+        const query = parseInput(
           conversationsQuery,
           searchParamsObject(url.searchParams, ['contactId']),
           'query',
@@ -342,7 +254,7 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
     try {
       return await route(req, res, url)
     } catch (error) {
-      sendError(res, error, onError, error instanceof HttpError ? error.headers : EMPTY_HEADERS)
+      sendError(res, error, onError)
       return true
     }
   }

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { CardfileError, ErrorCodes, capabilities, isValidId } from '@cardfile/core'
+import { ErrorCodes, capabilities, isValidId } from '@cardfile/core'
 import type { Role } from '@cardfile/core'
 import { z } from 'zod'
 import { readSchemaView } from '../crm/crm-service'
@@ -7,6 +7,8 @@ import type { CrmService } from '../crm/crm-service'
 import type { HttpContext } from '../server'
 import { HttpError, sendError, sendJson } from './http-error'
 import { readJsonBody } from './read-body'
+import { allowMethods, bearerAuth, parseInput, requireRole } from './route-auth'
+import type { PrincipalResolver } from './route-auth'
 
 const MAX_BODY = 64 * 1024
 
@@ -25,16 +27,6 @@ const deliveriesQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(50),
 })
 
-const parse = <S extends z.ZodTypeAny>(schema: S, input: unknown): z.output<S> => {
-  const result = schema.safeParse(input)
-  if (!result.success) {
-    const issue = result.error.issues[0]
-    const where = issue === undefined ? '' : `${issue.path.join('.') || 'body'}: ${issue.message}`
-    throw new HttpError(400, ErrorCodes.BadRequest, `Invalid request (${where})`)
-  }
-  return result.data as z.output<S>
-}
-
 /**
  * The CRM routes, answered before the rest of the HTTP API:
  *
@@ -52,35 +44,18 @@ const parse = <S extends z.ZodTypeAny>(schema: S, input: unknown): z.output<S> =
 export function crmRoutes(
   crm: CrmService,
 ): (req: IncomingMessage, res: ServerResponse, ctx: HttpContext) => Promise<boolean> {
-  const principal = async (
+  // Made on the first request, from the server's token verification: the same check, and the
+  // same limit on failed attempts, as every other API route.
+  let bearer: PrincipalResolver | null = null
+  const authorize = async (
     req: IncomingMessage,
     ctx: HttpContext,
     workspace: string,
     roles: readonly Role[],
+    what: string,
   ): Promise<void> => {
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')
-    if (match?.[1] === undefined) {
-      throw new HttpError(
-        401,
-        ErrorCodes.Unauthorized,
-        'Send a token: Authorization: Bearer <token>',
-      )
-    }
-    let who: { readonly role: Role; readonly workspace: string }
-    try {
-      who = await ctx.authenticate(match[1], `${workspace}/schema`)
-    } catch (error) {
-      if (error instanceof CardfileError && error.code === ErrorCodes.TokenExpired) {
-        throw new HttpError(401, ErrorCodes.TokenExpired, 'The token has expired')
-      }
-      throw new HttpError(401, ErrorCodes.Unauthorized, 'The token is not valid')
-    }
-    if (who.workspace !== workspace) {
-      throw new HttpError(403, ErrorCodes.WrongWorkspace, `The token is not for "${workspace}"`)
-    }
-    if (!roles.includes(who.role)) {
-      throw new HttpError(403, ErrorCodes.Forbidden, `Role ${who.role} may not do this`)
-    }
+    bearer ??= bearerAuth({ authenticate: (token, docName) => ctx.authenticate(token, docName) })
+    requireRole(await bearer(req, workspace), roles, what)
     const { settings } = await readSchemaView(ctx.host, workspace)
     if (!capabilities(settings.plan).crm) {
       throw new HttpError(403, ErrorCodes.PlanLacksFeature, 'The plan has no CRM integration')
@@ -94,51 +69,54 @@ export function crmRoutes(
     const [, workspace, resource, id, action, extra] = parts
     if (workspace === undefined || !isValidId(workspace)) return false
     const method = req.method ?? 'GET'
-    const methodNotAllowed = (allowed: string): never => {
-      throw new HttpError(405, ErrorCodes.BadRequest, `Use ${allowed}`, { allow: allowed })
-    }
+    const allow = (methods: readonly string[]): void =>
+      allowMethods(method, methods, requestUrl.pathname)
 
     if (resource === 'contacts' && id !== undefined && extra === undefined) {
       if (action !== 'lookup' && action !== 'crm') return false
       if (!isValidId(id)) throw new HttpError(400, ErrorCodes.BadRequest, 'Invalid contact id')
-      await principal(req, ctx, workspace, ['admin', 'agent'])
+      await authorize(req, ctx, workspace, ['admin', 'agent'], `use ${action} on contacts`)
       if (action === 'lookup') {
-        if (method !== 'POST') methodNotAllowed('POST')
+        allow(['POST'])
         sendJson(res, 200, await crm.lookup(workspace, id, 'agent'))
       } else {
-        if (method !== 'GET') methodNotAllowed('GET')
+        allow(['GET'])
         sendJson(res, 200, await crm.status(workspace, id))
       }
       return true
     }
     if (resource !== 'crm') return false
-    await principal(req, ctx, workspace, ['admin'])
+    await authorize(req, ctx, workspace, ['admin'], 'manage the CRM integration')
     if (id === 'config' && action === undefined) {
       if (method === 'GET') {
         sendJson(res, 200, await crm.getConfig(workspace))
       } else if (method === 'PUT' || method === 'PATCH') {
-        const body = parse(configBody, await readJsonBody(req, MAX_BODY))
+        const body = parseInput(configBody, await readJsonBody(req, MAX_BODY), 'body')
         sendJson(res, 200, await crm.updateConfig(workspace, body))
-      } else methodNotAllowed('GET, PUT')
+      } else allow(['GET', 'PUT', 'PATCH'])
       return true
     }
     if (id === 'secret' && action === undefined) {
-      if (method !== 'POST') methodNotAllowed('POST')
+      allow(['POST'])
       const hasBody =
         (req.headers['content-length'] ?? '0') !== '0' || req.headers['transfer-encoding']
-      const body = hasBody ? parse(secretBody, await readJsonBody(req, MAX_BODY)) : {}
+      const body = hasBody ? parseInput(secretBody, await readJsonBody(req, MAX_BODY), 'body') : {}
       sendJson(res, 200, await crm.rotateSecret(workspace, body.secret))
       return true
     }
     if (id === 'metrics' && action === undefined) {
-      if (method !== 'GET') methodNotAllowed('GET')
+      allow(['GET'])
       sendJson(res, 200, await crm.metrics(workspace))
       return true
     }
     if (id === 'deliveries') {
       if (action === undefined) {
-        if (method !== 'GET') methodNotAllowed('GET')
-        const query = parse(deliveriesQuery, Object.fromEntries(requestUrl.searchParams))
+        allow(['GET'])
+        const query = parseInput(
+          deliveriesQuery,
+          Object.fromEntries(requestUrl.searchParams),
+          'query',
+        )
         const items = await crm.deliveries(workspace, {
           limit: query.limit,
           ...(query.state === undefined ? {} : { state: query.state }),
@@ -147,7 +125,7 @@ export function crmRoutes(
         return true
       }
       if (extra === 'retry' && parts.length === 6) {
-        if (method !== 'POST') methodNotAllowed('POST')
+        allow(['POST'])
         if (!(await crm.retry(workspace, action))) {
           throw new HttpError(404, ErrorCodes.NotFound, 'No dead delivery with that id')
         }

@@ -7,25 +7,19 @@ import type { DeletionLog } from '../deletion/deletion-log'
 import type { DocumentHost } from '../document-host'
 import type { ExportService } from '../exports/export-service'
 import type { Storage } from '../storage/storage'
-import type { HttpPrincipal } from './create-http-api'
 import { HttpError, sendJson } from './http-error'
-import { describeZodError, searchParamsObject } from './schemas'
+import { allowMethods, parseInput, requireRole } from './route-auth'
+import type { ApiRoute, PrincipalResolver } from './route-auth'
+import { searchParamsObject } from './schemas'
 
-/** A request split into the parts the API routes on: `/api/<workspace>/<resource>/<rest...>`. */
-export interface ApiRoute {
-  readonly method: string
-  readonly workspace: string
-  readonly resource: string
-  readonly rest: readonly string[]
-  readonly url: URL
-}
+export type { ApiRoute } from './route-auth'
 
 /** What the deletion routes need from the HTTP API around them. */
 export interface DeletionRoutesContext {
   readonly host: DocumentHost
   readonly storage: Storage
   /** Verifies the bearer token for the workspace (throws HttpError 401/403). */
-  principal(req: IncomingMessage, workspace: string): Promise<HttpPrincipal>
+  readonly principal: PrincipalResolver
   readonly exports?: ExportService | undefined
   readonly hooks?: readonly ContactErasureHook[] | undefined
   readonly onError?: ((error: unknown) => void) | undefined
@@ -37,16 +31,6 @@ const deletedContactsQuery = z
     cursor: z.string().min(1).max(512).optional(),
   })
   .strict()
-
-const requireAdmin = (principal: HttpPrincipal, what: string): void => {
-  if (principal.role !== 'admin') {
-    throw new HttpError(
-      403,
-      ErrorCodes.Forbidden,
-      `Role ${principal.role} may not ${what} (admins only)`,
-    )
-  }
-}
 
 const logOf = (storage: Storage): DeletionLog => {
   if (storage.deletionLog === undefined) {
@@ -71,11 +55,9 @@ export function deletionRoutes(
   return async (req, res, { method, workspace, resource, rest, url }) => {
     if (resource === 'contacts' && rest.length === 1) {
       const contactId = rest[0]!
-      if (method !== 'DELETE') {
-        throw new HttpError(405, ErrorCodes.BadRequest, `Use DELETE on ${url.pathname}`)
-      }
+      allowMethods(method, ['DELETE'], url.pathname)
       const principal = await context.principal(req, workspace)
-      requireAdmin(principal, 'delete contacts')
+      requireRole(principal, ['admin'], 'delete contacts')
       if (!isValidId(contactId)) {
         throw new HttpError(400, ErrorCodes.BadRequest, 'Invalid contact id')
       }
@@ -104,18 +86,11 @@ export function deletionRoutes(
         )
       }
       const principal = await context.principal(req, workspace)
-      requireAdmin(principal, 'read the deleted-contacts log')
-      const parsed = deletedContactsQuery.safeParse(searchParamsObject(url.searchParams))
-      if (!parsed.success) {
-        throw new HttpError(
-          400,
-          ErrorCodes.BadRequest,
-          `Invalid query: ${describeZodError(parsed.error)}`,
-        )
-      }
+      requireRole(principal, ['admin'], 'read the deleted-contacts log')
+      const query = parseInput(deletedContactsQuery, searchParamsObject(url.searchParams), 'query')
       const page = await logOf(context.storage).list(workspace, {
-        limit: parsed.data.limit,
-        cursor: parsed.data.cursor ?? null,
+        limit: query.limit,
+        cursor: query.cursor ?? null,
       })
       sendJson(res, 200, { items: page.items, next: page.next })
       return true

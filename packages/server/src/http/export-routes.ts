@@ -4,18 +4,17 @@ import { pipeline } from 'node:stream/promises'
 import { ErrorCodes, isValidId } from '@cardfile/core'
 import { z } from 'zod'
 import type { ExportService } from '../exports/export-service'
-import type { HttpPrincipal } from './create-http-api'
-import type { ApiRoute } from './deletion-routes'
 import { HttpError, sendJson } from './http-error'
 import { readJsonBody } from './read-body'
-import { describeZodError } from './schemas'
+import { allowMethods, parseInput, requireRole } from './route-auth'
+import type { ApiRoute, PrincipalResolver } from './route-auth'
 
 /** What the export routes need from the HTTP API around them. */
 export interface ExportRoutesContext {
   /** Undefined when the storage keeps no export jobs: the routes answer 501. */
   readonly exports: ExportService | undefined
   /** Verifies the bearer token for the workspace (throws HttpError 401/403). */
-  principal(req: IncomingMessage, workspace: string): Promise<HttpPrincipal>
+  readonly principal: PrincipalResolver
   readonly maxBodyBytes: number
 }
 
@@ -41,16 +40,6 @@ const exportBody = z
   })
   .strict()
 
-const requireAdmin = (principal: HttpPrincipal): void => {
-  if (principal.role !== 'admin') {
-    throw new HttpError(
-      403,
-      ErrorCodes.Forbidden,
-      `Role ${principal.role} may not export (admins only)`,
-    )
-  }
-}
-
 /**
  * The export routes (admins only):
  * - `POST /api/<workspace>/exports` `{ type: 'contact-attributes', from?, to? }` starts a job
@@ -68,30 +57,18 @@ export function exportRoutes(
 ): (req: IncomingMessage, res: ServerResponse, route: ApiRoute) => Promise<boolean> {
   return async (req, res, { method, workspace, resource, rest, url }) => {
     if (resource !== 'exports' || rest.length > 2) return false
-    const allow = (m: string): void => {
-      if (method !== m)
-        throw new HttpError(405, ErrorCodes.BadRequest, `Use ${m} on ${url.pathname}`)
-    }
     const [id, sub] = rest
     if (sub !== undefined && sub !== 'download') return false
-    if (id === undefined) allow('POST')
-    else allow('GET')
+    allowMethods(method, [id === undefined ? 'POST' : 'GET'], url.pathname)
     const principal = await context.principal(req, workspace)
-    requireAdmin(principal)
+    requireRole(principal, ['admin'], 'export')
     const service = context.exports
     if (service === undefined) {
       throw new HttpError(501, ErrorCodes.Internal, 'This storage keeps no export jobs')
     }
     if (id === undefined) {
-      const parsed = exportBody.safeParse(await readJsonBody(req, context.maxBodyBytes))
-      if (!parsed.success) {
-        throw new HttpError(
-          400,
-          ErrorCodes.BadRequest,
-          `Invalid body: ${describeZodError(parsed.error)}`,
-        )
-      }
-      const job = await service.start(workspace, principal.userId, parsed.data)
+      const body = parseInput(exportBody, await readJsonBody(req, context.maxBodyBytes), 'body')
+      const job = await service.start(workspace, principal.userId, body)
       sendJson(res, 202, { job }, { location: `${url.pathname}/${job.id}` })
       return true
     }

@@ -79,7 +79,8 @@ export function sendJson(
 /**
  * Answers with the JSON error body for `error`. Cardfile errors keep their code and message;
  * anything unexpected (including `internal` errors, whose messages are for operators) is reported
- * through `onUnexpected` and answered as a bare 500.
+ * through `onUnexpected` and answered as a bare 500. An HttpError's own headers (`retry-after`,
+ * `www-authenticate`, `allow`) go with it.
  */
 export function sendError(
   res: ServerResponse,
@@ -100,7 +101,12 @@ export function sendError(
     status = 500
     body = { error: { code: ErrorCodes.Internal, message: 'Internal server error' } }
   }
-  sendJson(res, status, body, headers)
+  sendJson(
+    res,
+    status,
+    body,
+    error instanceof HttpError ? { ...error.headers, ...headers } : headers,
+  )
 }
 
 function errorFields(error: CardfileError): ErrorBody['error'] {

@@ -8,27 +8,19 @@ import { linkGroup, linkStorageOf, orderedPair } from '../linking/link-groups'
 import { crossChannelOf } from '../routing/cross-channel'
 import { decodeCursor, encodeCursor } from '../storage/cursor'
 import type { ContactIndexRow, Storage } from '../storage/storage'
-import type { HttpPrincipal } from './create-http-api'
 import { HttpError, sendJson } from './http-error'
 import { readJsonBody } from './read-body'
-import { describeZodError, searchParamsObject } from './schemas'
+import { allowMethods, parseInput, requireRole } from './route-auth'
+import type { ApiRoute, PrincipalResolver } from './route-auth'
+import { searchParamsObject } from './schemas'
 import { within } from './within'
-
-/** A request split the way the API routes it: `/api/<workspace>/<resource>/<rest...>`. */
-export interface LinkingApiRoute {
-  readonly method: string
-  readonly workspace: string
-  readonly resource: string
-  readonly rest: readonly string[]
-  readonly url: URL
-}
 
 /** What the linking and routing endpoints need from the HTTP API around them. */
 export interface LinkingRoutesContext {
   readonly host: DocumentHost
   readonly storage: Storage
   /** Verifies the bearer token for the workspace (throws HttpError 401/403). */
-  principal(req: IncomingMessage, workspace: string): Promise<HttpPrincipal>
+  readonly principal: PrincipalResolver
   readonly maxBodyBytes?: number
 }
 
@@ -44,36 +36,6 @@ const linkBody = z
   .strict()
 
 const STAFF: readonly Role[] = ['admin', 'agent']
-
-function parse<S extends z.ZodTypeAny>(schema: S, input: unknown, where: string): z.output<S> {
-  const result = schema.safeParse(input)
-  if (!result.success) {
-    throw new HttpError(
-      400,
-      ErrorCodes.BadRequest,
-      `Invalid ${where}: ${describeZodError(result.error)}`,
-    )
-  }
-  return result.data as z.output<S>
-}
-
-function requireRole(principal: HttpPrincipal, roles: readonly Role[], what: string): void {
-  if (!roles.includes(principal.role)) {
-    throw new HttpError(
-      403,
-      ErrorCodes.Forbidden,
-      `Role ${principal.role} may not ${what} (allowed: ${roles.join(', ')})`,
-    )
-  }
-}
-
-function allow(method: string, methods: readonly string[], path: string): void {
-  if (!methods.includes(method)) {
-    throw new HttpError(405, ErrorCodes.BadRequest, `Use ${methods.join(' or ')} on ${path}`, {
-      allow: methods.join(', '),
-    })
-  }
-}
 
 const contactIdOf = (value: string | undefined): string => {
   if (value === undefined || !isValidId(value)) {
@@ -127,7 +89,7 @@ function pageOfMembers(
  */
 export function linkingRoutes(
   context: LinkingRoutesContext,
-): (req: IncomingMessage, res: ServerResponse, route: LinkingApiRoute) => Promise<boolean> {
+): (req: IncomingMessage, res: ServerResponse, route: ApiRoute) => Promise<boolean> {
   const { storage, host } = context
   const staff = async (req: IncomingMessage, workspace: string, what: string) => {
     const principal = await context.principal(req, workspace)
@@ -143,9 +105,9 @@ export function linkingRoutes(
       const contactId = contactIdOf(rest[0])
       const sub = rest[1]
       if (sub === 'linked' && rest.length === 2) {
-        allow(method, ['GET'], path)
+        allowMethods(method, ['GET'], path)
         await staff(req, workspace, 'read linked contacts')
-        const q = parse(pageQuery, query(), 'query')
+        const q = parseInput(pageQuery, query(), 'query')
         const group = await linkGroup(storage, workspace, contactId)
         const others = group.members.filter((m) => m.id !== contactId)
         sendJson(res, 200, {
@@ -158,9 +120,9 @@ export function linkingRoutes(
         return true
       }
       if (sub === 'history' && rest.length === 2) {
-        allow(method, ['GET'], path)
+        allowMethods(method, ['GET'], path)
         await staff(req, workspace, 'read conversation history')
-        const q = parse(pageQuery, query(), 'query')
+        const q = parseInput(pageQuery, query(), 'query')
         const group = await linkGroup(storage, workspace, contactId)
         const page = await groupHistory(
           storage,
@@ -178,9 +140,9 @@ export function linkingRoutes(
         return true
       }
       if (sub === 'links' && rest.length === 2) {
-        allow(method, ['POST'], path)
+        allowMethods(method, ['POST'], path)
         const principal = await staff(req, workspace, 'link contacts')
-        const body = parse(linkBody, await readJsonBody(req, context.maxBodyBytes), 'body')
+        const body = parseInput(linkBody, await readJsonBody(req, context.maxBodyBytes), 'body')
         if (body.contactId === contactId) {
           throw new HttpError(400, ErrorCodes.BadRequest, 'A contact cannot be linked to itself')
         }
@@ -205,9 +167,9 @@ export function linkingRoutes(
         return true
       }
       if (sub === 'links' && rest.length === 3 && rest[2] === 'log') {
-        allow(method, ['GET'], path)
+        allowMethods(method, ['GET'], path)
         await staff(req, workspace, 'read the link record')
-        const q = parse(pageQuery, query(), 'query')
+        const q = parseInput(pageQuery, query(), 'query')
         const page = await linkStorageOf(storage).linkLog(workspace, contactId, {
           limit: q.limit,
           cursor: q.cursor ?? null,
@@ -216,7 +178,7 @@ export function linkingRoutes(
         return true
       }
       if (sub === 'links' && rest.length === 3) {
-        allow(method, ['DELETE'], path)
+        allowMethods(method, ['DELETE'], path)
         const principal = await staff(req, workspace, 'revert links')
         const other = contactIdOf(rest[2])
         const [a, b] = orderedPair(contactId, other)
@@ -241,7 +203,7 @@ export function linkingRoutes(
     }
 
     if (resource === 'relink' && rest.length === 0) {
-      allow(method, ['POST'], path)
+      allowMethods(method, ['POST'], path)
       const principal = await context.principal(req, workspace)
       requireRole(principal, ['admin'], 're-link the workspace')
       const job = await crossChannelOf(storage, host).relink(workspace)
@@ -250,7 +212,7 @@ export function linkingRoutes(
     }
 
     if (resource === 'jobs' && rest.length === 1) {
-      allow(method, ['GET'], path)
+      allowMethods(method, ['GET'], path)
       await staff(req, workspace, 'read jobs')
       const job = crossChannelOf(storage, host).jobs?.get(rest[0] ?? '')
       if (job?.workspace !== workspace) {
@@ -265,9 +227,9 @@ export function linkingRoutes(
     }
 
     if (resource === 'groups' && rest.length === 1 && rest[0] === 'vip') {
-      allow(method, ['GET'], path)
+      allowMethods(method, ['GET'], path)
       await staff(req, workspace, 'list contact groups')
-      const q = parse(pageQuery, query(), 'query')
+      const q = parseInput(pageQuery, query(), 'query')
       const settings = await host.read(schemaDocName(workspace), (doc) =>
         within(new SchemaDoc(doc), (s) => s.settings()),
       )
@@ -286,9 +248,9 @@ export function linkingRoutes(
     }
 
     if (resource === 'queue' && rest.length === 0) {
-      allow(method, ['GET'], path)
+      allowMethods(method, ['GET'], path)
       await staff(req, workspace, 'read queues')
-      const q = parse(queueQuery, query(), 'query')
+      const q = parseInput(queueQuery, query(), 'query')
       const page = await storage.listConversations(workspace, {
         team: q.team ?? null,
         status: ['new', 'pending'],
