@@ -114,3 +114,27 @@ describe('authentication of the API routes', () => {
     expect(answer.headers.get('www-authenticate')).toBe('Bearer')
   })
 })
+
+describe('CRM look-ups by hand', () => {
+  it('answers 404 for an unknown contact without calling the CRM or making a contact', async () => {
+    const { server, adapter } = await start()
+    const config = await call(server, '/api/acme/crm/config', 'acme.admin.ana', {
+      method: 'PUT',
+      body: { enabled: true },
+    })
+    expect(config.status).toBe(200)
+    const answer = await call(server, '/api/acme/contacts/nobody/lookup', 'acme.agent.ben', {
+      method: 'POST',
+    })
+    expect({ status: answer.status, code: answer.code }).toEqual({
+      status: 404,
+      code: ErrorCodes.NotFound,
+    })
+    expect(adapter.lookups).toBe(0)
+    const profile = await server.host.read(
+      'acme/contact/nobody',
+      (doc) => doc.getMap('custom').size,
+    )
+    expect(profile).toBe(0)
+  })
+})

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { ErrorCodes, capabilities, isValidId } from '@cardfile/core'
+import { ContactDoc, ErrorCodes, capabilities, contactDocName, isValidId } from '@cardfile/core'
 import type { Role } from '@cardfile/core'
 import { z } from 'zod'
 import { readSchemaView } from '../crm/crm-service'
@@ -7,6 +7,7 @@ import type { CrmService } from '../crm/crm-service'
 import type { HttpContext } from '../server'
 import { HttpError, sendError, sendJson } from './http-error'
 import { readJsonBody } from './read-body'
+import { within } from './within'
 import { allowMethods, bearerAuth, parseInput, requireRole } from './route-auth'
 import type { PrincipalResolver } from './route-auth'
 
@@ -78,6 +79,12 @@ export function crmRoutes(
       await authorize(req, ctx, workspace, ['admin', 'agent'], `use ${action} on contacts`)
       if (action === 'lookup') {
         allow(['POST'])
+        // A lookup writes the CRM's answer into the contact: for an unknown id it would make a
+        // contact out of nothing (and let anyone send the CRM made-up ids).
+        const exists = await ctx.host.read(contactDocName(workspace, id), (doc) =>
+          within(new ContactDoc(doc, id), (contact) => contact.read().profile !== null),
+        )
+        if (!exists) throw new HttpError(404, ErrorCodes.NotFound, `No contact ${id}`)
         sendJson(res, 200, await crm.lookup(workspace, id, 'agent'))
       } else {
         allow(['GET'])
