@@ -168,6 +168,14 @@ export class LiveDocument {
   private outboxSender: Connection | null = null
   /** Set while commit relays wait for the end of the microtasks of a storage commit. */
   private relayScheduled = false
+  /**
+   * The connection whose clean updates the buffer holds, waiting to be committed as one at the
+   * end of the socket callback that delivered them (null: the buffer holds no batch).
+   */
+  private batchFrom: Connection | null = null
+  /** Whether that connection holds every update of the batch (see {@link outboxSender}). */
+  private batchHeld = false
+  private batchScheduled = false
   private readonly direct: Array<readonly [Connection, Uint8Array]> = []
   /** Awareness and its pending changes, created by the first awareness message. */
   private presence: DocumentPresence | null = null
@@ -245,12 +253,13 @@ export class LiveDocument {
 
   /** Resolves when every commit handed to storage so far has settled. */
   settled(): Promise<void> {
+    this.commitPending()
     return this.tail
   }
 
   /** True while commits are in flight. */
   get busy(): boolean {
-    return this.pendingCommits > 0
+    return this.pendingCommits > 0 || this.batchFrom !== null
   }
 
   /**
@@ -319,6 +328,8 @@ export class LiveDocument {
     const syncType = decoding.readVarUint(decoder)
     switch (syncType) {
       case 0: {
+        // What the reply carries must be durable first: a batch waiting in the buffer goes now.
+        this.commitPending()
         const stateVector = decoding.readVarUint8Array(decoder)
         // Decode now so a malformed state vector fails here, not in the deferred reply.
         Y.decodeStateVector(stateVector)
@@ -371,7 +382,9 @@ export class LiveDocument {
    */
   applyClientUpdate(conn: Connection, update: Uint8Array): void {
     if (this.erased || this.failed || this.destroyed) return
-    this.commitBuffered(null)
+    // A batch continues only with more updates of the same connection (one actor per commit).
+    if (this.batchFrom !== conn) this.commitPending()
+    const batched = this.buffer.length
     const store = this.doc.store
     const pendingBefore = store.pendingStructs
     const contributors =
@@ -419,7 +432,9 @@ export class LiveDocument {
       this.compensate(step.changes, refusals, step.violations)
       // Re-encode from the store instead of merging the original update: the compensation has
       // garbage-collected the refused content, so neither storage nor other clients get it.
-      this.buffer = []
+      // The batch before this update is committed first, as it was.
+      this.buffer = this.buffer.slice(0, batched)
+      this.commitPending()
       const before = step.beforeState ?? new Map<number, number>()
       const cleaned = Y.encodeStateAsUpdate(this.doc, Y.encodeStateVector(before))
       for (const r of allRefusals) this.deps.metrics.refusals.inc(1, { code: r.code })
@@ -427,7 +442,11 @@ export class LiveDocument {
     } else {
       // The sender holds this change already unless it carried another sender's pending
       // structs (then it lacks those).
-      this.commitBuffered(conn, actors.length === 1)
+      // Committed as one with the connection's other updates delivered by the same socket
+      // callback (a burst arrives in one read): one storage append, index row and ack for all.
+      this.batchHeld = (this.batchFrom === conn ? this.batchHeld : true) && actors.length === 1
+      this.batchFrom = conn
+      this.scheduleBatchCommit()
     }
     if (malformed !== null) throw malformed
   }
@@ -438,7 +457,7 @@ export class LiveDocument {
     if (this.failed || this.destroyed) {
       throw new CardfileError(ErrorCodes.Internal, `${this.name} is unavailable, try again`)
     }
-    this.commitBuffered(null)
+    this.commitPending()
     const origin: HostOrigin = { kind: 'host', actor }
     let result: T | undefined
     let thrown: { error: unknown } | null = null
@@ -548,6 +567,23 @@ export class LiveDocument {
         for (const item of violation.items) if (!item.deleted) item.delete(tr)
       }
     }, COMPENSATION_ORIGIN)
+  }
+
+  /** Commits what the buffer holds: a connection's batch of clean updates, or stray changes. */
+  private commitPending(): void {
+    const from = this.batchFrom
+    this.batchFrom = null
+    this.commitBuffered(from, from !== null && this.batchHeld)
+  }
+
+  /** Commits the batch once the socket callback that delivered its updates has returned. */
+  private scheduleBatchCommit(): void {
+    if (this.batchScheduled) return
+    this.batchScheduled = true
+    process.nextTick(() => {
+      this.batchScheduled = false
+      if (!this.destroyed) this.commitPending()
+    })
   }
 
   /** Commits whatever 'update' events buffered (a trusted or clean change). */
