@@ -21,6 +21,7 @@ import type * as Y from 'yjs'
 import type { DocumentHost } from '../document-host'
 import type { CommitEvent } from '../sync/live-document'
 import type { ServerLogger } from '../sync/logger'
+import { CrmCallError } from './adapter'
 import type { CrmAdapter } from './adapter'
 import { lookupResponseSchema } from './contract'
 import type {
@@ -341,7 +342,12 @@ export function createCrmService(deps: {
     })
   }
 
-  const record = async (outcome: LookupOutcome): Promise<LookupOutcome> => {
+  /**
+   * Stores the outcome (its reason is for admins, in storage, erased with the contact) and logs
+   * only `why`, a fixed word: a reason may quote a value the CRM sent or echoed, and logs must
+   * never hold a contact's values (they outlive an erasure).
+   */
+  const record = async (outcome: LookupOutcome, why?: string): Promise<LookupOutcome> => {
     lookupCounts[outcome.outcome] += 1
     const { applied: _applied, ...stored } = outcome
     await storage.putLookup(stored)
@@ -350,7 +356,7 @@ export function createCrmService(deps: {
         workspace: outcome.workspace,
         contact: outcome.contactId,
         outcome: outcome.outcome,
-        reason: outcome.reason,
+        why: why ?? outcome.outcome,
       })
     }
     return outcome
@@ -390,19 +396,23 @@ export function createCrmService(deps: {
       answer = await adapter.lookup({ config, idempotencyKey: newCallKey(), timeoutMs }, request)
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error)
-      return record({ ...base, outcome: 'failed', reason, applied: [] })
+      const why = error instanceof CrmCallError ? error.failure : 'call-failed'
+      return record({ ...base, outcome: 'failed', reason, applied: [] }, why)
     }
     const parsed = lookupResponseSchema.safeParse(answer)
     if (!parsed.success) {
       const issue = parsed.error.issues[0]
       const where =
         issue === undefined ? '' : ` (${issue.path.join('.') || 'body'}: ${issue.message})`
-      return record({
-        ...base,
-        outcome: 'refused',
-        reason: `malformed lookup answer${where}`,
-        applied: [],
-      })
+      return record(
+        {
+          ...base,
+          outcome: 'refused',
+          reason: `malformed lookup answer${where}`,
+          applied: [],
+        },
+        'malformed-answer',
+      )
     }
     // All or nothing: one bad value refuses the whole answer, so a contact never holds half
     // of a CRM record.
@@ -414,30 +424,39 @@ export function createCrmService(deps: {
     for (const [alias, raw] of Object.entries(parsed.data.values ?? {})) {
       const def = byAlias.get(alias.toLowerCase())
       if (def === undefined) {
-        return record({
-          ...base,
-          outcome: 'refused',
-          reason: `unknown alias "${alias}"`,
-          applied: [],
-        })
+        return record(
+          {
+            ...base,
+            outcome: 'refused',
+            reason: `unknown alias "${alias}"`,
+            applied: [],
+          },
+          'unknown-alias',
+        )
       }
       if (def.kind !== 'custom' || !def.crmManaged) {
-        return record({
-          ...base,
-          outcome: 'refused',
-          reason: `"${alias}" is not a CRM-managed attribute`,
-          applied: [],
-        })
+        return record(
+          {
+            ...base,
+            outcome: 'refused',
+            reason: `"${alias}" is not a CRM-managed attribute`,
+            applied: [],
+          },
+          'not-crm-managed',
+        )
       }
       const value = fromCrmValue(def, raw)
       const check = validateValue(def, value, 'custom')
       if (!check.ok) {
-        return record({
-          ...base,
-          outcome: 'refused',
-          reason: `invalid value for "${alias}": ${check.message}`,
-          applied: [],
-        })
+        return record(
+          {
+            ...base,
+            outcome: 'refused',
+            reason: `invalid value for "${alias}": ${check.message}`,
+            applied: [],
+          },
+          'invalid-value',
+        )
       }
       values.set(def.id, value)
     }

@@ -111,7 +111,14 @@ export function startOutbox(options: OutboxOptions): Outbox {
       if (!callError.retryable || attempts >= retry.maxAttempts) {
         await storage.markDead(delivery.id, attempts, message, Date.now())
         counters.dead += 1
-        logger.warn('CRM delivery is dead', { id: delivery.id, attempts, error: message })
+        // The message may quote the CRM's answer, which may echo the contact's values: the log
+        // gets the kind of failure and the status only; the message stays with the delivery.
+        logger.warn('CRM delivery is dead', {
+          id: delivery.id,
+          attempts,
+          failure: callError.failure,
+          ...(callError.status === undefined ? {} : { status: callError.status }),
+        })
         return
       }
       const delay = Math.max(backoffMs(attempts, retry, random), callError.retryAfterMs ?? 0)
