@@ -189,6 +189,36 @@ describe('cross-channel linking', () => {
     ])
   })
 
+  it('pages the linked contacts and the link record one by one, in the same order as one page', async () => {
+    h = await startHarness()
+    const ids = await seedPeople()
+    for (const other of [ids.webchat, ids.whatsapp, ids.sms]) {
+      const link = await h.api('agent', 'POST', `/contacts/${ids.email}/links`, {
+        contactId: other,
+        kind: 'link',
+      })
+      expect(link.status).toBe(200)
+    }
+    const pageByPage = async (path: string, key: (item: Record<string, unknown>) => unknown) => {
+      const seen: unknown[] = []
+      let cursor: string | null = null
+      do {
+        const query: string = cursor === null ? '?limit=1' : `?limit=1&cursor=${cursor}`
+        const page = await h.api('agent', 'GET', `${path}${query}`)
+        expect(page.status).toBe(200)
+        seen.push(...(page.json.items as Record<string, unknown>[]).map(key))
+        cursor = page.json.next as string | null
+      } while (cursor !== null && seen.length < 10)
+      const whole = await h.api('agent', 'GET', path)
+      expect(seen).toEqual((whole.json.items as Record<string, unknown>[]).map(key))
+      return seen
+    }
+    const linked = await pageByPage(`/contacts/${ids.email}/linked`, (item) => item.id)
+    expect([...linked].sort()).toEqual([ids.webchat, ids.whatsapp, ids.sms].sort())
+    const log = await pageByPage(`/contacts/${ids.email}/links/log`, (item) => item.seq)
+    expect(log).toHaveLength(3)
+  })
+
   it('refuses linking to bots, to a contact itself and to unknown contacts', async () => {
     h = await startHarness()
     const ids = await seedPeople()

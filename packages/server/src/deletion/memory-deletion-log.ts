@@ -1,4 +1,4 @@
-import { checkLimit, decodeCursor, encodeCursor } from '../storage/cursor'
+import { checkLimit, decodeCursor, newestPage } from '../storage/cursor'
 import type { DeletionLog, DeletionRecord } from './deletion-log'
 
 /** Newest first: deletedAt descending, then id descending. */
@@ -32,15 +32,7 @@ export function createMemoryDeletionLog(
             after === null || r.deletedAt < after.t || (r.deletedAt === after.t && r.id < after.i),
         )
         .sort(newestFirst)
-      const items = rows.slice(0, limit)
-      const last = items.at(-1)
-      return {
-        items,
-        next:
-          rows.length > limit && last !== undefined
-            ? encodeCursor({ o: 'newest', t: last.deletedAt, i: last.id })
-            : null,
-      }
+      return newestPage(rows, limit, (r) => ({ t: r.deletedAt, i: r.id }))
     },
 
     eraseContactRows: eraseLinks,

@@ -1,6 +1,6 @@
 import type { Database } from 'better-sqlite3'
 import type { ChannelId } from '@cardfile/core'
-import { checkLimit, decodeCursor, encodeCursor } from '../storage/cursor'
+import { checkLimit, decodeCursor, newestPage } from '../storage/cursor'
 import type { DeletionLog, DeletionRecord } from './deletion-log'
 
 interface DeletionSqlRow {
@@ -89,15 +89,7 @@ export function createSqliteDeletionLog(db: Database): DeletionLog {
           ? firstPage.all(workspace, limit + 1)
           : laterPage.all(workspace, after.t, after.t, after.i, limit + 1)
       ).map(toRecord)
-      const items = rows.slice(0, limit)
-      const last = items.at(-1)
-      return {
-        items,
-        next:
-          rows.length > limit && last !== undefined
-            ? encodeCursor({ o: 'newest', t: last.deletedAt, i: last.id })
-            : null,
-      }
+      return newestPage(rows, limit, (r) => ({ t: r.deletedAt, i: r.id }))
     },
 
     async eraseContactRows(workspace, contactId) {

@@ -6,8 +6,8 @@ import type { DocumentHost } from '../document-host'
 import { groupHistory } from '../linking/group-history'
 import { linkGroup, linkStorageOf, orderedPair } from '../linking/link-groups'
 import { crossChannelOf } from '../routing/cross-channel'
-import { decodeCursor, encodeCursor } from '../storage/cursor'
-import type { ContactIndexRow, Storage } from '../storage/storage'
+import { decodeCursor, newestPage } from '../storage/cursor'
+import type { ContactIndexRow, Page, Storage } from '../storage/storage'
 import { HttpError, sendJson } from './http-error'
 import { readJsonBody } from './read-body'
 import { allowMethods, parseInput, requireRole } from './route-auth'
@@ -49,21 +49,13 @@ function pageOfMembers(
   members: readonly ContactIndexRow[],
   size: number,
   after: string | null | undefined,
-): { items: ContactIndexRow[]; next: string | null } {
+): Page<ContactIndexRow> {
   const c = decodeCursor(after, 'newest')
   const rest =
     c === null
       ? members
       : members.filter((m) => m.createdAt < c.t || (m.createdAt === c.t && m.id < c.i))
-  const items = rest.slice(0, size)
-  const last = items.at(-1)
-  return {
-    items,
-    next:
-      rest.length > size && last !== undefined
-        ? encodeCursor({ o: 'newest', t: last.createdAt, i: last.id })
-        : null,
-  }
+  return newestPage(rest, size, (m) => ({ t: m.createdAt, i: m.id }))
 }
 
 /**

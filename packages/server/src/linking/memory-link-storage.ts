@@ -1,4 +1,4 @@
-import { checkLimit, decodeCursor, encodeCursor } from '../storage/cursor'
+import { checkLimit, decodeCursor, newestPage } from '../storage/cursor'
 import type {
   ContactIndexRow,
   ContactLinkLogEntry,
@@ -63,15 +63,7 @@ export function createMemoryLinkStorage(
         .filter((e) => e.workspace === workspace && (e.a === contactId || e.b === contactId))
         .filter((e) => after === null || e.seq < after.t)
         .reverse()
-      const items = rows.slice(0, limit)
-      const last = items.at(-1)
-      return {
-        items,
-        next:
-          rows.length > limit && last !== undefined
-            ? encodeCursor({ o: 'newest', t: last.seq, i: '' })
-            : null,
-      }
+      return newestPage(rows, limit, (e) => ({ t: e.seq, i: '' }))
     },
     async contactsByIds(workspace, ids) {
       ensureOpen()

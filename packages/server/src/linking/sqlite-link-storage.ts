@@ -1,6 +1,6 @@
 import type { Database } from 'better-sqlite3'
 import type { ChannelId, Role } from '@cardfile/core'
-import { checkLimit, decodeCursor, encodeCursor } from '../storage/cursor'
+import { checkLimit, decodeCursor, newestPage } from '../storage/cursor'
 import type {
   ContactIndexRow,
   ContactLinkLogEntry,
@@ -219,7 +219,7 @@ export function createSqliteLinkStorage(db: Database, ensureOpen: () => void): L
         before,
         limit + 1,
       )
-      const items: ContactLinkLogEntry[] = rows.slice(0, limit).map((r) => ({
+      const entries: ContactLinkLogEntry[] = rows.map((r) => ({
         seq: r.seq,
         workspace: r.workspace,
         a: r.a,
@@ -229,14 +229,7 @@ export function createSqliteLinkStorage(db: Database, ensureOpen: () => void): L
         by: author(r),
         at: r.at,
       }))
-      const last = items.at(-1)
-      return {
-        items,
-        next:
-          rows.length > limit && last !== undefined
-            ? encodeCursor({ o: 'newest', t: last.seq, i: '' })
-            : null,
-      }
+      return newestPage(entries, limit, (e) => ({ t: e.seq, i: '' }))
     },
     async contactsByIds(workspace, ids) {
       ensureOpen()

@@ -1,4 +1,5 @@
 import { CardfileError, ErrorCodes } from '@cardfile/core'
+import type { Page } from './storage'
 
 /**
  * Keyset pagination cursors. A cursor is the sort key of the last row of a page, as base64url
@@ -72,4 +73,28 @@ export function checkLimit(limit: number): number {
     )
   }
   return limit
+}
+
+/**
+ * A newest-first page of `rows`, which are already in order and start after the cursor: the
+ * first `limit` of them, and the cursor after the last when more follow (fetch `limit + 1` rows,
+ * or all of them, so that one more tells).
+ *
+ * @example
+ * return newestPage(rows, limit, (record) => ({ t: record.deletedAt, i: record.id }))
+ */
+export function newestPage<T>(
+  rows: readonly T[],
+  limit: number,
+  keyOf: (row: T) => { readonly t: number; readonly i: string },
+): Page<T> {
+  const items = rows.slice(0, limit)
+  const last = items.at(-1)
+  return {
+    items,
+    next:
+      rows.length > limit && last !== undefined
+        ? encodeCursor({ o: 'newest', ...keyOf(last) })
+        : null,
+  }
 }
