@@ -455,6 +455,31 @@ describe('POST /api/<workspace>/inbound', () => {
     expect(status).toBe(400)
     expect(json).toMatchObject({ error: { code: 'too-long' } })
   })
+
+  it('refuses a message time no date can hold, and an attachment size past exact integers', async () => {
+    const { url, storage } = await startServer()
+    const token = await tokenFor('system')
+    const body = xMessage('m1', 'x')
+    const late = await post(
+      url,
+      '/api/acme/inbound',
+      { ...body, message: { ...body.message, at: 1e300 } },
+      token,
+    )
+    expect({ status: late.status, json: late.json }).toMatchObject({
+      status: 400,
+      json: { error: { code: 'bad-request' } },
+    })
+    const attachment = { id: 'a1', name: 'a.png', contentType: 'image/png', size: 1e300 }
+    const huge = await post(
+      url,
+      '/api/acme/inbound',
+      { ...body, message: { ...body.message, attachments: [attachment] } },
+      token,
+    )
+    expect(huge.status).toBe(400)
+    expect((await storage.listContacts('acme', { limit: 10 })).items).toEqual([])
+  })
 })
 
 describe('list endpoints', () => {

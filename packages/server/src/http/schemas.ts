@@ -19,13 +19,16 @@ const attachment = z
     id: z.string().regex(ID_PATTERN, 'an id of letters, digits, _ and -'),
     name: z.string().min(1).max(256),
     contentType: z.string().min(1).max(128),
-    size: z.number().int().nonnegative(),
+    size: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
   })
   .strict()
 
+/** The latest time a JavaScript Date can hold (ms): a later one has no date to show. */
+const LATEST_TIME = 8.64e15
+
 /** A time: ms since the epoch or an ISO 8601 string; parsed to ms. */
 const timestamp = z.union([
-  z.number().int().positive(),
+  z.number().int().positive().max(LATEST_TIME),
   z
     .string()
     .datetime({ offset: true })
