@@ -137,6 +137,10 @@ describe('VIP routing', () => {
     await expect
       .poll(() => conversation(next.conversationId))
       .toMatchObject({ team: null, priority: 0 })
+    // The agent's own copy of the schema must have heard that VIP is off before it refuses.
+    const agentSchema = agent.schema()
+    await agentSchema.whenSynced()
+    await expect.poll(() => agentSchema.schema.settings().vipEnabled).toBe(false)
     const contact = agent.contact(first.contactId)
     await contact.whenSynced()
     expect(() => contact.setVip(false)).toThrow(expect.objectContaining({ code: 'vip-disabled' }))
