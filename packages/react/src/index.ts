@@ -35,7 +35,13 @@ export { useCrmStatus } from './use-crm-status'
 export type { LiveListOptions, LiveListResult } from './use-polled-pages'
 export type { ContactLinkRecord, IndexedContact, LinkedContactsResult } from './use-linked-contacts'
 export { useLinkedContacts } from './use-linked-contacts'
-export type { IndexedConversation } from './use-contact-history'
+export type { ContactLinkLogEntry, ContactLinksResult } from './use-contact-links'
+export { useContactLinks } from './use-contact-links'
+export type {
+  ContactHistoryResult,
+  HistoryConversation,
+  IndexedConversation,
+} from './use-contact-history'
 export { useContactHistory } from './use-contact-history'
 export type { ContactGroupName, ContactGroupResult } from './use-contact-group'
 export { useContactGroup } from './use-contact-group'

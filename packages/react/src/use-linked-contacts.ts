@@ -48,9 +48,9 @@ interface LinkedAnswer {
 /**
  * The contacts linked to a contact across channels (same normalised value of the workspace's
  * matching attribute, plus manual links, minus unlinks), newest first, a page at a time. Live
- * by polling (`pollMs`, default 5 s) and at once when the contact's document open on this
- * client changes. For agents and admins; to link or unlink, call the HTTP API
- * (`POST /api/<ws>/contacts/<id>/links`) and then `refresh()`.
+ * by polling (`pollMs`, default 5 s), at once when the contact's document changes while this
+ * client has it open (whichever component opened it), and after a link change made through
+ * {@link useContactLinks}, which links and unlinks by hand. For agents and admins.
  *
  * @example
  * function Linked({ contactId }: { contactId: string }) {
@@ -69,7 +69,7 @@ export function useLinkedContacts(
 ): LinkedContactsResult {
   const { answer, ...list } = useLiveList<IndexedContact, LinkedAnswer>(
     `/contacts/${encodeURIComponent(contactId)}/linked`,
-    { ...options, watchContact: contactId },
+    { ...options, watchContact: contactId, watchLinks: true },
   )
   return {
     ...list,

@@ -1,6 +1,9 @@
 import { useCallback, useEffect, useRef, useState } from 'react'
-import { CardfileError, ErrorCodes, apiJson } from '@cardfile/core'
+import { CardfileError, ErrorCodes, apiJson, contactDocName } from '@cardfile/core'
+import type { DocHandle } from '@cardfile/core'
 import { useCardfileClient } from './context'
+import { onLinksChanged } from './link-events'
+import { onContactDeleted } from './use-delete-contact'
 
 /** Options shared by the paginated, live list hooks. */
 export interface LiveListOptions {
@@ -9,8 +12,9 @@ export interface LiveListOptions {
   /**
    * How often the loaded pages are fetched again, in ms (default 5000; 0 turns polling off).
    * The lists are answered by the server's index, which no document open on the client holds,
-   * so polling is what keeps them live; they also refresh at once when a contact document the
-   * client has open changes.
+   * so polling is what keeps them live. The contact lists also refresh at once when the
+   * contact's document changes while this client has it open (whoever opened it, whenever),
+   * and after a link change or a deletion made through this client.
    */
   readonly pollMs?: number
 }
@@ -51,12 +55,18 @@ const asError = (e: unknown): CardfileError =>
 
 /**
  * A paginated list from the workspace's HTTP API (`path` relative to `/api/<workspace>`, null
- * to load nothing), kept live by polling and by changes of `watchContact`'s open document.
+ * to load nothing), kept live by polling, by changes of `watchContact`'s document while the
+ * client has it open, and (`watchLinks`) by link changes and deletions made on this client.
  * A refresh fetches as many items as are loaded, from the start, in one request.
  */
 export function useLiveList<T, P extends Page<T> = Page<T>>(
   path: string | null,
-  options: LiveListOptions & { readonly watchContact?: string } = {},
+  options: LiveListOptions & {
+    /** Refresh at once when this contact's document changes on this client. */
+    readonly watchContact?: string
+    /** Refresh at once after links or deletions made through this client. */
+    readonly watchLinks?: boolean
+  } = {},
 ): LiveListResult<T> & { readonly answer: P | null } {
   const client = useCardfileClient()
   const pageSize = Math.min(MAX_PAGE, Math.max(1, options.pageSize ?? 50))
@@ -124,23 +134,48 @@ export function useLiveList<T, P extends Page<T> = Page<T>>(
     return () => clearInterval(timer)
   }, [refresh, pollMs, path])
 
-  // A change of the contact's open document (its value of the matching attribute, its VIP
-  // flag) may change the list: refresh once the burst of changes is over.
+  // A change of the contact's document (its value of the matching attribute, its VIP flag) may
+  // change the list: refresh once the burst of changes is over. The document is followed
+  // whenever this client has it open, whoever opened it: the client says when documents open
+  // and close, so the order in which components mount does not matter, and this hook never
+  // opens (or leaks) a document of its own.
   const watch = options.watchContact
   useEffect(() => {
     if (watch === undefined) return
-    const handle = client.peekContact(watch)
-    if (handle === null) return
+    const name = contactDocName(client.workspace, watch)
     let timer: ReturnType<typeof setTimeout> | null = null
-    const off = handle.subscribe(() => {
+    const later = (): void => {
       if (timer !== null) clearTimeout(timer)
       timer = setTimeout(refresh, 250)
-    })
+    }
+    let doc: DocHandle['doc'] | null = null
+    const follow = (): void => {
+      const next = client.peek(name)?.doc ?? null
+      if (next === doc) return
+      doc?.off('update', later)
+      doc = next
+      doc?.on('update', later)
+    }
+    follow()
+    const off = client.subscribe(follow)
     return () => {
       off()
+      doc?.off('update', later)
       if (timer !== null) clearTimeout(timer)
     }
   }, [client, watch, refresh])
+
+  // Links and deletions made through this client change groups no open document shows.
+  const watchLinks = options.watchLinks ?? false
+  useEffect(() => {
+    if (!watchLinks || path === null) return
+    const offLinks = onLinksChanged(client, refresh)
+    const offDeleted = onContactDeleted(client, refresh)
+    return () => {
+      offLinks()
+      offDeleted()
+    }
+  }, [client, watchLinks, path, refresh])
 
   const loadMore = useCallback(() => {
     const { next, loading } = stateRef.current

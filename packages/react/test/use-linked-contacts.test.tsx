@@ -1,10 +1,12 @@
 // @vitest-environment jsdom
 import '../../../tests/client/harness' // same-realm TextEncoder for jose under jsdom
 import { act, cleanup, render, screen, waitFor } from '@testing-library/react'
+import { StrictMode } from 'react'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { CardfileClient } from '@cardfile/core'
 import {
   CardfileProvider,
+  useContact,
   useContactGroup,
   useContactHistory,
   useLinkedContacts,
@@ -18,11 +20,8 @@ afterEach(async () => {
   await h.close()
 })
 
-function Linked({ contactId }: { contactId: string }) {
-  const { items, hasMore, loadMore, size } = useLinkedContacts(contactId, {
-    pageSize: 1,
-    pollMs: 100,
-  })
+function Linked({ contactId, pollMs = 100 }: { contactId: string; pollMs?: number }) {
+  const { items, hasMore, loadMore, size } = useLinkedContacts(contactId, { pageSize: 1, pollMs })
   return (
     <div>
       <p data-testid="linked">{items.map((c) => c.channel).join(',')}</p>
@@ -32,11 +31,12 @@ function Linked({ contactId }: { contactId: string }) {
   )
 }
 
-function History({ contactId }: { contactId: string }) {
-  const { items, hasMore, loadMore } = useContactHistory(contactId, { pageSize: 2, pollMs: 100 })
+function History({ contactId, pollMs = 100 }: { contactId: string; pollMs?: number }) {
+  const { items, hasMore, loadMore } = useContactHistory(contactId, { pageSize: 2, pollMs })
   return (
     <div>
       <p data-testid="history">{items.map((c) => c.channel).join(',')}</p>
+      <p data-testid="history-hints">{items.map((c) => c.hint ?? '?').join(',')}</p>
       {hasMore && <button onClick={loadMore}>older</button>}
     </div>
   )
@@ -45,6 +45,21 @@ function History({ contactId }: { contactId: string }) {
 function Vips() {
   const { items, enabled } = useContactGroup('vip', { pollMs: 100 })
   return <p data-testid="vip">{enabled ? items.map((c) => c.channel).join(',') : 'off'}</p>
+}
+
+/**
+ * A panel that opens the contact itself (useContact) and lists beside it, with polling off: the
+ * lists' effects run before the panel's, so the contact is not open yet when they subscribe.
+ */
+function Panel({ contactId }: { contactId: string }) {
+  const { found } = useContact(contactId)
+  return (
+    <div>
+      <p data-testid="found">{String(found)}</p>
+      <Linked contactId={contactId} pollMs={0} />
+      <History contactId={contactId} pollMs={0} />
+    </div>
+  )
 }
 
 const mount = (client: CardfileClient, ui: React.ReactNode) =>
@@ -107,6 +122,15 @@ describe('useContactHistory', () => {
     const agent = await h.client('agent')
     mount(agent, <History contactId={ids.email} />)
     await waitFor(() => expect(screen.getByTestId('history').textContent).toBe('webchat,email'))
+    // Each row carries its contact's masked handle, as the index has it.
+    const hintOf = async (id: string) =>
+      ((await h.api('agent', 'GET', `/contacts/${id}/linked`)).json.contact as { hint: string })
+        .hint
+    const hints = [await hintOf(ids.webchat), await hintOf(ids.email)]
+    expect(hints[0]).not.toBe(hints[1])
+    await waitFor(() =>
+      expect(screen.getByTestId('history-hints').textContent).toBe(hints.join(',')),
+    )
     expect(screen.queryByText('older')).toBeNull()
 
     await h.api('agent', 'POST', `/contacts/${ids.email}/links`, {
@@ -116,6 +140,11 @@ describe('useContactHistory', () => {
     await waitFor(() => expect(screen.getByTestId('history').textContent).toBe('sms,webchat'))
     act(() => screen.getByText('older').click())
     await waitFor(() => expect(screen.getByTestId('history').textContent).toBe('sms,webchat,email'))
+    // The member that joined later gets its handle too.
+    const smsHint = await hintOf(ids.sms)
+    await waitFor(() =>
+      expect(screen.getByTestId('history-hints').textContent).toBe([smsHint, ...hints].join(',')),
+    )
   })
 })
 
@@ -137,5 +166,63 @@ describe('useContactGroup', () => {
     await schema.whenSynced()
     act(() => schema.schema.updateSettings({ vipEnabled: false }))
     await waitFor(() => expect(screen.getByTestId('vip').textContent).toBe('off'))
+  })
+})
+
+describe('live refresh of the contact lists', () => {
+  it('follows a change of the contact opened by a parent after the lists mounted, without polling', async () => {
+    h = await startHarness()
+    const ids = await people()
+    const admin = await h.client('admin')
+    const schema = admin.schema()
+    await schema.whenSynced()
+    act(() => {
+      schema.schema.createAttribute({ id: 'member_no', label: 'Member number', type: 'text' })
+      schema.schema.updateSettings({ matchingAttribute: 'member_no' })
+    })
+    const other = await h.client('agent', 'agent-2')
+    const email = other.contact(ids.email)
+    const webchat = other.contact(ids.webchat)
+    await Promise.all([email.whenSynced(), webchat.whenSynced()])
+    act(() => email.setValue('member_no', 'M-1'))
+
+    const agent = await h.client('agent')
+    mount(agent, <Panel contactId={ids.webchat} />)
+    await waitFor(() => expect(screen.getByTestId('found').textContent).toBe('true'))
+    await waitFor(() => expect(screen.getByTestId('size').textContent).toBe('1'))
+    expect(screen.getByTestId('history').textContent).toBe('webchat')
+
+    // Another agent gives the webchat visitor Ana's member number: the lists follow at once
+    // (polling is off), though the panel opened the contact after they subscribed.
+    act(() => webchat.setValue('member_no', 'M-1'))
+    await waitFor(() => expect(screen.getByTestId('linked').textContent).toBe('email'))
+    await waitFor(() => expect(screen.getByTestId('history').textContent).toBe('webchat,email'))
+    email.release()
+    webchat.release()
+  })
+
+  it('leaves no document open and no listener behind after a StrictMode mount and unmount', async () => {
+    h = await startHarness()
+    const ids = await people()
+    const agent = await h.client('agent')
+    const held = agent.contact(ids.email)
+    await held.whenSynced()
+    const updateListeners = () => held.doc._observers.get('update')?.size ?? 0
+    const before = updateListeners()
+
+    const view = render(
+      <StrictMode>
+        <CardfileProvider client={agent}>
+          <Panel contactId={ids.email} />
+        </CardfileProvider>
+      </StrictMode>,
+    )
+    await waitFor(() => expect(screen.getByTestId('size').textContent).toBe('1'))
+    // Two lists follow the document, once each despite the double mount.
+    expect(updateListeners()).toBe(before + 2)
+    view.unmount()
+    expect(updateListeners()).toBe(before)
+    held.release()
+    await waitFor(() => expect(agent.openDocuments()).toEqual([]))
   })
 })

@@ -1,0 +1,140 @@
+import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from 'react'
+import { CardfileError, ErrorCodes, apiJson } from '@cardfile/core'
+import { useCardfileClient } from './context'
+import { linksChanged } from './link-events'
+import type { ContactLinkRecord } from './use-linked-contacts'
+import { useLiveList } from './use-polled-pages'
+import type { LiveListOptions, LiveListResult } from './use-polled-pages'
+
+/** One entry of the record of manual link changes: who linked, unlinked or reverted, when. */
+export interface ContactLinkLogEntry {
+  readonly seq: number
+  /** The pair, in stored order (`a < b`). */
+  readonly a: string
+  readonly b: string
+  /** `revert` gave the pair back to automatic linking (the matching attribute). */
+  readonly action: 'link' | 'unlink' | 'revert'
+  /** For an unlink (and its revert): the contact that was detached. */
+  readonly subject: string
+  readonly by: { readonly role: string; readonly userId: string }
+  readonly at: number
+}
+
+/** What {@link useContactLinks} returns. */
+export interface ContactLinksResult {
+  /** Links `otherId` to this contact by hand, whatever their values; resolves the record. */
+  link(otherId: string): Promise<ContactLinkRecord>
+  /** Detaches `otherId` from this contact's group (a wrong automatic or manual link). */
+  unlink(otherId: string): Promise<ContactLinkRecord>
+  /** Forgets the manual link or unlink between the two: back to automatic linking. */
+  revert(otherId: string): Promise<void>
+  /** A change is in flight. */
+  readonly pending: boolean
+  /** The last change's error, or null (cleared by the next change that goes through). */
+  readonly error: CardfileError | null
+  /** Whether the signed-in user may link (agents and admins); the server enforces it as well. */
+  readonly canLink: boolean
+  /** The record of link changes that involve this contact, newest first, paginated. */
+  readonly log: LiveListResult<ContactLinkLogEntry>
+}
+
+const asCardfileError = (error: unknown): CardfileError =>
+  error instanceof CardfileError
+    ? error
+    : new CardfileError(ErrorCodes.Internal, error instanceof Error ? error.message : String(error))
+
+/**
+ * Links and unlinks a contact by hand, reversibly; the server records who did it. After each
+ * change, every {@link useLinkedContacts} and {@link useContactHistory} list on this client
+ * (and this hook's `log`) refreshes at once; other clients follow at their next poll. Calls
+ * reject with a `CardfileError` (`not-found` for an unknown contact or an unknown pair on
+ * revert, `forbidden` for a bot) and keep it in `error`.
+ *
+ * @example
+ * function Unlink({ contactId, otherId }: { contactId: string; otherId: string }) {
+ *   const { unlink, revert, pending, canLink, log } = useContactLinks(contactId)
+ *   if (!canLink) return null
+ *   return (
+ *     <>
+ *       <button disabled={pending} onClick={() => void unlink(otherId)}>Not the same person</button>
+ *       {log.items.map((e) => (
+ *         <p key={e.seq}>
+ *           {e.action} by {e.by.userId} <button onClick={() => void revert(e.a === contactId ? e.b : e.a)}>Undo</button>
+ *         </p>
+ *       ))}
+ *     </>
+ *   )
+ * }
+ */
+export function useContactLinks(
+  contactId: string,
+  options: Pick<LiveListOptions, 'pageSize' | 'pollMs'> = {},
+): ContactLinksResult {
+  const client = useCardfileClient()
+  const canLink = useSyncExternalStore(
+    (onChange) => client.subscribe(onChange),
+    () => {
+      const role = client.actor()?.role
+      return role === 'agent' || role === 'admin'
+    },
+    () => false,
+  )
+  const { answer: _answer, ...log } = useLiveList<ContactLinkLogEntry>(
+    `/contacts/${encodeURIComponent(contactId)}/links/log`,
+    // Changes made from either contact of a pair show in the log: refresh on every one.
+    { ...options, watchLinks: true },
+  )
+  const [pending, setPending] = useState(0)
+  const [error, setError] = useState<CardfileError | null>(null)
+  const mounted = useRef(true)
+  useEffect(() => {
+    mounted.current = true
+    return () => {
+      mounted.current = false
+    }
+  }, [])
+
+  const change = useCallback(
+    async <T>(path: string, init: RequestInit): Promise<T> => {
+      setPending((n) => n + 1)
+      try {
+        const answer = await apiJson<T>(
+          client,
+          `/api/${encodeURIComponent(client.workspace)}/contacts/${encodeURIComponent(contactId)}/links${path}`,
+          init,
+        )
+        if (mounted.current) setError(null)
+        linksChanged(client)
+        return answer
+      } catch (e) {
+        const failure = asCardfileError(e)
+        if (mounted.current) setError(failure)
+        throw failure
+      } finally {
+        if (mounted.current) setPending((n) => n - 1)
+      }
+    },
+    [client, contactId],
+  )
+
+  const post = useCallback(
+    async (otherId: string, kind: 'link' | 'unlink') =>
+      (
+        await change<{ record: ContactLinkRecord }>('', {
+          method: 'POST',
+          body: JSON.stringify({ contactId: otherId, kind }),
+        })
+      ).record,
+    [change],
+  )
+  const link = useCallback((otherId: string) => post(otherId, 'link'), [post])
+  const unlink = useCallback((otherId: string) => post(otherId, 'unlink'), [post])
+  const revert = useCallback(
+    async (otherId: string) => {
+      await change<unknown>(`/${encodeURIComponent(otherId)}`, { method: 'DELETE' })
+    },
+    [change],
+  )
+
+  return { link, unlink, revert, pending: pending > 0, error, canLink, log }
+}
