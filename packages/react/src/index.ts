@@ -30,7 +30,8 @@ export type {
   UseExportOptions,
 } from './use-export'
 export { useExport } from './use-export'
-export type { CrmStatus } from './use-crm-status'
+export type { CrmConnection } from './crm-connection'
+export type { CrmLookupOutcome, CrmStatus, CrmStatusResult } from './use-crm-status'
 export { useCrmStatus } from './use-crm-status'
 export type { LiveListOptions, LiveListResult } from './use-polled-pages'
 export type { ContactLinkRecord, IndexedContact, LinkedContactsResult } from './use-linked-contacts'

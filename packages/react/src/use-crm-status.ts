@@ -1,14 +1,48 @@
-import { capabilities } from '@cardfile/core'
+import { useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react'
+import { CardfileError, ErrorCodes, apiJson, capabilities } from '@cardfile/core'
 import { contactAccess } from './access'
 import { useCardfileClient } from './context'
+import {
+  connectionOfError,
+  crmConnection,
+  loadCrmConnection,
+  onCrmConnection,
+  setCrmConnection,
+} from './crm-connection'
+import type { CrmConnection } from './crm-connection'
 import { loadStateOf } from './load-state'
 import type { LoadState } from './load-state'
 import { useDocumentSelector } from './use-document-selector'
 
+/** What a look-up asked for by hand did (`POST /api/<ws>/contacts/<id>/lookup`). */
+export interface CrmLookupOutcome {
+  readonly contactId: string
+  /** When it ran, in ms since epoch. */
+  readonly at: number
+  /**
+   * `found`: the CRM knows the contact and its values were applied; `not-found`: it does not;
+   * `refused`: its answer was malformed and nothing was applied; `failed`: it could not be
+   * reached (timeout, error status).
+   */
+  readonly outcome: 'found' | 'not-found' | 'refused' | 'failed'
+  /** Why it was refused or failed; null otherwise. */
+  readonly reason: string | null
+  /** Aliases of the attributes whose values were written to the contact. */
+  readonly applied: readonly string[]
+}
+
 /** A contact's CRM status, as the server's CRM integration records it in the contact. */
 export interface CrmStatus extends LoadState {
-  /** The workspace's plan has the CRM integration; when false, hide the CRM panel. */
+  /**
+   * The CRM can be used: the workspace's plan has the integration and its connection is not
+   * known to be off. When false, hide the CRM panel.
+   */
   readonly enabled: boolean
+  /**
+   * Whether the workspace's CRM connection is configured and on. Admins read it from the
+   * server; for agents the server does not tell, so it is `unknown` until a look-up shows it.
+   */
+  readonly connection: CrmConnection
   /** The last lookup found a CRM record (true), found none (false), or none ran yet (null). */
   readonly validated: boolean | null
   /** When the last lookup ran, in ms since epoch, or null. */
@@ -20,31 +54,53 @@ export interface CrmStatus extends LoadState {
   readonly pendingWriteBacks: readonly string[]
 }
 
+/** What {@link useCrmStatus} returns: the status and a look-up by hand. */
+export interface CrmStatusResult extends CrmStatus {
+  /**
+   * Looks the contact up in the CRM now; resolves what the look-up did, or the
+   * `CardfileError` that refused it (`plan-lacks-feature` while the CRM is off, `not-found`
+   * for an unknown contact). Never rejects. The status above follows the contact live.
+   */
+  lookup(): Promise<CrmLookupOutcome | CardfileError>
+  /** A look-up by hand is in flight. */
+  readonly lookingUp: boolean
+  /** What the last look-up by hand through this hook gave, or null. */
+  readonly lookupResult: CrmLookupOutcome | CardfileError | null
+}
+
 const isIdList = (value: unknown): value is string[] =>
   Array.isArray(value) && value.every((v) => typeof v === 'string')
 
+const asCardfileError = (error: unknown): CardfileError =>
+  error instanceof CardfileError
+    ? error
+    : new CardfileError(ErrorCodes.Internal, error instanceof Error ? error.message : String(error))
+
 /**
  * Whether a contact is validated by the CRM, when it was last looked up, and which of its
- * CRM-managed values wait to be written back. Live: it follows the contact document.
+ * CRM-managed values wait to be written back; whether the workspace's CRM is on; and a
+ * look-up by hand. Live: it follows the contact document.
  *
  * @example
  * function CrmBadge({ contactId }: { contactId: string }) {
- *   const { enabled, validated, lastLookupAt, pendingWriteBacks } = useCrmStatus(contactId)
+ *   const { enabled, validated, lastLookupAt, pendingWriteBacks, lookup, lookingUp } =
+ *     useCrmStatus(contactId)
  *   if (!enabled) return null
  *   return (
  *     <span title={lastLookupAt ? new Date(lastLookupAt).toLocaleString() : 'never looked up'}>
  *       {validated ? 'Validated' : 'Not validated'}
  *       {pendingWriteBacks.length > 0 && ` · ${pendingWriteBacks.length} to send`}
+ *       <button disabled={lookingUp} onClick={() => void lookup()}>Look up in CRM</button>
  *     </span>
  *   )
  * }
  */
-export function useCrmStatus(contactId: string): CrmStatus {
+export function useCrmStatus(contactId: string): CrmStatusResult {
   const client = useCardfileClient()
-  return useDocumentSelector(contactAccess(client.workspace, contactId), (handle) => {
+  const status = useDocumentSelector(contactAccess(client.workspace, contactId), (handle) => {
     if (handle === null) {
       return {
-        enabled: false,
+        plan: false,
         validated: null,
         lastLookupAt: null,
         pendingWriteBacks: [],
@@ -56,11 +112,81 @@ export function useCrmStatus(contactId: string): CrmStatus {
     const lookupAt = flags.get('crmLookupAt')
     const pending = flags.get('crmPending')
     return {
-      enabled: capabilities(handle.schemaHandle.schema.settings().plan).crm,
+      plan: capabilities(handle.schemaHandle.schema.settings().plan).crm,
       validated: typeof validated === 'boolean' ? validated : null,
       lastLookupAt: typeof lookupAt === 'number' ? lookupAt : null,
       pendingWriteBacks: isIdList(pending) ? pending : [],
       ...loadStateOf(handle),
     }
   })
+
+  const connection = useSyncExternalStore(
+    useCallback((onChange: () => void) => onCrmConnection(client, onChange), [client]),
+    () => crmConnection(client),
+    () => 'unknown' as const,
+  )
+  const isAdmin = useSyncExternalStore(
+    useCallback((onChange: () => void) => client.subscribe(onChange), [client]),
+    () => client.actor()?.role === 'admin',
+    () => false,
+  )
+  // Read on every mount, not cached for good: an admin may have just changed it.
+  const plan = status.plan
+  useEffect(() => {
+    if (isAdmin && plan) void loadCrmConnection(client)
+  }, [client, isAdmin, plan])
+
+  const [pending, setPending] = useState(0)
+  const [lookupResult, setLookupResult] = useState<CrmLookupOutcome | CardfileError | null>(null)
+  const mounted = useRef(true)
+  useEffect(() => {
+    mounted.current = true
+    return () => {
+      mounted.current = false
+    }
+  }, [])
+  // A result belongs to the contact it was asked for.
+  useEffect(() => setLookupResult(null), [contactId])
+
+  const lookup = useCallback(async (): Promise<CrmLookupOutcome | CardfileError> => {
+    setPending((n) => n + 1)
+    let result: CrmLookupOutcome | CardfileError
+    try {
+      const outcome = await apiJson<CrmLookupOutcome & { readonly workspace?: string }>(
+        client,
+        `/api/${encodeURIComponent(client.workspace)}/contacts/${encodeURIComponent(contactId)}/lookup`,
+        { method: 'POST' },
+      )
+      result = {
+        contactId: outcome.contactId,
+        at: outcome.at,
+        outcome: outcome.outcome,
+        reason: outcome.reason,
+        applied: outcome.applied,
+      }
+      setCrmConnection(client, 'on')
+    } catch (error) {
+      result = asCardfileError(error)
+      const state = connectionOfError(error)
+      if (state !== null) setCrmConnection(client, state)
+    }
+    if (mounted.current) {
+      setLookupResult(result)
+      setPending((n) => n - 1)
+    }
+    return result
+  }, [client, contactId])
+
+  const lookingUp = pending > 0
+  return useMemo(() => {
+    const { plan: _plan, ...rest } = status
+    return {
+      ...rest,
+      enabled: plan && connection !== 'off',
+      connection,
+      lookup,
+      lookingUp,
+      lookupResult,
+    }
+  }, [status, plan, connection, lookup, lookingUp, lookupResult])
 }

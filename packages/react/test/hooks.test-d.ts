@@ -12,12 +12,21 @@ import {
   useAttributeAdmin,
   useAttributes,
   useContact,
+  useContactHistory,
+  useContactLinks,
+  useCrmStatus,
   usePresence,
   useSyncStatus,
   useUndo,
   useVip,
 } from '@cardfile/react'
-import type { ContactField, ContactView } from '@cardfile/react'
+import type {
+  ContactField,
+  ContactLinkRecord,
+  ContactView,
+  CrmConnection,
+  CrmLookupOutcome,
+} from '@cardfile/react'
 
 describe('hook types', () => {
   it('useAttributes returns definitions, or what the selector returns', () => {
@@ -80,5 +89,15 @@ describe('hook types', () => {
     expectTypeOf(usePresence('c1').others).toEqualTypeOf<readonly Presence[]>()
     expectTypeOf(usePresence('c1').setEditing).parameters.toEqualTypeOf<[field: string | null]>()
     expectTypeOf(useUndo('c1').undo).toEqualTypeOf<() => boolean>()
+  })
+
+  it('useCrmStatus looks up to an outcome or the error, and links resolve their records', () => {
+    const crm = useCrmStatus('c1')
+    expectTypeOf(crm.connection).toEqualTypeOf<CrmConnection>()
+    expectTypeOf(crm.lookup).returns.resolves.toEqualTypeOf<CrmLookupOutcome | CardfileError>()
+    const links = useContactLinks('c1')
+    expectTypeOf(links.link).returns.resolves.toEqualTypeOf<ContactLinkRecord>()
+    expectTypeOf(links.revert).returns.resolves.toEqualTypeOf<void>()
+    expectTypeOf(useContactHistory('c1').items[0]?.hint).toEqualTypeOf<string | null | undefined>()
   })
 })

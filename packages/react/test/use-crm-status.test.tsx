@@ -1,10 +1,13 @@
 // @vitest-environment jsdom
 import { act, cleanup, render, screen, waitFor } from '@testing-library/react'
 import { afterEach, describe, expect, it } from 'vitest'
+import { CardfileError, ErrorCodes } from '@cardfile/core'
 import type { CardfileClient } from '@cardfile/core'
 import { CardfileProvider, useCrmStatus } from '@cardfile/react'
+import type { CrmStatusResult } from '@cardfile/react'
 import { connectClient } from '../../../tests/client/harness'
 import {
+  ADMIN,
   AGENT,
   connect,
   editAs,
@@ -17,14 +20,43 @@ import {
 
 afterEach(() => cleanup())
 
+let status: CrmStatusResult | null = null
+
 function CrmBadge({ contactId }: { contactId: string }) {
-  const { enabled, validated, lastLookupAt, pendingWriteBacks } = useCrmStatus(contactId)
+  status = useCrmStatus(contactId)
+  const { enabled, validated, lastLookupAt, pendingWriteBacks, connection, lookupResult } = status
+  const result =
+    lookupResult === null
+      ? ''
+      : lookupResult instanceof CardfileError
+        ? lookupResult.code
+        : lookupResult.outcome
+  return (
+    <>
+      <p data-testid="connection">{connection}</p>
+      <p data-testid="lookup-result">{result}</p>
+      <CrmLine {...{ enabled, validated, lastLookupAt, pendingWriteBacks }} />
+    </>
+  )
+}
+
+function CrmLine({
+  enabled,
+  validated,
+  lastLookupAt,
+  pendingWriteBacks,
+}: Pick<CrmStatusResult, 'enabled' | 'validated' | 'lastLookupAt' | 'pendingWriteBacks'>) {
   return (
     <p data-testid="crm">
       {`${enabled ? 'on' : 'off'} ${validated === null ? 'unknown' : validated ? 'validated' : 'not-validated'}`}
       {` ${lastLookupAt === null ? 'never' : 'looked-up'} pending:${pendingWriteBacks.join(',')}`}
     </p>
   )
+}
+
+const lookup = () => {
+  if (status === null) throw new Error('not mounted')
+  return status.lookup()
 }
 
 const mount = (client: CardfileClient, contactId: string) =>
@@ -70,5 +102,65 @@ describe('useCrmStatus', () => {
     await waitFor(() =>
       expect(screen.getByTestId('crm').textContent).toBe('on unknown never pending:'),
     )
+  })
+
+  it('says off to an admin while the workspace has no CRM connection, and on once connected', async () => {
+    const crm = await startCrm()
+    const cardfile = await startCardfile()
+    await setUpWorkspace(cardfile)
+    const { contactId } = await inbound(cardfile, 'ana@example.com')
+    const admin = await connectClient(cardfile.server.wsUrl, ADMIN.userId, 'admin')
+
+    const first = mount(admin, contactId)
+    await waitFor(() => expect(screen.getByTestId('connection').textContent).toBe('off'))
+    expect(screen.getByTestId('crm').textContent).toMatch(/^off /)
+    first.unmount()
+
+    await connect(cardfile, crm)
+    mount(admin, contactId)
+    await waitFor(() => expect(screen.getByTestId('connection').textContent).toBe('on'))
+    expect(screen.getByTestId('crm').textContent).toMatch(/^on /)
+  })
+
+  it('looks a contact up by hand and resolves what the look-up did', async () => {
+    const crm = await startCrm()
+    const cardfile = await startCardfile()
+    await setUpWorkspace(cardfile)
+    const { contactId } = await inbound(cardfile, 'ana@example.com')
+    await connect(cardfile, crm)
+    const client = await connectClient(cardfile.server.wsUrl, AGENT.userId, 'agent')
+    mount(client, contactId)
+    // Agents may not read the connection: unknown until a look-up tells.
+    await waitFor(() => expect(screen.getByTestId('crm').textContent).toMatch(/^on /))
+    expect(screen.getByTestId('connection').textContent).toBe('unknown')
+    const lookups = crm.received().filter((r) => r.path === '/cardfile/lookup').length
+
+    const result = await act(() => lookup())
+    expect(result).not.toBeInstanceOf(CardfileError)
+    expect(result).toMatchObject({ contactId, outcome: 'found', reason: null })
+    expect(crm.received().filter((r) => r.path === '/cardfile/lookup')).toHaveLength(lookups + 1)
+    await waitFor(() => expect(screen.getByTestId('lookup-result').textContent).toBe('found'))
+    expect(screen.getByTestId('connection').textContent).toBe('on')
+    await waitFor(() =>
+      expect(screen.getByTestId('crm').textContent).toBe('on validated looked-up pending:'),
+    )
+  })
+
+  it('resolves plan-lacks-feature for a look-up while the CRM is off, and then says off', async () => {
+    const cardfile = await startCardfile()
+    await setUpWorkspace(cardfile)
+    const { contactId } = await inbound(cardfile, 'ana@example.com')
+    const client = await connectClient(cardfile.server.wsUrl, AGENT.userId, 'agent')
+    mount(client, contactId)
+    await waitFor(() => expect(screen.getByTestId('crm').textContent).toMatch(/^on /))
+
+    const result = await act(() => lookup())
+    expect(result).toBeInstanceOf(CardfileError)
+    expect((result as CardfileError).code).toBe(ErrorCodes.PlanLacksFeature)
+    await waitFor(() =>
+      expect(screen.getByTestId('lookup-result').textContent).toBe(ErrorCodes.PlanLacksFeature),
+    )
+    expect(screen.getByTestId('connection').textContent).toBe('off')
+    expect(screen.getByTestId('crm').textContent).toMatch(/^off /)
   })
 })
