@@ -49,6 +49,8 @@ export interface Behaviour {
 export interface ReceivedRequest {
   readonly path: string
   readonly key: string | null
+  /** The `x-cardfile-timestamp` header as sent. */
+  readonly timestamp: string | null
   readonly signatureOk: boolean
   readonly body: unknown
   readonly at: number
@@ -265,7 +267,11 @@ export async function startReferenceCrm(options: ReferenceCrmOptions): Promise<R
     } catch {
       body = null
     }
-    received.push({ path, key, signatureOk, body, at: Date.now() })
+    const timestamp =
+      typeof req.headers['x-cardfile-timestamp'] === 'string'
+        ? req.headers['x-cardfile-timestamp']
+        : null
+    received.push({ path, key, timestamp, signatureOk, body, at: Date.now() })
     if (behaviour.delayMs > 0) await new Promise((r) => setTimeout(r, behaviour.delayMs))
     if (res.destroyed) return
     if (!signatureOk) return reply(res, 401, { error: 'bad signature' })

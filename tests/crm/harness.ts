@@ -150,14 +150,22 @@ export async function setUpWorkspace(
   })
 }
 
-/** Connects the workspace to the reference CRM through the HTTP API (admin). */
-export async function connect(cardfile: Cardfile, crm: ReferenceCrm): Promise<string> {
+/**
+ * Connects the workspace to the reference CRM through the HTTP API (admin): lookups and
+ * write-backs, and notifications when `notifications` is set.
+ */
+export async function connect(
+  cardfile: Cardfile,
+  crm: ReferenceCrm,
+  { notifications = false }: { notifications?: boolean } = {},
+): Promise<string> {
   const response = await cardfile.api(`/api/${WORKSPACE}/crm/config`, {
     method: 'PUT',
     body: {
       enabled: true,
       lookupUrl: crm.lookupUrl,
       writeBackUrl: crm.writeBackUrl,
+      ...(notifications ? { notificationUrl: crm.notificationUrl } : {}),
     },
   })
   const body = (await response.json()) as { secret?: string }

@@ -79,7 +79,7 @@ describe.each(adapters)('CRM outbox storage (%s)', (_, open) => {
     await crm.enqueue(delivery('b1', 'b'))
     await crm.enqueue(delivery('a2', 'a'))
     expect((await crm.dueHeads(2000, 10)).map((d) => d.id).sort()).toEqual(['a1', 'b1'])
-    await crm.markDelivered('a1', 2000)
+    await crm.markDelivered('a1', 1, 2000)
     expect((await crm.dueHeads(2000, 10)).map((d) => d.id).sort()).toEqual(['a2', 'b1'])
   })
 

@@ -76,7 +76,8 @@ export interface CrmStorage {
   dueHeads(now: number, limit: number): Promise<CrmDelivery[]>
   /** When the earliest pending delivery is due, or null when none is pending. */
   nextDueAt(): Promise<number | null>
-  markDelivered(id: string, at: number): Promise<void>
+  /** Records the attempt that went through (`attempts` counts it) and marks it delivered. */
+  markDelivered(id: string, attempts: number, at: number): Promise<void>
   markRetry(id: string, attempts: number, nextAttemptAt: number, error: string): Promise<void>
   markDead(id: string, attempts: number, error: string, at: number): Promise<void>
   /** Moves a dead delivery back to pending, due now; false when it is not dead. */

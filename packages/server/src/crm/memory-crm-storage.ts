@@ -80,9 +80,9 @@ export function createMemoryCrmStorage(ensureOpen: () => void): CrmStorage {
       }
       return next
     },
-    async markDelivered(id, at) {
+    async markDelivered(id, attempts, at) {
       ensureOpen()
-      update(id, { state: 'delivered', updatedAt: at, lastError: null })
+      update(id, { state: 'delivered', attempts, updatedAt: at, lastError: null })
     },
     async markRetry(id, attempts, nextAttemptAt, error) {
       ensureOpen()

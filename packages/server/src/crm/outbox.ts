@@ -87,7 +87,7 @@ export function startOutbox(options: OutboxOptions): Outbox {
     counters.attempts += 1
     try {
       await options.send(delivery)
-      await storage.markDelivered(delivery.id, Date.now())
+      await storage.markDelivered(delivery.id, attempts, Date.now())
       counters.delivered += 1
     } catch (error) {
       if (error instanceof DeliveryPaused) {

@@ -106,8 +106,9 @@ export function createSqliteCrmStorage(db: Database, ensureOpen: () => void): Cr
     nextDue: db.prepare<[], { t: number | null }>(
       "SELECT min(next_attempt_at) AS t FROM crm_deliveries WHERE state = 'pending'",
     ),
-    delivered: db.prepare<[number, string]>(
-      "UPDATE crm_deliveries SET state = 'delivered', last_error = NULL, updated_at = ? WHERE id = ?",
+    delivered: db.prepare<[number, number, string]>(
+      `UPDATE crm_deliveries SET state = 'delivered', attempts = ?, last_error = NULL,
+         updated_at = ? WHERE id = ?`,
     ),
     retry: db.prepare<[number, number, string, number, string]>(
       `UPDATE crm_deliveries SET attempts = ?, next_attempt_at = ?, last_error = ?, updated_at = ?
@@ -252,9 +253,9 @@ export function createSqliteCrmStorage(db: Database, ensureOpen: () => void): Cr
       ensureOpen()
       return sql.nextDue.get()?.t ?? null
     },
-    async markDelivered(id, at) {
+    async markDelivered(id, attempts, at) {
       ensureOpen()
-      sql.delivered.run(at, id)
+      sql.delivered.run(attempts, at, id)
     },
     async markRetry(id, attempts, nextAttemptAt, error) {
       ensureOpen()
