@@ -135,6 +135,12 @@ export interface ServerMetrics {
   /** Seconds from handing an update to storage until its commit resolved. */
   readonly commitLatency: Histogram
   readonly commitFailures: Counter
+  /** CRM outbox deliveries by event (label `event`: queued, sent, retried, dead). */
+  readonly crmDeliveries: Counter
+  /** CRM lookups by outcome (label `outcome`: found, not-found, refused, failed). */
+  readonly crmLookups: Counter
+  /** Seconds from queuing a CRM delivery until the CRM accepted it, retries included. */
+  readonly crmDeliveryLatency: Histogram
   /** Prometheus text exposition of all of the above. */
   render(): string
 }
@@ -167,6 +173,16 @@ export function createServerMetrics(): ServerMetrics {
       [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     ),
     commitFailures: new Counter('cardfile_commit_failures_total', 'Storage commits that failed'),
+    crmDeliveries: new Counter(
+      'cardfile_crm_deliveries_total',
+      'CRM outbox deliveries, by event (queued, sent, retried, dead)',
+    ),
+    crmLookups: new Counter('cardfile_crm_lookups_total', 'CRM lookups, by outcome'),
+    crmDeliveryLatency: new Histogram(
+      'cardfile_crm_delivery_latency_seconds',
+      'Time from queuing a CRM delivery until the CRM accepted it, retries included',
+      [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 3600],
+    ),
   }
   return {
     ...metrics,
