@@ -1,28 +1,26 @@
-import type { IndexedConversation, LiveListResult } from '@cardfile/react'
+import { useContactHistory } from '@cardfile/react'
 import { channelLabel, clockTime } from '../format'
 import { navigate } from '../router'
 import { ChannelIcon } from './channel-icon'
 
 /**
  * The cross-channel history: every conversation of every contact linked to this one, newest
- * first, a page at a time. The list comes from `useContactHistory`, called by the panel (see
- * there why), and each row opens its conversation.
+ * first, a page at a time, from `useContactHistory` (live: it follows the contact, and links
+ * changed by hand). Each row names its contact and opens its conversation.
  */
 export function ContactHistory({
-  history,
   contactId,
   conversationId,
-  hints,
+  pageSize,
 }: {
-  history: LiveListResult<IndexedConversation>
   /** The panel's contact: its rows say "this contact" instead of a hint. */
   contactId: string
   /** The conversation open beside the panel, marked in the list. */
   conversationId: string | null
-  /** Masked handles of the linked contacts, by id, for rows of other contacts. */
-  hints: ReadonlyMap<string, string>
+  /** Conversations per page. */
+  pageSize: number
 }) {
-  const { items, hasMore, loading, error, loadMore } = history
+  const { items, hasMore, loading, error, loadMore } = useContactHistory(contactId, { pageSize })
   return (
     <section aria-label="Conversation history">
       <h3 className="panel-section">
@@ -63,7 +61,7 @@ export function ContactHistory({
                 <ChannelIcon channel={c.channel} />
                 <span className="history-item-main">
                   <span className="history-item-who">
-                    {own ? 'This contact' : (hints.get(c.contactId) ?? 'Linked contact')}
+                    {own ? 'This contact' : (c.hint ?? 'Linked contact')}
                     {current && <span className="here-tag">Viewing</span>}
                   </span>
                   <span className="muted">

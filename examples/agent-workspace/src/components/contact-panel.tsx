@@ -1,14 +1,6 @@
 import { useCallback } from 'react'
 import type { ChannelId, Presence } from '@cardfile/core'
-import {
-  useContact,
-  useContactHistory,
-  useLinkedContacts,
-  usePresence,
-  useSyncStatus,
-  useUndo,
-  useVip,
-} from '@cardfile/react'
+import { useContact, usePresence, useSyncStatus, useUndo, useVip } from '@cardfile/react'
 import { channelLabel, clockTime, initials } from '../format'
 import { AttributeField } from './attribute-field'
 import { ChannelIcon } from './channel-icon'
@@ -86,13 +78,6 @@ export function ContactPanel({
   const [isVip, setVip, vip] = useVip(contactId)
   const { others, setEditing } = usePresence(contactId)
   const { canUndo, canRedo, undo, redo } = useUndo(contactId)
-  // Called here, after useContact, rather than in the sections below: the list hooks refresh at
-  // once on a change of the contact's document only if it is already open when their effect
-  // runs, and a child's effects run before its parent's (the history would then only follow
-  // the contact by polling).
-  const history = useContactHistory(contactId, { pageSize: HISTORY_PAGE })
-  const linked = useLinkedContacts(contactId)
-  const hints = new Map(linked.items.map((c) => [c.id, c.hint]))
 
   const editingField = useCallback(
     (fieldId: string) => (editing: boolean) => setEditing(editing ? `custom:${fieldId}` : null),
@@ -174,12 +159,11 @@ export function ContactPanel({
           />
         ))}
       </ul>
-      <LinkedContacts linked={linked} />
+      <LinkedContacts contactId={contactId} />
       <ContactHistory
-        history={history}
         contactId={contactId}
         conversationId={conversationId}
-        hints={hints}
+        pageSize={HISTORY_PAGE}
       />
       <DeleteContact
         contactId={contactId}

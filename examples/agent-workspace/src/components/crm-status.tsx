@@ -1,11 +1,13 @@
-import type { ContactField } from '@cardfile/react'
+import { CardfileError } from '@cardfile/core'
+import type { ContactField, CrmLookupOutcome } from '@cardfile/react'
 import { useCrmStatus } from '@cardfile/react'
 import { ago, clockTime } from '../format'
 
 /**
  * Whether the CRM knows this contact, when it was last looked up and which CRM-managed values
  * wait to be written back (they go out when the conversation's status next changes). Hidden on
- * a plan without the CRM integration.
+ * a plan without the CRM integration and while the workspace's CRM is off. "Look up in CRM"
+ * asks the CRM now and says what it answered.
  */
 export function CrmStatusLine({
   contactId,
@@ -14,8 +16,11 @@ export function CrmStatusLine({
   contactId: string
   fields: readonly ContactField[]
 }) {
-  const { enabled, validated, lastLookupAt, pendingWriteBacks } = useCrmStatus(contactId)
-  if (!enabled) return null
+  const { enabled, validated, lastLookupAt, pendingWriteBacks, lookup, lookingUp, lookupResult } =
+    useCrmStatus(contactId)
+  // A refused look-up (the CRM is off) turns `enabled` off: the line stays to say why.
+  const refused = lookupResult instanceof CardfileError
+  if (!enabled && !refused) return null
   const state = validated === null ? 'unknown' : validated ? 'validated' : 'not-validated'
   const label = validated === null ? 'Not looked up yet' : validated ? 'Validated' : 'Not validated'
   const labelOf = (id: string) => fields.find((f) => f.id === id)?.label ?? id
@@ -39,6 +44,46 @@ export function CrmStatusLine({
           {pendingWriteBacks.length} change{pendingWriteBacks.length === 1 ? '' : 's'} to write back
         </span>
       )}
+      {enabled && (
+        <button
+          type="button"
+          className="button small ghost crm-lookup"
+          disabled={lookingUp}
+          onClick={() => void lookup()}
+          data-testid="crm-lookup"
+        >
+          {lookingUp ? 'Looking up…' : 'Look up in CRM'}
+        </button>
+      )}
+      {lookupResult !== null && (
+        <span
+          className={`crm-lookup-result${lookupResult instanceof CardfileError ? ' error' : ''}`}
+          role="status"
+          data-testid="crm-lookup-result"
+          data-outcome={
+            lookupResult instanceof CardfileError ? lookupResult.code : lookupResult.outcome
+          }
+        >
+          {describe(lookupResult)}
+        </span>
+      )}
     </div>
   )
+}
+
+/** One line on what a look-up by hand did. */
+function describe(result: CrmLookupOutcome | CardfileError): string {
+  if (result instanceof CardfileError) return `Look-up refused: ${result.message}`
+  switch (result.outcome) {
+    case 'found':
+      return result.applied.length > 0
+        ? `Found: ${result.applied.length} value${result.applied.length === 1 ? '' : 's'} updated`
+        : 'Found in the CRM'
+    case 'not-found':
+      return 'Not in the CRM'
+    case 'refused':
+      return `The CRM's answer was refused${result.reason === null ? '' : `: ${result.reason}`}`
+    case 'failed':
+      return `The CRM could not be reached${result.reason === null ? '' : `: ${result.reason}`}`
+  }
 }

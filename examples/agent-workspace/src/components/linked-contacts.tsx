@@ -1,12 +1,78 @@
-import type { LinkedContactsResult } from '@cardfile/react'
+import { useId, useState } from 'react'
+import type { ContactLinksResult } from '@cardfile/react'
+import { useContactGroup, useContactLinks, useLinkedContacts } from '@cardfile/react'
 import { channelLabel, clockTime } from '../format'
 import { ChannelIcon } from './channel-icon'
 
 /**
- * The contacts linked to this one on other channels (same value of the matching attribute, or
- * linked by hand), from `useLinkedContacts`, called by the panel (see there why).
+ * Links this contact to another by hand: paste a contact id, or pick a VIP contact from the
+ * suggestions. Shown when the agent asks for it, so the VIP list is only fetched then.
  */
-export function LinkedContacts({ linked }: { linked: LinkedContactsResult }) {
+function LinkForm({
+  contactId,
+  links,
+  onDone,
+}: {
+  contactId: string
+  links: ContactLinksResult
+  onDone: () => void
+}) {
+  const [other, setOther] = useState('')
+  const vips = useContactGroup('vip', { pageSize: 50 })
+  const listId = useId()
+  const target = other.trim()
+  return (
+    <form
+      className="link-form"
+      data-testid="link-form"
+      onSubmit={(event) => {
+        event.preventDefault()
+        if (target === '') return
+        links.link(target).then(onDone, () => undefined)
+      }}
+    >
+      <input
+        value={other}
+        onChange={(e) => setOther(e.target.value)}
+        list={listId}
+        placeholder="Contact id (or pick a VIP)"
+        aria-label="Contact to link"
+        data-testid="link-input"
+        autoFocus
+      />
+      <datalist id={listId}>
+        {vips.items
+          .filter((c) => c.id !== contactId)
+          .map((c) => (
+            <option key={c.id} value={c.id}>
+              {`${c.hint} · ${channelLabel(c.channel)}`}
+            </option>
+          ))}
+      </datalist>
+      <button
+        type="submit"
+        className="button small primary"
+        disabled={links.pending || target === ''}
+        data-testid="link-submit"
+      >
+        Link
+      </button>
+      <button type="button" className="button small ghost" onClick={onDone}>
+        Cancel
+      </button>
+    </form>
+  )
+}
+
+/**
+ * The contacts linked to this one on other channels (same value of the matching attribute, or
+ * linked by hand), from `useLinkedContacts`; an agent unlinks a wrong one, or links another by
+ * hand (`useContactLinks`), and every list on the screen follows at once.
+ */
+export function LinkedContacts({ contactId }: { contactId: string }) {
+  const linked = useLinkedContacts(contactId)
+  const links = useContactLinks(contactId)
+  const [linking, setLinking] = useState(false)
   const { items, hasMore, loading, error, loadMore, truncated, records } = linked
   const manual = records.filter((r) => r.kind === 'link').length
   return (
@@ -46,6 +112,20 @@ export function LinkedContacts({ linked }: { linked: LinkedContactsResult }) {
                 {channelLabel(c.channel)} · since {clockTime(c.createdAt)}
               </span>
             </span>
+            {links.canLink && (
+              <button
+                type="button"
+                className="button small ghost unlink"
+                disabled={links.pending}
+                title={`${c.hint} is not the same person: unlink`}
+                data-testid="unlink-contact"
+                onClick={() => {
+                  links.unlink(c.id).catch(() => undefined)
+                }}
+              >
+                Unlink
+              </button>
+            )}
           </li>
         ))}
       </ul>
@@ -63,6 +143,24 @@ export function LinkedContacts({ linked }: { linked: LinkedContactsResult }) {
         <p className="muted small linked-note">
           {manual > 0 && `${manual} linked by hand. `}
           {truncated && 'Too many contacts share this value: only the first are linked.'}
+        </p>
+      )}
+      {links.canLink &&
+        (linking ? (
+          <LinkForm contactId={contactId} links={links} onDone={() => setLinking(false)} />
+        ) : (
+          <button
+            type="button"
+            className="button small ghost"
+            onClick={() => setLinking(true)}
+            data-testid="link-contact"
+          >
+            Link a contact…
+          </button>
+        ))}
+      {links.error !== null && (
+        <p className="field-error" role="alert" data-testid="link-error">
+          {links.error.message}
         </p>
       )}
     </section>
