@@ -167,4 +167,72 @@ describe('cross-channel history of linked contacts', () => {
     },
     E2E_TIMEOUT,
   )
+
+  it(
+    'shows another agent an unlink and a re-link made by hand in the linked contacts',
+    async () => {
+      const server = await startDemoServer()
+      const ben = await signIn(server, 'ben')
+      const cleo = await signIn(server, 'cleo')
+      const x = await conversationOn(ben, 'x')
+      const email = await conversationOn(ben, 'email', ANNA_EMAIL_HINT)
+      const emailContact =
+        (await ben
+          .locator(`[data-testid=queue-item][data-conversation-id="${email}"]`)
+          .getAttribute('data-contact-id')) ?? ''
+      await openConversation(cleo, x)
+      await openConversation(ben, x)
+      await poll(() => linkedChannels(cleo)).toEqual(['email'])
+      await poll(() => linkedChannels(ben)).toEqual(['email'])
+
+      // Ben says the email contact is not the same person: both panels drop it and its history.
+      await ben
+        .locator('[data-testid=linked-contact][data-channel=email]')
+        .getByTestId('unlink-contact')
+        .click()
+      await poll(() => linkedChannels(ben)).toEqual([])
+      await poll(() => historyOf(ben)).toEqual([x])
+      await poll(() => linkedChannels(cleo)).toEqual([])
+      await poll(() => historyOf(cleo)).toEqual([x])
+      expect(await cleo.getByTestId('linked-none').count()).toBe(1)
+
+      // He changes his mind and links it again by pasting its id.
+      await ben.getByTestId('link-contact').click()
+      await ben.getByTestId('link-input').fill(emailContact)
+      await ben.getByTestId('linked-contacts').scrollIntoViewIfNeeded()
+      await screenshot(ben, 'contact-panel-link-by-hand')
+      await ben.getByTestId('link-submit').click()
+      await poll(() => linkedChannels(ben)).toEqual(['email'])
+      await poll(() => ben.getByTestId('link-form').count()).toBe(0)
+      await poll(() => linkedChannels(cleo)).toEqual(['email'])
+      await poll(() => historyOf(cleo)).toEqual([email, x])
+      expect(await historyItem(cleo, email).textContent()).toContain(ANNA_EMAIL_HINT)
+      await poll(() => cleo.locator('.linked-note').textContent()).toContain('1 linked by hand')
+
+      // A contact cannot be linked to itself: the refusal shows beside the form.
+      await ben.getByTestId('link-contact').click()
+      const xContact = (await panelContact(ben)) ?? ''
+      await ben.getByTestId('link-input').fill(xContact)
+      await ben.getByTestId('link-submit').click()
+      await poll(() => ben.getByTestId('link-error').textContent()).toContain('itself')
+    },
+    E2E_TIMEOUT,
+  )
+
+  it(
+    'looks a contact up in the CRM by hand, and says so when the workspace has no CRM connected',
+    async () => {
+      const server = await startDemoServer()
+      const ben = await signIn(server, 'ben')
+      await openConversation(ben, await conversationOn(ben, 'x'))
+      await ben.getByTestId('crm-lookup').click()
+      // The demo connects no CRM: the server refuses, the line says why and the button goes.
+      await poll(() => ben.getByTestId('crm-lookup-result').getAttribute('data-outcome')).toBe(
+        'plan-lacks-feature',
+      )
+      expect(await ben.getByTestId('crm-lookup').count()).toBe(0)
+      await screenshot(ben, 'contact-panel-crm-lookup-refused')
+    },
+    E2E_TIMEOUT,
+  )
 })
