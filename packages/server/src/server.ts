@@ -212,7 +212,13 @@ export async function createCardfileServer(
   const crm: CrmService | null =
     options.crm === undefined || crmStorage === undefined
       ? null
-      : createCrmService({ host: registry, storage: crmStorage, logger, options: options.crm })
+      : createCrmService({
+          host: registry,
+          storage: crmStorage,
+          logger,
+          metrics,
+          options: options.crm,
+        })
   const crmHandler = crm === null ? null : crmRoutes(crm)
   const connections = new Set<Connection>()
   const attached = new WeakMap<Connection, LiveDocument>()
