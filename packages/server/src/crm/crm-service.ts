@@ -19,6 +19,8 @@ import type {
 } from '@cardfile/core'
 import type * as Y from 'yjs'
 import type { DocumentHost } from '../document-host'
+import { createServerMetrics } from '../metrics'
+import type { ServerMetrics } from '../metrics'
 import type { CommitEvent } from '../sync/live-document'
 import type { ServerLogger } from '../sync/logger'
 import { CrmCallError } from './adapter'
@@ -234,15 +236,18 @@ function lookupValues(doc: Y.Doc, view: SchemaView): Record<string, string> {
  * write-backs and notifications in the durable outbox.
  *
  * @example
- * const crm = createCrmService({ host: server.host, storage: storage.crm!, logger })
+ * const crm = createCrmService({ host: server.host, storage: storage.crm!, logger, metrics })
  */
 export function createCrmService(deps: {
   readonly host: DocumentHost
   readonly storage: CrmStorage
   readonly logger: ServerLogger
+  /** The server's registry (`GET /metrics`); lookups and deliveries are counted there. */
+  readonly metrics?: Pick<ServerMetrics, 'crmDeliveries' | 'crmLookups' | 'crmDeliveryLatency'>
   readonly options?: CrmOptions
 }): CrmService {
   const { host, storage, logger } = deps
+  const metrics = deps.metrics ?? createServerMetrics()
   const options = deps.options ?? {}
   const adapter = options.adapter ?? httpCrmAdapter()
   const timeoutMs = options.timeoutMs ?? 5000
@@ -308,6 +313,7 @@ export function createCrmService(deps: {
     send,
     retry,
     logger,
+    metrics,
     ...(options.random === undefined ? {} : { random: options.random }),
   })
 
@@ -329,6 +335,7 @@ export function createCrmService(deps: {
       },
       clear === undefined ? undefined : { contactId, attributeIds: clear },
     )
+    metrics.crmDeliveries.inc(1, { event: 'queued' })
     outbox.poke()
   }
 
@@ -349,6 +356,7 @@ export function createCrmService(deps: {
    */
   const record = async (outcome: LookupOutcome, why?: string): Promise<LookupOutcome> => {
     lookupCounts[outcome.outcome] += 1
+    metrics.crmLookups.inc(1, { outcome: outcome.outcome })
     const { applied: _applied, ...stored } = outcome
     await storage.putLookup(stored)
     if (outcome.reason !== null) {

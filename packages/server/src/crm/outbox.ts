@@ -1,3 +1,4 @@
+import type { ServerMetrics } from '../metrics'
 import type { ServerLogger } from '../sync/logger'
 import { CrmCallError } from './adapter'
 import type { CrmDelivery, CrmStorage } from './crm-storage'
@@ -46,6 +47,8 @@ export interface OutboxOptions {
   readonly random?: () => number
   /** Deliveries sent at once (each to a different contact). Default 8. */
   readonly concurrency?: number
+  /** Where sent, retried and dead deliveries and their latency are counted (`GET /metrics`). */
+  readonly metrics?: Pick<ServerMetrics, 'crmDeliveries' | 'crmDeliveryLatency'>
 }
 
 /** The durable outbox worker. */
@@ -70,7 +73,7 @@ export interface Outbox {
  * outbox.poke()
  */
 export function startOutbox(options: OutboxOptions): Outbox {
-  const { storage, retry, logger } = options
+  const { storage, retry, logger, metrics } = options
   const random = options.random ?? Math.random
   const concurrency = options.concurrency ?? 8
   const counters: OutboxCounters = { attempts: 0, delivered: 0, retried: 0, dead: 0 }
@@ -87,8 +90,11 @@ export function startOutbox(options: OutboxOptions): Outbox {
     counters.attempts += 1
     try {
       await options.send(delivery)
-      await storage.markDelivered(delivery.id, attempts, Date.now())
+      const at = Date.now()
+      await storage.markDelivered(delivery.id, attempts, at)
       counters.delivered += 1
+      metrics?.crmDeliveries.inc(1, { event: 'sent' })
+      metrics?.crmDeliveryLatency.observe(Math.max(0, at - delivery.createdAt) / 1000)
     } catch (error) {
       if (error instanceof DeliveryPaused) {
         await storage.markRetry(
@@ -111,6 +117,7 @@ export function startOutbox(options: OutboxOptions): Outbox {
       if (!callError.retryable || attempts >= retry.maxAttempts) {
         await storage.markDead(delivery.id, attempts, message, Date.now())
         counters.dead += 1
+        metrics?.crmDeliveries.inc(1, { event: 'dead' })
         // The message may quote the CRM's answer, which may echo the contact's values: the log
         // gets the kind of failure and the status only; the message stays with the delivery.
         logger.warn('CRM delivery is dead', {
@@ -124,6 +131,7 @@ export function startOutbox(options: OutboxOptions): Outbox {
       const delay = Math.max(backoffMs(attempts, retry, random), callError.retryAfterMs ?? 0)
       await storage.markRetry(delivery.id, attempts, Date.now() + delay, message)
       counters.retried += 1
+      metrics?.crmDeliveries.inc(1, { event: 'retried' })
     }
   }
 
