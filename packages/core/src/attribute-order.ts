@@ -18,6 +18,9 @@ export interface Ordered {
 /** Where to move an entry: just before or just after another entry. */
 export type MoveTarget = { readonly before: string } | { readonly after: string }
 
+/** Fractional-index keys: a letter head, then base-62 digits (what the library generates). */
+const ORDER_KEY_PATTERN = /^[A-Za-z][0-9A-Za-z]*$/
+
 // Plain code-unit comparison: fractional-indexing keys are ASCII and compare that way.
 const compareStrings = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
 
@@ -50,6 +53,10 @@ export function sortByOrder<T extends Ordered>(items: Iterable<T>): T[] {
  */
 export function isOrderKey(key: unknown): key is string {
   if (typeof key !== 'string' || key.length === 0 || key.length > 200) return false
+  // The library checks the head and the length of the integer part but not that every character
+  // is a base-62 digit: a key such as 'a0~' would pass, sort after 'a0z', and make keys planned
+  // next to it land in the wrong place ('a0V' "between" 'a0~' and 'a1').
+  if (!ORDER_KEY_PATTERN.test(key)) return false
   try {
     // The library validates its arguments; it exports no validator of its own.
     generateKeyBetween(key, null)

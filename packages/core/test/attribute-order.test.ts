@@ -102,6 +102,22 @@ describe('planMove', () => {
     expect(moved.every((i) => isOrderKey(i.order))).toBe(true)
     expect(ids(moved)).toEqual(['b', 'c', 'a'])
   })
+
+  it('refuses keys with characters outside base 62, which the library lets through', () => {
+    for (const bad of ['a0~', 'a~', 'a0 ', 'a0\u00e9', 'b00~~']) expect(isOrderKey(bad)).toBe(false)
+  })
+
+  it('moves an entry exactly where asked when a neighbour holds a key with a foreign character', () => {
+    // 'a0~' sorts after 'a0z'; the library "between" 'a0~' and 'a1' answers 'a0V', below 'a0~'.
+    const hostile = [
+      { id: 'a', order: 'a0' },
+      { id: 'b', order: 'a0~' },
+      { id: 'c', order: 'a1' },
+    ]
+    const moved = apply(hostile, planMove(hostile, 'a', { after: 'b' }))
+    expect(ids(moved)).toEqual(['b', 'a', 'c'])
+    expect(moved.every((i) => isOrderKey(i.order))).toBe(true)
+  })
 })
 
 describe('planReorder', () => {
