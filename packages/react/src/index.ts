@@ -36,7 +36,11 @@ export { useCrmStatus } from './use-crm-status'
 export type { LiveListOptions, LiveListResult } from './use-polled-pages'
 export type { ContactLinkRecord, IndexedContact, LinkedContactsResult } from './use-linked-contacts'
 export { useLinkedContacts } from './use-linked-contacts'
-export type { ContactLinkLogEntry, ContactLinksResult } from './use-contact-links'
+export type {
+  ContactLinkLogEntry,
+  ContactLinksResult,
+  UseContactLinksOptions,
+} from './use-contact-links'
 export { useContactLinks } from './use-contact-links'
 export type {
   ContactHistoryResult,

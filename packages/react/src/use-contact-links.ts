@@ -20,6 +20,12 @@ export interface ContactLinkLogEntry {
   readonly at: number
 }
 
+/** Options of {@link useContactLinks}: the log's page size and polling, or no log at all. */
+export interface UseContactLinksOptions extends LiveListOptions {
+  /** Load the link log (default true); false for a UI that only links and unlinks. */
+  readonly log?: boolean
+}
+
 /** What {@link useContactLinks} returns. */
 export interface ContactLinksResult {
   /** Links `otherId` to this contact by hand, whatever their values; resolves the record. */
@@ -34,7 +40,7 @@ export interface ContactLinksResult {
   readonly error: CardfileError | null
   /** Whether the signed-in user may link (agents and admins); the server enforces it as well. */
   readonly canLink: boolean
-  /** The record of link changes that involve this contact, newest first, paginated. */
+  /** The record of link changes that involve this contact, newest first, paginated (empty with `log: false`). */
   readonly log: LiveListResult<ContactLinkLogEntry>
 }
 
@@ -68,7 +74,7 @@ const asCardfileError = (error: unknown): CardfileError =>
  */
 export function useContactLinks(
   contactId: string,
-  options: Pick<LiveListOptions, 'pageSize' | 'pollMs'> = {},
+  options: UseContactLinksOptions = {},
 ): ContactLinksResult {
   const client = useCardfileClient()
   const canLink = useSyncExternalStore(
@@ -80,7 +86,7 @@ export function useContactLinks(
     () => false,
   )
   const { answer: _answer, ...log } = useLiveList<ContactLinkLogEntry>(
-    `/contacts/${encodeURIComponent(contactId)}/links/log`,
+    options.log === false ? null : `/contacts/${encodeURIComponent(contactId)}/links/log`,
     // Changes made from either contact of a pair show in the log: refresh on every one.
     { ...options, watchLinks: true },
   )

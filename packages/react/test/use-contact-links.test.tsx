@@ -24,8 +24,8 @@ afterEach(async () => {
 let links: ContactLinksResult | null = null
 
 /** The links hook beside the lists it must refresh; polling off, so only the hook refreshes. */
-function Panel({ contactId }: { contactId: string }) {
-  links = useContactLinks(contactId, { pollMs: 0 })
+function Panel({ contactId, log = true }: { contactId: string; log?: boolean }) {
+  links = useContactLinks(contactId, { pollMs: 0, log })
   const linked = useLinkedContacts(contactId, { pollMs: 0 })
   const history = useContactHistory(contactId, { pollMs: 0 })
   return (
@@ -35,6 +35,7 @@ function Panel({ contactId }: { contactId: string }) {
       <p data-testid="log">{links.log.items.map((e) => `${e.action}:${e.by.userId}`).join(',')}</p>
       <p data-testid="error">{links.error?.code ?? ''}</p>
       <p data-testid="can-link">{String(links.canLink)}</p>
+      <p data-testid="log-loading">{String(links.log.loading)}</p>
     </div>
   )
 }
@@ -44,10 +45,10 @@ const hook = (): ContactLinksResult => {
   return links
 }
 
-const mount = (client: CardfileClient, contactId: string) =>
+const mount = (client: CardfileClient, contactId: string, log = true) =>
   render(
     <CardfileProvider client={client}>
-      <Panel contactId={contactId} />
+      <Panel contactId={contactId} log={log} />
     </CardfileProvider>,
   )
 
@@ -140,5 +141,20 @@ describe('useContactLinks', () => {
     const bot = await h.client('bot')
     mount(bot, ids.email)
     expect(screen.getByTestId('can-link').textContent).toBe('false')
+  })
+
+  it('links without loading the log when asked not to', async () => {
+    h = await startHarness()
+    const ids = await people()
+    const agent = await h.client('agent')
+    mount(agent, ids.email, false)
+    await act(() => hook().link(ids.sms))
+    await waitFor(() => expect(screen.getByTestId('linked').textContent).toBe('sms'))
+    expect(screen.getByTestId('log').textContent).toBe('')
+    expect(screen.getByTestId('log-loading').textContent).toBe('false')
+    expect(
+      ((await h.api('agent', 'GET', `/contacts/${ids.email}/links/log`)).json.items as unknown[])
+        .length,
+    ).toBe(1)
   })
 })

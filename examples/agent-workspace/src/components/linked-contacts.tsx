@@ -71,7 +71,8 @@ function LinkForm({
  */
 export function LinkedContacts({ contactId }: { contactId: string }) {
   const linked = useLinkedContacts(contactId)
-  const links = useContactLinks(contactId)
+  // The panel links and unlinks; it does not show the log.
+  const links = useContactLinks(contactId, { log: false })
   const [linking, setLinking] = useState(false)
   const { items, hasMore, loading, error, loadMore, truncated, records } = linked
   const manual = records.filter((r) => r.kind === 'link').length
