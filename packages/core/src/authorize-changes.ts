@@ -24,7 +24,7 @@ import type { ConversationMetaKey, FieldRef, ProfileKey } from './permissions'
 import { readDefinition } from './schema-read'
 import { sameJson } from './same-json'
 import type { Actor, AttributeDefinition } from './types'
-import { validateDefinition, validateSetting, validateValue } from './validation'
+import { validateDefinitions, validateSetting, validateValue } from './validation'
 import {
   isBoolean,
   isFieldValueOf,
@@ -248,9 +248,17 @@ function authorizeSchema(judged: Judged[], ctx: PolicyContext): void {
     postState.set(id, readDefinition(id, readAttribute, readOption, ids))
   }
 
+  const earlier = new Map<string, CheckResult>()
   for (const [id, group] of groups) {
-    let verdict = group.find((j) => !j.verdict.ok)?.verdict ?? complete.get(id) ?? OK
-    if (verdict.ok) verdict = validateDefinition(postState.get(id)!, postState.values())
+    earlier.set(id, group.find((j) => !j.verdict.ok)?.verdict ?? complete.get(id) ?? OK)
+  }
+  const whole = validateDefinitions(
+    [...earlier].filter(([, v]) => v.ok).map(([id]) => postState.get(id)!),
+    postState.values(),
+  )
+  for (const [id, group] of groups) {
+    let verdict = earlier.get(id) ?? OK
+    if (verdict.ok) verdict = whole.get(id) ?? OK
     if (verdict.ok) continue
     // All or nothing per definition: restoring every key of it restores the valid definition
     // it was before the transaction.
@@ -341,7 +349,7 @@ function judgeConversationChange(j: Judged, ctx: PolicyContext): CheckResult {
  * only where meaningful (custom and platform values, messages by the system); the value's
  * shape and its validity against its definition (`validateValue`); provenance names the actor
  * (`provenance-mismatch`); kind, type and channels never change (`immutable-field`); and every
- * touched definition, read whole after the change, passes {@link validateDefinition}. A
+ * touched definition, read whole after the change, passes `validateDefinition`. A
  * definition is all or nothing: when one change to it is refused, every change to it is.
  *
  * @example

@@ -91,6 +91,7 @@ export {
   MAX_LABEL_LENGTH,
   MAX_MAX_LENGTH,
   validateDefinition,
+  validateDefinitions,
   validateSetting,
   validateValue,
 } from './validation'

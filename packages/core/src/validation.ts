@@ -46,6 +46,72 @@ export function validateDefinition(
   def: AttributeDefinition,
   others: Iterable<AttributeDefinition>,
 ): CheckResult {
+  const own = checkOwnRules(def)
+  if (!own.ok || def.retired) return own
+  const ownLabel = normalise(def.label)
+  for (const other of others) {
+    if (other.id === def.id || other.retired) continue
+    if (normalise(other.label) === ownLabel) return duplicateLabel(def)
+    if (other.alias.toLowerCase() === def.alias.toLowerCase()) return duplicateAlias(def)
+  }
+  return OK
+}
+
+const duplicateLabel = (def: AttributeDefinition): CheckResult =>
+  refuse(ErrorCodes.DuplicateLabel, `another attribute is labelled "${def.label.trim()}"`)
+const duplicateAlias = (def: AttributeDefinition): CheckResult =>
+  refuse(ErrorCodes.DuplicateAlias, `another attribute has the alias "${def.alias}"`)
+
+/**
+ * Checks many definitions against their own rules and against every definition of `all`, as
+ * {@link validateDefinition} does one at a time, in time linear in their number (the server
+ * judges whole transactions: one admin update may carry thousands of new definitions, and
+ * comparing each with every other would hold the event loop for seconds).
+ *
+ * @example
+ * const verdicts = validateDefinitions(touched, schema.definitions())
+ */
+export function validateDefinitions(
+  defs: Iterable<AttributeDefinition>,
+  all: Iterable<AttributeDefinition>,
+): Map<string, CheckResult> {
+  // Ids of live definitions per normalised label and per lower-case alias (at most two kept:
+  // a definition conflicts when any id other than its own is listed).
+  const labels = new Map<string, string[]>()
+  const aliases = new Map<string, string[]>()
+  const index = (map: Map<string, string[]>, key: string, id: string): void => {
+    const ids = map.get(key)
+    if (ids === undefined) map.set(key, [id])
+    else if (ids.length < 2 && !ids.includes(id)) ids.push(id)
+  }
+  for (const other of all) {
+    if (other.retired || typeof other.label !== 'string' || typeof other.alias !== 'string') {
+      continue
+    }
+    index(labels, normalise(other.label), other.id)
+    index(aliases, other.alias.toLowerCase(), other.id)
+  }
+  const conflicts = (map: Map<string, string[]>, key: string, id: string): boolean =>
+    (map.get(key) ?? []).some((other) => other !== id)
+  const verdicts = new Map<string, CheckResult>()
+  for (const def of defs) {
+    const own = checkOwnRules(def)
+    verdicts.set(
+      def.id,
+      !own.ok || def.retired
+        ? own
+        : conflicts(labels, normalise(def.label), def.id)
+          ? duplicateLabel(def)
+          : conflicts(aliases, def.alias.toLowerCase(), def.id)
+            ? duplicateAlias(def)
+            : OK,
+    )
+  }
+  return verdicts
+}
+
+/** The rules a definition must meet on its own (everything but uniqueness). */
+function checkOwnRules(def: AttributeDefinition): CheckResult {
   if (!isValidId(def.id))
     return refuse(ErrorCodes.InvalidDefinition, `bad attribute id "${def.id}"`)
   const label = checkLabel(def.label, 'the label')
@@ -122,21 +188,6 @@ export function validateDefinition(
     }
   }
 
-  if (!def.retired) {
-    const ownLabel = normalise(def.label)
-    for (const other of others) {
-      if (other.id === def.id || other.retired) continue
-      if (normalise(other.label) === ownLabel) {
-        return refuse(
-          ErrorCodes.DuplicateLabel,
-          `another attribute is labelled "${def.label.trim()}"`,
-        )
-      }
-      if (other.alias.toLowerCase() === def.alias.toLowerCase()) {
-        return refuse(ErrorCodes.DuplicateAlias, `another attribute has the alias "${def.alias}"`)
-      }
-    }
-  }
   return OK
 }
 
