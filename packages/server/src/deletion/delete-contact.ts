@@ -11,6 +11,7 @@ import type { DocumentHost } from '../document-host'
 import type { ExportService } from '../exports/export-service'
 import { within } from '../http/within'
 import type { Storage } from '../storage/storage'
+import { errorForConsole } from '../sync/logger'
 import type { ContactErasureHook } from './contact-erasure'
 import type { DeletionLog, DeletionRecord } from './deletion-log'
 
@@ -114,7 +115,7 @@ export async function deleteContact(
     try {
       await hook({ workspace, contactId, conversationIds, erasedAt })
     } catch (error) {
-      ;(context.onError ?? console.error)(error)
+      ;(context.onError ?? ((e: unknown) => console.error(errorForConsole(e))))(error)
     }
   }
 

@@ -10,6 +10,7 @@ import { CardfileError, ErrorCodes, SchemaDoc, capabilities, schemaDocName } fro
 import type { AttributeDefinition, WorkspaceSettings } from '@cardfile/core'
 import type { DocumentHost } from '../document-host'
 import { within } from '../http/within'
+import { errorForConsole } from '../sync/logger'
 import { csvLayout } from './csv-layout'
 import type { ContactSnapshot, ExportJob, ExportStore, ExportType } from './export-store'
 
@@ -101,7 +102,9 @@ const mayHold = (job: ExportJob, createdAt: number): boolean =>
 export function createExportService(options: ExportServiceOptions): ExportService {
   const { store, host } = options
   const chunkSize = options.chunkSize ?? 1000
-  const onError = options.onError ?? ((error: unknown) => console.error('cardfile export:', error))
+  const onError =
+    options.onError ??
+    ((error: unknown) => console.error('cardfile export:', errorForConsole(error)))
   const running = new Map<string, Running>()
   let dir: Promise<string> | null = null
   /** Erasures in progress; new jobs wait for them. */

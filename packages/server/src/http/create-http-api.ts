@@ -6,6 +6,7 @@ import type { HttpRequestHandler } from '../server'
 import type { Storage } from '../storage/storage'
 import type { ContactErasureHook } from '../deletion/contact-erasure'
 import { createExportService } from '../exports/export-service'
+import { errorForConsole } from '../sync/logger'
 import { signToken } from '../tokens'
 import { deletionRoutes } from './deletion-routes'
 import { exportRoutes } from './export-routes'
@@ -88,7 +89,8 @@ export interface HttpApi extends HttpHandler {
  */
 export function createHttpApi(deps: HttpApiDeps): HttpApi {
   const maxBody = deps.maxBodyBytes ?? MAX_BODY_BYTES
-  const onError = deps.onError ?? ((error: unknown) => console.error('cardfile http:', error))
+  const onError =
+    deps.onError ?? ((error: unknown) => console.error('cardfile http:', errorForConsole(error)))
   const principal = bearerAuth({
     authenticate: (token, docName) => deps.authenticate(token, docName),
     ...(deps.authFailuresPerMinute === undefined

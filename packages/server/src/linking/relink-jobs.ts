@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { LinkStorage } from '../storage/storage'
+import { errorContext } from '../sync/logger'
 import type { ServerLogger } from '../sync/logger'
 import { matchValueOf } from './matching'
 
@@ -151,7 +152,7 @@ export class RelinkJobs {
       finish('failed', String(error))
       this.options.logger?.error('re-link failed', {
         workspace: job.workspace,
-        error: String(error),
+        ...errorContext(error),
       })
     }
   }

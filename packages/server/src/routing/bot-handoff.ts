@@ -1,4 +1,5 @@
 import type { ChannelId } from '@cardfile/core'
+import { errorContext } from '../sync/logger'
 
 /** What a bot hand-off receives when a conversation starts. */
 export interface BotHandoffPayload {
@@ -90,7 +91,7 @@ export async function deliverBotHandoff(
     }
     return true
   } catch (error) {
-    logger.warn('bot hand-off failed', { ...context, error: String(error) })
+    logger.warn('bot hand-off failed', { ...context, ...errorContext(error) })
     return false
   }
 }

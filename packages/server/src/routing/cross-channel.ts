@@ -17,7 +17,7 @@ import { matchingAttributeOf } from '../linking/matching'
 import { RelinkJobs } from '../linking/relink-jobs'
 import type { Storage } from '../storage/storage'
 import type { CommitEvent } from '../sync/live-document'
-import { completeLogger } from '../sync/logger'
+import { completeLogger, errorContext } from '../sync/logger'
 import type { ServerLogger } from '../sync/logger'
 import { deliverBotHandoff } from './bot-handoff'
 import type { BotHandoffAttribute, BotHandoffOptions, BotHandoffPayload } from './bot-handoff'
@@ -161,7 +161,7 @@ export class CrossChannel {
 
   private track(work: Promise<unknown>): void {
     const p = work.catch((error: unknown) => {
-      this.logger.error('cross-channel work failed', { error: String(error) })
+      this.logger.error('cross-channel work failed', errorContext(error))
     })
     this.pending.add(p)
     void p.finally(() => this.pending.delete(p))
@@ -241,7 +241,7 @@ export class CrossChannel {
     } catch (error) {
       this.logger.warn('route hook failed; the conversation keeps its routing', {
         conversation: docName,
-        error: String(error),
+        ...errorContext(error),
       })
       return true
     }

@@ -9,6 +9,7 @@ import { createSqliteLinkStorage } from '../linking/sqlite-link-storage'
 import { createSqliteDeletionLog } from '../deletion/sqlite-deletion-log'
 import { createSqliteExportStore } from '../exports/sqlite-export-store'
 import { createSqliteCrmStorage } from '../crm/sqlite-crm-storage'
+import { errorContext } from '../sync/logger'
 import { migrate } from './sqlite-schema'
 import type {
   ContactIndexRow,
@@ -347,7 +348,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): SqliteStorag
     } catch (e) {
       // Nothing of the group is committed, so nothing of it may be acknowledged.
       const error = new CardfileError(ErrorCodes.Internal, `storage commit failed: ${messageOf(e)}`)
-      logger.error('storage commit failed', { appends: batch.length, error: messageOf(e) })
+      logger.error('storage commit failed', { appends: batch.length, ...errorContext(e) })
       for (const p of batch) p.reject(error)
       return
     }
@@ -383,7 +384,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): SqliteStorag
         try {
           await compact(doc)
         } catch (e) {
-          logger.error('storage compaction failed', { doc, error: messageOf(e) })
+          logger.error('storage compaction failed', { doc, ...errorContext(e) })
         }
         // One document per turn: group commits keep flowing between compactions.
         await nextTurn()

@@ -11,6 +11,7 @@ import type * as Y from 'yjs'
 import type { DocumentHost } from '../document-host'
 import type { ServerMetrics } from '../metrics'
 import type { Storage } from '../storage/storage'
+import { errorContext } from './logger'
 import type { ServerLogger } from './logger'
 import { LiveDocument } from './live-document'
 import type { CommitEvent, LiveDocumentDeps } from './live-document'
@@ -114,7 +115,7 @@ export class DocumentRegistry implements DocumentHost {
           .catch((error) => {
             this.options.logger.error('seeding the workspace failed', {
               doc: docName,
-              error: String(error),
+              ...errorContext(error),
             })
           })
       }

@@ -22,6 +22,7 @@ import type { Storage } from '../storage/storage'
 import { CloseCodes } from './close-codes'
 import { Connection } from './connection'
 import { indexRowFor } from './index-rows'
+import { errorContext } from './logger'
 import type { ServerLogger } from './logger'
 import {
   MessageTypes,
@@ -365,7 +366,7 @@ export class LiveDocument {
         try {
           this.receiveAwareness(conn, deferred)
         } catch (error) {
-          this.deps.logger.debug('malformed awareness update', { error: String(error) })
+          this.deps.logger.debug('malformed awareness update', errorContext(error))
           conn.close(CloseCodes.BadRequest)
         }
       }, conn.awarenessWaitMs())
@@ -531,7 +532,7 @@ export class LiveDocument {
         refusals = authorizeChanges(changes, ctx)
       } catch (error) {
         // A bug in the policy must not let a change through: refuse everything.
-        this.deps.logger.error('authorizeChanges threw', { error: String(error) })
+        this.deps.logger.error('authorizeChanges threw', errorContext(error))
         refusals = changes.map((c) => ({
           map: c.map,
           key: c.key,
@@ -666,7 +667,7 @@ export class LiveDocument {
           try {
             this.deps.onCommit?.({ docName: this.name, update, actor, refusals })
           } catch (error) {
-            this.deps.logger.error('onCommit threw', { error: String(error) })
+            this.deps.logger.error('onCommit threw', errorContext(error))
           }
         },
         (error: unknown) => {
@@ -698,7 +699,7 @@ export class LiveDocument {
     this.failed = true
     this.deps.logger.error('document failed, closing its connections', {
       doc: this.name,
-      error: String(error),
+      ...errorContext(error),
     })
     for (const conn of this.connections) {
       conn.close({ code: CloseCodes.TryAgainLater.code, reason: 'storage-unavailable' })

@@ -1,3 +1,6 @@
+import { CardfileError } from '@cardfile/core'
+import type { ErrorCode } from '@cardfile/core'
+
 /** Where the server reports what happened. `debug` gets client mistakes, `error` server faults. */
 export interface ServerLogger {
   debug(message: string, context?: Record<string, unknown>): void
@@ -21,3 +24,27 @@ export const completeLogger = (logger: Partial<ServerLogger> | undefined): Serve
   ...defaultLogger,
   ...logger,
 })
+
+/**
+ * What a log line says about an error. A CardfileError's message may quote a contact's value
+ * (`"gold" is not an option of Plan`, or a CRM's answer), and logs outlive a contact's erasure:
+ * such an error is logged by its stable code only, never its message. Any other error is a
+ * fault of the server (storage, a bug) and keeps its text.
+ *
+ * @example
+ * logger.error('onCommit threw', { doc: docName, ...errorContext(error) })
+ */
+export const errorContext = (
+  error: unknown,
+): { readonly code: ErrorCode } | { readonly error: string } =>
+  error instanceof CardfileError ? { code: error.code } : { error: String(error) }
+
+/**
+ * An error as handed to `console.error`: a CardfileError by its code (see {@link errorContext}),
+ * any other error whole, stack included.
+ *
+ * @example
+ * console.error('cardfile http:', errorForConsole(error))
+ */
+export const errorForConsole = (error: unknown): unknown =>
+  error instanceof CardfileError ? errorContext(error) : error
