@@ -24,7 +24,7 @@ import { DocumentRegistry } from './sync/document-registry'
 import { DEFAULT_LIMITS } from './sync/limits'
 import type { ServerLimits } from './sync/limits'
 import type { CommitEvent, LiveDocument } from './sync/live-document'
-import { completeLogger } from './sync/logger'
+import { completeLogger, errorContext } from './sync/logger'
 import type { ServerLogger } from './sync/logger'
 import { encodePermissionDenied, encodePurge } from './sync/message-types'
 
@@ -249,7 +249,7 @@ export async function createCardfileServer(
     } catch (error) {
       logger.debug('malformed message, closing the connection', {
         doc: conn.docName,
-        error: String(error),
+        ...errorContext(error),
       })
       conn.close(CloseCodes.BadRequest)
     }
@@ -285,7 +285,7 @@ export async function createCardfileServer(
       actor = await authenticate(token, conn.docName)
     } catch (error) {
       if (!(error instanceof CardfileError)) {
-        logger.warn('authenticate failed unexpectedly', { error: String(error) })
+        logger.warn('authenticate failed unexpectedly', errorContext(error))
       }
       const code = error instanceof CardfileError ? closeForError(error) : CloseCodes.Unauthorized
       refuse(conn, code)
@@ -305,7 +305,7 @@ export async function createCardfileServer(
     } catch (error) {
       const code = closeForError(error)
       if (code.code === CloseCodes.Internal.code) {
-        logger.error('loading a document failed', { doc: conn.docName, error: String(error) })
+        logger.error('loading a document failed', { doc: conn.docName, ...errorContext(error) })
       }
       refuse(conn, code)
       return
@@ -337,7 +337,7 @@ export async function createCardfileServer(
     if (conn !== null) onMessage(conn, data)
   }
   function onSocketError(this: WebSocket, error: Error): void {
-    logger.debug('websocket error', { doc: connectionOf(this)?.docName, error: String(error) })
+    logger.debug('websocket error', { doc: connectionOf(this)?.docName, ...errorContext(error) })
   }
   function onSocketClose(this: WebSocket): void {
     const conn = connectionOf(this)
@@ -379,7 +379,7 @@ export async function createCardfileServer(
     }
     const token = url.searchParams.get('token') ?? ''
     admit(conn, parsed.workspace, token).catch((error: unknown) => {
-      logger.error('admitting a connection failed', { doc: docName, error: String(error) })
+      logger.error('admitting a connection failed', { doc: docName, ...errorContext(error) })
       conn.close(CloseCodes.Internal)
     })
   })
@@ -406,7 +406,7 @@ export async function createCardfileServer(
           if (!handled) notFound()
         },
         (error: unknown) => {
-          logger.error('httpHandler threw', { error: String(error) })
+          logger.error('httpHandler threw', errorContext(error))
           if (!res.headersSent) {
             res.writeHead(500, { 'content-type': 'application/json' })
             res.end(
