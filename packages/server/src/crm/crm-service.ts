@@ -22,6 +22,7 @@ import type { DocumentHost } from '../document-host'
 import { createServerMetrics } from '../metrics'
 import type { ServerMetrics } from '../metrics'
 import type { CommitEvent } from '../sync/live-document'
+import { errorContext } from '../sync/logger'
 import type { ServerLogger } from '../sync/logger'
 import { CrmCallError } from './adapter'
 import type { CrmAdapter } from './adapter'
@@ -659,7 +660,7 @@ export function createCrmService(deps: {
         if (error instanceof CardfileError && error.code === ErrorCodes.Deleted) return
         logger.error('CRM integration failed on a commit', {
           doc: event.docName,
-          error: String(error),
+          ...errorContext(error),
         })
       })
     },

@@ -1,4 +1,5 @@
 import type { ServerMetrics } from '../metrics'
+import { errorContext } from '../sync/logger'
 import type { ServerLogger } from '../sync/logger'
 import { CrmCallError } from './adapter'
 import type { CrmDelivery, CrmStorage } from './crm-storage'
@@ -157,7 +158,7 @@ export function startOutbox(options: OutboxOptions): Outbox {
       if (inFlight.has(key)) continue
       const done = attempt(delivery)
         .catch((error: unknown) => {
-          logger.error('CRM outbox could not record an attempt', { error: String(error) })
+          logger.error('CRM outbox could not record an attempt', errorContext(error))
         })
         .finally(() => {
           inFlight.delete(key)
@@ -177,7 +178,7 @@ export function startOutbox(options: OutboxOptions): Outbox {
     running = true
     run()
       .catch((error: unknown) => {
-        logger.error('CRM outbox failed to read its queue', { error: String(error) })
+        logger.error('CRM outbox failed to read its queue', errorContext(error))
       })
       .finally(() => {
         running = false

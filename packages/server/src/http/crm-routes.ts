@@ -8,6 +8,7 @@ import type { HttpContext } from '../server'
 import { HttpError, sendError, sendJson } from './http-error'
 import { readJsonBody } from './read-body'
 import { within } from './within'
+import { errorForConsole } from '../sync/logger'
 import { allowMethods, bearerAuth, parseInput, requireRole } from './route-auth'
 import type { PrincipalResolver } from './route-auth'
 
@@ -147,7 +148,7 @@ export function crmRoutes(
     try {
       return await route(req, res, ctx)
     } catch (error) {
-      sendError(res, error, (e) => console.error('cardfile crm http:', e))
+      sendError(res, error, (e) => console.error('cardfile crm http:', errorForConsole(e)))
       return true
     }
   }
