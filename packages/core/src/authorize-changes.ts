@@ -19,7 +19,7 @@ import {
 import type { AttributeProp, CrmFlagKey, DocKind, OptionProp, SettingKey } from './document-layout'
 import { ErrorCodes, OK, refuse } from './errors'
 import type { CheckResult } from './errors'
-import { checkWrite } from './permissions'
+import { checkMessageSender, checkWrite } from './permissions'
 import type { ConversationMetaKey, FieldRef, ProfileKey } from './permissions'
 import { readDefinition } from './schema-read'
 import { sameJson } from './same-json'
@@ -332,6 +332,13 @@ function judgeConversationChange(j: Judged, ctx: PolicyContext): CheckResult {
       if (value === undefined) return OK
       if (!isMessage(value, field.messageId)) return invalid('malformed message')
       if (!isRecord(value.author)) return invalid('malformed author')
+      const sender = checkMessageSender(ctx.actor, value)
+      if (!sender.ok) return sender
+      // The message time orders the history of every linked contact: one dated years ahead
+      // would stay on top of it for good.
+      if (value.at > ctx.now + MAX_CLOCK_SKEW_MS) {
+        return refuse(ErrorCodes.ProvenanceMismatch, 'the message is dated in the future')
+      }
       return checkProvenance(value.author, ctx.actor, ctx.now)
     }
     default:

@@ -2,7 +2,7 @@ import type * as Y from 'yjs'
 import { CONVERSATION_META_KEYS } from './document-layout'
 import { CardfileError, ErrorCodes } from './errors'
 import type { CheckResult } from './errors'
-import { checkWrite } from './permissions'
+import { checkMessageSender, checkWrite } from './permissions'
 import type { ConversationMetaKey } from './permissions'
 import type { SchemaView } from './schema-doc'
 import { TrackedMaps } from './tracked-maps'
@@ -204,6 +204,7 @@ export class ConversationDoc {
       ) {
         throw new CardfileError(ErrorCodes.ProvenanceMismatch, 'the author must be you', name)
       }
+      throwIfRefused(checkMessageSender(actor, message), name)
     }
     this.doc.transact(() => {
       this.messagesMap.set(message.id, {

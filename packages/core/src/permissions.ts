@@ -203,6 +203,25 @@ export function checkWrite(actor: Actor, field: FieldRef, ctx: PermissionContext
 }
 
 /**
+ * May `actor` post `message` (a new one)? Beyond {@link checkWrite} for the message field: a
+ * message `inbound` from the contact comes from its channel, so only the system posts one; an
+ * agent or a bot replying posts `outbound`. (An inbound message shows as the contact's words,
+ * moves the conversation back to `new` and is what routing and the CRM react to.)
+ *
+ * @example
+ * checkMessageSender(agent, { ...reply, direction: 'inbound' }) // { ok: false, code: 'forbidden' }
+ */
+export function checkMessageSender(
+  actor: Actor,
+  message: { readonly direction: string },
+): CheckResult {
+  if (message.direction === 'inbound' && actor.role !== 'system') {
+    return forbidden(actor, 'post a message as the contact (inbound messages come from channels)')
+  }
+  return OK
+}
+
+/**
  * `checkWrite(...).ok`, for UIs deciding what to show.
  *
  * @example

@@ -516,4 +516,31 @@ describe('authorizeChanges: conversations', () => {
     )
     expect(codes(fromCrm)).toEqual(['messages:m9 forbidden'])
   })
+
+  it('refuses a message posted as the contact by anyone but the system, and one dated ahead', () => {
+    const { view, doc } = setup()
+    const inbound = (actor: Actor, id: string): Message => ({
+      ...message(actor, id),
+      direction: 'inbound',
+    })
+    const refusals = judge('conversation', doc, agent, view, (client) => {
+      const messages = client.getMap('messages')
+      messages.set('m1', inbound(agent, 'm1'))
+      messages.set('m2', { ...message(agent, 'm2'), at: NOW + 10 * 365 * 24 * 3600 * 1000 })
+    })
+    expect(codes(refusals)).toEqual(['messages:m1 forbidden', 'messages:m2 provenance-mismatch'])
+    const fromBot = judge('conversation', setup().doc, bot, view, (client) =>
+      client.getMap('messages').set('m3', inbound(bot, 'm3')),
+    )
+    expect(codes(fromBot)).toEqual(['messages:m3 forbidden'])
+    const fromChannel = judge('conversation', setup().doc, system, view, (client) =>
+      client.getMap('messages').set('m4', inbound(system, 'm4')),
+    )
+    expect(fromChannel).toEqual([])
+    // the SDK refuses it before writing
+    const local = new ConversationDoc(new Y.Doc(), 'c1')
+    expect(() => local.addMessage(inbound(agent, 'm5'), agent, view)).toThrowError(
+      expect.objectContaining({ code: 'forbidden' }),
+    )
+  })
 })
