@@ -291,8 +291,14 @@ function judgeContactChange(j: Judged, ctx: PolicyContext): CheckResult {
       return validateValue(ctx.definitions.get(field.attributeId), value.value, 'platform')
     }
     case 'custom-value': {
-      // Clearing: a raw delete or a raw null, by whoever may write the value.
-      if (value === undefined || value === null) return OK
+      // Clearing: a raw delete or a raw null, by whoever may write the value. A null under a key
+      // that was absent clears nothing and adds a key: only for an attribute that exists (a
+      // client could otherwise fill a contact with any number of junk keys).
+      if (value === undefined) return OK
+      if (value === null) {
+        if (change.oldValue !== undefined) return OK
+        return validateValue(ctx.definitions.get(field.attributeId), null, 'custom')
+      }
       if (!isFieldValueOf(value, isStringOrNull)) return invalid('malformed value')
       const provenance = checkProvenance(value.by, ctx.actor, ctx.now)
       if (!provenance.ok) return provenance

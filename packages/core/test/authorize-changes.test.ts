@@ -239,6 +239,20 @@ describe('authorizeChanges: contacts', () => {
     )
     expect(codes(botDelete)).toEqual(['custom:crm_tier crm-managed-locked'])
   })
+
+  it('refuses a raw null that would add a key for an attribute that does not exist', () => {
+    const { view, contactDoc } = setup()
+    const refusals = judge('contact', contactDoc, agent, view, (client) => {
+      const map = client.getMap('custom')
+      for (let i = 0; i < 100; i++) map.set(`junk_${i}`, null)
+      map.set('x_handle', null)
+      map.set('account_id', null)
+    })
+    expect(codes(refusals)).toEqual([
+      ...Array.from({ length: 100 }, (_, i) => `custom:junk_${i} unknown-attribute`).sort(),
+      'custom:x_handle wrong-kind',
+    ])
+  })
 })
 
 describe('authorizeChanges: schema', () => {
