@@ -21,7 +21,9 @@ function checkLabel(label: unknown, what: string): CheckResult {
   if (typeof label !== 'string') return refuse(ErrorCodes.InvalidLabel, `${what} must be text`)
   const length = label.trim().length
   if (length === 0) return refuse(ErrorCodes.InvalidLabel, `${what} must not be empty`)
-  if (length > MAX_LABEL_LENGTH) {
+  // The stored text is bounded too, not only its trimmed length (writers store labels trimmed):
+  // room for stray spaces around it, not for one letter and a megabyte of them on every replica.
+  if (length > MAX_LABEL_LENGTH || label.length > 2 * MAX_LABEL_LENGTH) {
     return refuse(ErrorCodes.InvalidLabel, `${what} is longer than ${MAX_LABEL_LENGTH} characters`)
   }
   return OK
@@ -31,7 +33,7 @@ function checkLabel(label: unknown, what: string): CheckResult {
  * Checks a definition against its own rules and against the other definitions of the
  * workspace (`others` may include `def` itself; it is skipped by id).
  *
- * Rules: a well-formed id and order key; label 1..100 characters (trimmed), unique
+ * Rules: a well-formed id and order key; label 1..100 characters once trimmed (200 stored), unique
  * (case-insensitive) among non-retired definitions; alias matching {@link ALIAS_PATTERN} and
  * unique among non-retired definitions; `maxLength` an integer in 1..10000; platform
  * attributes belong to at least one channel and are never CRM-managed; custom attributes

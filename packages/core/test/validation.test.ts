@@ -60,6 +60,11 @@ describe('validateDefinition', () => {
       'invalid-label',
     )
     expect(codeOf(validateDefinition(text({ label: ` ${'x'.repeat(100)} ` }), others))).toBe('ok')
+    // blank padding counts once it is more than stray spaces
+    const padded = `x${' '.repeat(100_000)}`
+    expect(codeOf(validateDefinition(text({ label: padded }), others))).toBe('invalid-label')
+    const options = [option('a', 'A', 'a0'), option('b', `B${'\t'.repeat(300)}`, 'a1')]
+    expect(codeOf(validateDefinition(dropdown({ options }), others))).toBe('invalid-label')
   })
 
   it('refuses a label another live attribute has, ignoring case and spaces', () => {
