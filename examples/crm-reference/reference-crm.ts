@@ -78,6 +78,8 @@ export interface ReferenceCrmOptions {
 export interface ReferenceCrm {
   readonly port: number
   readonly url: string
+  /** The base of the three contract URLs (`cardfile serve --demo --crm-url <baseUrl>`). */
+  readonly baseUrl: string
   readonly lookupUrl: string
   readonly writeBackUrl: string
   readonly notificationUrl: string
@@ -226,6 +228,10 @@ export async function startReferenceCrm(options: ReferenceCrmOptions): Promise<R
       reply(res, 200, { behaviour, ...data })
       return
     }
+    if (path === '/admin/received' && req.method === 'GET') {
+      reply(res, 200, received)
+      return
+    }
     if (path === '/admin/records' && req.method === 'POST') {
       const record = JSON.parse((await readBody(req)).toString('utf8')) as Omit<
         CrmRecord,
@@ -307,6 +313,7 @@ export async function startReferenceCrm(options: ReferenceCrmOptions): Promise<R
   return {
     port,
     url,
+    baseUrl: `${url}/cardfile`,
     lookupUrl: `${url}/cardfile/lookup`,
     writeBackUrl: `${url}/cardfile/write-back`,
     notificationUrl: `${url}/cardfile/notification`,
