@@ -5,6 +5,8 @@ import { parseArgs } from 'node:util'
 import type { ParseArgsConfig } from 'node:util'
 import { ROLES, isValidId } from '@cardfile/core'
 import type { Role } from '@cardfile/core'
+import { connectCrmAt, crmUrlsAt } from './crm/connect-at'
+import { SECRET_PATTERN } from './crm/signing'
 import { DEMO_USERS, seedDemoWorkspace } from './demo/seed'
 import { httpApi } from './http/create-http-api'
 import { withStaticFiles } from './http/static-files'
@@ -20,7 +22,7 @@ import { signToken } from './tokens'
 
 const USAGE = `Usage:
   cardfile serve [--port 1234] [--host 0.0.0.0] [--data ./cardfile.db] [--secret S] [--demo]
-                 [--static ./dist]
+                 [--static ./dist] [--crm-url URL [--crm-secret HEX]]
   cardfile token --workspace demo --role admin --user ana [--name Ana] [--secret S] [--expires 12h]
 
 Options of serve:
@@ -31,6 +33,11 @@ Options of serve:
   --demo      development mode: dev token endpoint, demo workspace, a development secret
               when none is given, and a ready-made token per demo user
   --static    a built web app folder to serve at / beside the API (with SPA fallback)
+  --crm-url   with --demo: connect the demo workspace to the CRM whose lookup, write-back and
+              notification URLs are <URL>/lookup, /write-back, /notification
+              (examples/crm-reference prints its URL)
+  --crm-secret  the workspace secret shared with that CRM (hex); without it, one is generated
+              and printed once
 
 Options of token:
   --workspace, --role (${ROLES.join(', ')}), --user, --name, --expires (default 12h)
@@ -133,6 +140,8 @@ async function serveCommand(argv: readonly string[]): Promise<number> {
     secret: { type: 'string' },
     demo: { type: 'boolean' },
     static: { type: 'string' },
+    'crm-url': { type: 'string' },
+    'crm-secret': { type: 'string' },
   })
   const port = portFrom(values)
   const hostname = text(values, 'host') ?? '0.0.0.0'
@@ -147,7 +156,30 @@ async function serveCommand(argv: readonly string[]): Promise<number> {
   if (staticDir !== undefined && !existsSync(resolve(staticDir, 'index.html'))) {
     throw new UsageError(`--static ${staticDir} has no index.html (build the app first)`)
   }
-  return runServer({ port, hostname, data, secret, demo, staticDir })
+  const crm = crmFrom(values, demo)
+  return runServer({ port, hostname, data, secret, demo, staticDir, ...(crm ? { crm } : {}) })
+}
+
+/** `--crm-url` and `--crm-secret`, checked before anything starts. */
+function crmFrom(values: Values, demo: boolean): ServeSettings['crm'] {
+  const url = text(values, 'crm-url')
+  const crmSecret = text(values, 'crm-secret')
+  if (url === undefined) {
+    if (crmSecret !== undefined) throw new UsageError('--crm-secret needs --crm-url')
+    return undefined
+  }
+  if (!demo) {
+    throw new UsageError('--crm-url connects the demo workspace: use it with --demo')
+  }
+  try {
+    crmUrlsAt(url)
+  } catch {
+    throw new UsageError(`--crm-url must be an http(s) URL, not "${url}"`)
+  }
+  if (crmSecret !== undefined && !SECRET_PATTERN.test(crmSecret)) {
+    throw new UsageError('--crm-secret must be hex, 32 to 256 characters')
+  }
+  return { url, ...(crmSecret === undefined ? {} : { secret: crmSecret }) }
 }
 
 interface ServeSettings {
@@ -158,6 +190,8 @@ interface ServeSettings {
   readonly demo: boolean
   /** A built web app to serve beside the API. */
   readonly staticDir?: string
+  /** The CRM the demo workspace is connected to (`--crm-url`, `--crm-secret`). */
+  readonly crm?: { readonly url: string; readonly secret?: string }
 }
 
 /** Runs the server until SIGINT or SIGTERM; resolves with the exit code after a clean stop. */
@@ -220,7 +254,7 @@ async function runServer(settings: ServeSettings): Promise<number> {
   ]
   if (demo) {
     try {
-      lines.push(...(await demoLines(server, secret)))
+      lines.push(...(await demoLines(server, secret, settings.crm)))
     } catch (error) {
       closing = true
       await server.close()
@@ -240,17 +274,37 @@ async function runServer(settings: ServeSettings): Promise<number> {
   return stopped
 }
 
-/** Seeds the demo workspace and describes it, with a ready-made token per demo user. */
-async function demoLines(server: CardfileServer, secret: string): Promise<string[]> {
+/**
+ * Seeds the demo workspace and describes it, with a ready-made token per demo user; connects it
+ * to a CRM when `--crm-url` was given.
+ */
+async function demoLines(
+  server: CardfileServer,
+  secret: string,
+  crm: ServeSettings['crm'],
+): Promise<string[]> {
   const seed = await seedDemoWorkspace(server.host, { workspace: DEMO_WORKSPACE })
   const lines = [
     seed.seeded
       ? `  demo:      workspace "${DEMO_WORKSPACE}" seeded with ${seed.contactIds.length} contacts`
       : `  demo:      workspace "${DEMO_WORKSPACE}" already seeded`,
+  ]
+  if (crm !== undefined && server.crm !== null) {
+    // After the seed, so the seeded conversations do not each call the CRM at start-up.
+    const connected = await connectCrmAt(server.crm, DEMO_WORKSPACE, crm.url, crm.secret)
+    const shown = connected.config.secretHint ?? ''
+    lines.push(
+      `  CRM:       ${crm.url} (lookup, write-back, notification; secret ${shown})`,
+      ...(connected.secret === undefined
+        ? []
+        : [`  CRM secret, shown once (give it to the CRM): ${connected.secret}`]),
+    )
+  }
+  lines.push(
     '  development mode: POST /api/dev/token signs tokens; do not expose this server',
     '',
     'Tokens (valid 12h; `cardfile token` mints more):',
-  ]
+  )
   const users = [
     ...DEMO_USERS,
     { userId: 'channel-ingest', name: 'Channel ingestion', role: 'system' as const },
