@@ -1,0 +1,438 @@
+import {
+  ContactDoc,
+  ConversationDoc,
+  SchemaDoc,
+  attributeKey,
+  contactDocName,
+  conversationDocName,
+  schemaDocName,
+  sortByOrder,
+} from '@cardfile/core'
+import type { Actor, CardfileClient, Role } from '@cardfile/core'
+import type { CardfileServer, RefusalNotice } from '@cardfile/server'
+import * as decoding from 'lib0/decoding'
+import * as encoding from 'lib0/encoding'
+import { describe, expect, it } from 'vitest'
+import { WebSocket } from 'ws'
+import * as syncProtocol from 'y-protocols/sync'
+import * as Y from 'yjs'
+import { WORKSPACE, connectClient, startServer, token } from '../client/harness'
+
+/*
+ * A hostile client: raw ws + y-protocols and its own Y.Doc, no SDK checks. Each case writes
+ * something the rules refuse; the server must undo it for every replica, tell the sender the
+ * code, keep storage at the allowed state and leave the other clients (real SDK clients)
+ * working.
+ */
+
+const SYSTEM: Actor = { userId: 'system', role: 'system' }
+const REMOTE = Symbol('remote')
+const NOW = Date.now()
+const YEAR = 365 * 24 * 3600 * 1000
+
+interface Hostile {
+  readonly doc: Y.Doc
+  readonly refusals: RefusalNotice[]
+  synced: boolean
+  close(): void
+}
+
+async function connectHostile(
+  server: CardfileServer,
+  docName: string,
+  userId: string,
+  role: Role,
+): Promise<Hostile> {
+  const ws = new WebSocket(
+    `${server.wsUrl}/${docName}?token=${await token(userId, role)}&cardfile=1`,
+  )
+  ws.binaryType = 'nodebuffer'
+  const doc = new Y.Doc()
+  const send = (bytes: Uint8Array): void => {
+    if (ws.readyState === ws.OPEN) ws.send(bytes)
+  }
+  const hostile: Hostile = { doc, refusals: [], synced: false, close: () => ws.close() }
+  doc.on('update', (update: Uint8Array, origin: unknown) => {
+    if (origin === REMOTE) return
+    const encoder = encoding.createEncoder()
+    encoding.writeVarUint(encoder, 0)
+    syncProtocol.writeUpdate(encoder, update)
+    send(encoding.toUint8Array(encoder))
+  })
+  ws.on('message', (data: Buffer) => {
+    const decoder = decoding.createDecoder(new Uint8Array(data))
+    const type = decoding.readVarUint(decoder)
+    if (type === 0) {
+      const encoder = encoding.createEncoder()
+      encoding.writeVarUint(encoder, 0)
+      if (syncProtocol.readSyncMessage(decoder, encoder, doc, REMOTE) === 1) hostile.synced = true
+      if (encoding.length(encoder) > 1) send(encoding.toUint8Array(encoder))
+    } else if (type === 101) {
+      hostile.refusals.push(JSON.parse(decoding.readVarString(decoder)) as RefusalNotice)
+    }
+  })
+  ws.on('error', () => undefined)
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => {
+      const encoder = encoding.createEncoder()
+      encoding.writeVarUint(encoder, 0)
+      syncProtocol.writeSyncStep1(encoder, doc)
+      ws.send(encoding.toUint8Array(encoder))
+      resolve()
+    })
+    ws.once('close', (code) => reject(new Error(`closed ${code}`)))
+  })
+  await expect.poll(() => hostile.synced).toBe(true)
+  return hostile
+}
+
+/** Workspace `demo`: a dropdown `plan`, a text `note` (max 10) and a retired text `old`. */
+async function seed(server: CardfileServer): Promise<void> {
+  await server.host.transact(schemaDocName(WORKSPACE), SYSTEM, (doc) => {
+    const schema = new SchemaDoc(doc)
+    schema.createAttribute({
+      id: 'plan',
+      label: 'Plan',
+      type: 'dropdown',
+      options: [
+        { id: 'gold', label: 'Gold' },
+        { id: 'silver', label: 'Silver' },
+      ],
+    })
+    schema.createAttribute({ id: 'note', label: 'Note', type: 'text', maxLength: 10 })
+    schema.createAttribute({ id: 'old', label: 'Old', type: 'text' })
+    schema.retireAttribute('old')
+    schema.destroy()
+  })
+  await server.host.transact(contactDocName(WORKSPACE, 'c1'), SYSTEM, (doc) => {
+    new ContactDoc(doc, 'c1').setProfile({
+      channel: 'email',
+      platformUserId: 'ana@example.com',
+      hint: 'an***@example.com',
+      createdAt: NOW,
+    })
+  })
+  await server.host.transact(conversationDocName(WORKSPACE, 'v1'), SYSTEM, (doc) => {
+    new ConversationDoc(doc, 'v1').init({
+      contactId: 'c1',
+      channel: 'email',
+      status: 'new',
+      team: null,
+      priority: 0,
+      createdAt: NOW,
+    })
+  })
+}
+
+/** Every key of every root map, as plain JSON: what a replica holds. */
+const snapshot = (doc: Y.Doc): Record<string, unknown> => {
+  const out: Record<string, unknown> = {}
+  for (const name of [...doc.share.keys()]) {
+    for (const [key, value] of doc.getMap(name).entries()) out[`${name}:${key}`] = value
+  }
+  return out
+}
+
+interface Case {
+  readonly name: string
+  readonly doc: 'schema' | 'contact' | 'conversation'
+  readonly role: Role
+  /** The refused field (`<map>:<key>`) and its code. */
+  readonly refused: readonly [string, string]
+  readonly write: (doc: Y.Doc) => void
+}
+
+const attrs = (doc: Y.Doc) => doc.getMap('attributes')
+const by = (role: Role, userId: string, at = NOW) => ({ role, userId, at })
+const message = (id: string, patch: Record<string, unknown> = {}) => ({
+  id,
+  direction: 'outbound',
+  author: by('agent', 'bo'),
+  text: 'hi',
+  at: NOW,
+  attachments: [],
+  ...patch,
+})
+
+const CASES: readonly Case[] = [
+  {
+    name: 'options written for an attribute that does not exist',
+    doc: 'schema',
+    role: 'admin',
+    refused: ['options:ghost:o1:label', 'invalid-definition'],
+    write: (d) => {
+      d.getMap('options').set('ghost:o1:label', 'Boo')
+      d.getMap('options').set('ghost:o1:order', 'a0')
+      d.getMap('options').set('ghost:o1:retired', false)
+    },
+  },
+  {
+    name: 'options written for a text attribute',
+    doc: 'schema',
+    role: 'admin',
+    refused: ['options:note:o1:label', 'invalid-definition'],
+    write: (d) => {
+      d.getMap('options').set('note:o1:label', 'One')
+      d.getMap('options').set('note:o1:order', 'a0')
+      d.getMap('options').set('note:o1:retired', false)
+    },
+  },
+  {
+    name: 'an option id that is not an id',
+    doc: 'schema',
+    role: 'admin',
+    refused: ['options:plan:<b>x</b>:label', 'unknown-field'],
+    write: (d) => d.getMap('options').set('plan:<b>x</b>:label', 'X'),
+  },
+  {
+    name: 'an option label of a megabyte of spaces',
+    doc: 'schema',
+    role: 'admin',
+    refused: ['options:plan:gold:label', 'invalid-label'],
+    write: (d) => d.getMap('options').set('plan:gold:label', `G${' '.repeat(500_000)}`),
+  },
+  {
+    name: 'a VIP priority boost of 1e308',
+    doc: 'schema',
+    role: 'admin',
+    refused: ['settings:vipPriorityBoost', 'invalid-value'],
+    write: (d) => d.getMap('settings').set('vipPriorityBoost', 1e308),
+  },
+  {
+    name: 'a negative VIP priority boost',
+    doc: 'schema',
+    role: 'admin',
+    refused: ['settings:vipPriorityBoost', 'invalid-value'],
+    write: (d) => d.getMap('settings').set('vipPriorityBoost', -5),
+  },
+  {
+    name: 'a VIP priority boost of Infinity (not JSON)',
+    doc: 'schema',
+    role: 'admin',
+    refused: ['settings:vipPriorityBoost', 'invalid-value'],
+    write: (d) => d.getMap('settings').set('vipPriorityBoost', Infinity),
+  },
+  {
+    name: 'a VIP priority boost given as text',
+    doc: 'schema',
+    role: 'admin',
+    refused: ['settings:vipPriorityBoost', 'invalid-value'],
+    write: (d) => d.getMap('settings').set('vipPriorityBoost', '10'),
+  },
+  {
+    name: 'a matching attribute that does not exist',
+    doc: 'schema',
+    role: 'admin',
+    refused: ['settings:matchingAttribute', 'unknown-attribute'],
+    write: (d) => d.getMap('settings').set('matchingAttribute', 'ghost'),
+  },
+  {
+    name: 'a retired matching attribute',
+    doc: 'schema',
+    role: 'admin',
+    refused: ['settings:matchingAttribute', 'retired-attribute'],
+    write: (d) => d.getMap('settings').set('matchingAttribute', 'old'),
+  },
+  {
+    name: 'a VIP team of 100,000 characters',
+    doc: 'schema',
+    role: 'admin',
+    refused: ['settings:vipTeam', 'invalid-value'],
+    write: (d) => d.getMap('settings').set('vipTeam', 't'.repeat(100_000)),
+  },
+  {
+    name: 'a label of 100,000 characters',
+    doc: 'schema',
+    role: 'admin',
+    refused: ['attributes:note:label', 'invalid-label'],
+    write: (d) => attrs(d).set(attributeKey('note', 'label'), 'L'.repeat(100_000)),
+  },
+  {
+    name: 'an alias of 100,000 characters',
+    doc: 'schema',
+    role: 'admin',
+    refused: ['attributes:note:alias', 'invalid-definition'],
+    write: (d) => attrs(d).set(attributeKey('note', 'alias'), 'a'.repeat(100_000)),
+  },
+  {
+    name: 'a maxLength of 1e9',
+    doc: 'schema',
+    role: 'admin',
+    refused: ['attributes:note:maxLength', 'invalid-definition'],
+    write: (d) => attrs(d).set(attributeKey('note', 'maxLength'), 1e9),
+  },
+  {
+    name: 'visibility on a channel the platform attribute does not belong to',
+    doc: 'schema',
+    role: 'admin',
+    refused: ['attributes:x_handle:visible:sms', 'invalid-value'],
+    write: (d) => attrs(d).set('x_handle:visible:sms', false),
+  },
+  {
+    name: 'visibility on an unknown channel',
+    doc: 'schema',
+    role: 'admin',
+    refused: ['attributes:x_handle:visible:fax', 'unknown-field'],
+    write: (d) => attrs(d).set('x_handle:visible:fax', false),
+  },
+  {
+    name: 'per-channel visibility of a custom attribute',
+    doc: 'schema',
+    role: 'admin',
+    refused: ['attributes:note:visible:x', 'invalid-value'],
+    write: (d) => attrs(d).set('note:visible:x', false),
+  },
+  {
+    name: 'an order key with a character outside base 62',
+    doc: 'schema',
+    role: 'admin',
+    refused: ['attributes:note:order', 'invalid-value'],
+    write: (d) => attrs(d).set(attributeKey('note', 'order'), 'a0~'),
+  },
+  {
+    name: 'an order key that is not a key at all',
+    doc: 'schema',
+    role: 'admin',
+    refused: ['attributes:plan:order', 'invalid-value'],
+    write: (d) => attrs(d).set(attributeKey('plan', 'order'), ''),
+  },
+  {
+    name: 'an agent writing a profile key',
+    doc: 'contact',
+    role: 'agent',
+    refused: ['profile:hint', 'forbidden'],
+    write: (d) => d.getMap('profile').set('hint', 'someone else'),
+  },
+  {
+    name: 'a value of a retired attribute',
+    doc: 'contact',
+    role: 'agent',
+    refused: ['custom:old', 'retired-attribute'],
+    write: (d) => d.getMap('custom').set('old', { value: 'x', by: by('agent', 'bo') }),
+  },
+  {
+    name: 'a value of an attribute that does not exist',
+    doc: 'contact',
+    role: 'agent',
+    refused: ['custom:ghost', 'unknown-attribute'],
+    write: (d) => d.getMap('custom').set('ghost', { value: 'x', by: by('agent', 'bo') }),
+  },
+  {
+    name: 'a raw null for an attribute that does not exist',
+    doc: 'contact',
+    role: 'agent',
+    refused: ['custom:ghost', 'unknown-attribute'],
+    write: (d) => d.getMap('custom').set('ghost', null),
+  },
+  {
+    name: 'a value dated ten years ahead',
+    doc: 'contact',
+    role: 'agent',
+    refused: ['custom:note', 'provenance-mismatch'],
+    write: (d) =>
+      d.getMap('custom').set('note', { value: 'x', by: by('agent', 'bo', NOW + 10 * YEAR) }),
+  },
+  {
+    name: 'a value dated before 1970',
+    doc: 'contact',
+    role: 'agent',
+    refused: ['custom:note', 'invalid-value'],
+    write: (d) => d.getMap('custom').set('note', { value: 'x', by: by('agent', 'bo', -1) }),
+  },
+  {
+    name: 'a conversation status of the wrong type',
+    doc: 'conversation',
+    role: 'agent',
+    refused: ['meta:status', 'invalid-value'],
+    write: (d) => d.getMap('meta').set('status', 42),
+  },
+  {
+    name: 'a conversation priority given as text, by an admin',
+    doc: 'conversation',
+    role: 'admin',
+    refused: ['meta:priority', 'invalid-value'],
+    write: (d) => d.getMap('meta').set('priority', 'urgent'),
+  },
+  {
+    name: 'a message over the longest text',
+    doc: 'conversation',
+    role: 'agent',
+    refused: ['messages:m1', 'invalid-value'],
+    write: (d) => d.getMap('messages').set('m1', message('m1', { text: 'x'.repeat(20_001) })),
+  },
+  {
+    name: 'a message signed by another agent',
+    doc: 'conversation',
+    role: 'agent',
+    refused: ['messages:m1', 'provenance-mismatch'],
+    write: (d) => d.getMap('messages').set('m1', message('m1', { author: by('agent', 'ana') })),
+  },
+  {
+    name: 'a message posted as the contact',
+    doc: 'conversation',
+    role: 'agent',
+    refused: ['messages:m1', 'forbidden'],
+    write: (d) => d.getMap('messages').set('m1', message('m1', { direction: 'inbound' })),
+  },
+  {
+    name: 'a message dated ten years ahead',
+    doc: 'conversation',
+    role: 'agent',
+    refused: ['messages:m1', 'provenance-mismatch'],
+    write: (d) => d.getMap('messages').set('m1', message('m1', { at: NOW + 10 * YEAR })),
+  },
+]
+
+const docNameOf = (kind: Case['doc']): string =>
+  kind === 'schema'
+    ? schemaDocName(WORKSPACE)
+    : kind === 'contact'
+      ? contactDocName(WORKSPACE, 'c1')
+      : conversationDocName(WORKSPACE, 'v1')
+
+/** An SDK client watching the same document, to prove other replicas are not disturbed. */
+const watch = (client: CardfileClient, kind: Case['doc']) =>
+  kind === 'schema'
+    ? client.schema()
+    : kind === 'contact'
+      ? client.contact('c1')
+      : client.conversation('v1')
+
+describe('a hostile client sending raw Yjs updates', () => {
+  for (const c of CASES) {
+    it(`is refused ${c.name}; every replica and storage keep the allowed state`, async () => {
+      const { server } = await startServer()
+      await seed(server)
+      const name = docNameOf(c.doc)
+      const observer = await connectClient(server.wsUrl, 'cy', 'admin')
+      const handle = watch(observer, c.doc)
+      await handle.whenSynced()
+      const before = snapshot(handle.doc)
+      const hostile = await connectHostile(server, name, 'bo', c.role)
+      expect(snapshot(hostile.doc)).toEqual(before)
+
+      hostile.doc.transact(() => c.write(hostile.doc))
+
+      await expect
+        .poll(() => hostile.refusals.map((r) => [r.field, r.code]))
+        .toContainEqual([...c.refused])
+      // the sender converges back, the observer never holds the refused value, storage neither
+      await expect.poll(() => snapshot(hostile.doc)).toEqual(before)
+      expect(snapshot(handle.doc)).toEqual(before)
+      expect(await server.host.read(name, snapshot)).toEqual(before)
+      expect(handle.error()).toBeNull()
+      // the observer still reads and writes: the schema in order, the others through a check
+      if (c.doc === 'schema') {
+        const schema = observer.schema().schema
+        const ids = schema.definitions().map((d) => d.id)
+        expect(sortByOrder(schema.definitions()).map((d) => d.id)).toEqual(ids)
+        schema.moveAttribute('note', { before: 'plan' })
+        expect(schema.definitions().findIndex((d) => d.id === 'note')).toBe(
+          schema.definitions().findIndex((d) => d.id === 'plan') - 1,
+        )
+      }
+      await expect.poll(() => handle.status()).toMatchObject({ status: 'synced', saved: true })
+      hostile.close()
+    })
+  }
+})
