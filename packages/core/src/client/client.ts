@@ -132,6 +132,8 @@ class Client implements CardfileClient {
   private statusCache: ClientStatus | null = null
   private destroyed = false
   private readonly beforeUnload: ((event: BeforeUnloadEvent) => void) | null = null
+  /** Documents purged during this client's life, with the reason the server gave. */
+  private readonly purged = new Map<string, string>()
 
   constructor(private readonly options: CardfileClientOptions) {
     this.workspace = options.workspace
@@ -162,6 +164,10 @@ class Client implements CardfileClient {
       undoCaptureMs: options.undoCaptureMs ?? 500,
       reportError: (error, docName) => this.errorListeners.emit(error, docName),
       statusChanged: () => this.changed(),
+      purgedReason: (docName) => this.purged.get(docName) ?? null,
+      rememberPurge: (docName, reason) => {
+        this.purged.set(docName, reason)
+      },
     }
     if (options.token !== undefined) this.useToken(options.token)
     else void this.token().catch(() => undefined)

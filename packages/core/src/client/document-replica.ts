@@ -42,6 +42,10 @@ export interface ReplicaContext {
   readonly undoCaptureMs: number
   reportError(error: CardfileError, docName: string): void
   statusChanged(): void
+  /** Why a document was purged earlier in this client's life, or null if it never was. */
+  purgedReason(docName: string): string | null
+  /** Remembers that a document was purged, so opening it again cannot bring it back. */
+  rememberPurge(docName: string, reason: string): void
 }
 
 const COMMITTED_KEY = 'cardfile:committed'
@@ -114,6 +118,16 @@ export class DocumentReplica {
     this.provider.awareness.on('change', this.onAwareness)
     this.undoManager.on('stack-item-added', this.onProviderChange)
     this.undoManager.on('stack-item-popped', this.onProviderChange)
+    const purgedBefore = ctx.purgedReason(name)
+    if (purgedBefore !== null) {
+      // Purged earlier in this client's life: the local copy is gone (or being deleted) and the
+      // server would only purge it again. Opening IndexedDB now could read the copy back before
+      // its deletion lands, and a write offline would create it anew: open neither, nor connect.
+      this.purged = true
+      this.localLoaded = true
+      this.lastError = new CardfileError(ErrorCodes.Deleted, purgedBefore || `${name} was deleted`)
+      return
+    }
     // The local copy is scoped by user, so it opens once the user is known (at once when the
     // options or a fixed token name them; after the first token from `getToken` otherwise).
     if (ctx.actor() !== null) this.openLocal()
@@ -389,6 +403,7 @@ export class DocumentReplica {
   private purge(reason: string): void {
     if (this.purged) return
     this.purged = true
+    this.ctx.rememberPurge(this.name, reason)
     this.provider.disconnect()
     this.provider.awareness.setLocalState(null)
     void this.persistence?.clearData()

@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest'
+import type { CardfileClient, ContactHandle } from '@cardfile/core'
+import { connectClient, startServer } from './harness'
+
+/** An admin creates a Plan dropdown (Free, Pro, Gold) and returns its id. */
+async function createPlan(admin: CardfileClient): Promise<string> {
+  const schema = admin.schema()
+  await schema.whenSynced()
+  const plan = schema.schema.createAttribute({
+    label: 'Plan',
+    type: 'dropdown',
+    options: [
+      { id: 'free', label: 'Free' },
+      { id: 'pro', label: 'Pro' },
+      { id: 'gold', label: 'Gold' },
+    ],
+  })
+  await expect.poll(() => schema.status().saved).toBe(true)
+  schema.release()
+  return plan.id
+}
+
+const valueOf = (handle: ContactHandle, attributeId: string) =>
+  handle.read().custom[attributeId]?.value ?? null
+
+const databases = async (): Promise<string[]> =>
+  (await indexedDB.databases()).map((d) => d.name ?? '')
+
+describe('the Cardfile client, under review', () => {
+  it('counts a change refused after reconnecting as settled, not pending, and undo leaves the allowed value', async () => {
+    const { url } = await startServer()
+    const admin = await connectClient(url, 'ana', 'admin')
+    const plan = await createPlan(admin)
+    const agent = await connectClient(url, 'bo', 'agent')
+    const contact = agent.contact('c1')
+    await Promise.all([contact.whenSynced(), contact.schemaHandle.whenSynced()])
+    contact.setValue(plan, 'free')
+    await expect.poll(() => contact.status().saved).toBe(true)
+
+    // Offline, the agent picks Gold; meanwhile an admin retires Gold.
+    agent.disconnect()
+    await expect.poll(() => contact.status().status).toBe('offline')
+    contact.setValue(plan, 'gold')
+    expect(contact.status()).toMatchObject({ pending: 1, saved: false })
+    const schema = admin.schema()
+    await schema.whenSynced()
+    schema.schema.retireOption(plan, 'gold')
+    await expect.poll(() => schema.status().saved).toBe(true)
+
+    const errors: string[] = []
+    contact.onError((e) => errors.push(e.code))
+    agent.connect()
+    await expect.poll(() => errors).toContain('retired-option')
+    // the server undid it: the replica is back at Free, and nothing waits to be saved
+    await expect.poll(() => valueOf(contact, plan)).toBe('free')
+    await expect.poll(() => contact.status()).toMatchObject({ status: 'synced', saved: true })
+    expect(contact.status().pending).toBe(0)
+
+    // Undoing the refused change must not bring Gold back nor raise a new refusal.
+    contact.undo()
+    await expect.poll(() => contact.status()).toMatchObject({ status: 'synced', saved: true })
+    expect(valueOf(contact, plan)).toBe('free')
+    expect(errors.filter((c) => c === 'retired-option')).toHaveLength(1)
+    const other = admin.contact('c1')
+    await other.whenSynced()
+    await expect.poll(() => valueOf(other, plan)).toBe('free')
+  })
+
+  it('keeps a purged document purged when it is opened again, offline too: no data, no local copy, no writes', async () => {
+    const { url, server } = await startServer()
+    const admin = await connectClient(url, 'ana', 'admin')
+    const plan = await createPlan(admin)
+    const agent = await connectClient(url, 'bo', 'agent', { device: 'reopen-device' })
+    const localName = 'reopen-device:bo:demo/contact/c1'
+    const first = agent.contact('c1')
+    await Promise.all([first.whenSynced(), first.schemaHandle.whenSynced()])
+    first.setValue(plan, 'pro')
+    await expect.poll(() => first.status().saved).toBe(true)
+    await expect.poll(databases).toContain(localName)
+
+    await server.host.erase(['demo/contact/c1'])
+    await expect.poll(() => first.status().purged).toBe(true)
+    first.release()
+    await expect.poll(() => agent.openDocuments()).not.toContain('demo/contact/c1')
+    await expect.poll(databases).not.toContain(localName)
+
+    // Re-opened while offline: the client still knows the document is gone.
+    agent.disconnect()
+    const again = agent.contact('c1')
+    expect(again.status().purged).toBe(true)
+    expect(again.error()?.code).toBe('deleted')
+    expect(again.read().custom).toEqual({})
+    expect(() => again.setValue(plan, 'free')).toThrowError(
+      expect.objectContaining({ code: 'deleted' }),
+    )
+    await expect(again.whenSynced()).rejects.toMatchObject({ code: 'deleted' })
+    agent.connect()
+    expect(again.status()).toMatchObject({ purged: true, status: 'offline' })
+    expect(await databases()).not.toContain(localName)
+  })
+})
