@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { CardfileClient, ContactHandle } from '@cardfile/core'
-import { connectClient, startServer } from './harness'
+import { connectClient, openSockets, startServer } from './harness'
 
 /** An admin creates a Plan dropdown (Free, Pro, Gold) and returns its id. */
 async function createPlan(admin: CardfileClient): Promise<string> {
@@ -97,5 +97,16 @@ describe('the Cardfile client, under review', () => {
     agent.connect()
     expect(again.status()).toMatchObject({ purged: true, status: 'offline' })
     expect(await databases()).not.toContain(localName)
+  })
+
+  it('settles whenSynced and closes every socket when the client is destroyed before syncing', async () => {
+    const { url } = await startServer()
+    const agent = await connectClient(url, 'bo', 'agent', { connect: false })
+    const contact = agent.contact('c1')
+    const synced = expect(contact.whenSynced()).rejects.toMatchObject({ code: 'bad-request' })
+    await agent.destroy()
+    await synced
+    expect(openSockets()).toBe(0)
+    expect(() => agent.contact('c2')).toThrowError(expect.objectContaining({ code: 'bad-request' }))
   })
 })

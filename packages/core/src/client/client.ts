@@ -510,6 +510,12 @@ class Client implements CardfileClient {
 
 function whenSynced(replica: DocumentReplica): Promise<void> {
   return new Promise((resolve, reject) => {
+    const closed = (): CardfileError =>
+      new CardfileError(ErrorCodes.BadRequest, `${replica.name} was closed before it synced`)
+    if (replica.isDestroyed()) {
+      reject(closed())
+      return
+    }
     const check = (): boolean => {
       const s = replica.status()
       if (s.status === 'synced') {
@@ -523,8 +529,15 @@ function whenSynced(replica: DocumentReplica): Promise<void> {
       return false
     }
     if (check()) return
+    // Closed before syncing (released, or the client destroyed): settle instead of hanging.
+    const offDestroy = replica.onDestroy(() => {
+      off()
+      reject(closed())
+    })
     const off = replica.subscribe(() => {
-      if (check()) off()
+      if (!check()) return
+      off()
+      offDestroy()
     })
   })
 }

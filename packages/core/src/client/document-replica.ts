@@ -80,6 +80,7 @@ export class DocumentReplica {
   private readonly durability: DurabilityTracker
   private readonly changeListeners = new Listeners<[]>()
   private readonly errorListeners = new Listeners<[CardfileError]>()
+  private readonly destroyListeners = new Listeners<[]>()
   private source: LoadSource = 'none'
   private localLoaded: boolean
   private purged = false
@@ -155,6 +156,15 @@ export class DocumentReplica {
   /** Listens to errors about this document (refusals, closes, purge). */
   onError(listener: (error: CardfileError) => void): () => void {
     return this.errorListeners.add(listener)
+  }
+
+  /** Calls `listener` once, when the replica is destroyed (closed for good). */
+  onDestroy(listener: () => void): () => void {
+    return this.destroyListeners.add(listener)
+  }
+
+  isDestroyed(): boolean {
+    return this.destroyed
   }
 
   /** The most recent error about this document, or null. */
@@ -276,6 +286,8 @@ export class DocumentReplica {
     this.doc.destroy()
     this.changeListeners.clear()
     this.errorListeners.clear()
+    this.destroyListeners.emit()
+    this.destroyListeners.clear()
     await closing
   }
 

@@ -39,7 +39,11 @@ export interface DocHandle {
   presence(): readonly Presence[]
   /** Tells the others which field the local user is editing (null when none). */
   setEditing(field: string | null): void
-  /** Resolves once the server's state has arrived (status `synced`). */
+  /**
+   * Resolves once the server's state has arrived (status `synced`). Rejects with `deleted` when
+   * the document is purged, and with `bad-request` when it is closed first (the last handle
+   * released, or the client destroyed), so no caller waits forever.
+   */
   whenSynced(): Promise<void>
   /** Gives the handle back. Idempotent. A borrowed handle (from `peek`) ignores it. */
   release(): void
