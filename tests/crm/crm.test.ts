@@ -345,6 +345,53 @@ describe('CRM configuration over HTTP', () => {
     expect(bad.status).toBe(400)
   })
 
+  it('tells agents and admins whether the CRM is configured and on, without URLs or the secret', async () => {
+    const crm = await startCrm()
+    const cardfile = await startCardfile()
+    await setUpWorkspace(cardfile)
+    const { contactId } = await inbound(cardfile, 'ana@example.com')
+    const statusAs = async (as: typeof AGENT) => {
+      const response = await cardfile.api(`/api/${WORKSPACE}/contacts/${contactId}/crm`, { as })
+      expect(response.status).toBe(200)
+      return response.text()
+    }
+
+    for (const as of [AGENT, ADMIN]) {
+      expect(JSON.parse(await statusAs(as))).toMatchObject({
+        connection: { configured: false, enabled: false },
+      })
+    }
+
+    const secret = await connect(cardfile, crm, { notifications: true })
+    for (const as of [AGENT, ADMIN]) {
+      const text = await statusAs(as)
+      expect(JSON.parse(text)).toMatchObject({ connection: { configured: true, enabled: true } })
+      // Nothing of where the CRM is nor of how Cardfile signs: not the URLs, not the secret,
+      // not even its hint.
+      expect(text).not.toContain(crm.url)
+      expect(text).not.toContain(new URL(crm.url).host)
+      expect(text).not.toContain(secret.slice(-4))
+      expect(Object.keys(JSON.parse(text) as object).sort()).toEqual([
+        'connection',
+        'lastLookup',
+        'pending',
+      ])
+      expect(Object.keys((JSON.parse(text) as { connection: object }).connection).sort()).toEqual([
+        'configured',
+        'enabled',
+      ])
+    }
+
+    const off = await cardfile.api(`/api/${WORKSPACE}/crm/config`, {
+      method: 'PUT',
+      body: { enabled: false },
+    })
+    expect(off.status).toBe(200)
+    expect(JSON.parse(await statusAs(AGENT))).toMatchObject({
+      connection: { configured: true, enabled: false },
+    })
+  })
+
   it('refuses the CRM routes on a plan without the CRM', async () => {
     const cardfile = await startCardfile()
     await setUpWorkspace(cardfile)
@@ -358,6 +405,10 @@ describe('CRM configuration over HTTP', () => {
     const response = await cardfile.api(`/api/${WORKSPACE}/crm/config`)
     expect(response.status).toBe(403)
     expect(await response.json()).toMatchObject({ error: { code: 'plan-lacks-feature' } })
+    // Agents learn nothing of the connection either: the contact's status is refused the same.
+    const status = await cardfile.api(`/api/${WORKSPACE}/contacts/c1/crm`, { as: AGENT })
+    expect(status.status).toBe(403)
+    expect(await status.json()).toMatchObject({ error: { code: 'plan-lacks-feature' } })
   })
 
   it('drops queued deliveries of an erased contact', async () => {

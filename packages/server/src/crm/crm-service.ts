@@ -95,6 +95,12 @@ export interface LookupOutcome extends CrmLookupRecord {
 export interface CrmContactStatus {
   readonly lastLookup: CrmLookupRecord | null
   readonly pending: readonly { readonly attributeId: string; readonly by: ChangedBy }[]
+  /**
+   * Whether the workspace's connection is configured (by an admin) and switched on (never while
+   * not configured): all that agents may know of it, no URLs and no secret, so an app can hide
+   * a look-up that could only be refused.
+   */
+  readonly connection: { readonly configured: boolean; readonly enabled: boolean }
 }
 
 /** The CRM integration running inside a server. */
@@ -741,13 +747,16 @@ export function createCrmService(deps: {
     },
 
     async status(workspace, contactId) {
-      const [lastLookup, pending] = await Promise.all([
+      const [lastLookup, pending, config] = await Promise.all([
         storage.getLookup(workspace, contactId),
         storage.listPending(workspace, contactId),
+        configOf(workspace),
       ])
       return {
         lastLookup,
         pending: pending.map((p) => ({ attributeId: p.attributeId, by: p.by })),
+        // Only the two flags: the URLs and the secret stay with admins (`GET .../crm/config`).
+        connection: { configured: config !== null, enabled: config?.enabled ?? false },
       }
     },
 

@@ -36,7 +36,8 @@ const deliveriesQuery = z.object({
  * - `POST /api/<ws>/crm/secret` (admins): rotate (generated, returned once) or set `{ secret }`
  * - `GET /api/<ws>/crm/deliveries?state=dead` and `POST .../deliveries/<id>/retry` (admins)
  * - `GET /api/<ws>/crm/metrics` (admins)
- * - `POST /api/<ws>/contacts/<id>/lookup` and `GET /api/<ws>/contacts/<id>/crm` (agents, admins)
+ * - `POST /api/<ws>/contacts/<id>/lookup` and `GET /api/<ws>/contacts/<id>/crm` (agents, admins);
+ *   the latter also answers `connection: { configured, enabled }`, all agents may know of it
  *
  * Every route needs a plan with the CRM (`plan-lacks-feature` otherwise).
  *
