@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { CardfileClient, ContactHandle } from '@cardfile/core'
-import { connectClient, openSockets, startServer } from './harness'
+import { connectClient, openSockets, startServer, token } from './harness'
 
 /** An admin creates a Plan dropdown (Free, Pro, Gold) and returns its id. */
 async function createPlan(admin: CardfileClient): Promise<string> {
@@ -97,6 +97,29 @@ describe('the Cardfile client, under review', () => {
     agent.connect()
     expect(again.status()).toMatchObject({ purged: true, status: 'offline' })
     expect(await databases()).not.toContain(localName)
+  })
+
+  it('starts a document opened while the first token fetch failed once a later fetch succeeds', async () => {
+    const { url } = await startServer()
+    let calls = 0
+    const agent = await connectClient(url, 'bo', 'agent', {
+      getToken: async () => {
+        calls++
+        if (calls === 1) throw new Error('network down')
+        return token('bo', 'agent')
+      },
+    })
+    const early = agent.contact('c1')
+    await expect.poll(() => early.error()?.code).toBe('unauthorized')
+    // A later document fetches a token again, and it comes.
+    const later = agent.contact('c2')
+    await later.whenSynced()
+    // The early one connects with it and keeps a local copy, instead of staying dark for good.
+    await early.whenSynced()
+    await expect.poll(() => early.status().localLoaded).toBe(true)
+    early.setVip(true)
+    await expect.poll(() => early.status().saved).toBe(true)
+    expect(calls).toBe(2)
   })
 
   it('settles whenSynced and closes every socket when the client is destroyed before syncing', async () => {

@@ -86,6 +86,8 @@ export class DocumentReplica {
   private purged = false
   private destroyed = false
   private tokenRetries = 0
+  /** Set by the first token: the local copy is open (or opening) and the connection wanted. */
+  private started = false
   private lastError: CardfileError | null = null
   private statusCache: DocStatus | null = null
   private presenceCache: { version: number; value: readonly Presence[] } | null = null
@@ -267,9 +269,20 @@ export class DocumentReplica {
     this.changed()
   }
 
-  /** Uses a new token from the next connection on. */
+  /**
+   * Uses a new token from the next connection on. The first token also starts the replica (its
+   * local copy and its connection): it may come from a later fetch than the one this replica
+   * asked for, when that one failed.
+   */
   setToken(token: string): void {
     this.provider.params = { ...this.provider.params, token }
+    if (this.started || this.destroyed || this.purged) return
+    this.started = true
+    if (this.lastError?.code === ErrorCodes.Unauthorized) this.lastError = null
+    this.openLocal()
+    this.refreshPresence()
+    if (this.ctx.online()) this.provider.connect()
+    this.changed()
   }
 
   /** Closes the connection and the local copy; resolves once IndexedDB is closed. */
@@ -305,10 +318,6 @@ export class DocumentReplica {
     }
     if (this.destroyed) return
     this.setToken(token)
-    this.openLocal()
-    this.refreshPresence()
-    if (this.ctx.online()) this.provider.connect()
-    this.changed()
   }
 
   private openLocal(): void {
