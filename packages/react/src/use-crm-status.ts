@@ -34,13 +34,16 @@ export interface CrmLookupOutcome {
 /** A contact's CRM status, as the server's CRM integration records it in the contact. */
 export interface CrmStatus extends LoadState {
   /**
-   * The CRM can be used: the workspace's plan has the integration and its connection is not
-   * known to be off. When false, hide the CRM panel.
+   * The CRM can be used: the workspace's plan has the integration and the server said its
+   * connection is configured and on. False while no CRM is configured, while it is switched
+   * off, and until the server has answered: hide the CRM panel then (a look-up could only be
+   * refused).
    */
   readonly enabled: boolean
   /**
-   * Whether the workspace's CRM connection is configured and on. Admins read it from the
-   * server; for agents the server does not tell, so it is `unknown` until a look-up shows it.
+   * Whether the workspace's CRM connection is configured and on, as the server tells every
+   * role with the contact's CRM status (read on mount, and confirmed by each look-up); `unknown`
+   * until it has answered (or while it cannot be reached).
    */
   readonly connection: CrmConnection
   /** The last lookup found a CRM record (true), found none (false), or none ran yet (null). */
@@ -125,16 +128,14 @@ export function useCrmStatus(contactId: string): CrmStatusResult {
     () => crmConnection(client),
     () => 'unknown' as const,
   )
-  const isAdmin = useSyncExternalStore(
-    useCallback((onChange: () => void) => client.subscribe(onChange), [client]),
-    () => client.actor()?.role === 'admin',
-    () => false,
-  )
-  // Read on every mount, not cached for good: an admin may have just changed it.
+  // Read on every mount and contact, not cached for good: an admin may have just changed it.
+  // Asked once the server has confirmed the contact: offline there is no one to ask, and a
+  // contact opened offline asks when it first syncs.
   const plan = status.plan
+  const reachable = status.source === 'server'
   useEffect(() => {
-    if (isAdmin && plan) void loadCrmConnection(client)
-  }, [client, isAdmin, plan])
+    if (plan && reachable) void loadCrmConnection(client, contactId)
+  }, [client, contactId, plan, reachable])
 
   const [pending, setPending] = useState(0)
   const [lookupResult, setLookupResult] = useState<CrmLookupOutcome | CardfileError | null>(null)
@@ -182,7 +183,7 @@ export function useCrmStatus(contactId: string): CrmStatusResult {
     const { plan: _plan, ...rest } = status
     return {
       ...rest,
-      enabled: plan && connection !== 'off',
+      enabled: plan && connection === 'on',
       connection,
       lookup,
       lookingUp,

@@ -9,6 +9,7 @@ import { connectClient } from '../../../tests/client/harness'
 import {
   ADMIN,
   AGENT,
+  WORKSPACE,
   connect,
   editAs,
   inbound,
@@ -92,9 +93,13 @@ describe('useCrmStatus', () => {
   })
 
   it('shows a contact never looked up as unknown', async () => {
+    const crm = await startCrm()
     const cardfile = await startCardfile()
     await setUpWorkspace(cardfile)
     const { contactId } = await inbound(cardfile, 'nobody@example.com')
+    // Connected once the contact's arrival was handled: no lookup ran for it.
+    await cardfile.server.crm!.idle()
+    await connect(cardfile, crm)
     const client = await connectClient(cardfile.server.wsUrl, AGENT.userId, 'agent')
 
     mount(client, contactId)
@@ -102,6 +107,34 @@ describe('useCrmStatus', () => {
     await waitFor(() =>
       expect(screen.getByTestId('crm').textContent).toBe('on unknown never pending:'),
     )
+  })
+
+  it('says off to an agent while the workspace has no CRM connection, on once the reference CRM is configured, and off once it is switched off', async () => {
+    const crm = await startCrm()
+    const cardfile = await startCardfile()
+    await setUpWorkspace(cardfile)
+    const { contactId } = await inbound(cardfile, 'ana@example.com')
+    const agent = await connectClient(cardfile.server.wsUrl, AGENT.userId, 'agent')
+
+    const first = mount(agent, contactId)
+    await waitFor(() => expect(screen.getByTestId('connection').textContent).toBe('off'))
+    expect(screen.getByTestId('crm').textContent).toMatch(/^off /)
+    first.unmount()
+
+    await connect(cardfile, crm)
+    const second = mount(agent, contactId)
+    await waitFor(() => expect(screen.getByTestId('connection').textContent).toBe('on'))
+    expect(screen.getByTestId('crm').textContent).toMatch(/^on /)
+    second.unmount()
+
+    const off = await cardfile.api(`/api/${WORKSPACE}/crm/config`, {
+      method: 'PUT',
+      body: { enabled: false },
+    })
+    expect(off.status).toBe(200)
+    mount(agent, contactId)
+    await waitFor(() => expect(screen.getByTestId('connection').textContent).toBe('off'))
+    expect(screen.getByTestId('crm').textContent).toMatch(/^off /)
   })
 
   it('says off to an admin while the workspace has no CRM connection, and on once connected', async () => {
@@ -130,9 +163,8 @@ describe('useCrmStatus', () => {
     await connect(cardfile, crm)
     const client = await connectClient(cardfile.server.wsUrl, AGENT.userId, 'agent')
     mount(client, contactId)
-    // Agents may not read the connection: unknown until a look-up tells.
     await waitFor(() => expect(screen.getByTestId('crm').textContent).toMatch(/^on /))
-    expect(screen.getByTestId('connection').textContent).toBe('unknown')
+    expect(screen.getByTestId('connection').textContent).toBe('on')
     const lookups = crm.received().filter((r) => r.path === '/cardfile/lookup').length
 
     const result = await act(() => lookup())
@@ -146,13 +178,22 @@ describe('useCrmStatus', () => {
     )
   })
 
-  it('resolves plan-lacks-feature for a look-up while the CRM is off, and then says off', async () => {
+  it('resolves plan-lacks-feature for a look-up once the CRM was switched off, and then says off', async () => {
+    const crm = await startCrm()
     const cardfile = await startCardfile()
     await setUpWorkspace(cardfile)
     const { contactId } = await inbound(cardfile, 'ana@example.com')
+    await connect(cardfile, crm)
     const client = await connectClient(cardfile.server.wsUrl, AGENT.userId, 'agent')
     mount(client, contactId)
     await waitFor(() => expect(screen.getByTestId('crm').textContent).toMatch(/^on /))
+    // Switched off after the panel read the connection: only the look-up tells.
+    const off = await cardfile.api(`/api/${WORKSPACE}/crm/config`, {
+      method: 'PUT',
+      body: { enabled: false },
+    })
+    expect(off.status).toBe(200)
+    expect(screen.getByTestId('connection').textContent).toBe('on')
 
     const result = await act(() => lookup())
     expect(result).toBeInstanceOf(CardfileError)
