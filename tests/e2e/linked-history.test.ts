@@ -67,8 +67,8 @@ describe('cross-channel history of linked contacts', () => {
       expect(await historyItem(ben, email).locator('.channel-email').count()).toBe(1)
       expect(await historyItem(ben, email).textContent()).toContain(ANNA_EMAIL_HINT)
       expect(await historyItem(ben, x).textContent()).toContain('This contact')
-      // The demo plan has the CRM integration, and no CRM has looked this contact up.
-      expect(await ben.getByTestId('crm-status').getAttribute('data-state')).toBe('unknown')
+      // The demo plan has the CRM integration, but the demo connects no CRM: no CRM line.
+      expect(await ben.getByTestId('crm-status').count()).toBe(0)
       await ben.getByTestId('history').scrollIntoViewIfNeeded()
       await screenshot(ben, 'contact-panel-linked-history')
 
@@ -220,18 +220,30 @@ describe('cross-channel history of linked contacts', () => {
   )
 
   it(
-    'looks a contact up in the CRM by hand, and says so when the workspace has no CRM connected',
+    'shows an agent no CRM line and no look-up when the workspace has no CRM connected',
     async () => {
       const server = await startDemoServer()
       const ben = await signIn(server, 'ben')
-      await openConversation(ben, await conversationOn(ben, 'x'))
-      await ben.getByTestId('crm-lookup').click()
-      // The demo connects no CRM: the server refuses, the line says why and the button goes.
-      await poll(() => ben.getByTestId('crm-lookup-result').getAttribute('data-outcome')).toBe(
-        'plan-lacks-feature',
+      const x = await conversationOn(ben, 'x')
+      const email = await conversationOn(ben, 'email', ANNA_EMAIL_HINT)
+      const crmAnswer = ben.waitForResponse(
+        (r) =>
+          r.request().method() === 'GET' &&
+          /\/contacts\/[^/]+\/crm$/.test(new URL(r.url()).pathname),
       )
+      await openConversation(ben, x)
+      // The demo plan has the CRM integration but the demo connects no CRM, and the server says
+      // so to agents too.
+      const answer = await crmAnswer
+      expect(answer.status()).toBe(200)
+      expect(await answer.json()).toMatchObject({
+        connection: { configured: false, enabled: false },
+      })
+      // The panel goes on loading after that answer; the CRM line never shows.
+      await poll(() => historyOf(ben)).toEqual([email, x])
+      expect(await ben.getByTestId('crm-status').count()).toBe(0)
       expect(await ben.getByTestId('crm-lookup').count()).toBe(0)
-      await screenshot(ben, 'contact-panel-crm-lookup-refused')
+      await screenshot(ben, 'contact-panel-no-crm')
     },
     E2E_TIMEOUT,
   )

@@ -6,7 +6,8 @@ import { ago, clockTime } from '../format'
 /**
  * Whether the CRM knows this contact, when it was last looked up and which CRM-managed values
  * wait to be written back (they go out when the conversation's status next changes). Hidden on
- * a plan without the CRM integration and while the workspace's CRM is off. "Look up in CRM"
+ * a plan without the CRM integration, while the workspace has no CRM configured or it is
+ * switched off, and until the server has said which (for agents as for admins). "Look up in CRM"
  * asks the CRM now and says what it answered.
  */
 export function CrmStatusLine({
@@ -18,9 +19,8 @@ export function CrmStatusLine({
 }) {
   const { enabled, validated, lastLookupAt, pendingWriteBacks, lookup, lookingUp, lookupResult } =
     useCrmStatus(contactId)
-  // A refused look-up (the CRM is off) turns `enabled` off: the line stays to say why.
-  const refused = lookupResult instanceof CardfileError
-  if (!enabled && !refused) return null
+  // A look-up refused because the CRM was switched off meanwhile turns `enabled` off too.
+  if (!enabled) return null
   const state = validated === null ? 'unknown' : validated ? 'validated' : 'not-validated'
   const label = validated === null ? 'Not looked up yet' : validated ? 'Validated' : 'Not validated'
   const labelOf = (id: string) => fields.find((f) => f.id === id)?.label ?? id
@@ -44,17 +44,15 @@ export function CrmStatusLine({
           {pendingWriteBacks.length} change{pendingWriteBacks.length === 1 ? '' : 's'} to write back
         </span>
       )}
-      {enabled && (
-        <button
-          type="button"
-          className="button small ghost crm-lookup"
-          disabled={lookingUp}
-          onClick={() => void lookup()}
-          data-testid="crm-lookup"
-        >
-          {lookingUp ? 'Looking up…' : 'Look up in CRM'}
-        </button>
-      )}
+      <button
+        type="button"
+        className="button small ghost crm-lookup"
+        disabled={lookingUp}
+        onClick={() => void lookup()}
+        data-testid="crm-lookup"
+      >
+        {lookingUp ? 'Looking up…' : 'Look up in CRM'}
+      </button>
       {lookupResult !== null && (
         <span
           className={`crm-lookup-result${lookupResult instanceof CardfileError ? ' error' : ''}`}
