@@ -435,6 +435,7 @@ describe('CRM configuration over HTTP', () => {
     expect(await cardfile.server.crm!.status(WORKSPACE, contactId)).toEqual({
       lastLookup: null,
       pending: [],
+      connection: { configured: true, enabled: true },
     })
   })
 })
