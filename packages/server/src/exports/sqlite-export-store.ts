@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3'
-import type { ChannelId } from '@cardfile/core'
-import type { ContactIndexRow } from '../storage/storage'
 import type { ContactSnapshot, ExportJob, ExportJobStatus, ExportStore } from './export-store'
+import { toContactIndexRow } from '../storage/contact-sql-row'
+import type { ContactSqlRow } from '../storage/contact-sql-row'
 
 interface JobSqlRow {
   workspace: string
@@ -19,19 +19,6 @@ interface JobSqlRow {
   finished_at: number | null
 }
 
-interface ContactSqlRow {
-  workspace: string
-  id: string
-  channel: string
-  platform_user_id: string
-  hint: string
-  vip: number
-  match_value: string | null
-  values_json: string
-  created_at: number
-  updated_at: number
-}
-
 const toJob = (r: JobSqlRow): ExportJob => ({
   workspace: r.workspace,
   id: r.id,
@@ -46,29 +33,6 @@ const toJob = (r: JobSqlRow): ExportJob => ({
   requestedBy: r.requested_by,
   createdAt: r.created_at,
   finishedAt: r.finished_at,
-})
-
-const parseValues = (json: string): Readonly<Record<string, string>> => {
-  try {
-    const parsed: unknown = JSON.parse(json)
-    return typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, string>) : {}
-  } catch {
-    return {}
-  }
-}
-
-const toContact = (r: ContactSqlRow): ContactIndexRow => ({
-  kind: 'contact',
-  workspace: r.workspace,
-  id: r.id,
-  channel: r.channel as ChannelId,
-  platformUserId: r.platform_user_id,
-  hint: r.hint,
-  vip: r.vip === 1,
-  matchValue: r.match_value,
-  values: parseValues(r.values_json),
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
 })
 
 /**
@@ -191,7 +155,7 @@ function openSnapshot(
         const tail = rows.at(-1)
         if (tail === undefined || rows.length < max) done = true
         if (tail !== undefined) last = { t: tail.created_at, i: tail.id }
-        return rows.map(toContact)
+        return rows.map(toContactIndexRow)
       },
       close() {
         if (!reader.open) return

@@ -1,13 +1,14 @@
 import type { Database } from 'better-sqlite3'
-import type { ChannelId, Role } from '@cardfile/core'
+import type { Role } from '@cardfile/core'
 import { checkLimit, decodeCursor, newestPage } from '../storage/cursor'
 import type {
-  ContactIndexRow,
   ContactLinkLogEntry,
   ContactLinkRecord,
   LinkAuthor,
   LinkStorage,
 } from '../storage/storage'
+import { parseContactValues, toContactIndexRow } from '../storage/contact-sql-row'
+import type { ContactSqlRow } from '../storage/contact-sql-row'
 
 interface LinkSqlRow {
   workspace: string
@@ -25,19 +26,6 @@ interface LogSqlRow extends Omit<LinkSqlRow, 'kind'> {
   action: 'link' | 'unlink' | 'revert'
 }
 
-interface ContactSqlRow {
-  workspace: string
-  id: string
-  channel: string
-  platform_user_id: string
-  hint: string
-  vip: number
-  match_value: string | null
-  values_json: string
-  created_at: number
-  updated_at: number
-}
-
 const author = (r: { by_role: string; by_user: string | null }): LinkAuthor => ({
   role: r.by_role as Role,
   userId: r.by_user ?? '',
@@ -51,29 +39,6 @@ const toRecord = (r: LinkSqlRow): ContactLinkRecord => ({
   subject: r.subject,
   by: author(r),
   at: r.at,
-})
-
-const parseValues = (json: string): Record<string, string> => {
-  try {
-    const parsed: unknown = JSON.parse(json)
-    return typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, string>) : {}
-  } catch {
-    return {}
-  }
-}
-
-const toContact = (r: ContactSqlRow): ContactIndexRow => ({
-  kind: 'contact',
-  workspace: r.workspace,
-  id: r.id,
-  channel: r.channel as ChannelId,
-  platformUserId: r.platform_user_id,
-  hint: r.hint,
-  vip: r.vip === 1,
-  matchValue: r.match_value,
-  values: parseValues(r.values_json),
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
 })
 
 /**
@@ -177,7 +142,7 @@ export function createSqliteLinkStorage(db: Database, ensureOpen: () => void): L
       const rows = sql.chunk.all(workspace, after ?? '', limit)
       let changed = 0
       for (const r of rows) {
-        const next = compute(parseValues(r.values_json))
+        const next = compute(parseContactValues(r.values_json))
         if (next === r.match_value) continue
         sql.setMatch.run(next, workspace, r.id)
         changed += 1
@@ -234,7 +199,7 @@ export function createSqliteLinkStorage(db: Database, ensureOpen: () => void): L
     async contactsByIds(workspace, ids) {
       ensureOpen()
       if (ids.length === 0) return []
-      return sql.byIds.all(workspace, JSON.stringify(ids)).map(toContact)
+      return sql.byIds.all(workspace, JSON.stringify(ids)).map(toContactIndexRow)
     },
     async countContacts(workspace) {
       ensureOpen()

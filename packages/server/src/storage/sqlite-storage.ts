@@ -11,14 +11,9 @@ import { createSqliteExportStore } from '../exports/sqlite-export-store'
 import { createSqliteCrmStorage } from '../crm/sqlite-crm-storage'
 import { errorContext } from '../sync/logger'
 import { migrate } from './sqlite-schema'
-import type {
-  ContactIndexRow,
-  ConversationIndexRow,
-  IndexRow,
-  Page,
-  Storage,
-  StorageStats,
-} from './storage'
+import type { ConversationIndexRow, IndexRow, Page, Storage, StorageStats } from './storage'
+import { toContactIndexRow } from './contact-sql-row'
+import type { ContactSqlRow } from './contact-sql-row'
 
 /** Where storage reports problems it handles itself (background compaction failures). */
 export interface StorageLogger {
@@ -74,19 +69,6 @@ interface PendingAppend {
   readonly reject: (error: Error) => void
 }
 
-interface ContactSqlRow {
-  workspace: string
-  id: string
-  channel: string
-  platform_user_id: string
-  hint: string
-  vip: number
-  match_value: string | null
-  values_json: string
-  created_at: number
-  updated_at: number
-}
-
 interface ConversationSqlRow {
   workspace: string
   id: string
@@ -98,30 +80,6 @@ interface ConversationSqlRow {
   created_at: number
   updated_at: number
 }
-
-/** The stored values object; anything malformed reads as no values rather than failing a query. */
-const parseValues = (json: string): Readonly<Record<string, string>> => {
-  try {
-    const parsed: unknown = JSON.parse(json)
-    return typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, string>) : {}
-  } catch {
-    return {}
-  }
-}
-
-const toContact = (r: ContactSqlRow): ContactIndexRow => ({
-  kind: 'contact',
-  workspace: r.workspace,
-  id: r.id,
-  channel: r.channel as ChannelId,
-  platformUserId: r.platform_user_id,
-  hint: r.hint,
-  vip: r.vip === 1,
-  matchValue: r.match_value,
-  values: parseValues(r.values_json),
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-})
 
 const toConversation = (r: ConversationSqlRow): ConversationIndexRow => ({
   kind: 'conversation',
@@ -493,7 +451,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): SqliteStorag
     async findContact(workspace, channel, platformUserId) {
       ensureOpen()
       const row = sql.findContact.get(workspace, channel, platformUserId)
-      return row === undefined ? null : toContact(row)
+      return row === undefined ? null : toContactIndexRow(row)
     },
 
     async findOpenConversation(workspace, contactId) {
@@ -524,7 +482,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): SqliteStorag
         `SELECT * FROM contacts WHERE ${where.join(' AND ')}
          ORDER BY created_at DESC, id DESC LIMIT ?`,
         [...params, limit + 1],
-      ).map(toContact)
+      ).map(toContactIndexRow)
       const items = rows.slice(0, limit)
       const last = items.at(-1)
       return {
