@@ -1,0 +1,56 @@
+import { execFileSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { describe, expect, it } from 'vitest'
+
+/**
+ * Tests what we publish: plain Node (no vitest aliases, no `source` condition) loads each
+ * package's built ESM and CJS entry through its `exports` map, and the public names are there.
+ * turbo builds the packages before this package's tests (they are its dev dependencies).
+ */
+const root = fileURLToPath(new URL('../..', import.meta.url))
+
+const expected: Record<string, readonly string[]> = {
+  '@cardfile/core': [
+    'SchemaDoc',
+    'ContactDoc',
+    'authorizeChanges',
+    'createCardfileClient',
+    'ErrorCodes',
+  ],
+  '@cardfile/react': ['CardfileProvider', 'useContact', 'useAttributes', 'useVip', 'useExport'],
+  '@cardfile/server': ['createCardfileServer', 'createSqliteStorage', 'httpApi', 'signToken'],
+}
+
+const run = (code: string, type: 'module' | 'commonjs'): string =>
+  execFileSync(process.execPath, [`--input-type=${type}`, '-e', code], {
+    cwd: root,
+    encoding: 'utf8',
+  })
+
+describe('the built packages', () => {
+  for (const [name, names] of Object.entries(expected)) {
+    it(`${name} loads as ESM with its public names`, () => {
+      const out = run(
+        `const m = await import('${name}'); console.log(JSON.stringify(Object.keys(m)))`,
+        'module',
+      )
+      expect(JSON.parse(out)).toEqual(expect.arrayContaining([...names]))
+    })
+
+    it(`${name} loads as CommonJS with its public names`, () => {
+      const out = run(`console.log(JSON.stringify(Object.keys(require('${name}'))))`, 'commonjs')
+      expect(JSON.parse(out)).toEqual(expect.arrayContaining([...names]))
+    })
+  }
+
+  it('ships the cardfile CLI, which mints a development token', () => {
+    const cli = fileURLToPath(new URL('../../packages/server/dist/cli.js', import.meta.url))
+    const args = ['token', '--workspace', 'demo', '--role', 'agent', '--user', 'ben']
+    const token = execFileSync(process.execPath, [cli, ...args, '--secret', 's'.repeat(32)], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }).trim()
+    const payload = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8'))
+    expect(payload).toMatchObject({ sub: 'ben', workspace: 'demo', role: 'agent' })
+  })
+})
