@@ -34,7 +34,7 @@ export type { CrmConnection } from './crm-connection'
 export type { CrmLookupOutcome, CrmStatus, CrmStatusResult } from './use-crm-status'
 export { useCrmStatus } from './use-crm-status'
 export type { LiveListOptions, LiveListResult } from './use-polled-pages'
-export type { ContactLinkRecord, IndexedContact, LinkedContactsResult } from './use-linked-contacts'
+export type { ContactLinkRecord, LinkedContactsResult } from './use-linked-contacts'
 export { useLinkedContacts } from './use-linked-contacts'
 export type {
   ContactLinkLogEntry,
@@ -42,11 +42,9 @@ export type {
   UseContactLinksOptions,
 } from './use-contact-links'
 export { useContactLinks } from './use-contact-links'
-export type {
-  ContactHistoryResult,
-  HistoryConversation,
-  IndexedConversation,
-} from './use-contact-history'
+export type { ContactHistoryResult, HistoryConversation } from './use-contact-history'
+// The index shapes the list hooks return are core's, shared with the server that answers them.
+export type { IndexedContact, IndexedConversation } from '@cardfile/core'
 export { useContactHistory } from './use-contact-history'
 export type { ContactGroupName, ContactGroupResult } from './use-contact-group'
 export { useContactGroup } from './use-contact-group'

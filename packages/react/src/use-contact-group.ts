@@ -1,6 +1,6 @@
 import { useLiveList } from './use-polled-pages'
 import type { LiveListOptions, LiveListResult } from './use-polled-pages'
-import type { IndexedContact } from './use-linked-contacts'
+import type { IndexedContact } from '@cardfile/core'
 
 /** The contact groups there are; VIP is the first. */
 export type ContactGroupName = 'vip'

@@ -1,22 +1,9 @@
 import { useEffect, useMemo, useRef, useState } from 'react'
 import { apiJson } from '@cardfile/core'
-import type { CardfileClient, ChannelId, ConversationStatus } from '@cardfile/core'
+import type { CardfileClient, IndexedContact, IndexedConversation } from '@cardfile/core'
 import { useCardfileClient } from './context'
-import type { IndexedContact } from './use-linked-contacts'
 import { useLiveList } from './use-polled-pages'
 import type { LiveListOptions, LiveListResult } from './use-polled-pages'
-
-/** A conversation as the server's index lists it. */
-export interface IndexedConversation {
-  readonly id: string
-  readonly contactId: string
-  readonly channel: ChannelId
-  readonly status: ConversationStatus
-  readonly team: string | null
-  readonly priority: number
-  readonly createdAt: number
-  readonly updatedAt: number
-}
 
 /** A row of the cross-channel history: the conversation and its contact's masked handle. */
 export interface HistoryConversation extends IndexedConversation {

@@ -1,20 +1,6 @@
-import type { ChannelId } from '@cardfile/core'
+import type { IndexedContact } from '@cardfile/core'
 import { useLiveList } from './use-polled-pages'
 import type { LiveListOptions, LiveListResult } from './use-polled-pages'
-
-/** A contact as the server's index knows it (what the linking and group endpoints list). */
-export interface IndexedContact {
-  readonly id: string
-  readonly channel: ChannelId
-  readonly platformUserId: string
-  /** Masked identity for display (`an***@example.org`). */
-  readonly hint: string
-  readonly vip: boolean
-  /** Normalised value of the matching attribute, or null. */
-  readonly matchValue: string | null
-  readonly createdAt: number
-  readonly updatedAt: number
-}
 
 /** A manual link or unlink between two contacts, with who made it. */
 export interface ContactLinkRecord {

@@ -1,40 +1,29 @@
-import type { ChannelId, ConversationStatus, Role } from '@cardfile/core'
+import type {
+  ChannelId,
+  ConversationStatus,
+  IndexedContact,
+  IndexedConversation,
+  Role,
+} from '@cardfile/core'
 import type { DeletionLog } from '../deletion/deletion-log'
 import type { ExportStore } from '../exports/export-store'
 import type { CrmStorage } from '../crm/crm-storage'
 
 /** A row of the server-side contact index, derived from a contact document after each commit. */
-export interface ContactIndexRow {
+export interface ContactIndexRow extends IndexedContact {
   readonly kind: 'contact'
   readonly workspace: string
-  readonly id: string
-  readonly channel: ChannelId
-  readonly platformUserId: string
-  readonly hint: string
-  readonly vip: boolean
-  /** Normalised value of the workspace's matching attribute, or null. */
-  readonly matchValue: string | null
   /**
-   * Addition: the contact's attribute values by attribute id, custom and platform (a dropdown's
-   * value is its option id). Lets re-linking and exports work from the index alone.
+   * The contact's attribute values by attribute id, custom and platform (a dropdown's value is
+   * its option id). Lets re-linking and exports work from the index alone.
    */
   readonly values: Readonly<Record<string, string>>
-  readonly createdAt: number
-  readonly updatedAt: number
 }
 
 /** A row of the server-side conversation index, derived from a conversation document. */
-export interface ConversationIndexRow {
+export interface ConversationIndexRow extends IndexedConversation {
   readonly kind: 'conversation'
   readonly workspace: string
-  readonly id: string
-  readonly contactId: string
-  readonly channel: ChannelId
-  readonly status: ConversationStatus
-  readonly team: string | null
-  readonly priority: number
-  readonly createdAt: number
-  readonly updatedAt: number
 }
 
 export type IndexRow = ContactIndexRow | ConversationIndexRow
