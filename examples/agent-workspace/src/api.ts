@@ -1,4 +1,4 @@
-import type { ChannelId, ConversationStatus } from '@cardfile/core'
+import type { ConversationStatus, IndexedContact, IndexedConversation } from '@cardfile/core'
 import type { Session } from './session'
 import { WORKSPACE } from './session'
 
@@ -7,27 +7,11 @@ import { WORKSPACE } from './session'
  * contacts never ship to the browser as documents); each item is then opened live with hooks.
  */
 
-/** A conversation as the queue endpoint lists it. */
-export interface ConversationRow {
-  readonly id: string
-  readonly contactId: string
-  readonly channel: ChannelId
-  readonly status: ConversationStatus
-  readonly team: string | null
-  readonly priority: number
-  readonly createdAt: number
-  readonly updatedAt: number
-}
+/** A conversation as the queue endpoint lists it (core's shared index shape). */
+export type ConversationRow = IndexedConversation
 
-/** A contact as the contacts endpoint lists it. */
-export interface ContactRow {
-  readonly id: string
-  readonly channel: ChannelId
-  readonly hint: string
-  readonly vip: boolean
-  readonly createdAt: number
-  readonly updatedAt: number
-}
+/** A contact as the contacts endpoint lists it (core's shared index shape). */
+export type ContactRow = IndexedContact
 
 interface PageBody<T> {
   readonly items: readonly T[]
