@@ -38,6 +38,8 @@ export const ErrorCodes = {
   BadRequest: 'bad-request',
   PayloadTooLarge: 'payload-too-large',
   RateLimited: 'rate-limited',
+  /** An update that builds on changes the server does not have (it was dropped). */
+  MissingDependency: 'missing-dependency',
   Internal: 'internal',
 } as const
 

@@ -205,7 +205,7 @@ describe('bad input', () => {
     await expectUndisturbed(server, bystander, token)
   })
 
-  it('keeps an update that references missing structs pending without harm', async () => {
+  it('drops an update that references missing structs and tells its sender', async () => {
     const { server, token, bystander, attacker } = await openPair()
     const scratch = new Y.Doc()
     const custom = scratch.getMap('custom')
@@ -218,6 +218,7 @@ describe('bad input', () => {
     attacker.send(new Uint8Array([3]))
     await expectPoll(() => attacker.types.length > before)
     expect(attacker.closeInfo).toBeNull()
+    expect(attacker.refusals.map((r) => r.code)).toEqual(['missing-dependency'])
     expect(bystander.doc.getMap('custom').get('note')).toBeUndefined()
     await expectUndisturbed(server, bystander, token)
   })

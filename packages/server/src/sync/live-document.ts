@@ -5,6 +5,7 @@ import {
   ROOT_MAPS,
   SchemaDoc,
   authorizeChanges,
+  fieldRefOf,
 } from '@cardfile/core'
 import type {
   Actor,
@@ -35,6 +36,8 @@ import {
   encodeSyncUpdate,
 } from './message-types'
 import type { RefusalNotice } from './message-types'
+import { dropUnintegrable, purgeRefusedCreations } from './refused-residue'
+import type { RefusedPlace } from './refused-residue'
 import { collectTransactionChanges, itemValue } from './transaction-changes'
 import type { StructuralViolation } from './transaction-changes'
 
@@ -80,6 +83,7 @@ interface ClientStep {
   readonly origin: Connection
   changes: FieldChange[]
   violations: StructuralViolation[]
+  vanished: RefusedPlace[]
   beforeState: Map<number, number> | null
   failure: unknown
 }
@@ -99,6 +103,20 @@ const collectAll = (): boolean => true
 
 /** The tail of a document with no commits yet (shared: an idle document needs none of its own). */
 const SETTLED: Promise<void> = Promise.resolve()
+
+/** Longest name or message a refusal notice echoes (a refused name may be megabytes long). */
+const NOTICE_TEXT_MAX = 256
+
+const clip = (text: string): string =>
+  text.length <= NOTICE_TEXT_MAX ? text : `${text.slice(0, NOTICE_TEXT_MAX)}…`
+
+/** The refusal of an update, or part of one, that builds on structs the server does not have. */
+const UNINTEGRABLE: Refusal = {
+  map: '',
+  key: '',
+  code: ErrorCodes.MissingDependency,
+  message: 'the update builds on changes the server does not have; it was dropped',
+}
 
 /** An awareness update naming no clients: the answer to a query while nobody is present. */
 const NO_AWARENESS_STATES = new Uint8Array([0])
@@ -163,8 +181,7 @@ export class LiveDocument {
   private readonly outbox: Uint8Array[] = []
   /**
    * The one connection that sent every update in the outbox and already holds all of it (a
-   * clean change, nothing compensated, no other sender's pending structs): it is not sent its
-   * own changes back. Null when no single connection qualifies.
+   * clean change, nothing compensated): it is not sent its own changes back. Null when no single connection qualifies.
    */
   private outboxSender: Connection | null = null
   /** Set while commit relays wait for the end of the microtasks of a storage commit. */
@@ -174,15 +191,11 @@ export class LiveDocument {
    * end of the socket callback that delivered them (null: the buffer holds no batch).
    */
   private batchFrom: Connection | null = null
-  /** Whether that connection holds every update of the batch (see {@link outboxSender}). */
-  private batchHeld = false
   private batchScheduled = false
   private readonly direct: Array<readonly [Connection, Uint8Array]> = []
   /** Awareness and its pending changes, created by the first awareness message. */
   private presence: DocumentPresence | null = null
   private flushScheduled: ReturnType<typeof setImmediate> | null = null
-  /** Connections whose updates Yjs holds pending (they referenced structs not yet known). */
-  private pendingContributors: Set<Connection> | null = null
   /** One reader per schema document (it caches its snapshot until the schema changes). */
   private schemaReader: SchemaDoc | null = null
 
@@ -205,6 +218,8 @@ export class LiveDocument {
       this.doc.transact(() => {
         for (const update of updates) Y.applyUpdate(this.doc, update)
       }, LOAD_ORIGIN)
+      // Stored before unintegrable updates were dropped on arrival: not kept, not served.
+      dropUnintegrable(this.doc)
     }
     for (const event of PROVIDER_EVENTS) this.doc._observers.delete(event)
     liveOfDoc.set(this.doc, this)
@@ -386,16 +401,11 @@ export class LiveDocument {
     // A batch continues only with more updates of the same connection (one actor per commit).
     if (this.batchFrom !== conn) this.commitPending()
     const batched = this.buffer.length
-    const store = this.doc.store
-    const pendingBefore = store.pendingStructs
-    const contributors =
-      this.pendingContributors === null
-        ? []
-        : [...this.pendingContributors].filter((c) => c !== conn)
     const step: ClientStep = {
       origin: conn,
       changes: [],
       violations: [],
+      vanished: [],
       beforeState: null,
       failure: null,
     }
@@ -409,43 +419,45 @@ export class LiveDocument {
       this.step = null
     }
     this.deps.metrics.updatesReceived.inc()
+    // What Yjs could not integrate is never kept: nothing pending outlives this call.
+    const unintegrable = dropUnintegrable(this.doc)
     if (step.failure !== null) {
       // The changes could not be read, so they cannot be checked: fail closed.
       this.fail(step.failure)
       return
     }
-    // Pending structs integrate under whichever connection supplied the missing piece, so a
-    // transaction that retried them is checked against their senders as well.
-    const retried = pendingBefore !== null && store.pendingStructs !== pendingBefore
-    const actors = [conn, ...(retried ? contributors : [])]
-    if (store.pendingStructs !== null) (this.pendingContributors ??= new Set()).add(conn)
-    else this.pendingContributors = null
 
-    const refusals = this.authorize(step.changes, actors)
+    const refusals = this.authorize(step.changes, conn)
     const structural = step.violations.map((v): Refusal => ({
       map: v.map,
       key: v.key,
       code: v.code,
       message: v.message,
     }))
+    if (unintegrable) structural.push(UNINTEGRABLE)
     const allRefusals = [...refusals, ...structural]
-    if (allRefusals.length > 0) {
+    const bounded = (map: string, key: string): boolean => this.schemaBounds(map, key, conn)
+    // Junk written and deleted within the update changes nothing, but would keep its names.
+    const vanishedJunk = step.vanished.filter((v) =>
+      v.key === null ? !this.allowedRoots.includes(v.map) : !bounded(v.map, v.key),
+    )
+    if (allRefusals.length > 0 || vanishedJunk.length > 0) {
       this.compensate(step.changes, refusals, step.violations)
+      const before = step.beforeState ?? new Map<number, number>()
+      // Keys and roots the refused change created leave no item, so no name the sender chose.
+      const places = [...allRefusals, ...vanishedJunk]
+      purgeRefusedCreations(this.doc, before, places, this.allowedRoots, bounded)
       // Re-encode from the store instead of merging the original update: the compensation has
       // garbage-collected the refused content, so neither storage nor other clients get it.
       // The batch before this update is committed first, as it was.
       this.buffer = this.buffer.slice(0, batched)
       this.commitPending()
-      const before = step.beforeState ?? new Map<number, number>()
       const cleaned = Y.encodeStateAsUpdate(this.doc, Y.encodeStateVector(before))
       for (const r of allRefusals) this.deps.metrics.refusals.inc(1, { code: r.code })
-      this.commit(cleaned, conn, conn.actor, allRefusals, actors)
+      this.commit(cleaned, conn, conn.actor, allRefusals, [conn])
     } else {
-      // The sender holds this change already unless it carried another sender's pending
-      // structs (then it lacks those).
       // Committed as one with the connection's other updates delivered by the same socket
       // callback (a burst arrives in one read): one storage append, index row and ack for all.
-      this.batchHeld = (this.batchFrom === conn ? this.batchHeld : true) && actors.length === 1
       this.batchFrom = conn
       this.scheduleBatchCommit()
     }
@@ -497,6 +509,7 @@ export class LiveDocument {
       const collected = collectTransactionChanges(tr, this.parsed.kind)
       step.changes.push(...collected.changes)
       step.violations.push(...collected.violations)
+      step.vanished.push(...collected.vanished)
       step.beforeState ??= new Map(tr.beforeState)
     } catch (error) {
       step.failure = error
@@ -510,39 +523,61 @@ export class LiveDocument {
     this.buffer.push(update)
   }
 
-  private authorize(changes: readonly FieldChange[], connections: readonly Connection[]) {
+  /**
+   * Whether the schema bounds the name of key `key` of root map `map`: the layout has it and,
+   * for an attribute's keys, the attribute is defined (or `conn` may define it). Refused keys
+   * outside these bounds are purged, so that no sender can store names of its own choosing.
+   */
+  private schemaBounds(map: string, key: string, conn: Connection): boolean {
+    const field = fieldRefOf(this.parsed.kind, map, key)
+    if (field === null) return false
+    switch (field.kind) {
+      case 'custom-value':
+      case 'platform-value':
+        return this.schemaView().definitions.has(field.attributeId)
+      case 'attribute':
+      case 'channel-visibility':
+      case 'option':
+        return (
+          this.schemaView().definitions.has(field.attributeId) ||
+          conn.actor?.role === 'admin' ||
+          conn.actor?.role === 'system'
+        )
+      default:
+        return true
+    }
+  }
+
+  /** The workspace's schema as it stands (this document's own when it is the schema). */
+  private schemaView(): SchemaView {
+    return this.schema === null ? this.view() : this.schema.view()
+  }
+
+  /** The changes `conn` may not make; all of them when they cannot be checked. */
+  private authorize(changes: readonly FieldChange[], conn: Connection): Refusal[] {
     if (changes.length === 0) return []
-    const view = this.schema === null ? this.view() : this.schema.view()
+    const refuseAll = (message: string): Refusal[] =>
+      changes.map((c) => ({ map: c.map, key: c.key, code: ErrorCodes.Internal, message }))
+    // Connections are attached only once authenticated; without an actor nothing passes.
+    if (conn.actor === null) return refuseAll('the sender is not authenticated')
+    const view = this.schemaView()
     const read = (map: string, key: string): unknown =>
       this.allowedRoots.includes(map) ? itemValue(this.doc.getMap(map)._map.get(key)) : undefined
-    const refused = new Map<string, Refusal>()
-    const now = Date.now()
-    for (const conn of connections) {
-      if (conn.actor === null) continue
-      const ctx: PolicyContext = {
-        actor: conn.actor,
-        doc: this.parsed,
-        definitions: view.definitions,
-        settings: view.settings,
-        read,
-        now,
-      }
-      let refusals: Refusal[]
-      try {
-        refusals = authorizeChanges(changes, ctx)
-      } catch (error) {
-        // A bug in the policy must not let a change through: refuse everything.
-        this.deps.logger.error('authorizeChanges threw', errorContext(error))
-        refusals = changes.map((c) => ({
-          map: c.map,
-          key: c.key,
-          code: ErrorCodes.Internal,
-          message: 'the change could not be checked',
-        }))
-      }
-      for (const r of refusals) refused.set(`${r.map}\u0000${r.key}`, r)
+    const ctx: PolicyContext = {
+      actor: conn.actor,
+      doc: this.parsed,
+      definitions: view.definitions,
+      settings: view.settings,
+      read,
+      now: Date.now(),
     }
-    return [...refused.values()]
+    try {
+      return authorizeChanges(changes, ctx)
+    } catch (error) {
+      // A bug in the policy must not let a change through: refuse everything.
+      this.deps.logger.error('authorizeChanges threw', errorContext(error))
+      return refuseAll('the change could not be checked')
+    }
   }
 
   /** One server transaction restoring every refused key and deleting structural violations. */
@@ -574,7 +609,8 @@ export class LiveDocument {
   private commitPending(): void {
     const from = this.batchFrom
     this.batchFrom = null
-    this.commitBuffered(from, from !== null && this.batchHeld)
+    // A clean batch is exactly what its sender wrote, so it is not sent back to it.
+    this.commitBuffered(from, from !== null)
   }
 
   /** Commits the batch once the socket callback that delivered its updates has returned. */
@@ -647,13 +683,15 @@ export class LiveDocument {
           this.outboxSender = first || this.outboxSender === holder ? holder : null
           if (sender !== null && refusals.length > 0) {
             for (const refusal of refusals) {
+              const map = clip(refusal.map)
+              const key = clip(refusal.key)
               const notice: RefusalNotice = {
                 doc: this.name,
-                field: `${refusal.map}:${refusal.key}`,
-                map: refusal.map,
-                key: refusal.key,
+                field: `${map}:${key}`,
+                map,
+                key,
                 code: refusal.code,
-                message: refusal.message,
+                message: clip(refusal.message),
               }
               if (sender.extended) this.direct.push([sender, encodeRefusal(notice)])
             }
@@ -813,7 +851,6 @@ export class LiveDocument {
     liveOfDoc.delete(this.doc)
     this.doc.destroy()
     this.connections.clear()
-    this.pendingContributors = null
     this.buffer = []
   }
 }

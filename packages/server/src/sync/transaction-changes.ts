@@ -19,6 +19,12 @@ export interface StructuralViolation {
 export interface TransactionChanges {
   readonly changes: FieldChange[]
   readonly violations: StructuralViolation[]
+  /**
+   * Keys (and roots, key null) the transaction wrote that hold nothing live afterwards and
+   * changed nothing: written and deleted within it. No policy sees them, but their deleted
+   * items would keep their names.
+   */
+  readonly vanished: Array<{ readonly map: string; readonly key: string | null }>
 }
 
 const MAX_JSON_DEPTH = 32
@@ -92,6 +98,7 @@ export function collectTransactionChanges(tr: Y.Transaction, kind: DocKind): Tra
   const allowed: readonly string[] = ROOT_MAPS[kind]
   const changes: FieldChange[] = []
   const violations: StructuralViolation[] = []
+  const vanished: TransactionChanges['vanished'] = []
   const nestedRoots = new Set<Y.Item>()
   const badRoots = new Set<string>()
   tr.changed.forEach((subs, type) => {
@@ -117,7 +124,7 @@ export function collectTransactionChanges(tr: Y.Transaction, kind: DocKind): Tra
           message: `"${name}" is not part of a ${kind} document`,
           items,
         })
-      }
+      } else vanished.push({ map: name, key: null })
       return
     }
     const map: Y.Map<unknown> = type
@@ -138,7 +145,8 @@ export function collectTransactionChanges(tr: Y.Transaction, kind: DocKind): Tra
     }
     if (keys.size === 0) return
     const event = new Y.YMapEvent(map, tr, keys)
-    event.changes.keys.forEach((change, key) => {
+    const changed = event.changes.keys
+    changed.forEach((change, key) => {
       changes.push({
         map: name,
         key,
@@ -146,6 +154,10 @@ export function collectTransactionChanges(tr: Y.Transaction, kind: DocKind): Tra
         newValue: itemValue(map._map.get(key)),
       })
     })
+    for (const key of keys) {
+      if (!changed.has(key) && map._map.get(key)?.deleted === true)
+        vanished.push({ map: name, key })
+    }
   })
   for (const item of nestedRoots) {
     const parent = item.parent
@@ -162,5 +174,5 @@ export function collectTransactionChanges(tr: Y.Transaction, kind: DocKind): Tra
       items: [item],
     })
   }
-  return { changes, violations }
+  return { changes, violations, vanished }
 }
