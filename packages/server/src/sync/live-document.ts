@@ -36,6 +36,7 @@ import {
   encodeSyncUpdate,
 } from './message-types'
 import type { RefusalNotice } from './message-types'
+import { screenPresenceUpdate } from './presence-guard'
 import { dropUnintegrable, purgeRefusedCreations } from './refused-residue'
 import type { RefusedPlace } from './refused-residue'
 import { collectTransactionChanges, itemValue } from './transaction-changes'
@@ -144,9 +145,11 @@ const PROVIDER_EVENTS = ['load', 'sync'] as const
 /** Presence of a document, created when its first awareness message arrives. */
 interface DocumentPresence {
   readonly awareness: awarenessProtocol.Awareness
-  readonly listener: (changes: AwarenessChanges, origin: unknown) => void
+  readonly listener: (changes: AwarenessChanges) => void
   /** Client ids whose state changed since the last flush. */
   readonly changed: Set<number>
+  /** The connection that speaks for each client id (see `screenPresenceUpdate`). */
+  readonly owners: Map<number, Connection>
 }
 
 /**
@@ -240,10 +243,9 @@ export class LiveDocument {
     const awareness = new awarenessProtocol.Awareness(this.doc)
     // The server is not a participant: it only relays the clients' states.
     awareness.setLocalState(null)
-    const listener = (changes: AwarenessChanges, origin: unknown): void =>
-      this.onAwarenessUpdate(changes, origin)
+    const listener = (changes: AwarenessChanges): void => this.onAwarenessUpdate(changes)
     awareness.on('update', listener)
-    this.presence = { awareness, listener, changed: new Set() }
+    this.presence = { awareness, listener, changed: new Set(), owners: new Map() }
     return this.presence
   }
 
@@ -303,6 +305,8 @@ export class LiveDocument {
     if (!this.connections.delete(conn)) return
     const ids = conn.presence?.ids
     if (ids !== undefined && ids.size > 0 && this.presence !== null && !this.destroyed) {
+      const owners = this.presence.owners
+      for (const id of ids) if (owners.get(id) === conn) owners.delete(id)
       awarenessProtocol.removeAwarenessStates(this.presence.awareness, [...ids], null)
     }
     this.release()
@@ -388,7 +392,11 @@ export class LiveDocument {
       return
     }
     this.deps.metrics.awarenessUpdates.inc()
-    awarenessProtocol.applyAwarenessUpdate(this.awareness, update, conn)
+    const presence = this.presenceState()
+    // Only ids the connection owns, each stamped with the identity its token proves.
+    const screened = screenPresenceUpdate(update, conn, this.name, presence.owners)
+    if (screened !== null)
+      awarenessProtocol.applyAwarenessUpdate(presence.awareness, screened, conn)
   }
 
   /**
@@ -744,19 +752,15 @@ export class LiveDocument {
     }
   }
 
-  private onAwarenessUpdate(changes: AwarenessChanges, origin: unknown): void {
-    const conn = origin instanceof Connection ? origin : undefined
-    const changed = this.presenceState().changed
-    for (const id of changes.added) {
-      conn?.presenceState().ids.add(id)
-      changed.add(id)
-    }
-    for (const id of changes.updated) {
-      conn?.presenceState().ids.add(id)
-      changed.add(id)
-    }
+  private onAwarenessUpdate(changes: AwarenessChanges): void {
+    // Which connection owns which id is settled by screenPresenceUpdate before applying.
+    const { changed, owners } = this.presenceState()
+    for (const id of changes.added) changed.add(id)
+    for (const id of changes.updated) changed.add(id)
     for (const id of changes.removed) {
-      conn?.presence?.ids.delete(id)
+      // Removed by its owner, by its connection dropping, or timed out: nobody owns it now.
+      owners.get(id)?.presence?.ids.delete(id)
+      owners.delete(id)
       changed.add(id)
     }
     if (changed.size > 0) this.scheduleFlush()
