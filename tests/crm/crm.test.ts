@@ -1,7 +1,10 @@
+import { readFileSync, readdirSync } from 'node:fs'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import {
   ADMIN,
   AGENT,
+  FAST,
   WORKSPACE,
   connect,
   editAs,
@@ -11,6 +14,7 @@ import {
   setUpWorkspace,
   startCardfile,
   startCrm,
+  tempDir,
 } from './harness'
 
 describe('CRM lookup against the reference CRM', () => {
@@ -437,5 +441,45 @@ describe('CRM configuration over HTTP', () => {
       pending: [],
       connection: { configured: true, enabled: true },
     })
+  })
+})
+
+describe('erasing a contact with a write-back queued', () => {
+  /** Whether `text` occurs in any of the database's files (UTF-8 or UTF-16, as SQLite stores). */
+  const inFiles = (dir: string, text: string): string[] =>
+    readdirSync(dir)
+      .filter((name) => name.startsWith('cardfile.db'))
+      .filter((name) => {
+        const bytes = readFileSync(join(dir, name))
+        return (
+          bytes.includes(Buffer.from(text, 'utf8')) || bytes.includes(Buffer.from(text, 'utf16le'))
+        )
+      })
+
+  it('leaves the queued value in no database file once the deletion is answered', async () => {
+    const crm = await startCrm()
+    const dir = tempDir()
+    const cardfile = await startCardfile(FAST, dir)
+    await setUpWorkspace(cardfile, { agentsMayEditCrm: true })
+    await connect(cardfile, crm)
+    const { contactId, conversationId } = await inbound(cardfile, 'ana@example.com')
+    await expect.poll(async () => (await readContact(cardfile, contactId)).validated).toBe(true)
+    crm.setBehaviour({ down: true })
+    const secret = 'AC-QUEUED-SECRET-4471'
+    await editAs(cardfile, AGENT, contactId, 'account', secret)
+    await setStatus(cardfile, conversationId, 'pending')
+    await expect
+      .poll(async () => (await cardfile.server.crm!.metrics(WORKSPACE)).deliveries.pending)
+      .toBe(1)
+    // The search can fail: the value is in the files before the deletion.
+    expect(inFiles(dir, secret).length).toBeGreaterThan(0)
+
+    const answer = await cardfile.api(`/api/${WORKSPACE}/contacts/${contactId}`, {
+      method: 'DELETE',
+    })
+    expect(answer.status).toBe(200)
+    // Read at once, as a kill -9 right after the answer would leave them.
+    expect(inFiles(dir, secret)).toEqual([])
+    expect(inFiles(dir, 'ana@example.com')).toEqual([])
   })
 })

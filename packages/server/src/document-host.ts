@@ -21,7 +21,8 @@ export interface DocumentHost {
   read<T>(docName: string, reader: (doc: Y.Doc) => T): Promise<T>
   /**
    * Erases documents: connected clients get a purge notice and are closed with 4410, storage
-   * erases them and leaves tombstones.
+   * erases them and leaves tombstones. The deleted bytes are final in every file once
+   * `storage.sealErasure()` ran, which a contact deletion does as its last step.
    */
   erase(docNames: readonly string[]): Promise<void>
 }

@@ -294,6 +294,7 @@ describe('SQLite storage', () => {
       for (const text of [email, name, hint]) expect(filesContaining(before, text)).not.toEqual([])
 
       await storage.erase([contact, conversation])
+      await storage.sealErasure()
 
       const after = filesOnDisk(path)
       expect(after.size).toBeGreaterThanOrEqual(2)

@@ -81,6 +81,8 @@ export async function deleteContact(
   const { host, storage, log } = context
   const docName = contactDocName(workspace, contactId)
   if (await storage.isErased(docName)) {
+    // A deletion cut off before its last step is retried here: finish sealing it.
+    await storage.sealErasure()
     throw new CardfileError(ErrorCodes.Deleted, `Contact ${contactId} was already deleted`)
   }
   const profile: ContactProfile | null = await host.read(docName, (doc) =>
@@ -91,8 +93,12 @@ export async function deleteContact(
   }
 
   const erasedConversations = new Set<string>()
+  let erasedAt = 0
+  // One ordered step: links, documents (so nothing new about the contact can be written), then
+  // every other store that quoted it through the hooks, then the seal that makes all of those
+  // deletions final in every file. A store added later joins as a hook and is sealed with
+  // the rest; none can run after the seal.
   const erase = async (): Promise<void> => {
-    // Links first: erasure checkpoints the WAL, so rows deleted after it would linger there.
     await log.eraseContactRows(workspace, contactId)
     let ids = await conversationsOf(storage, workspace, contactId)
     await host.erase([docName, ...ids.map((id) => conversationDocName(workspace, id))])
@@ -105,18 +111,22 @@ export async function deleteContact(
       )
       if (ids.length > 0) await host.erase(ids.map((id) => conversationDocName(workspace, id)))
     }
-  }
-  if (context.exports === undefined) await erase()
-  else await context.exports.whileErasing(workspace, profile.createdAt, erase)
-
-  const erasedAt = Date.now()
-  const conversationIds = [...erasedConversations]
-  for (const hook of context.hooks ?? []) {
-    try {
-      await hook({ workspace, contactId, conversationIds, erasedAt })
-    } catch (error) {
-      ;(context.onError ?? ((e: unknown) => console.error(errorForConsole(e))))(error)
+    erasedAt = Date.now()
+    const event = { workspace, contactId, conversationIds: [...erasedConversations], erasedAt }
+    for (const hook of context.hooks ?? []) {
+      try {
+        await hook(event)
+      } catch (error) {
+        ;(context.onError ?? ((e: unknown) => console.error(errorForConsole(e))))(error)
+      }
     }
+  }
+  try {
+    if (context.exports === undefined) await erase()
+    else await context.exports.whileErasing(workspace, profile.createdAt, erase)
+  } finally {
+    // Sealed even when a step failed: whatever was deleted is not left readable meanwhile.
+    await storage.sealErasure()
   }
 
   const record: DeletionRecord = {

@@ -134,6 +134,11 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
       await removeAttachments(options.attachmentsDir, docNames)
     },
 
+    async sealErasure() {
+      // Nothing outlives a delete in memory.
+      ensureOpen()
+    },
+
     async findContact(workspace, channel, platformUserId) {
       ensureOpen()
       for (const row of contacts.values()) {

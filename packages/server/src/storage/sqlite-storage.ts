@@ -436,14 +436,17 @@ export function createSqliteStorage(options: SqliteStorageOptions): SqliteStorag
       for (const doc of docs) dueForCompaction.delete(doc)
       eraseRows([...docs], Date.now())
       await removeAttachments(options.attachmentsDir, docs)
-      // The WAL still holds the pages as they were before the delete; copy everything into the
+    },
+
+    async sealErasure() {
+      ensureOpen()
+      // The WAL still holds the pages as they were before the deletes; copy everything into the
       // main file (where secure_delete zeroed the rows) and truncate the WAL to nothing.
       const [result] = db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[]
       if (result === undefined || result.busy !== 0) {
-        // The tombstones are written, so calling erase again finishes the job.
         throw new CardfileError(
           ErrorCodes.Internal,
-          'erase could not checkpoint the WAL; old copies may remain until it is retried',
+          'erasure could not checkpoint the WAL; old copies may remain until it is retried',
         )
       }
     },

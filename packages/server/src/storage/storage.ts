@@ -39,8 +39,9 @@ export interface Page<T> {
  * PostgreSQL for several instances) makes the same promises:
  * - `append` resolves only after the update is committed (group commit: appends arriving close
  *   together share one transaction); a restart loses nothing that resolved.
- * - `erase` leaves no readable copy of the erased documents or their index rows, and a
- *   tombstone so that a stale client can never bring the document back.
+ * - `erase` deletes the erased documents and their index rows, leaving a tombstone so that a
+ *   stale client can never bring the document back; once `sealErasure` resolves, no file the
+ *   store keeps holds a readable copy of anything deleted before it.
  */
 export interface Storage {
   /** Everything stored for a document, in order (snapshot first); empty when unknown. */
@@ -52,8 +53,18 @@ export interface Storage {
   append(docName: string, update: Uint8Array, index?: IndexRow): Promise<void>
   /** True when the document was erased (tombstoned). */
   isErased(docName: string): Promise<boolean>
-  /** Erases documents, their index rows and their attachments for good, leaving tombstones. */
+  /**
+   * Erases documents, their index rows and their attachments, leaving tombstones. Deleted rows
+   * may linger in a write-ahead log until {@link sealErasure}.
+   */
   erase(docNames: readonly string[]): Promise<void>
+  /**
+   * Makes every deletion so far final in every file the store keeps (SQLite copies the WAL into
+   * the main file, where secure_delete zeroed the rows, and truncates it). The last step of an
+   * erasure, once every store has dropped its rows; rejects (`internal`) when it could not, and
+   * calling it again finishes the job.
+   */
+  sealErasure(): Promise<void>
   /** Looks up a contact by its channel identity. */
   findContact(
     workspace: string,
