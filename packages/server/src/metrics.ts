@@ -118,6 +118,8 @@ export class Histogram {
 export interface ServerMetrics {
   readonly connections: Gauge
   readonly connectionsTotal: Counter
+  /** Sockets dropped on arrival because too many were still unauthenticated. */
+  readonly socketsRefused: Counter
   /** Closes by close code (label `code`). */
   readonly closes: Counter
   readonly documentsLoaded: Gauge
@@ -157,6 +159,10 @@ export function createServerMetrics(): ServerMetrics {
   const metrics = {
     connections: new Gauge('cardfile_connections', 'Open websocket connections'),
     connectionsTotal: new Counter('cardfile_connections_total', 'Websocket connections accepted'),
+    socketsRefused: new Counter(
+      'cardfile_sockets_refused_total',
+      'Sockets dropped on arrival: too many connections had not yet authenticated',
+    ),
     closes: new Counter('cardfile_connection_closes_total', 'Connections closed, by close code'),
     documentsLoaded: new Gauge('cardfile_documents_loaded', 'Documents held in memory'),
     documentLoads: new Counter('cardfile_document_loads_total', 'Documents loaded from storage'),

@@ -1,6 +1,6 @@
 import { createServer } from 'node:http'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { AddressInfo, Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { CardfileError, ErrorCodes, parseDocName } from '@cardfile/core'
 import { WebSocket, WebSocketServer } from 'ws'
@@ -257,6 +257,7 @@ export async function createCardfileServer(
 
   const onMessage = (conn: Connection, data: RawData): void => {
     if (conn.closed) return
+    conn.alive = true
     const message = toBytes(data)
     metrics.bytesReceived.inc(message.byteLength)
     if (!conn.admit()) return
@@ -336,6 +337,10 @@ export async function createCardfileServer(
     const conn = connectionOf(this)
     if (conn !== null) onMessage(conn, data)
   }
+  function onSocketPong(this: WebSocket): void {
+    const conn = connectionOf(this)
+    if (conn !== null) conn.alive = true
+  }
   function onSocketError(this: WebSocket, error: Error): void {
     logger.debug('websocket error', { doc: connectionOf(this)?.docName, ...errorContext(error) })
   }
@@ -370,6 +375,7 @@ export async function createCardfileServer(
     metrics.connectionsTotal.inc()
     ws.connection = conn
     ws.on('message', onSocketMessage)
+    ws.on('pong', onSocketPong)
     ws.on('error', onSocketError)
     ws.on('close', onSocketClose)
     const parsed = parseDocName(docName)
@@ -378,10 +384,22 @@ export async function createCardfileServer(
       return
     }
     const token = url.searchParams.get('token') ?? ''
-    admit(conn, parsed.workspace, token).catch((error: unknown) => {
-      logger.error('admitting a connection failed', { doc: docName, ...errorContext(error) })
-      conn.close(CloseCodes.Internal)
-    })
+    const socket = req.socket
+    const authTimer = setTimeout(() => {
+      if (!attached.has(conn))
+        conn.close({ code: CloseCodes.TryAgainLater.code, reason: 'auth-timeout' })
+    }, limits.authTimeoutMs)
+    authTimer.unref()
+    admit(conn, parsed.workspace, token)
+      .catch((error: unknown) => {
+        logger.error('admitting a connection failed', { doc: docName, ...errorContext(error) })
+        conn.close(CloseCodes.Internal)
+      })
+      .finally(() => {
+        clearTimeout(authTimer)
+        // Admitted, or refused and closing: either way no longer a socket waiting to prove itself.
+        unauthenticated.delete(socket)
+      })
   })
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
@@ -417,7 +435,39 @@ export async function createCardfileServer(
       )
   }
 
-  const httpServer = createServer(onRequest)
+  const httpServer = createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: Math.max(limits.requestTimeoutMs, limits.headersTimeoutMs),
+      // How often Node looks for sockets past those timeouts (its default is 30 s).
+      connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
+    },
+    onRequest,
+  )
+  // Sockets that have sent no whole request yet, or upgraded and not yet authenticated.
+  const unauthenticated = new Set<Socket>()
+  httpServer.on('connection', (socket: Socket) => {
+    if (unauthenticated.size >= limits.maxUnauthenticatedSockets) {
+      metrics.socketsRefused.inc()
+      socket.destroy()
+      return
+    }
+    unauthenticated.add(socket)
+    socket.once('close', () => unauthenticated.delete(socket))
+  })
+  httpServer.on('request', (req: IncomingMessage) => unauthenticated.delete(req.socket))
+  // Dead peers that never closed: each socket must answer a ping before the next one.
+  const heartbeat = setInterval(() => {
+    for (const conn of connections) {
+      if (!conn.alive) {
+        conn.ws.terminate()
+        continue
+      }
+      conn.alive = false
+      if (conn.open) conn.ws.ping()
+    }
+  }, limits.heartbeatMs)
+  heartbeat.unref()
   httpServer.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', destroyOnError)
     if (closing) {
@@ -451,6 +501,7 @@ export async function createCardfileServer(
   const close = (): Promise<void> => {
     closed ??= (async () => {
       closing = true
+      clearInterval(heartbeat)
       const stopped = new Promise<void>((resolve) => httpServer.close(() => resolve()))
       for (const conn of connections) {
         conn.close({ code: CloseCodes.GoingAway.code, reason: 'shutting-down' })

@@ -38,6 +38,8 @@ export class Connection {
   closed = false
   /** When the token expires (ms since epoch), or 0 when it does not. */
   expiresAt = 0
+  /** Heard from since the last heartbeat ping (a pong or any message). */
+  alive = true
   /** Message rate limit: token balance and when it was last refilled (performance.now()). */
   private tokens: number
   private refilledAt: number

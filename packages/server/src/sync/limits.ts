@@ -1,4 +1,4 @@
-/** Per-connection bounds. Every one has a default; see {@link DEFAULT_LIMITS}. */
+/** Per-connection and per-socket bounds. Every one has a default; see {@link DEFAULT_LIMITS}. */
 export interface ServerLimits {
   /** Largest accepted websocket frame (message) in bytes; larger ones close with 4413. */
   readonly maxFrameBytes: number
@@ -10,6 +10,22 @@ export interface ServerLimits {
   readonly messagesPerSecond: number
   /** Sustained awareness (presence) updates per second per connection; excess ones coalesce. */
   readonly awarenessPerSecond: number
+  /** Time a socket has to send complete request headers (an upgrade included). */
+  readonly headersTimeoutMs: number
+  /** Time a plain HTTP request has to arrive whole, body included. */
+  readonly requestTimeoutMs: number
+  /** Time a websocket has to authenticate and open its document; then it is closed with 1013. */
+  readonly authTimeoutMs: number
+  /**
+   * Interval of websocket pings; a socket that has not answered the previous one is dropped,
+   * so a peer that vanished without closing costs at most two intervals.
+   */
+  readonly heartbeatMs: number
+  /**
+   * Sockets that have not yet sent a whole request or, for websockets, authenticated. Beyond
+   * it new sockets are dropped at once, so half-open connections cannot exhaust the server.
+   */
+  readonly maxUnauthenticatedSockets: number
 }
 
 /** Defaults sized for contact panels: small documents, a few edits per second per agent. */
@@ -19,6 +35,11 @@ export const DEFAULT_LIMITS: ServerLimits = Object.freeze({
   maxBufferedBytes: 4 * 1024 * 1024,
   messagesPerSecond: 100,
   awarenessPerSecond: 10,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  authTimeoutMs: 15_000,
+  heartbeatMs: 30_000,
+  maxUnauthenticatedSockets: 1024,
 })
 
 /**
