@@ -40,6 +40,8 @@ export const ErrorCodes = {
   RateLimited: 'rate-limited',
   /** An update that builds on changes the server does not have (it was dropped). */
   MissingDependency: 'missing-dependency',
+  /** A database file another server process is already using. */
+  DatabaseInUse: 'database-in-use',
   Internal: 'internal',
 } as const
 

@@ -129,5 +129,11 @@ export type { TokenClaims } from './client/token'
 export { decodeTokenClaims } from './client/token'
 export type { PurgeNotice, RefusalNotice } from './client/wire'
 export { CloseCodes, MessageTypes } from './client/wire'
+export {
+  CARDFILE_SUBPROTOCOL,
+  encodeTokenRefresh,
+  tokenFromSubprotocols,
+  tokenSubprotocols,
+} from './client/token-transport'
 export type { ApiEndpoint } from './client/http-api'
 export { apiFetch, apiJson, httpUrlOf } from './client/http-api'

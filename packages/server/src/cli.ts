@@ -3,7 +3,7 @@ import { existsSync, mkdirSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import type { ParseArgsConfig } from 'node:util'
-import { ROLES, isValidId } from '@cardfile/core'
+import { CardfileError, ErrorCodes, ROLES, isValidId } from '@cardfile/core'
 import type { Role } from '@cardfile/core'
 import { connectCrmAt, crmUrlsAt } from './crm/connect-at'
 import { SECRET_PATTERN } from './crm/signing'
@@ -21,17 +21,22 @@ import { signToken } from './tokens'
  */
 
 const USAGE = `Usage:
-  cardfile serve [--port 1234] [--host 0.0.0.0] [--data ./cardfile.db] [--secret S] [--demo]
-                 [--static ./dist] [--crm-url URL [--crm-secret HEX]]
+  cardfile serve [--port 1234] [--host 0.0.0.0] [--data ./cardfile.db] [--secret S]
+                 [--cors-origin URL]... [--static ./dist]
+                 [--demo [--reset-demo] [--crm-url URL [--crm-secret HEX]]]
   cardfile token --workspace demo --role admin --user ana [--name Ana] [--secret S] [--expires 12h]
 
 Options of serve:
   --port      TCP port (default 1234; 0 picks a free one)
-  --host      interface to listen on (default 0.0.0.0)
-  --data      SQLite file (default ./cardfile.db; created when missing)
+  --host      interface to listen on (default 0.0.0.0; 127.0.0.1 with --demo)
+  --data      SQLite file (default ./cardfile.db; created when missing; one server per file)
   --secret    HS256 secret for tokens (or env CARDFILE_SECRET)
-  --demo      development mode: dev token endpoint, demo workspace, a development secret
-              when none is given, and a ready-made token per demo user
+  --cors-origin  a browser origin allowed to use the API and websockets besides the server's
+              own, e.g. https://inbox.example.com (repeat for more; * for any)
+  --demo      development mode: dev token endpoint (for this machine only), demo workspace, a
+              development secret when none is given, a ready-made token per demo user, and
+              pages on any localhost port allowed as origins
+  --reset-demo  with --demo: delete the database first and seed the demo afresh
   --static    a built web app folder to serve at / beside the API (with SPA fallback)
   --crm-url   with --demo: connect the demo workspace to the CRM whose lookup, write-back and
               notification URLs are <URL>/lookup, /write-back, /notification
@@ -55,6 +60,9 @@ const DEMO_WORKSPACE = 'demo'
 
 /** A usage error: printed with the usage text, exit code 2. */
 class UsageError extends Error {}
+
+/** A server that cannot start for a reason the operator can fix: one line, exit code 1. */
+class StartError extends Error {}
 
 type Values = Record<string, string | boolean | undefined>
 
@@ -139,14 +147,20 @@ async function serveCommand(argv: readonly string[]): Promise<number> {
     data: { type: 'string' },
     secret: { type: 'string' },
     demo: { type: 'boolean' },
+    'reset-demo': { type: 'boolean' },
+    'cors-origin': { type: 'string', multiple: true },
     static: { type: 'string' },
     'crm-url': { type: 'string' },
     'crm-secret': { type: 'string' },
   })
   const port = portFrom(values)
-  const hostname = text(values, 'host') ?? '0.0.0.0'
-  const data = text(values, 'data') ?? './cardfile.db'
   const demo = values.demo === true
+  // The demo signs admin tokens for whoever asks: it listens on this machine unless told not to.
+  const hostname = text(values, 'host') ?? (demo ? '127.0.0.1' : '0.0.0.0')
+  const data = text(values, 'data') ?? './cardfile.db'
+  const reset = values['reset-demo'] === true
+  if (reset && !demo) throw new UsageError('--reset-demo resets the demo: use it with --demo')
+  const corsOrigins = originsFrom(values)
   let secret = secretFrom(values)
   if (secret === undefined) {
     if (!demo) throw new UsageError('serve needs a secret: --secret S or env CARDFILE_SECRET')
@@ -157,7 +171,38 @@ async function serveCommand(argv: readonly string[]): Promise<number> {
     throw new UsageError(`--static ${staticDir} has no index.html (build the app first)`)
   }
   const crm = crmFrom(values, demo)
-  return runServer({ port, hostname, data, secret, demo, staticDir, ...(crm ? { crm } : {}) })
+  return runServer({
+    port,
+    hostname,
+    data,
+    secret,
+    demo,
+    reset,
+    corsOrigins,
+    staticDir,
+    ...(crm ? { crm } : {}),
+  })
+}
+
+/** `--cors-origin` values, each an origin as a browser sends it (or `*`). */
+function originsFrom(values: Record<string, unknown>): string[] {
+  const raw = values['cors-origin']
+  const list = Array.isArray(raw) ? raw.filter((v): v is string => typeof v === 'string') : []
+  for (const origin of list) {
+    if (origin === '*') continue
+    let url: URL | null = null
+    try {
+      url = new URL(origin)
+    } catch {
+      url = null
+    }
+    if (url === null || !/^https?:$/.test(url.protocol) || url.origin !== origin) {
+      throw new UsageError(
+        `--cors-origin must be an origin such as https://inbox.example.com (no path), not "${origin}"`,
+      )
+    }
+  }
+  return list
 }
 
 /** `--crm-url` and `--crm-secret`, checked before anything starts. */
@@ -188,6 +233,10 @@ interface ServeSettings {
   readonly data: string
   readonly secret: string
   readonly demo: boolean
+  /** Delete the database before opening it (`--reset-demo`). */
+  readonly reset: boolean
+  /** Origins allowed besides the server's own (`--cors-origin`). */
+  readonly corsOrigins: readonly string[]
   /** A built web app to serve beside the API. */
   readonly staticDir?: string
   /** The CRM the demo workspace is connected to (`--crm-url`, `--crm-secret`). */
@@ -198,7 +247,7 @@ interface ServeSettings {
 async function runServer(settings: ServeSettings): Promise<number> {
   const { port, hostname, data, secret, demo, staticDir } = settings
   mkdirSync(dirname(resolve(data)), { recursive: true })
-  const storage = createSqliteStorage({ path: data })
+  const storage = createSqliteStorage({ path: data, reset: settings.reset })
   const api = httpApi(demo ? { devTokens: { secret } } : {})
   let server: CardfileServer
   try {
@@ -207,6 +256,7 @@ async function runServer(settings: ServeSettings): Promise<number> {
       auth: { secret },
       port,
       host: hostname,
+      origins: { origins: settings.corsOrigins, loopback: demo },
       // The CRM integration is on; each workspace connects its CRM through the HTTP API
       // (admins, plans with the CRM). Nothing is called until a workspace configures one.
       crm: {},
@@ -215,6 +265,14 @@ async function runServer(settings: ServeSettings): Promise<number> {
     })
   } catch (error) {
     await storage.close()
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new StartError(`port ${port} is in use on ${hostname}; choose another with --port`)
+    }
+    if ((error as NodeJS.ErrnoException).code === 'EACCES') {
+      throw new StartError(
+        `port ${port} needs privileges on ${hostname}; choose another with --port`,
+      )
+    }
     throw error
   }
   let closing = false
@@ -301,9 +359,10 @@ async function demoLines(
     )
   }
   lines.push(
-    '  development mode: POST /api/dev/token signs tokens; do not expose this server',
+    '  development mode: POST /api/dev/token signs tokens for clients on this machine only',
     '',
-    'Tokens (valid 12h; `cardfile token` mints more):',
+    'Demo tokens, valid 12h, for API calls and clients of your own (Authorization: Bearer <token>,',
+    "or a stock y-websocket client's ?token=); the app signs in without them. `cardfile token` mints more:",
   )
   const users = [
     ...DEMO_USERS,
@@ -338,6 +397,14 @@ async function main(argv: readonly string[]): Promise<number> {
     if (error instanceof UsageError) {
       console.error(`cardfile: ${error.message}\n\n${USAGE}`)
       return 2
+    }
+    if (error instanceof StartError) {
+      console.error(`cardfile: ${error.message}`)
+      return 1
+    }
+    if (error instanceof CardfileError && error.code === ErrorCodes.DatabaseInUse) {
+      console.error(`cardfile: ${error.message}; stop it, or choose another file with --data`)
+      return 1
     }
     console.error('cardfile:', error)
     return 1

@@ -2,7 +2,14 @@ import { createServer } from 'node:http'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
-import { CardfileError, ErrorCodes, parseDocName } from '@cardfile/core'
+import {
+  CARDFILE_SUBPROTOCOL,
+  CardfileError,
+  ErrorCodes,
+  parseDocName,
+  tokenFromSubprotocols,
+} from '@cardfile/core'
+import * as decoding from 'lib0/decoding'
 import { WebSocket, WebSocketServer } from 'ws'
 import type { RawData } from 'ws'
 import { createAuthenticator, tokenExpiry } from './auth/authenticate'
@@ -12,6 +19,8 @@ import type { DocumentHost } from './document-host'
 import { createCrmService } from './crm/crm-service'
 import type { CrmOptions, CrmService } from './crm/crm-service'
 import { crmRoutes } from './http/crm-routes'
+import { createOriginPolicy, handleCors } from './http/origins'
+import type { OriginOptions } from './http/origins'
 import { createServerMetrics } from './metrics'
 import type { ServerMetrics } from './metrics'
 import { attachCrossChannel } from './routing/cross-channel'
@@ -26,7 +35,7 @@ import type { ServerLimits } from './sync/limits'
 import type { CommitEvent, LiveDocument } from './sync/live-document'
 import { completeLogger, errorContext } from './sync/logger'
 import type { ServerLogger } from './sync/logger'
-import { encodePermissionDenied, encodePurge } from './sync/message-types'
+import { MessageTypes, encodePermissionDenied, encodePurge } from './sync/message-types'
 
 /** What an `httpHandler` gets besides the request: the server's parts it may use. */
 export interface HttpContext {
@@ -61,6 +70,12 @@ export interface CardfileServerOptions {
   readonly port?: number
   /** Interface to listen on (default: all). */
   readonly host?: string
+  /**
+   * Browser origins allowed besides the server's own, for the HTTP API (with CORS preflights)
+   * and websocket upgrades. Default: same-origin pages only (and any client that is not a
+   * browser page, which sends no Origin).
+   */
+  readonly origins?: OriginOptions
   /** Handles plain HTTP requests beside the websocket (the HTTP API). */
   readonly httpHandler?: HttpRequestHandler
   /** Per-connection bounds; anything left out takes its default from `DEFAULT_LIMITS`. */
@@ -187,6 +202,7 @@ export async function createCardfileServer(
   const logger = completeLogger(options.logger)
   const metrics = createServerMetrics()
   const authenticate = createAuthenticator(options.auth)
+  const originPolicy = createOriginPolicy(options.origins)
   const registry: DocumentRegistry = new DocumentRegistry({
     storage: options.storage,
     metrics,
@@ -238,12 +254,20 @@ export async function createCardfileServer(
     maxPayload: limits.maxFrameBytes,
     perMessageDeflate: false,
     WebSocket: BoundedWebSocket,
+    // A Cardfile client offers 'cardfile' and its token as a second subprotocol; only the
+    // first is ever selected, so the token is not echoed back.
+    handleProtocols: (protocols: Set<string>) =>
+      protocols.has(CARDFILE_SUBPROTOCOL) ? CARDFILE_SUBPROTOCOL : false,
     // The server keeps its own set of connections; ws' would cost a set entry and a close
     // listener closure per connection.
     clientTracking: false,
   })
 
   const handleMessage = (conn: Connection, live: LiveDocument, message: Uint8Array): void => {
+    if (message[0] === MessageTypes.TokenRefresh) {
+      renewToken(conn, message)
+      return
+    }
     try {
       live.receive(conn, message)
     } catch (error) {
@@ -279,6 +303,45 @@ export async function createCardfileServer(
     conn.close(code)
   }
 
+  /**
+   * Takes a fresh token on an open connection (message 104): the same user, workspace and role
+   * keep the connection with the new expiry; a refused token closes it as a refused connection
+   * would be; another identity reconnects (1013) to be admitted afresh.
+   */
+  const renewToken = (conn: Connection, message: Uint8Array): void => {
+    let token: string
+    try {
+      const decoder = decoding.createDecoder(message)
+      decoding.readVarUint(decoder)
+      token = decoding.readVarString(decoder)
+    } catch {
+      conn.close(CloseCodes.BadRequest)
+      return
+    }
+    authenticate(token, conn.docName).then(
+      (actor) => {
+        const current = conn.actor
+        if (conn.closed || current === null) return
+        if (
+          actor.userId !== current.userId ||
+          actor.workspace !== current.workspace ||
+          actor.role !== current.role
+        ) {
+          conn.close({ code: CloseCodes.TryAgainLater.code, reason: 'identity-changed' })
+          return
+        }
+        conn.expireAt(tokenExpiry(token))
+      },
+      (error: unknown) => {
+        if (conn.closed) return
+        refuse(
+          conn,
+          error instanceof CardfileError ? closeForError(error) : CloseCodes.Unauthorized,
+        )
+      },
+    )
+  }
+
   /** Authenticates, loads the document and attaches the connection; then drains its queue. */
   const admit = async (conn: Connection, workspace: string, token: string): Promise<void> => {
     let actor: AuthenticatedActor
@@ -298,8 +361,7 @@ export async function createCardfileServer(
       return
     }
     conn.actor = actor
-    const expiry = tokenExpiry(token)
-    if (expiry !== null) conn.expireAt(expiry)
+    conn.expireAt(tokenExpiry(token))
     let live: LiveDocument
     try {
       live = await registry.acquire(conn.docName)
@@ -383,7 +445,11 @@ export async function createCardfileServer(
       conn.close({ code: CloseCodes.BadRequest.code, reason: 'bad-document-name' })
       return
     }
-    const token = url.searchParams.get('token') ?? ''
+    // The subprotocol header first (Cardfile clients); `?token=` for stock y-websocket clients.
+    const token =
+      tokenFromSubprotocols(req.headers['sec-websocket-protocol']) ??
+      url.searchParams.get('token') ??
+      ''
     const socket = req.socket
     const authTimer = setTimeout(() => {
       if (!attached.has(conn))
@@ -403,6 +469,7 @@ export async function createCardfileServer(
   })
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    if (handleCors(req, res, originPolicy)) return
     const notFound = (): void => {
       if (res.headersSent) return
       res.writeHead(404, { 'content-type': 'application/json' })
@@ -472,6 +539,11 @@ export async function createCardfileServer(
     socket.on('error', destroyOnError)
     if (closing) {
       socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n')
+      return
+    }
+    // A page on a foreign origin must not open documents with a token it got hold of.
+    if (!originPolicy.allows(req)) {
+      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
       return
     }
     wss.handleUpgrade(req, socket, head, (ws) => {

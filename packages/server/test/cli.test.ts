@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process'
 import type { ChildProcessWithoutNullStreams } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { networkInterfaces, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -129,9 +129,9 @@ describe('cardfile serve', () => {
     const data = join(tempDir(), 'demo.db')
     const { child, output, exited } = serve(['--port', '0', '--data', data, '--demo'])
     await expect
-      .poll(() => /http:\/\/localhost:(\d+)/.exec(output())?.[1], { timeout: 15_000 })
+      .poll(() => /http:\/\/127\.0\.0\.1:(\d+)/.exec(output())?.[1], { timeout: 15_000 })
       .toBeDefined()
-    const port = /http:\/\/localhost:(\d+)/.exec(output())?.[1]
+    const port = /http:\/\/127\.0\.0\.1:(\d+)/.exec(output())?.[1]
     const base = `http://127.0.0.1:${port}`
     expect(await (await fetch(`${base}/healthz`)).json()).toEqual({ status: 'ok' })
 
@@ -151,10 +151,10 @@ describe('cardfile serve', () => {
     // The data survived: a second start finds the demo seeded and does not seed it again.
     const again = serve(['--port', '0', '--data', data, '--demo'])
     await expect
-      .poll(() => /http:\/\/localhost:(\d+)/.exec(again.output())?.[1], { timeout: 15_000 })
+      .poll(() => /http:\/\/127\.0\.0\.1:(\d+)/.exec(again.output())?.[1], { timeout: 15_000 })
       .toBeDefined()
     expect(again.output()).toContain('already seeded')
-    const port2 = /http:\/\/localhost:(\d+)/.exec(again.output())?.[1]
+    const port2 = /http:\/\/127\.0\.0\.1:(\d+)/.exec(again.output())?.[1]
     const token2 = /ben \(agent\): (\S+)/.exec(again.output())?.[1]
     const list = await fetch(`http://127.0.0.1:${port2}/api/demo/contacts`, {
       headers: { authorization: `Bearer ${token2}` },
@@ -162,5 +162,116 @@ describe('cardfile serve', () => {
     expect(((await list.json()) as { items: unknown[] }).items).toHaveLength(items.length)
     again.child.kill('SIGINT')
     expect(await again.exited).toEqual({ code: 0, signal: null })
+  })
+})
+
+describe('cardfile serve, deployed safely', () => {
+  /** The first non-internal IPv4 address of this machine, to reach a server from "outside". */
+  const externalAddress = (): string => {
+    for (const list of Object.values(networkInterfaces())) {
+      for (const entry of list ?? []) {
+        if (entry.family === 'IPv4' && !entry.internal) return entry.address
+      }
+    }
+    throw new Error('this machine has no non-loopback IPv4 address to test with')
+  }
+
+  const portOf = async (output: () => string): Promise<string> => {
+    await expect
+      .poll(() => /Cardfile serving on http:\/\/[^:]+:(\d+)/.exec(output())?.[1], {
+        timeout: 15_000,
+      })
+      .toBeDefined()
+    return /Cardfile serving on http:\/\/[^:]+:(\d+)/.exec(output())?.[1] ?? ''
+  }
+
+  it('listens on loopback in demo mode unless a host is given', async () => {
+    const { output } = serve(['--port', '0', '--data', join(tempDir(), 'd.db'), '--demo'])
+    const port = await portOf(output)
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200)
+    await expect(fetch(`http://${externalAddress()}:${port}/healthz`)).rejects.toThrow()
+  })
+
+  it('signs development tokens for clients on this machine only', async () => {
+    const { output } = serve([
+      '--port',
+      '0',
+      '--host',
+      '0.0.0.0',
+      '--data',
+      join(tempDir(), 'd.db'),
+      '--demo',
+    ])
+    const port = await portOf(output)
+    const ask = (host: string) =>
+      fetch(`http://${host}:${port}/api/dev/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ workspace: 'demo', role: 'admin', userId: 'mallory' }),
+      })
+    expect((await ask('127.0.0.1')).status).toBe(200)
+    const outside = await ask(externalAddress())
+    expect(outside.status).toBe(403)
+    expect(await outside.json()).toMatchObject({ error: { code: 'forbidden' } })
+    expect(output()).toContain('for clients on this machine only')
+  })
+
+  it('refuses a second server on the same database with one clear line', async () => {
+    const data = join(tempDir(), 'shared.db')
+    const first = serve(['--port', '0', '--data', data, '--demo'])
+    await portOf(first.output)
+    const second = serve(['--port', '0', '--data', data, '--demo'])
+    expect((await second.exited).code).toBe(1)
+    expect(second.output().trim()).toMatch(
+      /^cardfile: .*shared\.db is in use by another Cardfile server \(process \d+\); stop it, or choose another file with --data$/,
+    )
+  })
+
+  it('says in one line which flag to change when the port is busy', async () => {
+    const first = serve(['--port', '0', '--data', join(tempDir(), 'a.db'), '--demo'])
+    const port = await portOf(first.output)
+    const second = serve(['--port', port, '--data', join(tempDir(), 'b.db'), '--demo'])
+    expect((await second.exited).code).toBe(1)
+    expect(second.output().trim()).toBe(
+      `cardfile: port ${port} is in use on 127.0.0.1; choose another with --port`,
+    )
+  })
+
+  it('recreates the demo from scratch with --reset-demo', async () => {
+    const data = join(tempDir(), 'demo.db')
+    const first = serve(['--port', '0', '--data', data, '--demo'])
+    const port = await portOf(first.output)
+    const token = /ana \(admin\): (\S+)/.exec(first.output())?.[1]
+    const created = await fetch(`http://127.0.0.1:${port}/api/demo/inbound`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${/channel-ingest \(system\): (\S+)/.exec(first.output())?.[1]}`,
+      },
+      body: JSON.stringify({
+        channel: 'sms',
+        platformUserId: '+15550109999',
+        metadata: {},
+        message: { text: 'hi' },
+      }),
+    })
+    expect(created.status).toBe(200)
+    const count = async (p: string, t: string | undefined) =>
+      (
+        (await (
+          await fetch(`http://127.0.0.1:${p}/api/demo/contacts?limit=100`, {
+            headers: { authorization: `Bearer ${t}` },
+          })
+        ).json()) as { items: unknown[] }
+      ).items.length
+    const before = await count(port, token)
+    first.child.kill('SIGTERM')
+    await first.exited
+    expect(runCli(['serve', '--reset-demo', '--data', data]).status).toBe(2)
+    const again = serve(['--port', '0', '--data', data, '--demo', '--reset-demo'])
+    const port2 = await portOf(again.output)
+    expect(again.output()).not.toContain('already seeded')
+    const token2 = /ana \(admin\): (\S+)/.exec(again.output())?.[1]
+    expect(await count(port2, token2)).toBe(before - 1)
   })
 })

@@ -135,9 +135,16 @@ describe('SQLite storage', () => {
     const storage = open({ path })
     await storage.append('w1/contact/c1', updateSetting('name', 'Grace'))
 
-    // A second connection sees only what is committed to the file.
-    const other = open({ path })
-    const copy = rebuild(await other.load('w1/contact/c1'))
+    // A second connection sees only what is committed to the file. (A second store may not open
+    // the file while this one holds it: a raw reader stands in for another process.)
+    const other = new Database(path, { readonly: true })
+    cleanups.push(() => {
+      other.close()
+    })
+    const rows = other
+      .prepare<[string], { data: Uint8Array }>('SELECT data FROM updates WHERE doc = ?')
+      .all('w1/contact/c1')
+    const copy = rebuild(rows.map((row) => row.data))
     expect(copy.getMap('m').get('name')).toBe('Grace')
   })
 
@@ -330,5 +337,40 @@ describe('SQLite storage', () => {
       expect(filesContaining(files, name)).toEqual([])
       expect(filesContaining(files, kept)).not.toEqual([])
     })
+  })
+})
+
+describe('one writer per database file', () => {
+  it('refuses a second store on a file in use, and takes over the lock of a process that is gone', async () => {
+    const { dir, cleanup } = tempDir('cardfile-lock-')
+    const path = join(dir, 'cardfile.db')
+    try {
+      const first = createSqliteStorage({ path })
+      expect(() => createSqliteStorage({ path })).toThrow(/in use by another Cardfile server/)
+      await first.close()
+      // A killed server leaves its lock file behind, naming a process that no longer runs.
+      writeFileSync(`${path}.lock`, '999999999\n')
+      const next = createSqliteStorage({ path })
+      await next.append('w1/contact/c1', updateSetting('name', 'Grace'))
+      await next.close()
+      expect(existsSync(`${path}.lock`)).toBe(false)
+    } finally {
+      cleanup()
+    }
+  })
+
+  it('starts over with an empty database when asked to reset', async () => {
+    const { dir, cleanup } = tempDir('cardfile-reset-')
+    const path = join(dir, 'cardfile.db')
+    try {
+      const first = createSqliteStorage({ path })
+      await first.append('w1/contact/c1', updateSetting('name', 'Grace'))
+      await first.close()
+      const reset = createSqliteStorage({ path, reset: true })
+      expect(await reset.load('w1/contact/c1')).toEqual([])
+      await reset.close()
+    } finally {
+      cleanup()
+    }
   })
 })

@@ -10,6 +10,7 @@ import { Listeners } from './listeners'
 import { readPresence } from './presence'
 import type { Presence } from './presence'
 import { sameDocStatus } from './status'
+import { encodeTokenRefresh, tokenSubprotocols } from './token-transport'
 import type { DocStatus, LoadSource, SyncState } from './status'
 import {
   CloseCodes,
@@ -86,6 +87,8 @@ export class DocumentReplica {
   private purged = false
   private destroyed = false
   private tokenRetries = 0
+  /** A token was given: connections may open. */
+  private hasToken = false
   /** Set by the first token: the local copy is open (or opening) and the connection wanted. */
   private started = false
   private lastError: CardfileError | null = null
@@ -261,7 +264,7 @@ export class DocumentReplica {
 
   connect(): void {
     if (this.purged || this.destroyed) return
-    if (this.provider.params.token !== undefined) this.provider.connect()
+    if (this.hasToken) this.provider.connect()
   }
 
   disconnect(): void {
@@ -275,7 +278,15 @@ export class DocumentReplica {
    * asked for, when that one failed.
    */
   setToken(token: string): void {
-    this.provider.params = { ...this.provider.params, token }
+    // In the subprotocol header, never the URL: URLs end up in consoles and access logs.
+    this.provider.protocols = tokenSubprotocols(token)
+    const ws = this.provider.ws
+    if (this.hasToken && this.provider.wsconnected && ws !== null) {
+      // The open connection takes the new token at once instead of being closed at the old
+      // one's expiry: no reconnect of every document when tokens are refreshed.
+      ws.send(encodeTokenRefresh(token))
+    }
+    this.hasToken = true
     if (this.started || this.destroyed || this.purged) return
     this.started = true
     if (this.lastError?.code === ErrorCodes.Unauthorized) this.lastError = null

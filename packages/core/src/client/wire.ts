@@ -7,6 +7,8 @@ export const MessageTypes = {
   DurableAck: 100,
   Refusal: 101,
   Purge: 102,
+  /** Client to server: a fresh token for the open connection. */
+  TokenRefresh: 104,
 } as const
 
 /** Close codes the client reacts to (see PROTOCOL.md, "Close codes"). */

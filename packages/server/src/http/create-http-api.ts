@@ -44,7 +44,10 @@ export interface HttpApiDeps {
   readonly metrics: { render(): string }
   /** True while the server can serve (storage open, not shutting down). */
   ready(): boolean
-  /** Development mode: `POST /api/dev/token` signs tokens with this secret. Never in production. */
+  /**
+   * Development mode: `POST /api/dev/token` signs tokens with this secret, for clients on the
+   * loopback interface only. Never in production.
+   */
   readonly devTokens?: { readonly secret: string }
   /**
    * Failed authentications allowed per remote address and minute before requests from it are
@@ -73,6 +76,10 @@ export interface HttpApi extends HttpHandler {
   ingest(workspace: string, actor: Actor, body: unknown): Promise<InboundResult>
 }
 
+/** True for an address of this machine's loopback interface (IPv4, IPv6 or IPv4-mapped). */
+const isLoopback = (address: string | undefined): boolean =>
+  address !== undefined && (address === '::1' || /^(::ffff:)?127\./.test(address))
+
 /**
  * Builds Cardfile's HTTP API: health, readiness, metrics, channel ingestion and index queries.
  * It answers `/healthz`, `/readyz`, `/metrics` and everything under `/api/`, and resolves false
@@ -97,7 +104,6 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
       ? {}
       : { authFailuresPerMinute: deps.authFailuresPerMinute }),
   })
-  // Deletion and export routes (issue 7) live in their own modules; see deletion-routes.ts.
   const exportService =
     deps.storage.exportStore === undefined
       ? undefined
@@ -171,6 +177,15 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
         )
       }
       allow(['POST'])
+      // It signs any role, admin included: only for a browser or script on this machine, even
+      // when the demo listens on other interfaces.
+      if (!isLoopback(req.socket.remoteAddress)) {
+        throw new HttpError(
+          403,
+          ErrorCodes.Forbidden,
+          'Development tokens are signed for clients on the server machine only',
+        )
+      }
       const input = parseInput(devTokenBody, await readJsonBody(req, maxBody), 'body')
       const token = await signToken({ secret: deps.devTokens.secret, ...input })
       sendJson(res, 200, { token })

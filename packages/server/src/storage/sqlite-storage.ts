@@ -1,8 +1,10 @@
+import { rmSync } from 'node:fs'
 import Database from 'better-sqlite3'
 import * as Y from 'yjs'
 import { CardfileError, ErrorCodes, parseDocName } from '@cardfile/core'
 import type { ChannelId, ConversationStatus } from '@cardfile/core'
 import { removeAttachments } from './attachments'
+import { lockDatabaseFile } from './file-lock'
 import { checkLimit, decodeCursor, encodeCursor } from './cursor'
 import { checkIndexRow, identityTaken } from './index-rules'
 import { createSqliteLinkStorage } from '../linking/sqlite-link-storage'
@@ -49,6 +51,11 @@ export interface SqliteStorageOptions {
   /** How long a commit waits for a lock held by another connection. Default 5000. */
   readonly busyTimeoutMs?: number
   readonly logger?: StorageLogger
+  /**
+   * Delete the database (and its WAL) before opening it, to start over with an empty one.
+   * Refused like opening when another server uses the file.
+   */
+  readonly reset?: boolean
 }
 
 /** The SQLite storage: the {@link Storage} contract plus test and metrics hooks. */
@@ -118,13 +125,29 @@ export function createSqliteStorage(options: SqliteStorageOptions): SqliteStorag
   const compactDelayMs = options.compactDelayMs ?? 1000
   const logger: StorageLogger = options.logger ?? console
 
-  const db = new Database(options.path)
-  db.pragma('journal_mode = WAL')
-  db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`)
-  // Zero deleted content in place, so an erased document leaves no bytes behind in the file.
-  db.pragma('secure_delete = ON')
-  db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`)
-  migrate(db)
+  // One writer per file: a second server would interleave its own caches and commits with ours.
+  const lock = options.path === ':memory:' ? null : lockDatabaseFile(options.path)
+  let db: Database.Database
+  try {
+    if (options.reset === true) {
+      for (const suffix of ['', '-wal', '-shm']) rmSync(`${options.path}${suffix}`, { force: true })
+    }
+    db = new Database(options.path)
+    try {
+      db.pragma('journal_mode = WAL')
+      db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`)
+      // Zero deleted content in place, so an erased document leaves no bytes behind in the file.
+      db.pragma('secure_delete = ON')
+      db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`)
+      migrate(db)
+    } catch (error) {
+      db.close()
+      throw error
+    }
+  } catch (error) {
+    lock?.release()
+    throw error
+  }
 
   const sql = {
     isErased: db.prepare<[string], { one: number }>(
@@ -581,6 +604,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): SqliteStorag
         cancelFlush()
         closed = true
         db.close()
+        lock?.release()
       })()
       return closing
     },

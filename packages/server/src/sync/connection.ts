@@ -174,10 +174,17 @@ export class Connection {
     return msUntilToken(this.presenceState().tokens, this.limits.awarenessPerSecond)
   }
 
-  /** Closes the connection when its token expires (`ms` since epoch). */
-  expireAt(ms: number): void {
+  /**
+   * Closes the connection when its token expires (`ms` since epoch); null for a token without
+   * expiry. A later call (a refreshed token) replaces the expiry.
+   */
+  expireAt(ms: number | null): void {
     // Tokens valid for longer than a timer can wait (~24.8 days) are re-checked on reconnect.
-    if (ms - Date.now() > 2 ** 31 - 1) return
+    if (ms === null || ms - Date.now() > 2 ** 31 - 1) {
+      if (this.expiresAt !== 0) expiryClock.forget(this)
+      this.expiresAt = 0
+      return
+    }
     this.expiresAt = ms
     expiryClock.watch(this)
   }

@@ -18,6 +18,7 @@ export const MessageTypes = {
   DurableAck: 100,
   Refusal: 101,
   Purge: 102,
+  TokenRefresh: 104,
 } as const
 
 export type MessageType = (typeof MessageTypes)[keyof typeof MessageTypes]
