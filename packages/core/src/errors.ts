@@ -40,6 +40,12 @@ export const ErrorCodes = {
   RateLimited: 'rate-limited',
   /** An update that builds on changes the server does not have (it was dropped). */
   MissingDependency: 'missing-dependency',
+  /**
+   * The local copy of a document came from another store than the server's (its database was
+   * recreated, or the client now talks to another server): it was dropped unsent, unsaved
+   * local edits included, and the document was loaded afresh from the server.
+   */
+  CacheDiscarded: 'cache-discarded',
   Internal: 'internal',
 } as const
 
