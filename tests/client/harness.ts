@@ -51,9 +51,14 @@ export interface TestServer {
   readonly url: string
 }
 
-export async function startServer(): Promise<TestServer> {
+/** Starts a server with a fresh in-memory store, on `port` when given (a free one otherwise). */
+export async function startServer(options: { port?: number } = {}): Promise<TestServer> {
   const storage = createMemoryStorage()
-  const server = await createCardfileServer({ storage, auth: { secret: SECRET }, port: 0 })
+  const server = await createCardfileServer({
+    storage,
+    auth: { secret: SECRET },
+    port: options.port ?? 0,
+  })
   cleanups.push(async () => {
     await server.close()
     await storage.close()

@@ -114,13 +114,24 @@ export function buildApp(): string {
 export interface DemoServer {
   /** `http://127.0.0.1:<port>`, where the app opens. */
   readonly url: string
+  readonly port: number
+  /** The SQLite file. */
+  readonly data: string
   readonly output: () => string
+  /** Stops the server (SIGTERM) and resolves once it exited; the database stays. */
+  stop(): Promise<void>
 }
 
-/** Starts `cardfile serve --demo --static <app>` on a free port with a fresh database. */
-export async function startDemoServer(): Promise<DemoServer> {
+/**
+ * Starts `cardfile serve --demo --static <app>` with a fresh database on a free port, or on
+ * `port` with the database file `data` when given.
+ */
+export async function startDemoServer(
+  options: { port?: number; data?: string } = {},
+): Promise<DemoServer> {
   const app = buildApp()
   const dir = mkdtempSync(join(tmpdir(), 'cardfile-e2e-'))
+  const data = options.data ?? join(dir, 'cardfile.db')
   const child: ChildProcess = spawn(
     process.execPath,
     [
@@ -131,11 +142,11 @@ export async function startDemoServer(): Promise<DemoServer> {
       'serve',
       '--demo',
       '--port',
-      '0',
+      String(options.port ?? 0),
       '--host',
       '127.0.0.1',
       '--data',
-      join(dir, 'cardfile.db'),
+      data,
       '--static',
       app,
     ],
@@ -145,9 +156,12 @@ export async function startDemoServer(): Promise<DemoServer> {
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()))
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()))
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-  cleanups.push(async () => {
+  const stop = async (): Promise<void> => {
     child.kill('SIGTERM')
     await exited
+  }
+  cleanups.push(async () => {
+    await stop()
     rmSync(dir, { recursive: true, force: true })
   })
   await expect
@@ -155,7 +169,18 @@ export async function startDemoServer(): Promise<DemoServer> {
     .toMatch(/Agent workspace: open http:\/\/[^/]+\//)
   const match = /Cardfile serving on (http:\/\/[^\s]+)/.exec(output)
   if (match?.[1] === undefined) throw new Error(`No URL in the server output:\n${output}`)
-  return { url: match[1], output: () => output }
+  const url = match[1]
+  return { url, port: Number(new URL(url).port), data, output: () => output, stop }
+}
+
+/**
+ * Resets the demo database as an operator would: stops the server, deletes its database file
+ * (with its WAL), and starts it again on the same address, where it creates and seeds a new one.
+ */
+export async function resetDemoServer(server: DemoServer): Promise<DemoServer> {
+  await server.stop()
+  for (const suffix of ['', '-wal', '-shm']) rmSync(server.data + suffix, { force: true })
+  return startDemoServer({ port: server.port, data: server.data })
 }
 
 /** A message from a new person on a channel, as channel ingestion posts it; the conversation id. */

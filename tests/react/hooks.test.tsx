@@ -351,6 +351,30 @@ describe('@cardfile/react hooks against a real server', () => {
     await expect.poll(() => other.read().vip?.value).toBe(true)
   })
 
+  it('shows a cache from an old database as a cache-discarded error and the new values', async () => {
+    const old = await startServer()
+    const { admin } = await seed(old.url)
+    const before = admin.contact('c1')
+    await before.whenSynced()
+    before.setValue('team', 'Old team')
+    await expect.poll(() => before.status().saved).toBe(true)
+    const first = await connectClient(old.url, 'bo', 'agent', { device: 'phone' })
+    const view = render(withClient(first, <PanelValues id="c1" />))
+    await waitFor(() => expect(screen.getByTestId('value-team').textContent).toBe('Old team'))
+    view.unmount()
+    await first.destroy()
+
+    // The same device opens the app against a database created anew.
+    const fresh = await startServer()
+    await seed(fresh.url)
+    const second = await connectClient(fresh.url, 'bo', 'agent', { device: 'phone' })
+    render(withClient(second, <PanelValues id="c1" />))
+    render(withClient(second, <CaptureContact id="c1" />))
+    await waitFor(() => expect(screen.getByTestId('error').textContent).toBe('cache-discarded'))
+    await waitFor(() => expect(captured?.source).toBe('server'))
+    expect(screen.getByTestId('value-team').textContent).toBe('')
+  })
+
   it('follows a new channel prop at once, showing only the platform attributes of that channel', async () => {
     const { url } = await startServer()
     await seed(url)

@@ -42,6 +42,12 @@ export const ErrorCodes = {
   MissingDependency: 'missing-dependency',
   /** A database file another server process is already using. */
   DatabaseInUse: 'database-in-use',
+  /**
+   * The local copy of a document came from another store than the server's (its database was
+   * recreated, or the client now talks to another server): it was dropped unsent, unsaved
+   * local edits included, and the document was loaded afresh from the server.
+   */
+  CacheDiscarded: 'cache-discarded',
   Internal: 'internal',
 } as const
 

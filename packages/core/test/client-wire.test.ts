@@ -3,7 +3,7 @@ import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
 import { CardfileError } from '../src/errors'
 import { decodeTokenClaims, refreshDelay } from '../src/client/token'
-import { closeError, readPurge, readRefusal, refusalError } from '../src/client/wire'
+import { closeError, readHello, readPurge, readRefusal, refusalError } from '../src/client/wire'
 
 const stringPayload = (text: string) => {
   const encoder = encoding.createEncoder()
@@ -45,6 +45,17 @@ describe('wire messages', () => {
       reason: 'x',
     })
     expect(readPurge(stringPayload('garbage'), 'd/contact/c2').doc).toBe('d/contact/c2')
+  })
+
+  it('reads the generation of a hello, and nothing from a malformed one', () => {
+    expect(readHello(stringPayload(JSON.stringify({ generation: 'g-1' })))).toBe('g-1')
+    expect(readHello(stringPayload('{nope'))).toBeNull()
+    expect(readHello(stringPayload(JSON.stringify({ generation: 7 })))).toBeNull()
+    expect(readHello(stringPayload(JSON.stringify({ generation: '' })))).toBeNull()
+  })
+
+  it('maps a stale-generation close to cache-discarded', () => {
+    expect(closeError(4409, 'stale-generation')?.code).toBe('cache-discarded')
   })
 
   it('maps permanent close codes to error codes', () => {

@@ -8,7 +8,11 @@ import type { CardfileError, DocHandle, LoadSource, SyncState } from '@cardfile/
 export interface LoadState {
   readonly source: LoadSource
   readonly status: SyncState
-  /** The latest error about the document (a refused edit, a close, a purge), or null. */
+  /**
+   * The latest error about the document (a refused edit, a close, a purge, or
+   * `cache-discarded`: the device's copy came from another server database and was dropped), or
+   * null.
+   */
   readonly error: CardfileError | null
 }
 

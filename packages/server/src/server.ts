@@ -35,7 +35,12 @@ import type { ServerLimits } from './sync/limits'
 import type { CommitEvent, LiveDocument } from './sync/live-document'
 import { completeLogger, errorContext } from './sync/logger'
 import type { ServerLogger } from './sync/logger'
-import { MessageTypes, encodePermissionDenied, encodePurge } from './sync/message-types'
+import {
+  MessageTypes,
+  encodeHello,
+  encodePermissionDenied,
+  encodePurge,
+} from './sync/message-types'
 
 /** What an `httpHandler` gets besides the request: the server's parts it may use. */
 export interface HttpContext {
@@ -199,6 +204,9 @@ export async function createCardfileServer(
   options: CardfileServerOptions,
 ): Promise<CardfileServer> {
   const limits: ServerLimits = { ...DEFAULT_LIMITS, ...options.limits }
+  // The store's generation never changes, so one hello serves every connection.
+  const generation = await options.storage.generation()
+  const hello = encodeHello({ generation })
   const logger = completeLogger(options.logger)
   const metrics = createServerMetrics()
   const authenticate = createAuthenticator(options.auth)
@@ -343,7 +351,13 @@ export async function createCardfileServer(
   }
 
   /** Authenticates, loads the document and attaches the connection; then drains its queue. */
-  const admit = async (conn: Connection, workspace: string, token: string): Promise<void> => {
+  const admit = async (
+    conn: Connection,
+    workspace: string,
+    token: string,
+    /** The generation the client's cache belongs to (`generation=`), or null when not given. */
+    cacheGeneration: string | null,
+  ): Promise<void> => {
     let actor: AuthenticatedActor
     try {
       actor = await authenticate(token, conn.docName)
@@ -358,6 +372,14 @@ export async function createCardfileServer(
     if (conn.closed) return
     if (actor.workspace !== workspace) {
       refuse(conn, { code: CloseCodes.Forbidden.code, reason: ErrorCodes.WrongWorkspace })
+      return
+    }
+    if (cacheGeneration !== null && cacheGeneration !== generation) {
+      // The cache was filled from another store (a deleted, replaced or restored database):
+      // whatever the client would send next could bring back what this store never had or
+      // dropped. Close before the document is even loaded, so none of it is applied.
+      conn.sendExtended(hello)
+      conn.close(CloseCodes.StaleGeneration)
       return
     }
     conn.actor = actor
@@ -384,6 +406,9 @@ export async function createCardfileServer(
       return
     }
     attached.set(conn, live)
+    // Before the server's sync step 1: a client whose cache is from another store must be able
+    // to drop it before it answers with its own state.
+    conn.sendExtended(hello)
     live.addConnection(conn)
     for (const message of conn.takeQueued()) {
       if (conn.closed) break
@@ -456,7 +481,7 @@ export async function createCardfileServer(
         conn.close({ code: CloseCodes.TryAgainLater.code, reason: 'auth-timeout' })
     }, limits.authTimeoutMs)
     authTimer.unref()
-    admit(conn, parsed.workspace, token)
+    admit(conn, parsed.workspace, token, url.searchParams.get('generation'))
       .catch((error: unknown) => {
         logger.error('admitting a connection failed', { doc: docName, ...errorContext(error) })
         conn.close(CloseCodes.Internal)

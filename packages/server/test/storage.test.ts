@@ -207,6 +207,16 @@ describe('SQLite storage', () => {
     expect(pragmas.journal).toBe('wal')
   })
 
+  it('keeps the generation made with the file across reopens, and a new file gets another', async () => {
+    const { path } = freshPath()
+    const created = open({ path })
+    const first = await created.generation()
+    expect(first).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+    await created.close()
+    expect(await open({ path }).generation()).toBe(first)
+    expect(await open({ path: freshPath().path }).generation()).not.toBe(first)
+  })
+
   describe('compaction', () => {
     it('merges a document over compactAfter into its snapshot in the background', async () => {
       const { path } = freshPath()

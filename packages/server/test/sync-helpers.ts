@@ -70,6 +70,8 @@ export interface RawClient {
   readonly refusals: RefusalNotice[]
   readonly acks: Uint8Array[]
   readonly purges: PurgeNotice[]
+  /** Generations named by the server's hellos (type 103). */
+  readonly hellos: string[]
   readonly types: number[]
   synced: boolean
   closeInfo: { code: number; reason: string } | null
@@ -94,11 +96,12 @@ export async function connectRaw(
   server: CardfileServer,
   docName: string,
   token: string | null,
-  options: { cardfile?: boolean; path?: string } = {},
+  options: { cardfile?: boolean; path?: string; generation?: string } = {},
 ): Promise<RawClient> {
   const params = new URLSearchParams()
   if (token !== null) params.set('token', token)
   if (options.cardfile ?? true) params.set('cardfile', '1')
+  if (options.generation !== undefined) params.set('generation', options.generation)
   const ws = new WebSocket(`${server.wsUrl}/${options.path ?? docName}?${params.toString()}`)
   ws.binaryType = 'nodebuffer'
   const doc = new Y.Doc()
@@ -109,6 +112,7 @@ export async function connectRaw(
     refusals: [],
     acks: [],
     purges: [],
+    hellos: [],
     types: [],
     synced: false,
     closeInfo: null,
@@ -154,6 +158,11 @@ export async function connectRaw(
       case 102:
         client.purges.push(JSON.parse(decoding.readVarString(decoder)) as PurgeNotice)
         break
+      case 103:
+        client.hellos.push(
+          (JSON.parse(decoding.readVarString(decoder)) as { generation: string }).generation,
+        )
+        break
       default:
         break
     }
@@ -181,7 +190,7 @@ export async function connectSynced(
   server: CardfileServer,
   docName: string,
   token: string,
-  options: { cardfile?: boolean } = {},
+  options: { cardfile?: boolean; generation?: string } = {},
 ): Promise<RawClient> {
   const client = await connectRaw(server, docName, token, options)
   await expectPoll(() => client.synced || client.closeInfo !== null)

@@ -132,6 +132,8 @@ class Client implements CardfileClient {
   private statusCache: ClientStatus | null = null
   private destroyed = false
   private readonly beforeUnload: ((event: BeforeUnloadEvent) => void) | null = null
+  /** The store generation the server named last (see PROTOCOL.md, "103 hello"). */
+  private generation: string | null = null
   /** Documents purged during this client's life, with the reason the server gave. */
   private readonly purged = new Map<string, string>()
 
@@ -167,6 +169,10 @@ class Client implements CardfileClient {
       purgedReason: (docName) => this.purged.get(docName) ?? null,
       rememberPurge: (docName, reason) => {
         this.purged.set(docName, reason)
+      },
+      knownGeneration: () => this.generation,
+      learnGeneration: (generation) => {
+        this.generation = generation
       },
     }
     if (options.token !== undefined) this.useToken(options.token)

@@ -1,6 +1,7 @@
 import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
 import { IndexeddbPersistence } from 'y-indexeddb'
+import { deleteDB } from 'lib0/indexeddb'
 import { ROOT_MAPS } from '../document-layout'
 import type { DocKind } from '../document-layout'
 import { CardfileError, ErrorCodes } from '../errors'
@@ -9,6 +10,7 @@ import { DurabilityTracker } from './durability'
 import { Listeners } from './listeners'
 import { readPresence } from './presence'
 import type { Presence } from './presence'
+import { resetDoc } from './reset-doc'
 import { sameDocStatus } from './status'
 import { encodeTokenRefresh, tokenSubprotocols } from './token-transport'
 import type { DocStatus, LoadSource, SyncState } from './status'
@@ -17,6 +19,7 @@ import {
   MessageTypes,
   closeError,
   readDurableAck,
+  readHello,
   readPurge,
   readRefusal,
   refusalError,
@@ -47,9 +50,17 @@ export interface ReplicaContext {
   purgedReason(docName: string): string | null
   /** Remembers that a document was purged, so opening it again cannot bring it back. */
   rememberPurge(docName: string, reason: string): void
+  /** The store generation the client last heard of (in a hello or a local copy), or null. */
+  knownGeneration(): string | null
+  /** Remembers the store generation a hello named. */
+  learnGeneration(generation: string): void
 }
 
 const COMMITTED_KEY = 'cardfile:committed'
+/** Key of the store generation the local copy belongs to, beside the copy in its database. */
+const GENERATION_KEY = 'cardfile:generation'
+/** Origin of emptying the document after its cache turned out stale; never sent. */
+const DISCARD_ORIGIN = Symbol('cardfile.discard')
 /** Origin of the local erase that follows a purge notice; never sent (the provider is gone). */
 const PURGE_ORIGIN = Symbol('cardfile.purge')
 /** Refreshing a token that the server keeps calling expired more often than this is a loop. */
@@ -92,6 +103,15 @@ export class DocumentReplica {
   /** Set by the first token: the local copy is open (or opening) and the connection wanted. */
   private started = false
   private lastError: CardfileError | null = null
+  /**
+   * The store generation the in-memory state and the local copy belong to: read from the local
+   * copy, or named by the first hello; null while unknown.
+   */
+  private generation: string | null = null
+  /** The local copy is loaded and its generation read (always true without IndexedDB). */
+  private localReady: boolean
+  /** A stale cache is being dropped: nothing connects until the fresh local copy is open. */
+  private discarding = false
   private statusCache: DocStatus | null = null
   private presenceCache: { version: number; value: readonly Presence[] } | null = null
   private readonly attached = new Map<string, { value: unknown; destroy: () => void }>()
@@ -116,6 +136,7 @@ export class DocumentReplica {
       { trackedOrigins: new Set([ctx.origin]), captureTimeout: ctx.undoCaptureMs },
     )
     this.localLoaded = !ctx.indexedDB
+    this.localReady = !ctx.indexedDB
 
     this.doc.on('update', this.onUpdate)
     this.provider.on('status', this.onProviderChange)
@@ -240,8 +261,10 @@ export class DocumentReplica {
   presence(): readonly Presence[] {
     if (this.presenceCache?.version === this.version) return this.presenceCache.value
     const value: Presence[] = []
+    const self = this.provider.awareness.clientID
     for (const [clientId, state] of this.provider.awareness.getStates()) {
-      if (clientId === this.doc.clientID) continue
+      // The awareness id, not the doc's: dropping a stale cache gives the doc a new one.
+      if (clientId === self) continue
       const p = readPresence(clientId, state)
       if (p !== null) value.push(p)
     }
@@ -263,8 +286,7 @@ export class DocumentReplica {
   }
 
   connect(): void {
-    if (this.purged || this.destroyed) return
-    if (this.hasToken) this.provider.connect()
+    this.maybeConnect()
   }
 
   disconnect(): void {
@@ -292,7 +314,7 @@ export class DocumentReplica {
     if (this.lastError?.code === ErrorCodes.Unauthorized) this.lastError = null
     this.openLocal()
     this.refreshPresence()
-    if (this.ctx.online()) this.provider.connect()
+    this.maybeConnect()
     this.changed()
   }
 
@@ -331,6 +353,17 @@ export class DocumentReplica {
     this.setToken(token)
   }
 
+  /**
+   * Connects when online with a token, once the local copy is loaded and its generation known:
+   * the first connection must already say which store the copy came from, or a server with
+   * another store could not refuse it before its content arrives.
+   */
+  private maybeConnect(): void {
+    if (this.purged || this.destroyed || this.discarding || !this.localReady) return
+    if (!this.ctx.online() || !this.hasToken) return
+    this.provider.connect()
+  }
+
   private openLocal(): void {
     if (!this.ctx.indexedDB || this.persistence !== null || this.destroyed || this.purged) return
     this.persistence = new IndexeddbPersistence(this.ctx.localName(this.name), this.doc)
@@ -358,6 +391,17 @@ export class DocumentReplica {
     }
     handlers[MessageTypes.Refusal] = (_encoder, decoder) => {
       this.fail(refusalError(readRefusal(decoder, this.name)))
+    }
+    handlers[MessageTypes.Hello] = (_encoder, decoder) => {
+      const generation = readHello(decoder)
+      if (generation === null) return
+      this.ctx.learnGeneration(generation)
+      if (this.generation === null) {
+        this.setGeneration(generation)
+        this.saveGeneration()
+      } else if (this.generation !== generation) {
+        void this.discard(generation)
+      }
     }
     handlers[MessageTypes.Purge] = (_encoder, decoder) => {
       const notice = readPurge(decoder, this.name)
@@ -401,10 +445,17 @@ export class DocumentReplica {
     // y-indexeddb says "synced" even for an empty database: only content counts as local data.
     if (this.source === 'none' && this.doc.store.clients.size > 0) this.source = 'local'
     void this.loadCommitted()
+    if (this.persistence !== null) void this.readGeneration(this.persistence)
     this.changed()
   }
 
   private readonly onClosed = (event: { code: number; reason: string }): void => {
+    if (event.code === CloseCodes.StaleGeneration) {
+      // The hello before this close normally started the discard (and closed the socket first,
+      // so this is not heard). Without a readable hello, drop the cache all the same.
+      void this.discard(null)
+      return
+    }
     if (event.code === CloseCodes.Deleted) {
       this.purge(event.reason)
       return
@@ -428,7 +479,7 @@ export class DocumentReplica {
       return
     }
     this.setToken(token)
-    if (this.ctx.online()) this.provider.connect()
+    this.maybeConnect()
     this.changed()
   }
 
@@ -512,6 +563,95 @@ export class DocumentReplica {
         })
       }
     }
+  }
+
+  /** Reads the generation the local copy belongs to; then the replica may connect. */
+  private async readGeneration(persistence: IndexeddbPersistence): Promise<void> {
+    let stamp: unknown = null
+    try {
+      stamp = await persistence.get(GENERATION_KEY)
+    } catch {
+      stamp = null
+    }
+    if (this.destroyed || persistence !== this.persistence) return
+    if (typeof stamp === 'string' && stamp !== '') {
+      this.setGeneration(stamp)
+      // After a reload offline, the first copy read tells documents created meanwhile.
+      if (this.ctx.knownGeneration() === null) this.ctx.learnGeneration(stamp)
+    } else if (this.generation === null) {
+      // A copy without a stamp is new (or older than stamps): whatever is written into it
+      // before its first hello, offline for instance, belongs to the store the client knows of.
+      const known = this.ctx.knownGeneration()
+      if (known !== null) this.setGeneration(known)
+    }
+    this.saveGeneration()
+    this.localReady = true
+    this.maybeConnect()
+    this.changed()
+  }
+
+  private setGeneration(generation: string | null): void {
+    this.generation = generation
+    // Every later connection names the store the local state came from, so that a server with
+    // another store refuses it (close 4409) before applying anything it sends.
+    const params = Object.fromEntries(
+      Object.entries(this.provider.params).filter(([key]) => key !== 'generation'),
+    )
+    this.provider.params = generation === null ? params : { ...params, generation }
+  }
+
+  private saveGeneration(): void {
+    if (this.persistence === null || this.generation === null || this.purged) return
+    if (this.destroyed) return
+    void this.persistence.set(GENERATION_KEY, this.generation).catch(() => undefined)
+  }
+
+  /**
+   * Drops a local copy that belongs to another store generation: the server's database was
+   * recreated, or this is another server. None of it may reach the server, pending edits
+   * included, so the connection goes first; then the copy in IndexedDB, the in-memory state
+   * and the undo history; then the document is opened afresh and synced from the server.
+   */
+  private async discard(generation: string | null): Promise<void> {
+    if (this.discarding || this.destroyed || this.purged) return
+    this.discarding = true
+    this.provider.disconnect()
+    const local = this.persistence
+    this.persistence = null
+    local?.off('synced', this.onLocalLoaded)
+    // Detaches its update listener at once, so emptying the doc below is not stored.
+    const closing = local?.destroy()
+    this.undoManager.clear()
+    resetDoc(this.doc, ROOT_MAPS[this.kind], DISCARD_ORIGIN)
+    // y-websocket announces presence under the doc's client id: move the local state to the
+    // new one (nothing is connected, so the old id's removal goes nowhere).
+    const awareness = this.provider.awareness
+    const presence = awareness.getLocalState()
+    awareness.setLocalState(null)
+    awareness.clientID = this.doc.clientID
+    awareness.setLocalState(presence)
+    this.durability.reset()
+    this.source = 'none'
+    this.localLoaded = !this.ctx.indexedDB
+    this.localReady = !this.ctx.indexedDB
+    this.setGeneration(generation)
+    this.fail(
+      new CardfileError(
+        ErrorCodes.CacheDiscarded,
+        `The local copy of ${this.name} came from another server database; it was dropped and is loaded afresh`,
+      ),
+    )
+    try {
+      await closing
+      if (local !== undefined && local !== null) await deleteDB(local.name)
+    } catch {
+      // A copy that cannot be deleted is still never read again: the fresh one replaces it.
+    }
+    this.discarding = false
+    if (this.destroyed || this.purged) return
+    this.openLocal()
+    this.maybeConnect()
+    this.changed()
   }
 
   private saveCommitted(): void {

@@ -17,6 +17,12 @@ export class DurabilityTracker {
 
   constructor(private readonly doc: Y.Doc) {}
 
+  /** Forgets everything: the document was emptied and starts over (a dropped stale cache). */
+  reset(): void {
+    this.committed.clear()
+    this.localEnds = []
+  }
+
   /** Records a local transaction that ended at `endClock` for this doc's client id. */
   recordLocal(endClock: number): void {
     const last = this.localEnds[this.localEnds.length - 1]

@@ -25,7 +25,10 @@ export interface DocHandle {
   version(): number
   /** Listens to every change of content, status or presence; returns the unsubscribe function. */
   subscribe(listener: () => void): () => void
-  /** Listens to errors about this document (server refusals, closes, purge). */
+  /**
+   * Listens to errors about this document (server refusals, closes, purge) and to
+   * `cache-discarded`: the local copy came from another server database and was dropped unsent.
+   */
   onError(listener: (error: CardfileError) => void): () => void
   /** Runs `fn` in one transaction with the client's local origin, so undo tracks it. */
   transact<T>(fn: () => T): T

@@ -7,6 +7,7 @@ export const MessageTypes = {
   DurableAck: 100,
   Refusal: 101,
   Purge: 102,
+  Hello: 103,
   /** Client to server: a fresh token for the open connection. */
   TokenRefresh: 104,
 } as const
@@ -16,6 +17,7 @@ export const CloseCodes = {
   BadRequest: 4400,
   Unauthorized: 4401,
   Forbidden: 4403,
+  StaleGeneration: 4409,
   Deleted: 4410,
   PayloadTooLarge: 4413,
   RateLimited: 4429,
@@ -92,6 +94,22 @@ export function readPurge(decoder: decoding.Decoder, docName: string): PurgeNoti
   return { doc: docName, reason: '' }
 }
 
+/**
+ * Reads the payload of a 103 hello: the server's store generation, or null when the notice is
+ * unreadable (the client then keeps what it has; the server still refuses a stale cache).
+ */
+export function readHello(decoder: decoding.Decoder): string | null {
+  try {
+    const parsed: unknown = JSON.parse(decoding.readVarString(decoder))
+    if (isRecord(parsed) && typeof parsed.generation === 'string' && parsed.generation !== '') {
+      return parsed.generation
+    }
+  } catch {
+    // fall through: an unreadable hello names no generation
+  }
+  return null
+}
+
 /** The typed error a refusal notice becomes. */
 export const refusalError = (notice: RefusalNotice): CardfileError =>
   new CardfileError(notice.code, notice.message, notice.field || undefined)
@@ -109,6 +127,11 @@ export function closeError(code: number, reason: string): CardfileError | null {
       return new CardfileError(ErrorCodes.Forbidden, reason || 'Not allowed to open this document')
     case CloseCodes.Deleted:
       return new CardfileError(ErrorCodes.Deleted, reason || 'The document was deleted')
+    case CloseCodes.StaleGeneration:
+      return new CardfileError(
+        ErrorCodes.CacheDiscarded,
+        'The local copy belonged to another store and was dropped',
+      )
     case CloseCodes.PayloadTooLarge:
       return new CardfileError(ErrorCodes.PayloadTooLarge, reason || 'A change was too large')
     case CloseCodes.RateLimited:

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import * as Y from 'yjs'
 import { CardfileError, ErrorCodes, parseDocName } from '@cardfile/core'
 import { removeAttachments } from './attachments'
@@ -61,6 +62,8 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
   const conversations = new Map<string, ConversationIndexRow>()
   const counters = { commits: 0, appends: 0, lastCommitMs: 0, compactions: 0 }
   let closed = false
+  // Every instance is a new store: nothing it holds survives it.
+  const generation = randomUUID()
 
   const ensureOpen = (): void => {
     if (closed) throw new CardfileError(ErrorCodes.Internal, 'storage is closed')
@@ -79,6 +82,10 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
   }
 
   return {
+    async generation() {
+      return generation
+    },
+
     async load(docName) {
       ensureOpen()
       const doc = docs.get(docName)

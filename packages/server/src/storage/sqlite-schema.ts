@@ -210,6 +210,24 @@ const MIGRATIONS: readonly { readonly version: number; readonly sql: string }[] 
       );
     `,
   },
+  {
+    version: 5,
+    sql: `
+      -- Facts about the store itself. 'generation' is a random UUID made with the file and
+      -- never changed: clients compare it with the one their cached documents came from, so a
+      -- deleted and recreated database is never refilled from stale caches.
+      CREATE TABLE store_meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      );
+      INSERT INTO store_meta (key, value) VALUES ('generation', lower(
+        hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' ||
+        substr(hex(randomblob(2)), 2) || '-' ||
+        substr('89ab', 1 + (abs(random()) % 4), 1) || substr(hex(randomblob(2)), 2) || '-' ||
+        hex(randomblob(6))
+      ));
+    `,
+  },
 ]
 
 /** The schema version this code writes. */

@@ -419,7 +419,19 @@ export function createSqliteStorage(options: SqliteStorageOptions): SqliteStorag
     return stmt.all(...params) as T[]
   }
 
+  // Read once: the migration made it with the file and nothing changes it afterwards.
+  const generation = db
+    .prepare<[], { value: string }>("SELECT value FROM store_meta WHERE key = 'generation'")
+    .get()?.value
+  if (generation === undefined) {
+    throw new CardfileError(ErrorCodes.Internal, 'the database has no generation id')
+  }
+
   const storage: SqliteStorage = {
+    async generation() {
+      return generation
+    },
+
     async load(docName) {
       ensureOpen()
       // Both reads in one transaction so a compaction can't slip between them.

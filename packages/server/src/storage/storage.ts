@@ -44,6 +44,15 @@ export interface Page<T> {
  *   store keeps holds a readable copy of anything deleted before it.
  */
 export interface Storage {
+  /**
+   * The store's generation: an id made when the store was created and never changed after.
+   * A new or replaced database has a new one, so clients can tell that their cached copies
+   * belong to another store (see PROTOCOL.md, "103 hello").
+   *
+   * @example
+   * const generation = await storage.generation() // '6f1c…', the same after every restart
+   */
+  generation(): Promise<string>
   /** Everything stored for a document, in order (snapshot first); empty when unknown. */
   load(docName: string): Promise<Uint8Array[]>
   /**

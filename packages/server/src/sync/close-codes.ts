@@ -13,6 +13,11 @@ export const CloseCodes = {
   BadRequest: { code: 4400, reason: 'bad-request' },
   Unauthorized: { code: 4401, reason: 'unauthorized' },
   Forbidden: { code: 4403, reason: 'forbidden' },
+  /**
+   * The client's cache comes from another store than the server's (its `generation` parameter
+   * names another generation): nothing it sent is applied; it drops the cache and reconnects.
+   */
+  StaleGeneration: { code: 4409, reason: 'stale-generation' },
   Deleted: { code: 4410, reason: 'deleted' },
   PayloadTooLarge: { code: 4413, reason: 'payload-too-large' },
   RateLimited: { code: 4429, reason: 'rate-limited' },

@@ -18,6 +18,7 @@ export const MessageTypes = {
   DurableAck: 100,
   Refusal: 101,
   Purge: 102,
+  Hello: 103,
   TokenRefresh: 104,
 } as const
 
@@ -38,6 +39,12 @@ export interface RefusalNotice {
 export interface PurgeNotice {
   readonly doc: string
   readonly reason: string
+}
+
+/** The JSON payload of a hello (type 103): which store the server's documents live in. */
+export interface HelloNotice {
+  /** The storage's generation id (see `Storage.generation`). */
+  readonly generation: string
 }
 
 /** A sync update message (type 0, y-protocols `messageYjsUpdate`). */
@@ -100,6 +107,17 @@ export function encodeRefusal(notice: RefusalNotice): Uint8Array {
 export function encodePurge(notice: PurgeNotice): Uint8Array {
   const encoder = encoding.createEncoder()
   encoding.writeVarUint(encoder, MessageTypes.Purge)
+  encoding.writeVarString(encoder, JSON.stringify(notice))
+  return encoding.toUint8Array(encoder)
+}
+
+/**
+ * A hello (type 103), the first message of every Cardfile connection, sent before the
+ * server's sync step 1 so a client can drop a cache from another store before syncing.
+ */
+export function encodeHello(notice: HelloNotice): Uint8Array {
+  const encoder = encoding.createEncoder()
+  encoding.writeVarUint(encoder, MessageTypes.Hello)
   encoding.writeVarString(encoder, JSON.stringify(notice))
   return encoding.toUint8Array(encoder)
 }
