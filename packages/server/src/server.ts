@@ -1,5 +1,6 @@
 import { createServer } from 'node:http'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import { randomBytes } from 'node:crypto'
 import type { AddressInfo, Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { CardfileError, ErrorCodes, parseDocName } from '@cardfile/core'
@@ -12,6 +13,9 @@ import type { DocumentHost } from './document-host'
 import { createCrmService } from './crm/crm-service'
 import type { CrmOptions, CrmService } from './crm/crm-service'
 import { crmRoutes } from './http/crm-routes'
+import { REQUEST_ID_HEADER, requestIdFor } from './http/request-id'
+import { contextualLogger, createLogScope } from './logging/log-context'
+import { loggableUrl, withoutSecret } from './logging/redact'
 import { createServerMetrics } from './metrics'
 import type { ServerMetrics } from './metrics'
 import { attachCrossChannel } from './routing/cross-channel'
@@ -40,6 +44,8 @@ export interface HttpContext {
   ready(): boolean
   /** Called after a contact is erased, so the CRM outbox drops what it holds about it. */
   readonly erasureHooks?: readonly ContactErasureHook[]
+  /** The server's logger: its lines carry the request's id and never a credential. */
+  readonly logger?: ServerLogger
 }
 
 /**
@@ -184,8 +190,12 @@ export async function createCardfileServer(
   options: CardfileServerOptions,
 ): Promise<CardfileServer> {
   const limits: ServerLimits = { ...DEFAULT_LIMITS, ...options.limits }
-  const logger = completeLogger(options.logger)
+  const logScope = createLogScope()
+  const logger = contextualLogger(completeLogger(options.logger), logScope)
   const metrics = createServerMetrics()
+  // Connection ids: unique within this process run, short enough to cost an idle socket little.
+  const connectionIdPrefix = randomBytes(3).toString('hex')
+  let connectionSeq = 0
   const authenticate = createAuthenticator(options.auth)
   const registry: DocumentRegistry = new DocumentRegistry({
     storage: options.storage,
@@ -231,6 +241,7 @@ export async function createCardfileServer(
     authenticate,
     ready: () => !closing,
     erasureHooks: crm === null ? [] : [(event) => crm.onContactErased(event)],
+    logger,
   }
 
   const wss = new WebSocketServer({
@@ -245,9 +256,10 @@ export async function createCardfileServer(
 
   const handleMessage = (conn: Connection, live: LiveDocument, message: Uint8Array): void => {
     try {
-      live.receive(conn, message)
+      logScope.run({ connectionId: conn.id, doc: conn.docName }, () => live.receive(conn, message))
     } catch (error) {
       logger.debug('malformed message, closing the connection', {
+        connectionId: conn.id,
         doc: conn.docName,
         ...errorContext(error),
       })
@@ -286,7 +298,8 @@ export async function createCardfileServer(
       actor = await authenticate(token, conn.docName)
     } catch (error) {
       if (!(error instanceof CardfileError)) {
-        logger.warn('authenticate failed unexpectedly', errorContext(error))
+        // A custom hook's error may quote the token it refused.
+        logger.warn('authenticate failed unexpectedly', withoutSecret(errorContext(error), token))
       }
       const code = error instanceof CardfileError ? closeForError(error) : CloseCodes.Unauthorized
       refuse(conn, code)
@@ -342,11 +355,18 @@ export async function createCardfileServer(
     if (conn !== null) conn.alive = true
   }
   function onSocketError(this: WebSocket, error: Error): void {
-    logger.debug('websocket error', { doc: connectionOf(this)?.docName, ...errorContext(error) })
+    const conn = connectionOf(this)
+    logger.debug('websocket error', {
+      connectionId: conn?.id,
+      doc: conn?.docName,
+      ...errorContext(error),
+    })
   }
-  function onSocketClose(this: WebSocket): void {
+  function onSocketClose(this: WebSocket, code: number): void {
     const conn = connectionOf(this)
     if (conn === null) return
+    // The code only: a peer's close reason is free text.
+    logger.debug('websocket closed', { connectionId: conn.id, doc: conn.docName, code })
     conn.markClosed()
     connections.delete(conn)
     metrics.connections.set(connections.size)
@@ -373,6 +393,8 @@ export async function createCardfileServer(
     connections.add(conn)
     metrics.connections.set(connections.size)
     metrics.connectionsTotal.inc()
+    conn.id = `${connectionIdPrefix}-${(++connectionSeq).toString(36)}`
+    logger.debug('websocket opened', { connectionId: conn.id, url: loggableUrl(req.url) })
     ws.connection = conn
     ws.on('message', onSocketMessage)
     ws.on('pong', onSocketPong)
@@ -390,7 +412,8 @@ export async function createCardfileServer(
         conn.close({ code: CloseCodes.TryAgainLater.code, reason: 'auth-timeout' })
     }, limits.authTimeoutMs)
     authTimer.unref()
-    admit(conn, parsed.workspace, token)
+    logScope
+      .run({ connectionId: conn.id, doc: docName }, () => admit(conn, parsed.workspace, token))
       .catch((error: unknown) => {
         logger.error('admitting a connection failed', { doc: docName, ...errorContext(error) })
         conn.close(CloseCodes.Internal)
@@ -403,6 +426,27 @@ export async function createCardfileServer(
   })
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    const requestId = requestIdFor(req.headers[REQUEST_ID_HEADER])
+    res.setHeader(REQUEST_ID_HEADER, requestId)
+    // Every answer here is JSON, metrics text or a file with its own type: never sniff one.
+    res.setHeader('x-content-type-options', 'nosniff')
+    logScope.run({ requestId }, () => handleRequest(req, res, requestId))
+  }
+
+  const handleRequest = (req: IncomingMessage, res: ServerResponse, requestId: string): void => {
+    const started = performance.now()
+    res.once('finish', () => {
+      // Probes and scrapes would drown the log at info.
+      const path = req.url?.split('?')[0] ?? '/'
+      const probe = path === '/healthz' || path === '/readyz' || path === '/metrics'
+      logger[probe ? 'debug' : 'info']('http request', {
+        requestId,
+        method: req.method,
+        url: loggableUrl(req.url),
+        status: res.statusCode,
+        ms: Math.round(performance.now() - started),
+      })
+    })
     const notFound = (): void => {
       if (res.headersSent) return
       res.writeHead(404, { 'content-type': 'application/json' })
@@ -502,6 +546,7 @@ export async function createCardfileServer(
     closed ??= (async () => {
       closing = true
       clearInterval(heartbeat)
+      logger.info('shutting down', { connections: connections.size })
       const stopped = new Promise<void>((resolve) => httpServer.close(() => resolve()))
       for (const conn of connections) {
         conn.close({ code: CloseCodes.GoingAway.code, reason: 'shutting-down' })
@@ -517,6 +562,7 @@ export async function createCardfileServer(
       wss.close()
       httpServer.closeAllConnections()
       await stopped
+      logger.info('stopped')
     })()
     return closed
   }
