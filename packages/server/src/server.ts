@@ -18,6 +18,7 @@ import { contextualLogger, createLogScope } from './logging/log-context'
 import { loggableUrl, withoutSecret } from './logging/redact'
 import { createServerMetrics } from './metrics'
 import type { ServerMetrics } from './metrics'
+import { startProcessMetrics } from './process-metrics'
 import { attachCrossChannel } from './routing/cross-channel'
 import type { CrossChannelOptions } from './routing/cross-channel'
 import type { Storage } from './storage/storage'
@@ -192,7 +193,8 @@ export async function createCardfileServer(
   const limits: ServerLimits = { ...DEFAULT_LIMITS, ...options.limits }
   const logScope = createLogScope()
   const logger = contextualLogger(completeLogger(options.logger), logScope)
-  const metrics = createServerMetrics()
+  const processMetrics = startProcessMetrics()
+  const metrics = createServerMetrics({ collectors: [processMetrics] })
   // Connection ids: unique within this process run, short enough to cost an idle socket little.
   const connectionIdPrefix = randomBytes(3).toString('hex')
   let connectionSeq = 0
@@ -561,6 +563,7 @@ export async function createCardfileServer(
       registry.destroyAll()
       wss.close()
       httpServer.closeAllConnections()
+      processMetrics.stop()
       await stopped
       logger.info('stopped')
     })()
