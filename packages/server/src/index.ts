@@ -27,6 +27,7 @@ export type { PinoLike } from './logging/pino-logger'
 export { pinoServerLogger } from './logging/pino-logger'
 export { loggableUrl, scrubSecrets } from './logging/redact'
 export { REQUEST_ID_HEADER } from './http/request-id'
+export { appSecurityHeaders, contentSecurityPolicy } from './http/security-headers'
 export type { CommitEvent } from './sync/live-document'
 export { contactIndexRow, conversationIndexRow, indexRowFor } from './sync/index-rows'
 export type {
