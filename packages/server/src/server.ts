@@ -113,8 +113,9 @@ export interface CardfileServer {
   /** Documents currently in memory. */
   loadedDocuments(): number
   /**
-   * Stops accepting connections, closes open ones (1001: clients reconnect elsewhere or later),
-   * and resolves once every commit in flight has settled. Storage stays open: its owner closes it.
+   * Stops accepting connections, lets every commit in flight settle (and its durable ack go
+   * out), then closes open connections with 1001 (clients reconnect elsewhere or later).
+   * Storage stays open: its owner closes it.
    */
   close(): Promise<void>
 }
@@ -270,7 +271,9 @@ export async function createCardfileServer(
   }
 
   const onMessage = (conn: Connection, data: RawData): void => {
-    if (conn.closed) return
+    // Once shutting down, nothing new is taken in: what is in flight is flushed and acked, and
+    // the client sends anything else again after it reconnects.
+    if (conn.closed || closing) return
     conn.alive = true
     const message = toBytes(data)
     metrics.bytesReceived.inc(message.byteLength)
@@ -550,10 +553,14 @@ export async function createCardfileServer(
       clearInterval(heartbeat)
       logger.info('shutting down', { connections: connections.size })
       const stopped = new Promise<void>((resolve) => httpServer.close(() => resolve()))
+      // Commits in flight land first, with sockets still open, so their durable acks reach the
+      // clients; then 1001, which clients treat as transient: they reconnect when we are back.
+      await registry.settled()
+      // Documents relay and ack on the next tick after a commit: let that run before closing.
+      await new Promise<void>((resolve) => setImmediate(resolve))
       for (const conn of connections) {
         conn.close({ code: CloseCodes.GoingAway.code, reason: 'shutting-down' })
       }
-      await registry.settled()
       // The CRM may still write lookup results; queued deliveries stay in storage.
       await crm?.close()
       // Routing may still write a conversation, and a re-link must stop before storage closes.
