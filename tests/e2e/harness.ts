@@ -250,10 +250,25 @@ export async function signIn(server: DemoServer, userId: 'ana' | 'ben' | 'cleo')
   const context = await newContext()
   const page = await context.newPage()
   page.on('pageerror', (error) => console.error(`[${userId}] page error:`, error.message))
+  // Records what the Content-Security-Policy blocks, for cspViolations().
+  await page.addInitScript(() => {
+    const seen: string[] = []
+    Object.assign(window, { __cspViolations: seen })
+    document.addEventListener('securitypolicyviolation', (event) => {
+      seen.push(`${event.effectiveDirective} ${event.blockedURI}`)
+    })
+  })
   await page.goto(server.url)
   await page.getByTestId(`sign-in-${userId}`).click()
   await page.getByTestId('signed-in-as').waitFor()
   return page
+}
+
+/** What the page's Content-Security-Policy blocked since it loaded (directive and URL). */
+export async function cspViolations(page: Page): Promise<string[]> {
+  return page.evaluate(
+    () => (window as unknown as { __cspViolations?: string[] }).__cspViolations ?? [],
+  )
 }
 
 /** The conversation ids in the order the inbox shows them (queue by queue). */

@@ -10,9 +10,12 @@ import { SECRET_PATTERN } from './crm/signing'
 import { DEMO_USERS, seedDemoWorkspace } from './demo/seed'
 import { httpApi } from './http/create-http-api'
 import { withStaticFiles } from './http/static-files'
+import { createJsonLogger, isLogLevel } from './logging/json-logger'
+import { pinoServerLogger } from './logging/pino-logger'
 import { createCardfileServer } from './server'
 import type { CardfileServer } from './server'
 import { createSqliteStorage } from './storage/sqlite-storage'
+import { errorContext } from './sync/logger'
 import { signToken } from './tokens'
 
 /**
@@ -47,6 +50,9 @@ Options of serve:
 Options of token:
   --workspace, --role (${ROLES.join(', ')}), --user, --name, --expires (default 12h)
   --secret    as for serve; without one, the development secret of \`serve --demo\`
+
+serve writes its log to stdout as JSON lines (level from env CARDFILE_LOG_LEVEL, default info)
+and what it prints for people (URLs, demo tokens) to stderr.
 `
 
 /**
@@ -246,8 +252,11 @@ interface ServeSettings {
 /** Runs the server until SIGINT or SIGTERM; resolves with the exit code after a clean stop. */
 async function runServer(settings: ServeSettings): Promise<number> {
   const { port, hostname, data, secret, demo, staticDir } = settings
+  const logLevel = process.env.CARDFILE_LOG_LEVEL || 'info'
+  if (!isLogLevel(logLevel)) throw new UsageError(`Unknown CARDFILE_LOG_LEVEL "${logLevel}"`)
+  const logger = pinoServerLogger(createJsonLogger(logLevel))
   mkdirSync(dirname(resolve(data)), { recursive: true })
-  const storage = createSqliteStorage({ path: data, reset: settings.reset })
+  const storage = createSqliteStorage({ path: data, reset: settings.reset, logger })
   const api = httpApi(demo ? { devTokens: { secret } } : {})
   let server: CardfileServer
   try {
@@ -257,6 +266,7 @@ async function runServer(settings: ServeSettings): Promise<number> {
       port,
       host: hostname,
       origins: { origins: settings.corsOrigins, loopback: demo },
+      logger,
       // The CRM integration is on; each workspace connects its CRM through the HTTP API
       // (admins, plans with the CRM). Nothing is called until a workspace configures one.
       crm: {},
@@ -280,21 +290,21 @@ async function runServer(settings: ServeSettings): Promise<number> {
   const stopped = new Promise<number>((resolveStop) => {
     const stop = (signal: NodeJS.Signals): void => {
       if (closing) {
-        console.error(`cardfile: ${signal} again, exiting without waiting`)
+        logger.warn('signal again, exiting without waiting', { signal })
         process.exit(1)
       }
       closing = true
-      console.log(`cardfile: ${signal}, stopping (flushing pending commits)...`)
+      logger.info('stopping: flushing pending commits', { signal })
       void (async () => {
         try {
           await server.close()
           await storage.close()
-          console.log('cardfile: stopped')
+          logger.info('storage closed, exiting')
           resolveStop(0)
           // Everything is flushed; should a stray handle keep the loop alive, leave anyway.
           setTimeout(() => process.exit(process.exitCode ?? 0), 2000).unref()
         } catch (error) {
-          console.error('cardfile: error while stopping:', error)
+          logger.error('error while stopping', errorContext(error))
           resolveStop(1)
         }
       })()
@@ -327,8 +337,10 @@ async function runServer(settings: ServeSettings): Promise<number> {
       `Agent workspace: open ${base}/ in a browser${demo ? ' and sign in as a demo user' : ''}`,
     )
   }
-  // One write, so that whoever reads the output sees the URL and the tokens together.
-  console.log(lines.join('\n'))
+  // One write, so that whoever reads the output sees the URL and the tokens together; on stderr,
+  // because stdout is the JSON log, and demo tokens must never end up in a log collector.
+  process.stderr.write(`${lines.join('\n')}\n`)
+  logger.info('listening', { port: server.port, host: hostname, demo })
   return stopped
 }
 

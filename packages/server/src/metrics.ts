@@ -114,6 +114,18 @@ export class Histogram {
   }
 }
 
+/** Metrics rendered beside the server's own, such as the process's (see `process-metrics.ts`). */
+export interface MetricsCollector {
+  /** Prometheus text exposition, without a trailing newline. */
+  render(): string
+}
+
+/** Options of {@link createServerMetrics}. */
+export interface ServerMetricsOptions {
+  /** Rendered after the server's metrics on every scrape. */
+  readonly collectors?: readonly MetricsCollector[]
+}
+
 /** Every metric the sync engine keeps. */
 export interface ServerMetrics {
   readonly connections: Gauge
@@ -155,7 +167,7 @@ export interface ServerMetrics {
  * metrics.refusals.inc(1, { code: 'not-an-option' })
  * res.end(metrics.render())
  */
-export function createServerMetrics(): ServerMetrics {
+export function createServerMetrics(options: ServerMetricsOptions = {}): ServerMetrics {
   const metrics = {
     connections: new Gauge('cardfile_connections', 'Open websocket connections'),
     connectionsTotal: new Counter('cardfile_connections_total', 'Websocket connections accepted'),
@@ -193,8 +205,7 @@ export function createServerMetrics(): ServerMetrics {
   return {
     ...metrics,
     render: () =>
-      Object.values(metrics)
-        .map((m) => m.render())
-        .join('\n') + '\n',
+      [...Object.values(metrics), ...(options.collectors ?? [])].map((m) => m.render()).join('\n') +
+      '\n',
   }
 }

@@ -1,5 +1,6 @@
 import { createServer } from 'node:http'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import { randomBytes } from 'node:crypto'
 import type { AddressInfo, Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import {
@@ -21,8 +22,12 @@ import type { CrmOptions, CrmService } from './crm/crm-service'
 import { crmRoutes } from './http/crm-routes'
 import { createOriginPolicy, handleCors } from './http/origins'
 import type { OriginOptions } from './http/origins'
+import { REQUEST_ID_HEADER, requestIdFor } from './http/request-id'
+import { contextualLogger, createLogScope } from './logging/log-context'
+import { loggableUrl, withoutSecret } from './logging/redact'
 import { createServerMetrics } from './metrics'
 import type { ServerMetrics } from './metrics'
+import { startProcessMetrics } from './process-metrics'
 import { attachCrossChannel } from './routing/cross-channel'
 import type { CrossChannelOptions } from './routing/cross-channel'
 import type { Storage } from './storage/storage'
@@ -54,6 +59,8 @@ export interface HttpContext {
   ready(): boolean
   /** Called after a contact is erased, so the CRM outbox drops what it holds about it. */
   readonly erasureHooks?: readonly ContactErasureHook[]
+  /** The server's logger: its lines carry the request's id and never a credential. */
+  readonly logger?: ServerLogger
 }
 
 /**
@@ -126,8 +133,9 @@ export interface CardfileServer {
   /** Documents currently in memory. */
   loadedDocuments(): number
   /**
-   * Stops accepting connections, closes open ones (1001: clients reconnect elsewhere or later),
-   * and resolves once every commit in flight has settled. Storage stays open: its owner closes it.
+   * Stops accepting connections, lets every commit in flight settle (and its durable ack go
+   * out), then closes open connections with 1001 (clients reconnect elsewhere or later).
+   * Storage stays open: its owner closes it.
    */
   close(): Promise<void>
 }
@@ -207,8 +215,13 @@ export async function createCardfileServer(
   // The store's generation never changes, so one hello serves every connection.
   const generation = await options.storage.generation()
   const hello = encodeHello({ generation })
-  const logger = completeLogger(options.logger)
-  const metrics = createServerMetrics()
+  const logScope = createLogScope()
+  const logger = contextualLogger(completeLogger(options.logger), logScope)
+  const processMetrics = startProcessMetrics()
+  const metrics = createServerMetrics({ collectors: [processMetrics] })
+  // Connection ids: unique within this process run, short enough to cost an idle socket little.
+  const connectionIdPrefix = randomBytes(3).toString('hex')
+  let connectionSeq = 0
   const authenticate = createAuthenticator(options.auth)
   const originPolicy = createOriginPolicy(options.origins)
   const registry: DocumentRegistry = new DocumentRegistry({
@@ -255,6 +268,7 @@ export async function createCardfileServer(
     authenticate,
     ready: () => !closing,
     erasureHooks: crm === null ? [] : [(event) => crm.onContactErased(event)],
+    logger,
   }
 
   const wss = new WebSocketServer({
@@ -277,9 +291,10 @@ export async function createCardfileServer(
       return
     }
     try {
-      live.receive(conn, message)
+      logScope.run({ connectionId: conn.id, doc: conn.docName }, () => live.receive(conn, message))
     } catch (error) {
       logger.debug('malformed message, closing the connection', {
+        connectionId: conn.id,
         doc: conn.docName,
         ...errorContext(error),
       })
@@ -288,7 +303,9 @@ export async function createCardfileServer(
   }
 
   const onMessage = (conn: Connection, data: RawData): void => {
-    if (conn.closed) return
+    // Once shutting down, nothing new is taken in: what is in flight is flushed and acked, and
+    // the client sends anything else again after it reconnects.
+    if (conn.closed || closing) return
     conn.alive = true
     const message = toBytes(data)
     metrics.bytesReceived.inc(message.byteLength)
@@ -363,7 +380,8 @@ export async function createCardfileServer(
       actor = await authenticate(token, conn.docName)
     } catch (error) {
       if (!(error instanceof CardfileError)) {
-        logger.warn('authenticate failed unexpectedly', errorContext(error))
+        // A custom hook's error may quote the token it refused.
+        logger.warn('authenticate failed unexpectedly', withoutSecret(errorContext(error), token))
       }
       const code = error instanceof CardfileError ? closeForError(error) : CloseCodes.Unauthorized
       refuse(conn, code)
@@ -429,11 +447,18 @@ export async function createCardfileServer(
     if (conn !== null) conn.alive = true
   }
   function onSocketError(this: WebSocket, error: Error): void {
-    logger.debug('websocket error', { doc: connectionOf(this)?.docName, ...errorContext(error) })
+    const conn = connectionOf(this)
+    logger.debug('websocket error', {
+      connectionId: conn?.id,
+      doc: conn?.docName,
+      ...errorContext(error),
+    })
   }
-  function onSocketClose(this: WebSocket): void {
+  function onSocketClose(this: WebSocket, code: number): void {
     const conn = connectionOf(this)
     if (conn === null) return
+    // The code only: a peer's close reason is free text.
+    logger.debug('websocket closed', { connectionId: conn.id, doc: conn.docName, code })
     conn.markClosed()
     connections.delete(conn)
     metrics.connections.set(connections.size)
@@ -460,6 +485,8 @@ export async function createCardfileServer(
     connections.add(conn)
     metrics.connections.set(connections.size)
     metrics.connectionsTotal.inc()
+    conn.id = `${connectionIdPrefix}-${(++connectionSeq).toString(36)}`
+    logger.debug('websocket opened', { connectionId: conn.id, url: loggableUrl(req.url) })
     ws.connection = conn
     ws.on('message', onSocketMessage)
     ws.on('pong', onSocketPong)
@@ -481,7 +508,10 @@ export async function createCardfileServer(
         conn.close({ code: CloseCodes.TryAgainLater.code, reason: 'auth-timeout' })
     }, limits.authTimeoutMs)
     authTimer.unref()
-    admit(conn, parsed.workspace, token, url.searchParams.get('generation'))
+    logScope
+      .run({ connectionId: conn.id, doc: docName }, () =>
+        admit(conn, parsed.workspace, token, url.searchParams.get('generation')),
+      )
       .catch((error: unknown) => {
         logger.error('admitting a connection failed', { doc: docName, ...errorContext(error) })
         conn.close(CloseCodes.Internal)
@@ -494,6 +524,27 @@ export async function createCardfileServer(
   })
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    const requestId = requestIdFor(req.headers[REQUEST_ID_HEADER])
+    res.setHeader(REQUEST_ID_HEADER, requestId)
+    // Every answer here is JSON, metrics text or a file with its own type: never sniff one.
+    res.setHeader('x-content-type-options', 'nosniff')
+    logScope.run({ requestId }, () => handleRequest(req, res, requestId))
+  }
+
+  const handleRequest = (req: IncomingMessage, res: ServerResponse, requestId: string): void => {
+    const started = performance.now()
+    res.once('finish', () => {
+      // Probes and scrapes would drown the log at info.
+      const path = req.url?.split('?')[0] ?? '/'
+      const probe = path === '/healthz' || path === '/readyz' || path === '/metrics'
+      logger[probe ? 'debug' : 'info']('http request', {
+        requestId,
+        method: req.method,
+        url: loggableUrl(req.url),
+        status: res.statusCode,
+        ms: Math.round(performance.now() - started),
+      })
+    })
     if (handleCors(req, res, originPolicy)) return
     const notFound = (): void => {
       if (res.headersSent) return
@@ -599,11 +650,16 @@ export async function createCardfileServer(
     closed ??= (async () => {
       closing = true
       clearInterval(heartbeat)
+      logger.info('shutting down', { connections: connections.size })
       const stopped = new Promise<void>((resolve) => httpServer.close(() => resolve()))
+      // Commits in flight land first, with sockets still open, so their durable acks reach the
+      // clients; then 1001, which clients treat as transient: they reconnect when we are back.
+      await registry.settled()
+      // Documents relay and ack on the next tick after a commit: let that run before closing.
+      await new Promise<void>((resolve) => setImmediate(resolve))
       for (const conn of connections) {
         conn.close({ code: CloseCodes.GoingAway.code, reason: 'shutting-down' })
       }
-      await registry.settled()
       // The CRM may still write lookup results; queued deliveries stay in storage.
       await crm?.close()
       // Routing may still write a conversation, and a re-link must stop before storage closes.
@@ -613,7 +669,9 @@ export async function createCardfileServer(
       registry.destroyAll()
       wss.close()
       httpServer.closeAllConnections()
+      processMetrics.stop()
       await stopped
+      logger.info('stopped')
     })()
     return closed
   }

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { httpApi } from '../src/http/create-http-api'
+import { contentSecurityPolicy } from '../src/http/security-headers'
 import { contentTypeOf, withStaticFiles } from '../src/http/static-files'
 import { createCardfileServer } from '../src/server'
 import { createMemoryStorage } from '../src/storage/memory-storage'
@@ -79,6 +80,49 @@ function get(
     req.end()
   })
 }
+
+describe('security headers', () => {
+  it('confines the page: CSP with same-origin websockets, no framing, nosniff, a referrer policy', async () => {
+    const { port } = await startServer()
+    for (const path of ['/', '/assets/app-1a2b3c.js', '/inbox/conversation-42']) {
+      const answer = await get(port, path)
+      expect(answer.status).toBe(200)
+      const csp = String(answer.headers['content-security-policy'])
+      const directives = new Map(
+        csp.split(';').map((d) => {
+          const [name = '', ...values] = d.trim().split(/\s+/)
+          return [name, values] as const
+        }),
+      )
+      expect(directives.get('default-src')).toEqual(["'self'"])
+      expect(directives.get('script-src')).toEqual(["'self'"])
+      expect(directives.get('frame-ancestors')).toEqual(["'none'"])
+      expect(directives.get('connect-src')).toEqual([
+        "'self'",
+        `ws://127.0.0.1:${port}`,
+        `wss://127.0.0.1:${port}`,
+      ])
+      expect(answer.headers['x-frame-options']).toBe('DENY')
+      expect(answer.headers['x-content-type-options']).toBe('nosniff')
+      expect(answer.headers['referrer-policy']).toBe('strict-origin-when-cross-origin')
+    }
+  })
+
+  it('quotes no Host header in the policy that could widen it', () => {
+    for (const host of ['evil.example; script-src *', 'a b', '*', undefined]) {
+      expect(contentSecurityPolicy(host)).toContain("connect-src 'self';")
+    }
+    expect(contentSecurityPolicy('[::1]:8080')).toContain('ws://[::1]:8080 wss://[::1]:8080')
+  })
+
+  it('sends nosniff on API JSON, metrics and the JSON 404', async () => {
+    const { port } = await startServer()
+    for (const path of ['/healthz', '/metrics', '/api/nothing-here', '/api/demo/contacts']) {
+      const answer = await get(port, path)
+      expect(answer.headers['x-content-type-options'], path).toBe('nosniff')
+    }
+  })
+})
 
 describe('static files beside the API', () => {
   it('serves index.html at the root with an HTML content type', async () => {

@@ -6,7 +6,7 @@ import type { HttpRequestHandler } from '../server'
 import type { Storage } from '../storage/storage'
 import type { ContactErasureHook } from '../deletion/contact-erasure'
 import { createExportService } from '../exports/export-service'
-import { errorForConsole } from '../sync/logger'
+import { errorContext, errorForConsole } from '../sync/logger'
 import { signToken } from '../tokens'
 import { deletionRoutes } from './deletion-routes'
 import { exportRoutes } from './export-routes'
@@ -304,12 +304,19 @@ export type HttpApiOptions = Pick<
 export function httpApi(options: HttpApiOptions = {}): HttpRequestHandler {
   let api: HttpApi | null = null
   return (req, res, ctx) => {
+    const logger = ctx.logger
     api ??= createHttpApi({
       host: ctx.host,
       storage: ctx.storage,
       authenticate: ctx.authenticate,
       metrics: ctx.metrics,
       ready: ctx.ready,
+      // Through the server's logger, so the line carries the request id and is scrubbed.
+      ...(logger === undefined
+        ? {}
+        : {
+            onError: (error: unknown) => logger.error('http request failed', errorContext(error)),
+          }),
       ...options,
       // The server's own erasure hooks (CRM outbox) run beside the ones given here.
       onContactErased: [options.onContactErased ?? [], ctx.erasureHooks ?? []].flat(),

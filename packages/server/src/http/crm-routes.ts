@@ -8,7 +8,7 @@ import type { HttpContext } from '../server'
 import { HttpError, sendError, sendJson } from './http-error'
 import { readJsonBody } from './read-body'
 import { within } from './within'
-import { errorForConsole } from '../sync/logger'
+import { errorContext, errorForConsole } from '../sync/logger'
 import { allowMethods, bearerAuth, parseInput, requireRole } from './route-auth'
 import type { PrincipalResolver } from './route-auth'
 
@@ -149,7 +149,11 @@ export function crmRoutes(
     try {
       return await route(req, res, ctx)
     } catch (error) {
-      sendError(res, error, (e) => console.error('cardfile crm http:', errorForConsole(e)))
+      sendError(res, error, (e) =>
+        ctx.logger === undefined
+          ? console.error('cardfile crm http:', errorForConsole(e))
+          : ctx.logger.error('crm request failed', errorContext(e)),
+      )
       return true
     }
   }

@@ -4,6 +4,7 @@ import { realpath, stat } from 'node:fs/promises'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { extname, join, resolve, sep } from 'node:path'
 import type { HttpRequestHandler } from '../server'
+import { appSecurityHeaders } from './security-headers'
 
 /**
  * Serves a built single-page app (for example `examples/agent-workspace/dist`) beside the API,
@@ -76,7 +77,8 @@ const statOrNull = async (file: string): Promise<Stats | null> => {
 }
 
 /**
- * Makes a handler that serves the files under `root`, with content types, `nosniff`, long-lived
+ * Makes a handler that serves the files under `root`, with content types, security headers (a
+ * Content-Security-Policy, `nosniff`, no framing; see `security-headers.ts`), long-lived
  * caching for Vite's hashed `assets/` and revalidation for everything else, and (by default) a
  * fallback to `index.html` for client-side routes. Never serves a file outside `root`, also not
  * through `..`, encoded separators or symlinks.
@@ -147,7 +149,7 @@ export function createStaticFiles(options: StaticFilesOptions): StaticFilesHandl
       'content-type': contentTypeOf(found.path),
       'content-length': found.stats.size,
       'last-modified': found.stats.mtime.toUTCString(),
-      'x-content-type-options': 'nosniff',
+      ...appSecurityHeaders(req.headers.host),
       'cache-control': hashedAsset ? 'public, max-age=31536000, immutable' : 'no-cache',
     })
     if (method === 'HEAD') {

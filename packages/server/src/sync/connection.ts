@@ -32,6 +32,8 @@ export interface Presence {
  * (one shared timer for all connections) cost nothing until they are used.
  */
 export class Connection {
+  /** Names the connection in log lines (set by the server when the socket arrives). */
+  id = ''
   actor: AuthenticatedActor | null = null
   /** Presence state, created by the first awareness update (null: none sent). */
   presence: Presence | null = null
