@@ -40,6 +40,8 @@ Options of serve:
               development secret when none is given, a ready-made token per demo user, and
               pages on any localhost port allowed as origins
   --reset-demo  with --demo: delete the database first and seed the demo afresh
+  --new-generation  after restoring the database from a backup: clients drop their cached
+              copies (which may hold newer data) instead of uploading them
   --static    a built web app folder to serve at / beside the API (with SPA fallback)
   --crm-url   with --demo: connect the demo workspace to the CRM whose lookup, write-back and
               notification URLs are <URL>/lookup, /write-back, /notification
@@ -154,6 +156,7 @@ async function serveCommand(argv: readonly string[]): Promise<number> {
     secret: { type: 'string' },
     demo: { type: 'boolean' },
     'reset-demo': { type: 'boolean' },
+    'new-generation': { type: 'boolean' },
     'cors-origin': { type: 'string', multiple: true },
     static: { type: 'string' },
     'crm-url': { type: 'string' },
@@ -184,6 +187,7 @@ async function serveCommand(argv: readonly string[]): Promise<number> {
     secret,
     demo,
     reset,
+    newGeneration: values['new-generation'] === true,
     corsOrigins,
     staticDir,
     ...(crm ? { crm } : {}),
@@ -241,6 +245,8 @@ interface ServeSettings {
   readonly demo: boolean
   /** Delete the database before opening it (`--reset-demo`). */
   readonly reset: boolean
+  /** Give the database a new generation (`--new-generation`, after a restore). */
+  readonly newGeneration: boolean
   /** Origins allowed besides the server's own (`--cors-origin`). */
   readonly corsOrigins: readonly string[]
   /** A built web app to serve beside the API. */
@@ -256,7 +262,12 @@ async function runServer(settings: ServeSettings): Promise<number> {
   if (!isLogLevel(logLevel)) throw new UsageError(`Unknown CARDFILE_LOG_LEVEL "${logLevel}"`)
   const logger = pinoServerLogger(createJsonLogger(logLevel))
   mkdirSync(dirname(resolve(data)), { recursive: true })
-  const storage = createSqliteStorage({ path: data, reset: settings.reset, logger })
+  const storage = createSqliteStorage({
+    path: data,
+    reset: settings.reset,
+    newGeneration: settings.newGeneration,
+    logger,
+  })
   const api = httpApi(demo ? { devTokens: { secret } } : {})
   let server: CardfileServer
   try {

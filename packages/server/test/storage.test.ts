@@ -217,6 +217,24 @@ describe('SQLite storage', () => {
     expect(await open({ path: freshPath().path }).generation()).not.toBe(first)
   })
 
+  it('gives a restored database a new generation when asked, and keeps its data', async () => {
+    const { path } = freshPath()
+    const original = open({ path })
+    const first = await original.generation()
+    await original.append('w1/contact/c1', updateSetting('name', 'Grace'))
+    await original.close()
+    const restored = open({ path, newGeneration: true })
+    expect(await restored.generation()).not.toBe(first)
+    expect(
+      rebuild(await restored.load('w1/contact/c1'))
+        .getMap('m')
+        .get('name'),
+    ).toBe('Grace')
+    const renewed = await restored.generation()
+    await restored.close()
+    expect(await open({ path }).generation()).toBe(renewed)
+  })
+
   describe('compaction', () => {
     it('merges a document over compactAfter into its snapshot in the background', async () => {
       const { path } = freshPath()

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { rmSync } from 'node:fs'
 import Database from 'better-sqlite3'
 import * as Y from 'yjs'
@@ -51,6 +52,12 @@ export interface SqliteStorageOptions {
   /** How long a commit waits for a lock held by another connection. Default 5000. */
   readonly busyTimeoutMs?: number
   readonly logger?: StorageLogger
+  /**
+   * Give the store a new generation id, as a database restored from a backup needs: clients
+   * then drop their cached copies (which may hold data newer than the backup) instead of
+   * uploading them.
+   */
+  readonly newGeneration?: boolean
   /**
    * Delete the database (and its WAL) before opening it, to start over with an empty one.
    * Refused like opening when another server uses the file.
@@ -419,7 +426,11 @@ export function createSqliteStorage(options: SqliteStorageOptions): SqliteStorag
     return stmt.all(...params) as T[]
   }
 
-  // Read once: the migration made it with the file and nothing changes it afterwards.
+  if (options.newGeneration === true) {
+    // A restored backup: caches synced with the data after the backup must not come back.
+    db.prepare("UPDATE store_meta SET value = ? WHERE key = 'generation'").run(randomUUID())
+  }
+  // Read once: made with the file (or renewed just above), nothing changes it while open.
   const generation = db
     .prepare<[], { value: string }>("SELECT value FROM store_meta WHERE key = 'generation'")
     .get()?.value
