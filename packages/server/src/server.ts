@@ -98,7 +98,7 @@ export interface CardfileServerOptions {
   /** Seed an empty workspace schema with the channel catalogue and default settings. Default true. */
   readonly seedWorkspaces?: boolean
   /**
-   * Addition: linking and routing. `route` replaces the default priority scoring and VIP team
+   * Linking and routing: `route` replaces the default priority scoring and VIP team
    * assignment; `botHandoff` (a webhook URL or a function) hears every conversation that starts
    * with the contact's attributes and VIP status; `scoring` weighs the default score.
    */
@@ -106,7 +106,7 @@ export interface CardfileServerOptions {
   readonly botHandoff?: CrossChannelOptions['botHandoff']
   readonly scoring?: CrossChannelOptions['scoring']
   /**
-   * Addition: the CRM integration (lookups, CRM-managed attributes, write-backs through a
+   * The CRM integration (lookups, CRM-managed attributes, write-backs through a
    * durable outbox, and its routes under `/api/<ws>/crm`). Off unless given; needs a storage
    * with `crm` (SQLite and memory have it).
    */

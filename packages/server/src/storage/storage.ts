@@ -88,7 +88,7 @@ export interface Storage {
     query: {
       readonly vip?: boolean
       /**
-       * Addition: only contacts whose normalised matching value equals this one (the linked
+       * Only contacts whose normalised matching value equals this one (the linked
        * contacts of a person across channels).
        */
       readonly matchValue?: string
@@ -111,7 +111,7 @@ export interface Storage {
   /** Flushes pending commits and closes. */
   close(): Promise<void>
   /**
-   * Addition: counters for metrics (commit latency, pending appends). Optional so that an
+   * Counters for metrics (commit latency, pending appends). Optional so that an
    * adapter without them still fits.
    */
   stats?(): StorageStats
@@ -213,7 +213,7 @@ export interface LinkStorage {
   ): Promise<RelinkChunk>
 }
 
-/** Addition: what a storage adapter reports for metrics. */
+/** What a storage adapter reports for metrics. */
 export interface StorageStats {
   /** Appends queued and not yet committed. */
   readonly pendingAppends: number
