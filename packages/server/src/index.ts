@@ -2,12 +2,8 @@
  * @cardfile/server: the Cardfile websocket + HTTP server, storage and CLI.
  * Exports are written out by hand: anything not listed here is internal.
  */
-export type {
-  CardfileServer,
-  CardfileServerOptions,
-  HttpContext,
-  HttpRequestHandler,
-} from './server'
+export type { CardfileServer, CardfileServerOptions } from './server'
+export type { HttpContext, HttpRequestHandler } from './http/http-context'
 export { createCardfileServer } from './server'
 export type { AuthOptions, AuthenticateHook, AuthenticatedActor } from './auth/authenticate'
 export { createAuthenticator } from './auth/authenticate'

@@ -14,12 +14,12 @@ import * as decoding from 'lib0/decoding'
 import { WebSocket, WebSocketServer } from 'ws'
 import type { RawData } from 'ws'
 import { createAuthenticator, tokenExpiry } from './auth/authenticate'
-import type { AuthOptions, AuthenticateHook, AuthenticatedActor } from './auth/authenticate'
-import type { ContactErasureHook } from './deletion/contact-erasure'
+import type { AuthOptions, AuthenticatedActor } from './auth/authenticate'
 import type { DocumentHost } from './document-host'
 import { createCrmService } from './crm/crm-service'
 import type { CrmOptions, CrmService } from './crm/crm-service'
 import { crmRoutes } from './http/crm-routes'
+import type { HttpContext, HttpRequestHandler } from './http/http-context'
 import { createOriginPolicy, handleCors } from './http/origins'
 import type { OriginOptions } from './http/origins'
 import { REQUEST_ID_HEADER, requestIdFor } from './http/request-id'
@@ -46,32 +46,6 @@ import {
   encodePermissionDenied,
   encodePurge,
 } from './sync/message-types'
-
-/** What an `httpHandler` gets besides the request: the server's parts it may use. */
-export interface HttpContext {
-  /** Changes and reads documents server-side (persisted and relayed like clients' changes). */
-  readonly host: DocumentHost
-  readonly storage: Storage
-  readonly metrics: ServerMetrics
-  /** Verifies a token the way websocket connections are verified. */
-  readonly authenticate: AuthenticateHook
-  /** False once the server is shutting down. */
-  ready(): boolean
-  /** Called after a contact is erased, so the CRM outbox drops what it holds about it. */
-  readonly erasureHooks?: readonly ContactErasureHook[]
-  /** The server's logger: its lines carry the request's id and never a credential. */
-  readonly logger?: ServerLogger
-}
-
-/**
- * Answers a non-upgrade HTTP request; resolves false when it did not handle it (the server then
- * answers 404 with a JSON error).
- */
-export type HttpRequestHandler = (
-  req: IncomingMessage,
-  res: ServerResponse,
-  ctx: HttpContext,
-) => boolean | Promise<boolean>
 
 export interface CardfileServerOptions {
   /** Where documents and the index live (`createSqliteStorage`, `createMemoryStorage`). */

@@ -1,5 +1,4 @@
 import { CardfileError, ErrorCodes, isErrorCode } from '../errors'
-import type { CardfileClient } from './client'
 
 /**
  * Access to the server's HTTP API beside the websocket (deletion, audit log, exports, lists),
@@ -10,6 +9,11 @@ export interface ApiEndpoint {
   readonly url: string
   /** The bearer token for a request (the same JWT the websocket uses). */
   token(): string | Promise<string>
+}
+
+/** What the HTTP helpers need of a client: where its HTTP API is and its token. */
+export interface ApiClient {
+  apiEndpoint(): ApiEndpoint
 }
 
 /**
@@ -30,7 +34,7 @@ export const httpUrlOf = (wsUrl: string): string =>
  * const res = await apiFetch(client, `/api/${client.workspace}/deleted-contacts?limit=20`)
  */
 export async function apiFetch(
-  client: CardfileClient,
+  client: ApiClient,
   path: string,
   init: RequestInit = {},
 ): Promise<Response> {
@@ -52,7 +56,7 @@ export async function apiFetch(
  * const { items } = await apiJson<{ items: unknown[] }>(client, `/api/demo/deleted-contacts`)
  */
 export async function apiJson<T>(
-  client: CardfileClient,
+  client: ApiClient,
   path: string,
   init: RequestInit = {},
 ): Promise<T> {

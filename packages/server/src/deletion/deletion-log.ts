@@ -1,5 +1,5 @@
 import type { ChannelId } from '@cardfile/core'
-import type { Page } from '../storage/storage'
+import type { Page } from '../storage/index-row-types'
 
 /**
  * One record of the deleted-contacts audit log. It keeps only what an admin needs to recognise

@@ -1,4 +1,4 @@
-import type { ContactIndexRow } from '../storage/storage'
+import type { ContactIndexRow } from '../storage/index-row-types'
 
 /** Where an export job stands. `removed`: its file held a contact that was deleted since. */
 export type ExportJobStatus = 'running' | 'done' | 'failed' | 'cancelled' | 'removed'

@@ -3,7 +3,7 @@ import type { Stats } from 'node:fs'
 import { realpath, stat } from 'node:fs/promises'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { extname, join, resolve, sep } from 'node:path'
-import type { HttpRequestHandler } from '../server'
+import type { HttpRequestHandler } from './http-context'
 import { appSecurityHeaders } from './security-headers'
 
 /**

@@ -1,0 +1,33 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { AuthenticateHook } from '../auth/authenticate'
+import type { ContactErasureHook } from '../deletion/contact-erasure'
+import type { DocumentHost } from '../document-host'
+import type { ServerMetrics } from '../metrics'
+import type { Storage } from '../storage/storage'
+import type { ServerLogger } from '../sync/logger'
+
+/** What an `httpHandler` gets besides the request: the server's parts it may use. */
+export interface HttpContext {
+  /** Changes and reads documents server-side (persisted and relayed like clients' changes). */
+  readonly host: DocumentHost
+  readonly storage: Storage
+  readonly metrics: ServerMetrics
+  /** Verifies a token the way websocket connections are verified. */
+  readonly authenticate: AuthenticateHook
+  /** False once the server is shutting down. */
+  ready(): boolean
+  /** Called after a contact is erased, so the CRM outbox drops what it holds about it. */
+  readonly erasureHooks?: readonly ContactErasureHook[]
+  /** The server's logger: its lines carry the request's id and never a credential. */
+  readonly logger?: ServerLogger
+}
+
+/**
+ * Answers a non-upgrade HTTP request; resolves false when it did not handle it (the server then
+ * answers 404 with a JSON error).
+ */
+export type HttpRequestHandler = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  ctx: HttpContext,
+) => boolean | Promise<boolean>
