@@ -1,8 +1,8 @@
 import { fileURLToPath } from 'node:url'
 import type { UserConfig } from 'vitest/config'
 
-const src = (pkg: string) =>
-  fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url))
+const src = (pkg: string, entry = 'index.ts') =>
+  fileURLToPath(new URL(`./packages/${pkg}/src/${entry}`, import.meta.url))
 
 /**
  * Tests run against the packages' sources (no build needed), the same way the `source`
@@ -10,11 +10,13 @@ const src = (pkg: string) =>
  */
 export const sharedTestConfig: UserConfig = {
   resolve: {
-    alias: {
-      '@cardfile/core': src('core'),
-      '@cardfile/react': src('react'),
-      '@cardfile/server': src('server'),
-    },
+    // Exact names: a prefix alias would turn a subpath entry into a path under index.ts.
+    alias: [
+      { find: /^@cardfile\/core$/, replacement: src('core') },
+      { find: /^@cardfile\/react$/, replacement: src('react') },
+      { find: /^@cardfile\/server$/, replacement: src('server') },
+      { find: /^@cardfile\/server\/demo$/, replacement: src('server', 'demo/index.ts') },
+    ],
   },
   test: {
     testTimeout: 20_000,

@@ -2,13 +2,8 @@ import { createServer } from 'node:http'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
-import {
-  createCardfileServer,
-  createMemoryStorage,
-  httpApi,
-  seedDemoWorkspace,
-  signToken,
-} from '@cardfile/server'
+import { createCardfileServer, createMemoryStorage, httpApi, signToken } from '@cardfile/server'
+import { seedDemoWorkspace } from '@cardfile/server/demo'
 import { build } from 'esbuild'
 import { afterAll, describe, expect, it } from 'vitest'
 import { E2E_TIMEOUT, newContext, poll } from './harness'

@@ -19,6 +19,7 @@ const expected: Record<string, readonly string[]> = {
   ],
   '@cardfile/react': ['CardfileProvider', 'useContact', 'useAttributes', 'useVip', 'useExport'],
   '@cardfile/server': ['createCardfileServer', 'createSqliteStorage', 'httpApi', 'signToken'],
+  '@cardfile/server/demo': ['seedDemoWorkspace', 'DEMO_USERS'],
 }
 
 const run = (code: string, type: 'module' | 'commonjs'): string =>
@@ -28,6 +29,15 @@ const run = (code: string, type: 'module' | 'commonjs'): string =>
   })
 
 describe('the built packages', () => {
+  it('keeps demo seeding out of the server root entry', () => {
+    const out = run(
+      `const m = await import('@cardfile/server'); console.log(JSON.stringify(Object.keys(m)))`,
+      'module',
+    )
+    expect(JSON.parse(out)).not.toContain('seedDemoWorkspace')
+    expect(JSON.parse(out)).not.toContain('DEMO_USERS')
+  })
+
   for (const [name, names] of Object.entries(expected)) {
     it(`${name} loads as ESM with its public names`, () => {
       const out = run(

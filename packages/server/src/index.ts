@@ -51,8 +51,6 @@ export { MAX_BODY_BYTES } from './http/read-body'
 export { maskHint } from './http/mask-hint'
 export type { SignTokenOptions } from './tokens'
 export { DEFAULT_TOKEN_LIFETIME, signToken } from './tokens'
-export type { DemoSeedOptions, DemoSeedResult, DemoUser } from './demo/seed'
-export { DEMO_USERS, seedDemoWorkspace } from './demo/seed'
 export type {
   CrmConfigPatch,
   CrmConfigView,
