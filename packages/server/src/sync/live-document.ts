@@ -1,20 +1,5 @@
-import {
-  CardfileError,
-  ErrorCodes,
-  NON_JSON_VALUE,
-  ROOT_MAPS,
-  SchemaDoc,
-  authorizeChanges,
-  fieldRefOf,
-} from '@cardfile/core'
-import type {
-  Actor,
-  DocName,
-  FieldChange,
-  PolicyContext,
-  Refusal,
-  SchemaView,
-} from '@cardfile/core'
+import { CardfileError, ErrorCodes, ROOT_MAPS, SchemaDoc } from '@cardfile/core'
+import type { Actor, DocName, Refusal, SchemaView } from '@cardfile/core'
 import * as decoding from 'lib0/decoding'
 import * as awarenessProtocol from 'y-protocols/awareness'
 import * as Y from 'yjs'
@@ -36,14 +21,10 @@ import {
   encodeSyncUpdate,
 } from './message-types'
 import type { RefusalNotice } from './message-types'
+import { ChangeGate } from './change-gate'
 import { screenPresenceUpdate } from './presence-guard'
-import { dropUnintegrable, purgeRefusedCreations } from './refused-residue'
-import type { RefusedPlace } from './refused-residue'
-import { collectTransactionChanges, itemValue } from './transaction-changes'
-import type { StructuralViolation } from './transaction-changes'
+import { dropUnintegrable } from './refused-residue'
 
-/** Transaction origin of the server's compensating writes. */
-export const COMPENSATION_ORIGIN = Symbol('cardfile.compensation')
 /** Transaction origin of loading a document from storage. */
 const LOAD_ORIGIN = Symbol('cardfile.load')
 
@@ -79,16 +60,6 @@ export interface LiveDocumentDeps {
   readonly onIdle: (live: LiveDocument) => void
 }
 
-/** The one client transaction being applied right now, filled in by `afterTransaction`. */
-interface ClientStep {
-  readonly origin: Connection
-  changes: FieldChange[]
-  violations: StructuralViolation[]
-  vanished: RefusedPlace[]
-  beforeState: Map<number, number> | null
-  failure: unknown
-}
-
 /**
  * Server clientIDs are drawn from a low range on purpose. When a client's edit is concurrent
  * with a compensation on the same key (it was sent before the client saw the compensation),
@@ -110,14 +81,6 @@ const NOTICE_TEXT_MAX = 256
 
 const clip = (text: string): string =>
   text.length <= NOTICE_TEXT_MAX ? text : `${text.slice(0, NOTICE_TEXT_MAX)}…`
-
-/** The refusal of an update, or part of one, that builds on structs the server does not have. */
-const UNINTEGRABLE: Refusal = {
-  map: '',
-  key: '',
-  code: ErrorCodes.MissingDependency,
-  message: 'the update builds on changes the server does not have; it was dropped',
-}
 
 /** An awareness update naming no clients: the answer to a query while nobody is present. */
 const NO_AWARENESS_STATES = new Uint8Array([0])
@@ -169,9 +132,9 @@ export class LiveDocument {
   failed = false
   destroyed = false
 
-  private readonly allowedRoots: readonly string[]
   private buffer: Uint8Array[] = []
-  private step: ClientStep | null = null
+  /** Judges every client update: apply, check, compensate. */
+  private readonly gate: ChangeGate
   private tail: Promise<void> = SETTLED
   private pendingCommits = 0
   /**
@@ -210,13 +173,12 @@ export class LiveDocument {
     updates: readonly Uint8Array[],
     private readonly deps: LiveDocumentDeps,
   ) {
-    this.allowedRoots = ROOT_MAPS[parsed.kind]
     // The document's name as its guid: a random one would be one more string per document.
     this.doc = new Y.Doc({ gc: true, gcFilter: collectAll, guid: name })
     this.doc.clientID = serverClientId()
     // Root maps exist before any client update arrives, so a root a client names is either one
     // of these Y.Maps or an unknown root (which the change collector refuses).
-    for (const root of this.allowedRoots) this.doc.getMap(root)
+    for (const root of ROOT_MAPS[parsed.kind]) this.doc.getMap(root)
     if (updates.length > 0) {
       this.doc.transact(() => {
         for (const update of updates) Y.applyUpdate(this.doc, update)
@@ -225,6 +187,13 @@ export class LiveDocument {
       dropUnintegrable(this.doc)
     }
     for (const event of PROVIDER_EVENTS) this.doc._observers.delete(event)
+    this.gate = new ChangeGate({
+      doc: this.doc,
+      name: parsed,
+      schema: () => this.schemaView(),
+      onPolicyError: (error) =>
+        this.deps.logger.error('authorizeChanges threw', errorContext(error)),
+    })
     liveOfDoc.set(this.doc, this)
     this.doc.on('afterTransaction', LiveDocument.onAfterTransaction)
     this.doc.on('update', LiveDocument.onUpdate)
@@ -409,67 +378,27 @@ export class LiveDocument {
     // A batch continues only with more updates of the same connection (one actor per commit).
     if (this.batchFrom !== conn) this.commitPending()
     const batched = this.buffer.length
-    const step: ClientStep = {
-      origin: conn,
-      changes: [],
-      violations: [],
-      vanished: [],
-      beforeState: null,
-      failure: null,
-    }
-    this.step = step
-    let malformed: unknown = null
-    try {
-      Y.applyUpdate(this.doc, update, conn)
-    } catch (error) {
-      malformed = error
-    } finally {
-      this.step = null
-    }
+    const verdict = this.gate.admit(update, conn.actor, conn)
     this.deps.metrics.updatesReceived.inc()
-    // What Yjs could not integrate is never kept: nothing pending outlives this call.
-    const unintegrable = dropUnintegrable(this.doc)
-    if (step.failure !== null) {
+    if (verdict.failure !== null) {
       // The changes could not be read, so they cannot be checked: fail closed.
-      this.fail(step.failure)
+      this.fail(verdict.failure)
       return
     }
-
-    const refusals = this.authorize(step.changes, conn)
-    const structural = step.violations.map((v): Refusal => ({
-      map: v.map,
-      key: v.key,
-      code: v.code,
-      message: v.message,
-    }))
-    if (unintegrable) structural.push(UNINTEGRABLE)
-    const allRefusals = [...refusals, ...structural]
-    const bounded = (map: string, key: string): boolean => this.schemaBounds(map, key, conn)
-    // Junk written and deleted within the update changes nothing, but would keep its names.
-    const vanishedJunk = step.vanished.filter((v) =>
-      v.key === null ? !this.allowedRoots.includes(v.map) : !bounded(v.map, v.key),
-    )
-    if (allRefusals.length > 0 || vanishedJunk.length > 0) {
-      this.compensate(step.changes, refusals, step.violations)
-      const before = step.beforeState ?? new Map<number, number>()
-      // Keys and roots the refused change created leave no item, so no name the sender chose.
-      const places = [...allRefusals, ...vanishedJunk]
-      purgeRefusedCreations(this.doc, before, places, this.allowedRoots, bounded)
-      // Re-encode from the store instead of merging the original update: the compensation has
-      // garbage-collected the refused content, so neither storage nor other clients get it.
-      // The batch before this update is committed first, as it was.
+    if (verdict.cleaned !== null) {
+      // The batch before this update is committed first, as it was; the update's own events
+      // (and its compensation's) are replaced by the cleaned change.
       this.buffer = this.buffer.slice(0, batched)
       this.commitPending()
-      const cleaned = Y.encodeStateAsUpdate(this.doc, Y.encodeStateVector(before))
-      for (const r of allRefusals) this.deps.metrics.refusals.inc(1, { code: r.code })
-      this.commit(cleaned, conn, conn.actor, allRefusals, [conn])
+      for (const r of verdict.refusals) this.deps.metrics.refusals.inc(1, { code: r.code })
+      this.commit(verdict.cleaned, conn, conn.actor, verdict.refusals, [conn])
     } else {
       // Committed as one with the connection's other updates delivered by the same socket
       // callback (a burst arrives in one read): one storage append, index row and ack for all.
       this.batchFrom = conn
       this.scheduleBatchCommit()
     }
-    if (malformed !== null) throw malformed
+    if (verdict.malformed !== null) throw verdict.malformed
   }
 
   /** Runs a trusted change as one transaction; resolves after its commit. */
@@ -497,7 +426,7 @@ export class LiveDocument {
   }
 
   private static readonly onAfterTransaction = (tr: Y.Transaction, doc: Y.Doc): void => {
-    liveOfDoc.get(doc)?.collectStep(tr)
+    liveOfDoc.get(doc)?.gate.collect(tr)
   }
 
   private static readonly onUpdate = (
@@ -509,21 +438,6 @@ export class LiveDocument {
     liveOfDoc.get(doc)?.bufferUpdate(update, tr)
   }
 
-  /** Collects the changes of the client transaction being applied (see {@link ClientStep}). */
-  private collectStep(tr: Y.Transaction): void {
-    const step = this.step
-    if (step === null || tr.origin !== step.origin) return
-    try {
-      const collected = collectTransactionChanges(tr, this.parsed.kind)
-      step.changes.push(...collected.changes)
-      step.violations.push(...collected.violations)
-      step.vanished.push(...collected.vanished)
-      step.beforeState ??= new Map(tr.beforeState)
-    } catch (error) {
-      step.failure = error
-    }
-  }
-
   /** Buffers an update for the next commit. */
   private bufferUpdate(update: Uint8Array, tr: Y.Transaction): void {
     // The first change after an idle spell: storage holds the state from before it.
@@ -531,86 +445,9 @@ export class LiveDocument {
     this.buffer.push(update)
   }
 
-  /**
-   * Whether the schema bounds the name of key `key` of root map `map`: the layout has it and,
-   * for an attribute's keys, the attribute is defined (or `conn` may define it). Refused keys
-   * outside these bounds are purged, so that no sender can store names of its own choosing.
-   */
-  private schemaBounds(map: string, key: string, conn: Connection): boolean {
-    const field = fieldRefOf(this.parsed.kind, map, key)
-    if (field === null) return false
-    switch (field.kind) {
-      case 'custom-value':
-      case 'platform-value':
-        return this.schemaView().definitions.has(field.attributeId)
-      case 'attribute':
-      case 'channel-visibility':
-      case 'option':
-        return (
-          this.schemaView().definitions.has(field.attributeId) ||
-          conn.actor?.role === 'admin' ||
-          conn.actor?.role === 'system'
-        )
-      default:
-        return true
-    }
-  }
-
   /** The workspace's schema as it stands (this document's own when it is the schema). */
   private schemaView(): SchemaView {
     return this.schema === null ? this.view() : this.schema.view()
-  }
-
-  /** The changes `conn` may not make; all of them when they cannot be checked. */
-  private authorize(changes: readonly FieldChange[], conn: Connection): Refusal[] {
-    if (changes.length === 0) return []
-    const refuseAll = (message: string): Refusal[] =>
-      changes.map((c) => ({ map: c.map, key: c.key, code: ErrorCodes.Internal, message }))
-    // Connections are attached only once authenticated; without an actor nothing passes.
-    if (conn.actor === null) return refuseAll('the sender is not authenticated')
-    const view = this.schemaView()
-    const read = (map: string, key: string): unknown =>
-      this.allowedRoots.includes(map) ? itemValue(this.doc.getMap(map)._map.get(key)) : undefined
-    const ctx: PolicyContext = {
-      actor: conn.actor,
-      doc: this.parsed,
-      definitions: view.definitions,
-      settings: view.settings,
-      read,
-      now: Date.now(),
-    }
-    try {
-      return authorizeChanges(changes, ctx)
-    } catch (error) {
-      // A bug in the policy must not let a change through: refuse everything.
-      this.deps.logger.error('authorizeChanges threw', errorContext(error))
-      return refuseAll('the change could not be checked')
-    }
-  }
-
-  /** One server transaction restoring every refused key and deleting structural violations. */
-  private compensate(
-    changes: readonly FieldChange[],
-    refusals: readonly Refusal[],
-    violations: readonly StructuralViolation[],
-  ): void {
-    const byKey = new Map(changes.map((c) => [`${c.map}\u0000${c.key}`, c]))
-    this.doc.transact((tr) => {
-      for (const refusal of refusals) {
-        const change = byKey.get(`${refusal.map}\u0000${refusal.key}`)
-        if (change === undefined || !this.allowedRoots.includes(change.map)) continue
-        const map = this.doc.getMap(change.map)
-        const old = change.oldValue
-        if (old === undefined || old === NON_JSON_VALUE) {
-          if (map._map.has(change.key)) map.delete(change.key)
-        } else {
-          map.set(change.key, old)
-        }
-      }
-      for (const violation of violations) {
-        for (const item of violation.items) if (!item.deleted) item.delete(tr)
-      }
-    }, COMPENSATION_ORIGIN)
   }
 
   /** Commits what the buffer holds: a connection's batch of clean updates, or stray changes. */
