@@ -18,6 +18,8 @@ import type { AuthOptions, AuthenticatedActor } from './auth/authenticate'
 import type { DocumentHost } from './document-host'
 import { createCrmService } from './crm/crm-service'
 import type { CrmOptions, CrmService } from './crm/crm-service'
+import { createLocalCoordination } from './coordination/coordination'
+import type { Coordination } from './coordination/coordination'
 import { crmRoutes } from './http/crm-routes'
 import type { HttpContext, HttpRequestHandler } from './http/http-context'
 import { createOriginPolicy, handleCors } from './http/origins'
@@ -62,6 +64,11 @@ export interface CardfileServerOptions {
    * browser page, which sends no Origin).
    */
   readonly origins?: OriginOptions
+  /**
+   * Locks, rate limits and caches that must be one for every instance serving the same
+   * storage. Default: in this process (`createLocalCoordination`), all a single server needs.
+   */
+  readonly coordination?: Coordination
   /** Handles plain HTTP requests beside the websocket (the HTTP API). */
   readonly httpHandler?: HttpRequestHandler
   /** Per-connection bounds; anything left out takes its default from `DEFAULT_LIMITS`. */
@@ -198,6 +205,7 @@ export async function createCardfileServer(
   let connectionSeq = 0
   const authenticate = createAuthenticator(options.auth)
   const originPolicy = createOriginPolicy(options.origins)
+  const coordination = options.coordination ?? createLocalCoordination()
   const registry: DocumentRegistry = new DocumentRegistry({
     storage: options.storage,
     metrics,
@@ -228,6 +236,7 @@ export async function createCardfileServer(
           storage: crmStorage,
           logger,
           metrics,
+          coordination,
           options: options.crm,
         })
   const crmHandler = crm === null ? null : crmRoutes(crm)
@@ -242,6 +251,7 @@ export async function createCardfileServer(
     authenticate,
     ready: () => !closing,
     erasureHooks: crm === null ? [] : [(event) => crm.onContactErased(event)],
+    coordination,
     logger,
   }
 

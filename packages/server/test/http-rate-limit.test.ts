@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { createRateLimiter } from '../src/http/rate-limit'
+import { createRateLimiter } from '../src/coordination/rate-limiter'
 
 describe('createRateLimiter', () => {
   it('allows up to the limit per window, then says how long to wait', () => {

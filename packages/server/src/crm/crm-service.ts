@@ -18,6 +18,8 @@ import type {
   SchemaView,
 } from '@cardfile/core'
 import type * as Y from 'yjs'
+import { createLocalCoordination } from '../coordination/coordination'
+import type { Coordination } from '../coordination/coordination'
 import type { DocumentHost } from '../document-host'
 import { createServerMetrics } from '../metrics'
 import type { ServerMetrics } from '../metrics'
@@ -252,6 +254,8 @@ export function createCrmService(deps: {
   /** The server's registry (`GET /metrics`); lookups and deliveries are counted there. */
   readonly metrics?: Pick<ServerMetrics, 'crmDeliveries' | 'crmLookups' | 'crmDeliveryLatency'>
   readonly options?: CrmOptions
+  /** Where the per-contact order and the configuration cache live (default: this process). */
+  readonly coordination?: Coordination
 }): CrmService {
   const { host, storage, logger } = deps
   const metrics = deps.metrics ?? createServerMetrics()
@@ -259,7 +263,8 @@ export function createCrmService(deps: {
   const adapter = options.adapter ?? httpCrmAdapter()
   const timeoutMs = options.timeoutMs ?? 5000
   const retry: RetryPolicy = { ...DEFAULT_RETRY, ...options.retry }
-  const configs = new Map<string, Promise<CrmConfig | null>>()
+  const coordination = deps.coordination ?? createLocalCoordination()
+  const configs = coordination.cache<CrmConfig | null>('crm-config')
   const lookupCounts: Record<CrmLookupRecord['outcome'], number> = {
     found: 0,
     'not-found': 0,
@@ -268,34 +273,22 @@ export function createCrmService(deps: {
   }
   /** Last status seen per conversation, for the `from` of a status change. */
   const statuses = new Map<string, ConversationStatus>()
-  /** Work per contact runs in order: pending edits, write-backs and lookups never interleave. */
-  const chains = new Map<string, Promise<unknown>>()
   const inFlight = new Set<Promise<unknown>>()
   let closed = false
 
-  const configOf = (workspace: string): Promise<CrmConfig | null> => {
-    let config = configs.get(workspace)
-    if (config === undefined) {
-      config = storage.getConfig(workspace)
-      configs.set(workspace, config)
-      config.catch(() => configs.delete(workspace))
-    }
-    return config
-  }
+  const configOf = (workspace: string): Promise<CrmConfig | null> =>
+    configs.get(workspace, () => storage.getConfig(workspace))
 
+  /** Work per contact runs in order: pending edits, write-backs and lookups never interleave. */
   const serial = <T>(key: string, work: () => Promise<T>): Promise<T> => {
-    const previous = chains.get(key) ?? Promise.resolve()
-    const next = previous.then(work, work)
+    const next = coordination.locks.run(`crm\u0000${key}`, work)
+    // Tracked so that idle() and close() wait for it.
     const settled = next.then(
       () => undefined,
       () => undefined,
     )
-    chains.set(key, settled)
     inFlight.add(settled)
-    void settled.finally(() => {
-      inFlight.delete(settled)
-      if (chains.get(key) === settled) chains.delete(key)
-    })
+    void settled.finally(() => inFlight.delete(settled))
     return next
   }
 
@@ -654,7 +647,7 @@ export function createCrmService(deps: {
 
   const saveConfig = async (config: CrmConfig): Promise<void> => {
     await storage.putConfig(config)
-    configs.set(config.workspace, Promise.resolve(config))
+    configs.set(config.workspace, config)
     outbox.poke()
   }
 

@@ -11,7 +11,7 @@ import type { DocumentHost } from '../document-host'
 import { ensureWorkspaceSeeded, ingestInbound } from '../http/inbound'
 import { within } from '../http/within'
 import type { InboundContext, InboundDirectory, InboundResult } from '../http/inbound'
-import { createKeyedLock } from '../http/keyed-lock'
+import { createKeyedLock } from '../coordination/keyed-lock'
 import { inboundBody } from '../http/schemas'
 
 /**

@@ -14,7 +14,8 @@ import { linkingRoutes } from './linking-routes'
 import { HttpError, sendError, sendJson } from './http-error'
 import { ingestInbound, storageDirectory } from './inbound'
 import type { InboundContext, InboundResult } from './inbound'
-import { createKeyedLock } from './keyed-lock'
+import { createLocalCoordination } from '../coordination/coordination'
+import type { Coordination } from '../coordination/coordination'
 import { MAX_BODY_BYTES, readJsonBody } from './read-body'
 import { allowMethods, bearerAuth, parseInput, requireRole } from './route-auth'
 import type { HttpPrincipal } from './route-auth'
@@ -54,6 +55,8 @@ export interface HttpApiDeps {
    * answered 429 (default 60). Behind a proxy every client shares one address: raise it there.
    */
   readonly authFailuresPerMinute?: number
+  /** Locks and rate limits shared by the server's instances (default: this process only). */
+  readonly coordination?: Coordination
   /** Largest accepted request body in bytes (default 1 MB). */
   readonly maxBodyBytes?: number
   /** Told about unexpected errors (answered as 500 without details). Defaults to console.error. */
@@ -98,11 +101,13 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
   const maxBody = deps.maxBodyBytes ?? MAX_BODY_BYTES
   const onError =
     deps.onError ?? ((error: unknown) => console.error('cardfile http:', errorForConsole(error)))
+  const coordination = deps.coordination ?? createLocalCoordination()
   const principal = bearerAuth({
     authenticate: (token, docName) => deps.authenticate(token, docName),
-    ...(deps.authFailuresPerMinute === undefined
-      ? {}
-      : { authFailuresPerMinute: deps.authFailuresPerMinute }),
+    failures: coordination.rateLimiter('http-auth-failures', {
+      limit: deps.authFailuresPerMinute ?? 60,
+      windowMs: 60_000,
+    }),
   })
   const exportService =
     deps.storage.exportStore === undefined
@@ -128,7 +133,7 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
   const inbound: InboundContext = {
     host: deps.host,
     directory: storageDirectory(deps.storage),
-    lock: createKeyedLock(),
+    lock: coordination.locks,
     seeded: new Set(),
     recent: new Map(),
   }
@@ -311,6 +316,7 @@ export function httpApi(options: HttpApiOptions = {}): HttpRequestHandler {
       authenticate: ctx.authenticate,
       metrics: ctx.metrics,
       ready: ctx.ready,
+      ...(ctx.coordination === undefined ? {} : { coordination: ctx.coordination }),
       // Through the server's logger, so the line carries the request id and is scrubbed.
       ...(logger === undefined
         ? {}

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AuthenticateHook } from '../auth/authenticate'
+import type { Coordination } from '../coordination/coordination'
 import type { ContactErasureHook } from '../deletion/contact-erasure'
 import type { DocumentHost } from '../document-host'
 import type { ServerMetrics } from '../metrics'
@@ -18,6 +19,8 @@ export interface HttpContext {
   ready(): boolean
   /** Called after a contact is erased, so the CRM outbox drops what it holds about it. */
   readonly erasureHooks?: readonly ContactErasureHook[]
+  /** Locks, rate limits and caches shared by the server's instances. */
+  readonly coordination?: Coordination
   /** The server's logger: its lines carry the request's id and never a credential. */
   readonly logger?: ServerLogger
 }

@@ -16,7 +16,7 @@ import {
 import type { Actor, ChannelId, ConversationStatus, Message, SchemaView } from '@cardfile/core'
 import type { DocumentHost } from '../document-host'
 import type { Storage } from '../storage/storage'
-import type { KeyedLock } from './keyed-lock'
+import type { KeyedLock } from '../coordination/keyed-lock'
 import { maskHint } from './mask-hint'
 import { within } from './within'
 import type { InboundBody } from './schemas'

@@ -3,7 +3,8 @@ import { CardfileError, ErrorCodes, schemaDocName } from '@cardfile/core'
 import type { Role } from '@cardfile/core'
 import type { z } from 'zod'
 import { HttpError } from './http-error'
-import { createRateLimiter } from './rate-limit'
+import { createRateLimiter } from '../coordination/rate-limiter'
+import type { RateLimiter } from '../coordination/rate-limiter'
 import { describeZodError } from './schemas'
 
 /**
@@ -33,6 +34,11 @@ export interface BearerAuthOptions {
    * answered 429 (default 60).
    */
   readonly authFailuresPerMinute?: number
+  /**
+   * Where failed authentications are counted (one count for every instance of a cluster);
+   * default: in this process, with `authFailuresPerMinute`.
+   */
+  readonly failures?: RateLimiter
 }
 
 const BEARER = { 'www-authenticate': 'Bearer' }
@@ -47,10 +53,9 @@ const BEARER = { 'www-authenticate': 'Bearer' }
  * const who = await principal(req, 'acme') // throws HttpError 401/403/429
  */
 export function bearerAuth(options: BearerAuthOptions): PrincipalResolver {
-  const failures = createRateLimiter({
-    limit: options.authFailuresPerMinute ?? 60,
-    windowMs: 60_000,
-  })
+  const failures =
+    options.failures ??
+    createRateLimiter({ limit: options.authFailuresPerMinute ?? 60, windowMs: 60_000 })
   return async (req, workspace) => {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')
     if (match?.[1] === undefined) {
@@ -62,7 +67,7 @@ export function bearerAuth(options: BearerAuthOptions): PrincipalResolver {
       )
     }
     const address = req.socket.remoteAddress ?? 'unknown'
-    const wait = failures.retryAfter(address)
+    const wait = await failures.retryAfter(address)
     if (wait > 0) {
       throw new HttpError(
         429,
@@ -88,7 +93,7 @@ export function bearerAuth(options: BearerAuthOptions): PrincipalResolver {
       // Whatever the verifier said (bad signature, malformed, unknown key), the caller only
       // learns that the token was not accepted. Only these count as guesses: an expired or
       // refused token was genuine once.
-      failures.hit(address)
+      await failures.hit(address)
       throw new HttpError(401, ErrorCodes.Unauthorized, 'The token is not valid', BEARER)
     }
     if (principal.workspace !== workspace) {

@@ -10,9 +10,9 @@
  */
 export interface RateLimiter {
   /** Seconds until `key` may try again; 0 while it is under the limit. */
-  retryAfter(key: string, now?: number): number
+  retryAfter(key: string, now?: number): number | Promise<number>
   /** Counts one event for `key`. */
-  hit(key: string, now?: number): void
+  hit(key: string, now?: number): void | Promise<void>
 }
 
 export interface RateLimiterOptions {
@@ -23,6 +23,7 @@ export interface RateLimiterOptions {
   readonly maxKeys?: number
 }
 
+/** The in-process rate limiter (answers at once; a shared one may answer with a promise). */
 export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   const { limit, windowMs } = options
   const maxKeys = options.maxKeys ?? 10_000
