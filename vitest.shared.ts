@@ -16,6 +16,7 @@ export const sharedTestConfig: UserConfig = {
       { find: /^@cardfile\/react$/, replacement: src('react') },
       { find: /^@cardfile\/server$/, replacement: src('server') },
       { find: /^@cardfile\/server\/demo$/, replacement: src('server', 'demo/index.ts') },
+      { find: /^@cardfile\/server\/sqlite$/, replacement: src('server', 'sqlite/index.ts') },
     ],
   },
   test: {

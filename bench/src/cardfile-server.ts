@@ -1,4 +1,5 @@
-import { createCardfileServer, createSqliteStorage, signToken } from '@cardfile/server'
+import { createCardfileServer, signToken } from '@cardfile/server'
+import { createSqliteStorage } from '@cardfile/server/sqlite'
 import { BENCH_ADMIN_ID, BENCH_AGENT_ID } from './contact-edits'
 import { BENCH_WORKSPACE } from './ipc'
 import type { BenchTokens } from './ipc'

@@ -23,7 +23,7 @@ if (!process.execArgv.some((a) => a.includes('conditions=source'))) {
   process.exit(result.status ?? 1)
 }
 
-const { createSqliteStorage } = await import('@cardfile/server')
+const { createSqliteStorage } = await import('@cardfile/server/sqlite')
 const { linkGroup } = await import('../../packages/server/src/linking/link-groups')
 const { groupHistory } = await import('../../packages/server/src/linking/group-history')
 const { RelinkJobs } = await import('../../packages/server/src/linking/relink-jobs')

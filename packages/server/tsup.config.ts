@@ -5,6 +5,7 @@ export default defineConfig({
     index: 'src/index.ts',
     cli: 'src/cli.ts',
     'demo/index': 'src/demo/index.ts',
+    'sqlite/index': 'src/sqlite/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,

@@ -11,8 +11,10 @@ import {
   schemaDocName,
 } from '@cardfile/core'
 import type { Actor, ConversationStatus } from '@cardfile/core'
-import { createCardfileServer, createSqliteStorage, httpApi } from '@cardfile/server'
-import type { CardfileServer, CrmOptions, SqliteStorage } from '@cardfile/server'
+import { createCardfileServer, httpApi } from '@cardfile/server'
+import { createSqliteStorage } from '@cardfile/server/sqlite'
+import type { SqliteStorage } from '@cardfile/server/sqlite'
+import type { CardfileServer, CrmOptions } from '@cardfile/server'
 import { startReferenceCrm } from '../../examples/crm-reference/reference-crm'
 import type { ReferenceCrm } from '../../examples/crm-reference/reference-crm'
 import { SECRET, WORKSPACE, token } from '../client/harness'

@@ -3,8 +3,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach } from 'vitest'
 import type { CardfileClient, Role } from '@cardfile/core'
-import { createCardfileServer, createSqliteStorage, httpApi, signToken } from '@cardfile/server'
-import type { CardfileServer, InboundResult, SqliteStorage } from '@cardfile/server'
+import { createCardfileServer, httpApi, signToken } from '@cardfile/server'
+import { createSqliteStorage } from '@cardfile/server/sqlite'
+import type { SqliteStorage } from '@cardfile/server/sqlite'
+import type { CardfileServer, InboundResult } from '@cardfile/server'
 import { SECRET, WORKSPACE, connectClient } from '../client/harness'
 
 /**

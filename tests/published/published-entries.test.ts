@@ -18,7 +18,8 @@ const expected: Record<string, readonly string[]> = {
     'ErrorCodes',
   ],
   '@cardfile/react': ['CardfileProvider', 'useContact', 'useAttributes', 'useVip', 'useExport'],
-  '@cardfile/server': ['createCardfileServer', 'createSqliteStorage', 'httpApi', 'signToken'],
+  '@cardfile/server': ['createCardfileServer', 'createMemoryStorage', 'httpApi', 'signToken'],
+  '@cardfile/server/sqlite': ['createSqliteStorage'],
   '@cardfile/server/demo': ['seedDemoWorkspace', 'DEMO_USERS'],
 }
 
@@ -29,6 +30,25 @@ const run = (code: string, type: 'module' | 'commonjs'): string =>
   })
 
 describe('the built packages', () => {
+  it('loads the server root entry without the native SQLite module', () => {
+    const out = run(
+      `await import('@cardfile/server')
+       const { createRequire } = await import('node:module')
+       const cache = createRequire(process.cwd() + '/').cache
+       console.log(JSON.stringify(Object.keys(cache).some((p) => p.includes('better-sqlite3'))))`,
+      'module',
+    )
+    expect(JSON.parse(out)).toBe(false)
+    const withSqlite = run(
+      `await import('@cardfile/server/sqlite')
+       const { createRequire } = await import('node:module')
+       const cache = createRequire(process.cwd() + '/').cache
+       console.log(JSON.stringify(Object.keys(cache).some((p) => p.includes('better-sqlite3'))))`,
+      'module',
+    )
+    expect(JSON.parse(withSqlite)).toBe(true)
+  })
+
   it('keeps demo seeding out of the server root entry', () => {
     const out = run(
       `const m = await import('@cardfile/server'); console.log(JSON.stringify(Object.keys(m)))`,

@@ -14,8 +14,8 @@ import { createJsonLogger, isLogLevel } from './logging/json-logger'
 import { pinoServerLogger } from './logging/pino-logger'
 import { createCardfileServer } from './server'
 import type { CardfileServer } from './server'
-import { createSqliteStorage } from './storage/sqlite-storage'
 import { errorContext } from './sync/logger'
+import type * as SqliteModule from './sqlite/index'
 import { signToken } from './tokens'
 
 /**
@@ -255,6 +255,27 @@ interface ServeSettings {
   readonly crm?: { readonly url: string; readonly secret?: string }
 }
 
+/** What the SQLite subpath entry exports. */
+type SqliteEntry = typeof SqliteModule
+
+/**
+ * The embedded SQLite storage, loaded when the server starts: better-sqlite3 is an optional
+ * peer of the package (a native module a server on another backend need not compile).
+ */
+async function loadSqlite(): Promise<SqliteEntry> {
+  try {
+    return await import('./sqlite/index')
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
+      throw new StartError(
+        'the embedded SQLite storage needs better-sqlite3: npm install better-sqlite3',
+      )
+    }
+    throw error
+  }
+}
+
 /** Runs the server until SIGINT or SIGTERM; resolves with the exit code after a clean stop. */
 async function runServer(settings: ServeSettings): Promise<number> {
   const { port, hostname, data, secret, demo, staticDir } = settings
@@ -262,6 +283,7 @@ async function runServer(settings: ServeSettings): Promise<number> {
   if (!isLogLevel(logLevel)) throw new UsageError(`Unknown CARDFILE_LOG_LEVEL "${logLevel}"`)
   const logger = pinoServerLogger(createJsonLogger(logLevel))
   mkdirSync(dirname(resolve(data)), { recursive: true })
+  const { createSqliteStorage } = await loadSqlite()
   const storage = createSqliteStorage({
     path: data,
     reset: settings.reset,

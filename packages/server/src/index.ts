@@ -41,8 +41,6 @@ export type {
 } from './storage/storage'
 export type { MemoryStorage, MemoryStorageOptions } from './storage/memory-storage'
 export { createMemoryStorage } from './storage/memory-storage'
-export type { SqliteStorage, SqliteStorageOptions } from './storage/sqlite-storage'
-export { createSqliteStorage } from './storage/sqlite-storage'
 export type {
   HttpApi,
   HttpApiDeps,

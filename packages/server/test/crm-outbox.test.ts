@@ -2,12 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import {
-  createMemoryStorage,
-  createSqliteStorage,
-  signBody,
-  verifySignature,
-} from '@cardfile/server'
+import { createMemoryStorage, signBody, verifySignature } from '@cardfile/server'
+import { createSqliteStorage } from '@cardfile/server/sqlite'
 import type { CrmStorage, Storage } from '@cardfile/server'
 import { backoffMs, DEFAULT_RETRY } from '../src/crm/outbox'
 

@@ -1,5 +1,6 @@
 import { join } from 'node:path'
-import { createMemoryStorage, createSqliteStorage } from '@cardfile/server'
+import { createMemoryStorage } from '@cardfile/server'
+import { createSqliteStorage } from '@cardfile/server/sqlite'
 import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { tempDir } from './storage-helpers'
