@@ -9,8 +9,10 @@ import { usePolled } from '../use-polled'
 import { ContactPanel } from './contact-panel'
 import { ConversationView } from './conversation-view'
 import { QueueList } from './queue-list'
+import { StarIcon } from './icons'
 import { VipContactList } from './vip-contact-list'
 import { useConversation } from '../use-conversation'
+import { humanMessage } from '../human-message'
 
 /** How often the queue is re-read from the server's index. */
 const QUEUE_POLL_MS = 1500
@@ -74,14 +76,16 @@ export function InboxPage({ conversationId }: { conversationId: string | null })
                 data-testid={`filter-${f}`}
                 title={f === 'vip' ? 'VIP contacts' : undefined}
               >
-                {f === 'vip' && <span aria-hidden="true">★ </span>}
+                {f === 'vip' && <StarIcon filled size={12} />}
                 {FILTER_LABELS[f]}
               </button>
             ))}
           </div>
         </div>
         {error !== null && (
-          <p className="notice error">Could not load the queue: {error.message}</p>
+          <p className="notice error" data-testid="queue-error">
+            Couldn&rsquo;t refresh the queue. {humanMessage(error)}
+          </p>
         )}
         {filter === 'vip' ? (
           <VipContactList group={vip} selectedContactId={openContactId} />
@@ -153,7 +157,6 @@ function OpenConversation({
       <section className="conversation-column" aria-label="Conversation">
         <ConversationView
           conversation={conversation}
-          hint={contact?.hint ?? null}
           vip={contact?.vip ?? false}
           onChanged={onChanged}
         />
