@@ -32,10 +32,16 @@ const BY_CODE: Partial<Record<ErrorCode, string>> = {
 
 /**
  * The failed-fetch errors of Chromium ("Failed to fetch"), Firefox ("NetworkError when
- * attempting to fetch resource.") and Safari ("Load failed"); all are TypeErrors.
+ * attempting to fetch resource.") and Safari ("Load failed"): TypeErrors from `fetch`, or the
+ * same text inside the `internal` error that the SDK's list hooks wrap them in.
  */
+const FETCH_FAILED = /failed to fetch|networkerror|load failed/i
+
 const isNetworkFailure = (error: unknown): boolean =>
-  error instanceof TypeError && /fetch|network|load failed/i.test(error.message)
+  (error instanceof TypeError && /fetch|network|load failed/i.test(error.message)) ||
+  (error instanceof CardfileError &&
+    error.code === ErrorCodes.Internal &&
+    FETCH_FAILED.test(error.message))
 
 /**
  * A sentence an agent can act on, for any error the app meets.
@@ -46,6 +52,11 @@ const isNetworkFailure = (error: unknown): boolean =>
  */
 export function humanMessage(error: unknown): string {
   if (isNetworkFailure(error)) return OFFLINE_MESSAGE
+  // Offline, the sync client cannot fetch a token and reports it as a sign-in problem; the
+  // cause the agent can act on is the network.
+  if (error instanceof CardfileError && error.code === ErrorCodes.Unauthorized && !navigator.onLine) {
+    return OFFLINE_MESSAGE
+  }
   const code = error instanceof CardfileError || error instanceof ApiError ? error.code : null
   const known = code === null ? undefined : BY_CODE[code as ErrorCode]
   if (known !== undefined) return known

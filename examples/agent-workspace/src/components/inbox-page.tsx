@@ -1,8 +1,9 @@
-import { useCallback, useState } from 'react'
+import { useCallback, useMemo, useState } from 'react'
 import type { ConversationStatus } from '@cardfile/core'
 import { useContactGroup } from '@cardfile/react'
 import { listContacts, listConversations } from '../api'
 import type { ContactRow, ConversationRow } from '../api'
+import { loadQueueSnapshot, saveQueueSnapshot } from '../queue-snapshot'
 import { navigate } from '../router'
 import { useSession } from '../session-context'
 import { usePolled } from '../use-polled'
@@ -49,14 +50,29 @@ export function InboxPage({ conversationId }: { conversationId: string | null })
     ? ['open', 'resolved', 'vip']
     : ['open', 'resolved']
   const statuses = STATUSES[filter]
+  const view = statuses.join(',')
+  const userId = session.user.userId
   const load = useCallback(async (): Promise<InboxData> => {
     const [conversations, contacts] = await Promise.all([
       listConversations(session, statuses),
       listContacts(session),
     ])
+    saveQueueSnapshot(userId, view, { conversations, contacts })
     return { conversations, contacts: new Map(contacts.map((c) => [c.id, c])) }
-  }, [session, statuses])
-  const { data, error, refresh } = usePolled(`inbox:${statuses.join(',')}`, load, QUEUE_POLL_MS)
+  }, [session, statuses, userId, view])
+  const polled = usePolled(`inbox:${view}`, load, QUEUE_POLL_MS)
+  const { error, refresh } = polled
+  // Until the server answers (or while it cannot be reached), the queue as last loaded here.
+  const saved = useMemo((): InboxData | null => {
+    const snapshot = loadQueueSnapshot(userId, view)
+    return snapshot === null
+      ? null
+      : {
+          conversations: snapshot.conversations,
+          contacts: new Map(snapshot.contacts.map((c) => [c.id, c])),
+        }
+  }, [userId, view])
+  const data = polled.data ?? saved
   const openContactId = data?.conversations.find((c) => c.id === conversationId)?.contactId ?? null
 
   return (
@@ -84,7 +100,8 @@ export function InboxPage({ conversationId }: { conversationId: string | null })
         </div>
         {error !== null && (
           <p className="notice error" data-testid="queue-error">
-            Couldn&rsquo;t refresh the queue. {humanMessage(error)}
+            {data === null ? 'Couldn’t load the queue.' : 'Showing the queue as last loaded.'}{' '}
+            {humanMessage(error)}
           </p>
         )}
         {filter === 'vip' ? (
