@@ -102,7 +102,10 @@ describe('the inbox on narrower screens', () => {
 
         const { boxes, overlapping } = await layoutOf(ana)
         for (const selector of KEY_CONTROLS) {
-          expect(boxes.some((b) => b.what.startsWith(`${selector}#`)), selector).toBe(true)
+          expect(
+            boxes.some((b) => b.what.startsWith(`${selector}#`)),
+            selector,
+          ).toBe(true)
         }
         for (const box of boxes) {
           expect(box.left, `${box.what} left`).toBeGreaterThanOrEqual(0)

@@ -72,7 +72,8 @@ export function identityOf(
 ): ContactIdentity {
   const name = pick(values, NAME_KEYS[channel])
   // Facebook offers no public handle: its numeric id tells an agent nothing.
-  const handle = channel === 'facebook' && name !== null ? null : handleOf(channel, platformUserId, values)
+  const handle =
+    channel === 'facebook' && name !== null ? null : handleOf(channel, platformUserId, values)
   return { name, handle }
 }
 

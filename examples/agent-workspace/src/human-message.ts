@@ -54,7 +54,11 @@ export function humanMessage(error: unknown): string {
   if (isNetworkFailure(error)) return OFFLINE_MESSAGE
   // Offline, the sync client cannot fetch a token and reports it as a sign-in problem; the
   // cause the agent can act on is the network.
-  if (error instanceof CardfileError && error.code === ErrorCodes.Unauthorized && !navigator.onLine) {
+  if (
+    error instanceof CardfileError &&
+    error.code === ErrorCodes.Unauthorized &&
+    !navigator.onLine
+  ) {
     return OFFLINE_MESSAGE
   }
   const code = error instanceof CardfileError || error instanceof ApiError ? error.code : null

@@ -46,7 +46,9 @@ scope.addEventListener('activate', (event) => {
       .keys()
       .then((keys) =>
         Promise.all(
-          keys.filter((k) => k.startsWith('cardfile-app-') && k !== CACHE).map((k) => caches.delete(k)),
+          keys
+            .filter((k) => k.startsWith('cardfile-app-') && k !== CACHE)
+            .map((k) => caches.delete(k)),
         ),
       )
       // Control the page that registered the worker at once, so its next reload, even an

@@ -14,8 +14,8 @@ export function AdminOnlyPage({ what }: { what: string }) {
         </span>
         <h1>Only admins can {what}</h1>
         <p className="muted">
-          Ask an admin of this workspace if something here needs to change. Everything you need
-          to answer customers is in the inbox.
+          Ask an admin of this workspace if something here needs to change. Everything you need to
+          answer customers is in the inbox.
         </p>
         <a
           href="/inbox"

@@ -2,7 +2,12 @@ import { useState } from 'react'
 import type { ReactNode } from 'react'
 import { useSyncStatus } from '@cardfile/react'
 import { initials } from '../format'
-import { focusQueue, focusReply, stepConversation, useKeyboardShortcuts } from '../keyboard-shortcuts'
+import {
+  focusQueue,
+  focusReply,
+  stepConversation,
+  useKeyboardShortcuts,
+} from '../keyboard-shortcuts'
 import { navigate, parseRoute, usePathname } from '../router'
 import type { DemoUser } from '../session'
 import { AdminOnlyPage } from './admin-only-page'

@@ -180,11 +180,7 @@ export function ContactPanel({
         conversationId={conversationId}
         pageSize={HISTORY_PAGE}
       />
-      <DeleteContact
-        contactId={contactId}
-        name={name}
-        onDeleted={onDeleted}
-      />
+      <DeleteContact contactId={contactId} name={name} onDeleted={onDeleted} />
     </div>
   )
 }

@@ -104,8 +104,7 @@ function LoadedConversation({
           <li key={m.id} className={`message ${m.direction}`}>
             <div className="bubble">{m.text}</div>
             <div className="message-meta muted">
-              {m.direction === 'inbound' ? contactName : m.author.userId} ·{' '}
-              {clockTime(m.at)}
+              {m.direction === 'inbound' ? contactName : m.author.userId} · {clockTime(m.at)}
             </div>
           </li>
         ))}

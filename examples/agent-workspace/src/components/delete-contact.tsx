@@ -33,10 +33,13 @@ export function DeleteContact({
               disabled={pending}
               data-testid="confirm-delete"
               onClick={() => {
-                deleteContact(contactId).then(() => {
-                  flash(`${name} was deleted. The record is in Deleted contacts.`)
-                  onDeleted()
-                }, () => undefined)
+                deleteContact(contactId).then(
+                  () => {
+                    flash(`${name} was deleted. The record is in Deleted contacts.`)
+                    onDeleted()
+                  },
+                  () => undefined,
+                )
               }}
             >
               {pending ? 'Deleting…' : 'Delete contact'}

@@ -5,7 +5,7 @@ import { CheckIcon, CloseIcon } from './icons'
 export function FlashMessages() {
   const messages = useFlashMessages()
   return (
-    <div className="flash-messages" role="status" aria-live="polite">
+    <div className="flash-messages" aria-live="polite">
       {messages.map((m) => (
         <div key={m.id} className="flash" data-testid="flash-message">
           <CheckIcon />

@@ -123,6 +123,9 @@ export function InboxPage({ conversationId }: { conversationId: string | null })
             <div className="empty-state">
               <h2>Pick a conversation</h2>
               <p className="muted">Queues are sorted by priority: VIP contacts rise to the top.</p>
+              <p className="muted">
+                Press <kbd>j</kbd> to open the first one, <kbd>?</kbd> for all keyboard shortcuts.
+              </p>
             </div>
           </section>
           <aside className="contact-column" aria-label="Contact">

@@ -33,6 +33,11 @@ export function ShortcutHelp({ onClose }: { onClose: () => void }) {
             event.preventDefault()
             onClose()
           }
+          // A modal keeps focus inside; its close button is the one control in it.
+          if (event.key === 'Tab') {
+            event.preventDefault()
+            close.current?.focus()
+          }
         }}
       >
         <header className="dialog-header">

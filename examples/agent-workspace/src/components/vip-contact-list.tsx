@@ -27,7 +27,8 @@ export function VipContactList({
     setProblem(null)
     try {
       const newest = await newestConversation(session, contact.id)
-      if (newest === null) setProblem(`${displayName(identityOfRow(contact))} has no conversation yet.`)
+      if (newest === null)
+        setProblem(`${displayName(identityOfRow(contact))} has no conversation yet.`)
       else navigate(`/inbox/${encodeURIComponent(newest.id)}`)
     } catch (e) {
       setProblem(`Couldn't open the conversation. ${humanMessage(e)}`)
@@ -41,7 +42,9 @@ export function VipContactList({
         VIP contacts
         <span className="count">{items.length}</span>
       </h3>
-      {error !== null && <p className="notice error">Couldn&rsquo;t load the VIP contacts. {humanMessage(error)}</p>}
+      {error !== null && (
+        <p className="notice error">Couldn&rsquo;t load the VIP contacts. {humanMessage(error)}</p>
+      )}
       {problem !== null && (
         <p className="notice error" role="alert">
           {problem}
