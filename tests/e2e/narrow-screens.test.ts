@@ -10,7 +10,7 @@ import {
 } from './harness'
 
 /** The controls an agent needs on the inbox, by CSS selector. */
-const KEY_CONTROLS = [
+const INBOX_CONTROLS = [
   '.brand-mark',
   '.nav-link',
   '[data-testid=connection]',
@@ -32,6 +32,18 @@ const KEY_CONTROLS = [
   '[data-testid=contact-handle]',
 ]
 
+/** The controls of the admin's attribute settings (the page scrolls; only widths are checked). */
+const SETTINGS_CONTROLS = [
+  '.nav-link',
+  '[data-testid=drag-handle]',
+  '[data-testid=admin-attribute] .attribute-main',
+  '[data-testid=admin-attribute] [role=switch]',
+  '[data-testid=new-attribute-label]',
+  '[data-testid=new-attribute-type]',
+  '[data-testid=create-attribute]',
+  '[data-testid=matching-attribute]',
+]
+
 interface Box {
   readonly what: string
   readonly left: number
@@ -48,8 +60,8 @@ interface Layout {
   readonly overlapping: string[]
 }
 
-/** The boxes of the key controls as the page lays them out (the first queue rows only). */
-const layoutOf = (page: Page): Promise<Layout> =>
+/** The boxes of the key controls as the page lays them out (the first four of each). */
+const layoutOf = (page: Page, controls: readonly string[]): Promise<Layout> =>
   page.evaluate((selectors) => {
     const found: { what: string; el: Element; r: DOMRect }[] = []
     for (const selector of selectors) {
@@ -80,7 +92,7 @@ const layoutOf = (page: Page): Promise<Layout> =>
       clipped: el.scrollWidth > el.clientWidth + 1 || el.scrollHeight > el.clientHeight + 1,
     }))
     return { boxes, overlapping }
-  }, KEY_CONTROLS)
+  }, controls)
 
 /** Every character in the page that needs an emoji or symbol font to draw. */
 const emojiIn = (page: Page): Promise<string[]> =>
@@ -100,8 +112,8 @@ describe('the inbox on narrower screens', () => {
         await ana.getByTestId('reply-box').waitFor()
         await ana.getByTestId('vip-toggle').waitFor()
 
-        const { boxes, overlapping } = await layoutOf(ana)
-        for (const selector of KEY_CONTROLS) {
+        const { boxes, overlapping } = await layoutOf(ana, INBOX_CONTROLS)
+        for (const selector of INBOX_CONTROLS) {
           expect(
             boxes.some((b) => b.what.startsWith(`${selector}#`)),
             selector,
@@ -123,6 +135,37 @@ describe('the inbox on narrower screens', () => {
         expect(await emojiIn(ana)).toEqual([])
         expect(await ana.locator('.channel-icon svg').count()).toBeGreaterThan(0)
         await screenshot(ana, `inbox-${width}px`)
+      },
+      E2E_TIMEOUT,
+    )
+
+    it(
+      `keeps the attribute settings in width, unclipped and apart at ${width} px`,
+      async () => {
+        const server = await startDemoServer()
+        const ana = await signIn(server, 'ana')
+        await ana.setViewportSize({ width, height: 720 })
+        await ana.getByRole('link', { name: 'Contact attributes' }).click()
+        await ana.getByTestId('create-attribute').waitFor()
+
+        const { boxes, overlapping } = await layoutOf(ana, SETTINGS_CONTROLS)
+        for (const selector of SETTINGS_CONTROLS) {
+          expect(
+            boxes.some((b) => b.what.startsWith(`${selector}#`)),
+            selector,
+          ).toBe(true)
+        }
+        for (const box of boxes) {
+          expect(box.left, `${box.what} left`).toBeGreaterThanOrEqual(0)
+          expect(box.right, `${box.what} right`).toBeLessThanOrEqual(width)
+          expect(box.clipped, `${box.what} is cut off`).toBe(false)
+        }
+        expect(overlapping).toEqual([])
+        expect(await ana.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(
+          width,
+        )
+        expect(await emojiIn(ana)).toEqual([])
+        await screenshot(ana, `settings-${width}px`)
       },
       E2E_TIMEOUT,
     )
