@@ -82,6 +82,13 @@ export const displayName = (identity: ContactIdentity): string =>
   identity.name ?? identity.handle ?? 'Unknown contact'
 
 /**
+ * The handle to show under the name, or null when there is nothing more to show (no handle, or
+ * no name, so the handle is already the heading).
+ */
+export const handleUnderName = (identity: ContactIdentity | null): string | null =>
+  identity === null || identity.name === null ? null : identity.handle
+
+/**
  * The attribute values an index row carries. The contacts endpoint sends each row's `values`
  * (platform and custom, by attribute id) beside the shared index fields; a row without them
  * still names the contact by its platform user id.

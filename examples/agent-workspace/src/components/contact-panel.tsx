@@ -1,7 +1,7 @@
 import { useCallback } from 'react'
 import type { ChannelId, Presence } from '@cardfile/core'
 import { useContact, usePresence, useSyncStatus, useUndo, useVip } from '@cardfile/react'
-import { displayName, identityOf, platformValuesOf } from '../contact-identity'
+import { displayName, handleUnderName, identityOf, platformValuesOf } from '../contact-identity'
 import { channelLabel, clockTime, initials } from '../format'
 import { AttributeField } from './attribute-field'
 import { ChannelIcon } from './channel-icon'
@@ -96,6 +96,7 @@ export function ContactPanel({
       ? null
       : identityOf(profile.channel, profile.platformUserId, platformValuesOf(data.fields))
   const name = identity === null ? 'Contact' : displayName(identity)
+  const handle = handleUnderName(identity)
   const refusalFor = (id: string) =>
     error !== null && error.field === `custom:${id}` ? error : null
   const otherRefusal =
@@ -111,9 +112,9 @@ export function ContactPanel({
         </span>
         <div className="contact-identity">
           <h2 data-testid="contact-name">{name}</h2>
-          {identity?.name != null && identity.handle !== null && (
+          {handle !== null && (
             <span className="contact-handle" data-testid="contact-handle">
-              {identity.handle}
+              {handle}
             </span>
           )}
           {profile !== null && (

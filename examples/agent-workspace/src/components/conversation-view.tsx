@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'react'
 import type { ConversationMeta, ConversationStatus } from '@cardfile/core'
-import { displayName } from '../contact-identity'
+import { displayName, handleUnderName } from '../contact-identity'
 import { channelLabel, clockTime } from '../format'
 import { useContactIdentity } from '../use-contact-identity'
 import type { ConversationState } from '../use-conversation'
@@ -37,6 +37,7 @@ function LoadedConversation({
   const { messages, setStatus, reply } = conversation
   const identity = useContactIdentity(meta.contactId)
   const contactName = identity === null ? 'Contact' : displayName(identity)
+  const handle = handleUnderName(identity)
   const [draft, setDraft] = useState('')
   const [problem, setProblem] = useState<string | null>(null)
   const bottom = useRef<HTMLDivElement>(null)
@@ -74,9 +75,7 @@ function LoadedConversation({
               {vip && <span className="vip-tag">VIP</span>}
             </h2>
             <span className="muted">
-              {identity?.name != null && identity.handle !== null && (
-                <span data-testid="conversation-handle">{identity.handle} · </span>
-              )}
+              {handle !== null && <span data-testid="conversation-handle">{handle} · </span>}
               {channelLabel(meta.channel)} · started {clockTime(meta.createdAt)}
               {meta.team !== null && ` · ${meta.team} team`} · priority{' '}
               {Math.round(meta.priority * 10) / 10}

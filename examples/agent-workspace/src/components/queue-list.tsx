@@ -1,5 +1,5 @@
 import type { ContactRow, ConversationRow } from '../api'
-import { displayName, identityOfRow } from '../contact-identity'
+import { displayName, handleUnderName, identityOfRow } from '../contact-identity'
 import { ago, channelLabel, teamLabel } from '../format'
 import { ChannelIcon } from './channel-icon'
 
@@ -60,11 +60,8 @@ export function QueueList({
             {queue.items.map((c) => {
               const contact = contacts.get(c.contactId)
               const identity = contact === undefined ? null : identityOfRow(contact)
-              // The handle under the name; the channel when the name line already shows it.
-              const secondary =
-                identity?.name != null && identity.handle !== null
-                  ? identity.handle
-                  : channelLabel(c.channel)
+              // The handle under the name; the channel when the handle is the name line.
+              const secondary = handleUnderName(identity) ?? channelLabel(c.channel)
               return (
                 <li key={c.id}>
                   <button
