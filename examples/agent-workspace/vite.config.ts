@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url'
 import react from '@vitejs/plugin-react'
 import { defineConfig } from 'vite'
+import { serviceWorker } from './vite-service-worker'
 
 const source = (pkg: string): string =>
   fileURLToPath(new URL(`../../packages/${pkg}/src/index.ts`, import.meta.url))
@@ -13,7 +14,7 @@ const devServer = process.env.CARDFILE_DEV_SERVER ?? 'http://localhost:1234'
  * needs no package build first and a change in a hook shows up at once in `npm run dev`.
  */
 export default defineConfig({
-  plugins: [react()],
+  plugins: [react(), serviceWorker()],
   resolve: {
     alias: {
       '@cardfile/core': source('core'),

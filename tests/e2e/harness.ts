@@ -57,6 +57,7 @@ function sourceHash(): string {
     ...filesUnder(join(APP, 'src')),
     join(APP, 'index.html'),
     join(APP, 'vite.config.ts'),
+    join(APP, 'vite-service-worker.ts'),
     ...filesUnder(join(ROOT, 'packages/core/src')),
     ...filesUnder(join(ROOT, 'packages/react/src')),
   ]

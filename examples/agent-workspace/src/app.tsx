@@ -4,6 +4,7 @@ import type { CardfileClient } from '@cardfile/core'
 import { CardfileProvider } from '@cardfile/react'
 import { AppShell } from './components/app-shell'
 import { SignIn } from './components/sign-in'
+import { clearQueueSnapshots } from './queue-snapshot'
 import { SessionContext } from './session-context'
 import { WORKSPACE, createSession, saveUser, savedUser } from './session'
 import type { DemoUser, Session } from './session'
@@ -17,6 +18,7 @@ export function App() {
     setUser(next)
   }
   const signOut = (): void => {
+    clearQueueSnapshots()
     saveUser(null)
     setUser(null)
   }
@@ -35,6 +37,11 @@ function SignedIn({ user, onSignOut }: { user: DemoUser; onSignOut: () => void }
       url: websocketBase(),
       workspace: WORKSPACE,
       getToken: () => session.token(),
+      // Naming the user opens this user's cached documents at once: a reload without a network
+      // shows them, where waiting for a first token would show nothing.
+      userId: user.userId,
+      name: user.name,
+      role: user.role,
       onBeforeUnload: true,
       connect: navigator.onLine,
     })
@@ -50,7 +57,7 @@ function SignedIn({ user, onSignOut }: { user: DemoUser; onSignOut: () => void }
       setClient(null)
       void next.destroy()
     }
-  }, [session])
+  }, [session, user])
 
   if (client === null) return null
   return (

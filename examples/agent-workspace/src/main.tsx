@@ -1,6 +1,7 @@
 import { StrictMode } from 'react'
 import { createRoot } from 'react-dom/client'
 import { App } from './app'
+import { registerServiceWorker } from './register-service-worker'
 import './styles.css'
 
 const root = document.getElementById('root')
@@ -10,3 +11,5 @@ createRoot(root).render(
     <App />
   </StrictMode>,
 )
+
+registerServiceWorker()

@@ -1,12 +1,23 @@
+import { useState } from 'react'
 import type { ReactNode } from 'react'
 import { useSyncStatus } from '@cardfile/react'
 import { initials } from '../format'
+import {
+  focusQueue,
+  focusReply,
+  stepConversation,
+  useKeyboardShortcuts,
+} from '../keyboard-shortcuts'
 import { navigate, parseRoute, usePathname } from '../router'
 import type { DemoUser } from '../session'
+import { AdminOnlyPage } from './admin-only-page'
 import { DeletedContactsPage } from './deleted-contacts-page'
 import { ExportsPage } from './exports-page'
 import { InboxPage } from './inbox-page'
+import { FlashMessages } from './flash-messages'
+import { KeyboardIcon } from './icons'
 import { SettingsPage } from './settings-page'
+import { ShortcutHelp } from './shortcut-help'
 
 function NavLink({ to, active, children }: { to: string; active: boolean; children: ReactNode }) {
   return (
@@ -49,16 +60,29 @@ function ConnectionBadge() {
 export function AppShell({ user, onSignOut }: { user: DemoUser; onSignOut: () => void }) {
   const route = parseRoute(usePathname())
   const admin = user.role === 'admin'
+  const [helpOpen, setHelpOpen] = useState(false)
+  const inbox = route.page === 'inbox'
+  useKeyboardShortcuts({
+    '?': () => setHelpOpen((open) => !open),
+    ...(inbox && !helpOpen
+      ? {
+          '/': focusQueue,
+          j: () => stepConversation(1),
+          k: () => stepConversation(-1),
+          r: focusReply,
+        }
+      : {}),
+  })
   let page: ReactNode
   switch (route.page) {
     case 'settings':
-      page = <SettingsPage />
+      page = admin ? <SettingsPage /> : <AdminOnlyPage what="change settings" />
       break
     case 'exports':
-      page = <ExportsPage />
+      page = admin ? <ExportsPage /> : <AdminOnlyPage what="export contact data" />
       break
     case 'deleted':
-      page = <DeletedContactsPage />
+      page = admin ? <DeletedContactsPage /> : <AdminOnlyPage what="see deleted contacts" />
       break
     default:
       page = <InboxPage conversationId={route.conversationId} />
@@ -68,7 +92,7 @@ export function AppShell({ user, onSignOut }: { user: DemoUser; onSignOut: () =>
       <header className="topbar">
         <div className="brand">
           <span className="brand-mark" aria-hidden="true" />
-          Cardfile
+          <span className="brand-name">Cardfile</span>
         </div>
         <nav className="nav" aria-label="Main">
           <NavLink to="/inbox" active={route.page === 'inbox'}>
@@ -90,11 +114,22 @@ export function AppShell({ user, onSignOut }: { user: DemoUser; onSignOut: () =>
         </nav>
         <div className="topbar-right">
           <ConnectionBadge />
-          <span className="me" data-testid="signed-in-as">
+          <button
+            type="button"
+            className="icon-button"
+            aria-label="Keyboard shortcuts"
+            aria-keyshortcuts="?"
+            title="Keyboard shortcuts (?)"
+            data-testid="shortcuts-button"
+            onClick={() => setHelpOpen(true)}
+          >
+            <KeyboardIcon size={18} />
+          </button>
+          <span className="me" data-testid="signed-in-as" title={`${user.name} · ${user.role}`}>
             <span className={`avatar avatar-small avatar-${user.userId}`}>
               {initials(user.name)}
             </span>
-            <span>
+            <span className="me-name">
               {user.name} <span className="muted">· {user.role}</span>
             </span>
           </span>
@@ -104,6 +139,8 @@ export function AppShell({ user, onSignOut }: { user: DemoUser; onSignOut: () =>
         </div>
       </header>
       <div className="page">{page}</div>
+      <FlashMessages />
+      {helpOpen && <ShortcutHelp onClose={() => setHelpOpen(false)} />}
     </div>
   )
 }

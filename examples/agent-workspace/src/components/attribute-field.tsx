@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from 'react'
 import type { CardfileError, Presence } from '@cardfile/core'
 import type { ContactField } from '@cardfile/react'
 import { ago } from '../format'
+import { humanMessage } from '../human-message'
 
 const PROVENANCE: Record<string, string> = {
   admin: 'admin',
@@ -61,7 +62,7 @@ export function AttributeField({
     }
     const refused = trimmed === '' ? onClear() : onSave(trimmed)
     if (refused !== null) {
-      setRefusal(refused.message)
+      setRefusal(humanMessage(refused))
       return
     }
     setRefusal(null)
@@ -69,7 +70,7 @@ export function AttributeField({
   }
 
   const labelId = `attr-label-${field.id}`
-  const shownRefusal = refusal ?? serverRefusal?.message ?? null
+  const shownRefusal = refusal ?? (serverRefusal === null ? null : humanMessage(serverRefusal))
   const by = field.provenance
   const title =
     by === null
@@ -89,7 +90,7 @@ export function AttributeField({
         onChange={(event) => {
           const next = event.target.value
           const refused = next === '' ? onClear() : onSave(next)
-          setRefusal(refused?.message ?? null)
+          setRefusal(refused === null ? null : humanMessage(refused))
         }}
       >
         <option value="">—</option>

@@ -1,7 +1,9 @@
 import { useContactHistory } from '@cardfile/react'
+import { identityOfRow, labelOf } from '../contact-identity'
 import { channelLabel, clockTime } from '../format'
 import { navigate } from '../router'
 import { ChannelIcon } from './channel-icon'
+import { humanMessage } from '../human-message'
 
 /**
  * The cross-channel history: every conversation of every contact linked to this one, newest
@@ -13,14 +15,17 @@ export function ContactHistory({
   conversationId,
   pageSize,
 }: {
-  /** The panel's contact: its rows say "this contact" instead of a hint. */
+  /** The panel's contact: its rows say "this contact" instead of a name. */
   contactId: string
   /** The conversation open beside the panel, marked in the list. */
   conversationId: string | null
   /** Conversations per page. */
   pageSize: number
 }) {
-  const { items, hasMore, loading, error, loadMore } = useContactHistory(contactId, { pageSize })
+  const { items, members, hasMore, loading, error, loadMore } = useContactHistory(contactId, {
+    pageSize,
+  })
+  const memberById = new Map(members.map((m) => [m.id, m]))
   return (
     <section aria-label="Conversation history">
       <h3 className="panel-section">
@@ -35,7 +40,7 @@ export function ContactHistory({
       </h3>
       {error !== null && (
         <p className="notice error" role="alert">
-          Could not load the history: {error.message}
+          Couldn&rsquo;t load the history. {humanMessage(error)}
         </p>
       )}
       {items.length === 0 && !loading && error === null && (
@@ -45,6 +50,12 @@ export function ContactHistory({
         {items.map((c) => {
           const current = c.id === conversationId
           const own = c.contactId === contactId
+          const member = memberById.get(c.contactId)
+          const who = own
+            ? 'This contact'
+            : member === undefined
+              ? 'Linked contact'
+              : labelOf(identityOfRow(member))
           return (
             <li key={c.id}>
               <button
@@ -61,7 +72,7 @@ export function ContactHistory({
                 <ChannelIcon channel={c.channel} />
                 <span className="history-item-main">
                   <span className="history-item-who">
-                    {own ? 'This contact' : (c.hint ?? 'Linked contact')}
+                    {who}
                     {current && <span className="here-tag">Viewing</span>}
                   </span>
                   <span className="muted">

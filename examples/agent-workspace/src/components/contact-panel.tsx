@@ -1,6 +1,7 @@
 import { useCallback } from 'react'
 import type { ChannelId, Presence } from '@cardfile/core'
 import { useContact, usePresence, useSyncStatus, useUndo, useVip } from '@cardfile/react'
+import { displayName, handleUnderName, identityOf, platformValuesOf } from '../contact-identity'
 import { channelLabel, clockTime, initials } from '../format'
 import { AttributeField } from './attribute-field'
 import { ChannelIcon } from './channel-icon'
@@ -8,6 +9,8 @@ import { ContactHistory } from './contact-history'
 import { CrmStatusLine } from './crm-status'
 import { DeleteContact } from './delete-contact'
 import { LinkedContacts } from './linked-contacts'
+import { StarIcon } from './icons'
+import { humanMessage } from '../human-message'
 
 /** Conversations per page of the history: the panel is narrow and the attributes come first. */
 const HISTORY_PAGE = 5
@@ -88,6 +91,12 @@ export function ContactPanel({
   if (!found) return <p className="muted pad">This contact no longer exists.</p>
 
   const profile = data.profile
+  const identity =
+    profile === null
+      ? null
+      : identityOf(profile.channel, profile.platformUserId, platformValuesOf(data.fields))
+  const name = identity === null ? 'Contact' : displayName(identity)
+  const handle = handleUnderName(identity)
   const refusalFor = (id: string) =>
     error !== null && error.field === `custom:${id}` ? error : null
   const otherRefusal =
@@ -98,9 +107,16 @@ export function ContactPanel({
   return (
     <div className="contact-panel" data-testid="contact-panel" data-contact-id={contactId}>
       <header className="contact-header">
-        <span className="avatar avatar-large">{initials(profile?.hint ?? '?')}</span>
+        <span className="avatar avatar-large" data-testid="contact-avatar">
+          {initials(name)}
+        </span>
         <div className="contact-identity">
-          <h2>{profile?.hint ?? 'Contact'}</h2>
+          <h2 data-testid="contact-name">{name}</h2>
+          {handle !== null && (
+            <span className="contact-handle" data-testid="contact-handle">
+              {handle}
+            </span>
+          )}
           {profile !== null && (
             <span className="muted">
               <ChannelIcon channel={profile.channel} /> {channelLabel(profile.channel)} · since{' '}
@@ -120,7 +136,7 @@ export function ContactPanel({
             }}
             title={isVip ? 'Remove VIP' : 'Mark as VIP'}
           >
-            <span aria-hidden="true">{isVip ? '★' : '☆'}</span> {isVip ? 'VIP' : 'Mark VIP'}
+            <StarIcon filled={isVip} size={14} /> {isVip ? 'VIP' : 'Mark VIP'}
           </button>
         )}
       </header>
@@ -141,7 +157,7 @@ export function ContactPanel({
 
       {otherRefusal !== null && (
         <p className="notice error" role="alert">
-          {otherRefusal.message}
+          {humanMessage(otherRefusal)}
         </p>
       )}
 
@@ -165,11 +181,7 @@ export function ContactPanel({
         conversationId={conversationId}
         pageSize={HISTORY_PAGE}
       />
-      <DeleteContact
-        contactId={contactId}
-        hint={profile?.hint ?? contactId}
-        onDeleted={onDeleted}
-      />
+      <DeleteContact contactId={contactId} name={name} onDeleted={onDeleted} />
     </div>
   )
 }

@@ -1,8 +1,11 @@
 import { useEffect, useRef, useState } from 'react'
-import type { ConversationStatus } from '@cardfile/core'
+import type { ConversationMeta, ConversationStatus } from '@cardfile/core'
+import { displayName, handleUnderName } from '../contact-identity'
 import { channelLabel, clockTime } from '../format'
+import { useContactIdentity } from '../use-contact-identity'
 import type { ConversationState } from '../use-conversation'
 import { ChannelIcon } from './channel-icon'
+import { humanMessage } from '../human-message'
 
 const STATUSES: readonly { id: ConversationStatus; label: string }[] = [
   { id: 'new', label: 'New' },
@@ -10,19 +13,31 @@ const STATUSES: readonly { id: ConversationStatus; label: string }[] = [
   { id: 'resolved', label: 'Resolved' },
 ]
 
+interface ConversationViewProps {
+  readonly conversation: ConversationState
+  readonly vip: boolean
+  readonly onChanged: () => void
+}
+
 /** Messages of one conversation, its status, and a reply box. */
-export function ConversationView({
+export function ConversationView(props: ConversationViewProps) {
+  const { meta } = props.conversation
+  if (meta === null) {
+    return <p className="muted pad">Loading conversation…</p>
+  }
+  return <LoadedConversation {...props} meta={meta} />
+}
+
+function LoadedConversation({
   conversation,
-  hint,
+  meta,
   vip,
   onChanged,
-}: {
-  conversation: ConversationState
-  hint: string | null
-  vip: boolean
-  onChanged: () => void
-}) {
-  const { meta, messages, setStatus, reply } = conversation
+}: ConversationViewProps & { readonly meta: ConversationMeta }) {
+  const { messages, setStatus, reply } = conversation
+  const identity = useContactIdentity(meta.contactId)
+  const contactName = identity === null ? 'Contact' : displayName(identity)
+  const handle = handleUnderName(identity)
   const [draft, setDraft] = useState('')
   const [problem, setProblem] = useState<string | null>(null)
   const bottom = useRef<HTMLDivElement>(null)
@@ -31,20 +46,16 @@ export function ConversationView({
     bottom.current?.scrollIntoView({ block: 'end' })
   }, [messages.length])
 
-  if (meta === null) {
-    return <p className="muted pad">Loading conversation…</p>
-  }
-
   const changeStatus = (status: ConversationStatus): void => {
     const refused = setStatus(status)
-    setProblem(refused?.message ?? null)
+    setProblem(refused === null ? null : humanMessage(refused))
     if (refused === null) onChanged()
   }
   const send = (): void => {
     const text = draft.trim()
     if (text === '') return
     const refused = reply(text)
-    setProblem(refused?.message ?? null)
+    setProblem(refused === null ? null : humanMessage(refused))
     if (refused === null) {
       setDraft('')
       onChanged()
@@ -58,10 +69,13 @@ export function ConversationView({
           <ChannelIcon channel={meta.channel} />
           <div>
             <h2>
-              {hint ?? 'Conversation'}
+              <span className="truncate" data-testid="conversation-contact">
+                {contactName}
+              </span>
               {vip && <span className="vip-tag">VIP</span>}
             </h2>
             <span className="muted">
+              {handle !== null && <span data-testid="conversation-handle">{handle} · </span>}
               {channelLabel(meta.channel)} · started {clockTime(meta.createdAt)}
               {meta.team !== null && ` · ${meta.team} team`} · priority{' '}
               {Math.round(meta.priority * 10) / 10}
@@ -89,8 +103,7 @@ export function ConversationView({
           <li key={m.id} className={`message ${m.direction}`}>
             <div className="bubble">{m.text}</div>
             <div className="message-meta muted">
-              {m.direction === 'inbound' ? (hint ?? 'Contact') : m.author.userId} ·{' '}
-              {clockTime(m.at)}
+              {m.direction === 'inbound' ? contactName : m.author.userId} · {clockTime(m.at)}
             </div>
           </li>
         ))}
@@ -112,6 +125,8 @@ export function ConversationView({
           value={draft}
           placeholder={`Reply on ${channelLabel(meta.channel)}…`}
           aria-label="Reply"
+          data-testid="reply-box"
+          aria-keyshortcuts="r"
           rows={2}
           onChange={(event) => setDraft(event.target.value)}
           onKeyDown={(event) => {

@@ -2,6 +2,7 @@ import { CardfileError } from '@cardfile/core'
 import type { ContactField, CrmLookupOutcome } from '@cardfile/react'
 import { useCrmStatus } from '@cardfile/react'
 import { ago, clockTime } from '../format'
+import { humanMessage } from '../human-message'
 
 /**
  * Whether the CRM knows this contact, when it was last looked up and which CRM-managed values
@@ -71,7 +72,7 @@ export function CrmStatusLine({
 
 /** One line on what a look-up by hand did. */
 function describe(result: CrmLookupOutcome | CardfileError): string {
-  if (result instanceof CardfileError) return `Look-up refused: ${result.message}`
+  if (result instanceof CardfileError) return `Look-up refused: ${humanMessage(result)}`
   switch (result.outcome) {
     case 'found':
       return result.applied.length > 0

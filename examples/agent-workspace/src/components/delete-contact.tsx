@@ -1,14 +1,17 @@
 import { useState } from 'react'
 import { useDeleteContact } from '@cardfile/react'
+import { flash } from '../flash-messages'
+import { humanMessage } from '../human-message'
 
 /** "Delete contact" with a confirmation step (admins only). */
 export function DeleteContact({
   contactId,
-  hint,
+  name,
   onDeleted,
 }: {
   contactId: string
-  hint: string
+  /** Who the contact is, for the question and the confirmation. */
+  name: string
   onDeleted: () => void
 }) {
   const { deleteContact, pending, error, canDelete } = useDeleteContact()
@@ -19,7 +22,7 @@ export function DeleteContact({
       {confirming ? (
         <div className="confirm" role="alertdialog" aria-label="Confirm deletion">
           <p>
-            Delete <strong>{hint}</strong> for good? Their conversations, messages, attachments and
+            Delete <strong>{name}</strong> for good? Their conversations, messages, attachments and
             attribute values are erased from the server and every agent&rsquo;s device. The deletion
             is recorded in Deleted contacts.
           </p>
@@ -30,7 +33,13 @@ export function DeleteContact({
               disabled={pending}
               data-testid="confirm-delete"
               onClick={() => {
-                deleteContact(contactId).then(onDeleted, () => undefined)
+                deleteContact(contactId).then(
+                  () => {
+                    flash(`${name} was deleted. The record is in Deleted contacts.`)
+                    onDeleted()
+                  },
+                  () => undefined,
+                )
               }}
             >
               {pending ? 'Deleting…' : 'Delete contact'}
@@ -41,7 +50,7 @@ export function DeleteContact({
           </div>
           {error !== null && (
             <p className="field-error" role="alert">
-              {error.message}
+              {humanMessage(error)}
             </p>
           )}
         </div>

@@ -1,5 +1,6 @@
 import { useDeletedContacts } from '@cardfile/react'
 import { channelLabel, clockTime } from '../format'
+import { humanMessage } from '../human-message'
 
 /** Privacy and security: the deleted-contacts audit log, newest first. */
 export function DeletedContactsPage() {
@@ -15,7 +16,7 @@ export function DeletedContactsPage() {
       </header>
       {error !== null && (
         <p className="notice error" role="alert">
-          {error.message}
+          {humanMessage(error)}
         </p>
       )}
       <table className="table" data-testid="deleted-contacts">

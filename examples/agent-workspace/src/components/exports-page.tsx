@@ -1,6 +1,7 @@
 import { useState } from 'react'
 import { useExport } from '@cardfile/react'
 import { clockTime } from '../format'
+import { humanMessage } from '../human-message'
 
 /** Saves a blob as a file through a temporary link. */
 function save(blob: Blob, name: string): void {
@@ -47,7 +48,7 @@ export function ExportsPage() {
           start({
             ...(from === '' ? {} : { from }),
             ...(to === '' ? {} : { to }),
-          }).catch((e: unknown) => setProblem(e instanceof Error ? e.message : String(e)))
+          }).catch((e: unknown) => setProblem(humanMessage(e)))
         }}
       >
         <h3>Contact attributes</h3>
@@ -70,9 +71,9 @@ export function ExportsPage() {
           {running ? 'Generating…' : 'Generate export'}
         </button>
       </form>
-      {(problem ?? error?.message) !== undefined && (problem ?? error?.message) !== null && (
+      {(problem !== null || error !== null) && (
         <p className="notice error" role="alert">
-          {problem ?? error?.message}
+          {problem ?? humanMessage(error)}
         </p>
       )}
       {job !== null && (
@@ -101,7 +102,7 @@ export function ExportsPage() {
               onClick={() => {
                 download().then(
                   (blob) => save(blob, `contact-attributes-${job.id}.csv`),
-                  (e: unknown) => setProblem(e instanceof Error ? e.message : String(e)),
+                  (e: unknown) => setProblem(humanMessage(e)),
                 )
               }}
             >

@@ -1,16 +1,19 @@
-import { useCallback, useState } from 'react'
+import { useCallback, useMemo, useState } from 'react'
 import type { ConversationStatus } from '@cardfile/core'
 import { useContactGroup } from '@cardfile/react'
 import { listContacts, listConversations } from '../api'
 import type { ContactRow, ConversationRow } from '../api'
+import { loadQueueSnapshot, saveQueueSnapshot } from '../queue-snapshot'
 import { navigate } from '../router'
 import { useSession } from '../session-context'
 import { usePolled } from '../use-polled'
 import { ContactPanel } from './contact-panel'
 import { ConversationView } from './conversation-view'
 import { QueueList } from './queue-list'
+import { StarIcon } from './icons'
 import { VipContactList } from './vip-contact-list'
 import { useConversation } from '../use-conversation'
+import { humanMessage } from '../human-message'
 
 /** How often the queue is re-read from the server's index. */
 const QUEUE_POLL_MS = 1500
@@ -47,14 +50,29 @@ export function InboxPage({ conversationId }: { conversationId: string | null })
     ? ['open', 'resolved', 'vip']
     : ['open', 'resolved']
   const statuses = STATUSES[filter]
+  const view = statuses.join(',')
+  const userId = session.user.userId
   const load = useCallback(async (): Promise<InboxData> => {
     const [conversations, contacts] = await Promise.all([
       listConversations(session, statuses),
       listContacts(session),
     ])
+    saveQueueSnapshot(userId, view, { conversations, contacts })
     return { conversations, contacts: new Map(contacts.map((c) => [c.id, c])) }
-  }, [session, statuses])
-  const { data, error, refresh } = usePolled(`inbox:${statuses.join(',')}`, load, QUEUE_POLL_MS)
+  }, [session, statuses, userId, view])
+  const polled = usePolled(`inbox:${view}`, load, QUEUE_POLL_MS)
+  const { error, refresh } = polled
+  // Until the server answers (or while it cannot be reached), the queue as last loaded here.
+  const saved = useMemo((): InboxData | null => {
+    const snapshot = loadQueueSnapshot(userId, view)
+    return snapshot === null
+      ? null
+      : {
+          conversations: snapshot.conversations,
+          contacts: new Map(snapshot.contacts.map((c) => [c.id, c])),
+        }
+  }, [userId, view])
+  const data = polled.data ?? saved
   const openContactId = data?.conversations.find((c) => c.id === conversationId)?.contactId ?? null
 
   return (
@@ -74,14 +92,17 @@ export function InboxPage({ conversationId }: { conversationId: string | null })
                 data-testid={`filter-${f}`}
                 title={f === 'vip' ? 'VIP contacts' : undefined}
               >
-                {f === 'vip' && <span aria-hidden="true">★ </span>}
+                {f === 'vip' && <StarIcon filled size={12} />}
                 {FILTER_LABELS[f]}
               </button>
             ))}
           </div>
         </div>
         {error !== null && (
-          <p className="notice error">Could not load the queue: {error.message}</p>
+          <p className="notice error" data-testid="queue-error">
+            {data === null ? 'Couldn’t load the queue.' : 'Showing the queue as last loaded.'}{' '}
+            {humanMessage(error)}
+          </p>
         )}
         {filter === 'vip' ? (
           <VipContactList group={vip} selectedContactId={openContactId} />
@@ -102,6 +123,9 @@ export function InboxPage({ conversationId }: { conversationId: string | null })
             <div className="empty-state">
               <h2>Pick a conversation</h2>
               <p className="muted">Queues are sorted by priority: VIP contacts rise to the top.</p>
+              <p className="muted">
+                Press <kbd>j</kbd> to open the first one, <kbd>?</kbd> for all keyboard shortcuts.
+              </p>
             </div>
           </section>
           <aside className="contact-column" aria-label="Contact">
@@ -153,7 +177,6 @@ function OpenConversation({
       <section className="conversation-column" aria-label="Conversation">
         <ConversationView
           conversation={conversation}
-          hint={contact?.hint ?? null}
           vip={contact?.vip ?? false}
           onChanged={onChanged}
         />

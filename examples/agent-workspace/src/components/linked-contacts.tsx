@@ -1,8 +1,10 @@
 import { useId, useState } from 'react'
 import type { ContactLinksResult } from '@cardfile/react'
 import { useContactGroup, useContactLinks, useLinkedContacts } from '@cardfile/react'
+import { displayName, identityOfRow, labelOf } from '../contact-identity'
 import { channelLabel, clockTime } from '../format'
 import { ChannelIcon } from './channel-icon'
+import { humanMessage } from '../human-message'
 
 /**
  * Links this contact to another by hand: paste a contact id, or pick a VIP contact from the
@@ -45,7 +47,7 @@ function LinkForm({
           .filter((c) => c.id !== contactId)
           .map((c) => (
             <option key={c.id} value={c.id}>
-              {`${c.hint} · ${channelLabel(c.channel)}`}
+              {`${labelOf(identityOfRow(c))} · ${channelLabel(c.channel)}`}
             </option>
           ))}
       </datalist>
@@ -86,7 +88,7 @@ export function LinkedContacts({ contactId }: { contactId: string }) {
       </h3>
       {error !== null && (
         <p className="notice error" role="alert">
-          Could not load the linked contacts: {error.message}
+          Couldn&rsquo;t load the linked contacts. {humanMessage(error)}
         </p>
       )}
       {items.length === 0 && !loading && error === null && (
@@ -106,7 +108,7 @@ export function LinkedContacts({ contactId }: { contactId: string }) {
             <ChannelIcon channel={c.channel} />
             <span className="linked-item-main">
               <span className="linked-item-hint">
-                {c.hint}
+                {labelOf(identityOfRow(c))}
                 {c.vip && <span className="vip-tag">VIP</span>}
               </span>
               <span className="muted">
@@ -118,7 +120,7 @@ export function LinkedContacts({ contactId }: { contactId: string }) {
                 type="button"
                 className="button small ghost unlink"
                 disabled={links.pending}
-                title={`${c.hint} is not the same person: unlink`}
+                title={`${displayName(identityOfRow(c))} is not the same person: unlink`}
                 data-testid="unlink-contact"
                 onClick={() => {
                   links.unlink(c.id).catch(() => undefined)
@@ -161,7 +163,7 @@ export function LinkedContacts({ contactId }: { contactId: string }) {
         ))}
       {links.error !== null && (
         <p className="field-error" role="alert" data-testid="link-error">
-          {links.error.message}
+          {humanMessage(links.error)}
         </p>
       )}
     </section>

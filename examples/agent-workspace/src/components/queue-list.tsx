@@ -1,4 +1,5 @@
 import type { ContactRow, ConversationRow } from '../api'
+import { displayName, handleUnderName, identityOfRow } from '../contact-identity'
 import { ago, channelLabel, teamLabel } from '../format'
 import { ChannelIcon } from './channel-icon'
 
@@ -22,6 +23,12 @@ function queuesOf(conversations: readonly ConversationRow[]): Queue[] {
 }
 
 const rank = (team: string | null): number => (team === 'vip' ? 0 : team === null ? 2 : 1)
+
+/** How long an open conversation has waited, or when a resolved one was closed. */
+const ageOf = (c: ConversationRow): string =>
+  c.status === 'resolved'
+    ? `resolved ${ago(c.updatedAt)}`
+    : `waiting ${ago(c.createdAt).replace(/ ago$/, '')}`
 
 export function QueueList({
   conversations,
@@ -52,6 +59,9 @@ export function QueueList({
           <ol className="queue-items">
             {queue.items.map((c) => {
               const contact = contacts.get(c.contactId)
+              const identity = contact === undefined ? null : identityOfRow(contact)
+              // The handle under the name; the channel when the handle is the name line.
+              const secondary = handleUnderName(identity) ?? channelLabel(c.channel)
               return (
                 <li key={c.id}>
                   <button
@@ -67,7 +77,9 @@ export function QueueList({
                     <ChannelIcon channel={c.channel} />
                     <span className="queue-item-main">
                       <span className="queue-item-name">
-                        {contact?.hint ?? 'Unknown contact'}
+                        <span className="truncate" data-testid="queue-item-contact">
+                          {identity === null ? 'Unknown contact' : displayName(identity)}
+                        </span>
                         {contact?.vip === true && (
                           <span className="vip-tag" data-testid="vip-marker" title="VIP contact">
                             VIP
@@ -75,7 +87,7 @@ export function QueueList({
                         )}
                       </span>
                       <span className="queue-item-meta muted">
-                        {channelLabel(c.channel)} · waiting {ago(c.createdAt).replace(/ ago$/, '')}
+                        {secondary} · {ageOf(c)}
                       </span>
                     </span>
                     <span className={`status-pill status-${c.status}`}>{c.status}</span>

@@ -7,6 +7,7 @@ import type { AttributeAdmin } from '@cardfile/react'
 import { channelLabel } from '../format'
 import { SortableAttributes } from './sortable-attributes'
 import { Switch } from './switch'
+import { humanMessage } from '../human-message'
 
 /** Runs an admin change; a refusal becomes a message instead of an exception. */
 const attempt = (fn: () => void): string | null => {
@@ -14,7 +15,7 @@ const attempt = (fn: () => void): string | null => {
     fn()
     return null
   } catch (error) {
-    if (error instanceof CardfileError) return error.message
+    if (error instanceof CardfileError) return humanMessage(error)
     throw error
   }
 }

@@ -1,6 +1,7 @@
 import { DEMO_USERS } from '../session'
 import type { DemoUser } from '../session'
 import { initials } from '../format'
+import { ArrowRightIcon } from './icons'
 
 /** Pick a demo user; a real app signs in with its own identity provider instead. */
 export function SignIn({ onSignIn }: { onSignIn: (user: DemoUser) => void }) {
@@ -30,8 +31,8 @@ export function SignIn({ onSignIn }: { onSignIn: (user: DemoUser) => void }) {
                   <strong>{user.name}</strong>
                   <span className="muted">{user.title}</span>
                 </span>
-                <span className="chevron" aria-hidden="true">
-                  →
+                <span className="chevron">
+                  <ArrowRightIcon />
                 </span>
               </button>
             </li>

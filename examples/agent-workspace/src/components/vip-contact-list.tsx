@@ -1,10 +1,12 @@
 import { useState } from 'react'
 import type { ContactGroupResult, IndexedContact } from '@cardfile/react'
 import { newestConversation } from '../api'
+import { displayName, identityOfRow } from '../contact-identity'
 import { channelLabel, clockTime } from '../format'
 import { navigate } from '../router'
 import { useSession } from '../session-context'
 import { ChannelIcon } from './channel-icon'
+import { humanMessage } from '../human-message'
 
 /**
  * The VIP contact group (`useContactGroup('vip')`, newest first, live), as a list view of the
@@ -25,10 +27,11 @@ export function VipContactList({
     setProblem(null)
     try {
       const newest = await newestConversation(session, contact.id)
-      if (newest === null) setProblem(`${contact.hint} has no conversation yet.`)
+      if (newest === null)
+        setProblem(`${displayName(identityOfRow(contact))} has no conversation yet.`)
       else navigate(`/inbox/${encodeURIComponent(newest.id)}`)
     } catch (e) {
-      setProblem(`Could not open the conversation: ${e instanceof Error ? e.message : String(e)}`)
+      setProblem(`Couldn't open the conversation. ${humanMessage(e)}`)
     }
   }
 
@@ -39,7 +42,9 @@ export function VipContactList({
         VIP contacts
         <span className="count">{items.length}</span>
       </h3>
-      {error !== null && <p className="notice error">Could not load: {error.message}</p>}
+      {error !== null && (
+        <p className="notice error">Couldn&rsquo;t load the VIP contacts. {humanMessage(error)}</p>
+      )}
       {problem !== null && (
         <p className="notice error" role="alert">
           {problem}
@@ -62,11 +67,12 @@ export function VipContactList({
               <ChannelIcon channel={c.channel} />
               <span className="queue-item-main">
                 <span className="queue-item-name">
-                  {c.hint}
+                  <span className="truncate">{displayName(identityOfRow(c))}</span>
                   <span className="vip-tag">VIP</span>
                 </span>
                 <span className="queue-item-meta muted">
-                  {channelLabel(c.channel)} · since {clockTime(c.createdAt)}
+                  {identityOfRow(c).handle ?? channelLabel(c.channel)} · since{' '}
+                  {clockTime(c.createdAt)}
                 </span>
               </span>
             </button>
