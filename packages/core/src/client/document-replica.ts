@@ -98,6 +98,8 @@ export class DocumentReplica {
   private purged = false
   private destroyed = false
   private tokenRetries = 0
+  /** A save of the committed vector is queued for the end of this burst of updates. */
+  private commitSaveQueued = false
   /** A token was given: connections may open. */
   private hasToken = false
   /** Set by the first token: the local copy is open (or opening) and the connection wanted. */
@@ -416,7 +418,9 @@ export class DocumentReplica {
     tr: Y.Transaction,
   ): void => {
     if (origin === this.provider) {
-      this.durability.mergeRemoteUpdate(update)
+      // What came from the server is committed there: remembered beside the local copy, or a
+      // reload would count a document that was only read as all unsaved.
+      if (this.durability.mergeRemoteUpdate(update)) this.scheduleSaveCommitted()
     } else if (tr.local && origin !== PURGE_ORIGIN) {
       const end = tr.afterState.get(this.doc.clientID) ?? 0
       if (end > (tr.beforeState.get(this.doc.clientID) ?? 0)) this.durability.recordLocal(end)
@@ -652,6 +656,16 @@ export class DocumentReplica {
     this.openLocal()
     this.maybeConnect()
     this.changed()
+  }
+
+  /** Saves the committed vector once for a burst of remote updates. */
+  private scheduleSaveCommitted(): void {
+    if (this.commitSaveQueued) return
+    this.commitSaveQueued = true
+    queueMicrotask(() => {
+      this.commitSaveQueued = false
+      this.saveCommitted()
+    })
   }
 
   private saveCommitted(): void {
