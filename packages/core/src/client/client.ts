@@ -16,8 +16,9 @@ import type { ContactHandle, ConversationHandle, DocHandle, SchemaHandle } from 
 import { httpUrlOf } from './http-api'
 import type { ApiEndpoint } from './http-api'
 import { Listeners } from './listeners'
-import { aggregateStatus } from './status'
-import type { ClientStatus } from './status'
+import { isLoaded, loadFailure } from './load'
+import { aggregateConnection, aggregateStatus, connectionEvent } from './status'
+import type { ClientStatus, ConnectionEvent, ConnectionStatus } from './status'
 import { decodeTokenClaims, refreshDelay } from './token'
 import type { TokenClaims } from './token'
 
@@ -54,6 +55,9 @@ export interface CardfileClientOptions {
 /** Something to call with an error and the document it is about. */
 export type ErrorListener = (error: CardfileError, docName: string) => void
 
+/** Something to call when a connection is lost, restored, or its token refused. */
+export type ConnectionListener = (event: ConnectionEvent) => void
+
 /**
  * Local-first access to a Cardfile workspace: opens documents by name (reference-counted),
  * keeps each in IndexedDB, syncs it with the server and reports status, durability, refusals,
@@ -75,10 +79,44 @@ export interface CardfileClient {
   peek(name: string): DocHandle | null
   peekSchema(): SchemaHandle | null
   peekContact(id: string): ContactHandle | null
+  /**
+   * Opens a document and resolves once it has something to show (the device's copy or the
+   * server's state; a contact with its schema). Rejects with a CardfileError when it cannot
+   * load on its own (deleted, token refused, forbidden). While it loads every call returns the
+   * same promise, so Suspense can throw it; the document is then held open for a few seconds,
+   * so the component that suspended finds it loaded when it renders again.
+   *
+   * @example
+   * await client.preload('demo/contact/c1')
+   * const contact = client.peekContact('c1') // open and loaded
+   */
+  preload(name: string): Promise<void>
   /** Names of the open documents. */
   openDocuments(): string[]
   /** The worst connection state over open documents and the sum of their pending changes. */
   status(): ClientStatus
+  /**
+   * The connection as a status line should show it: `idle` when nothing is open (never
+   * `synced`), `needs-token` when the server refused the token, `reconnecting` after a drop.
+   * A string, so it can be compared and used as a snapshot as is.
+   *
+   * @example
+   * client.subscribe(() => {
+   *   if (client.connectionStatus() === 'needs-token') showSignIn()
+   * })
+   */
+  connectionStatus(): ConnectionStatus
+  /**
+   * Listens to connection events: `lost` (a live connection dropped), `restored` (synced again
+   * after a loss) and `needs-token` (the token was refused). Returns the unsubscribe function.
+   *
+   * @example
+   * client.onConnectionEvent((event) => {
+   *   if (event === 'lost') toast('Connection lost: your edits are kept on this device')
+   *   if (event === 'needs-token') void client.refreshToken()
+   * })
+   */
+  onConnectionEvent(listener: ConnectionListener): () => void
   /** Listens to client-level changes: overall status, actor, documents opened or closed. */
   subscribe(listener: () => void): () => void
   /** Listens to every error of every document (refusals, closes, purges). */
@@ -116,11 +154,21 @@ export function createCardfileClient(options: CardfileClientOptions): CardfileCl
   return new Client(options)
 }
 
+/** How long `preload` holds a loaded document open for the render that waited for it. */
+const PRELOAD_HOLD_MS = 5000
+
 class Client implements CardfileClient {
   readonly workspace: string
   private readonly replicas = new Map<string, DocumentReplica>()
   private readonly listeners = new Listeners<[]>()
   private readonly errorListeners = new Listeners<[CardfileError, string]>()
+  private readonly connectionListeners = new Listeners<[ConnectionEvent]>()
+  private readonly destroyListeners = new Listeners<[]>()
+  /** Timers that release documents held open by `preload`. */
+  private readonly holds = new Set<ReturnType<typeof setTimeout>>()
+  /** The connection status the listeners last heard, and whether a loss is unresolved. */
+  private lastConnection: ConnectionStatus = 'idle'
+  private connectionLost = false
   private readonly ctx: ReplicaContext
   private readonly keepAliveMs: number
   private online: boolean
@@ -134,6 +182,8 @@ class Client implements CardfileClient {
   private readonly beforeUnload: ((event: BeforeUnloadEvent) => void) | null = null
   /** The store generation the server named last (see PROTOCOL.md, "103 hello"). */
   private generation: string | null = null
+  /** Loads under way or just settled, by document name (see `preload`). */
+  private readonly preloads = new Map<string, Promise<void>>()
   /** Documents purged during this client's life, with the reason the server gave. */
   private readonly purged = new Map<string, string>()
 
@@ -243,6 +293,42 @@ class Client implements CardfileClient {
     return replica.attach('borrowed-contact', () => this.contactHandle(replica, id, schema, true))
   }
 
+  preload(name: string): Promise<void> {
+    const existing = this.preloads.get(name)
+    if (existing !== undefined) return existing
+    const handle = this.open(name)
+    const promise = new Promise<void>((resolve, reject) => {
+      const check = (): boolean => {
+        const failure = loadFailure(handle)
+        if (failure !== null) reject(failure)
+        else if (isLoaded(handle)) resolve()
+        else return false
+        return true
+      }
+      if (check()) return
+      const offDestroy = this.onClientDestroyed(() => {
+        off()
+        reject(new CardfileError(ErrorCodes.BadRequest, 'The client is destroyed'))
+      })
+      const off = this.subscribe(() => {
+        if (!check()) return
+        off()
+        offDestroy()
+      })
+    })
+    this.preloads.set(name, promise)
+    const settle = (): void => {
+      // Held open long enough for a suspended render to retry and subscribe on its own.
+      const timer = setTimeout(() => {
+        if (this.preloads.get(name) === promise) this.preloads.delete(name)
+        handle.release()
+      }, PRELOAD_HOLD_MS)
+      this.holds.add(timer)
+    }
+    promise.then(settle, settle)
+    return promise
+  }
+
   openDocuments(): string[] {
     return [...this.replicas.keys()]
   }
@@ -263,6 +349,17 @@ class Client implements CardfileClient {
     }
     this.statusCache = next
     return next
+  }
+
+  connectionStatus(): ConnectionStatus {
+    return aggregateConnection(
+      [...this.replicas.values()].map((r) => r.status()),
+      this.online,
+    )
+  }
+
+  onConnectionEvent(listener: ConnectionListener): () => void {
+    return this.connectionListeners.add(listener)
   }
 
   subscribe(listener: () => void): () => void {
@@ -298,6 +395,11 @@ class Client implements CardfileClient {
     if (this.destroyed) return
     this.destroyed = true
     if (this.refreshTimer !== null) clearTimeout(this.refreshTimer)
+    for (const timer of this.holds) clearTimeout(timer)
+    this.holds.clear()
+    this.preloads.clear()
+    this.destroyListeners.emit()
+    this.destroyListeners.clear()
     if (this.beforeUnload !== null) window.removeEventListener('beforeunload', this.beforeUnload)
     const replicas = [...this.replicas.values()]
     this.replicas.clear()
@@ -305,10 +407,15 @@ class Client implements CardfileClient {
     this.changed()
     this.listeners.clear()
     this.errorListeners.clear()
+    this.connectionListeners.clear()
   }
 
   apiEndpoint(): ApiEndpoint {
     return { url: httpUrlOf(this.options.url), token: () => this.token() }
+  }
+
+  private onClientDestroyed(listener: () => void): () => void {
+    return this.destroyListeners.add(listener)
   }
 
   // --- tokens -------------------------------------------------------------------------------
@@ -412,6 +519,14 @@ class Client implements CardfileClient {
   }
 
   private changed(): void {
+    if (!this.destroyed) {
+      const next = this.connectionStatus()
+      const event = connectionEvent(this.lastConnection, next, this.connectionLost)
+      this.lastConnection = next
+      if (event === 'lost') this.connectionLost = true
+      if (event === 'restored' || next === 'offline') this.connectionLost = false
+      if (event !== null) this.connectionListeners.emit(event)
+    }
     this.listeners.emit()
   }
 
