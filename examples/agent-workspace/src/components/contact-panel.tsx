@@ -1,4 +1,5 @@
 import { useCallback } from 'react'
+import { CardfileError } from '@cardfile/core'
 import type { ChannelId, Presence } from '@cardfile/core'
 import { useContact, usePresence, useSyncStatus, useUndo, useVip } from '@cardfile/react'
 import { channelLabel, clockTime, initials } from '../format'
@@ -8,6 +9,17 @@ import { ContactHistory } from './contact-history'
 import { CrmStatusLine } from './crm-status'
 import { DeleteContact } from './delete-contact'
 import { LinkedContacts } from './linked-contacts'
+
+/** Runs a Cardfile mutator (they throw when refused) and returns the refusal, or null. */
+const refusalOf = (write: () => void): CardfileError | null => {
+  try {
+    write()
+    return null
+  } catch (error) {
+    if (error instanceof CardfileError) return error
+    throw error
+  }
+}
 
 /** Conversations per page of the history: the panel is narrow and the attributes come first. */
 const HISTORY_PAGE = 5
@@ -116,7 +128,7 @@ export function ContactPanel({
             disabled={!vip.canEdit}
             data-testid="vip-toggle"
             onClick={() => {
-              if (setVip(!isVip) === null) onChanged()
+              if (refusalOf(() => setVip(!isVip)) === null) onChanged()
             }}
             title={isVip ? 'Remove VIP' : 'Mark as VIP'}
           >
@@ -153,8 +165,8 @@ export function ContactPanel({
             field={field}
             editors={others.filter((p) => p.editing === `custom:${field.id}`)}
             serverRefusal={refusalFor(field.id)}
-            onSave={(value) => setValue(field.id, value)}
-            onClear={() => clearValue(field.id)}
+            onSave={(value) => refusalOf(() => setValue(field.id, value))}
+            onClear={() => refusalOf(() => clearValue(field.id))}
             onEditing={editingField(field.id)}
           />
         ))}
