@@ -1,8 +1,8 @@
 import { fileURLToPath } from 'node:url'
 import type { UserConfig } from 'vitest/config'
 
-const src = (pkg: string) =>
-  fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url))
+const src = (pkg: string, file = 'index.ts') =>
+  fileURLToPath(new URL(`./packages/${pkg}/src/${file}`, import.meta.url))
 
 /**
  * Tests run against the packages' sources (no build needed), the same way the `source`
@@ -12,6 +12,8 @@ export const sharedTestConfig: UserConfig = {
   resolve: {
     alias: {
       '@cardfile/core': src('core'),
+      // Before '@cardfile/react', which would otherwise match the subpath as a prefix.
+      '@cardfile/react/devtools': src('react', 'devtools.tsx'),
       '@cardfile/react': src('react'),
       '@cardfile/server': src('server'),
     },

@@ -131,6 +131,12 @@ export type { ContactHandle, ConversationHandle, DocHandle, SchemaHandle } from 
 export type { Presence } from './client/presence'
 export { isLoaded, loadFailure } from './client/load'
 export type {
+  ClientInspection,
+  DocumentInspection,
+  ListInspection,
+  RecentError,
+} from './client/inspection'
+export type {
   ClientStatus,
   ConnectionEvent,
   ConnectionStatus,

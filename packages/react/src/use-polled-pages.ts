@@ -78,6 +78,8 @@ export function useLiveList<T, P extends Page<T> = Page<T>>(
     error: null,
     answer: null,
   })
+  // Lets devtools (client.inspect()) list what is kept live on screen.
+  useEffect(() => (path === null ? undefined : client.trackList(path)), [client, path])
   const generation = useRef(0)
   const stateRef = useRef(state)
   stateRef.current = state

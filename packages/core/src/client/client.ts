@@ -17,6 +17,8 @@ import { httpUrlOf } from './http-api'
 import type { ApiEndpoint } from './http-api'
 import { Listeners } from './listeners'
 import { isLoaded, loadFailure } from './load'
+import { RECENT_ERRORS } from './inspection'
+import type { ClientInspection, RecentError } from './inspection'
 import { aggregateConnection, aggregateStatus, connectionEvent } from './status'
 import type { ClientStatus, ConnectionEvent, ConnectionStatus } from './status'
 import { decodeTokenClaims, refreshDelay } from './token'
@@ -93,6 +95,26 @@ export interface CardfileClient {
   preload(name: string): Promise<void>
   /** Names of the open documents. */
   openDocuments(): string[]
+  /**
+   * A read-only report of the client: open documents with their load source, pending and
+   * acknowledged changes, handles, presence and last error; recent errors; live lists. For
+   * devtools and debugging: it builds a fresh copy on every call.
+   *
+   * @example
+   * console.table(client.inspect().documents.map((d) => ({ name: d.name, ...d.status })))
+   */
+  inspect(): ClientInspection
+  /**
+   * Records that a live list of the HTTP API (`path` under `/api/<workspace>`) is on screen,
+   * so `inspect()` can report it; returns the function that forgets it. The list hooks call
+   * it; apps rarely need to.
+   *
+   * @example
+   * const forget = client.trackList('/groups/vip')
+   * // ... when the list leaves the screen:
+   * forget()
+   */
+  trackList(path: string): () => void
   /** The worst connection state over open documents and the sum of their pending changes. */
   status(): ClientStatus
   /**
@@ -182,6 +204,10 @@ class Client implements CardfileClient {
   private readonly beforeUnload: ((event: BeforeUnloadEvent) => void) | null = null
   /** The store generation the server named last (see PROTOCOL.md, "103 hello"). */
   private generation: string | null = null
+  /** The latest errors, newest first. */
+  private recentErrors: RecentError[] = []
+  /** Live lists on screen, by path, with their subscriber counts. */
+  private readonly lists = new Map<string, number>()
   /** Loads under way or just settled, by document name (see `preload`). */
   private readonly preloads = new Map<string, Promise<void>>()
   /** Documents purged during this client's life, with the reason the server gave. */
@@ -214,7 +240,13 @@ class Client implements CardfileClient {
       online: () => this.online,
       origin: this,
       undoCaptureMs: options.undoCaptureMs ?? 500,
-      reportError: (error, docName) => this.errorListeners.emit(error, docName),
+      reportError: (error, docName) => {
+        this.recentErrors = [{ docName, error, at: Date.now() }, ...this.recentErrors].slice(
+          0,
+          RECENT_ERRORS,
+        )
+        this.errorListeners.emit(error, docName)
+      },
       statusChanged: () => this.changed(),
       purgedReason: (docName) => this.purged.get(docName) ?? null,
       rememberPurge: (docName, reason) => {
@@ -331,6 +363,39 @@ class Client implements CardfileClient {
 
   openDocuments(): string[] {
     return [...this.replicas.keys()]
+  }
+
+  inspect(): ClientInspection {
+    return {
+      workspace: this.workspace,
+      actor: this.actor(),
+      connection: this.connectionStatus(),
+      documents: [...this.replicas.values()].map((r) => ({
+        name: r.name,
+        kind: r.kind,
+        status: r.status(),
+        acknowledged: r.acknowledged(),
+        handles: r.refs,
+        presence: r.presence(),
+        error: r.error(),
+      })),
+      recentErrors: [...this.recentErrors],
+      lists: [...this.lists].map(([path, subscribers]) => ({ path, subscribers })),
+    }
+  }
+
+  trackList(path: string): () => void {
+    this.lists.set(path, (this.lists.get(path) ?? 0) + 1)
+    this.changed()
+    let tracked = true
+    return () => {
+      if (!tracked) return
+      tracked = false
+      const left = (this.lists.get(path) ?? 1) - 1
+      if (left > 0) this.lists.set(path, left)
+      else this.lists.delete(path)
+      this.changed()
+    }
   }
 
   status(): ClientStatus {

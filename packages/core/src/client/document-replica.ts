@@ -218,6 +218,11 @@ export class DocumentReplica {
     return next
   }
 
+  /** Local transactions of this session the server acknowledged (for inspection). */
+  acknowledged(): number {
+    return this.durability.acknowledged()
+  }
+
   isPurged(): boolean {
     return this.purged
   }
