@@ -18,7 +18,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/cli.ts', 'bench/**', 'examples/**', 'tests/**'],
+    files: ['**/cli.ts', 'bench/**', 'examples/**', 'tests/**', 'scripts/**'],
     rules: { 'no-console': 'off' },
   },
 )

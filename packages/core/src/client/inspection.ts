@@ -42,7 +42,7 @@ export interface ClientInspection {
   readonly actor: Actor | null
   readonly connection: ConnectionStatus
   readonly documents: readonly DocumentInspection[]
-  /** The latest errors, newest first (at most {@link RECENT_ERRORS}). */
+  /** The latest errors, newest first (at most 20). */
   readonly recentErrors: readonly RecentError[]
   readonly lists: readonly ListInspection[]
 }
