@@ -124,6 +124,7 @@ export type {
   CardfileClientOptions,
   ConnectionListener,
   ErrorListener,
+  SharedRequest,
 } from './client/client'
 export { createCardfileClient } from './client/client'
 export type { WebSocketConstructor } from './client/document-replica'

@@ -7,6 +7,7 @@ import type {
   ConnectionEvent,
   ConnectionStatus,
   DocStatus,
+  IndexedContact,
   LoadSource,
   Presence,
 } from '@cardfile/core'
@@ -18,6 +19,7 @@ import {
   useContact,
   useContactSuspense,
   useLostConnectionListener,
+  useContactGroup,
   useContactHistory,
   useContactLinks,
   useCrmStatus,
@@ -123,6 +125,13 @@ describe('hook types', () => {
     expectTypeOf(
       useAttributesSuspense({ select: (defs) => defs.length }).attributes,
     ).toEqualTypeOf<number>()
+  })
+
+  it('the list hooks take suspense: true and keep their result type', () => {
+    const group = useContactGroup('vip', { suspense: true })
+    expectTypeOf(group.items).toEqualTypeOf<readonly IndexedContact[]>()
+    // @ts-expect-error suspense is a boolean
+    useContactHistory('c1', { suspense: 'yes' })
   })
 
   it('useConnectionStatus is the core status and the listener takes its events', () => {

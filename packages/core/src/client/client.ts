@@ -57,6 +57,16 @@ export interface CardfileClientOptions {
 /** Something to call with an error and the document it is about. */
 export type ErrorListener = (error: CardfileError, docName: string) => void
 
+/** A shared request (see `sharedRequest`) whose outcome can be read synchronously. */
+export interface SharedRequest<T> {
+  readonly promise: Promise<T>
+  readonly status: 'pending' | 'fulfilled' | 'rejected'
+  /** The result, once fulfilled. */
+  readonly value: T | undefined
+  /** The reason, once rejected. */
+  readonly error: unknown
+}
+
 /** Something to call when a connection is lost, restored, or its token refused. */
 export type ConnectionListener = (event: ConnectionEvent) => void
 
@@ -93,6 +103,17 @@ export interface CardfileClient {
    * const contact = client.peekContact('c1') // open and loaded
    */
   preload(name: string): Promise<void>
+  /**
+   * Runs `load` once for `key` and shares it: every call while it is pending, and for a few
+   * seconds after it settled, returns the same request, whose outcome can be read without
+   * awaiting. This is what Suspense needs: throw `promise` while pending, read `value` on the
+   * next render. The list hooks' `suspense` option uses it for their first page.
+   *
+   * @example
+   * const first = client.sharedRequest('/groups/vip', () => apiJson(client, url))
+   * if (first.status === 'pending') throw first.promise
+   */
+  sharedRequest<T>(key: string, load: () => Promise<T>): SharedRequest<T>
   /** Names of the open documents. */
   openDocuments(): string[]
   /**
@@ -208,6 +229,8 @@ class Client implements CardfileClient {
   private recentErrors: RecentError[] = []
   /** Live lists on screen, by path, with their subscriber counts. */
   private readonly lists = new Map<string, number>()
+  /** Requests under way or just settled, by key (see `sharedRequest`). */
+  private readonly requests = new Map<string, SharedRequest<unknown>>()
   /** Loads under way or just settled, by document name (see `preload`). */
   private readonly preloads = new Map<string, Promise<void>>()
   /** Documents purged during this client's life, with the reason the server gave. */
@@ -352,6 +375,7 @@ class Client implements CardfileClient {
     const settle = (): void => {
       // Held open long enough for a suspended render to retry and subscribe on its own.
       const timer = setTimeout(() => {
+        this.holds.delete(timer)
         if (this.preloads.get(name) === promise) this.preloads.delete(name)
         handle.release()
       }, PRELOAD_HOLD_MS)
@@ -359,6 +383,41 @@ class Client implements CardfileClient {
     }
     promise.then(settle, settle)
     return promise
+  }
+
+  sharedRequest<T>(key: string, load: () => Promise<T>): SharedRequest<T> {
+    const existing = this.requests.get(key)
+    if (existing !== undefined) return existing as SharedRequest<T>
+    const promise = Promise.resolve().then(load)
+    const request: { -readonly [K in keyof SharedRequest<T>]: SharedRequest<T>[K] } = {
+      promise,
+      status: 'pending',
+      value: undefined,
+      error: undefined,
+    }
+    const forget = (): void => {
+      // Kept a little while, so the render that waited reads the outcome, then dropped: the
+      // next mount fetches afresh.
+      const timer = setTimeout(() => {
+        this.holds.delete(timer)
+        if (this.requests.get(key) === request) this.requests.delete(key)
+      }, PRELOAD_HOLD_MS)
+      this.holds.add(timer)
+    }
+    promise.then(
+      (value) => {
+        request.status = 'fulfilled'
+        request.value = value
+        forget()
+      },
+      (error: unknown) => {
+        request.status = 'rejected'
+        request.error = error
+        forget()
+      },
+    )
+    this.requests.set(key, request)
+    return request
   }
 
   openDocuments(): string[] {
@@ -463,6 +522,7 @@ class Client implements CardfileClient {
     for (const timer of this.holds) clearTimeout(timer)
     this.holds.clear()
     this.preloads.clear()
+    this.requests.clear()
     this.destroyListeners.emit()
     this.destroyListeners.clear()
     if (this.beforeUnload !== null) window.removeEventListener('beforeunload', this.beforeUnload)
