@@ -5,6 +5,12 @@ import type { ContactHandle, DocHandle } from './handles'
  * Whether a handle has something to show: content from the device's copy, or the server's
  * state (which may be an empty document). A contact also needs its schema, or its fields could
  * not be read.
+ *
+ * @example
+ * const contact = client.contact('c1')
+ * contact.subscribe(() => {
+ *   if (isLoaded(contact)) render(contact.read())
+ * })
  */
 export function isLoaded(handle: DocHandle): boolean {
   if (handle.status().source === 'none') return false
