@@ -207,7 +207,7 @@ class Client implements CardfileClient {
   private readonly errorListeners = new Listeners<[CardfileError, string]>()
   private readonly connectionListeners = new Listeners<[ConnectionEvent]>()
   private readonly destroyListeners = new Listeners<[]>()
-  /** Timers that release documents held open by `preload`. */
+  /** Timers that end the holds of `preload` and `sharedRequest`. */
   private readonly holds = new Set<ReturnType<typeof setTimeout>>()
   /** The connection status the listeners last heard, and whether a loss is unresolved. */
   private lastConnection: ConnectionStatus = 'idle'
@@ -373,6 +373,7 @@ class Client implements CardfileClient {
     })
     this.preloads.set(name, promise)
     const settle = (): void => {
+      if (this.destroyed) return
       // Held open long enough for a suspended render to retry and subscribe on its own.
       const timer = setTimeout(() => {
         this.holds.delete(timer)
@@ -396,6 +397,7 @@ class Client implements CardfileClient {
       error: undefined,
     }
     const forget = (): void => {
+      if (this.destroyed) return
       // Kept a little while, so the render that waited reads the outcome, then dropped: the
       // next mount fetches afresh.
       const timer = setTimeout(() => {
