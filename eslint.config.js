@@ -3,7 +3,9 @@ import globals from 'globals'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', '**/coverage/**', '**/.turbo/**'] },
+  {
+    ignores: ['**/dist/**', '**/node_modules/**', '**/coverage/**', '**/.turbo/**', 'docs/api/**'],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -18,7 +20,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/cli.ts', 'bench/**', 'examples/**', 'tests/**'],
+    files: ['**/cli.ts', 'bench/**', 'examples/**', 'tests/**', 'scripts/**'],
     rules: { 'no-console': 'off' },
   },
 )

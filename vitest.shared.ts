@@ -14,6 +14,7 @@ export const sharedTestConfig: UserConfig = {
     alias: [
       { find: /^@cardfile\/core$/, replacement: src('core') },
       { find: /^@cardfile\/react$/, replacement: src('react') },
+      { find: /^@cardfile\/react\/devtools$/, replacement: src('react', 'devtools.tsx') },
       { find: /^@cardfile\/server$/, replacement: src('server') },
       { find: /^@cardfile\/server\/demo$/, replacement: src('server', 'demo/index.ts') },
       { find: /^@cardfile\/server\/sqlite$/, replacement: src('server', 'sqlite/index.ts') },

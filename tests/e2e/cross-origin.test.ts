@@ -5,6 +5,8 @@ import { fileURLToPath } from 'node:url'
 import { createCardfileServer, createMemoryStorage, httpApi, signToken } from '@cardfile/server'
 import { seedDemoWorkspace } from '@cardfile/server/demo'
 import { build } from 'esbuild'
+import WebSocket from 'ws'
+import { createCardfileClient } from '@cardfile/core'
 import { afterAll, describe, expect, it } from 'vitest'
 import { E2E_TIMEOUT, newContext, poll } from './harness'
 
@@ -78,6 +80,22 @@ describe('an app on another origin', () => {
       await poll(() => page.locator('[data-field]').count()).toBeGreaterThan(0)
       await poll(() => page.getByTestId('vip-count').textContent()).not.toBe('0')
       await poll(() => page.getByTestId('status').textContent()).toBe('Saved')
+
+      // Another agent's edit shows in the open panel: its inputs are controlled, not defaults.
+      const agent = createCardfileClient({
+        url: cardfile.wsUrl,
+        workspace: 'demo',
+        token: await signToken({ secret: SECRET, workspace: 'demo', userId: 'ben', role: 'agent' }),
+        WebSocket,
+        indexedDB: false,
+      })
+      closers.push(() => agent.destroy())
+      const contact = agent.contact(contactId)
+      await Promise.all([contact.whenSynced(), contact.schemaHandle.whenSynced()])
+      contact.setValue('notes', 'Edited by Ben')
+      await poll(() => page.locator('[data-field="notes"] input').inputValue()).toBe(
+        'Edited by Ben',
+      )
 
       const refused = await (await newContext()).newPage()
       await refused.goto(`${other.origin}/${query}`)

@@ -3,6 +3,7 @@ import { StrictMode } from 'react'
 import type { ReactNode } from 'react'
 import { act, cleanup, render, screen, waitFor } from '@testing-library/react'
 import { afterEach, describe, expect, it } from 'vitest'
+import { CardfileError } from '@cardfile/core'
 import type { CardfileClient } from '@cardfile/core'
 import {
   CardfileProvider,
@@ -14,7 +15,13 @@ import {
   useUndo,
   useVip,
 } from '@cardfile/react'
-import type { AttributeAdmin, ContactResult, ContactView, UndoResult } from '@cardfile/react'
+import type {
+  AttributeAdmin,
+  ContactResult,
+  ContactView,
+  UndoResult,
+  VipResult,
+} from '@cardfile/react'
 import { connectClient, openSockets, startServer } from '../client/harness'
 
 afterEach(() => cleanup())
@@ -91,11 +98,7 @@ describe('@cardfile/react hooks against a real server', () => {
       </>,
     )
     await waitFor(() => expect(captured?.source).toBe('server'))
-    let refusal: unknown = 'unset'
-    act(() => {
-      refusal = captured?.setValue('plan', 'pro')
-    })
-    expect(refusal).toBeNull()
+    act(() => captured?.setValue('plan', 'pro'))
     await waitFor(() => expect(screen.getByTestId('value-plan').textContent).toBe('Pro'))
     admin.contact('c1').setValue('team', 'Billing')
     await waitFor(() =>
@@ -147,9 +150,7 @@ describe('@cardfile/react hooks against a real server', () => {
     render(withClient(agent, <CaptureContact id="c1" />))
     await waitFor(() => expect(captured?.source).toBe('server'))
     act(() => agent.disconnect())
-    act(() => {
-      expect(captured?.setValue('plan', 'pro')).toBeNull()
-    })
+    act(() => captured?.setValue('plan', 'pro'))
     schema.schema.retireOption('plan', 'pro')
     await expect.poll(() => schema.status().saved).toBe(true)
     act(() => agent.connect())
@@ -161,18 +162,48 @@ describe('@cardfile/react hooks against a real server', () => {
     )
   })
 
-  it('refuses an invalid value locally and reports it without writing', async () => {
+  it('throws a CardfileError for an invalid value, reports it and writes nothing', async () => {
     const { url } = await startServer()
     await seed(url)
     const agent = await connectClient(url, 'bo', 'agent')
     render(withClient(agent, <CaptureContact id="c1" />))
     await waitFor(() => expect(captured?.source).toBe('server'))
-    let refusal: { code?: string } | null = null
     act(() => {
-      refusal = captured?.setValue('plan', 'gold') ?? null
+      expect(() => captured?.setValue('plan', 'gold')).toThrowError(
+        expect.objectContaining({ name: 'CardfileError', code: 'not-an-option' }),
+      )
     })
-    expect(refusal).toMatchObject({ code: 'not-an-option' })
     await waitFor(() => expect(screen.getByTestId('error').textContent).toBe('not-an-option'))
+    expect(captured?.data.fields.find((f) => f.id === 'plan')?.value).toBeNull()
+  })
+
+  it('throws the same CardfileError from every mutator of every hook when refused', async () => {
+    const { url } = await startServer()
+    await seed(url)
+    // a bot may edit custom values but not VIP, nor the schema
+    const agent = await connectClient(url, 'robo', 'bot')
+    let vip: VipResult | null = null
+    let admin: AttributeAdmin | null = null
+    function All() {
+      captured = useContact('c1')
+      vip = useVip('c1')
+      admin = useAttributeAdmin()
+      return null
+    }
+    render(withClient(agent, <All />))
+    await waitFor(() => expect(captured?.source).toBe('server'))
+    const refused = (code: string) =>
+      expect.objectContaining({ name: 'CardfileError', code }) as unknown as Error
+    act(() => {
+      expect(() => captured?.setValue('missing', 'x')).toThrowError(refused('unknown-attribute'))
+      expect(() => captured?.clearValue('missing')).toThrowError(refused('unknown-attribute'))
+      expect(() => captured?.setVip(true)).toThrowError(refused('forbidden'))
+      expect(() => vip?.[1](true)).toThrowError(CardfileError)
+      expect(() => admin?.reorder(['plan'])).toThrowError(refused('forbidden'))
+    })
+    const handle = agent.contact('c1')
+    expect(() => handle.setValue('plan', 'gold')).toThrowError(refused('not-an-option'))
+    handle.release()
   })
 
   it('leaves no open sockets after a StrictMode mount and unmount', async () => {
@@ -325,8 +356,8 @@ describe('@cardfile/react hooks against a real server', () => {
     await waitFor(() => expect(captured?.source).toBe('server'))
     act(() => first.disconnect())
     act(() => {
-      expect(captured?.setValue('team', 'Offline team')).toBeNull()
-      expect(captured?.setVip(true)).toBeNull()
+      captured?.setValue('team', 'Offline team')
+      captured?.setVip(true)
     })
     // meanwhile the admin edits another field online
     const other = admin.contact('c1')

@@ -119,12 +119,32 @@ export type { ConversationDocOptions } from './conversation-doc'
 export { ConversationDoc } from './conversation-doc'
 
 // client
-export type { CardfileClient, CardfileClientOptions, ErrorListener } from './client/client'
+export type {
+  CardfileClient,
+  CardfileClientOptions,
+  ConnectionListener,
+  ErrorListener,
+  SharedRequest,
+} from './client/client'
 export { createCardfileClient } from './client/client'
 export type { WebSocketConstructor } from './client/document-replica'
 export type { ContactHandle, ConversationHandle, DocHandle, SchemaHandle } from './client/handles'
 export type { Presence } from './client/presence'
-export type { ClientStatus, DocStatus, LoadSource, SyncState } from './client/status'
+export { isLoaded, loadFailure } from './client/load'
+export type {
+  ClientInspection,
+  DocumentInspection,
+  ListInspection,
+  RecentError,
+} from './client/inspection'
+export type {
+  ClientStatus,
+  ConnectionEvent,
+  ConnectionStatus,
+  DocStatus,
+  LoadSource,
+  SyncState,
+} from './client/status'
 export type { TokenClaims } from './client/token'
 export { decodeTokenClaims } from './client/token'
 export type { PurgeNotice, RefusalNotice } from './client/wire'

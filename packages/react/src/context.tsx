@@ -41,3 +41,8 @@ export function useCardfileClient(): CardfileClient {
   }
   return client
 }
+
+/** The client of the nearest {@link CardfileProvider}, or null outside one (internal). */
+export function useOptionalCardfileClient(): CardfileClient | null {
+  return useContext(ClientContext)
+}

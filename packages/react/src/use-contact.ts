@@ -1,11 +1,10 @@
 import { useCallback, useMemo } from 'react'
-import { CardfileError, canEdit, valueLabel } from '@cardfile/core'
+import { canEdit, valueLabel } from '@cardfile/core'
 import type {
   Actor,
   AttributeDefinition,
   AttributeKind,
   AttributeType,
-  CardfileClient,
   ChannelId,
   ContactHandle,
   ContactProfile,
@@ -70,13 +69,14 @@ export interface ContactResult<T> extends LoadState {
   readonly found: boolean | null
   /**
    * Sets a custom attribute value (dropdowns take the option id). Checks the value and the
-   * user's permission first; returns the refusal (also in `error`) or null. Stable identity.
+   * user's permission first and throws a CardfileError when refused (also shown in `error`).
+   * Stable identity.
    */
-  readonly setValue: (attributeId: string, value: string) => CardfileError | null
-  /** Clears a custom attribute value; returns the refusal or null. Stable identity. */
-  readonly clearValue: (attributeId: string) => CardfileError | null
-  /** Marks or unmarks the contact as VIP; returns the refusal or null. Stable identity. */
-  readonly setVip: (vip: boolean) => CardfileError | null
+  readonly setValue: (attributeId: string, value: string) => void
+  /** Clears a custom attribute value; throws a CardfileError when refused. Stable identity. */
+  readonly clearValue: (attributeId: string) => void
+  /** Marks or unmarks the contact as VIP; throws a CardfileError when refused. Stable identity. */
+  readonly setVip: (vip: boolean) => void
 }
 
 const field = (
@@ -143,21 +143,6 @@ const exists = (handle: ContactHandle): boolean => {
   )
 }
 
-/** Runs a contact write, turning a refusal into a return value (it is also reported). */
-export function attempt(
-  client: CardfileClient,
-  id: string,
-  write: (handle: ContactHandle) => void,
-): CardfileError | null {
-  try {
-    withContact(client, id, write)
-    return null
-  } catch (error) {
-    if (error instanceof CardfileError) return error
-    throw error
-  }
-}
-
 /**
  * A contact with its values joined to the visible attribute definitions in the admin's order,
  * per-field provenance and permissions, and setters that check before writing. Server
@@ -203,15 +188,15 @@ export function useContact<T>(
   })
   const setValue = useCallback(
     (attributeId: string, value: string) =>
-      attempt(client, id, (h) => h.setValue(attributeId, value)),
+      withContact(client, id, (h) => h.setValue(attributeId, value)),
     [client, id],
   )
   const clearValue = useCallback(
-    (attributeId: string) => attempt(client, id, (h) => h.setValue(attributeId, null)),
+    (attributeId: string) => withContact(client, id, (h) => h.setValue(attributeId, null)),
     [client, id],
   )
   const setVip = useCallback(
-    (vip: boolean) => attempt(client, id, (h) => h.setVip(vip)),
+    (vip: boolean) => withContact(client, id, (h) => h.setVip(vip)),
     [client, id],
   )
   return useMemo(

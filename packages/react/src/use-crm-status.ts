@@ -60,11 +60,12 @@ export interface CrmStatus extends LoadState {
 /** What {@link useCrmStatus} returns: the status and a look-up by hand. */
 export interface CrmStatusResult extends CrmStatus {
   /**
-   * Looks the contact up in the CRM now; resolves what the look-up did, or the
+   * Looks the contact up in the CRM now; resolves what the look-up did, or rejects with the
    * `CardfileError` that refused it (`plan-lacks-feature` while the CRM is off, `not-found`
-   * for an unknown contact). Never rejects. The status above follows the contact live.
+   * for an unknown contact), which also lands in `lookupResult`. The status above follows the
+   * contact live.
    */
-  lookup(): Promise<CrmLookupOutcome | CardfileError>
+  lookup(): Promise<CrmLookupOutcome>
   /** A look-up by hand is in flight. */
   readonly lookingUp: boolean
   /** What the last look-up by hand through this hook gave, or null. */
@@ -149,7 +150,7 @@ export function useCrmStatus(contactId: string): CrmStatusResult {
   // A result belongs to the contact it was asked for.
   useEffect(() => setLookupResult(null), [contactId])
 
-  const lookup = useCallback(async (): Promise<CrmLookupOutcome | CardfileError> => {
+  const lookup = useCallback(async (): Promise<CrmLookupOutcome> => {
     setPending((n) => n + 1)
     let result: CrmLookupOutcome | CardfileError
     try {
@@ -175,6 +176,7 @@ export function useCrmStatus(contactId: string): CrmStatusResult {
       setLookupResult(result)
       setPending((n) => n - 1)
     }
+    if (result instanceof CardfileError) throw result
     return result
   }, [client, contactId])
 

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from 'react'
 import { CardfileError, ErrorCodes, apiJson, contactDocName } from '@cardfile/core'
-import type { DocHandle } from '@cardfile/core'
+import type { CardfileClient, DocHandle } from '@cardfile/core'
 import { useCardfileClient } from './context'
 import { onLinksChanged } from './link-events'
 import { onContactDeleted } from './use-delete-contact'
@@ -17,6 +17,20 @@ export interface LiveListOptions {
    * and after a link change or a deletion made through this client.
    */
   readonly pollMs?: number
+  /**
+   * Suspend until the first page has loaded (for the nearest `<Suspense>`), and throw its
+   * CardfileError to the nearest error boundary when it fails, instead of starting with
+   * `loading` true. Only the first page of a mount suspends; `loadMore`, refreshes and a new
+   * contact id load with `loading` as usual.
+   *
+   * @example
+   * function VipCount() {
+   *   const { items } = useContactGroup('vip', { suspense: true })
+   *   return <span>{items.length}</span>
+   * }
+   * // <Suspense fallback={<Spinner />}><VipCount /></Suspense>
+   */
+  readonly suspense?: boolean
 }
 
 /** What the live list hooks return. */
@@ -53,6 +67,36 @@ const MAX_PAGE = 200
 const asError = (e: unknown): CardfileError =>
   e instanceof CardfileError ? e : new CardfileError(ErrorCodes.Internal, String(e))
 
+const pageUrl = (
+  client: CardfileClient,
+  path: string,
+  cursor: string | null,
+  limit: number,
+): string => {
+  const sep = path.includes('?') ? '&' : '?'
+  const query = `limit=${limit}${cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`}`
+  return `/api/${encodeURIComponent(client.workspace)}${path}${sep}${query}`
+}
+
+const fetchFirst = <P>(client: CardfileClient, path: string, limit: number): Promise<P> =>
+  apiJson<P>(client, pageUrl(client, path, null, limit))
+
+/**
+ * The Suspense step of a list: the first page shared through the client (a suspended component
+ * keeps no state of its own), thrown as a promise while it loads and as a CardfileError when
+ * it failed.
+ */
+function firstPage<T, P extends Page<T>>(
+  client: CardfileClient,
+  key: string,
+  load: () => Promise<P>,
+): P {
+  const request = client.sharedRequest(`list:${key}`, load)
+  if (request.status === 'pending') throw request.promise
+  if (request.status === 'rejected') throw asError(request.error)
+  return request.value as P
+}
+
 /**
  * A paginated list from the workspace's HTTP API (`path` relative to `/api/<workspace>`, null
  * to load nothing), kept live by polling, by changes of `watchContact`'s document while the
@@ -71,26 +115,30 @@ export function useLiveList<T, P extends Page<T> = Page<T>>(
   const client = useCardfileClient()
   const pageSize = Math.min(MAX_PAGE, Math.max(1, options.pageSize ?? 50))
   const pollMs = options.pollMs ?? 5000
-  const [state, setState] = useState<State<T, P>>({
-    items: [],
-    next: null,
-    loading: path !== null,
-    error: null,
-    answer: null,
-  })
+  const listKey = `${path ?? ''}#${pageSize}`
+  // The first page a suspended render waited for; its effect keeps it instead of reloading.
+  const seeded = useRef<string | null>(null)
+  // Only a mount suspends: once shown, a list never falls back to the Suspense fallback.
+  const committed = useRef(false)
+  const first =
+    options.suspense === true && path !== null && !committed.current
+      ? firstPage<T, P>(client, listKey, () => fetchFirst<P>(client, path, pageSize))
+      : null
+  const [state, setState] = useState<State<T, P>>(() =>
+    first === null
+      ? { items: [], next: null, loading: path !== null, error: null, answer: null }
+      : { items: first.items, next: first.next, loading: false, error: null, answer: first },
+  )
+  if (first !== null) seeded.current = listKey
+  // Lets devtools (client.inspect()) list what is kept live on screen.
+  useEffect(() => (path === null ? undefined : client.trackList(path)), [client, path])
   const generation = useRef(0)
   const stateRef = useRef(state)
   stateRef.current = state
 
   const fetchPage = useCallback(
-    (cursor: string | null, limit: number): Promise<P> => {
-      const sep = path?.includes('?') === true ? '&' : '?'
-      const query = `limit=${limit}${cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`}`
-      return apiJson<P>(
-        client,
-        `/api/${encodeURIComponent(client.workspace)}${path ?? ''}${sep}${query}`,
-      )
-    },
+    (cursor: string | null, limit: number): Promise<P> =>
+      apiJson<P>(client, pageUrl(client, path ?? '', cursor, limit)),
     [client, path],
   )
 
@@ -116,12 +164,15 @@ export function useLiveList<T, P extends Page<T> = Page<T>>(
 
   useEffect(() => {
     generation.current += 1
+    committed.current = true
+    // Polling and watches keep a suspended first page fresh; reloading now would only repeat it.
+    if (seeded.current === listKey) return
     setState({ items: [], next: null, loading: path !== null, error: null, answer: null })
     reload(pageSize, false)
     return () => {
       generation.current += 1
     }
-  }, [reload, pageSize, path])
+  }, [reload, pageSize, path, listKey])
 
   const refresh = useCallback(() => {
     const loaded = stateRef.current.items.length

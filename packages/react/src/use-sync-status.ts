@@ -11,6 +11,7 @@ const NOT_OPEN: DocStatus = Object.freeze({
   saved: true,
   localLoaded: false,
   purged: false,
+  needsToken: false,
 })
 
 const OFFLINE: ClientStatus = Object.freeze({
@@ -23,7 +24,9 @@ const OFFLINE: ClientStatus = Object.freeze({
 /**
  * Sync status of one contact (`useSyncStatus(contactId)`), or of the whole client
  * (`useSyncStatus()`): connection state, load source and how many local changes the server has
- * not yet acknowledged as committed, so a UI can say "Saving…" or "Saved" honestly.
+ * not yet acknowledged as committed, so a UI can say "Saving…" or "Saved" honestly. For a
+ * connection line, prefer {@link useConnectionStatus}: it says `idle` when nothing is open and
+ * `needs-token` when the token was refused.
  *
  * @example
  * function SaveBadge({ contactId }: { contactId: string }) {

@@ -1,12 +1,11 @@
 import { useCallback, useMemo } from 'react'
 import { canEdit, capabilities } from '@cardfile/core'
-import type { CardfileError } from '@cardfile/core'
 import { contactAccess } from './access'
 import { useCardfileClient } from './context'
 import { loadStateOf } from './load-state'
 import type { LoadState } from './load-state'
 import { useDocumentSelector } from './use-document-selector'
-import { attempt } from './use-contact'
+import { withContact } from './with-handle'
 
 /** Extra facts {@link useVip} returns beside the flag and its setter. */
 export interface VipInfo extends LoadState {
@@ -16,12 +15,11 @@ export interface VipInfo extends LoadState {
   readonly canEdit: boolean
 }
 
-/** `[isVip, setVip, info]`; `setVip` returns the refusal or null and has a stable identity. */
-export type VipResult = readonly [
-  isVip: boolean,
-  setVip: (vip: boolean) => CardfileError | null,
-  info: VipInfo,
-]
+/**
+ * `[isVip, setVip, info]`; `setVip` throws a CardfileError when refused (also shown in
+ * `info.error`) and has a stable identity.
+ */
+export type VipResult = readonly [isVip: boolean, setVip: (vip: boolean) => void, info: VipInfo]
 
 /**
  * A contact's VIP flag. `enabled` is false when an admin switched VIP off (or the plan lacks
@@ -52,7 +50,7 @@ export function useVip(id: string): VipResult {
     }
   })
   const setVip = useCallback(
-    (vip: boolean) => attempt(client, id, (h) => h.setVip(vip)),
+    (vip: boolean) => withContact(client, id, (h) => h.setVip(vip)),
     [client, id],
   )
   return useMemo(() => {

@@ -4,14 +4,22 @@ import type {
   CardfileError,
   ChannelId,
   ClientStatus,
+  ConnectionEvent,
+  ConnectionStatus,
   DocStatus,
+  IndexedContact,
   LoadSource,
   Presence,
 } from '@cardfile/core'
 import {
   useAttributeAdmin,
   useAttributes,
+  useAttributesSuspense,
+  useConnectionStatus,
   useContact,
+  useContactSuspense,
+  useLostConnectionListener,
+  useContactGroup,
   useContactHistory,
   useContactLinks,
   useCrmStatus,
@@ -48,7 +56,7 @@ describe('hook types', () => {
     expectTypeOf(full.found).toEqualTypeOf<boolean | null>()
     expectTypeOf(full.error).toEqualTypeOf<CardfileError | null>()
     expectTypeOf(full.setValue).parameters.toEqualTypeOf<[attributeId: string, value: string]>()
-    expectTypeOf(full.setValue).returns.toEqualTypeOf<CardfileError | null>()
+    expectTypeOf(full.setValue).returns.toEqualTypeOf<void>()
     const plan = useContact('c1', { select: (c) => c.fields.find((f) => f.id === 'plan') })
     expectTypeOf(plan.data).toEqualTypeOf<ContactField | undefined>()
     const channel = 'whatsapp' as ChannelId
@@ -65,7 +73,7 @@ describe('hook types', () => {
   it('useVip is a typed tuple', () => {
     const [isVip, setVip, info] = useVip('c1')
     expectTypeOf(isVip).toEqualTypeOf<boolean>()
-    expectTypeOf(setVip).toEqualTypeOf<(vip: boolean) => CardfileError | null>()
+    expectTypeOf(setVip).toEqualTypeOf<(vip: boolean) => void>()
     expectTypeOf(info.enabled).toEqualTypeOf<boolean>()
     expectTypeOf(info.canEdit).toEqualTypeOf<boolean>()
   })
@@ -94,10 +102,46 @@ describe('hook types', () => {
   it('useCrmStatus looks up to an outcome or the error, and links resolve their records', () => {
     const crm = useCrmStatus('c1')
     expectTypeOf(crm.connection).toEqualTypeOf<CrmConnection>()
-    expectTypeOf(crm.lookup).returns.resolves.toEqualTypeOf<CrmLookupOutcome | CardfileError>()
+    expectTypeOf(crm.lookup).returns.resolves.toEqualTypeOf<CrmLookupOutcome>()
     const links = useContactLinks('c1')
     expectTypeOf(links.link).returns.resolves.toEqualTypeOf<ContactLinkRecord>()
     expectTypeOf(links.revert).returns.resolves.toEqualTypeOf<void>()
     expectTypeOf(useContactHistory('c1').items[0]?.hint).toEqualTypeOf<string | null | undefined>()
+  })
+
+  it('useContactSuspense infers the selection and knows whether the contact exists', () => {
+    const full = useContactSuspense('c1')
+    expectTypeOf(full.data).toEqualTypeOf<ContactView>()
+    expectTypeOf(full.found).toEqualTypeOf<boolean>()
+    expectTypeOf(full.setValue).returns.toEqualTypeOf<void>()
+    const ids = useContactSuspense('c1', { select: (c) => c.fields.map((f) => f.id) })
+    expectTypeOf(ids.data).toEqualTypeOf<string[]>()
+    // @ts-expect-error not a channel
+    useContactSuspense('c1', { channel: 'telegram' })
+  })
+
+  it('useAttributesSuspense infers the selection', () => {
+    expectTypeOf(useAttributesSuspense().attributes).toEqualTypeOf<readonly AttributeDefinition[]>()
+    expectTypeOf(
+      useAttributesSuspense({ select: (defs) => defs.length }).attributes,
+    ).toEqualTypeOf<number>()
+  })
+
+  it('the list hooks take suspense: true and keep their result type', () => {
+    const group = useContactGroup('vip', { suspense: true })
+    expectTypeOf(group.items).toEqualTypeOf<readonly IndexedContact[]>()
+    // @ts-expect-error suspense is a boolean
+    useContactHistory('c1', { suspense: 'yes' })
+  })
+
+  it('useConnectionStatus is the core status and the listener takes its events', () => {
+    expectTypeOf(useConnectionStatus()).toEqualTypeOf<ConnectionStatus>()
+    expectTypeOf<ConnectionStatus>().toEqualTypeOf<
+      'idle' | 'connecting' | 'syncing' | 'synced' | 'reconnecting' | 'needs-token' | 'offline'
+    >()
+    expectTypeOf(useLostConnectionListener)
+      .parameter(0)
+      .toEqualTypeOf<(event: ConnectionEvent) => void>()
+    expectTypeOf<ConnectionEvent>().toEqualTypeOf<'lost' | 'restored' | 'needs-token'>()
   })
 })

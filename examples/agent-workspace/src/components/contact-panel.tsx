@@ -1,4 +1,5 @@
 import { useCallback } from 'react'
+import { CardfileError } from '@cardfile/core'
 import type { ChannelId, Presence } from '@cardfile/core'
 import { useContact, usePresence, useSyncStatus, useUndo, useVip } from '@cardfile/react'
 import { displayName, handleUnderName, identityOf, platformValuesOf } from '../contact-identity'
@@ -11,6 +12,17 @@ import { DeleteContact } from './delete-contact'
 import { LinkedContacts } from './linked-contacts'
 import { StarIcon } from './icons'
 import { humanMessage } from '../human-message'
+
+/** Runs a Cardfile mutator (they throw when refused) and returns the refusal, or null. */
+const refusalOf = (write: () => void): CardfileError | null => {
+  try {
+    write()
+    return null
+  } catch (error) {
+    if (error instanceof CardfileError) return error
+    throw error
+  }
+}
 
 /** Conversations per page of the history: the panel is narrow and the attributes come first. */
 const HISTORY_PAGE = 5
@@ -132,7 +144,7 @@ export function ContactPanel({
             disabled={!vip.canEdit}
             data-testid="vip-toggle"
             onClick={() => {
-              if (setVip(!isVip) === null) onChanged()
+              if (refusalOf(() => setVip(!isVip)) === null) onChanged()
             }}
             title={isVip ? 'Remove VIP' : 'Mark as VIP'}
           >
@@ -169,8 +181,8 @@ export function ContactPanel({
             field={field}
             editors={others.filter((p) => p.editing === `custom:${field.id}`)}
             serverRefusal={refusalFor(field.id)}
-            onSave={(value) => setValue(field.id, value)}
-            onClear={() => clearValue(field.id)}
+            onSave={(value) => refusalOf(() => setValue(field.id, value))}
+            onClear={() => refusalOf(() => clearValue(field.id))}
             onEditing={editingField(field.id)}
           />
         ))}

@@ -49,7 +49,8 @@ export function CrmStatusLine({
         type="button"
         className="button small ghost crm-lookup"
         disabled={lookingUp}
-        onClick={() => void lookup()}
+        // A refusal rejects and is shown from lookupResult below.
+        onClick={() => void lookup().catch(() => undefined)}
         data-testid="crm-lookup"
       >
         {lookingUp ? 'Looking up…' : 'Look up in CRM'}

@@ -16,8 +16,11 @@ import type { ContactHandle, ConversationHandle, DocHandle, SchemaHandle } from 
 import { httpUrlOf } from './http-api'
 import type { ApiEndpoint } from './http-api'
 import { Listeners } from './listeners'
-import { aggregateStatus } from './status'
-import type { ClientStatus } from './status'
+import { isLoaded, loadFailure } from './load'
+import { RECENT_ERRORS } from './inspection'
+import type { ClientInspection, RecentError } from './inspection'
+import { aggregateConnection, aggregateStatus, connectionEvent } from './status'
+import type { ClientStatus, ConnectionEvent, ConnectionStatus } from './status'
 import { decodeTokenClaims, refreshDelay } from './token'
 import type { TokenClaims } from './token'
 
@@ -54,6 +57,19 @@ export interface CardfileClientOptions {
 /** Something to call with an error and the document it is about. */
 export type ErrorListener = (error: CardfileError, docName: string) => void
 
+/** A shared request (see `sharedRequest`) whose outcome can be read synchronously. */
+export interface SharedRequest<T> {
+  readonly promise: Promise<T>
+  readonly status: 'pending' | 'fulfilled' | 'rejected'
+  /** The result, once fulfilled. */
+  readonly value: T | undefined
+  /** The reason, once rejected. */
+  readonly error: unknown
+}
+
+/** Something to call when a connection is lost, restored, or its token refused. */
+export type ConnectionListener = (event: ConnectionEvent) => void
+
 /**
  * Local-first access to a Cardfile workspace: opens documents by name (reference-counted),
  * keeps each in IndexedDB, syncs it with the server and reports status, durability, refusals,
@@ -75,10 +91,75 @@ export interface CardfileClient {
   peek(name: string): DocHandle | null
   peekSchema(): SchemaHandle | null
   peekContact(id: string): ContactHandle | null
+  /**
+   * Opens a document and resolves once it has something to show (the device's copy or the
+   * server's state; a contact with its schema). Rejects with a CardfileError when it cannot
+   * load on its own (deleted, token refused, forbidden). While it loads every call returns the
+   * same promise, so Suspense can throw it; the document is then held open for a few seconds,
+   * so the component that suspended finds it loaded when it renders again.
+   *
+   * @example
+   * await client.preload('demo/contact/c1')
+   * const contact = client.peekContact('c1') // open and loaded
+   */
+  preload(name: string): Promise<void>
+  /**
+   * Runs `load` once for `key` and shares it: every call while it is pending, and for a few
+   * seconds after it settled, returns the same request, whose outcome can be read without
+   * awaiting. This is what Suspense needs: throw `promise` while pending, read `value` on the
+   * next render. The list hooks' `suspense` option uses it for their first page.
+   *
+   * @example
+   * const first = client.sharedRequest('/groups/vip', () => apiJson(client, url))
+   * if (first.status === 'pending') throw first.promise
+   */
+  sharedRequest<T>(key: string, load: () => Promise<T>): SharedRequest<T>
   /** Names of the open documents. */
   openDocuments(): string[]
+  /**
+   * A read-only report of the client: open documents with their load source, pending and
+   * acknowledged changes, handles, presence and last error; recent errors; live lists. For
+   * devtools and debugging: it builds a fresh copy on every call.
+   *
+   * @example
+   * console.table(client.inspect().documents.map((d) => ({ name: d.name, ...d.status })))
+   */
+  inspect(): ClientInspection
+  /**
+   * Records that a live list of the HTTP API (`path` under `/api/<workspace>`) is on screen,
+   * so `inspect()` can report it; returns the function that forgets it. The list hooks call
+   * it; apps rarely need to.
+   *
+   * @example
+   * const forget = client.trackList('/groups/vip')
+   * // ... when the list leaves the screen:
+   * forget()
+   */
+  trackList(path: string): () => void
   /** The worst connection state over open documents and the sum of their pending changes. */
   status(): ClientStatus
+  /**
+   * The connection as a status line should show it: `idle` when nothing is open (never
+   * `synced`), `needs-token` when the server refused the token, `reconnecting` after a drop.
+   * A string, so it can be compared and used as a snapshot as is.
+   *
+   * @example
+   * client.subscribe(() => {
+   *   if (client.connectionStatus() === 'needs-token') showSignIn()
+   * })
+   */
+  connectionStatus(): ConnectionStatus
+  /**
+   * Listens to connection events: `lost` (a live connection dropped), `restored` (synced again
+   * after a loss) and `needs-token` (the token was refused). Returns the unsubscribe function.
+   *
+   * @example
+   * client.onConnectionEvent((event) => {
+   *   if (event === 'lost') toast('Connection lost: your edits are kept on this device')
+   *   if (event === 'needs-token') void client.refreshToken()
+   * })
+   */
+  onConnectionEvent(listener: ConnectionListener): () => void
   /** Listens to client-level changes: overall status, actor, documents opened or closed. */
   subscribe(listener: () => void): () => void
   /** Listens to every error of every document (refusals, closes, purges). */
@@ -116,11 +197,21 @@ export function createCardfileClient(options: CardfileClientOptions): CardfileCl
   return new Client(options)
 }
 
+/** How long `preload` holds a loaded document open for the render that waited for it. */
+const PRELOAD_HOLD_MS = 5000
+
 class Client implements CardfileClient {
   readonly workspace: string
   private readonly replicas = new Map<string, DocumentReplica>()
   private readonly listeners = new Listeners<[]>()
   private readonly errorListeners = new Listeners<[CardfileError, string]>()
+  private readonly connectionListeners = new Listeners<[ConnectionEvent]>()
+  private readonly destroyListeners = new Listeners<[]>()
+  /** Timers that end the holds of `preload` and `sharedRequest`. */
+  private readonly holds = new Set<ReturnType<typeof setTimeout>>()
+  /** The connection status the listeners last heard, and whether a loss is unresolved. */
+  private lastConnection: ConnectionStatus = 'idle'
+  private connectionLost = false
   private readonly ctx: ReplicaContext
   private readonly keepAliveMs: number
   private online: boolean
@@ -134,6 +225,14 @@ class Client implements CardfileClient {
   private readonly beforeUnload: ((event: BeforeUnloadEvent) => void) | null = null
   /** The store generation the server named last (see PROTOCOL.md, "103 hello"). */
   private generation: string | null = null
+  /** The latest errors, newest first. */
+  private recentErrors: RecentError[] = []
+  /** Live lists on screen, by path, with their subscriber counts. */
+  private readonly lists = new Map<string, number>()
+  /** Requests under way or just settled, by key (see `sharedRequest`). */
+  private readonly requests = new Map<string, SharedRequest<unknown>>()
+  /** Loads under way or just settled, by document name (see `preload`). */
+  private readonly preloads = new Map<string, Promise<void>>()
   /** Documents purged during this client's life, with the reason the server gave. */
   private readonly purged = new Map<string, string>()
 
@@ -164,7 +263,13 @@ class Client implements CardfileClient {
       online: () => this.online,
       origin: this,
       undoCaptureMs: options.undoCaptureMs ?? 500,
-      reportError: (error, docName) => this.errorListeners.emit(error, docName),
+      reportError: (error, docName) => {
+        this.recentErrors = [{ docName, error, at: Date.now() }, ...this.recentErrors].slice(
+          0,
+          RECENT_ERRORS,
+        )
+        this.errorListeners.emit(error, docName)
+      },
       statusChanged: () => this.changed(),
       purgedReason: (docName) => this.purged.get(docName) ?? null,
       rememberPurge: (docName, reason) => {
@@ -243,8 +348,115 @@ class Client implements CardfileClient {
     return replica.attach('borrowed-contact', () => this.contactHandle(replica, id, schema, true))
   }
 
+  preload(name: string): Promise<void> {
+    const existing = this.preloads.get(name)
+    if (existing !== undefined) return existing
+    const handle = this.open(name)
+    const promise = new Promise<void>((resolve, reject) => {
+      const check = (): boolean => {
+        const failure = loadFailure(handle)
+        if (failure !== null) reject(failure)
+        else if (isLoaded(handle)) resolve()
+        else return false
+        return true
+      }
+      if (check()) return
+      const offDestroy = this.onClientDestroyed(() => {
+        off()
+        reject(new CardfileError(ErrorCodes.BadRequest, 'The client is destroyed'))
+      })
+      const off = this.subscribe(() => {
+        if (!check()) return
+        off()
+        offDestroy()
+      })
+    })
+    this.preloads.set(name, promise)
+    const settle = (): void => {
+      if (this.destroyed) return
+      // Held open long enough for a suspended render to retry and subscribe on its own.
+      const timer = setTimeout(() => {
+        this.holds.delete(timer)
+        if (this.preloads.get(name) === promise) this.preloads.delete(name)
+        handle.release()
+      }, PRELOAD_HOLD_MS)
+      this.holds.add(timer)
+    }
+    promise.then(settle, settle)
+    return promise
+  }
+
+  sharedRequest<T>(key: string, load: () => Promise<T>): SharedRequest<T> {
+    const existing = this.requests.get(key)
+    if (existing !== undefined) return existing as SharedRequest<T>
+    const promise = Promise.resolve().then(load)
+    const request: { -readonly [K in keyof SharedRequest<T>]: SharedRequest<T>[K] } = {
+      promise,
+      status: 'pending',
+      value: undefined,
+      error: undefined,
+    }
+    const forget = (): void => {
+      if (this.destroyed) return
+      // Kept a little while, so the render that waited reads the outcome, then dropped: the
+      // next mount fetches afresh.
+      const timer = setTimeout(() => {
+        this.holds.delete(timer)
+        if (this.requests.get(key) === request) this.requests.delete(key)
+      }, PRELOAD_HOLD_MS)
+      this.holds.add(timer)
+    }
+    promise.then(
+      (value) => {
+        request.status = 'fulfilled'
+        request.value = value
+        forget()
+      },
+      (error: unknown) => {
+        request.status = 'rejected'
+        request.error = error
+        forget()
+      },
+    )
+    this.requests.set(key, request)
+    return request
+  }
+
   openDocuments(): string[] {
     return [...this.replicas.keys()]
+  }
+
+  inspect(): ClientInspection {
+    return {
+      workspace: this.workspace,
+      actor: this.actor(),
+      connection: this.connectionStatus(),
+      documents: [...this.replicas.values()].map((r) => ({
+        name: r.name,
+        kind: r.kind,
+        status: r.status(),
+        acknowledged: r.acknowledged(),
+        handles: r.refs,
+        presence: r.presence(),
+        error: r.error(),
+      })),
+      recentErrors: [...this.recentErrors],
+      lists: [...this.lists].map(([path, subscribers]) => ({ path, subscribers })),
+    }
+  }
+
+  trackList(path: string): () => void {
+    this.lists.set(path, (this.lists.get(path) ?? 0) + 1)
+    this.changed()
+    let tracked = true
+    return () => {
+      if (!tracked) return
+      tracked = false
+      const left = (this.lists.get(path) ?? 1) - 1
+      if (left > 0) this.lists.set(path, left)
+      else this.lists.delete(path)
+      this.changed()
+    }
   }
 
   status(): ClientStatus {
@@ -263,6 +475,17 @@ class Client implements CardfileClient {
     }
     this.statusCache = next
     return next
+  }
+
+  connectionStatus(): ConnectionStatus {
+    return aggregateConnection(
+      [...this.replicas.values()].map((r) => r.status()),
+      this.online,
+    )
+  }
+
+  onConnectionEvent(listener: ConnectionListener): () => void {
+    return this.connectionListeners.add(listener)
   }
 
   subscribe(listener: () => void): () => void {
@@ -298,6 +521,12 @@ class Client implements CardfileClient {
     if (this.destroyed) return
     this.destroyed = true
     if (this.refreshTimer !== null) clearTimeout(this.refreshTimer)
+    for (const timer of this.holds) clearTimeout(timer)
+    this.holds.clear()
+    this.preloads.clear()
+    this.requests.clear()
+    this.destroyListeners.emit()
+    this.destroyListeners.clear()
     if (this.beforeUnload !== null) window.removeEventListener('beforeunload', this.beforeUnload)
     const replicas = [...this.replicas.values()]
     this.replicas.clear()
@@ -305,10 +534,15 @@ class Client implements CardfileClient {
     this.changed()
     this.listeners.clear()
     this.errorListeners.clear()
+    this.connectionListeners.clear()
   }
 
   apiEndpoint(): ApiEndpoint {
     return { url: httpUrlOf(this.options.url), token: () => this.token() }
+  }
+
+  private onClientDestroyed(listener: () => void): () => void {
+    return this.destroyListeners.add(listener)
   }
 
   // --- tokens -------------------------------------------------------------------------------
@@ -412,6 +646,14 @@ class Client implements CardfileClient {
   }
 
   private changed(): void {
+    if (!this.destroyed) {
+      const next = this.connectionStatus()
+      const event = connectionEvent(this.lastConnection, next, this.connectionLost)
+      this.lastConnection = next
+      if (event === 'lost') this.connectionLost = true
+      if (event === 'restored' || next === 'offline') this.connectionLost = false
+      if (event !== null) this.connectionListeners.emit(event)
+    }
     this.listeners.emit()
   }
 

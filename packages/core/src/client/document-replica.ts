@@ -105,6 +105,10 @@ export class DocumentReplica {
   /** Set by the first token: the local copy is open (or opening) and the connection wanted. */
   private started = false
   private lastError: CardfileError | null = null
+  /** The last connection was lost (not closed on purpose): until synced again, we retry. */
+  private dropped = false
+  /** The server refused the token, or none could be fetched: cleared by the next token. */
+  private needsToken = false
   /**
    * The store generation the in-memory state and the local copy belong to: read from the local
    * copy, or named by the first hello; null while unknown.
@@ -141,7 +145,7 @@ export class DocumentReplica {
     this.localReady = !ctx.indexedDB
 
     this.doc.on('update', this.onUpdate)
-    this.provider.on('status', this.onProviderChange)
+    this.provider.on('status', this.onConnectionChange)
     this.provider.on('sync', this.onSync)
     this.provider.on('closed', this.onClosed)
     this.provider.awareness.on('change', this.onAwareness)
@@ -209,10 +213,16 @@ export class DocumentReplica {
       saved: pending === 0,
       localLoaded: this.localLoaded,
       purged: this.purged,
+      needsToken: this.needsToken,
     }
     if (this.statusCache !== null && sameDocStatus(this.statusCache, next)) return this.statusCache
     this.statusCache = next
     return next
+  }
+
+  /** Local transactions of this session the server acknowledged (for inspection). */
+  acknowledged(): number {
+    return this.durability.acknowledged()
   }
 
   isPurged(): boolean {
@@ -292,6 +302,7 @@ export class DocumentReplica {
   }
 
   disconnect(): void {
+    this.dropped = false
     this.provider.disconnect()
     this.changed()
   }
@@ -311,6 +322,12 @@ export class DocumentReplica {
       ws.send(encodeTokenRefresh(token))
     }
     this.hasToken = true
+    if (this.needsToken) {
+      this.needsToken = false
+      // The refused token stopped the connection for good; this one may be accepted.
+      if (this.started) this.maybeConnect()
+      this.changed()
+    }
     if (this.started || this.destroyed || this.purged) return
     this.started = true
     if (this.lastError?.code === ErrorCodes.Unauthorized) this.lastError = null
@@ -344,6 +361,7 @@ export class DocumentReplica {
     try {
       token = await this.ctx.token()
     } catch (error) {
+      this.needsToken = true
       this.fail(
         error instanceof CardfileError
           ? error
@@ -374,12 +392,18 @@ export class DocumentReplica {
 
   private syncState(): SyncState {
     const p = this.provider
-    if (this.purged || this.destroyed || !p.shouldConnect) return 'offline'
+    if (this.purged || this.destroyed) return 'offline'
+    if (!p.shouldConnect) {
+      // Online but not connected yet because the first token or the local copy is still on its
+      // way: that is the first attempt, not an outage.
+      const waiting = !this.hasToken || !this.localReady || this.discarding
+      return waiting && this.ctx.online() && !this.needsToken ? 'connecting' : 'offline'
+    }
     if (p.synced) return 'synced'
     if (p.wsconnected) return 'syncing'
     // Before the first attempt (waiting for a token) or during it: connecting. Retrying after a
     // failure or a drop: offline, so a UI does not flicker "connecting" during backoff.
-    return p.wsUnsuccessfulReconnects === 0 ? 'connecting' : 'offline'
+    return p.wsUnsuccessfulReconnects === 0 && !this.dropped ? 'connecting' : 'offline'
   }
 
   private installMessageHandlers(): void {
@@ -432,10 +456,20 @@ export class DocumentReplica {
     this.changed()
   }
 
+  private readonly onConnectionChange = (event: { status: string }): void => {
+    // A connection that closes while still wanted was dropped: what follows is a retry.
+    if (event.status === 'disconnected' && this.provider.shouldConnect) this.dropped = true
+    this.changed()
+  }
+
   private readonly onSync = (synced: boolean): void => {
+    // Losing sync while still wanting the connection (the socket closed under us) is a drop.
+    if (!synced && this.provider.shouldConnect) this.dropped = true
     if (synced) {
+      this.dropped = false
       this.source = 'server'
       this.tokenRetries = 0
+      this.needsToken = false
     }
     this.changed()
   }
@@ -469,6 +503,8 @@ export class DocumentReplica {
       return
     }
     const error = closeError(event.code, event.reason)
+    // A refused token is refused again on every retry: say so instead of "reconnecting".
+    if (event.code === CloseCodes.Unauthorized) this.needsToken = true
     if (error !== null) this.fail(error)
     this.changed()
   }
@@ -478,6 +514,7 @@ export class DocumentReplica {
     const token = this.tokenRetries <= MAX_TOKEN_RETRIES ? await this.ctx.refreshToken() : null
     if (this.destroyed || this.purged) return
     if (token === null) {
+      this.needsToken = true
       this.fail(new CardfileError(ErrorCodes.TokenExpired, 'The access token expired'))
       this.changed()
       return

@@ -14,6 +14,8 @@ export class DurabilityTracker {
   private readonly committed = new Map<number, number>()
   /** End clocks (exclusive) of this session's local transactions, ascending. */
   private localEnds: number[] = []
+  /** Local transactions of this session the server has acknowledged as committed. */
+  private acked = 0
 
   constructor(private readonly doc: Y.Doc) {}
 
@@ -21,6 +23,7 @@ export class DurabilityTracker {
   reset(): void {
     this.committed.clear()
     this.localEnds = []
+    this.acked = 0
   }
 
   /** Records a local transaction that ended at `endClock` for this doc's client id. */
@@ -40,7 +43,9 @@ export class DurabilityTracker {
     }
     if (grew) {
       const mine = this.committed.get(this.doc.clientID) ?? 0
+      const before = this.localEnds.length
       this.localEnds = this.localEnds.filter((end) => end > mine)
+      this.acked += before - this.localEnds.length
     }
     return grew
   }
@@ -53,6 +58,11 @@ export class DurabilityTracker {
   /** The committed state vector, for saving beside the IndexedDB copy. */
   committedEntries(): [number, number][] {
     return [...this.committed]
+  }
+
+  /** How many local transactions of this session the server has acknowledged as committed. */
+  acknowledged(): number {
+    return this.acked
   }
 
   /** The number of local changes the server has not acknowledged as committed. */

@@ -25,7 +25,7 @@ export interface LinkGroup {
   readonly members: readonly ContactIndexRow[]
   /** Manual records between members (or from a member to a contact it was unlinked from). */
   readonly records: readonly ContactLinkRecord[]
-  /** True when the group was cut at {@link MAX_GROUP_SIZE}. */
+  /** True when the group was cut at `MAX_GROUP_SIZE` contacts (the server's limit). */
   readonly truncated: boolean
 }
 

@@ -5,8 +5,10 @@
  * `+44 (0)20 7946 0018` and `0044 20 7946 0018`.
  */
 
-/** Longest E.164 number: 15 digits after the `+`. */
-const E164_MAX_DIGITS = 15
+import { parsePhoneNumberFromString } from 'libphonenumber-js'
+
+/** Longest national number kept as digits (E.164's limit, as no country code is written). */
+const NATIONAL_MAX_DIGITS = 15
 /** Shortest number worth treating as a phone number (shorter ones are codes, not numbers). */
 const PHONE_MIN_DIGITS = 7
 
@@ -16,11 +18,13 @@ const PHONE_SHAPE = /^\+?[\d\s().\-/]+$/
 const EMAIL_SHAPE = /^[^\s@]+@[^\s@]+$/
 
 /**
- * Normalises a phone number to E.164 (`+` and 8..15 digits) when it is written with its country
- * code (`+44 20 7946 0018`, `0044 20 7946 0018`, `+44 (0)20 7946 0018`). A national number
+ * Normalises a phone number to E.164 when it is written with its country code (`+44 20 7946
+ * 0018`, `0044 20 7946 0018`, `+44 (0)20 7946 0018`, `+44 020 7946 0018`). The country's
+ * numbering rules (trunk prefixes, lengths) come from libphonenumber-js, Google's
+ * libphonenumber metadata, kept up to date upstream instead of by hand. A national number
  * (`020 7946 0018`) names no country, so it is reduced to its digits: it matches the same
  * national number however it is spelled, never an international one. Null when `value` does
- * not look like a phone number.
+ * not look like a phone number, or has a length no number of its country can have.
  *
  * @example
  * normalisePhone('+1 (415) 555-0100') // '+14155550100'
@@ -29,27 +33,19 @@ const EMAIL_SHAPE = /^[^\s@]+@[^\s@]+$/
  */
 export function normalisePhone(value: string): string | null {
   const v = value.trim()
+  // The library finds numbers inside any text; matching wants values that are only a number.
   if (!PHONE_SHAPE.test(v)) return null
   // Parentheses must balance, or this is some other notation ("1) 2" is not a number).
   if ((v.match(/\(/g) ?? []).length !== (v.match(/\)/g) ?? []).length) return null
-  let international = false
-  let rest = v
-  if (rest.startsWith('+')) {
-    international = true
-    rest = rest.slice(1)
-  } else if (/^00\s*[1-9]/.test(rest)) {
-    // The international call prefix used across most of the world.
-    international = true
-    rest = rest.replace(/^00/, '')
+  // "00" is the international call prefix across most of the world.
+  const international = v.startsWith('+') ? v : /^00\s*[1-9]/.test(v) ? `+${v.slice(2)}` : null
+  if (international !== null) {
+    const number = parsePhoneNumberFromString(international)
+    return number !== undefined && number.isPossible() ? number.number : null
   }
-  // "+44 (0)20": the trunk zero in parentheses is dialled only inside the country.
-  if (international) rest = rest.replace(/\(\s*0\s*\)/g, '')
-  const digits = rest.replace(/\D/g, '')
-  if (digits.length < PHONE_MIN_DIGITS || digits.length > E164_MAX_DIGITS) return null
-  if (!international) return digits
-  // Country codes never start with 0.
-  if (digits.startsWith('0')) return null
-  return `+${digits}`
+  const digits = v.replace(/\D/g, '')
+  if (digits.length < PHONE_MIN_DIGITS || digits.length > NATIONAL_MAX_DIGITS) return null
+  return digits
 }
 
 /**
