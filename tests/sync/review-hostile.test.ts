@@ -8,8 +8,8 @@ import {
   schemaDocName,
   sortByOrder,
 } from '@cardfile/core'
-import type { Actor, CardfileClient, Role } from '@cardfile/core'
-import type { CardfileServer, RefusalNotice } from '@cardfile/server'
+import type { Actor, CardfileClient, RefusalNotice, Role } from '@cardfile/core'
+import type { CardfileServer } from '@cardfile/server'
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
 import { describe, expect, it } from 'vitest'

@@ -147,8 +147,31 @@ export type {
 } from './client/status'
 export type { TokenClaims } from './client/token'
 export { decodeTokenClaims } from './client/token'
-export type { PurgeNotice, RefusalNotice } from './client/wire'
-export { CloseCodes, MessageTypes } from './client/wire'
+export type {
+  CloseCode,
+  CloseCodeName,
+  HelloNotice,
+  MessageType,
+  PurgeNotice,
+  RefusalNotice,
+} from './protocol'
+export {
+  CloseCodes,
+  MessageTypes,
+  encodeAwarenessMessage,
+  encodeDurableAck,
+  encodeHello,
+  encodePermissionDenied,
+  encodePurge,
+  encodeRefusal,
+  encodeSyncStep1,
+  encodeSyncStep2,
+  encodeSyncUpdate,
+  readDurableAck,
+  readHello,
+  readPurge,
+  readRefusal,
+} from './protocol'
 export {
   CARDFILE_SUBPROTOCOL,
   encodeTokenRefresh,

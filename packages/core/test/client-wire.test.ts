@@ -3,7 +3,8 @@ import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
 import { CardfileError } from '../src/errors'
 import { decodeTokenClaims, refreshDelay } from '../src/client/token'
-import { closeError, readHello, readPurge, readRefusal, refusalError } from '../src/client/wire'
+import { readHello, readPurge, readRefusal } from '../src/protocol'
+import { closeError, refusalError } from '../src/client/wire'
 
 const stringPayload = (text: string) => {
   const encoder = encoding.createEncoder()

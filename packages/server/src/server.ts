@@ -6,7 +6,12 @@ import type { Duplex } from 'node:stream'
 import {
   CARDFILE_SUBPROTOCOL,
   CardfileError,
+  CloseCodes,
   ErrorCodes,
+  MessageTypes,
+  encodeHello,
+  encodePermissionDenied,
+  encodePurge,
   parseDocName,
   tokenFromSubprotocols,
 } from '@cardfile/core'
@@ -33,8 +38,7 @@ import { startProcessMetrics } from './process-metrics'
 import { attachCrossChannel } from './routing/cross-channel'
 import type { CrossChannelOptions } from './routing/cross-channel'
 import type { Storage } from './storage/storage'
-import { CloseCodes } from './sync/close-codes'
-import type { CloseCode } from './sync/close-codes'
+import type { CloseCode } from '@cardfile/core'
 import { Connection } from './sync/connection'
 import { DocumentRegistry } from './sync/document-registry'
 import { DEFAULT_LIMITS } from './sync/limits'
@@ -42,12 +46,6 @@ import type { ServerLimits } from './sync/limits'
 import type { CommitEvent, LiveDocument } from './sync/live-document'
 import { completeLogger, errorContext } from './sync/logger'
 import type { ServerLogger } from './sync/logger'
-import {
-  MessageTypes,
-  encodeHello,
-  encodePermissionDenied,
-  encodePurge,
-} from './sync/message-types'
 
 export interface CardfileServerOptions {
   /** Where documents and the index live (`createSqliteStorage`, `createMemoryStorage`). */

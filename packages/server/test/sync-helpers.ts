@@ -1,13 +1,8 @@
 import { ContactDoc, SchemaDoc } from '@cardfile/core'
 import type { Actor, Role } from '@cardfile/core'
 import { createCardfileServer, createMemoryStorage } from '@cardfile/server'
-import type {
-  CardfileServer,
-  CardfileServerOptions,
-  PurgeNotice,
-  RefusalNotice,
-  Storage,
-} from '@cardfile/server'
+import type { PurgeNotice, RefusalNotice } from '@cardfile/core'
+import type { CardfileServer, CardfileServerOptions, Storage } from '@cardfile/server'
 import { SignJWT } from 'jose'
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'

@@ -17,13 +17,12 @@ import type { DocStatus, LoadSource, SyncState } from './status'
 import {
   CloseCodes,
   MessageTypes,
-  closeError,
   readDurableAck,
   readHello,
   readPurge,
   readRefusal,
-  refusalError,
-} from './wire'
+} from '../protocol'
+import { closeError, refusalError } from './wire'
 
 /** A WebSocket constructor: the browser's, or `ws` in Node. */
 export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => object
@@ -488,23 +487,23 @@ export class DocumentReplica {
   }
 
   private readonly onClosed = (event: { code: number; reason: string }): void => {
-    if (event.code === CloseCodes.StaleGeneration) {
+    if (event.code === CloseCodes.StaleGeneration.code) {
       // The hello before this close normally started the discard (and closed the socket first,
       // so this is not heard). Without a readable hello, drop the cache all the same.
       void this.discard(null)
       return
     }
-    if (event.code === CloseCodes.Deleted) {
+    if (event.code === CloseCodes.Deleted.code) {
       this.purge(event.reason)
       return
     }
-    if (event.code === CloseCodes.Unauthorized && event.reason === 'token-expired') {
+    if (event.code === CloseCodes.Unauthorized.code && event.reason === 'token-expired') {
       void this.reconnectWithFreshToken()
       return
     }
     const error = closeError(event.code, event.reason)
     // A refused token is refused again on every retry: say so instead of "reconnecting".
-    if (event.code === CloseCodes.Unauthorized) this.needsToken = true
+    if (event.code === CloseCodes.Unauthorized.code) this.needsToken = true
     if (error !== null) this.fail(error)
     this.changed()
   }

@@ -1,5 +1,5 @@
 import * as encoding from 'lib0/encoding'
-import { MessageTypes } from './wire'
+import { MessageTypes } from '../protocol'
 
 /**
  * The websocket subprotocol a Cardfile client asks for and the server selects. The token rides

@@ -1,8 +1,8 @@
 import type { WebSocket } from 'ws'
 import type { AuthenticatedActor } from '../auth/authenticate'
 import type { ServerMetrics } from '../metrics'
-import type { CloseCode } from './close-codes'
-import { CloseCodes } from './close-codes'
+import { CloseCodes } from '@cardfile/core'
+import type { CloseCode } from '@cardfile/core'
 import type { ServerLimits } from './limits'
 import { msUntilToken, refillTokens } from './limits'
 

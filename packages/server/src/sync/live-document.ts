@@ -1,17 +1,10 @@
-import { CardfileError, ErrorCodes, ROOT_MAPS, SchemaDoc } from '@cardfile/core'
-import type { Actor, DocName, Refusal, SchemaView } from '@cardfile/core'
-import * as decoding from 'lib0/decoding'
-import * as awarenessProtocol from 'y-protocols/awareness'
-import * as Y from 'yjs'
-import type { ServerMetrics } from '../metrics'
-import type { Storage } from '../storage/storage'
-import { CloseCodes } from './close-codes'
-import type { Connection } from './connection'
-import { indexRowFor } from './index-rows'
-import { errorContext } from './logger'
-import type { ServerLogger } from './logger'
 import {
+  CardfileError,
+  CloseCodes,
+  ErrorCodes,
   MessageTypes,
+  ROOT_MAPS,
+  SchemaDoc,
   encodeAwarenessMessage,
   encodeDurableAck,
   encodePurge,
@@ -19,8 +12,17 @@ import {
   encodeSyncStep1,
   encodeSyncStep2,
   encodeSyncUpdate,
-} from './message-types'
-import type { RefusalNotice } from './message-types'
+} from '@cardfile/core'
+import type { Actor, DocName, Refusal, RefusalNotice, SchemaView } from '@cardfile/core'
+import * as decoding from 'lib0/decoding'
+import * as awarenessProtocol from 'y-protocols/awareness'
+import * as Y from 'yjs'
+import type { ServerMetrics } from '../metrics'
+import type { Storage } from '../storage/storage'
+import type { Connection } from './connection'
+import { indexRowFor } from './index-rows'
+import { errorContext } from './logger'
+import type { ServerLogger } from './logger'
 import { ChangeGate } from './change-gate'
 import { screenPresenceUpdate } from './presence-guard'
 import { dropUnintegrable } from './refused-residue'

@@ -1,7 +1,15 @@
+import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
-import type * as Y from 'yjs'
 import * as authProtocol from 'y-protocols/auth'
 import * as syncProtocol from 'y-protocols/sync'
+import type * as Y from 'yjs'
+import { ErrorCodes, isErrorCode } from './errors'
+import type { ErrorCode } from './errors'
+
+/*
+ * The wire protocol, once, for both ends: message types, close codes with their reasons, and
+ * the encoders and decoders of every message Cardfile adds to y-websocket's (see PROTOCOL.md).
+ */
 
 /**
  * Message types on the wire: the stock y-websocket ones and Cardfile's additions (100+), which
@@ -19,6 +27,7 @@ export const MessageTypes = {
   Refusal: 101,
   Purge: 102,
   Hello: 103,
+  /** Client to server: a fresh token for the open connection. */
   TokenRefresh: 104,
 } as const
 
@@ -31,7 +40,7 @@ export interface RefusalNotice {
   readonly field: string
   readonly map: string
   readonly key: string
-  readonly code: string
+  readonly code: ErrorCode
   readonly message: string
 }
 
@@ -120,4 +129,109 @@ export function encodeHello(notice: HelloNotice): Uint8Array {
   encoding.writeVarUint(encoder, MessageTypes.Hello)
   encoding.writeVarString(encoder, JSON.stringify(notice))
   return encoding.toUint8Array(encoder)
+}
+
+/**
+ * Websocket close codes the server uses, as documented in PROTOCOL.md. 4400-4499 are permanent
+ * (a stock y-websocket provider stops reconnecting), 1013 and 4500+ are transient.
+ *
+ * @example
+ * ws.close(CloseCodes.Unauthorized.code, CloseCodes.Unauthorized.reason)
+ */
+export const CloseCodes = {
+  /** The server is shutting down. */
+  GoingAway: { code: 1001, reason: 'going-away' },
+  /** Shutting down or overloaded (for example a consumer too slow to keep up): reconnect later. */
+  TryAgainLater: { code: 1013, reason: 'try-again-later' },
+  BadRequest: { code: 4400, reason: 'bad-request' },
+  Unauthorized: { code: 4401, reason: 'unauthorized' },
+  Forbidden: { code: 4403, reason: 'forbidden' },
+  /**
+   * The client's cache comes from another store than the server's (its `generation` parameter
+   * names another generation): nothing it sent is applied; it drops the cache and reconnects.
+   */
+  StaleGeneration: { code: 4409, reason: 'stale-generation' },
+  Deleted: { code: 4410, reason: 'deleted' },
+  PayloadTooLarge: { code: 4413, reason: 'payload-too-large' },
+  RateLimited: { code: 4429, reason: 'rate-limited' },
+  Internal: { code: 4500, reason: 'internal' },
+} as const
+
+export type CloseCodeName = keyof typeof CloseCodes
+
+/** One close code with its default reason. */
+export interface CloseCode {
+  readonly code: number
+  readonly reason: string
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value)
+
+const str = (value: unknown, fallback: string): string =>
+  typeof value === 'string' ? value : fallback
+
+/** Reads the payload of a 100 durable ack: the acknowledged state vector. */
+export function readDurableAck(decoder: decoding.Decoder): Uint8Array {
+  return decoding.readVarUint8Array(decoder)
+}
+
+/**
+ * Reads the payload of a 101 refusal. A malformed notice still becomes a refusal (code
+ * `internal`) rather than an exception, so a bad message never kills the connection loop.
+ */
+export function readRefusal(decoder: decoding.Decoder, docName: string): RefusalNotice {
+  let parsed: unknown = null
+  try {
+    parsed = JSON.parse(decoding.readVarString(decoder))
+  } catch {
+    parsed = null
+  }
+  if (!isRecord(parsed)) {
+    return {
+      doc: docName,
+      field: '',
+      map: '',
+      key: '',
+      code: ErrorCodes.Internal,
+      message: 'The server refused a change (unreadable notice)',
+    }
+  }
+  const map = str(parsed.map, '')
+  const key = str(parsed.key, '')
+  return {
+    doc: str(parsed.doc, docName),
+    field: str(parsed.field, map && key ? `${map}:${key}` : ''),
+    map,
+    key,
+    code: isErrorCode(parsed.code) ? parsed.code : ErrorCodes.Internal,
+    message: str(parsed.message, 'The server refused a change'),
+  }
+}
+
+/** Reads the payload of a 102 purge notice. */
+export function readPurge(decoder: decoding.Decoder, docName: string): PurgeNotice {
+  try {
+    const parsed: unknown = JSON.parse(decoding.readVarString(decoder))
+    if (isRecord(parsed)) return { doc: str(parsed.doc, docName), reason: str(parsed.reason, '') }
+  } catch {
+    // fall through: a purge notice we cannot read still purges
+  }
+  return { doc: docName, reason: '' }
+}
+
+/**
+ * Reads the payload of a 103 hello: the server's store generation, or null when the notice is
+ * unreadable (the client then keeps what it has; the server still refuses a stale cache).
+ */
+export function readHello(decoder: decoding.Decoder): string | null {
+  try {
+    const parsed: unknown = JSON.parse(decoding.readVarString(decoder))
+    if (isRecord(parsed) && typeof parsed.generation === 'string' && parsed.generation !== '') {
+      return parsed.generation
+    }
+  } catch {
+    // fall through: an unreadable hello names no generation
+  }
+  return null
 }
