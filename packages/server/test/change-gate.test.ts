@@ -3,6 +3,7 @@ import type { Actor, SchemaView } from '@cardfile/core'
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { ChangeGate } from '../src/sync/change-gate'
+import { prng } from './prng'
 
 /*
  * The change gate without sockets, in the style of the core convergence test: a server document
@@ -16,22 +17,6 @@ const SYSTEM: Actor = { userId: 'system', role: 'system' }
 const MARK = 'ZQ'
 const SEEDS = 150
 const STEPS = 120
-
-function prng(seed: number) {
-  let a = seed >>> 0
-  const next = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-  return {
-    chance: (p: number): boolean => next() < p,
-    int: (n: number): number => Math.floor(next() * n),
-    pick: <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)] as T,
-  }
-}
 
 function workspaceSchema(): SchemaView {
   const doc = new Y.Doc()

@@ -13,28 +13,13 @@ import {
   startServer,
   syncUpdateMessage,
 } from './sync-helpers'
+import { prng } from './prng'
 
 const DOC = 'demo/contact/c1'
 /** Every byte an attacker chooses starts with this; none may ever be stored or served. */
 const MARK = 'ZQXH'
 const SEEDS = 12
 const STEPS = 30
-
-/** A small seeded generator (mulberry32), so a failing seed can be replayed. */
-function prng(seed: number) {
-  let a = seed >>> 0
-  const next = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-  return {
-    int: (n: number): number => Math.floor(next() * n),
-    pick: <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)] as T,
-  }
-}
 
 let t: TestServer | null = null
 afterEach(async () => {
