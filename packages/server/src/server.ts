@@ -273,7 +273,9 @@ export async function createCardfileServer(
       return
     }
     try {
-      logScope.run({ connectionId: conn.id, doc: conn.docName }, () => live.receive(conn, message))
+      // Its log lines name the connection themselves: a log scope per message would cost every
+      // message an allocation and every promise made meanwhile a reference to it.
+      live.receive(conn, message)
     } catch (error) {
       logger.debug('malformed message, closing the connection', {
         connectionId: conn.id,
@@ -363,7 +365,10 @@ export async function createCardfileServer(
     } catch (error) {
       if (!(error instanceof CardfileError)) {
         // A custom hook's error may quote the token it refused.
-        logger.warn('authenticate failed unexpectedly', withoutSecret(errorContext(error), token))
+        logger.warn('authenticate failed unexpectedly', {
+          connectionId: conn.id,
+          ...withoutSecret(errorContext(error), token),
+        })
       }
       const code = error instanceof CardfileError ? closeForError(error) : CloseCodes.Unauthorized
       refuse(conn, code)
@@ -390,7 +395,11 @@ export async function createCardfileServer(
     } catch (error) {
       const code = closeForError(error)
       if (code.code === CloseCodes.Internal.code) {
-        logger.error('loading a document failed', { doc: conn.docName, ...errorContext(error) })
+        logger.error('loading a document failed', {
+          connectionId: conn.id,
+          doc: conn.docName,
+          ...errorContext(error),
+        })
       }
       refuse(conn, code)
       return
@@ -490,10 +499,9 @@ export async function createCardfileServer(
         conn.close({ code: CloseCodes.TryAgainLater.code, reason: 'auth-timeout' })
     }, limits.authTimeoutMs)
     authTimer.unref()
-    logScope
-      .run({ connectionId: conn.id, doc: docName }, () =>
-        admit(conn, parsed.workspace, token, url.searchParams.get('generation')),
-      )
+    // Not inside a log scope: a scope would stay referenced by whatever admitting creates for
+    // the connection's life; admit's own lines name the connection.
+    admit(conn, parsed.workspace, token, url.searchParams.get('generation'))
       .catch((error: unknown) => {
         logger.error('admitting a connection failed', { doc: docName, ...errorContext(error) })
         conn.close(CloseCodes.Internal)
@@ -571,6 +579,9 @@ export async function createCardfileServer(
   )
   // Sockets that have sent no whole request yet, or upgraded and not yet authenticated.
   const unauthenticated = new Set<Socket>()
+  function forgetSocket(this: Socket): void {
+    unauthenticated.delete(this)
+  }
   httpServer.on('connection', (socket: Socket) => {
     if (unauthenticated.size >= limits.maxUnauthenticatedSockets) {
       metrics.socketsRefused.inc()
@@ -578,7 +589,8 @@ export async function createCardfileServer(
       return
     }
     unauthenticated.add(socket)
-    socket.once('close', () => unauthenticated.delete(socket))
+    // One listener for every socket (a closure per socket would stay for its whole life).
+    socket.once('close', forgetSocket)
   })
   httpServer.on('request', (req: IncomingMessage) => unauthenticated.delete(req.socket))
   // Dead peers that never closed: each socket must answer a ping before the next one.

@@ -70,10 +70,11 @@ function run(seed: number): void {
   const seedContact = new ContactDoc(server, 'c1')
   seedContact.setProfile(PROFILE)
   seedContact.setValue('plan', 'silver', SYSTEM, view)
-  const gate = new ChangeGate({
-    doc: server,
-    name: parseDocName('demo/contact/c1')!,
-    schema: () => view,
+  const gate = new ChangeGate(server, parseDocName('demo/contact/c1')!, {
+    gateSchema: () => view,
+    gatePolicyError: (error) => {
+      throw error
+    },
   })
   server.on('afterTransaction', (tr: Y.Transaction) => gate.collect(tr))
   let events: Uint8Array[] = []

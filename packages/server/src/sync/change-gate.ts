@@ -50,14 +50,12 @@ interface Step {
   failure: unknown
 }
 
-/** What a gate needs around it. */
-export interface ChangeGateOptions {
-  readonly doc: Y.Doc
-  readonly name: DocName
+/** What a gate needs from the document around it. */
+export interface GateHost {
   /** The workspace's schema as it stands when a change is judged. */
-  readonly schema: () => SchemaView
+  gateSchema(): SchemaView
   /** Told when the policy itself threw (everything is refused then). */
-  readonly onPolicyError?: (error: unknown) => void
+  gatePolicyError(error: unknown): void
 }
 
 /**
@@ -72,7 +70,10 @@ export interface ChangeGateOptions {
  * every loaded document a closure).
  *
  * @example
- * const gate = new ChangeGate({ doc, name: parseDocName('demo/contact/c1')!, schema: () => view })
+ * const gate = new ChangeGate(doc, parseDocName('demo/contact/c1')!, {
+ *   gateSchema: () => view,
+ *   gatePolicyError: (error) => console.error(error),
+ * })
  * doc.on('afterTransaction', (tr) => gate.collect(tr))
  * const verdict = gate.admit(update, agent, connection)
  * if (verdict.cleaned !== null) relay(verdict.cleaned)
@@ -81,8 +82,12 @@ export class ChangeGate {
   private readonly allowedRoots: readonly string[]
   private step: Step | null = null
 
-  constructor(private readonly options: ChangeGateOptions) {
-    this.allowedRoots = ROOT_MAPS[options.name.kind]
+  constructor(
+    private readonly doc: Y.Doc,
+    private readonly name: DocName,
+    private readonly host: GateHost,
+  ) {
+    this.allowedRoots = ROOT_MAPS[name.kind]
   }
 
   /** Reads what the update being judged changed (from the document's `afterTransaction`). */
@@ -90,7 +95,7 @@ export class ChangeGate {
     const step = this.step
     if (step === null || tr.origin !== step.origin) return
     try {
-      const collected = collectTransactionChanges(tr, this.options.name.kind)
+      const collected = collectTransactionChanges(tr, this.name.kind)
       step.changes.push(...collected.changes)
       step.violations.push(...collected.violations)
       step.vanished.push(...collected.vanished)
@@ -105,7 +110,7 @@ export class ChangeGate {
    * An actor of null (not authenticated) has every change refused.
    */
   admit(update: Uint8Array, actor: Actor | null, origin: unknown): GateVerdict {
-    const doc = this.options.doc
+    const doc = this.doc
     const step: Step = {
       origin,
       changes: [],
@@ -167,17 +172,17 @@ export class ChangeGate {
    * outside these bounds are purged, so that no sender can store names of its own choosing.
    */
   private schemaBounds(map: string, key: string, actor: Actor | null): boolean {
-    const field = fieldRefOf(this.options.name.kind, map, key)
+    const field = fieldRefOf(this.name.kind, map, key)
     if (field === null) return false
     switch (field.kind) {
       case 'custom-value':
       case 'platform-value':
-        return this.options.schema().definitions.has(field.attributeId)
+        return this.host.gateSchema().definitions.has(field.attributeId)
       case 'attribute':
       case 'channel-visibility':
       case 'option':
         return (
-          this.options.schema().definitions.has(field.attributeId) ||
+          this.host.gateSchema().definitions.has(field.attributeId) ||
           actor?.role === 'admin' ||
           actor?.role === 'system'
         )
@@ -192,13 +197,13 @@ export class ChangeGate {
     const refuseAll = (message: string): Refusal[] =>
       changes.map((c) => ({ map: c.map, key: c.key, code: ErrorCodes.Internal, message }))
     if (actor === null) return refuseAll('the sender is not authenticated')
-    const view = this.options.schema()
-    const doc = this.options.doc
+    const view = this.host.gateSchema()
+    const doc = this.doc
     const read = (map: string, key: string): unknown =>
       this.allowedRoots.includes(map) ? itemValue(doc.getMap(map)._map.get(key)) : undefined
     const ctx: PolicyContext = {
       actor,
-      doc: this.options.name,
+      doc: this.name,
       definitions: view.definitions,
       settings: view.settings,
       read,
@@ -208,7 +213,7 @@ export class ChangeGate {
       return authorizeChanges(changes, ctx)
     } catch (error) {
       // A bug in the policy must not let a change through: refuse everything.
-      this.options.onPolicyError?.(error)
+      this.host.gatePolicyError(error)
       return refuseAll('the change could not be checked')
     }
   }
@@ -219,7 +224,7 @@ export class ChangeGate {
     refusals: readonly Refusal[],
     violations: readonly StructuralViolation[],
   ): void {
-    const doc = this.options.doc
+    const doc = this.doc
     const byKey = new Map(changes.map((c) => [`${c.map}\u0000${c.key}`, c]))
     doc.transact((tr) => {
       for (const refusal of refusals) {

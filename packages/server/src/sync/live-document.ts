@@ -24,6 +24,7 @@ import { indexRowFor } from './index-rows'
 import { errorContext } from './logger'
 import type { ServerLogger } from './logger'
 import { ChangeGate } from './change-gate'
+import type { GateHost } from './change-gate'
 import { screenPresenceUpdate } from './presence-guard'
 import { dropUnintegrable } from './refused-residue'
 
@@ -123,7 +124,7 @@ interface DocumentPresence {
  * core's `authorizeChanges`, compensate refused ones in a server transaction, then persist the
  * result and, only after the commit, relay it and acknowledge it.
  */
-export class LiveDocument {
+export class LiveDocument implements GateHost {
   readonly doc: Y.Doc
   readonly connections = new Set<Connection>()
   /** Connections, host operations and dependent documents currently using this one. */
@@ -135,8 +136,8 @@ export class LiveDocument {
   destroyed = false
 
   private buffer: Uint8Array[] = []
-  /** Judges every client update: apply, check, compensate. */
-  private readonly gate: ChangeGate
+  /** Judges every client update (apply, check, compensate); made by the first one. */
+  private gate: ChangeGate | null = null
   private tail: Promise<void> = SETTLED
   private pendingCommits = 0
   /**
@@ -189,13 +190,6 @@ export class LiveDocument {
       dropUnintegrable(this.doc)
     }
     for (const event of PROVIDER_EVENTS) this.doc._observers.delete(event)
-    this.gate = new ChangeGate({
-      doc: this.doc,
-      name: parsed,
-      schema: () => this.schemaView(),
-      onPolicyError: (error) =>
-        this.deps.logger.error('authorizeChanges threw', errorContext(error)),
-    })
     liveOfDoc.set(this.doc, this)
     this.doc.on('afterTransaction', LiveDocument.onAfterTransaction)
     this.doc.on('update', LiveDocument.onUpdate)
@@ -380,6 +374,7 @@ export class LiveDocument {
     // A batch continues only with more updates of the same connection (one actor per commit).
     if (this.batchFrom !== conn) this.commitPending()
     const batched = this.buffer.length
+    this.gate ??= new ChangeGate(this.doc, this.parsed, this)
     const verdict = this.gate.admit(update, conn.actor, conn)
     this.deps.metrics.updatesReceived.inc()
     if (verdict.failure !== null) {
@@ -428,7 +423,7 @@ export class LiveDocument {
   }
 
   private static readonly onAfterTransaction = (tr: Y.Transaction, doc: Y.Doc): void => {
-    liveOfDoc.get(doc)?.gate.collect(tr)
+    liveOfDoc.get(doc)?.gate?.collect(tr)
   }
 
   private static readonly onUpdate = (
@@ -448,8 +443,12 @@ export class LiveDocument {
   }
 
   /** The workspace's schema as it stands (this document's own when it is the schema). */
-  private schemaView(): SchemaView {
+  gateSchema(): SchemaView {
     return this.schema === null ? this.view() : this.schema.view()
+  }
+  /** The change policy threw: logged by code, the change was refused whole. */
+  gatePolicyError(error: unknown): void {
+    this.deps.logger.error('authorizeChanges threw', errorContext(error))
   }
 
   /** Commits what the buffer holds: a connection's batch of clean updates, or stray changes. */
