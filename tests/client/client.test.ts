@@ -1,24 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { CardfileError } from '@cardfile/core'
-import type { CardfileClient, ContactHandle } from '@cardfile/core'
-import { connectClient, openSockets, startServer, token } from './harness'
-
-/** An admin creates a Plan dropdown (Free, Pro) and returns its id. */
-async function createPlan(admin: CardfileClient): Promise<string> {
-  const schema = admin.schema()
-  await schema.whenSynced()
-  const plan = schema.schema.createAttribute({
-    label: 'Plan',
-    type: 'dropdown',
-    options: [
-      { id: 'free', label: 'Free' },
-      { id: 'pro', label: 'Pro' },
-    ],
-  })
-  await expect.poll(() => schema.status().saved).toBe(true)
-  schema.release()
-  return plan.id
-}
+import type { ContactHandle } from '@cardfile/core'
+import { connectClient, createPlan, openSockets, startServer, token } from './harness'
 
 const valueOf = (handle: ContactHandle, attributeId: string) =>
   handle.read().custom[attributeId]?.value ?? null

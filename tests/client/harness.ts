@@ -1,7 +1,7 @@
 import 'fake-indexeddb/auto'
 import { TextEncoder as NodeTextEncoder } from 'node:util'
 import { SignJWT } from 'jose'
-import { afterEach } from 'vitest'
+import { afterEach, expect } from 'vitest'
 import WebSocket from 'ws'
 import { createCardfileClient } from '@cardfile/core'
 import type { CardfileClient, CardfileClientOptions, Role } from '@cardfile/core'
@@ -106,4 +106,21 @@ export async function connectClient(
   })
   cleanups.push(() => client.destroy())
   return client
+}
+
+/** An admin creates a Plan dropdown (Free and Pro, then `extra` options) and returns its id. */
+export async function createPlan(
+  admin: CardfileClient,
+  extra: ReadonlyArray<{ readonly id: string; readonly label: string }> = [],
+): Promise<string> {
+  const schema = admin.schema()
+  await schema.whenSynced()
+  const plan = schema.schema.createAttribute({
+    label: 'Plan',
+    type: 'dropdown',
+    options: [{ id: 'free', label: 'Free' }, { id: 'pro', label: 'Pro' }, ...extra],
+  })
+  await expect.poll(() => schema.status().saved).toBe(true)
+  schema.release()
+  return plan.id
 }

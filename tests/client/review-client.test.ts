@@ -1,24 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import type { CardfileClient, ContactHandle } from '@cardfile/core'
-import { connectClient, openSockets, startServer, token } from './harness'
-
-/** An admin creates a Plan dropdown (Free, Pro, Gold) and returns its id. */
-async function createPlan(admin: CardfileClient): Promise<string> {
-  const schema = admin.schema()
-  await schema.whenSynced()
-  const plan = schema.schema.createAttribute({
-    label: 'Plan',
-    type: 'dropdown',
-    options: [
-      { id: 'free', label: 'Free' },
-      { id: 'pro', label: 'Pro' },
-      { id: 'gold', label: 'Gold' },
-    ],
-  })
-  await expect.poll(() => schema.status().saved).toBe(true)
-  schema.release()
-  return plan.id
-}
+import type { ContactHandle } from '@cardfile/core'
+import { connectClient, createPlan, openSockets, startServer, token } from './harness'
 
 const valueOf = (handle: ContactHandle, attributeId: string) =>
   handle.read().custom[attributeId]?.value ?? null
@@ -30,7 +12,7 @@ describe('the Cardfile client, under review', () => {
   it('counts a change refused after reconnecting as settled, not pending, and undo leaves the allowed value', async () => {
     const { url } = await startServer()
     const admin = await connectClient(url, 'ana', 'admin')
-    const plan = await createPlan(admin)
+    const plan = await createPlan(admin, [{ id: 'gold', label: 'Gold' }])
     const agent = await connectClient(url, 'bo', 'agent')
     const contact = agent.contact('c1')
     await Promise.all([contact.whenSynced(), contact.schemaHandle.whenSynced()])
@@ -69,7 +51,7 @@ describe('the Cardfile client, under review', () => {
   it('keeps a purged document purged when it is opened again, offline too: no data, no local copy, no writes', async () => {
     const { url, server } = await startServer()
     const admin = await connectClient(url, 'ana', 'admin')
-    const plan = await createPlan(admin)
+    const plan = await createPlan(admin, [{ id: 'gold', label: 'Gold' }])
     const agent = await connectClient(url, 'bo', 'agent', { device: 'reopen-device' })
     const localName = 'reopen-device:bo:demo/contact/c1'
     const first = agent.contact('c1')

@@ -3,10 +3,9 @@ import { WebSocket } from 'ws'
 import { WebsocketProvider } from 'y-websocket'
 import * as Y from 'yjs'
 import { SchemaDoc } from '@cardfile/core'
-import type { CardfileClient } from '@cardfile/core'
 import { createCardfileServer, createMemoryStorage } from '@cardfile/server'
 import type { CardfileServer, Storage } from '@cardfile/server'
-import { SECRET, connectClient, token } from './harness'
+import { SECRET, connectClient, createPlan, token } from './harness'
 
 /**
  * A server stopped with `close()` (what SIGTERM does in `cardfile serve`) and started again on
@@ -50,22 +49,6 @@ function gatedStorage(): { storage: Storage; hold(): void; release(): void; held
 
 async function serve(storage: Storage, port = 0): Promise<CardfileServer> {
   return createCardfileServer({ storage, auth: { secret: SECRET }, port, host: '127.0.0.1' })
-}
-
-async function createPlan(admin: CardfileClient): Promise<string> {
-  const schema = admin.schema()
-  await schema.whenSynced()
-  const plan = schema.schema.createAttribute({
-    label: 'Plan',
-    type: 'dropdown',
-    options: [
-      { id: 'free', label: 'Free' },
-      { id: 'pro', label: 'Pro' },
-    ],
-  })
-  await expect.poll(() => schema.status().saved).toBe(true)
-  schema.release()
-  return plan.id
 }
 
 describe('a server restart', () => {

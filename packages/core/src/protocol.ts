@@ -56,6 +56,22 @@ export interface HelloNotice {
   readonly generation: string
 }
 
+/** A message of `type` whose payload is `bytes` as a varUint8Array. */
+function bytesMessage(type: number, bytes: Uint8Array): Uint8Array {
+  const encoder = encoding.createEncoder()
+  encoding.writeVarUint(encoder, type)
+  encoding.writeVarUint8Array(encoder, bytes)
+  return encoding.toUint8Array(encoder)
+}
+
+/** A Cardfile notice of `type`: its payload is `notice` as JSON in a varString. */
+function jsonMessage(type: number, notice: object): Uint8Array {
+  const encoder = encoding.createEncoder()
+  encoding.writeVarUint(encoder, type)
+  encoding.writeVarString(encoder, JSON.stringify(notice))
+  return encoding.toUint8Array(encoder)
+}
+
 /** A sync update message (type 0, y-protocols `messageYjsUpdate`). */
 export function encodeSyncUpdate(update: Uint8Array): Uint8Array {
   const encoder = encoding.createEncoder()
@@ -82,10 +98,7 @@ export function encodeSyncStep2(doc: Y.Doc, stateVector: Uint8Array): Uint8Array
 
 /** An awareness message (type 1) around an encoded awareness update. */
 export function encodeAwarenessMessage(awarenessUpdate: Uint8Array): Uint8Array {
-  const encoder = encoding.createEncoder()
-  encoding.writeVarUint(encoder, MessageTypes.Awareness)
-  encoding.writeVarUint8Array(encoder, awarenessUpdate)
-  return encoding.toUint8Array(encoder)
+  return bytesMessage(MessageTypes.Awareness, awarenessUpdate)
 }
 
 /** A y-protocols auth message (type 2) saying permission was denied, for stock clients' logs. */
@@ -98,26 +111,17 @@ export function encodePermissionDenied(reason: string): Uint8Array {
 
 /** A durable acknowledgement (type 100) carrying the committed state vector. */
 export function encodeDurableAck(committedStateVector: Uint8Array): Uint8Array {
-  const encoder = encoding.createEncoder()
-  encoding.writeVarUint(encoder, MessageTypes.DurableAck)
-  encoding.writeVarUint8Array(encoder, committedStateVector)
-  return encoding.toUint8Array(encoder)
+  return bytesMessage(MessageTypes.DurableAck, committedStateVector)
 }
 
 /** A refusal notice (type 101). */
 export function encodeRefusal(notice: RefusalNotice): Uint8Array {
-  const encoder = encoding.createEncoder()
-  encoding.writeVarUint(encoder, MessageTypes.Refusal)
-  encoding.writeVarString(encoder, JSON.stringify(notice))
-  return encoding.toUint8Array(encoder)
+  return jsonMessage(MessageTypes.Refusal, notice)
 }
 
 /** A purge notice (type 102). */
 export function encodePurge(notice: PurgeNotice): Uint8Array {
-  const encoder = encoding.createEncoder()
-  encoding.writeVarUint(encoder, MessageTypes.Purge)
-  encoding.writeVarString(encoder, JSON.stringify(notice))
-  return encoding.toUint8Array(encoder)
+  return jsonMessage(MessageTypes.Purge, notice)
 }
 
 /**
@@ -125,10 +129,7 @@ export function encodePurge(notice: PurgeNotice): Uint8Array {
  * server's sync step 1 so a client can drop a cache from another store before syncing.
  */
 export function encodeHello(notice: HelloNotice): Uint8Array {
-  const encoder = encoding.createEncoder()
-  encoding.writeVarUint(encoder, MessageTypes.Hello)
-  encoding.writeVarString(encoder, JSON.stringify(notice))
-  return encoding.toUint8Array(encoder)
+  return jsonMessage(MessageTypes.Hello, notice)
 }
 
 /**
