@@ -187,7 +187,8 @@ describe('CRM write-back against the reference CRM', () => {
     const { connectClient } = await import('../client/harness')
     const client = await connectClient(cardfile.server.wsUrl, AGENT.userId, 'agent')
     const handle = client.contact(contactId)
-    await handle.whenSynced()
+    // The contact and the schema that defines its attributes sync on their own connections.
+    await Promise.all([handle.whenSynced(), handle.schemaHandle.whenSynced()])
     // The SDK refuses up front...
     expect(() => handle.setValue('tier', 'silver')).toThrow(/CRM-managed/)
     // ...and the server refuses a client that writes anyway.
