@@ -228,6 +228,60 @@ const MIGRATIONS: readonly { readonly version: number; readonly sql: string }[] 
       ));
     `,
   },
+  {
+    version: 6,
+    sql: `
+      -- Domain events, written in the transaction of the change they announce, and the cursor
+      -- and lease of each consumer (one reader per consumer at a time, across processes).
+      CREATE TABLE events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        type TEXT NOT NULL,
+        workspace TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        actor TEXT,
+        data TEXT NOT NULL,
+        at INTEGER NOT NULL
+      );
+      CREATE INDEX events_subject ON events (workspace, subject);
+      CREATE INDEX events_at ON events (at);
+
+      CREATE TABLE event_consumers (
+        name TEXT PRIMARY KEY,
+        cursor INTEGER NOT NULL,
+        owner TEXT,
+        lease_until INTEGER NOT NULL,
+        seen_at INTEGER NOT NULL
+      );
+
+      -- Background work (re-links, exports, deliveries): one row per job, run by the worker
+      -- holding its lease; a job whose lease ran out is taken over and resumed. Jobs of one
+      -- lane run one at a time in seq order.
+      CREATE TABLE jobs (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        workspace TEXT NOT NULL,
+        job_key TEXT,
+        lane TEXT,
+        state TEXT NOT NULL,
+        input TEXT NOT NULL,
+        progress TEXT,
+        result TEXT,
+        error TEXT,
+        owner TEXT,
+        lease_until INTEGER NOT NULL,
+        attempts INTEGER NOT NULL,
+        run_at INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        finished_at INTEGER
+      );
+      CREATE UNIQUE INDEX jobs_key ON jobs (kind, job_key) WHERE job_key IS NOT NULL;
+      CREATE INDEX jobs_due ON jobs (state, run_at);
+      CREATE INDEX jobs_lane ON jobs (lane, seq) WHERE lane IS NOT NULL;
+      CREATE INDEX jobs_workspace ON jobs (workspace, kind, seq);
+    `,
+  },
 ]
 
 /** The schema version this code writes. */
