@@ -38,6 +38,13 @@ import { startProcessMetrics } from './process-metrics'
 import { attachCrossChannel } from './routing/cross-channel'
 import type { CrossChannelOptions } from './routing/cross-channel'
 import type { Storage } from './storage/storage'
+import { startEventPump } from './events/event-consumers'
+import type { EventConsumer, EventPump } from './events/event-consumers'
+import type { DomainEventType } from './events/domain-event'
+import type { Extension, ExtensionContext, ExtensionParts } from './extensions/extension'
+import { startJobRunner } from './jobs/job-runner'
+import type { JobHandler, JobRunner } from './jobs/job-runner'
+import type { ContactErasedEvent, ContactErasureHook } from './deletion/contact-erasure'
 import type { CloseCode } from '@cardfile/core'
 import { Connection } from './sync/connection'
 import { DocumentRegistry } from './sync/document-registry'
@@ -90,6 +97,24 @@ export interface CardfileServerOptions {
    * with `crm` (SQLite and memory have it).
    */
   readonly crm?: CrmOptions
+  /**
+   * Features started in this order (their routes are served in it too, before `httpHandler`)
+   * and stopped in reverse: each contributes event consumers, job handlers, routes and an
+   * erasure hook.
+   */
+  readonly extensions?: readonly Extension[]
+  /** Timing of the event consumers and the job runner (tests shorten the leases). */
+  readonly background?: BackgroundOptions
+}
+
+/** Timing of the work that runs beside the sync engine: event consumers and jobs. */
+export interface BackgroundOptions {
+  /** How long a consumer's or a job's lease runs without renewal (default 30 s). */
+  readonly leaseMs?: number
+  /** How often to look for events and due jobs that nothing announced (default 1 s). */
+  readonly pollMs?: number
+  /** Jobs this process runs at once (default 4). */
+  readonly jobConcurrency?: number
 }
 
 /** A running Cardfile server. */
@@ -111,6 +136,11 @@ export interface CardfileServer {
   connectionCount(): number
   /** Documents currently in memory. */
   loadedDocuments(): number
+  /**
+   * Resolves once everything committed so far has been handled by the event consumers and no
+   * job this process could run is due or running (tests; shutdown does the same).
+   */
+  idle(): Promise<void>
   /**
    * Stops accepting connections, lets every commit in flight settle (and its durable ack go
    * out), then closes open connections with 1001 (clients reconnect elsewhere or later).
@@ -204,6 +234,12 @@ export async function createCardfileServer(
   const authenticate = createAuthenticator(options.auth)
   const originPolicy = createOriginPolicy(options.origins)
   const coordination = options.coordination ?? createLocalCoordination()
+  // Leases taken by this process run name it, so another process can tell they are not its own.
+  const instanceId = `${connectionIdPrefix}${randomBytes(5).toString('hex')}`
+  // Filled by the extensions' consumers before the first document loads.
+  const eventTypes = new Set<DomainEventType>()
+  let pump: EventPump | null = null
+  let runner: JobRunner | null = null
   const registry: DocumentRegistry = new DocumentRegistry({
     storage: options.storage,
     metrics,
@@ -214,6 +250,8 @@ export async function createCardfileServer(
       options.onCommit?.(event)
     },
     seedWorkspaces: options.seedWorkspaces ?? true,
+    eventTypes,
+    onEvents: () => pump?.poke(),
   })
   // Re-links a workspace when its matching attribute changes; routes new conversations.
   const crossChannel = attachCrossChannel(options.storage, registry, {
@@ -238,6 +276,52 @@ export async function createCardfileServer(
           options: options.crm,
         })
   const crmHandler = crm === null ? null : crmRoutes(crm)
+
+  const extensionContext: ExtensionContext = {
+    host: registry,
+    storage: options.storage,
+    coordination,
+    logger,
+    metrics,
+    instanceId,
+    async enqueue(job) {
+      const queued = await options.storage.jobs.enqueue(job)
+      runner?.poke()
+      return queued
+    },
+  }
+  const started: { readonly extension: Extension; readonly parts: ExtensionParts }[] = []
+  try {
+    for (const extension of options.extensions ?? []) {
+      started.push({ extension, parts: await extension.start(extensionContext) })
+    }
+  } catch (error) {
+    for (const { parts } of started.reverse()) await parts.stop?.().catch(() => undefined)
+    throw error
+  }
+  const consumers: EventConsumer[] = started.flatMap(({ parts }) => parts.consumers ?? [])
+  const jobHandlers: JobHandler[] = started.flatMap(({ parts }) => parts.jobs ?? [])
+  const extensionRoutes: HttpRequestHandler[] = started.flatMap(({ parts }) =>
+    parts.routes === undefined ? [] : [parts.routes],
+  )
+  const extensionErasureHooks: ContactErasureHook[] = started.flatMap(({ parts }) =>
+    parts.onContactErased === undefined ? [] : [parts.onContactErased],
+  )
+  for (const consumer of consumers) for (const type of consumer.types) eventTypes.add(type)
+  const background = options.background ?? {}
+  const leases = {
+    owner: instanceId,
+    logger,
+    ...(background.leaseMs === undefined ? {} : { leaseMs: background.leaseMs }),
+    ...(background.pollMs === undefined ? {} : { pollMs: background.pollMs }),
+  }
+  pump = startEventPump({ store: options.storage.events, consumers, ...leases })
+  runner = startJobRunner({
+    store: options.storage.jobs,
+    handlers: jobHandlers,
+    ...leases,
+    ...(background.jobConcurrency === undefined ? {} : { concurrency: background.jobConcurrency }),
+  })
   const connections = new Set<Connection>()
   const attached = new WeakMap<Connection, LiveDocument>()
   let closing = false
@@ -248,7 +332,10 @@ export async function createCardfileServer(
     metrics,
     authenticate,
     ready: () => !closing,
-    erasureHooks: crm === null ? [] : [(event) => crm.onContactErased(event)],
+    erasureHooks: [
+      ...(crm === null ? [] : [(event: ContactErasedEvent) => crm.onContactErased(event)]),
+      ...extensionErasureHooks,
+    ],
     coordination,
     logger,
   }
@@ -542,16 +629,18 @@ export async function createCardfileServer(
       res.end(JSON.stringify({ error: { code: ErrorCodes.NotFound, message: 'Not found' } }))
     }
     const handler = options.httpHandler
-    if (handler === undefined && crmHandler === null) {
+    if (handler === undefined && crmHandler === null && extensionRoutes.length === 0) {
       notFound()
       return
     }
     Promise.resolve()
-      .then(
-        async () =>
+      .then(async () => {
+        for (const routes of extensionRoutes) if (await routes(req, res, httpContext)) return true
+        return (
           (crmHandler !== null && (await crmHandler(req, res, httpContext))) ||
-          (handler !== undefined && (await handler(req, res, httpContext))),
-      )
+          (handler !== undefined && (await handler(req, res, httpContext)))
+        )
+      })
       .then(
         (handled) => {
           if (!handled) notFound()
@@ -639,6 +728,28 @@ export async function createCardfileServer(
         ? `[${options.host}]`
         : options.host
 
+  /** The seq of the newest event (reads forward from the last one seen). */
+  let head = 0
+  const eventHead = async (): Promise<number> => {
+    for (;;) {
+      const last = (await options.storage.events.read(head, 1000)).at(-1)
+      if (last === undefined) return head
+      head = last.seq
+    }
+  }
+  const idle = async (): Promise<void> => {
+    // A consumer's effect may commit (and announce) more, and a job may enqueue another: go
+    // round until a round announced nothing new.
+    for (;;) {
+      const before = await eventHead()
+      await registry.settled()
+      await pump?.settled()
+      await runner?.settled()
+      await registry.settled()
+      if ((await eventHead()) === before) return
+    }
+  }
+
   let closed: Promise<void> | null = null
   const close = (): Promise<void> => {
     closed ??= (async () => {
@@ -658,6 +769,11 @@ export async function createCardfileServer(
       await crm?.close()
       // Routing may still write a conversation, and a re-link must stop before storage closes.
       await crossChannel.stop()
+      // Consumers and jobs stop after their current step; what is left is resumed by the next
+      // process from the cursors and leases in storage.
+      await pump?.stop()
+      await runner?.stop()
+      for (const { parts } of [...started].reverse()) await parts.stop?.()
       // Closing sockets detach their connections, which may unload documents; wait for that.
       await registry.settled()
       registry.destroyAll()
@@ -681,6 +797,7 @@ export async function createCardfileServer(
     crm,
     connectionCount: () => connections.size,
     loadedDocuments: () => registry.size,
+    idle,
     close,
   }
 }

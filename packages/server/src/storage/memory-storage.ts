@@ -16,6 +16,8 @@ import { createMemoryLinkStorage } from '../linking/memory-link-storage'
 import { createMemoryDeletionLog } from '../deletion/memory-deletion-log'
 import { createMemoryExportStore } from '../exports/memory-export-store'
 import { createMemoryCrmStorage } from '../crm/memory-crm-storage'
+import { createMemoryEventStore } from '../events/memory-event-store'
+import { createMemoryJobStore } from '../jobs/memory-job-store'
 
 /** Who removes a contact's links when it is erased (the memory store logs a revert). */
 const ERASURE_AUTHOR = { role: 'system', userId: 'cardfile-erasure' } as const
@@ -64,6 +66,7 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
   let closed = false
   // Every instance is a new store: nothing it holds survives it.
   const generation = randomUUID()
+  const events = createMemoryEventStore()
 
   const ensureOpen = (): void => {
     if (closed) throw new CardfileError(ErrorCodes.Internal, 'storage is closed')
@@ -93,7 +96,7 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
       return doc.snapshot === null ? [...doc.updates] : [doc.snapshot, ...doc.updates]
     },
 
-    async append(docName, update, index) {
+    async append(docName, update, index, announced) {
       ensureOpen()
       checkIndexRow(docName, index)
       if (tombstones.has(docName)) {
@@ -118,6 +121,7 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
       docs.set(docName, doc)
       // Copy: the caller may reuse its buffer, and a stored update must not change.
       doc.updates.push(update.slice())
+      if (announced !== undefined) events.appendNow(announced)
       counters.commits += 1
       counters.appends += 1
       if (doc.updates.length > compactAfter) compactSync(docName)
@@ -212,6 +216,8 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
     },
 
     links,
+    events,
+    jobs: createMemoryJobStore(),
     deletionLog: createMemoryDeletionLog(async (workspace, contactId) => {
       for (const r of await links.linksOf(workspace, [contactId])) {
         await links.removeLink(workspace, r.a, r.b, ERASURE_AUTHOR, Date.now())

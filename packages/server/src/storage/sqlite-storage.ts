@@ -14,6 +14,9 @@ import { createSqliteExportStore } from '../exports/sqlite-export-store'
 import { createSqliteCrmStorage } from '../crm/sqlite-crm-storage'
 import { errorContext } from '../sync/logger'
 import { migrate } from './sqlite-schema'
+import type { NewDomainEvent } from '../events/domain-event'
+import { createSqliteEventStore } from '../events/sqlite-event-store'
+import { createSqliteJobStore } from '../jobs/sqlite-job-store'
 import type { ConversationIndexRow, IndexRow, Page, Storage, StorageStats } from './storage'
 import { toContactIndexRow } from './contact-sql-row'
 import type { ContactSqlRow } from './contact-sql-row'
@@ -79,6 +82,7 @@ interface PendingAppend {
   readonly doc: string
   readonly update: Uint8Array
   readonly index: IndexRow | undefined
+  readonly events: readonly NewDomainEvent[] | undefined
   readonly resolve: () => void
   readonly reject: (error: Error) => void
 }
@@ -156,6 +160,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): SqliteStorag
     throw error
   }
 
+  const events = createSqliteEventStore(db)
   const sql = {
     isErased: db.prepare<[string], { one: number }>(
       'SELECT 1 AS one FROM tombstones WHERE doc = ?',
@@ -220,6 +225,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): SqliteStorag
   // each as a savepoint: a row that breaks a constraint fails its own append, not the group.
   const writeAppend = db.transaction((p: PendingAppend) => {
     sql.insertUpdate.run(p.doc, p.update)
+    if (p.events !== undefined) events.insertNow(p.events)
     const row = p.index
     if (row?.kind === 'contact') {
       try {
@@ -260,7 +266,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): SqliteStorag
   const writeGroup = db.transaction((batch: readonly PendingAppend[]) => {
     const refused = new Map<PendingAppend, CardfileError>()
     for (const p of batch) {
-      if (p.index === undefined) {
+      if (p.index === undefined && (p.events === undefined || p.events.length === 0)) {
         sql.insertUpdate.run(p.doc, p.update)
         continue
       }
@@ -453,12 +459,12 @@ export function createSqliteStorage(options: SqliteStorageOptions): SqliteStorag
       })()
     },
 
-    append(docName, update, index) {
+    append(docName, update, index, announced) {
       return new Promise<void>((resolve, reject) => {
         ensureOpen()
         checkIndexRow(docName, index)
         if (sql.isErased.get(docName) !== undefined) throw deleted(docName)
-        queue.push({ doc: docName, update, index, resolve, reject })
+        queue.push({ doc: docName, update, index, events: announced, resolve, reject })
         scheduleFlush()
       })
     },
@@ -605,6 +611,8 @@ export function createSqliteStorage(options: SqliteStorageOptions): SqliteStorag
 
     compact,
 
+    events,
+    jobs: createSqliteJobStore(db),
     links: createSqliteLinkStorage(db, ensureOpen),
 
     crm: createSqliteCrmStorage(db, ensureOpen),

@@ -2,6 +2,9 @@ import type { ChannelId, ConversationStatus, Role } from '@cardfile/core'
 import type { DeletionLog } from '../deletion/deletion-log'
 import type { ExportStore } from '../exports/export-store'
 import type { CrmStorage } from '../crm/crm-storage'
+import type { NewDomainEvent } from '../events/domain-event'
+import type { EventStore } from '../events/event-store'
+import type { JobStore } from '../jobs/job-store'
 import type { ContactIndexRow, ConversationIndexRow, IndexRow, Page } from './index-row-types'
 
 export type { ContactIndexRow, ConversationIndexRow, IndexRow, Page } from './index-row-types'
@@ -28,10 +31,15 @@ export interface Storage {
   /** Everything stored for a document, in order (snapshot first); empty when unknown. */
   load(docName: string): Promise<Uint8Array[]>
   /**
-   * Appends one update (and the index row derived from the document's new state, if any) and
-   * resolves after the commit that holds it.
+   * Appends one update (with the index row derived from the document's new state, if any, and
+   * the domain events it announces) and resolves after the commit that holds all of them.
    */
-  append(docName: string, update: Uint8Array, index?: IndexRow): Promise<void>
+  append(
+    docName: string,
+    update: Uint8Array,
+    index?: IndexRow,
+    events?: readonly NewDomainEvent[],
+  ): Promise<void>
   /** True when the document was erased (tombstoned). */
   isErased(docName: string): Promise<boolean>
   /**
@@ -105,6 +113,10 @@ export interface Storage {
    * outcomes. Optional likewise; a server with the CRM integration requires it.
    */
   readonly crm?: CrmStorage
+  /** The domain event log (document commits write theirs through `append`). */
+  readonly events: EventStore
+  /** The leased jobs table. */
+  readonly jobs: JobStore
 }
 
 /** Addition (linking): who made a manual link or unlink. */

@@ -15,6 +15,7 @@ import { errorContext } from './logger'
 import type { ServerLogger } from './logger'
 import { LiveDocument } from './live-document'
 import type { CommitEvent, LiveDocumentDeps } from './live-document'
+import type { DomainEventType } from '../events/domain-event'
 
 /** The actor the server uses for its own writes (seeding a new workspace's schema). */
 const SERVER_ACTOR: Actor = { userId: 'cardfile-server', role: 'system', name: 'Cardfile server' }
@@ -25,6 +26,10 @@ export interface DocumentRegistryOptions {
   readonly metrics: ServerMetrics
   readonly logger: ServerLogger
   readonly onCommit?: ((event: CommitEvent) => void) | undefined
+  /** The domain event types some consumer reacts to (commits write only those). */
+  readonly eventTypes?: ReadonlySet<DomainEventType>
+  /** Called after a commit that wrote events (wakes the consumers). */
+  readonly onEvents?: () => void
   /** Seed a workspace's schema (platform attributes, default settings) when it is empty. */
   readonly seedWorkspaces: boolean
 }
@@ -49,6 +54,8 @@ export class DocumentRegistry implements DocumentHost {
       metrics: options.metrics,
       logger: options.logger,
       onCommit: options.onCommit,
+      eventTypes: options.eventTypes ?? new Set(),
+      onEvents: options.onEvents,
       onIdle: (live) => this.onIdle(live),
     }
   }

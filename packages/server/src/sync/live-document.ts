@@ -26,6 +26,9 @@ import type { ServerLogger } from './logger'
 import { ChangeGate } from './change-gate'
 import type { GateHost } from './change-gate'
 import { screenPresenceUpdate } from './presence-guard'
+import { eventsOfCommit, factsOf } from '../events/derive-events'
+import type { DocumentFacts } from '../events/derive-events'
+import type { DomainEventType, NewDomainEvent } from '../events/domain-event'
 import { dropUnintegrable } from './refused-residue'
 
 /** Transaction origin of loading a document from storage. */
@@ -59,6 +62,13 @@ export interface LiveDocumentDeps {
   readonly metrics: ServerMetrics
   readonly logger: ServerLogger
   readonly onCommit?: ((event: CommitEvent) => void) | undefined
+  /**
+   * The domain event types some consumer reacts to: a commit writes those of its events, in
+   * its own transaction. Empty: no facts are kept and no events written.
+   */
+  readonly eventTypes: ReadonlySet<DomainEventType>
+  /** Called after a commit that wrote events. */
+  readonly onEvents?: (() => void) | undefined
   /** Called when the last hold is released: the registry decides whether to unload. */
   readonly onIdle: (live: LiveDocument) => void
 }
@@ -78,6 +88,9 @@ const collectAll = (): boolean => true
 
 /** The tail of a document with no commits yet (shared: an idle document needs none of its own). */
 const SETTLED: Promise<void> = Promise.resolve()
+
+/** The events of a commit that announces nothing (shared, never written to). */
+const NO_EVENTS: NewDomainEvent[] = []
 
 /** Longest name or message a refusal notice echoes (a refused name may be megabytes long). */
 const NOTICE_TEXT_MAX = 256
@@ -167,6 +180,8 @@ export class LiveDocument implements GateHost {
   private flushScheduled: ReturnType<typeof setImmediate> | null = null
   /** One reader per schema document (it caches its snapshot until the schema changes). */
   private schemaReader: SchemaDoc | null = null
+  /** What the committed state says that events derive from (null: no event is wanted). */
+  private facts: DocumentFacts | null = null
 
   constructor(
     readonly name: string,
@@ -190,6 +205,7 @@ export class LiveDocument implements GateHost {
       dropUnintegrable(this.doc)
     }
     for (const event of PROVIDER_EVENTS) this.doc._observers.delete(event)
+    if (deps.eventTypes.size > 0) this.facts = factsOf(parsed, this.doc)
     liveOfDoc.set(this.doc, this)
     this.doc.on('afterTransaction', LiveDocument.onAfterTransaction)
     this.doc.on('update', LiveDocument.onUpdate)
@@ -507,10 +523,11 @@ export class LiveDocument implements GateHost {
     }
     const stateVector = Y.encodeStateVector(this.doc)
     const index = indexRowFor(this.name, this.doc, this.schema?.doc ?? null)
+    const events = this.eventsOf(update, actor, refusals)
     const started = performance.now()
     let appended: Promise<void>
     try {
-      appended = this.deps.storage.append(this.name, update, index)
+      appended = this.deps.storage.append(this.name, update, index, events)
     } catch (error) {
       appended = Promise.reject(error)
     }
@@ -548,6 +565,7 @@ export class LiveDocument implements GateHost {
             for (const c of extended) this.direct.push([c, ack])
           }
           this.scheduleRelay()
+          if (events.length > 0) this.deps.onEvents?.()
           try {
             this.deps.onCommit?.({ docName: this.name, update, actor, refusals })
           } catch (error) {
@@ -571,6 +589,33 @@ export class LiveDocument implements GateHost {
       if (this.holds <= 0) this.deps.onIdle(this)
     })
     return done
+  }
+
+  /**
+   * The wanted events of a commit of `update` (which the document holds now), from the facts
+   * of the commit before. Commits are handed to storage in order, so the facts move on here:
+   * a commit that fails fails the document, which is reloaded with facts from storage.
+   */
+  private eventsOf(
+    update: Uint8Array,
+    actor: Actor | null,
+    refusals: readonly Refusal[],
+  ): NewDomainEvent[] {
+    if (this.facts === null) return NO_EVENTS
+    const derived = eventsOfCommit(
+      this.parsed,
+      this.doc,
+      this.facts,
+      update,
+      actor,
+      refusals,
+      Date.now(),
+    )
+    this.facts = derived.facts
+    const wanted = this.deps.eventTypes
+    return derived.events.every((e) => wanted.has(e.type))
+      ? derived.events
+      : derived.events.filter((e) => wanted.has(e.type))
   }
 
   /**
