@@ -119,7 +119,7 @@ describe.each(stores)('%s job store', (_name, factory) => {
     expect(await store.get(elsewhere.id)).toMatchObject({ state: 'queued' })
   })
 
-  it('lists a workspace newest first and removes what a filter matches', async () => {
+  it('lists a workspace newest first, counts by state and removes what a filter matches', async () => {
     const a = await store.enqueue({ kind: 'deliver', workspace: 'ws', lane: 'c1', input: {} })
     const b = await store.enqueue({ kind: 'deliver', workspace: 'ws', lane: 'c2', input: {} })
     await store.enqueue({ kind: 'export', workspace: 'ws', input: {} })
@@ -128,6 +128,13 @@ describe.each(stores)('%s job store', (_name, factory) => {
       a.id,
     ])
     expect(await store.list({ workspace: 'ws', states: ['done'] }, 10)).toEqual([])
+    expect(await store.count({ workspace: 'ws', kind: 'deliver' })).toEqual({
+      queued: 2,
+      running: 0,
+      done: 0,
+      failed: 0,
+      cancelled: 0,
+    })
     expect(await store.remove({ workspace: 'ws', lane: 'c1' })).toBe(1)
     expect(await store.get(a.id)).toBeNull()
     expect(await store.list({ workspace: 'ws' }, 10)).toHaveLength(2)

@@ -5,8 +5,9 @@ export type JobState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled'
  * A unit of background work as stored: re-links, exports, deliveries to a bot or CRM. A job is
  * run by one worker at a time, which holds a lease on it and renews it (the heartbeat) with its
  * progress; a job whose lease ran out (its worker crashed or was cut off) is taken by the next
- * worker that looks and resumes from its last progress. Jobs hold ids and counts, never a
- * contact's values.
+ * worker that looks and resumes from its last progress. Jobs hold ids and counts, not a
+ * contact's values; the one exception, a CRM delivery's body, lives in its contact's lane and is
+ * removed with it when the contact is erased.
  */
 export interface Job {
   readonly id: string
@@ -58,6 +59,15 @@ export interface NewJob {
   readonly runAt?: number
 }
 
+/** A count per state with every state at 0. */
+export const emptyJobCounts = (): Record<JobState, number> => ({
+  queued: 0,
+  running: 0,
+  done: 0,
+  failed: 0,
+  cancelled: 0,
+})
+
 /** Which jobs a listing or a cancellation is about. */
 export interface JobFilter {
   readonly workspace: string
@@ -77,6 +87,8 @@ export interface JobStore {
   get(id: string): Promise<Job | null>
   /** Jobs matching the filter, newest first. */
   list(filter: JobFilter, limit: number): Promise<Job[]>
+  /** How many jobs match the filter, by state (every state present, 0 when none). */
+  count(filter: JobFilter): Promise<Record<JobState, number>>
   /**
    * Takes the oldest job of one of `kinds` that is queued and due, or running with a lease
    * that ran out, for `owner` until `leaseMs` from now (attempts + 1). A job waits while an

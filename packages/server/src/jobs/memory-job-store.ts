@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { emptyJobCounts } from './job-store'
 import type { Job, JobFilter, JobStore } from './job-store'
 
 type MutableJob = { -readonly [K in keyof Job]: Job[K] }
@@ -74,6 +75,11 @@ export function createMemoryJobStore(now: () => number = Date.now): JobStore {
         .sort((a, b) => b.seq - a.seq)
         .slice(0, limit)
         .map(copy)
+    },
+    async count(filter) {
+      const counts = emptyJobCounts()
+      for (const job of jobs) if (matches(job, filter)) counts[job.state] += 1
+      return counts
     },
     async claim(kinds, owner, leaseMs) {
       const at = now()

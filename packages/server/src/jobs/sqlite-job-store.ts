@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Database, Statement } from 'better-sqlite3'
+import { emptyJobCounts } from './job-store'
 import type { Job, JobFilter, JobState, JobStore } from './job-store'
 
 interface JobSqlRow {
@@ -172,6 +173,15 @@ export function createSqliteJobStore(db: Database, now: () => number = Date.now)
         limit,
       ) as JobSqlRow[]
       return rows.map(toJob)
+    },
+    async count(filter) {
+      const { clause, params } = where(filter)
+      const rows = prepare(
+        `SELECT state, count(*) AS n FROM jobs WHERE ${clause} GROUP BY state`,
+      ).all(...params) as { state: JobState; n: number }[]
+      const counts = emptyJobCounts()
+      for (const row of rows) counts[row.state] = row.n
+      return counts
     },
     async claim(kinds, owner, leaseMs) {
       return claim.immediate(kinds, owner, leaseMs)
