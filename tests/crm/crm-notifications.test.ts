@@ -77,7 +77,7 @@ describe('CRM notifications against the reference CRM', () => {
     const { contactId, conversationId } = await inbound(cardfile, 'ana@example.com')
     await expect.poll(async () => (await readContact(cardfile, contactId)).validated).toBe(true)
     await setStatus(cardfile, conversationId, 'resolved')
-    await cardfile.server.crm!.idle()
+    await cardfile.server.idle()
 
     expect(await deliveries(cardfile)).toEqual([])
     expect(crm.received().filter((r) => r.path === NOTIFICATION)).toEqual([])

@@ -67,7 +67,7 @@ describe('CRM lookup against the reference CRM', () => {
     await setUpWorkspace(cardfile)
     await connect(cardfile, crm)
     const { contactId } = await inbound(cardfile, 'ana@example.com')
-    await cardfile.server.crm!.idle()
+    await cardfile.server.idle()
 
     const response = await cardfile.api(`/api/${WORKSPACE}/contacts/${contactId}/lookup`, {
       method: 'POST',
@@ -85,7 +85,7 @@ describe('CRM lookup against the reference CRM', () => {
     crm.setSecret('ab'.repeat(32))
 
     const { contactId } = await inbound(cardfile, 'ana@example.com')
-    await cardfile.server.crm!.idle()
+    await cardfile.server.idle()
 
     const status = await cardfile.api(`/api/${WORKSPACE}/contacts/${contactId}/crm`, { as: AGENT })
     expect(await status.json()).toMatchObject({
@@ -114,7 +114,7 @@ describe('CRM lookup against the reference CRM', () => {
       crm.setBehaviour({ lookupBody: body })
 
       const { contactId } = await inbound(cardfile, 'ana@example.com')
-      await cardfile.server.crm!.idle()
+      await cardfile.server.idle()
 
       const status = await cardfile.api(`/api/${WORKSPACE}/contacts/${contactId}/crm`, {
         as: AGENT,
@@ -137,7 +137,7 @@ describe('CRM lookup against the reference CRM', () => {
     crm.setBehaviour({ delayMs: 1500 })
 
     const { contactId } = await inbound(cardfile, 'ana@example.com')
-    await cardfile.server.crm!.idle()
+    await cardfile.server.idle()
 
     const status = await cardfile.api(`/api/${WORKSPACE}/contacts/${contactId}/crm`, { as: AGENT })
     expect(await status.json()).toMatchObject({
@@ -201,7 +201,7 @@ describe('CRM write-back against the reference CRM', () => {
       .poll(async () => (await readContact(cardfile, contactId)).custom.tier?.value)
       .toBe('gold')
     await setStatus(cardfile, conversationId, 'resolved')
-    await cardfile.server.crm!.idle()
+    await cardfile.server.idle()
     expect((await readContact(cardfile, contactId)).pending ?? []).toEqual([])
     expect(crm.writeBacks()).toEqual([])
     handle.release()

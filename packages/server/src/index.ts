@@ -82,8 +82,12 @@ export type {
   DeliveryState,
   PendingWriteBack,
 } from './crm/crm-storage'
-export type { RetryPolicy } from './crm/outbox'
-export { DEFAULT_RETRY } from './crm/outbox'
+export type { RetryPolicy } from './crm/delivery-job'
+export { DEFAULT_RETRY } from './crm/delivery-job'
+export type { CrmExtension } from './crm/crm-extension'
+export { crmExtension } from './crm/crm-extension'
+export type { CardfileExtensionOptions } from './extensions/cardfile-extensions'
+export { cardfileExtensions } from './extensions/cardfile-extensions'
 export { generateSecret, signBody, verifySignature } from './crm/signing'
 export type {
   ContactLinkLogEntry,

@@ -21,11 +21,10 @@ import type { RawData } from 'ws'
 import { createAuthenticator, tokenExpiry } from './auth/authenticate'
 import type { AuthOptions, AuthenticatedActor } from './auth/authenticate'
 import type { DocumentHost } from './document-host'
-import { createCrmService } from './crm/crm-service'
+import { isCrmExtension } from './crm/crm-extension'
 import type { CrmOptions, CrmService } from './crm/crm-service'
 import { createLocalCoordination } from './coordination/coordination'
 import type { Coordination } from './coordination/coordination'
-import { crmRoutes } from './http/crm-routes'
 import type { HttpContext, HttpRequestHandler } from './http/http-context'
 import { createOriginPolicy, handleCors } from './http/origins'
 import type { OriginOptions } from './http/origins'
@@ -41,10 +40,11 @@ import type { Storage } from './storage/storage'
 import { startEventPump } from './events/event-consumers'
 import type { EventConsumer, EventPump } from './events/event-consumers'
 import type { DomainEventType } from './events/domain-event'
+import { cardfileExtensions } from './extensions/cardfile-extensions'
 import type { Extension, ExtensionContext, ExtensionParts } from './extensions/extension'
 import { startJobRunner } from './jobs/job-runner'
 import type { JobHandler, JobRunner } from './jobs/job-runner'
-import type { ContactErasedEvent, ContactErasureHook } from './deletion/contact-erasure'
+import type { ContactErasureHook } from './deletion/contact-erasure'
 import type { CloseCode } from '@cardfile/core'
 import { Connection } from './sync/connection'
 import { DocumentRegistry } from './sync/document-registry'
@@ -92,15 +92,16 @@ export interface CardfileServerOptions {
   readonly botHandoff?: CrossChannelOptions['botHandoff']
   readonly scoring?: CrossChannelOptions['scoring']
   /**
-   * The CRM integration (lookups, CRM-managed attributes, write-backs through a
-   * durable outbox, and its routes under `/api/<ws>/crm`). Off unless given; needs a storage
-   * with `crm` (SQLite and memory have it).
+   * The CRM integration (lookups, CRM-managed attributes, write-backs and notifications as
+   * jobs, and its routes under `/api/<ws>/crm`): the `crm` extension among the built-in ones
+   * when `extensions` is not given. Off unless given; needs a storage with `crm` (SQLite and
+   * memory have it).
    */
   readonly crm?: CrmOptions
   /**
    * Features started in this order (their routes are served in it too, before `httpHandler`)
    * and stopped in reverse: each contributes event consumers, job handlers, routes and an
-   * erasure hook.
+   * erasure hook. Default: the built-in ones the options turn on (`cardfileExtensions`).
    */
   readonly extensions?: readonly Extension[]
   /** Timing of the event consumers and the job runner (tests shorten the leases). */
@@ -246,7 +247,6 @@ export async function createCardfileServer(
     logger,
     onCommit: (event) => {
       crossChannel.onCommit(event)
-      crm?.onCommit(event)
       options.onCommit?.(event)
     },
     seedWorkspaces: options.seedWorkspaces ?? true,
@@ -260,23 +260,6 @@ export async function createCardfileServer(
     ...(options.botHandoff === undefined ? {} : { botHandoff: options.botHandoff }),
     ...(options.scoring === undefined ? {} : { scoring: options.scoring }),
   })
-  const crmStorage = options.storage.crm
-  if (options.crm !== undefined && crmStorage === undefined) {
-    throw new CardfileError(ErrorCodes.Internal, 'the CRM integration needs a storage with crm')
-  }
-  const crm: CrmService | null =
-    options.crm === undefined || crmStorage === undefined
-      ? null
-      : createCrmService({
-          host: registry,
-          storage: crmStorage,
-          logger,
-          metrics,
-          coordination,
-          options: options.crm,
-        })
-  const crmHandler = crm === null ? null : crmRoutes(crm)
-
   const extensionContext: ExtensionContext = {
     host: registry,
     storage: options.storage,
@@ -290,15 +273,17 @@ export async function createCardfileServer(
       return queued
     },
   }
+  const extensions = options.extensions ?? cardfileExtensions(options)
   const started: { readonly extension: Extension; readonly parts: ExtensionParts }[] = []
   try {
-    for (const extension of options.extensions ?? []) {
+    for (const extension of extensions) {
       started.push({ extension, parts: await extension.start(extensionContext) })
     }
   } catch (error) {
     for (const { parts } of started.reverse()) await parts.stop?.().catch(() => undefined)
     throw error
   }
+  const crm: CrmService | null = extensions.find(isCrmExtension)?.service ?? null
   const consumers: EventConsumer[] = started.flatMap(({ parts }) => parts.consumers ?? [])
   const jobHandlers: JobHandler[] = started.flatMap(({ parts }) => parts.jobs ?? [])
   const extensionRoutes: HttpRequestHandler[] = started.flatMap(({ parts }) =>
@@ -332,10 +317,7 @@ export async function createCardfileServer(
     metrics,
     authenticate,
     ready: () => !closing,
-    erasureHooks: [
-      ...(crm === null ? [] : [(event: ContactErasedEvent) => crm.onContactErased(event)]),
-      ...extensionErasureHooks,
-    ],
+    erasureHooks: extensionErasureHooks,
     coordination,
     logger,
   }
@@ -629,17 +611,14 @@ export async function createCardfileServer(
       res.end(JSON.stringify({ error: { code: ErrorCodes.NotFound, message: 'Not found' } }))
     }
     const handler = options.httpHandler
-    if (handler === undefined && crmHandler === null && extensionRoutes.length === 0) {
+    if (handler === undefined && extensionRoutes.length === 0) {
       notFound()
       return
     }
     Promise.resolve()
       .then(async () => {
         for (const routes of extensionRoutes) if (await routes(req, res, httpContext)) return true
-        return (
-          (crmHandler !== null && (await crmHandler(req, res, httpContext))) ||
-          (handler !== undefined && (await handler(req, res, httpContext)))
-        )
+        return handler !== undefined && (await handler(req, res, httpContext))
       })
       .then(
         (handled) => {
@@ -765,8 +744,6 @@ export async function createCardfileServer(
       for (const conn of connections) {
         conn.close({ code: CloseCodes.GoingAway.code, reason: 'shutting-down' })
       }
-      // The CRM may still write lookup results; queued deliveries stay in storage.
-      await crm?.close()
       // Routing may still write a conversation, and a re-link must stop before storage closes.
       await crossChannel.stop()
       // Consumers and jobs stop after their current step; what is left is resumed by the next

@@ -1,11 +1,10 @@
-import { ContactDoc, SchemaDoc } from '@cardfile/core'
+import { ContactDoc, ConversationDoc, SchemaDoc } from '@cardfile/core'
 import type { Actor } from '@cardfile/core'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createCardfileServer, createMemoryStorage } from '@cardfile/server'
 import type { Storage } from '@cardfile/server'
 import { CrmCallError } from '../src/crm/adapter'
 import type { CrmAdapter } from '../src/crm/adapter'
-import { startOutbox } from '../src/crm/outbox'
 
 const cleanups: (() => Promise<void> | void)[] = []
 afterEach(async () => {
@@ -33,13 +32,13 @@ describe('CRM logs hold no contact values', () => {
   it('logs a dead delivery by kind and status, never the CRM answer that echoed a value', async () => {
     const storage: Storage = createMemoryStorage()
     cleanups.push(() => storage.close())
-    const crm = storage.crm!
     const { lines, logger } = recordingLogger()
-    const outbox = startOutbox({
-      storage: crm,
-      retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 },
-      logger,
-      send: async () => {
+    const adapter: CrmAdapter = {
+      requiresUrls: false,
+      async lookup() {
+        return { found: false }
+      },
+      async deliver() {
         throw new CrmCallError(
           'status',
           `the CRM answered 422: {"email":"${SECRET_VALUE}"}`,
@@ -47,18 +46,41 @@ describe('CRM logs hold no contact values', () => {
           422,
         )
       },
+    }
+    const server = await createCardfileServer({
+      storage,
+      auth: { secret: 's' },
+      host: '127.0.0.1',
+      crm: { adapter, retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 } },
+      logger,
     })
-    cleanups.push(() => outbox.close())
-    await crm.enqueue({
-      id: 'd1',
-      workspace: 'w',
-      contactId: 'c1',
-      kind: 'write-back',
-      body: '{}',
-      createdAt: 1,
+    cleanups.push(() => server.close())
+    await server.host.transact('acme/schema', ADMIN, (doc) => {
+      const schema = new SchemaDoc(doc)
+      schema.updateSettings({ plan: 'enterprise' })
+      schema.destroy()
     })
-    outbox.poke()
-    await expect.poll(() => outbox.counters.dead).toBe(1)
+    await server.crm!.updateConfig('acme', { enabled: true })
+    // A conversation starts: its notification is refused for good.
+    await server.host.transact('acme/conversation/v1', ADMIN, (doc) => {
+      const conversation = new ConversationDoc(doc, 'v1')
+      conversation.init({
+        contactId: 'c1',
+        channel: 'email',
+        status: 'new',
+        team: null,
+        priority: 0,
+        createdAt: Date.now(),
+      })
+      conversation.destroy()
+    })
+    await server.idle()
+
+    expect((await server.crm!.metrics('acme')).deliveries.dead).toBe(1)
+    const [dead] = await server.crm!.deliveries('acme', { state: 'dead', limit: 1 })
+    // Admins read the answer with the delivery...
+    expect(dead?.lastError).toContain(SECRET_VALUE)
+    // ...the log has the kind of failure and the status.
     expect(lines.some((line) => line.includes('CRM delivery is dead'))).toBe(true)
     expect(lines.some((line) => line.includes('"status":422'))).toBe(true)
     expect(lines.join('\n')).not.toContain(SECRET_VALUE)

@@ -5,39 +5,25 @@ import {
   SchemaDoc,
   capabilities,
   contactDocName,
-  parseDocName,
   schemaDocName,
   validateValue,
 } from '@cardfile/core'
-import type {
-  Actor,
-  AttributeDefinition,
-  ChannelId,
-  ConversationStatus,
-  Role,
-  SchemaView,
-} from '@cardfile/core'
-import type * as Y from 'yjs'
+import type { Actor, AttributeDefinition, ChannelId, SchemaView } from '@cardfile/core'
 import { createLocalCoordination } from '../coordination/coordination'
 import type { Coordination } from '../coordination/coordination'
 import type { DocumentHost } from '../document-host'
+import type { EventConsumer } from '../events/event-consumers'
+import type { Job, JobStore, NewJob } from '../jobs/job-store'
+import type { JobHandler } from '../jobs/job-runner'
 import { createServerMetrics } from '../metrics'
 import type { ServerMetrics } from '../metrics'
-import type { CommitEvent } from '../sync/live-document'
-import { errorContext } from '../sync/logger'
 import type { ServerLogger } from '../sync/logger'
 import { CrmCallError } from './adapter'
 import type { CrmAdapter } from './adapter'
 import { lookupResponseSchema } from './contract'
-import type {
-  AliasValues,
-  ChangedBy,
-  DeliveryBody,
-  LookupRequest,
-  LookupTrigger,
-  NotificationRequest,
-  WriteBackRequest,
-} from './contract'
+import type { ChangedBy, LookupRequest, LookupTrigger } from './contract'
+import { crmConsumer } from './crm-consumer'
+import type { QueuedDelivery } from './crm-consumer'
 import type {
   CrmConfig,
   CrmDelivery,
@@ -45,11 +31,18 @@ import type {
   CrmStorage,
   DeliveryState,
 } from './crm-storage'
+import { fieldOf, fromCrmValue, lookupValues } from './crm-values'
+import {
+  CRM_DELIVERY,
+  DEFAULT_RETRY,
+  JOB_STATES,
+  crmDeliveryHandler,
+  deliveryLane,
+  deliveryOf,
+} from './delivery-job'
+import type { DeliveryCounters, DeliveryInput, RetryPolicy } from './delivery-job'
 import { httpCrmAdapter, newCallKey } from './http-adapter'
-import { DEFAULT_RETRY, DeliveryPaused, startOutbox } from './outbox'
-import type { Outbox, OutboxCounters, RetryPolicy } from './outbox'
 import { SECRET_PATTERN, generateSecret, secretHint } from './signing'
-import { writtenKeys } from './written-keys'
 
 /** The server's own CRM actor: writes lookups' results (provenance `crm`) and status flags. */
 export const CRM_ACTOR: Actor = { userId: 'cardfile-crm', role: 'system', name: 'CRM integration' }
@@ -62,7 +55,7 @@ export interface CrmOptions {
   readonly adapter?: CrmAdapter
   /** Timeout of one CRM call, in ms. Default 5000. */
   readonly timeoutMs?: number
-  /** Retries of queued deliveries; anything left out takes its default. */
+  /** Retries of queued deliveries (jobs); anything left out takes its default. */
   readonly retry?: Partial<RetryPolicy>
   /** Jitter source, for tests. Default Math.random. */
   readonly random?: () => number
@@ -108,8 +101,6 @@ export interface CrmContactStatus {
 /** The CRM integration running inside a server. */
 export interface CrmService {
   readonly adapter: CrmAdapter
-  /** Feed of every document commit (the server wires it to `onCommit`). */
-  onCommit(event: CommitEvent): void
   /** Looks a contact up now and applies the answer. */
   lookup(
     workspace: string,
@@ -128,6 +119,7 @@ export interface CrmService {
     workspace: string,
     secret?: string,
   ): Promise<{ readonly config: CrmConfigView; readonly secret?: string }>
+  /** Deliveries of a workspace (jobs of kind `crm-delivery`), newest first. */
   deliveries(
     workspace: string,
     query: { readonly state?: DeliveryState; readonly limit: number },
@@ -138,17 +130,14 @@ export interface CrmService {
   metrics(workspace: string): Promise<CrmMetrics>
   /** Drops everything queued or held about an erased contact (a `ContactErasureHook`). */
   onContactErased(event: { readonly workspace: string; readonly contactId: string }): Promise<void>
-  /** Resolves when every commit seen so far has been handled (tests, shutdown). */
-  idle(): Promise<void>
-  close(): Promise<void>
 }
 
 /** Counters of the CRM integration. */
 export interface CrmMetrics {
   readonly lookups: Readonly<Record<CrmLookupRecord['outcome'], number>>
   readonly deliveries: Readonly<Record<DeliveryState, number>>
-  /** Process-wide outbox counters since start. */
-  readonly outbox: Readonly<OutboxCounters>
+  /** This process's delivery attempts since it started. */
+  readonly outbox: Readonly<DeliveryCounters>
 }
 
 const HTTP_URL = /^https?:\/\//i
@@ -185,36 +174,6 @@ const viewOf = (config: CrmConfig | null): CrmConfigView =>
         updatedAt: config.updatedAt,
       }
 
-interface FieldLike {
-  readonly value: string | null
-  readonly by: { readonly role: Role; readonly userId: string; readonly at: number }
-}
-
-const fieldOf = (raw: unknown): FieldLike | null => {
-  if (typeof raw !== 'object' || raw === null) return null
-  const { value, by } = raw as { value?: unknown; by?: unknown }
-  if (typeof by !== 'object' || by === null) return null
-  if (typeof value !== 'string' && value !== null) return null
-  return raw as FieldLike
-}
-
-/** A stored value as the CRM reads it: text, or a dropdown option's label. */
-const toCrmValue = (def: AttributeDefinition, value: string | null): string | null => {
-  if (value === null || def.type === 'text') return value
-  return def.options.find((o) => o.id === value)?.label ?? value
-}
-
-/** A CRM value as stored: text, or the id of the dropdown option it names (by label or id). */
-const fromCrmValue = (def: AttributeDefinition, value: string | null): string | null => {
-  if (value === null || def.type === 'text') return value
-  const wanted = value.trim().toLowerCase()
-  return (
-    def.options.find((o) => o.id === value)?.id ??
-    def.options.find((o) => o.label.trim().toLowerCase() === wanted)?.id ??
-    value
-  )
-}
-
 /** The workspace's definitions and settings, read through the host. */
 export const readSchemaView = (host: DocumentHost, workspace: string): Promise<SchemaView> =>
   host.read(schemaDocName(workspace), (doc) => {
@@ -226,38 +185,42 @@ export const readSchemaView = (host: DocumentHost, workspace: string): Promise<S
     }
   })
 
-/** The lookup attributes of a contact that have a value, by alias. */
-function lookupValues(doc: Y.Doc, view: SchemaView): Record<string, string> {
-  const out: Record<string, string> = {}
-  for (const def of view.definitions.values()) {
-    if (!def.lookup || def.retired) continue
-    const map = doc.getMap(def.kind === 'platform' ? 'platform' : 'custom')
-    const field = fieldOf(map.get(def.id))
-    const value = field === null ? null : toCrmValue(def, field.value)
-    if (value !== null && value !== '') out[def.alias] = value
-  }
-  return out
+/** The running CRM integration: the service, and what the server runs for it. */
+export interface CrmParts {
+  readonly service: CrmService
+  /** Reacts to contact and conversation changes (named `crm`). */
+  readonly consumer: EventConsumer
+  /** Sends write-backs and notifications (jobs of kind `crm-delivery`). */
+  readonly deliveries: JobHandler
+  /** Waits for the lookups and erasures this process started. */
+  stop(): Promise<void>
 }
 
 /**
- * Starts the CRM integration: watches commits for new conversations, new values of lookup
- * attributes, agents' edits of CRM-managed attributes and status changes; runs lookups; queues
- * write-backs and notifications in the durable outbox.
+ * Starts the CRM integration: its event consumer turns new conversations, new values of lookup
+ * attributes, agents' edits of CRM-managed attributes and status changes into lookups, pending
+ * write-backs and delivery jobs, which its job handler sends. Nothing it relies on lives in
+ * this process: the event cursor, the pending write-backs and the jobs are in storage, so
+ * another process on the same storage carries on where this one stopped.
  *
  * @example
- * const crm = createCrmService({ host: server.host, storage: storage.crm!, logger, metrics })
+ * const crm = createCrmService({ host, storage: storage.crm!, jobs: storage.jobs, enqueue, logger })
  */
 export function createCrmService(deps: {
   readonly host: DocumentHost
   readonly storage: CrmStorage
+  /** The jobs table, read for listings, counts, retries and erasure. */
+  readonly jobs: JobStore
+  /** Enqueues a job (once per kind and key) and wakes the job runner. */
+  readonly enqueue: (job: NewJob) => Promise<Job>
   readonly logger: ServerLogger
   /** The server's registry (`GET /metrics`); lookups and deliveries are counted there. */
   readonly metrics?: Pick<ServerMetrics, 'crmDeliveries' | 'crmLookups' | 'crmDeliveryLatency'>
   readonly options?: CrmOptions
   /** Where the per-contact order and the configuration cache live (default: this process). */
   readonly coordination?: Coordination
-}): CrmService {
-  const { host, storage, logger } = deps
+}): CrmParts {
+  const { host, storage, jobs, logger } = deps
   const metrics = deps.metrics ?? createServerMetrics()
   const options = deps.options ?? {}
   const adapter = options.adapter ?? httpCrmAdapter()
@@ -271,24 +234,23 @@ export function createCrmService(deps: {
     refused: 0,
     failed: 0,
   }
-  /** Last status seen per conversation, for the `from` of a status change. */
-  const statuses = new Map<string, ConversationStatus>()
-  const inFlight = new Set<Promise<unknown>>()
-  let closed = false
+  const counters: DeliveryCounters = { attempts: 0, delivered: 0, retried: 0, dead: 0 }
+  // Work this process started, so that stop() lets it finish before storage closes; nothing
+  // in it is needed by a later process.
+  const running = new Set<Promise<unknown>>()
 
   const configOf = (workspace: string): Promise<CrmConfig | null> =>
     configs.get(workspace, () => storage.getConfig(workspace))
 
   /** Work per contact runs in order: pending edits, write-backs and lookups never interleave. */
-  const serial = <T>(key: string, work: () => Promise<T>): Promise<T> => {
-    const next = coordination.locks.run(`crm\u0000${key}`, work)
-    // Tracked so that idle() and close() wait for it.
+  const serial = <T>(workspace: string, contactId: string, work: () => Promise<T>): Promise<T> => {
+    const next = coordination.locks.run(`crm\u0000${workspace}\u0000${contactId}`, work)
     const settled = next.then(
       () => undefined,
       () => undefined,
     )
-    inFlight.add(settled)
-    void settled.finally(() => inFlight.delete(settled))
+    running.add(settled)
+    void settled.finally(() => running.delete(settled))
     return next
   }
 
@@ -301,42 +263,27 @@ export function createCrmService(deps: {
     return capabilities(view.settings.plan).crm ? { config, view } : null
   }
 
-  const send = async (delivery: CrmDelivery): Promise<void> => {
-    const config = await configOf(delivery.workspace)
-    if (config === null || !config.enabled) throw new DeliveryPaused(60_000)
-    const body = JSON.parse(delivery.body) as DeliveryBody
-    await adapter.deliver({ config, idempotencyKey: delivery.id, timeoutMs }, body, delivery.body)
-  }
-
-  const outbox: Outbox = startOutbox({
-    storage,
-    send,
-    retry,
-    logger,
-    metrics,
-    ...(options.random === undefined ? {} : { random: options.random }),
-  })
-
-  const enqueue = async (
-    workspace: string,
-    contactId: string,
-    body: (sequence: number) => DeliveryBody,
-    clear?: readonly string[],
-  ): Promise<void> => {
+  const queue = async (delivery: QueuedDelivery): Promise<Job> => {
+    const { workspace, contactId, kind } = delivery
+    // A replayed event takes a sequence number it does not use: numbers still increase.
     const sequence = await storage.nextSequence(workspace, contactId)
-    await storage.enqueue(
-      {
-        id: randomUUID(),
-        workspace,
-        contactId,
-        kind: body(sequence).type,
-        body: JSON.stringify(body(sequence)),
-        createdAt: Date.now(),
-      },
-      clear === undefined ? undefined : { contactId, attributeIds: clear },
-    )
-    metrics.crmDeliveries.inc(1, { event: 'queued' })
-    outbox.poke()
+    const id = randomUUID()
+    const input: DeliveryInput = {
+      contactId,
+      kind,
+      body: JSON.stringify(delivery.body(sequence)),
+      attributeIds: delivery.attributeIds,
+    }
+    const job = await deps.enqueue({
+      id,
+      kind: CRM_DELIVERY,
+      workspace,
+      key: delivery.key,
+      lane: deliveryLane(workspace, contactId),
+      input,
+    })
+    if (job.id === id) metrics.crmDeliveries.inc(1, { event: 'queued' })
+    return job
   }
 
   const writePendingFlag = async (workspace: string, contactId: string): Promise<void> => {
@@ -503,169 +450,17 @@ export function createCrmService(deps: {
     trigger: LookupTrigger,
     conversationId: string | null = null,
   ): Promise<LookupOutcome> =>
-    serial(`${workspace}\u0000${contactId}`, () =>
-      runLookup(workspace, contactId, trigger, conversationId),
-    )
-
-  const onContactCommit = async (
-    event: CommitEvent,
-    workspace: string,
-    contactId: string,
-  ): Promise<void> => {
-    const state = await active(workspace)
-    if (state === null) return
-    const { view } = state
-    const refused = new Set(event.refusals.map((r) => `${r.map}:${r.key}`))
-    const seen = await host.read(event.docName, (doc) => {
-      const custom = writtenKeys(doc, event.update, 'custom').filter(
-        (k) => !refused.has(`custom:${k}`),
-      )
-      const platform = writtenKeys(doc, event.update, 'platform')
-      const created = writtenKeys(doc, event.update, 'profile').includes('createdAt')
-      const lookupChanged = [...custom, ...platform].some((id) => {
-        const def = view.definitions.get(id)
-        const map = doc.getMap(def?.kind === 'platform' ? 'platform' : 'custom')
-        return def?.lookup === true && (fieldOf(map.get(id))?.value ?? null) !== null
-      })
-      const edits = custom.flatMap((id) => {
-        const def = view.definitions.get(id)
-        const field = fieldOf(doc.getMap('custom').get(id))
-        if (def?.crmManaged !== true || field === null) return []
-        if (field.by.role !== 'agent' && field.by.role !== 'admin') return []
-        return [{ attributeId: id, by: field.by }]
-      })
-      return { lookupChanged, edits, created }
-    })
-    if (seen.edits.length > 0) {
-      await serial(`${workspace}\u0000${contactId}`, async () => {
-        await storage.putPending(seen.edits.map((e) => ({ workspace, contactId, ...e })))
-        await writePendingFlag(workspace, contactId)
-      })
-    }
-    // A new contact is looked up when its conversation starts, right after.
-    if (seen.lookupChanged && !seen.created) {
-      await lookup(workspace, contactId, 'lookup-attribute-changed')
-    }
-  }
-
-  const onConversationCommit = async (
-    event: CommitEvent,
-    workspace: string,
-    conversationId: string,
-  ): Promise<void> => {
-    const seen = await host.read(event.docName, (doc) => {
-      const meta = doc.getMap('meta')
-      const keys = writtenKeys(doc, event.update, 'meta')
-      return {
-        started: keys.includes('createdAt'),
-        statusChanged: keys.includes('status'),
-        contactId: meta.get('contactId') as string | undefined,
-        status: meta.get('status') as ConversationStatus | undefined,
-      }
-    })
-    const { contactId, status } = seen
-    if (contactId === undefined || status === undefined) return
-    const statusKey = `${workspace}\u0000${conversationId}`
-    const from = statuses.get(statusKey) ?? null
-    statuses.set(statusKey, status)
-    if (!seen.started && !seen.statusChanged) return
-    const state = await active(workspace)
-    if (state === null) return
-    const { config, view } = state
-    const conversation = {
-      id: conversationId,
-      status: { from: seen.started ? null : from, to: status },
-    }
-    if (config.notificationUrl !== null || !adapter.requiresUrls) {
-      await serial(`${workspace}\u0000${contactId}`, () =>
-        enqueue(workspace, contactId, (sequence): NotificationRequest => ({
-          type: 'notification',
-          workspace,
-          sequence,
-          event: seen.started ? 'conversation-started' : 'conversation-status-changed',
-          contact: { id: contactId },
-          conversation,
-          at: Date.now(),
-        })),
-      )
-    }
-    if (seen.started) {
-      await lookup(workspace, contactId, 'conversation-started', conversationId)
-      return
-    }
-    if (config.writeBackUrl === null && adapter.requiresUrls) return
-    await serial(`${workspace}\u0000${contactId}`, async () => {
-      const pending = await storage.listPending(workspace, contactId)
-      if (pending.length === 0) return
-      const docName = contactDocName(workspace, contactId)
-      const body = await host.read(docName, (doc) => {
-        const values: Record<string, string | null> = {}
-        const changedBy: Record<string, ChangedBy> = {}
-        for (const p of pending) {
-          const def = view.definitions.get(p.attributeId)
-          if (def === undefined) continue
-          const field = fieldOf(doc.getMap('custom').get(p.attributeId))
-          values[def.alias] = toCrmValue(def, field?.value ?? null)
-          changedBy[def.alias] = p.by
-        }
-        return { values, changedBy, lookup: lookupValues(doc, view) as AliasValues }
-      })
-      await enqueue(
-        workspace,
-        contactId,
-        (sequence): WriteBackRequest => ({
-          type: 'write-back',
-          workspace,
-          sequence,
-          contact: { id: contactId, lookup: body.lookup },
-          values: body.values,
-          changedBy: body.changedBy,
-          conversation,
-        }),
-        pending.map((p) => p.attributeId),
-      )
-      await writePendingFlag(workspace, contactId)
-    })
-  }
-
-  const handle = async (event: CommitEvent): Promise<void> => {
-    // The integration's own writes (lookup results, status flags) start nothing.
-    if (event.actor?.userId === CRM_ACTOR.userId && event.actor.role === 'system') return
-    const name = parseDocName(event.docName)
-    if (name === null || name.kind === 'schema') return
-    const config = await configOf(name.workspace)
-    if (config === null || !config.enabled) return
-    if (name.kind === 'contact') await onContactCommit(event, name.workspace, name.id)
-    else await onConversationCommit(event, name.workspace, name.id)
-  }
-
-  const track = <T>(work: Promise<T>): Promise<T> => {
-    inFlight.add(work)
-    void work.finally(() => inFlight.delete(work)).catch(() => undefined)
-    return work
-  }
+    serial(workspace, contactId, () => runLookup(workspace, contactId, trigger, conversationId))
 
   const saveConfig = async (config: CrmConfig): Promise<void> => {
     await storage.putConfig(config)
     configs.set(config.workspace, config)
-    outbox.poke()
   }
 
-  return {
+  const service: CrmService = {
     adapter,
-    onCommit(event) {
-      if (closed) return
-      track(handle(event)).catch((error: unknown) => {
-        if (error instanceof CardfileError && error.code === ErrorCodes.Deleted) return
-        logger.error('CRM integration failed on a commit', {
-          doc: event.docName,
-          ...errorContext(error),
-        })
-      })
-    },
-
     lookup(workspace, contactId, trigger, conversationId = null) {
-      return track(lookup(workspace, contactId, trigger, conversationId))
+      return lookup(workspace, contactId, trigger, conversationId)
     },
 
     async getConfig(workspace) {
@@ -729,14 +524,21 @@ export function createCrmService(deps: {
         : { config: viewOf(next) }
     },
 
-    deliveries(workspace, query) {
-      return storage.listDeliveries(workspace, query)
+    async deliveries(workspace, query) {
+      const states =
+        query.state === undefined ? Object.values(JOB_STATES).flat() : JOB_STATES[query.state]
+      const found = await jobs.list({ workspace, kind: CRM_DELIVERY, states }, query.limit)
+      return found.flatMap((job): CrmDelivery[] => {
+        const delivery = deliveryOf(job)
+        return delivery === null ? [] : [delivery]
+      })
     },
 
     async retry(workspace, deliveryId) {
-      const revived = await storage.revive(workspace, deliveryId, Date.now())
-      if (revived) outbox.poke()
-      return revived
+      const job = await jobs.get(deliveryId)
+      if (job?.workspace !== workspace || job.kind !== CRM_DELIVERY) return false
+      // The runner takes it at its next look (same id, so the same idempotency key).
+      return jobs.retry(deliveryId)
     },
 
     async status(workspace, contactId) {
@@ -754,27 +556,57 @@ export function createCrmService(deps: {
     },
 
     async metrics(workspace) {
+      const counts = await jobs.count({ workspace, kind: CRM_DELIVERY })
       return {
         lookups: { ...lookupCounts },
-        deliveries: await storage.countDeliveries(workspace),
-        outbox: { ...outbox.counters },
+        deliveries: {
+          pending: counts.queued + counts.running,
+          delivered: counts.done,
+          dead: counts.failed,
+        },
+        outbox: { ...counters },
       }
     },
 
     async onContactErased({ workspace, contactId }) {
-      await serial(`${workspace}\u0000${contactId}`, () =>
-        storage.forgetContact(workspace, contactId),
-      )
+      await serial(workspace, contactId, async () => {
+        await jobs.remove({
+          workspace,
+          kind: CRM_DELIVERY,
+          lane: deliveryLane(workspace, contactId),
+        })
+        await storage.forgetContact(workspace, contactId)
+      })
     },
+  }
 
-    async idle() {
-      while (inFlight.size > 0) await Promise.all([...inFlight])
-    },
-
-    async close() {
-      closed = true
-      await outbox.close()
-      await Promise.allSettled([...inFlight])
+  return {
+    service,
+    consumer: crmConsumer(
+      {
+        host,
+        storage,
+        adapter,
+        active,
+        lookup,
+        serial,
+        writePendingFlag,
+        queue,
+      },
+      CRM_ACTOR.userId,
+    ),
+    deliveries: crmDeliveryHandler({
+      adapter,
+      configOf,
+      timeoutMs,
+      retry,
+      random: options.random ?? Math.random,
+      counters,
+      logger,
+      metrics,
+    }),
+    async stop() {
+      while (running.size > 0) await Promise.all([...running])
     },
   }
 }

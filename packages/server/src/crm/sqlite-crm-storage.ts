@@ -1,28 +1,5 @@
 import type { Database } from 'better-sqlite3'
-import type {
-  CrmConfig,
-  CrmDelivery,
-  CrmLookupRecord,
-  CrmStorage,
-  DeliveryKind,
-  DeliveryState,
-  PendingWriteBack,
-} from './crm-storage'
-
-interface DeliveryRow {
-  id: string
-  workspace: string
-  contact_id: string
-  seq: number
-  kind: string
-  body: string
-  state: string
-  attempts: number
-  next_attempt_at: number
-  last_error: string | null
-  created_at: number
-  updated_at: number
-}
+import type { CrmConfig, CrmLookupRecord, CrmStorage, PendingWriteBack } from './crm-storage'
 
 interface ConfigRow {
   workspace: string
@@ -51,25 +28,10 @@ interface LookupRow {
   reason: string | null
 }
 
-const toDelivery = (r: DeliveryRow): CrmDelivery => ({
-  id: r.id,
-  workspace: r.workspace,
-  contactId: r.contact_id,
-  seq: r.seq,
-  kind: r.kind as DeliveryKind,
-  body: r.body,
-  state: r.state as DeliveryState,
-  attempts: r.attempts,
-  nextAttemptAt: r.next_attempt_at,
-  lastError: r.last_error,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-})
-
 /**
- * The CRM tables of the SQLite store (migration 4): configuration, the outbox, pending
- * write-backs and lookup outcomes, in the same file as the documents, so a queued delivery is
- * as durable as an acknowledged edit.
+ * The CRM tables of the SQLite store (migration 4): configuration, pending write-backs,
+ * sequence numbers and lookup outcomes, in the same file as the documents (and the jobs that
+ * carry the deliveries), so a pending write-back is as durable as an acknowledged edit.
  *
  * @example
  * const crm = createSqliteCrmStorage(db, ensureOpen)
@@ -87,52 +49,8 @@ export function createSqliteCrmStorage(db: Database, ensureOpen: () => void): Cr
          notification_url = excluded.notification_url, secret = excluded.secret,
          updated_at = excluded.updated_at`,
     ),
-    insertDelivery: db.prepare<[Omit<DeliveryRow, 'seq'>], DeliveryRow>(
-      `INSERT INTO crm_deliveries (id, workspace, contact_id, kind, body, state, attempts,
-         next_attempt_at, last_error, created_at, updated_at)
-       VALUES (@id, @workspace, @contact_id, @kind, @body, @state, @attempts, @next_attempt_at,
-         @last_error, @created_at, @updated_at)
-       RETURNING *`,
-    ),
     deletePending: db.prepare<[string, string, string]>(
       'DELETE FROM crm_pending WHERE workspace = ? AND contact_id = ? AND attribute_id = ?',
-    ),
-    dueHeads: db.prepare<[number, number], DeliveryRow>(
-      `SELECT d.* FROM crm_deliveries d
-       JOIN (SELECT workspace, contact_id, min(seq) AS seq FROM crm_deliveries
-             WHERE state = 'pending' GROUP BY workspace, contact_id) h ON d.seq = h.seq
-       WHERE d.next_attempt_at <= ? ORDER BY d.next_attempt_at, d.seq LIMIT ?`,
-    ),
-    nextDue: db.prepare<[], { t: number | null }>(
-      "SELECT min(next_attempt_at) AS t FROM crm_deliveries WHERE state = 'pending'",
-    ),
-    delivered: db.prepare<[number, number, string]>(
-      `UPDATE crm_deliveries SET state = 'delivered', attempts = ?, last_error = NULL,
-         updated_at = ? WHERE id = ?`,
-    ),
-    retry: db.prepare<[number, number, string, number, string]>(
-      `UPDATE crm_deliveries SET attempts = ?, next_attempt_at = ?, last_error = ?, updated_at = ?
-       WHERE id = ?`,
-    ),
-    dead: db.prepare<[number, string, number, string]>(
-      `UPDATE crm_deliveries SET state = 'dead', attempts = ?, last_error = ?, updated_at = ?
-       WHERE id = ?`,
-    ),
-    revive: db.prepare<[number, number, string, string]>(
-      `UPDATE crm_deliveries SET state = 'pending', attempts = 0, next_attempt_at = ?,
-         updated_at = ? WHERE workspace = ? AND id = ? AND state = 'dead'`,
-    ),
-    getDelivery: db.prepare<[string, string], DeliveryRow>(
-      'SELECT * FROM crm_deliveries WHERE workspace = ? AND id = ?',
-    ),
-    listAll: db.prepare<[string, number], DeliveryRow>(
-      'SELECT * FROM crm_deliveries WHERE workspace = ? ORDER BY seq DESC LIMIT ?',
-    ),
-    listState: db.prepare<[string, string, number], DeliveryRow>(
-      'SELECT * FROM crm_deliveries WHERE workspace = ? AND state = ? ORDER BY seq DESC LIMIT ?',
-    ),
-    count: db.prepare<[string], { state: string; n: number }>(
-      'SELECT state, count(*) AS n FROM crm_deliveries WHERE workspace = ? GROUP BY state',
     ),
     nextSequence: db.prepare<[string, string], { n: number }>(
       `INSERT INTO crm_sequences (workspace, contact_id, n) VALUES (?, ?, 1)
@@ -156,9 +74,6 @@ export function createSqliteCrmStorage(db: Database, ensureOpen: () => void): Cr
     getLookup: db.prepare<[string, string], LookupRow>(
       'SELECT * FROM crm_lookups WHERE workspace = ? AND contact_id = ?',
     ),
-    forgetDeliveries: db.prepare<[string, string]>(
-      'DELETE FROM crm_deliveries WHERE workspace = ? AND contact_id = ?',
-    ),
     forgetPending: db.prepare<[string, string]>(
       'DELETE FROM crm_pending WHERE workspace = ? AND contact_id = ?',
     ),
@@ -170,13 +85,6 @@ export function createSqliteCrmStorage(db: Database, ensureOpen: () => void): Cr
     ),
   }
 
-  const enqueue = db.transaction(
-    (row: Omit<DeliveryRow, 'seq'>, contactId: string | null, ids: readonly string[]) => {
-      const inserted = sql.insertDelivery.get(row)!
-      for (const id of ids) sql.deletePending.run(row.workspace, contactId ?? row.contact_id, id)
-      return inserted
-    },
-  )
   const putPending = db.transaction((rows: readonly PendingWriteBack[]) => {
     for (const r of rows) {
       sql.putPending.run({
@@ -189,8 +97,12 @@ export function createSqliteCrmStorage(db: Database, ensureOpen: () => void): Cr
       })
     }
   })
+  const clearPending = db.transaction(
+    (workspace: string, contactId: string, attributeIds: readonly string[]) => {
+      for (const id of attributeIds) sql.deletePending.run(workspace, contactId, id)
+    },
+  )
   const forget = db.transaction((workspace: string, contactId: string) => {
-    sql.forgetDeliveries.run(workspace, contactId)
     sql.forgetPending.run(workspace, contactId)
     sql.forgetLookup.run(workspace, contactId)
     sql.forgetSequence.run(workspace, contactId)
@@ -224,70 +136,6 @@ export function createSqliteCrmStorage(db: Database, ensureOpen: () => void): Cr
         updated_at: c.updatedAt,
       })
     },
-    async enqueue(d, clear) {
-      ensureOpen()
-      const row = enqueue(
-        {
-          id: d.id,
-          workspace: d.workspace,
-          contact_id: d.contactId,
-          kind: d.kind,
-          body: d.body,
-          state: 'pending',
-          attempts: 0,
-          next_attempt_at: d.createdAt,
-          last_error: null,
-          created_at: d.createdAt,
-          updated_at: d.createdAt,
-        },
-        clear?.contactId ?? null,
-        clear?.attributeIds ?? [],
-      )
-      return toDelivery(row)
-    },
-    async dueHeads(now, limit) {
-      ensureOpen()
-      return sql.dueHeads.all(now, limit).map(toDelivery)
-    },
-    async nextDueAt() {
-      ensureOpen()
-      return sql.nextDue.get()?.t ?? null
-    },
-    async markDelivered(id, attempts, at) {
-      ensureOpen()
-      sql.delivered.run(attempts, at, id)
-    },
-    async markRetry(id, attempts, nextAttemptAt, error) {
-      ensureOpen()
-      sql.retry.run(attempts, nextAttemptAt, error, Date.now(), id)
-    },
-    async markDead(id, attempts, error, at) {
-      ensureOpen()
-      sql.dead.run(attempts, error, at, id)
-    },
-    async revive(workspace, id, at) {
-      ensureOpen()
-      return sql.revive.run(at, at, workspace, id).changes > 0
-    },
-    async getDelivery(workspace, id) {
-      ensureOpen()
-      const r = sql.getDelivery.get(workspace, id)
-      return r === undefined ? null : toDelivery(r)
-    },
-    async listDeliveries(workspace, query) {
-      ensureOpen()
-      const rows =
-        query.state === undefined
-          ? sql.listAll.all(workspace, query.limit)
-          : sql.listState.all(workspace, query.state, query.limit)
-      return rows.map(toDelivery)
-    },
-    async countDeliveries(workspace) {
-      ensureOpen()
-      const counts: Record<DeliveryState, number> = { pending: 0, delivered: 0, dead: 0 }
-      for (const r of sql.count.all(workspace)) counts[r.state as DeliveryState] = r.n
-      return counts
-    },
     async nextSequence(workspace, contactId) {
       ensureOpen()
       return sql.nextSequence.get(workspace, contactId)!.n
@@ -304,6 +152,10 @@ export function createSqliteCrmStorage(db: Database, ensureOpen: () => void): Cr
         attributeId: r.attribute_id,
         by: { role: r.by_role as PendingWriteBack['by']['role'], userId: r.by_user, at: r.at },
       }))
+    },
+    async clearPending(workspace, contactId, attributeIds) {
+      ensureOpen()
+      clearPending(workspace, contactId, attributeIds)
     },
     async putLookup(r) {
       ensureOpen()

@@ -282,16 +282,39 @@ const MIGRATIONS: readonly { readonly version: number; readonly sql: string }[] 
       CREATE INDEX jobs_workspace ON jobs (workspace, kind, seq);
     `,
   },
+  {
+    version: 7,
+    sql: `
+      -- CRM deliveries become jobs of kind 'crm-delivery', one lane per contact, in their old
+      -- order; the id stays the idempotency key of every attempt. Delivered and dead ones move
+      -- too, so admins keep the history and can still retry a dead one. The attempts so far
+      -- are kept as the job's progress (a claim of 0: before any run of the job).
+      INSERT INTO jobs (id, kind, workspace, job_key, lane, state, input, progress, result,
+          error, owner, lease_until, attempts, run_at, created_at, updated_at, finished_at)
+        SELECT id, 'crm-delivery', workspace, 'outbox/' || id,
+          'crm/' || workspace || '/' || contact_id,
+          CASE state WHEN 'pending' THEN 'queued' WHEN 'dead' THEN 'failed' ELSE 'done' END,
+          json_object('contactId', contact_id, 'kind', kind, 'body', body,
+            'attributeIds', json_array()),
+          json_object('failures', attempts, 'claim', 0),
+          CASE state WHEN 'delivered' THEN json_object('attempts', attempts) END,
+          last_error, NULL, 0, 0, next_attempt_at, created_at, updated_at,
+          CASE state WHEN 'pending' THEN NULL ELSE updated_at END
+        FROM crm_deliveries ORDER BY seq;
+      DROP TABLE crm_deliveries;
+    `,
+  },
 ]
 
 /** The schema version this code writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length
 
 /**
- * Brings a database to {@link SCHEMA_VERSION}, each migration in its own transaction. Refuses
- * a file written by a newer version rather than guessing at its layout.
+ * Brings a database to {@link SCHEMA_VERSION} (or to `target`, for tests of a migration), each
+ * migration in its own transaction. Refuses a file written by a newer version rather than
+ * guessing at its layout.
  */
-export function migrate(db: Database): void {
+export function migrate(db: Database, target: number = SCHEMA_VERSION): void {
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
     version INTEGER PRIMARY KEY,
     applied_at INTEGER NOT NULL
@@ -307,7 +330,7 @@ export function migrate(db: Database): void {
   }
   const record = db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)')
   for (const m of MIGRATIONS) {
-    if (m.version <= current) continue
+    if (m.version <= current || m.version > target) continue
     db.transaction(() => {
       db.exec(m.sql)
       record.run(m.version, Date.now())

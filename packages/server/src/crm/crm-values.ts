@@ -1,0 +1,52 @@
+import type { AttributeDefinition, Role, SchemaView } from '@cardfile/core'
+import type * as Y from 'yjs'
+
+/** A stored attribute value with its provenance, as the CRM integration reads it. */
+export interface FieldLike {
+  readonly value: string | null
+  readonly by: { readonly role: Role; readonly userId: string; readonly at: number }
+}
+
+/** The field stored under an attribute, or null when the entry is not one. */
+export const fieldOf = (raw: unknown): FieldLike | null => {
+  if (typeof raw !== 'object' || raw === null) return null
+  const { value, by } = raw as { value?: unknown; by?: unknown }
+  if (typeof by !== 'object' || by === null) return null
+  if (typeof value !== 'string' && value !== null) return null
+  return raw as FieldLike
+}
+
+/** A stored value as the CRM reads it: text, or a dropdown option's label. */
+export const toCrmValue = (def: AttributeDefinition, value: string | null): string | null => {
+  if (value === null || def.type === 'text') return value
+  return def.options.find((o) => o.id === value)?.label ?? value
+}
+
+/** A CRM value as stored: text, or the id of the dropdown option it names (by label or id). */
+export const fromCrmValue = (def: AttributeDefinition, value: string | null): string | null => {
+  if (value === null || def.type === 'text') return value
+  const wanted = value.trim().toLowerCase()
+  return (
+    def.options.find((o) => o.id === value)?.id ??
+    def.options.find((o) => o.label.trim().toLowerCase() === wanted)?.id ??
+    value
+  )
+}
+
+/**
+ * The lookup attributes of a contact that have a value, by alias.
+ *
+ * @example
+ * lookupValues(doc, view) // { email: 'ana@example.com' }
+ */
+export function lookupValues(doc: Y.Doc, view: SchemaView): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const def of view.definitions.values()) {
+    if (!def.lookup || def.retired) continue
+    const map = doc.getMap(def.kind === 'platform' ? 'platform' : 'custom')
+    const field = fieldOf(map.get(def.id))
+    const value = field === null ? null : toCrmValue(def, field.value)
+    if (value !== null && value !== '') out[def.alias] = value
+  }
+  return out
+}
