@@ -88,7 +88,7 @@ export function syncUpdateMessage(update: Uint8Array): Uint8Array {
 
 /** Connects a raw client; resolves once the socket is open. */
 export async function connectRaw(
-  server: CardfileServer,
+  server: Pick<CardfileServer, 'wsUrl'>,
   docName: string,
   token: string | null,
   options: { cardfile?: boolean; path?: string; generation?: string } = {},
@@ -182,7 +182,7 @@ export async function connectRaw(
 
 /** Connects and waits until the client has the server's state. */
 export async function connectSynced(
-  server: CardfileServer,
+  server: Pick<CardfileServer, 'wsUrl'>,
   docName: string,
   token: string,
   options: { cardfile?: boolean; generation?: string } = {},
