@@ -98,7 +98,7 @@ describe('useCrmStatus', () => {
     await setUpWorkspace(cardfile)
     const { contactId } = await inbound(cardfile, 'nobody@example.com')
     // Connected once the contact's arrival was handled: no lookup ran for it.
-    await cardfile.server.crm!.idle()
+    await cardfile.server.idle()
     await connect(cardfile, crm)
     const client = await connectClient(cardfile.server.wsUrl, AGENT.userId, 'agent')
 
