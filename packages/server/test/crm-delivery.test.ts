@@ -281,5 +281,8 @@ describe('SQLite migration 7', () => {
     })
     expect(moved.map((j) => deliveryOf(j)?.attempts)).toEqual([8, 2, 1])
     expect(moved.map((j) => deliveryOf(j)?.state)).toEqual(['dead', 'pending', 'delivered'])
+    // Retried by an admin, the dead one starts its attempts again.
+    expect(await jobs.retry('d3')).toBe(true)
+    expect(deliveryOf((await jobs.get('d3'))!)).toMatchObject({ state: 'pending', attempts: 0 })
   })
 })

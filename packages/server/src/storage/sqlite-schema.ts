@@ -288,7 +288,8 @@ const MIGRATIONS: readonly { readonly version: number; readonly sql: string }[] 
       -- CRM deliveries become jobs of kind 'crm-delivery', one lane per contact, in their old
       -- order; the id stays the idempotency key of every attempt. Delivered and dead ones move
       -- too, so admins keep the history and can still retry a dead one. The attempts so far
-      -- are kept as the job's progress (a claim of 0: before any run of the job).
+      -- become the job's attempts and its progress (failures as of that many runs), so a
+      -- retry by an admin, which sets the job's attempts back to 0, counts them afresh.
       INSERT INTO jobs (id, kind, workspace, job_key, lane, state, input, progress, result,
           error, owner, lease_until, attempts, run_at, created_at, updated_at, finished_at)
         SELECT id, 'crm-delivery', workspace, 'outbox/' || id,
@@ -296,9 +297,9 @@ const MIGRATIONS: readonly { readonly version: number; readonly sql: string }[] 
           CASE state WHEN 'pending' THEN 'queued' WHEN 'dead' THEN 'failed' ELSE 'done' END,
           json_object('contactId', contact_id, 'kind', kind, 'body', body,
             'attributeIds', json_array()),
-          json_object('failures', attempts, 'claim', 0),
+          json_object('failures', attempts, 'claim', attempts),
           CASE state WHEN 'delivered' THEN json_object('attempts', attempts) END,
-          last_error, NULL, 0, 0, next_attempt_at, created_at, updated_at,
+          last_error, NULL, 0, attempts, next_attempt_at, created_at, updated_at,
           CASE state WHEN 'pending' THEN NULL ELSE updated_at END
         FROM crm_deliveries ORDER BY seq;
       DROP TABLE crm_deliveries;
