@@ -41,10 +41,16 @@ import type { Storage } from './storage/storage'
 import { startEventPump } from './events/event-consumers'
 import type { EventConsumer, EventPump } from './events/event-consumers'
 import type { DomainEventType } from './events/domain-event'
+import { cardfileExtensions } from './extensions/cardfile-extensions'
+import type { ExportsOptions } from './exports/exports-extension'
 import type { Extension, ExtensionContext, ExtensionParts } from './extensions/extension'
 import { startJobRunner } from './jobs/job-runner'
 import type { JobHandler, JobRunner } from './jobs/job-runner'
-import type { ContactErasedEvent, ContactErasureHook } from './deletion/contact-erasure'
+import type {
+  ContactErasedEvent,
+  ContactErasureHook,
+  ErasureBarrier,
+} from './deletion/contact-erasure'
 import type { CloseCode } from '@cardfile/core'
 import { Connection } from './sync/connection'
 import { DocumentRegistry } from './sync/document-registry'
@@ -98,9 +104,14 @@ export interface CardfileServerOptions {
    */
   readonly crm?: CrmOptions
   /**
+   * Contact exports (the `exports` extension among the built-in ones when `extensions` is not
+   * given): jobs in the jobs table, files in `storage.blobs`.
+   */
+  readonly exports?: ExportsOptions
+  /**
    * Features started in this order (their routes are served in it too, before `httpHandler`)
    * and stopped in reverse: each contributes event consumers, job handlers, routes and an
-   * erasure hook.
+   * erasure hook. Default: the built-in ones (`cardfileExtensions`).
    */
   readonly extensions?: readonly Extension[]
   /** Timing of the event consumers and the job runner (tests shorten the leases). */
@@ -290,9 +301,10 @@ export async function createCardfileServer(
       return queued
     },
   }
+  const extensions = options.extensions ?? cardfileExtensions(options)
   const started: { readonly extension: Extension; readonly parts: ExtensionParts }[] = []
   try {
-    for (const extension of options.extensions ?? []) {
+    for (const extension of extensions) {
       started.push({ extension, parts: await extension.start(extensionContext) })
     }
   } catch (error) {
@@ -306,6 +318,9 @@ export async function createCardfileServer(
   )
   const extensionErasureHooks: ContactErasureHook[] = started.flatMap(({ parts }) =>
     parts.onContactErased === undefined ? [] : [parts.onContactErased],
+  )
+  const erasureBarriers: ErasureBarrier[] = started.flatMap(({ parts }) =>
+    parts.beforeContactErased === undefined ? [] : [parts.beforeContactErased],
   )
   for (const consumer of consumers) for (const type of consumer.types) eventTypes.add(type)
   const background = options.background ?? {}
@@ -336,6 +351,7 @@ export async function createCardfileServer(
       ...(crm === null ? [] : [(event: ContactErasedEvent) => crm.onContactErased(event)]),
       ...extensionErasureHooks,
     ],
+    erasureBarriers,
     coordination,
     logger,
   }

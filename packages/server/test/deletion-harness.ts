@@ -4,7 +4,10 @@ import { join } from 'node:path'
 import { ContactDoc, SchemaDoc, contactDocName, schemaDocName } from '@cardfile/core'
 import type { Actor, CreateAttributeInput, Plan, Role } from '@cardfile/core'
 import { afterEach } from 'vitest'
+import type { BlobStore } from '../src/blobs/blob-store'
+import { createFsBlobStore } from '../src/blobs/fs-blob-store'
 import type { ContactErasureHook } from '../src/deletion/contact-erasure'
+import type { ExportsOptions } from '../src/exports/exports-extension'
 import { httpApi } from '../src/http/create-http-api'
 import type { InboundResult } from '../src/http/inbound'
 import { within } from '../src/http/within'
@@ -18,6 +21,26 @@ import { signToken } from '../src/tokens'
  * A real server for the deletion and export tests: SQLite file, attachment and export folders
  * in a temp dir, the HTTP API, and every log line (server, storage, HTTP errors) captured.
  */
+
+/**
+ * A blob store on a slow disk: every chunk written waits `ms` first, so an export of a few
+ * hundred rows is still running when a test looks.
+ */
+export function slowDisk(ms: number): (inner: BlobStore) => BlobStore {
+  return (inner) => ({
+    ...inner,
+    write: (key, source) =>
+      inner.write(
+        key,
+        (async function* () {
+          for await (const chunk of source) {
+            await new Promise((resolve) => setTimeout(resolve, ms))
+            yield chunk
+          }
+        })(),
+      ),
+  })
+}
 
 export const SECRET = 'deletion-test-secret-long-enough-for-hs256'
 export const WORKSPACE = 'acme'
@@ -43,7 +66,13 @@ export interface PrivacyServer {
 }
 
 export async function startPrivacyServer(
-  options: { plan?: Plan; onContactErased?: ContactErasureHook } = {},
+  options: {
+    plan?: Plan
+    onContactErased?: ContactErasureHook
+    exports?: ExportsOptions
+    /** Wraps the export folder's blob store (a slow disk). */
+    blobs?: (folder: BlobStore) => BlobStore
+  } = {},
 ): Promise<PrivacyServer> {
   const dir = mkdtempSync(join(tmpdir(), 'cardfile-privacy-'))
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
@@ -62,15 +91,17 @@ export async function startPrivacyServer(
   const dbPath = join(dir, 'cardfile.db')
   const attachmentsDir = join(dir, 'files')
   const exportsDir = join(dir, 'exports')
-  const storage = createSqliteStorage({ path: dbPath, attachmentsDir, logger })
+  const folder = createFsBlobStore(exportsDir)
+  const blobs = options.blobs === undefined ? folder : options.blobs(folder)
+  const storage = createSqliteStorage({ path: dbPath, attachmentsDir, logger, blobs })
   const server = await createCardfileServer({
     storage,
     auth: { secret: SECRET },
     port: 0,
     host: '127.0.0.1',
     logger,
+    ...(options.exports === undefined ? {} : { exports: options.exports }),
     httpHandler: httpApi({
-      exportsDir,
       ...(options.onContactErased === undefined
         ? {}
         : { onContactErased: options.onContactErased }),

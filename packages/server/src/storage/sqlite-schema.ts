@@ -282,16 +282,42 @@ const MIGRATIONS: readonly { readonly version: number; readonly sql: string }[] 
       CREATE INDEX jobs_workspace ON jobs (workspace, kind, seq);
     `,
   },
+  {
+    version: 7,
+    // Export jobs move into the jobs table (kind 'export', the export id as job id, the file
+    // as a blob under its old name) and their own table goes. A job that was running when the
+    // old server stopped had only a partial file: it moves as failed.
+    sql: `
+      INSERT OR IGNORE INTO jobs (id, kind, workspace, job_key, lane, state, input, progress,
+        result, error, owner, lease_until, attempts, run_at, created_at, updated_at, finished_at)
+      SELECT id, 'export', workspace, NULL, NULL,
+        CASE status WHEN 'running' THEN 'failed' WHEN 'removed' THEN 'done' ELSE status END,
+        json_object('type', type, 'from', range_from, 'to', range_to,
+          'requestedBy', requested_by),
+        CASE WHEN total IS NULL THEN NULL ELSE json_object('rows', rows, 'total', total) END,
+        CASE WHEN status IN ('done', 'removed') THEN json_object(
+          'blob', workspace || '-' || id || '.csv', 'rows', rows, 'bytes', NULL,
+          'removed', CASE status WHEN 'removed' THEN error ELSE NULL END) ELSE NULL END,
+        CASE status
+          WHEN 'running' THEN 'interrupted by a server restart; start the export again'
+          WHEN 'removed' THEN NULL ELSE error END,
+        NULL, 0, 1, created_at, created_at, coalesce(finished_at, created_at),
+        CASE status WHEN 'running' THEN created_at ELSE finished_at END
+      FROM export_jobs ORDER BY created_at, id;
+      DROP TABLE export_jobs;
+    `,
+  },
 ]
 
 /** The schema version this code writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length
 
 /**
- * Brings a database to {@link SCHEMA_VERSION}, each migration in its own transaction. Refuses
- * a file written by a newer version rather than guessing at its layout.
+ * Brings a database to {@link SCHEMA_VERSION} (or to `target`, for a test of a later migration),
+ * each migration in its own transaction. Refuses a file written by a newer version rather than
+ * guessing at its layout.
  */
-export function migrate(db: Database): void {
+export function migrate(db: Database, target: number = SCHEMA_VERSION): void {
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
     version INTEGER PRIMARY KEY,
     applied_at INTEGER NOT NULL
@@ -307,7 +333,7 @@ export function migrate(db: Database): void {
   }
   const record = db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)')
   for (const m of MIGRATIONS) {
-    if (m.version <= current) continue
+    if (m.version <= current || m.version > target) continue
     db.transaction(() => {
       db.exec(m.sql)
       record.run(m.version, Date.now())

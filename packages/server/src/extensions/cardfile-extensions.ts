@@ -1,0 +1,20 @@
+import { exportsExtension } from '../exports/exports-extension'
+import type { ExportsOptions } from '../exports/exports-extension'
+import type { Extension } from './extension'
+
+/** The server options the built-in extensions are made from. */
+export interface CardfileExtensionOptions {
+  /** Contact exports (always on; the plan decides who may use them). */
+  readonly exports?: ExportsOptions
+}
+
+/**
+ * The built-in extensions, in the order the server starts them (ingestion, linking, routing,
+ * CRM, deletion, exports), each only when its options turn it on.
+ *
+ * @example
+ * await createCardfileServer({ storage, auth, extensions: [...cardfileExtensions({}), audit] })
+ */
+export function cardfileExtensions(options: CardfileExtensionOptions = {}): Extension[] {
+  return [exportsExtension(options.exports)]
+}
