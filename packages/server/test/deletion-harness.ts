@@ -17,30 +17,12 @@ import { createSqliteStorage } from '../src/storage/sqlite-storage'
 import type { SqliteStorage } from '../src/storage/sqlite-storage'
 import { signToken } from '../src/tokens'
 
+export { slowDisk } from './slow-disk'
+
 /**
  * A real server for the deletion and export tests: SQLite file, attachment and export folders
  * in a temp dir, the HTTP API, and every log line (server, storage, HTTP errors) captured.
  */
-
-/**
- * A blob store on a slow disk: every chunk written waits `ms` first, so an export of a few
- * hundred rows is still running when a test looks.
- */
-export function slowDisk(ms: number): (inner: BlobStore) => BlobStore {
-  return (inner) => ({
-    ...inner,
-    write: (key, source) =>
-      inner.write(
-        key,
-        (async function* () {
-          for await (const chunk of source) {
-            await new Promise((resolve) => setTimeout(resolve, ms))
-            yield chunk
-          }
-        })(),
-      ),
-  })
-}
 
 export const SECRET = 'deletion-test-secret-long-enough-for-hs256'
 export const WORKSPACE = 'acme'
