@@ -37,6 +37,14 @@ export type {
 } from './storage/storage'
 export type { MemoryStorage, MemoryStorageOptions } from './storage/memory-storage'
 export { createMemoryStorage } from './storage/memory-storage'
+export type { BlobStore } from './blobs/blob-store'
+export { createFsBlobStore } from './blobs/fs-blob-store'
+export { createMemoryBlobStore } from './blobs/memory-blob-store'
+export type { ExportJob, ExportJobStatus, ExportType } from './exports/export-job'
+export type { ExportsOptions } from './exports/exports-extension'
+export { exportsExtension } from './exports/exports-extension'
+export type { CardfileExtensionOptions } from './extensions/cardfile-extensions'
+export { cardfileExtensions } from './extensions/cardfile-extensions'
 export type {
   HttpApi,
   HttpApiDeps,
