@@ -31,7 +31,7 @@ export interface ExportResult {
   /** Key of the CSV in the blob store. */
   readonly blob: string
   readonly rows: number
-  /** Size of the CSV; null for an export made before exports ran as jobs. */
+  /** Size of the CSV; null for an export moved from an `export_jobs` table (migration 7). */
   readonly bytes: number | null
   /** Why the file was removed (a contact it held was deleted), or null while it is there. */
   readonly removed: string | null
@@ -67,8 +67,8 @@ export const ERASED_REMOVE = 'a contact in this export was deleted; start a new 
 const FAILED = 'the export failed; see the server log'
 
 /**
- * The blob key of an export's CSV: the file name exports had before they were jobs, so the
- * files of older exports are still found.
+ * The blob key of an export's CSV. The same name as the files of exports moved from an
+ * `export_jobs` table (migration 7), so the filesystem store finds those too.
  */
 export const exportBlobKey = (workspace: string, id: string): string => `${workspace}-${id}.csv`
 
