@@ -449,6 +449,30 @@ describe('exports and contact deletion', () => {
     await running.stop()
     expect(hits(running.exportsDir, SECRET_VALUE)).toEqual([])
   })
+  it('lets a running export that cannot hold the contact finish before the erasure seals', async () => {
+    const running = await startPrivacyServer({ exports: { chunkSize: 1 }, blobs: slowDisk(2) })
+    const admin = await tokenFor('admin')
+    const { contactId } = await ingest(running, {
+      channel: 'x',
+      platformUserId: 'x-keep',
+      metadata: { x_handle: '@kept' },
+      message: { text: 'hi' },
+    })
+    // Contacts of 1970, and an export of 1970 only: the contact, created now, is not in it.
+    await Promise.all(Array.from({ length: 200 }, (_, i) => putContact(running, `b${i}`, 'x')))
+    const id = await startExport(running, admin, { to: 1_000_000 })
+    await waitForJob(running, admin, id, (job) => job.rows > 0)
+    const deleted = await api(running, 'DELETE', `/api/${WORKSPACE}/contacts/${contactId}`, admin)
+    // Answered only once the seal went through, which an open snapshot would have refused.
+    expect(deleted.status).toBe(200)
+    const answeredAt = Date.now()
+    const job = await api(running, 'GET', `/api/${WORKSPACE}/exports/${id}`, admin)
+    expect(job.json.job).toMatchObject({ status: 'done', rows: 200 })
+    expect((job.json.job as { finishedAt: number }).finishedAt).toBeLessThanOrEqual(answeredAt)
+    await running.server.idle()
+    expect(await jobOf(running, admin, id)).toMatchObject({ status: 'done' })
+    expect(rowsOf(await download(running, admin, id))).toHaveLength(201)
+  })
 })
 
 describe('who may export', () => {
