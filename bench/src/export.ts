@@ -32,7 +32,7 @@ async function main(): Promise<void> {
     auth: { secret: SECRET },
     port: 0,
     host: '127.0.0.1',
-    httpHandler: httpApi({ exportsDir: join(dir, 'exports') }),
+    httpHandler: httpApi(),
   })
   try {
     // 20 custom attributes: every fourth a dropdown, so labels are looked up per cell.
@@ -127,7 +127,8 @@ async function main(): Promise<void> {
     const seconds = (performance.now() - t0) / 1000
     clearInterval(sampler)
     if (status !== 'done') throw new Error(`export ended ${status}`)
-    const file = join(dir, 'exports', `${WORKSPACE}-${job.id}.csv`)
+    // The default export folder beside the database.
+    const file = join(dir, 'cardfile.db-exports', `${WORKSPACE}-${job.id}.csv`)
 
     console.log(`export of ${rows.toLocaleString('en')} contacts x ${ATTRIBUTES} attributes`)
     console.log(`  time           ${seconds.toFixed(1)} s (status polled every 100 ms)`)

@@ -38,7 +38,7 @@ export async function startApiServer(): Promise<ApiServer> {
     auth: { secret: SECRET },
     port: 0,
     host: '127.0.0.1',
-    httpHandler: httpApi({ exportsDir: join(dir, 'exports'), onError: () => undefined }),
+    httpHandler: httpApi({ onError: () => undefined }),
   })
   cleanups.push(() => server.close())
   return { server, storage, url: server.url, wsUrl: server.wsUrl }

@@ -37,6 +37,27 @@ export type {
 } from './storage/storage'
 export type { MemoryStorage, MemoryStorageOptions } from './storage/memory-storage'
 export { createMemoryStorage } from './storage/memory-storage'
+export type { BlobStore } from './blobs/blob-store'
+export { createFsBlobStore } from './blobs/fs-blob-store'
+export { createMemoryBlobStore } from './blobs/memory-blob-store'
+export type { ExportJob, ExportJobStatus, ExportType } from './exports/export-job'
+export type { ExportsOptions } from './exports/exports-extension'
+export { exportsExtension } from './exports/exports-extension'
+export type { CardfileExtensionOptions } from './extensions/cardfile-extensions'
+export { cardfileExtensions } from './extensions/cardfile-extensions'
+export type { Extension, ExtensionContext, ExtensionParts } from './extensions/extension'
+export type { EventConsumer } from './events/event-consumers'
+export type {
+  DomainEvent,
+  DomainEventData,
+  DomainEventType,
+  EventActor,
+  NewDomainEvent,
+} from './events/domain-event'
+export type { EventStore } from './events/event-store'
+export type { Job, JobFilter, JobState, JobStore, NewJob } from './jobs/job-store'
+export type { JobContext, JobHandler } from './jobs/job-runner'
+export { JobLostError } from './jobs/job-runner'
 export type {
   HttpApi,
   HttpApiDeps,
@@ -86,8 +107,6 @@ export type { RetryPolicy } from './crm/delivery-job'
 export { DEFAULT_RETRY } from './crm/delivery-job'
 export type { CrmExtension } from './crm/crm-extension'
 export { crmExtension } from './crm/crm-extension'
-export type { CardfileExtensionOptions } from './extensions/cardfile-extensions'
-export { cardfileExtensions } from './extensions/cardfile-extensions'
 export { generateSecret, signBody, verifySignature } from './crm/signing'
 export type {
   ContactLinkLogEntry,

@@ -41,10 +41,11 @@ import { startEventPump } from './events/event-consumers'
 import type { EventConsumer, EventPump } from './events/event-consumers'
 import type { DomainEventType } from './events/domain-event'
 import { cardfileExtensions } from './extensions/cardfile-extensions'
+import type { ExportsOptions } from './exports/exports-extension'
 import type { Extension, ExtensionContext, ExtensionParts } from './extensions/extension'
 import { startJobRunner } from './jobs/job-runner'
 import type { JobHandler, JobRunner } from './jobs/job-runner'
-import type { ContactErasureHook } from './deletion/contact-erasure'
+import type { ContactErasureHook, ErasureBarrier } from './deletion/contact-erasure'
 import type { CloseCode } from '@cardfile/core'
 import { Connection } from './sync/connection'
 import { DocumentRegistry } from './sync/document-registry'
@@ -98,6 +99,11 @@ export interface CardfileServerOptions {
    * memory have it).
    */
   readonly crm?: CrmOptions
+  /**
+   * Contact exports (the `exports` extension among the built-in ones when `extensions` is not
+   * given): jobs in the jobs table, files in `storage.blobs`.
+   */
+  readonly exports?: ExportsOptions
   /**
    * Features started in this order (their routes are served in it too, before `httpHandler`)
    * and stopped in reverse: each contributes event consumers, job handlers, routes and an
@@ -292,6 +298,9 @@ export async function createCardfileServer(
   const extensionErasureHooks: ContactErasureHook[] = started.flatMap(({ parts }) =>
     parts.onContactErased === undefined ? [] : [parts.onContactErased],
   )
+  const erasureBarriers: ErasureBarrier[] = started.flatMap(({ parts }) =>
+    parts.beforeContactErased === undefined ? [] : [parts.beforeContactErased],
+  )
   for (const consumer of consumers) for (const type of consumer.types) eventTypes.add(type)
   const background = options.background ?? {}
   const leases = {
@@ -318,6 +327,7 @@ export async function createCardfileServer(
     authenticate,
     ready: () => !closing,
     erasureHooks: extensionErasureHooks,
+    erasureBarriers,
     coordination,
     logger,
   }

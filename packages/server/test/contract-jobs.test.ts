@@ -119,6 +119,30 @@ describe.each(stores)('%s job store', (_name, factory) => {
     expect(await store.get(elsewhere.id)).toMatchObject({ state: 'queued' })
   })
 
+  it('cancels only the jobs named by id', async () => {
+    const a = await store.enqueue({ kind: 'export', workspace: 'ws', input: {} })
+    const b = await store.enqueue({ kind: 'export', workspace: 'ws', input: {} })
+    const c = await store.enqueue({ kind: 'export', workspace: 'ws', input: {} })
+    expect(await store.cancel({ workspace: 'ws', ids: [a.id, c.id] }, 'erased')).toBe(2)
+    expect(await store.get(b.id)).toMatchObject({ state: 'queued' })
+    expect((await store.list({ workspace: 'ws', ids: [] }, 10)).length).toBe(0)
+    expect((await store.list({ workspace: 'ws', states: ['cancelled'] }, 10)).length).toBe(2)
+  })
+
+  it('replaces the result of a done job only', async () => {
+    const job = await store.enqueue({ kind: 'export', workspace: 'ws', input: {} })
+    expect(await store.setResult(job.id, { removed: 'why' })).toBe(false)
+    await store.claim(['export'], 'w1', 1000)
+    expect(await store.setResult(job.id, { removed: 'why' })).toBe(false)
+    await store.complete(job.id, 'w1', { blob: 'b', removed: null })
+    expect(await store.setResult(job.id, { blob: 'b', removed: 'why' })).toBe(true)
+    expect(await store.get(job.id)).toMatchObject({
+      state: 'done',
+      result: { blob: 'b', removed: 'why' },
+    })
+    expect(await store.setResult('nope', {})).toBe(false)
+  })
+
   it('lists a workspace newest first, counts by state and removes what a filter matches', async () => {
     const a = await store.enqueue({ kind: 'deliver', workspace: 'ws', lane: 'c1', input: {} })
     const b = await store.enqueue({ kind: 'deliver', workspace: 'ws', lane: 'c2', input: {} })

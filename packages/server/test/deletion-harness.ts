@@ -4,7 +4,10 @@ import { join } from 'node:path'
 import { ContactDoc, SchemaDoc, contactDocName, schemaDocName } from '@cardfile/core'
 import type { Actor, CreateAttributeInput, Plan, Role } from '@cardfile/core'
 import { afterEach } from 'vitest'
+import type { BlobStore } from '../src/blobs/blob-store'
+import { createFsBlobStore } from '../src/blobs/fs-blob-store'
 import type { ContactErasureHook } from '../src/deletion/contact-erasure'
+import type { ExportsOptions } from '../src/exports/exports-extension'
 import { httpApi } from '../src/http/create-http-api'
 import type { InboundResult } from '../src/http/inbound'
 import { within } from '../src/http/within'
@@ -13,6 +16,8 @@ import type { CardfileServer } from '../src/server'
 import { createSqliteStorage } from '../src/storage/sqlite-storage'
 import type { SqliteStorage } from '../src/storage/sqlite-storage'
 import { signToken } from '../src/tokens'
+
+export { slowDisk } from './slow-disk'
 
 /**
  * A real server for the deletion and export tests: SQLite file, attachment and export folders
@@ -43,7 +48,13 @@ export interface PrivacyServer {
 }
 
 export async function startPrivacyServer(
-  options: { plan?: Plan; onContactErased?: ContactErasureHook } = {},
+  options: {
+    plan?: Plan
+    onContactErased?: ContactErasureHook
+    exports?: ExportsOptions
+    /** Wraps the export folder's blob store (a slow disk). */
+    blobs?: (folder: BlobStore) => BlobStore
+  } = {},
 ): Promise<PrivacyServer> {
   const dir = mkdtempSync(join(tmpdir(), 'cardfile-privacy-'))
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
@@ -62,15 +73,17 @@ export async function startPrivacyServer(
   const dbPath = join(dir, 'cardfile.db')
   const attachmentsDir = join(dir, 'files')
   const exportsDir = join(dir, 'exports')
-  const storage = createSqliteStorage({ path: dbPath, attachmentsDir, logger })
+  const folder = createFsBlobStore(exportsDir)
+  const blobs = options.blobs === undefined ? folder : options.blobs(folder)
+  const storage = createSqliteStorage({ path: dbPath, attachmentsDir, logger, blobs })
   const server = await createCardfileServer({
     storage,
     auth: { secret: SECRET },
     port: 0,
     host: '127.0.0.1',
     logger,
+    ...(options.exports === undefined ? {} : { exports: options.exports }),
     httpHandler: httpApi({
-      exportsDir,
       ...(options.onContactErased === undefined
         ? {}
         : { onContactErased: options.onContactErased }),

@@ -118,7 +118,9 @@ describe('deleting a contact', () => {
         deletedBy: { userId: 'ana', name: 'Ana Admin' },
       })
 
-      // The export that held the person is gone, and says why.
+      // The export that held the person is gone, and says why (the exports consumer removes
+      // it on the contact.erased event, right after the deletion answered).
+      await running.server.idle()
       const removed = await api(running, 'GET', `/api/${WORKSPACE}/exports/${jobId}`, admin)
       expect(removed.json.job).toMatchObject({ status: 'removed' })
       const download = await api(

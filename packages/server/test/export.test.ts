@@ -1,15 +1,23 @@
-import { readFileSync, readdirSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
 import { contactDocName } from '@cardfile/core'
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import { deleteContact } from '../src/deletion/delete-contact'
-import { createExportService } from '../src/exports/export-service'
+import { httpApi } from '../src/http/create-http-api'
+import { createCardfileServer } from '../src/server'
+import { migrate } from '../src/storage/sqlite-schema'
+import { createSqliteStorage } from '../src/storage/sqlite-storage'
+import type { ContactIndexRow } from '../src/storage/storage'
 import {
+  SECRET,
   WORKSPACE,
   api,
   createAttribute,
   ingest,
   setValues,
+  slowDisk,
   startPrivacyServer,
   tokenFor,
   updateSchema,
@@ -69,6 +77,77 @@ function rowsOf(csv: string): string[][] {
   }
   if (cell !== '' || row.length > 0) rows.push([...row, cell])
   return rows
+}
+
+const EMPTY = Y.encodeStateAsUpdate(new Y.Doc())
+
+const contactRow = (id: string, hint = 'x'): ContactIndexRow => ({
+  kind: 'contact',
+  workspace: WORKSPACE,
+  id,
+  channel: 'sms',
+  platformUserId: `+1555-${id}`,
+  hint,
+  vip: false,
+  matchValue: null,
+  values: {},
+  createdAt: 1_000 + Number(id.replace(/\D/g, '')),
+  updatedAt: 1_000,
+})
+
+/** Writes a contact's index row straight through storage (an empty document update). */
+const putContact = (running: PrivacyServer, id: string, hint: string): Promise<void> =>
+  running.storage.append(contactDocName(WORKSPACE, id), EMPTY, contactRow(id, hint))
+
+interface JobJson {
+  readonly status: string
+  readonly rows: number
+  readonly total: number | null
+  readonly error: string | null
+}
+
+async function startExport(
+  running: PrivacyServer,
+  token: string,
+  body: Record<string, unknown> = {},
+): Promise<string> {
+  const started = await api(running, 'POST', `/api/${WORKSPACE}/exports`, token, {
+    type: 'contact-attributes',
+    ...body,
+  })
+  expect(started.status).toBe(202)
+  return (started.json.job as { id: string }).id
+}
+
+async function jobOf(running: PrivacyServer, token: string, id: string): Promise<JobJson> {
+  return (await api(running, 'GET', `/api/${WORKSPACE}/exports/${id}`, token)).json.job as JobJson
+}
+
+async function waitForJob(
+  running: PrivacyServer,
+  token: string,
+  id: string,
+  until: (job: JobJson) => boolean,
+): Promise<JobJson> {
+  let last: JobJson | null = null
+  await expect
+    .poll(async () => until((last = await jobOf(running, token, id))), { timeout: 10_000 })
+    .toBe(true)
+  return last!
+}
+
+async function download(running: PrivacyServer, token: string, id: string): Promise<string> {
+  const answer = await api(running, 'GET', `/api/${WORKSPACE}/exports/${id}/download`, token)
+  expect(answer.status).toBe(200)
+  return answer.text
+}
+
+/** Files under `dir` whose bytes contain `needle`. */
+function hits(dir: string, needle: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name))
+    .filter((file) => readFileSync(file).includes(needle))
 }
 
 describe('contact-attribute exports', () => {
@@ -178,100 +257,221 @@ describe('contact-attribute exports', () => {
   })
 
   it('is one consistent snapshot: contacts written during the export are not in it', async () => {
-    const running = await startPrivacyServer()
-    const empty = Y.encodeStateAsUpdate(new Y.Doc())
-    const put = (i: number, hint: string) =>
-      running.storage.append(contactDocName(WORKSPACE, `c${i}`), empty, {
-        kind: 'contact',
-        workspace: WORKSPACE,
-        id: `c${i}`,
-        channel: 'sms',
-        platformUserId: `+1555${i}`,
-        hint,
-        vip: false,
-        matchValue: null,
-        values: {},
-        createdAt: 1_000 + i,
-        updatedAt: 1_000 + i,
-      })
-    await Promise.all(Array.from({ length: 200 }, (_, i) => put(i, 'before')))
-    const exports = createExportService({
-      store: running.storage.exportStore!,
-      host: running.server.host,
-      dir: running.exportsDir,
-      chunkSize: 1,
-    })
-    const job = await exports.start(WORKSPACE, 'ana', { type: 'contact-attributes' })
-    expect(job.total).toBe(200)
-    // Writes commit while the export reads one row per event-loop turn: new contacts, and
-    // changes to contacts it has not read yet.
+    const running = await startPrivacyServer({ exports: { chunkSize: 1 }, blobs: slowDisk(5) })
+    const admin = await tokenFor('admin')
+    await Promise.all(Array.from({ length: 200 }, (_, i) => putContact(running, `c${i}`, 'before')))
+    const id = await startExport(running, admin)
+    // The snapshot is open once the job reports its total.
+    const open = await waitForJob(running, admin, id, (job) => job.total !== null && job.rows > 0)
+    expect(open.total).toBe(200)
+    // Writes commit while the export reads one row per step: new contacts, and changes to
+    // contacts it has not read yet.
     await Promise.all([
-      ...Array.from({ length: 50 }, (_, i) => put(1000 + i, 'new')),
-      ...Array.from({ length: 100 }, (_, i) => put(100 + i, 'changed')),
+      ...Array.from({ length: 50 }, (_, i) => putContact(running, `c${1000 + i}`, 'new')),
+      ...Array.from({ length: 100 }, (_, i) => putContact(running, `c${100 + i}`, 'changed')),
     ])
-    expect((await exports.status(WORKSPACE, job.id))?.status).toBe('running')
-    await expect.poll(async () => (await exports.status(WORKSPACE, job.id))?.status).toBe('done')
-    const { path } = await exports.file(WORKSPACE, job.id)
-    const rows = rowsOf(readFileSync(path, 'utf8')).slice(1)
+    expect((await jobOf(running, admin, id)).status).toBe('running')
+    await running.server.idle()
+    expect(await jobOf(running, admin, id)).toMatchObject({ status: 'done', rows: 200, total: 200 })
+    const rows = rowsOf(await download(running, admin, id)).slice(1)
     expect(rows).toHaveLength(200)
     expect(rows.every((r) => r[2] === 'before')).toBe(true)
-    expect((await exports.status(WORKSPACE, job.id))?.rows).toBe(200)
-    await exports.close()
+  })
+
+  it('answers status and download from storage after a restart', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cardfile-export-restart-'))
+    try {
+      const path = join(dir, 'cardfile.db')
+      const serve = async () => {
+        const storage = createSqliteStorage({ path })
+        const server = await createCardfileServer({
+          storage,
+          auth: { secret: SECRET },
+          host: '127.0.0.1',
+          httpHandler: httpApi(),
+        })
+        return { server, storage, url: server.url }
+      }
+      const first = await serve()
+      const admin = await tokenFor('admin')
+      for (let i = 0; i < 3; i += 1) {
+        await first.storage.append(contactDocName(WORKSPACE, `r${i}`), EMPTY, contactRow(`r${i}`))
+      }
+      const started = await fetch(`${first.url}/api/${WORKSPACE}/exports`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ type: 'contact-attributes' }),
+      })
+      const { job } = (await started.json()) as { job: { id: string } }
+      await first.server.idle()
+      await first.server.close()
+      await first.storage.close()
+      // The file is in the default folder beside the database.
+      expect(readdirSync(`${path}-exports`)).toEqual([`${WORKSPACE}-${job.id}.csv`])
+
+      const second = await serve()
+      try {
+        const headers = { authorization: `Bearer ${admin}` }
+        const status = await fetch(`${second.url}/api/${WORKSPACE}/exports/${job.id}`, { headers })
+        expect(((await status.json()) as { job: unknown }).job).toMatchObject({
+          id: job.id,
+          status: 'done',
+          rows: 3,
+          total: 3,
+          progress: 1,
+        })
+        const file = await fetch(`${second.url}/api/${WORKSPACE}/exports/${job.id}/download`, {
+          headers,
+        })
+        expect(file.status).toBe(200)
+        expect(rowsOf(await file.text())).toHaveLength(4)
+      } finally {
+        await second.server.close()
+        await second.storage.close()
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('moves the export jobs of an older database into the jobs table, files and all', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cardfile-export-migrate-'))
+    try {
+      const path = join(dir, 'cardfile.db')
+      const old = new Database(path)
+      migrate(old, 6)
+      const insert = old.prepare(
+        `INSERT INTO export_jobs (workspace, id, type, range_from, range_to, status, rows, total,
+           file, error, requested_by, created_at, finished_at)
+         VALUES (?, ?, 'contact-attributes', NULL, 2000, ?, ?, 5, ?, ?, 'ana', 1000, ?)`,
+      )
+      const folder = `${path}-exports`
+      mkdirSync(folder)
+      writeFileSync(join(folder, `${WORKSPACE}-e-done.csv`), 'id\nc1\n')
+      insert.run(
+        WORKSPACE,
+        'e-done',
+        'done',
+        5,
+        join(folder, `${WORKSPACE}-e-done.csv`),
+        null,
+        1500,
+      )
+      insert.run(WORKSPACE, 'e-cut', 'running', 2, null, null, null)
+      insert.run(WORKSPACE, 'e-gone', 'removed', 5, null, 'a contact was deleted', 1500)
+      old.close()
+
+      const storage = createSqliteStorage({ path })
+      const server = await createCardfileServer({
+        storage,
+        auth: { secret: SECRET },
+        host: '127.0.0.1',
+        httpHandler: httpApi(),
+      })
+      try {
+        const admin = await tokenFor('admin')
+        const get = (suffix: string) =>
+          fetch(`${server.url}/api/${WORKSPACE}/exports/${suffix}`, {
+            headers: { authorization: `Bearer ${admin}` },
+          })
+        expect(((await (await get('e-done')).json()) as { job: unknown }).job).toMatchObject({
+          status: 'done',
+          rows: 5,
+          to: 2000,
+          requestedBy: 'ana',
+          createdAt: 1000,
+          finishedAt: 1500,
+        })
+        expect(await (await get('e-done/download')).text()).toBe('id\nc1\n')
+        expect(((await (await get('e-cut')).json()) as { job: unknown }).job).toMatchObject({
+          status: 'failed',
+          rows: 2,
+        })
+        expect(((await (await get('e-gone')).json()) as { job: unknown }).job).toMatchObject({
+          status: 'removed',
+          error: 'a contact was deleted',
+        })
+        expect((await get('e-gone/download')).status).toBe(410)
+      } finally {
+        await server.close()
+        await storage.close()
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })
 
 describe('exports and contact deletion', () => {
-  it('cancels a running export that holds the contact, so the erasure can checkpoint the WAL', async () => {
-    const running = await startPrivacyServer()
+  it('cancels a running export that holds the contact, and removes the finished files that held it', async () => {
+    const running = await startPrivacyServer({ exports: { chunkSize: 1 }, blobs: slowDisk(5) })
+    const admin = await tokenFor('admin')
+    const note = await createAttribute(running, { label: 'Note', type: 'text' })
     const { contactId } = await ingest(running, {
       channel: 'x',
       platformUserId: 'x-del',
       metadata: { x_handle: '@delia' },
       message: { text: 'hi' },
     })
-    const empty = Y.encodeStateAsUpdate(new Y.Doc())
-    await Promise.all(
-      Array.from({ length: 300 }, (_, i) =>
-        running.storage.append(contactDocName(WORKSPACE, `b${i}`), empty, {
-          kind: 'contact',
-          workspace: WORKSPACE,
-          id: `b${i}`,
-          channel: 'sms',
-          platformUserId: `+1666${i}`,
-          hint: 'x',
-          vip: false,
-          matchValue: null,
-          values: {},
-          createdAt: 1_000 + i,
-          updatedAt: 1_000 + i,
-        }),
-      ),
-    )
-    const exports = createExportService({
-      store: running.storage.exportStore!,
-      host: running.server.host,
-      dir: running.exportsDir,
-      chunkSize: 1,
+    const SECRET_VALUE = 'QUOKKA-4471-SECRET'
+    await setValues(running, contactId, { [note]: SECRET_VALUE })
+    await Promise.all(Array.from({ length: 300 }, (_, i) => putContact(running, `b${i}`, 'x')))
+
+    // A finished export that holds the contact, and one whose range (2024) cannot.
+    const held = await startExport(running, admin)
+    await running.server.idle()
+    const older = await startExport(running, admin, { from: '2024-01-01', to: '2024-02-01' })
+    await running.server.idle()
+    expect(hits(running.exportsDir, SECRET_VALUE)).toHaveLength(1)
+
+    // One running while the contact is deleted.
+    const cut = await startExport(running, admin)
+    await waitForJob(running, admin, cut, (job) => job.rows > 0)
+    const deleted = await api(running, 'DELETE', `/api/${WORKSPACE}/contacts/${contactId}`, admin)
+    expect(deleted.status).toBe(200)
+    expect(deleted.json.deleted).toMatchObject({ hint: '@de***a' })
+
+    const after = await jobOf(running, admin, cut)
+    expect(after.status).toBe('cancelled')
+    expect(after.error).toMatch(/deleted/)
+    const cutFile = await api(running, 'GET', `/api/${WORKSPACE}/exports/${cut}/download`, admin)
+    expect(cutFile.status).toBe(410)
+    expect(cutFile.json.error).toMatchObject({ code: 'deleted' })
+
+    await running.server.idle()
+    expect(await jobOf(running, admin, held)).toMatchObject({ status: 'removed' })
+    expect((await jobOf(running, admin, held)).error).toMatch(/deleted/)
+    const heldFile = await api(running, 'GET', `/api/${WORKSPACE}/exports/${held}/download`, admin)
+    expect(heldFile.status).toBe(410)
+    expect(await jobOf(running, admin, older)).toMatchObject({ status: 'done' })
+    expect(readdirSync(running.exportsDir)).toEqual([`${WORKSPACE}-${older}.csv`])
+    expect(hits(running.exportsDir, SECRET_VALUE)).toEqual([])
+    await running.stop()
+    expect(hits(running.exportsDir, SECRET_VALUE)).toEqual([])
+  })
+  it('lets a running export that cannot hold the contact finish before the erasure seals', async () => {
+    const running = await startPrivacyServer({ exports: { chunkSize: 1 }, blobs: slowDisk(2) })
+    const admin = await tokenFor('admin')
+    const { contactId } = await ingest(running, {
+      channel: 'x',
+      platformUserId: 'x-keep',
+      metadata: { x_handle: '@kept' },
+      message: { text: 'hi' },
     })
-    const job = await exports.start(WORKSPACE, 'ana', { type: 'contact-attributes' })
-    const record = await deleteContact(
-      {
-        host: running.server.host,
-        storage: running.storage,
-        log: running.storage.deletionLog!,
-        exports,
-      },
-      WORKSPACE,
-      contactId,
-      { userId: 'ana' },
-    )
-    expect(record.hint).toBe('@de***a')
-    const after = await exports.status(WORKSPACE, job.id)
-    expect(after?.status).toBe('cancelled')
-    expect(after?.error).toMatch(/deleted/)
-    await expect(exports.file(WORKSPACE, job.id)).rejects.toMatchObject({ code: 'deleted' })
-    expect(readdirSync(running.exportsDir)).toEqual([])
-    await exports.close()
+    // Contacts of 1970, and an export of 1970 only: the contact, created now, is not in it.
+    await Promise.all(Array.from({ length: 200 }, (_, i) => putContact(running, `b${i}`, 'x')))
+    const id = await startExport(running, admin, { to: 1_000_000 })
+    await waitForJob(running, admin, id, (job) => job.rows > 0)
+    const deleted = await api(running, 'DELETE', `/api/${WORKSPACE}/contacts/${contactId}`, admin)
+    // Answered only once the seal went through, which an open snapshot would have refused.
+    expect(deleted.status).toBe(200)
+    const answeredAt = Date.now()
+    const job = await api(running, 'GET', `/api/${WORKSPACE}/exports/${id}`, admin)
+    expect(job.json.job).toMatchObject({ status: 'done', rows: 200 })
+    expect((job.json.job as { finishedAt: number }).finishedAt).toBeLessThanOrEqual(answeredAt)
+    await running.server.idle()
+    expect(await jobOf(running, admin, id)).toMatchObject({ status: 'done' })
+    expect(rowsOf(await download(running, admin, id))).toHaveLength(201)
   })
 })
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
-import { createReadStream, createWriteStream } from 'node:fs'
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises'
+import { createWriteStream } from 'node:fs'
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
@@ -46,12 +46,20 @@ export function createFsBlobStore(dir: string): BlobStore {
     },
     async read(key) {
       await ensureDir()
-      const path = join(dir, fileName(key))
+      // Opened before resolving: a blob deleted after this (an erasure) still reads whole to
+      // the end instead of cutting a download off mid-way.
+      let handle
       try {
-        const { size } = await stat(path)
-        return { stream: createReadStream(path), bytes: size }
+        handle = await open(join(dir, fileName(key)), 'r')
       } catch {
         return null
+      }
+      try {
+        const { size } = await handle.stat()
+        return { stream: handle.createReadStream(), bytes: size }
+      } catch (error) {
+        await handle.close()
+        throw error
       }
     },
     async delete(key) {

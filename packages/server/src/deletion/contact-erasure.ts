@@ -22,3 +22,14 @@ export interface ContactErasedEvent {
 
 /** Called after a contact's documents are erased (see {@link ContactErasedEvent}). */
 export type ContactErasureHook = (event: ContactErasedEvent) => void | Promise<void>
+
+/**
+ * Runs before a contact created at `createdAt` is erased and keeps what it guards clear of the
+ * erasure until the release it resolves is called, which the deletion does once the erasure is
+ * sealed (exports: no snapshot of the contact index is open, none opens meanwhile).
+ *
+ * @example
+ * const release = await barrier('demo', contact.createdAt)
+ * try { await erase(); await storage.sealErasure() } finally { await release() }
+ */
+export type ErasureBarrier = (workspace: string, createdAt: number) => Promise<() => Promise<void>>

@@ -8,11 +8,10 @@ import {
 } from '@cardfile/core'
 import type { ContactProfile } from '@cardfile/core'
 import type { DocumentHost } from '../document-host'
-import type { ExportService } from '../exports/export-service'
 import { within } from '../http/within'
 import type { Storage } from '../storage/storage'
 import { errorForConsole } from '../sync/logger'
-import type { ContactErasureHook } from './contact-erasure'
+import type { ContactErasureHook, ErasureBarrier } from './contact-erasure'
 import type { DeletionLog, DeletionRecord } from './deletion-log'
 
 /** What a contact deletion needs from the server. */
@@ -20,8 +19,11 @@ export interface ContactDeletionContext {
   readonly host: DocumentHost
   readonly storage: Storage
   readonly log: DeletionLog
-  /** Exports to keep clear of the erasure (cancelled, waited for, files removed). */
-  readonly exports?: ExportService
+  /**
+   * Passed before the erasure and released after its seal (exports: snapshots that may hold
+   * the contact are cancelled, the others waited for, and none opens meanwhile).
+   */
+  readonly barriers?: readonly ErasureBarrier[]
   readonly hooks?: readonly ContactErasureHook[]
   /** Told about a hook that failed (the deletion itself still stands). */
   readonly onError?: (error: unknown) => void
@@ -61,8 +63,9 @@ async function conversationsOf(
 /**
  * Deletes a contact for good: its document, its conversations (messages and attachment
  * folders), their index rows and its manual links are erased; connected clients get a purge
- * notice and later-reconnecting ones are purged by the tombstones; export files that may hold it
- * are removed; erasure hooks run (CRM or bot outboxes). Then one audit record is appended with
+ * notice and later-reconnecting ones are purged by the tombstones; erasure hooks run (CRM or bot
+ * outboxes) and a `contact.erased` event is published, on which consumers drop what they hold
+ * (the exports consumer removes export files that may hold it). Then one audit record is appended with
  * the contact's masked hint and platform, and the deleting admin. Resolves that record.
  *
  * Only an admin may call this; the HTTP route checks the role.
@@ -120,13 +123,32 @@ export async function deleteContact(
         ;(context.onError ?? ((e: unknown) => console.error(errorForConsole(e))))(error)
       }
     }
+    // Ids and the creation time only: the event outlives the contact in the log.
+    await storage.events.publish([
+      {
+        type: 'contact.erased',
+        workspace,
+        subject: contactId,
+        actor: { userId: admin.userId, role: 'admin' },
+        data: { createdAt: profile.createdAt, conversationIds: [...erasedConversations] },
+        at: erasedAt,
+      },
+    ])
   }
+  const releases: (() => Promise<void>)[] = []
   try {
-    if (context.exports === undefined) await erase()
-    else await context.exports.whileErasing(workspace, profile.createdAt, erase)
+    for (const barrier of context.barriers ?? []) {
+      releases.push(await barrier(workspace, profile.createdAt))
+    }
+    await erase()
   } finally {
-    // Sealed even when a step failed: whatever was deleted is not left readable meanwhile.
-    await storage.sealErasure()
+    try {
+      // Sealed even when a step failed: whatever was deleted is not left readable meanwhile.
+      await storage.sealErasure()
+    } finally {
+      // Only after the seal: a snapshot opened before it would keep the WAL from truncating.
+      for (const release of releases.reverse()) await release()
+    }
   }
 
   const record: DeletionRecord = {

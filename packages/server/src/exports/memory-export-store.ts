@@ -1,38 +1,16 @@
 import { compareNewest } from '../storage/index-rules'
 import type { ContactIndexRow } from '../storage/storage'
-import type { ExportJob, ExportStore } from './export-store'
+import type { ExportStore } from './export-store'
 
 /**
- * Export jobs in memory, for the memory store. A snapshot copies the matching rows when it
- * opens (the memory store holds little data, and a copy is trivially consistent).
+ * Contact snapshots of the memory store: a snapshot copies the matching rows when it opens
+ * (the memory store holds little data, and a copy is trivially consistent).
  *
  * @example
  * const exports = createMemoryExportStore(() => contacts.values())
  */
 export function createMemoryExportStore(contacts: () => Iterable<ContactIndexRow>): ExportStore {
-  const jobs = new Map<string, ExportJob>()
-  const key = (workspace: string, id: string): string => `${workspace}\u0000${id}`
   return {
-    defaultDir: null,
-
-    async save(job) {
-      jobs.set(key(job.workspace, job.id), job)
-    },
-
-    async get(workspace, id) {
-      return jobs.get(key(workspace, id)) ?? null
-    },
-
-    async list(workspace) {
-      return [...jobs.values()]
-        .filter((j) => j.workspace === workspace)
-        .sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : -1))
-    },
-
-    async running() {
-      return [...jobs.values()].filter((j) => j.status === 'running')
-    },
-
     openContactSnapshot(workspace, range) {
       // Oldest first, as the SQLite snapshot reads.
       const rows = [...contacts()]

@@ -1,11 +1,15 @@
 import { crmExtension } from '../crm/crm-extension'
 import type { CrmOptions } from '../crm/crm-service'
+import { exportsExtension } from '../exports/exports-extension'
+import type { ExportsOptions } from '../exports/exports-extension'
 import type { Extension } from './extension'
 
 /** The server options the built-in extensions are made from. */
 export interface CardfileExtensionOptions {
   /** Turns the CRM integration on. */
   readonly crm?: CrmOptions
+  /** Contact exports (always on; the plan decides who may use them). */
+  readonly exports?: ExportsOptions
 }
 
 /**
@@ -15,6 +19,9 @@ export interface CardfileExtensionOptions {
  * @example
  * await createCardfileServer({ storage, auth, extensions: [...cardfileExtensions({ crm: {} }), audit] })
  */
-export function cardfileExtensions(options: CardfileExtensionOptions): Extension[] {
-  return [...(options.crm === undefined ? [] : [crmExtension(options.crm)])]
+export function cardfileExtensions(options: CardfileExtensionOptions = {}): Extension[] {
+  return [
+    ...(options.crm === undefined ? [] : [crmExtension(options.crm)]),
+    exportsExtension(options.exports),
+  ]
 }

@@ -1,5 +1,5 @@
 import type { Coordination } from '../coordination/coordination'
-import type { ContactErasureHook } from '../deletion/contact-erasure'
+import type { ContactErasureHook, ErasureBarrier } from '../deletion/contact-erasure'
 import type { DocumentHost } from '../document-host'
 import type { EventConsumer } from '../events/event-consumers'
 import type { HttpRequestHandler } from '../http/http-context'
@@ -33,6 +33,11 @@ export interface ExtensionParts {
   readonly routes?: HttpRequestHandler
   /** Told after a contact is erased, to drop what the extension holds about it. */
   readonly onContactErased?: ContactErasureHook
+  /**
+   * Passed before a contact is erased, released once the erasure is sealed: keeps the
+   * extension's own readers clear of it (exports close their snapshots of the contact index).
+   */
+  readonly beforeContactErased?: ErasureBarrier
   /**
    * Stops its own work (the server stops consumers and jobs first, and closes the backend
    * only after every extension stopped).

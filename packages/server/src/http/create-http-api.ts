@@ -4,12 +4,10 @@ import type { Actor } from '@cardfile/core'
 import type { DocumentHost } from '../document-host'
 import type { HttpRequestHandler } from './http-context'
 import type { Storage } from '../storage/storage'
-import type { ContactErasureHook } from '../deletion/contact-erasure'
-import { createExportService } from '../exports/export-service'
+import type { ContactErasureHook, ErasureBarrier } from '../deletion/contact-erasure'
 import { errorContext, errorForConsole } from '../sync/logger'
 import { signToken } from '../tokens'
 import { deletionRoutes } from './deletion-routes'
-import { exportRoutes } from './export-routes'
 import { linkingRoutes } from './linking-routes'
 import { HttpError, sendError, sendJson } from './http-error'
 import { ingestInbound, storageDirectory } from './inbound'
@@ -61,10 +59,13 @@ export interface HttpApiDeps {
   readonly maxBodyBytes?: number
   /** Told about unexpected errors (answered as 500 without details). Defaults to console.error. */
   readonly onError?: (error: unknown) => void
-  /** Folder for export CSV files (default: `<SQLite file>-exports`, else a temp folder). */
-  readonly exportsDir?: string
   /** Called after a contact is erased, so CRM and bot outboxes drop deliveries about it. */
   readonly onContactErased?: ContactErasureHook | readonly ContactErasureHook[]
+  /**
+   * Passed before a contact is erased and released after the erasure is sealed (the exports
+   * extension's, which `httpApi` takes from the server).
+   */
+  readonly erasureBarriers?: readonly ErasureBarrier[]
 }
 
 /** A request handler for non-upgrade requests: true when it answered the request. */
@@ -109,25 +110,15 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
       windowMs: 60_000,
     }),
   })
-  const exportService =
-    deps.storage.exportStore === undefined
-      ? undefined
-      : createExportService({
-          store: deps.storage.exportStore,
-          host: deps.host,
-          onError,
-          ...(deps.exportsDir === undefined ? {} : { dir: deps.exportsDir }),
-        })
   const extraRoutes = [
     deletionRoutes({
       host: deps.host,
       storage: deps.storage,
       principal,
-      exports: exportService,
+      barriers: deps.erasureBarriers,
       hooks: [deps.onContactErased ?? []].flat(),
       onError,
     }),
-    exportRoutes({ exports: exportService, principal, maxBodyBytes: maxBody }),
     linkingRoutes({ host: deps.host, storage: deps.storage, principal, maxBodyBytes: maxBody }),
   ]
   const inbound: InboundContext = {
@@ -287,12 +278,7 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
 /** Options of {@link httpApi}: everything else comes from the server. */
 export type HttpApiOptions = Pick<
   HttpApiDeps,
-  | 'devTokens'
-  | 'maxBodyBytes'
-  | 'onError'
-  | 'authFailuresPerMinute'
-  | 'exportsDir'
-  | 'onContactErased'
+  'devTokens' | 'maxBodyBytes' | 'onError' | 'authFailuresPerMinute' | 'onContactErased'
 >
 
 /**
@@ -326,6 +312,7 @@ export function httpApi(options: HttpApiOptions = {}): HttpRequestHandler {
       ...options,
       // The server's own erasure hooks (CRM outbox) run beside the ones given here.
       onContactErased: [options.onContactErased ?? [], ctx.erasureHooks ?? []].flat(),
+      ...(ctx.erasureBarriers === undefined ? {} : { erasureBarriers: ctx.erasureBarriers }),
     })
     return api(req, res)
   }

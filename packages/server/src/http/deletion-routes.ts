@@ -1,11 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { ErrorCodes, isValidId } from '@cardfile/core'
 import { z } from 'zod'
-import type { ContactErasureHook } from '../deletion/contact-erasure'
+import type { ContactErasureHook, ErasureBarrier } from '../deletion/contact-erasure'
 import { deleteContact } from '../deletion/delete-contact'
 import type { DeletionLog } from '../deletion/deletion-log'
 import type { DocumentHost } from '../document-host'
-import type { ExportService } from '../exports/export-service'
 import type { Storage } from '../storage/storage'
 import { HttpError, sendJson } from './http-error'
 import { allowMethods, parseInput, requireRole } from './route-auth'
@@ -20,7 +19,8 @@ export interface DeletionRoutesContext {
   readonly storage: Storage
   /** Verifies the bearer token for the workspace (throws HttpError 401/403). */
   readonly principal: PrincipalResolver
-  readonly exports?: ExportService | undefined
+  /** Passed before each erasure, released after its seal (the exports extension's). */
+  readonly barriers?: readonly ErasureBarrier[] | undefined
   readonly hooks?: readonly ContactErasureHook[] | undefined
   readonly onError?: ((error: unknown) => void) | undefined
 }
@@ -66,7 +66,7 @@ export function deletionRoutes(
           host: context.host,
           storage: context.storage,
           log: logOf(context.storage),
-          exports: context.exports,
+          barriers: context.barriers,
           hooks: context.hooks,
           onError: context.onError,
         },

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AuthenticateHook } from '../auth/authenticate'
 import type { Coordination } from '../coordination/coordination'
-import type { ContactErasureHook } from '../deletion/contact-erasure'
+import type { ContactErasureHook, ErasureBarrier } from '../deletion/contact-erasure'
 import type { DocumentHost } from '../document-host'
 import type { ServerMetrics } from '../metrics'
 import type { Storage } from '../storage/storage'
@@ -19,6 +19,8 @@ export interface HttpContext {
   ready(): boolean
   /** Called after a contact is erased, so the CRM outbox drops what it holds about it. */
   readonly erasureHooks?: readonly ContactErasureHook[]
+  /** Passed before a contact is erased, released after the seal (export snapshots). */
+  readonly erasureBarriers?: readonly ErasureBarrier[]
   /** Locks, rate limits and caches shared by the server's instances. */
   readonly coordination?: Coordination
   /** The server's logger: its lines carry the request's id and never a credential. */

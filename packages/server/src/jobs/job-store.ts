@@ -74,6 +74,8 @@ export interface JobFilter {
   readonly kind?: string
   readonly lane?: string
   readonly states?: readonly JobState[]
+  /** Only these jobs (an erasure cancels the exports that may hold the contact). */
+  readonly ids?: readonly string[]
 }
 
 /**
@@ -106,6 +108,11 @@ export interface JobStore {
   fail(id: string, owner: string, error: string, retryAt: number | null): Promise<boolean>
   /** Cancels the queued and running jobs that match; resolves how many. */
   cancel(filter: JobFilter, reason: string): Promise<number>
+  /**
+   * Replaces the result of a done job (an export whose file was removed since it finished);
+   * false when the job is not done.
+   */
+  setResult(id: string, result: unknown): Promise<boolean>
   /** Queues a failed job again, due now, with its attempts reset; false when it is not failed. */
   retry(id: string): Promise<boolean>
   /** When the earliest queued job of `kinds` is due, or null when none is queued. */

@@ -8,7 +8,8 @@ const matches = (job: Job, f: JobFilter): boolean =>
   job.workspace === f.workspace &&
   (f.kind === undefined || job.kind === f.kind) &&
   (f.lane === undefined || job.lane === f.lane) &&
-  (f.states === undefined || f.states.includes(job.state))
+  (f.states === undefined || f.states.includes(job.state)) &&
+  (f.ids === undefined || f.ids.includes(job.id))
 
 const copy = (job: MutableJob): Job => ({ ...job })
 
@@ -140,6 +141,12 @@ export function createMemoryJobStore(now: () => number = Date.now): JobStore {
         n += 1
       }
       return n
+    },
+    async setResult(id, result) {
+      const job = byId(id)
+      if (job?.state !== 'done') return false
+      Object.assign(job, { result, updatedAt: now() })
+      return true
     },
     async retry(id) {
       const job = byId(id)

@@ -63,6 +63,11 @@ function where(filter: JobFilter): { clause: string; params: unknown[] } {
     parts.push(`state IN (${filter.states.map(() => '?').join(', ') || "''"})`)
     params.push(...filter.states)
   }
+  if (filter.ids !== undefined) {
+    // One parameter for any number of ids: the list travels as JSON.
+    parts.push('id IN (SELECT value FROM json_each(?))')
+    params.push(JSON.stringify(filter.ids))
+  }
   return { clause: parts.join(' AND '), params }
 }
 
@@ -118,6 +123,9 @@ export function createSqliteJobStore(db: Database, now: () => number = Date.now)
     failRetry: db.prepare<[string, number, number, string, string]>(
       `UPDATE jobs SET state = 'queued', error = ?, owner = NULL, run_at = ?, updated_at = ?
        WHERE id = ? AND owner = ? AND state = 'running'`,
+    ),
+    setResult: db.prepare<[string, number, string]>(
+      `UPDATE jobs SET result = ?, updated_at = ? WHERE id = ? AND state = 'done'`,
     ),
     retry: db.prepare<[number, number, string]>(
       `UPDATE jobs SET state = 'queued', attempts = 0, run_at = ?, updated_at = ?,
@@ -213,6 +221,9 @@ export function createSqliteJobStore(db: Database, now: () => number = Date.now)
         `UPDATE jobs SET state = 'cancelled', error = ?, owner = NULL, updated_at = ?,
            finished_at = ? WHERE ${clause} AND state IN ('queued', 'running')`,
       ).run(reason, at, at, ...params).changes
+    },
+    async setResult(id, result) {
+      return sql.setResult.run(JSON.stringify(result ?? null), now(), id).changes === 1
     },
     async retry(id) {
       const at = now()

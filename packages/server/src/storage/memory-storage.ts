@@ -15,6 +15,8 @@ import type { ContactIndexRow, ConversationIndexRow, Page, Storage, StorageStats
 import { createMemoryLinkStorage } from '../linking/memory-link-storage'
 import { createMemoryDeletionLog } from '../deletion/memory-deletion-log'
 import { createMemoryExportStore } from '../exports/memory-export-store'
+import type { BlobStore } from '../blobs/blob-store'
+import { createMemoryBlobStore } from '../blobs/memory-blob-store'
 import { createMemoryCrmStorage } from '../crm/memory-crm-storage'
 import { createMemoryEventStore } from '../events/memory-event-store'
 import { createMemoryJobStore } from '../jobs/memory-job-store'
@@ -27,6 +29,8 @@ export interface MemoryStorageOptions {
   readonly compactAfter?: number
   /** Root of attachment files, removed on erase like the SQLite store does. */
   readonly attachmentsDir?: string
+  /** Where export files go. Default: in memory. */
+  readonly blobs?: BlobStore
 }
 
 /** The in-memory storage: the {@link Storage} contract plus the same hooks as SQLite. */
@@ -224,6 +228,7 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
       }
     }),
     exportStore: createMemoryExportStore(() => contacts.values()),
+    blobs: options.blobs ?? createMemoryBlobStore(),
     crm: createMemoryCrmStorage(ensureOpen),
 
     stats() {

@@ -305,6 +305,31 @@ const MIGRATIONS: readonly { readonly version: number; readonly sql: string }[] 
       DROP TABLE crm_deliveries;
     `,
   },
+  {
+    version: 8,
+    // Export jobs move into the jobs table (kind 'export', the export id as job id, the file
+    // as a blob under its old name) and their own table goes. A job that was running when the
+    // old server stopped had only a partial file: it moves as failed.
+    sql: `
+      INSERT OR IGNORE INTO jobs (id, kind, workspace, job_key, lane, state, input, progress,
+        result, error, owner, lease_until, attempts, run_at, created_at, updated_at, finished_at)
+      SELECT id, 'export', workspace, NULL, NULL,
+        CASE status WHEN 'running' THEN 'failed' WHEN 'removed' THEN 'done' ELSE status END,
+        json_object('type', type, 'from', range_from, 'to', range_to,
+          'requestedBy', requested_by),
+        CASE WHEN total IS NULL THEN NULL ELSE json_object('rows', rows, 'total', total) END,
+        CASE WHEN status IN ('done', 'removed') THEN json_object(
+          'blob', workspace || '-' || id || '.csv', 'rows', rows, 'bytes', NULL,
+          'removed', CASE status WHEN 'removed' THEN error ELSE NULL END) ELSE NULL END,
+        CASE status
+          WHEN 'running' THEN 'interrupted by a server restart; start the export again'
+          WHEN 'removed' THEN NULL ELSE error END,
+        NULL, 0, 1, created_at, created_at, coalesce(finished_at, created_at),
+        CASE status WHEN 'running' THEN created_at ELSE finished_at END
+      FROM export_jobs ORDER BY created_at, id;
+      DROP TABLE export_jobs;
+    `,
+  },
 ]
 
 /** The schema version this code writes. */

@@ -11,6 +11,9 @@ import { checkIndexRow, identityTaken } from './index-rules'
 import { createSqliteLinkStorage } from '../linking/sqlite-link-storage'
 import { createSqliteDeletionLog } from '../deletion/sqlite-deletion-log'
 import { createSqliteExportStore } from '../exports/sqlite-export-store'
+import type { BlobStore } from '../blobs/blob-store'
+import { createFsBlobStore } from '../blobs/fs-blob-store'
+import { createMemoryBlobStore } from '../blobs/memory-blob-store'
 import { createSqliteCrmStorage } from '../crm/sqlite-crm-storage'
 import { errorContext } from '../sync/logger'
 import { migrate } from './sqlite-schema'
@@ -46,6 +49,11 @@ export interface SqliteStorageOptions {
   readonly compactDelayMs?: number
   /** Root of attachment files (`<attachmentsDir>/<encoded doc name>/`), removed on erase. */
   readonly attachmentsDir?: string
+  /**
+   * Where export files go. Default: the folder `<path>-exports` (created owner-only), in
+   * memory for an in-memory database.
+   */
+  readonly blobs?: BlobStore
   /**
    * `full` (default): every commit is fsynced, so an acknowledged update survives power loss
    * as well as a killed process. `normal`: in WAL mode it survives a killed process (kill -9)
@@ -617,7 +625,12 @@ export function createSqliteStorage(options: SqliteStorageOptions): SqliteStorag
 
     crm: createSqliteCrmStorage(db, ensureOpen),
     deletionLog: createSqliteDeletionLog(db),
-    exportStore: createSqliteExportStore(db, options.path),
+    exportStore: createSqliteExportStore(options.path),
+    blobs:
+      options.blobs ??
+      (options.path === ':memory:' || options.path === ''
+        ? createMemoryBlobStore()
+        : createFsBlobStore(`${options.path}-exports`)),
 
     stats() {
       return { pendingAppends: queue.length, ...counters }

@@ -1,4 +1,5 @@
 import type { ChannelId, ConversationStatus, Role } from '@cardfile/core'
+import type { BlobStore } from '../blobs/blob-store'
 import type { DeletionLog } from '../deletion/deletion-log'
 import type { ExportStore } from '../exports/export-store'
 import type { CrmStorage } from '../crm/crm-storage'
@@ -106,8 +107,13 @@ export interface Storage {
    * deleted through the API.
    */
   readonly deletionLog?: DeletionLog
-  /** Addition (exports): export jobs and consistent contact snapshots. Optional likewise. */
+  /** Consistent snapshots of the contact index, which exports read. Optional likewise. */
   readonly exportStore?: ExportStore
+  /**
+   * Where generated files live (export CSVs). SQLite: the folder `<db file>-exports` unless
+   * given another store; memory: in memory. Optional likewise: exports need it.
+   */
+  readonly blobs?: BlobStore
   /**
    * Addition (CRM): connection settings, the durable outbox, pending write-backs and lookup
    * outcomes. Optional likewise; a server with the CRM integration requires it.
