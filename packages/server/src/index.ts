@@ -66,9 +66,11 @@ export type {
   HttpPrincipal,
 } from './http/create-http-api'
 export { createHttpApi, httpApi } from './http/create-http-api'
-export type { InboundResult } from './http/inbound'
+export type { InboundLog, InboundResult } from './ingestion/inbound-log'
+export type { Ingestion } from './ingestion/ingestion-extension'
+export { createIngestion, ingestionExtension } from './ingestion/ingestion-extension'
 export { MAX_BODY_BYTES } from './http/read-body'
-export { maskHint } from './http/mask-hint'
+export { maskHint } from './ingestion/mask-hint'
 export type { SignTokenOptions } from './tokens'
 export { DEFAULT_TOKEN_LIFETIME, signToken } from './tokens'
 export type {

@@ -26,6 +26,7 @@ import type { CrmOptions, CrmService } from './crm/crm-service'
 import { createLocalCoordination } from './coordination/coordination'
 import type { Coordination } from './coordination/coordination'
 import type { HttpContext, HttpRequestHandler } from './http/http-context'
+import { bearerAuth } from './http/route-auth'
 import { createOriginPolicy, handleCors } from './http/origins'
 import type { OriginOptions } from './http/origins'
 import { REQUEST_ID_HEADER, requestIdFor } from './http/request-id'
@@ -77,6 +78,12 @@ export interface CardfileServerOptions {
   readonly coordination?: Coordination
   /** Handles plain HTTP requests beside the websocket (the HTTP API). */
   readonly httpHandler?: HttpRequestHandler
+  /**
+   * Failed token checks allowed per remote address and minute, over every HTTP route, before
+   * requests from that address are answered 429 (default 60). Counted in `coordination`, so
+   * one count for every instance. Behind a proxy every client shares one address: raise it.
+   */
+  readonly authFailuresPerMinute?: number
   /** Per-connection bounds; anything left out takes its default from `DEFAULT_LIMITS`. */
   readonly limits?: Partial<ServerLimits>
   /** Called after every storage commit of a document change. */
@@ -325,6 +332,14 @@ export async function createCardfileServer(
     storage: options.storage,
     metrics,
     authenticate,
+    // One bearer check and one failure count for every route, whichever extension serves it.
+    principal: bearerAuth({
+      authenticate,
+      failures: coordination.rateLimiter('http-auth-failures', {
+        limit: options.authFailuresPerMinute ?? 60,
+        windowMs: 60_000,
+      }),
+    }),
     ready: () => !closing,
     erasureHooks: extensionErasureHooks,
     erasureBarriers,

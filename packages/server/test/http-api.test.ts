@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -45,11 +45,11 @@ async function startServer(
     auth: { secret: SECRET },
     port: 0,
     host: '127.0.0.1',
+    ...(options.authFailuresPerMinute === undefined
+      ? {}
+      : { authFailuresPerMinute: options.authFailuresPerMinute }),
     httpHandler: httpApi({
       ...(options.devTokens === true ? { devTokens: { secret: SECRET } } : {}),
-      ...(options.authFailuresPerMinute === undefined
-        ? {}
-        : { authFailuresPerMinute: options.authFailuresPerMinute }),
       onError: () => {},
     }),
   })
@@ -280,6 +280,52 @@ describe('POST /api/<workspace>/inbound', () => {
     expect(conversation.messages.map((m) => m.id)).toEqual(['m1', 'm2'])
   })
 
+  it('answers a retried message from the inbound log after a restart, however old its conversation', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cardfile-http-'))
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
+    const path = join(dir, 'cardfile.db')
+    const start = async () => {
+      const storage = createSqliteStorage({ path })
+      const server = await createCardfileServer({
+        storage,
+        auth: { secret: SECRET },
+        host: '127.0.0.1',
+        httpHandler: httpApi({ onError: () => {} }),
+      })
+      return { storage, server }
+    }
+    const system = await tokenFor('system')
+    let { storage, server } = await start()
+    const first = await post(server.url, '/api/acme/inbound', xMessage('<m0@mail>', 'Hi'), system)
+    // More conversations than a scan of the newest ones would look through.
+    let current = first.json.conversationId as string
+    for (let n = 1; n <= 7; n += 1) {
+      await setStatus(server, 'acme', current, 'resolved')
+      const next = await post(
+        server.url,
+        '/api/acme/inbound',
+        xMessage(`<m${n}@mail>`, `n${n}`),
+        system,
+      )
+      expect(next.json.conversationId).not.toBe(current)
+      current = next.json.conversationId as string
+    }
+    await server.close()
+    await storage.close()
+    ;({ storage, server } = await start())
+    cleanups.push(async () => {
+      await server.close()
+      await storage.close()
+    })
+    const retry = await post(server.url, '/api/acme/inbound', xMessage('<m0@mail>', 'Hi'), system)
+    expect(retry).toEqual(first)
+    const conversation = await readConversation(server, 'acme', first.json.conversationId as string)
+    expect(conversation.messages).toHaveLength(1)
+    // The log holds a hash of the identity and message id, never the identity itself.
+    const raw = readFileSync(path).toString('latin1')
+    expect(raw).not.toContain('<m0@mail>')
+  })
+
   it('creates one contact when two first messages of an identity arrive together', async () => {
     const { url } = await startServer()
     const system = await tokenFor('system')
@@ -324,7 +370,7 @@ describe('POST /api/<workspace>/inbound', () => {
       .toMatchObject({ error: { code: 'token-expired' } })
   })
 
-  it('answers 429 with retry-after once an address keeps failing to authenticate', async () => {
+  it('answers 429 with retry-after once an address keeps failing to authenticate, on any route', async () => {
     const { url } = await startServer({ authFailuresPerMinute: 3 })
     const forged = await signToken({
       secret: 'guess',
@@ -332,9 +378,15 @@ describe('POST /api/<workspace>/inbound', () => {
       workspace: 'acme',
       role: 'system',
     })
-    for (let i = 0; i < 3; i++) {
-      expect((await post(url, '/api/acme/inbound', xMessage('m1', 'x'), forged)).status).toBe(401)
-    }
+    // One guess on each route family (ingestion, exports, linking): one count for all of them.
+    expect((await post(url, '/api/acme/inbound', xMessage('m1', 'x'), forged)).status).toBe(401)
+    expect(
+      (await post(url, '/api/acme/exports', { type: 'contact-attributes' }, forged)).status,
+    ).toBe(401)
+    const linked = await fetch(`${url}/api/acme/contacts/c1/linked`, {
+      headers: { authorization: `Bearer ${forged}` },
+    })
+    expect(linked.status).toBe(401)
     const response = await fetch(`${url}/api/acme/contacts`, {
       headers: { authorization: `Bearer ${await tokenFor('agent')}` },
     })

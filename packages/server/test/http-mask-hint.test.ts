@@ -6,7 +6,7 @@ import {
   maskName,
   maskPhone,
   maskWord,
-} from '../src/http/mask-hint'
+} from '../src/ingestion/mask-hint'
 
 describe('maskHint', () => {
   it('masks a handle to its first two and last characters, keeping the @', () => {

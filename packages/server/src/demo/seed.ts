@@ -8,9 +8,12 @@ import {
 } from '@cardfile/core'
 import type { Actor, ChannelId, ConversationStatus, Role, SchemaView } from '@cardfile/core'
 import type { DocumentHost } from '../document-host'
-import { ensureWorkspaceSeeded, ingestInbound } from '../http/inbound'
+import { ensureWorkspaceSeeded, ingestInbound } from '../ingestion/inbound'
+import { createMemoryInboundLog } from '../ingestion/inbound-log'
+import { createLocalCache } from '../coordination/cache'
 import { within } from '../http/within'
-import type { InboundContext, InboundDirectory, InboundResult } from '../http/inbound'
+import type { InboundContext, InboundDirectory } from '../ingestion/inbound'
+import type { InboundResult } from '../ingestion/inbound-log'
 import { createKeyedLock } from '../coordination/keyed-lock'
 import { inboundBody } from '../http/schemas'
 
@@ -302,7 +305,7 @@ export async function seedDemoWorkspace(
   const workspace = options.workspace ?? 'demo'
   const now = options.now ?? Date.now()
   const schemaName = schemaDocName(workspace)
-  const context = { host, seeded: new Set<string>() }
+  const context = { host, seeded: createLocalCache<true>() }
   await ensureWorkspaceSeeded(context, workspace, SEED_ACTOR)
   const present = await host.read(schemaName, (doc) =>
     within(new SchemaDoc(doc), (schema) => schema.definition('customer_id')),
@@ -320,7 +323,8 @@ export async function seedDemoWorkspace(
     directory,
     lock: createKeyedLock(),
     seeded: context.seeded,
-    recent: new Map(),
+    // Demo message ids are unique: the log only has to answer within this run.
+    log: createMemoryInboundLog(),
   }
   const contactIds: string[] = []
   for (const [index, contact] of CONTACTS.entries()) {

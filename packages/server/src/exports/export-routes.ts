@@ -7,8 +7,7 @@ import type { BlobStore } from '../blobs/blob-store'
 import type { HttpContext, HttpRequestHandler } from '../http/http-context'
 import { HttpError, sendError, sendJson } from '../http/http-error'
 import { readJsonBody } from '../http/read-body'
-import { allowMethods, bearerAuth, parseInput, requireRole } from '../http/route-auth'
-import type { PrincipalResolver } from '../http/route-auth'
+import { allowMethods, parseInput, requireRole } from '../http/route-auth'
 import { within } from '../http/within'
 import type { Job, NewJob } from '../jobs/job-store'
 import type { JobStore } from '../jobs/job-store'
@@ -73,22 +72,6 @@ async function exportJob(jobs: JobStore, workspace: string, id: string): Promise
  * await createCardfileServer({ storage, auth, extensions: [{ name: 'x', start: () => ({ routes }) }] })
  */
 export function exportRoutes(deps: ExportRoutesDeps | null): HttpRequestHandler {
-  // Made on the first request from the server's token verification, counting failures in the
-  // same limiter as the rest of the HTTP API.
-  let bearer: PrincipalResolver | null = null
-  const principalOf = (ctx: HttpContext): PrincipalResolver =>
-    (bearer ??= bearerAuth({
-      authenticate: (token, docName) => ctx.authenticate(token, docName),
-      ...(ctx.coordination === undefined
-        ? {}
-        : {
-            failures: ctx.coordination.rateLimiter('http-auth-failures', {
-              limit: 60,
-              windowMs: 60_000,
-            }),
-          }),
-    }))
-
   const route = async (
     req: IncomingMessage,
     res: ServerResponse,
@@ -101,7 +84,7 @@ export function exportRoutes(deps: ExportRoutesDeps | null): HttpRequestHandler 
     if (sub !== undefined && sub !== 'download') return false
     const method = req.method ?? 'GET'
     allowMethods(method, [id === undefined ? 'POST' : 'GET'], url.pathname)
-    const principal = await principalOf(ctx)(req, workspace)
+    const principal = await ctx.principal(req, workspace)
     requireRole(principal, ['admin'], 'export')
     if (deps === null) {
       throw new HttpError(501, ErrorCodes.Internal, 'This storage keeps no export jobs')

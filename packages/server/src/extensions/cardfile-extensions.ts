@@ -2,6 +2,7 @@ import { crmExtension } from '../crm/crm-extension'
 import type { CrmOptions } from '../crm/crm-service'
 import { exportsExtension } from '../exports/exports-extension'
 import type { ExportsOptions } from '../exports/exports-extension'
+import { ingestionExtension } from '../ingestion/ingestion-extension'
 import type { Extension } from './extension'
 
 /** The server options the built-in extensions are made from. */
@@ -21,6 +22,7 @@ export interface CardfileExtensionOptions {
  */
 export function cardfileExtensions(options: CardfileExtensionOptions = {}): Extension[] {
   return [
+    ingestionExtension(),
     ...(options.crm === undefined ? [] : [crmExtension(options.crm)]),
     exportsExtension(options.exports),
   ]

@@ -10,20 +10,14 @@ import { signToken } from '../tokens'
 import { deletionRoutes } from './deletion-routes'
 import { linkingRoutes } from './linking-routes'
 import { HttpError, sendError, sendJson } from './http-error'
-import { ingestInbound, storageDirectory } from './inbound'
-import type { InboundContext, InboundResult } from './inbound'
+import { createIngestion } from '../ingestion/ingestion-extension'
+import type { InboundResult } from '../ingestion/inbound-log'
 import { createLocalCoordination } from '../coordination/coordination'
 import type { Coordination } from '../coordination/coordination'
 import { MAX_BODY_BYTES, readJsonBody } from './read-body'
 import { allowMethods, bearerAuth, parseInput, requireRole } from './route-auth'
-import type { HttpPrincipal } from './route-auth'
-import {
-  contactsQuery,
-  conversationsQuery,
-  devTokenBody,
-  inboundBody,
-  searchParamsObject,
-} from './schemas'
+import type { HttpPrincipal, PrincipalResolver } from './route-auth'
+import { contactsQuery, conversationsQuery, devTokenBody, searchParamsObject } from './schemas'
 
 export type { HttpPrincipal } from './route-auth'
 
@@ -53,6 +47,11 @@ export interface HttpApiDeps {
    * answered 429 (default 60). Behind a proxy every client shares one address: raise it there.
    */
   readonly authFailuresPerMinute?: number
+  /**
+   * The bearer check to use instead of one built from `authenticate` (the server's, shared with
+   * every other route and its count of failures).
+   */
+  readonly principal?: PrincipalResolver
   /** Locks and rate limits shared by the server's instances (default: this process only). */
   readonly coordination?: Coordination
   /** Largest accepted request body in bytes (default 1 MB). */
@@ -103,13 +102,15 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
   const onError =
     deps.onError ?? ((error: unknown) => console.error('cardfile http:', errorForConsole(error)))
   const coordination = deps.coordination ?? createLocalCoordination()
-  const principal = bearerAuth({
-    authenticate: (token, docName) => deps.authenticate(token, docName),
-    failures: coordination.rateLimiter('http-auth-failures', {
-      limit: deps.authFailuresPerMinute ?? 60,
-      windowMs: 60_000,
-    }),
-  })
+  const principal =
+    deps.principal ??
+    bearerAuth({
+      authenticate: (token, docName) => deps.authenticate(token, docName),
+      failures: coordination.rateLimiter('http-auth-failures', {
+        limit: deps.authFailuresPerMinute ?? 60,
+        windowMs: 60_000,
+      }),
+    })
   const extraRoutes = [
     deletionRoutes({
       host: deps.host,
@@ -121,18 +122,14 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
     }),
     linkingRoutes({ host: deps.host, storage: deps.storage, principal, maxBodyBytes: maxBody }),
   ]
-  const inbound: InboundContext = {
+  // The route is the ingestion extension's; this is the same ingestion for server-side callers.
+  const ingestion = createIngestion({
     host: deps.host,
-    directory: storageDirectory(deps.storage),
-    lock: coordination.locks,
-    seeded: new Set(),
-    recent: new Map(),
-  }
-
-  async function ingest(workspace: string, actor: Actor, body: unknown): Promise<InboundResult> {
-    const input = parseInput(inboundBody, body, 'body')
-    return ingestInbound(inbound, workspace, actor, input)
-  }
+    storage: deps.storage,
+    coordination,
+  })
+  const ingest = (workspace: string, actor: Actor, body: unknown): Promise<InboundResult> =>
+    ingestion.ingest(workspace, actor, body)
 
   async function route(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
     const method = req.method ?? 'GET'
@@ -201,18 +198,6 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
       throw new HttpError(400, ErrorCodes.BadRequest, `Invalid workspace "${workspace}"`)
     }
     switch (resource) {
-      case 'inbound': {
-        allow(['POST'])
-        const who = await principal(req, workspace)
-        requireRole(who, ['system'], 'ingest channel messages')
-        const body = await readJsonBody(req, maxBody)
-        const actor: Actor =
-          who.name === undefined
-            ? { userId: who.userId, role: who.role }
-            : { userId: who.userId, role: who.role, name: who.name }
-        sendJson(res, 200, await ingest(workspace, actor, body))
-        return true
-      }
       case 'contacts': {
         allow(['GET'])
         const who = await principal(req, workspace)
@@ -278,7 +263,7 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
 /** Options of {@link httpApi}: everything else comes from the server. */
 export type HttpApiOptions = Pick<
   HttpApiDeps,
-  'devTokens' | 'maxBodyBytes' | 'onError' | 'authFailuresPerMinute' | 'onContactErased'
+  'devTokens' | 'maxBodyBytes' | 'onError' | 'onContactErased'
 >
 
 /**
@@ -302,6 +287,7 @@ export function httpApi(options: HttpApiOptions = {}): HttpRequestHandler {
       authenticate: ctx.authenticate,
       metrics: ctx.metrics,
       ready: ctx.ready,
+      principal: ctx.principal,
       ...(ctx.coordination === undefined ? {} : { coordination: ctx.coordination }),
       // Through the server's logger, so the line carries the request id and is scrubbed.
       ...(logger === undefined

@@ -9,8 +9,7 @@ import { HttpError, sendError, sendJson } from './http-error'
 import { readJsonBody } from './read-body'
 import { within } from './within'
 import { errorContext, errorForConsole } from '../sync/logger'
-import { allowMethods, bearerAuth, parseInput, requireRole } from './route-auth'
-import type { PrincipalResolver } from './route-auth'
+import { allowMethods, parseInput, requireRole } from './route-auth'
 
 const MAX_BODY = 64 * 1024
 
@@ -47,9 +46,6 @@ const deliveriesQuery = z.object({
 export function crmRoutes(
   crm: CrmService,
 ): (req: IncomingMessage, res: ServerResponse, ctx: HttpContext) => Promise<boolean> {
-  // Made on the first request, from the server's token verification: the same check, and the
-  // same limit on failed attempts, as every other API route.
-  let bearer: PrincipalResolver | null = null
   const authorize = async (
     req: IncomingMessage,
     ctx: HttpContext,
@@ -57,8 +53,7 @@ export function crmRoutes(
     roles: readonly Role[],
     what: string,
   ): Promise<void> => {
-    bearer ??= bearerAuth({ authenticate: (token, docName) => ctx.authenticate(token, docName) })
-    requireRole(await bearer(req, workspace), roles, what)
+    requireRole(await ctx.principal(req, workspace), roles, what)
     const { settings } = await readSchemaView(ctx.host, workspace)
     if (!capabilities(settings.plan).crm) {
       throw new HttpError(403, ErrorCodes.PlanLacksFeature, 'The plan has no CRM integration')

@@ -4,6 +4,7 @@ import type { Coordination } from '../coordination/coordination'
 import type { ContactErasureHook, ErasureBarrier } from '../deletion/contact-erasure'
 import type { DocumentHost } from '../document-host'
 import type { ServerMetrics } from '../metrics'
+import type { PrincipalResolver } from './route-auth'
 import type { Storage } from '../storage/storage'
 import type { ServerLogger } from '../sync/logger'
 
@@ -15,6 +16,11 @@ export interface HttpContext {
   readonly metrics: ServerMetrics
   /** Verifies a token the way websocket connections are verified. */
   readonly authenticate: AuthenticateHook
+  /**
+   * Who a request's bearer token belongs to, for the workspace in its path (401/403/429 as
+   * HttpError): one check and one count of failed attempts shared by every route.
+   */
+  readonly principal: PrincipalResolver
   /** False once the server is shutting down. */
   ready(): boolean
   /** Called after a contact is erased, so the CRM outbox drops what it holds about it. */

@@ -20,6 +20,7 @@ import { createMemoryBlobStore } from '../blobs/memory-blob-store'
 import { createMemoryCrmStorage } from '../crm/memory-crm-storage'
 import { createMemoryEventStore } from '../events/memory-event-store'
 import { createMemoryJobStore } from '../jobs/memory-job-store'
+import { createMemoryInboundLog } from '../ingestion/inbound-log'
 
 /** Who removes a contact's links when it is erased (the memory store logs a revert). */
 const ERASURE_AUTHOR = { role: 'system', userId: 'cardfile-erasure' } as const
@@ -222,6 +223,7 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
     links,
     events,
     jobs: createMemoryJobStore(),
+    inbound: createMemoryInboundLog(),
     deletionLog: createMemoryDeletionLog(async (workspace, contactId) => {
       for (const r of await links.linksOf(workspace, [contactId])) {
         await links.removeLink(workspace, r.a, r.b, ERASURE_AUTHOR, Date.now())

@@ -330,6 +330,25 @@ const MIGRATIONS: readonly { readonly version: number; readonly sql: string }[] 
       DROP TABLE export_jobs;
     `,
   },
+  {
+    version: 9,
+    sql: `
+      -- The answer given to each channel message that carried an id, under a hash of the
+      -- channel identity and the message id, so that a retried message is not added twice
+      -- (across restarts too); dropped with the contact.
+      CREATE TABLE inbound_messages (
+        workspace TEXT NOT NULL,
+        key TEXT NOT NULL,
+        contact_id TEXT NOT NULL,
+        conversation_id TEXT NOT NULL,
+        created_contact INTEGER NOT NULL,
+        created_conversation INTEGER NOT NULL,
+        at INTEGER NOT NULL,
+        PRIMARY KEY (workspace, key)
+      );
+      CREATE INDEX inbound_messages_contact ON inbound_messages (workspace, contact_id);
+    `,
+  },
 ]
 
 /** The schema version this code writes. */

@@ -20,6 +20,7 @@ import { migrate } from './sqlite-schema'
 import type { NewDomainEvent } from '../events/domain-event'
 import { createSqliteEventStore } from '../events/sqlite-event-store'
 import { createSqliteJobStore } from '../jobs/sqlite-job-store'
+import { createSqliteInboundLog } from '../ingestion/sqlite-inbound-log'
 import type { ConversationIndexRow, IndexRow, Page, Storage, StorageStats } from './storage'
 import { toContactIndexRow } from './contact-sql-row'
 import type { ContactSqlRow } from './contact-sql-row'
@@ -621,6 +622,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): SqliteStorag
 
     events,
     jobs: createSqliteJobStore(db),
+    inbound: createSqliteInboundLog(db),
     links: createSqliteLinkStorage(db, ensureOpen),
 
     crm: createSqliteCrmStorage(db, ensureOpen),

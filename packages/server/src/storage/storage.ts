@@ -6,6 +6,7 @@ import type { CrmStorage } from '../crm/crm-storage'
 import type { NewDomainEvent } from '../events/domain-event'
 import type { EventStore } from '../events/event-store'
 import type { JobStore } from '../jobs/job-store'
+import type { InboundLog } from '../ingestion/inbound-log'
 import type { ContactIndexRow, ConversationIndexRow, IndexRow, Page } from './index-row-types'
 
 export type { ContactIndexRow, ConversationIndexRow, IndexRow, Page } from './index-row-types'
@@ -123,6 +124,8 @@ export interface Storage {
   readonly events: EventStore
   /** The leased jobs table. */
   readonly jobs: JobStore
+  /** The answers given to channel messages, for retries of the same message. */
+  readonly inbound: InboundLog
 }
 
 /** Addition (linking): who made a manual link or unlink. */

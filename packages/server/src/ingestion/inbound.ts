@@ -16,10 +16,12 @@ import {
 import type { Actor, ChannelId, ConversationStatus, Message, SchemaView } from '@cardfile/core'
 import type { DocumentHost } from '../document-host'
 import type { Storage } from '../storage/storage'
+import type { InvalidatingCache } from '../coordination/cache'
 import type { KeyedLock } from '../coordination/keyed-lock'
+import type { InboundLog, InboundResult } from './inbound-log'
 import { maskHint } from './mask-hint'
-import { within } from './within'
-import type { InboundBody } from './schemas'
+import { within } from '../http/within'
+import type { InboundBody } from '../http/schemas'
 
 /**
  * Channel ingestion: one inbound message from a channel identity finds or creates its contact,
@@ -60,28 +62,24 @@ export function storageDirectory(storage: Storage): InboundDirectory {
   }
 }
 
-/** The answer of an ingestion. */
-export interface InboundResult {
-  readonly contactId: string
-  readonly conversationId: string
-  readonly createdContact: boolean
-  readonly createdConversation: boolean
-}
-
 export interface InboundContext {
   readonly host: DocumentHost
   readonly directory: InboundDirectory
   /** Serialises ingestion per channel identity. */
   readonly lock: KeyedLock
-  /** Workspaces whose schema document is known to be seeded (skips a read per message). */
-  readonly seeded: Set<string>
-  /** Recent results by message key, so a retried message answers without a document read. */
-  readonly recent: Map<string, InboundResult>
+  /**
+   * Workspaces whose schema document is known to be seeded (skips a read per message). Being
+   * seeded never stops being true, so a cache per process is exact.
+   */
+  readonly seeded: InvalidatingCache<true>
+  /** The answers given to messages with ids, for retries. */
+  readonly log: InboundLog
 }
 
-/** How many recent results the in-memory idempotency memo keeps. */
-const RECENT_LIMIT = 10_000
-/** How many of a contact's newest conversations a retry is looked for in, after the memo. */
+/**
+ * How many of a contact's newest conversations a retry missing from the log is looked for in
+ * (a crash between the message's commit and its log entry).
+ */
 const RETRY_SCAN = 5
 
 /**
@@ -103,13 +101,14 @@ export async function ensureWorkspaceSeeded(
   workspace: string,
   actor: Actor,
 ): Promise<void> {
-  if (context.seeded.has(workspace)) return
-  const name = schemaDocName(workspace)
-  const empty = await context.host.read(name, (doc) =>
-    within(new SchemaDoc(doc), (schema) => schema.definitions().length === 0),
-  )
-  if (empty) await context.host.transact(name, actor, (doc) => seedWorkspace(doc))
-  context.seeded.add(workspace)
+  await context.seeded.get(workspace, async () => {
+    const name = schemaDocName(workspace)
+    const empty = await context.host.read(name, (doc) =>
+      within(new SchemaDoc(doc), (schema) => schema.definitions().length === 0),
+    )
+    if (empty) await context.host.transact(name, actor, (doc) => seedWorkspace(doc))
+    return true
+  })
 }
 
 /**
@@ -162,16 +161,17 @@ export async function ingestInbound(
   const identity = `${workspace}\u0000${channel}\u0000${platformUserId}`
   return context.lock.run(identity, async () => {
     const messageId = input.message.id === undefined ? newId() : storedMessageId(input.message.id)
-    const memoKey = `${identity}\u0000${messageId}`
+    // A hash: the log must not hold the channel identity (a phone number, an address).
+    const logKey = createHash('sha256').update(`${identity}\u0000${messageId}`).digest('base64url')
     if (input.message.id !== undefined) {
-      const remembered = context.recent.get(memoKey)
-      if (remembered !== undefined) return remembered
+      const remembered = await context.log.find(workspace, logKey)
+      if (remembered !== null) return remembered
     }
 
     const existingContact = await directory.findContact(workspace, channel, platformUserId)
     if (existingContact !== null && input.message.id !== undefined) {
       const earlier = await findEarlierDelivery(context, workspace, existingContact, messageId)
-      if (earlier !== null) return remember(context, memoKey, earlier)
+      if (earlier !== null) return remember(context, workspace, logKey, earlier, now)
     }
 
     const contactId = existingContact ?? newId()
@@ -259,22 +259,26 @@ export async function ingestInbound(
         createdConversation: true,
       }
     }
-    return input.message.id === undefined ? result : remember(context, memoKey, result)
+    return input.message.id === undefined
+      ? result
+      : remember(context, workspace, logKey, result, now)
   })
 }
 
-function remember(context: InboundContext, key: string, result: InboundResult): InboundResult {
-  context.recent.set(key, result)
-  if (context.recent.size > RECENT_LIMIT) {
-    const oldest = context.recent.keys().next()
-    if (oldest.done !== true) context.recent.delete(oldest.value)
-  }
+async function remember(
+  context: InboundContext,
+  workspace: string,
+  key: string,
+  result: InboundResult,
+  at: number,
+): Promise<InboundResult> {
+  await context.log.record(workspace, key, result, at)
   return result
 }
 
 /**
- * Looks for a message id among the contact's newest conversations (a retry after a restart, when
- * the in-memory memo is gone) and rebuilds the first answer: the conversation was created by
+ * Looks for a message id among the contact's newest conversations (a retry of a message whose
+ * log entry a crash cut off after its commit) and rebuilds the first answer: the conversation was created by
  * this message when it is its first message, and the contact too when both share one timestamp,
  * as ingestion writes them.
  */
