@@ -26,7 +26,9 @@ if (!process.execArgv.some((a) => a.includes('conditions=source'))) {
 const { createSqliteStorage } = await import('@cardfile/server/sqlite')
 const { linkGroup } = await import('../../packages/server/src/linking/link-groups')
 const { groupHistory } = await import('../../packages/server/src/linking/group-history')
-const { RelinkJobs } = await import('../../packages/server/src/linking/relink-jobs')
+const { relinkJobHandler, relinkView, RELINK_JOB } =
+  await import('../../packages/server/src/linking/relink-job')
+const { startJobRunner } = await import('../../packages/server/src/jobs/job-runner')
 const { normaliseMatchValue } = await import('../../packages/server/src/linking/normalise')
 const Y = await import('yjs')
 
@@ -96,7 +98,7 @@ try {
   const timings = { group: [] as number[], history: [] as number[], vip: [] as number[] }
   const queryOnce = async (into: typeof timings): Promise<void> => {
     let t = performance.now()
-    const group = await linkGroup(storage, WS, randomContact())
+    const group = await linkGroup(storage, storage.links!, WS, randomContact())
     into.group.push(performance.now() - t)
     t = performance.now()
     await groupHistory(
@@ -115,13 +117,26 @@ try {
   for (let i = 0; i < 500; i += 1) await queryOnce(idle)
 
   // --- re-link while querying ------------------------------------------------------------
-  const jobs = new RelinkJobs(storage.links!, { chunkSize: 500 })
+  // The server's way: a job in the jobs table, taken and run by the job runner.
+  const quiet = { info: () => undefined, warn: () => undefined, error: console.error }
+  const runner = startJobRunner({
+    store: storage.jobs,
+    handlers: [relinkJobHandler({ links: storage.links!, chunkSize: 500, logger: quiet })],
+    owner: 'bench',
+    logger: quiet,
+  })
   const relinkStart = performance.now()
-  const job = jobs.start(WS, 'member_no')
+  const queued = await storage.jobs.enqueue({
+    kind: RELINK_JOB,
+    workspace: WS,
+    input: { attribute: 'member_no' },
+  })
+  runner.poke()
   let running = true
-  const finished = jobs.wait(job.id).then((j) => {
+  const finished = runner.settled().then(async () => {
     running = false
-    return j
+    const job = await storage.jobs.get(queued.id)
+    return job === null ? undefined : relinkView(job)
   })
   // Queries one after another until the job is done, each in its own event-loop turn as
   // requests arriving on sockets are (a loop of promise callbacks alone would starve the job).
@@ -130,9 +145,10 @@ try {
     await new Promise((resolve) => setImmediate(resolve))
   }
   const done = await finished
+  await runner.stop()
   const relinkMs = performance.now() - relinkStart
 
-  const group = await linkGroup(storage, WS, 'c0000000')
+  const group = await linkGroup(storage, storage.links!, WS, 'c0000000')
   const row = (name: string, samples: number[]): string => {
     const s = [...samples].sort((a, b) => a - b)
     return `| ${name} | ${s.length} | ${percentile(s, 0.5).toFixed(2)} | ${percentile(s, 0.99).toFixed(2)} |`

@@ -120,7 +120,11 @@ export type {
 export { normaliseMatchValue, normalisePhone } from './linking/normalise'
 export type { LinkGroup } from './linking/link-groups'
 export { linkGroup } from './linking/link-groups'
-export type { RelinkJob } from './linking/relink-jobs'
+export type { RelinkJob } from './linking/relink-job'
+export type { LinkingOptions } from './linking/linking-extension'
+export { linkingExtension } from './linking/linking-extension'
+export type { RoutingOptions } from './routing/routing-extension'
+export { routingExtension } from './routing/routing-extension'
 export type {
   RouteDecision,
   RouteHook,
@@ -134,3 +138,4 @@ export type {
   BotHandoffOptions,
   BotHandoffPayload,
 } from './routing/bot-handoff'
+export { BotHandoffError } from './routing/bot-handoff'

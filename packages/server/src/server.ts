@@ -35,8 +35,10 @@ import { loggableUrl, withoutSecret } from './logging/redact'
 import { createServerMetrics } from './metrics'
 import type { ServerMetrics } from './metrics'
 import { startProcessMetrics } from './process-metrics'
-import { attachCrossChannel } from './routing/cross-channel'
-import type { CrossChannelOptions } from './routing/cross-channel'
+import type { BotHandoffOptions } from './routing/bot-handoff'
+import type { RouteHook, ScoringOptions } from './routing/priority'
+import { jobRoutes } from './jobs/job-routes'
+import type { LinkingOptions } from './linking/linking-extension'
 import type { Storage } from './storage/storage'
 import { startEventPump } from './events/event-consumers'
 import type { EventConsumer, EventPump } from './events/event-consumers'
@@ -96,9 +98,11 @@ export interface CardfileServerOptions {
    * assignment; `botHandoff` (a webhook URL or a function) hears every conversation that starts
    * with the contact's attributes and VIP status; `scoring` weighs the default score.
    */
-  readonly route?: CrossChannelOptions['route']
-  readonly botHandoff?: CrossChannelOptions['botHandoff']
-  readonly scoring?: CrossChannelOptions['scoring']
+  readonly route?: RouteHook
+  readonly botHandoff?: BotHandoffOptions
+  readonly scoring?: ScoringOptions
+  /** Re-link jobs (the `linking` extension among the built-in ones). */
+  readonly linking?: LinkingOptions
   /**
    * The CRM integration (lookups, CRM-managed attributes, write-backs and notifications as
    * jobs, and its routes under `/api/<ws>/crm`): the `crm` extension among the built-in ones
@@ -258,20 +262,10 @@ export async function createCardfileServer(
     storage: options.storage,
     metrics,
     logger,
-    onCommit: (event) => {
-      crossChannel.onCommit(event)
-      options.onCommit?.(event)
-    },
+    ...(options.onCommit === undefined ? {} : { onCommit: options.onCommit }),
     seedWorkspaces: options.seedWorkspaces ?? true,
     eventTypes,
     onEvents: () => pump?.poke(),
-  })
-  // Re-links a workspace when its matching attribute changes; routes new conversations.
-  const crossChannel = attachCrossChannel(options.storage, registry, {
-    logger,
-    ...(options.route === undefined ? {} : { route: options.route }),
-    ...(options.botHandoff === undefined ? {} : { botHandoff: options.botHandoff }),
-    ...(options.scoring === undefined ? {} : { scoring: options.scoring }),
   })
   const extensionContext: ExtensionContext = {
     host: registry,
@@ -299,9 +293,11 @@ export async function createCardfileServer(
   const crm: CrmService | null = extensions.find(isCrmExtension)?.service ?? null
   const consumers: EventConsumer[] = started.flatMap(({ parts }) => parts.consumers ?? [])
   const jobHandlers: JobHandler[] = started.flatMap(({ parts }) => parts.jobs ?? [])
-  const extensionRoutes: HttpRequestHandler[] = started.flatMap(({ parts }) =>
-    parts.routes === undefined ? [] : [parts.routes],
-  )
+  const extensionRoutes: HttpRequestHandler[] = [
+    ...started.flatMap(({ parts }) => (parts.routes === undefined ? [] : [parts.routes])),
+    // Any job with a view, whichever extension runs it.
+    jobRoutes(options.storage.jobs, jobHandlers),
+  ]
   const extensionErasureHooks: ContactErasureHook[] = started.flatMap(({ parts }) =>
     parts.onContactErased === undefined ? [] : [parts.onContactErased],
   )
@@ -769,8 +765,6 @@ export async function createCardfileServer(
       for (const conn of connections) {
         conn.close({ code: CloseCodes.GoingAway.code, reason: 'shutting-down' })
       }
-      // Routing may still write a conversation, and a re-link must stop before storage closes.
-      await crossChannel.stop()
       // Consumers and jobs stop after their current step; what is left is resumed by the next
       // process from the cursors and leases in storage.
       await pump?.stop()

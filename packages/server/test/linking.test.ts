@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { CardfileClient } from '@cardfile/core'
-import { idsOf, startHarness } from './linking-harness'
+import { signToken } from '../src/tokens'
+import { SECRET, idsOf, startHarness } from './linking-harness'
 import type { Harness } from './linking-harness'
 
 let h: Harness
@@ -117,6 +118,19 @@ describe('cross-channel linking', () => {
       .poll(async () => (await h.api('agent', 'GET', `/jobs/${job.id}`)).json.job)
       .toMatchObject({ state: 'done', total: 5, processed: 5, changed: 0 })
     expect((await h.api('agent', 'POST', '/relink')).status).toBe(403)
+    // The jobs table answers lists by kind; it shows no kind without a view, nor other workspaces.
+    const listed = await h.api('agent', 'GET', '/jobs?kind=relink&limit=5')
+    expect((listed.json.items as { id: string }[]).map((j) => j.id)).toContain(job.id)
+    expect((await h.api('agent', 'GET', '/jobs?kind=crm-delivery')).status).toBe(400)
+    expect((await h.api('agent', 'GET', '/jobs?kind=relink&limit=1000')).status).toBe(400)
+    expect((await h.api('agent', 'GET', '/jobs/not-a-job')).status).toBe(404)
+    expect((await h.api('bot', 'GET', `/jobs/${job.id}`)).status).toBe(403)
+    const elsewhere = await fetch(`${h.url}/api/other/jobs/${job.id}`, {
+      headers: {
+        authorization: `Bearer ${await signToken({ secret: SECRET, userId: 'a', workspace: 'other', role: 'admin' })}`,
+      },
+    })
+    expect(elsewhere.status).toBe(404)
 
     // Clearing the setting unlinks everything linked by value.
     schema.schema.updateSettings({ matchingAttribute: null })

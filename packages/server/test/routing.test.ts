@@ -176,14 +176,14 @@ describe('VIP routing', () => {
 })
 
 /** A bot's webhook endpoint on port 0 that records what it receives. */
-async function startWebhook(answer: number = 200) {
+async function startWebhook(answer: number | (() => number) = 200) {
   const received: BotHandoffPayload[] = []
   const server = createServer((req, res) => {
     const chunks: Buffer[] = []
     req.on('data', (c: Buffer) => chunks.push(c))
     req.on('end', () => {
       received.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as BotHandoffPayload)
-      res.writeHead(answer).end()
+      res.writeHead(typeof answer === 'number' ? answer : answer()).end()
     })
   })
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
@@ -253,6 +253,31 @@ describe('bot hand-off', () => {
       await h.close()
       h = await startHarness()
     }
+    expect(refusing.received).toHaveLength(1)
+  })
+
+  it('retries a hand-off the bot failed under the same key, and gives up on a 4xx', async () => {
+    const answers = [503, 204]
+    const flaky = await startWebhook(() => answers.shift() ?? 204)
+    h = await startHarness({ botHandoff: { url: flaky.url, timeoutMs: 2000 } })
+    const started = await h.inbound({ channel: 'webchat', platformUserId: 'v-2' })
+    // The first retry waits a second.
+    await expect.poll(() => flaky.received.length, { timeout: 5000 }).toBe(2)
+    const [first, second] = flaky.received
+    expect(first?.conversationId).toBe(started.conversationId)
+    expect(second?.idempotencyKey).toBe(first?.idempotencyKey)
+    const job = async () =>
+      ((await h.api('agent', 'GET', '/jobs?kind=bot-handoff')).json.items as { state: string }[])[0]
+    await expect.poll(job).toMatchObject({ state: 'done', attempts: 2, result: { sent: true } })
+    await h.close()
+
+    const refusing = await startWebhook(422)
+    h = await startHarness({
+      botHandoff: { url: refusing.url, timeoutMs: 2000 },
+      logger: { warn: () => undefined, error: () => undefined },
+    })
+    await h.inbound({ channel: 'webchat', platformUserId: 'v-3' })
+    await expect.poll(job).toMatchObject({ state: 'failed', attempts: 1 })
     expect(refusing.received).toHaveLength(1)
   })
 

@@ -3,10 +3,16 @@ import type { CrmOptions } from '../crm/crm-service'
 import { exportsExtension } from '../exports/exports-extension'
 import type { ExportsOptions } from '../exports/exports-extension'
 import { ingestionExtension } from '../ingestion/ingestion-extension'
+import { linkingExtension } from '../linking/linking-extension'
+import type { LinkingOptions } from '../linking/linking-extension'
+import { routingExtension } from '../routing/routing-extension'
+import type { RoutingOptions } from '../routing/routing-extension'
 import type { Extension } from './extension'
 
 /** The server options the built-in extensions are made from. */
-export interface CardfileExtensionOptions {
+export interface CardfileExtensionOptions extends RoutingOptions {
+  /** Re-link jobs' chunk size. */
+  readonly linking?: LinkingOptions
   /** Turns the CRM integration on. */
   readonly crm?: CrmOptions
   /** Contact exports (always on; the plan decides who may use them). */
@@ -23,6 +29,12 @@ export interface CardfileExtensionOptions {
 export function cardfileExtensions(options: CardfileExtensionOptions = {}): Extension[] {
   return [
     ingestionExtension(),
+    linkingExtension(options.linking),
+    routingExtension({
+      ...(options.route === undefined ? {} : { route: options.route }),
+      ...(options.scoring === undefined ? {} : { scoring: options.scoring }),
+      ...(options.botHandoff === undefined ? {} : { botHandoff: options.botHandoff }),
+    }),
     ...(options.crm === undefined ? [] : [crmExtension(options.crm)]),
     exportsExtension(options.exports),
   ]

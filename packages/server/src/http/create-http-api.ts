@@ -8,7 +8,6 @@ import type { ContactErasureHook, ErasureBarrier } from '../deletion/contact-era
 import { errorContext, errorForConsole } from '../sync/logger'
 import { signToken } from '../tokens'
 import { deletionRoutes } from './deletion-routes'
-import { linkingRoutes } from './linking-routes'
 import { HttpError, sendError, sendJson } from './http-error'
 import { createIngestion } from '../ingestion/ingestion-extension'
 import type { InboundResult } from '../ingestion/inbound-log'
@@ -120,7 +119,6 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
       hooks: [deps.onContactErased ?? []].flat(),
       onError,
     }),
-    linkingRoutes({ host: deps.host, storage: deps.storage, principal, maxBodyBytes: maxBody }),
   ]
   // The route is the ingestion extension's; this is the same ingestion for server-side callers.
   const ingestion = createIngestion({

@@ -34,6 +34,11 @@ export interface JobHandler {
    * fail the job for good. Default: 3 attempts, 1 s then 5 s.
    */
   retryAfter?(attempts: number, error: unknown): number | null
+  /**
+   * The job as `GET /api/<ws>/jobs/<id>` shows it (ids and counts, never a contact's values);
+   * jobs of a kind without a view are not shown there.
+   */
+  view?(job: Job): unknown
 }
 
 export interface JobRunnerOptions {

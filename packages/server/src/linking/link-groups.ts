@@ -39,28 +39,20 @@ export const orderedPair = (x: string, y: string): readonly [string, string] =>
 const newestFirst = (a: ContactIndexRow, b: ContactIndexRow): number =>
   b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0)
 
-/** The link storage of a store, or a typed error when the adapter has none. */
-export function linkStorageOf(storage: Storage): LinkStorage {
-  if (storage.links === undefined) {
-    throw new CardfileError(ErrorCodes.Internal, 'this storage adapter does not support linking')
-  }
-  return storage.links
-}
-
 /**
  * Computes a contact's link group from the index.
  *
  * @example
- * const group = await linkGroup(storage, 'demo', 'c1')
+ * const group = await linkGroup(storage, storage.links, 'demo', 'c1')
  * group.members.map((m) => m.channel) // ['email', 'whatsapp', 'x']
  */
 export async function linkGroup(
-  storage: Storage,
+  index: Pick<Storage, 'listContacts'>,
+  links: LinkStorage,
   workspace: string,
   contactId: string,
   maxSize: number = MAX_GROUP_SIZE,
 ): Promise<LinkGroup> {
-  const links = linkStorageOf(storage)
   const rows = new Map<string, ContactIndexRow>()
   const recordsOf = new Map<string, ContactLinkRecord[]>()
   const classes = new Map<string, ContactIndexRow[]>()
@@ -91,7 +83,7 @@ export async function linkGroup(
     const members: ContactIndexRow[] = []
     let cursor: string | null = null
     do {
-      const page = await storage.listContacts(workspace, { matchValue: value, limit: 1000, cursor })
+      const page = await index.listContacts(workspace, { matchValue: value, limit: 1000, cursor })
       members.push(...page.items)
       cursor = page.next
     } while (cursor !== null && members.length <= maxSize)

@@ -1,9 +1,14 @@
 import type { ChannelId } from '@cardfile/core'
-import { errorContext } from '../sync/logger'
 
 /** What a bot hand-off receives when a conversation starts. */
 export interface BotHandoffPayload {
   readonly event: 'conversation.started'
+  /**
+   * The same for every attempt at this hand-off (also sent as the `Idempotency-Key` header): a
+   * bot that already acted on it can answer 2xx and do nothing, as a retry after a timeout or a
+   * restart of the server sends it again.
+   */
+  readonly idempotencyKey: string
   readonly workspace: string
   readonly conversationId: string
   readonly contactId: string
@@ -26,30 +31,43 @@ export interface BotHandoffAttribute {
 }
 
 /**
- * Where hand-offs go: a webhook URL (POSTed as JSON) or a function. Either way a failure or a
- * timeout is logged and never stops the conversation from starting.
+ * Where hand-offs go: a webhook URL (POSTed as JSON) or a function. Each is a job: a failure,
+ * a timeout or a 5xx (408 and 429 too) is logged and retried with backoff, `attempts` times in
+ * all, also after a restart; another 4xx is final. None of it holds the conversation up.
  *
  * @example
  * createCardfileServer({ ..., botHandoff: { url: 'https://bot.example.com/cardfile', timeoutMs: 3000 } })
  * createCardfileServer({ ..., botHandoff: { hook: (p) => (p.vip ? startVipFlow(p) : undefined) } })
  */
-export type BotHandoffOptions =
+export type BotHandoffOptions = (
   | {
       readonly url: string
       /** Extra request headers (a shared secret for the bot to check). */
       readonly headers?: Readonly<Record<string, string>>
-      /** Default 5000. */
-      readonly timeoutMs?: number
     }
   | {
       readonly hook: (payload: BotHandoffPayload) => void | Promise<void>
-      /** Default 5000. */
-      readonly timeoutMs?: number
     }
+) & {
+  /** Per attempt; default 5000. */
+  readonly timeoutMs?: number
+  /** Attempts in all before the hand-off is given up (default 5: after 1 s, 5 s, 30 s, 2 min). */
+  readonly attempts?: number
+}
 
-/** Where hand-off failures are reported. */
-export interface HandoffLogger {
-  warn(message: string, context?: Record<string, unknown>): void
+/** Why one attempt at a hand-off did not reach the bot. */
+export class BotHandoffError extends Error {
+  override readonly name = 'BotHandoffError'
+  readonly code = 'bot-handoff-failed'
+  constructor(
+    message: string,
+    /** False when sending it again cannot help (the bot refused it with a 4xx). */
+    readonly retryable: boolean,
+    /** The bot's HTTP status, when it answered. */
+    readonly status: number | null = null,
+  ) {
+    super(message)
+  }
 }
 
 const timeout = (ms: number): Promise<never> =>
@@ -59,39 +77,45 @@ const timeout = (ms: number): Promise<never> =>
   })
 
 /**
- * Delivers one hand-off; resolves true when the bot accepted it (a 2xx answer or a hook that
- * returned), false after logging anything else. Never rejects.
+ * Makes one attempt at a hand-off: resolves once the bot accepted it (a 2xx answer, or a hook
+ * that returned), rejects with {@link BotHandoffError} otherwise.
  *
  * @example
- * await deliverBotHandoff({ url }, payload, logger)
+ * await sendBotHandoff({ url }, payload)
  */
-export async function deliverBotHandoff(
+export async function sendBotHandoff(
   options: BotHandoffOptions,
   payload: BotHandoffPayload,
-  logger: HandoffLogger,
-): Promise<boolean> {
+): Promise<void> {
   const timeoutMs = options.timeoutMs ?? 5000
-  const context = { workspace: payload.workspace, conversation: payload.conversationId }
-  try {
-    if ('hook' in options) {
+  if ('hook' in options) {
+    try {
       await Promise.race([Promise.resolve().then(() => options.hook(payload)), timeout(timeoutMs)])
-      return true
+    } catch (error) {
+      throw new BotHandoffError(error instanceof Error ? error.message : String(error), true)
     }
-    const response = await fetch(options.url, {
+    return
+  }
+  let response: Response
+  try {
+    response = await fetch(options.url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...options.headers },
+      headers: {
+        'content-type': 'application/json',
+        ...options.headers,
+        'idempotency-key': payload.idempotencyKey,
+      },
       body: JSON.stringify(payload),
       signal: AbortSignal.timeout(timeoutMs),
     })
     // Drain the body so the connection is released.
     await response.arrayBuffer().catch(() => undefined)
-    if (!response.ok) {
-      logger.warn('bot hand-off refused', { ...context, status: response.status })
-      return false
-    }
-    return true
   } catch (error) {
-    logger.warn('bot hand-off failed', { ...context, ...errorContext(error) })
-    return false
+    throw new BotHandoffError(error instanceof Error ? error.message : String(error), true)
+  }
+  if (!response.ok) {
+    const { status } = response
+    const retryable = status >= 500 || status === 408 || status === 429
+    throw new BotHandoffError(`the bot answered ${status}`, retryable, status)
   }
 }

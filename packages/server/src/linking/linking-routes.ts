@@ -1,33 +1,31 @@
-import type { IncomingMessage, ServerResponse } from 'node:http'
-import { ErrorCodes, SchemaDoc, capabilities, isValidId, schemaDocName } from '@cardfile/core'
+import { ErrorCodes, isValidId } from '@cardfile/core'
 import type { Role } from '@cardfile/core'
 import { z } from 'zod'
-import type { DocumentHost } from '../document-host'
-import { groupHistory } from '../linking/group-history'
-import { linkGroup, linkStorageOf, orderedPair } from '../linking/link-groups'
-import { crossChannelOf } from '../routing/cross-channel'
+import { apiRoutes } from '../http/api-routes'
+import type { HttpRequestHandler } from '../http/http-context'
+import { HttpError, sendJson } from '../http/http-error'
+import { readJsonBody } from '../http/read-body'
+import { allowMethods, parseInput, requireRole } from '../http/route-auth'
+import { searchParamsObject } from '../http/schemas'
+import type { Job } from '../jobs/job-store'
 import { decodeCursor, newestPage } from '../storage/cursor'
-import type { ContactIndexRow, Page, Storage } from '../storage/storage'
-import { HttpError, sendJson } from './http-error'
-import { readJsonBody } from './read-body'
-import { allowMethods, parseInput, requireRole } from './route-auth'
-import type { ApiRoute, PrincipalResolver } from './route-auth'
-import { searchParamsObject } from './schemas'
-import { within } from './within'
+import type { ContactIndexRow, LinkStorage, Page } from '../storage/storage'
+import { groupHistory } from './group-history'
+import { linkGroup, orderedPair } from './link-groups'
+import { relinkView } from './relink-job'
 
-/** What the linking and routing endpoints need from the HTTP API around them. */
-export interface LinkingRoutesContext {
-  readonly host: DocumentHost
-  readonly storage: Storage
-  /** Verifies the bearer token for the workspace (throws HttpError 401/403). */
-  readonly principal: PrincipalResolver
+/** What the linking endpoints work with. */
+export interface LinkingRoutesDeps {
+  readonly links: LinkStorage
+  /** Re-links the workspace by its current matching attribute; resolves the queued job. */
+  relink(workspace: string): Promise<Job>
+  /** Largest accepted request body in bytes (default 1 MB). */
   readonly maxBodyBytes?: number
 }
 
 const limit = z.coerce.number().int().min(1).max(200).default(50)
 const cursor = z.string().min(1).max(512).optional()
 const pageQuery = z.object({ limit, cursor }).strict()
-const queueQuery = z.object({ team: z.string().min(1).max(64).optional(), limit, cursor }).strict()
 const linkBody = z
   .object({
     contactId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
@@ -59,7 +57,7 @@ function pageOfMembers(
 }
 
 /**
- * The cross-channel endpoints (agents and admins unless noted):
+ * The linking endpoints (agents and admins unless noted):
  * - `GET  /api/<ws>/contacts/<id>/linked?limit&cursor`: the contact's linked contacts (its group
  *   without itself, newest first) and the manual records that shaped the group;
  * - `GET  /api/<ws>/contacts/<id>/history?limit&cursor`: every conversation of every contact in
@@ -68,28 +66,21 @@ function pageOfMembers(
  *   contacts by hand, or detaches `contactId` from `<id>`'s group;
  * - `DELETE /api/<ws>/contacts/<id>/links/<other>`: reverts the pair to automatic linking;
  * - `GET  /api/<ws>/contacts/<id>/links/log?limit&cursor`: who linked and unlinked, newest first;
- * - `POST /api/<ws>/relink` (admins): re-links the workspace now; answers the job;
- * - `GET  /api/<ws>/jobs/<id>`: a re-link job's progress;
- * - `GET  /api/<ws>/groups/vip?limit&cursor`: the VIP contacts, newest first (none while VIP is off);
- * - `GET  /api/<ws>/queue?team&limit&cursor`: a team's open conversations by priority, then
- *   oldest first (no team: the unassigned queue).
+ * - `POST /api/<ws>/relink` (admins): re-links the workspace now; answers the job (202), whose
+ *   progress `GET /api/<ws>/jobs/<id>` reports.
  * Resolves false for requests that are not theirs.
  *
  * @example
- * const linking = linkingRoutes({ host, storage, principal })
- * if (await linking(req, res, route)) return true
+ * const routes = linkingRoutes({ links: storage.links, relink })
  */
-export function linkingRoutes(
-  context: LinkingRoutesContext,
-): (req: IncomingMessage, res: ServerResponse, route: ApiRoute) => Promise<boolean> {
-  const { storage, host } = context
-  const staff = async (req: IncomingMessage, workspace: string, what: string) => {
-    const principal = await context.principal(req, workspace)
-    requireRole(principal, STAFF, what)
-    return principal
-  }
-
-  return async (req, res, { method, workspace, resource, rest, url }) => {
+export function linkingRoutes(deps: LinkingRoutesDeps): HttpRequestHandler {
+  const { links } = deps
+  return apiRoutes(async (req, res, { method, workspace, resource, rest, url }, ctx) => {
+    const staff = async (what: string) => {
+      const principal = await ctx.principal(req, workspace)
+      requireRole(principal, STAFF, what)
+      return principal
+    }
     const path = url.pathname
     const query = () => searchParamsObject(url.searchParams)
 
@@ -98,9 +89,9 @@ export function linkingRoutes(
       const sub = rest[1]
       if (sub === 'linked' && rest.length === 2) {
         allowMethods(method, ['GET'], path)
-        await staff(req, workspace, 'read linked contacts')
+        await staff('read linked contacts')
         const q = parseInput(pageQuery, query(), 'query')
-        const group = await linkGroup(storage, workspace, contactId)
+        const group = await linkGroup(ctx.storage, links, workspace, contactId)
         const others = group.members.filter((m) => m.id !== contactId)
         sendJson(res, 200, {
           contact: group.contact,
@@ -113,11 +104,11 @@ export function linkingRoutes(
       }
       if (sub === 'history' && rest.length === 2) {
         allowMethods(method, ['GET'], path)
-        await staff(req, workspace, 'read conversation history')
+        await staff('read conversation history')
         const q = parseInput(pageQuery, query(), 'query')
-        const group = await linkGroup(storage, workspace, contactId)
+        const group = await linkGroup(ctx.storage, links, workspace, contactId)
         const page = await groupHistory(
-          storage,
+          ctx.storage,
           workspace,
           group.members.map((m) => m.id),
           q.limit,
@@ -133,12 +124,11 @@ export function linkingRoutes(
       }
       if (sub === 'links' && rest.length === 2) {
         allowMethods(method, ['POST'], path)
-        const principal = await staff(req, workspace, 'link contacts')
-        const body = parseInput(linkBody, await readJsonBody(req, context.maxBodyBytes), 'body')
+        const principal = await staff('link contacts')
+        const body = parseInput(linkBody, await readJsonBody(req, deps.maxBodyBytes), 'body')
         if (body.contactId === contactId) {
           throw new HttpError(400, ErrorCodes.BadRequest, 'A contact cannot be linked to itself')
         }
-        const links = linkStorageOf(storage)
         const found = await links.contactsByIds(workspace, [contactId, body.contactId])
         if (found.length < 2) {
           throw new HttpError(404, ErrorCodes.NotFound, 'Both contacts must exist')
@@ -160,9 +150,9 @@ export function linkingRoutes(
       }
       if (sub === 'links' && rest.length === 3 && rest[2] === 'log') {
         allowMethods(method, ['GET'], path)
-        await staff(req, workspace, 'read the link record')
+        await staff('read the link record')
         const q = parseInput(pageQuery, query(), 'query')
-        const page = await linkStorageOf(storage).linkLog(workspace, contactId, {
+        const page = await links.linkLog(workspace, contactId, {
           limit: q.limit,
           cursor: q.cursor ?? null,
         })
@@ -171,10 +161,10 @@ export function linkingRoutes(
       }
       if (sub === 'links' && rest.length === 3) {
         allowMethods(method, ['DELETE'], path)
-        const principal = await staff(req, workspace, 'revert links')
+        const principal = await staff('revert links')
         const other = contactIdOf(rest[2])
         const [a, b] = orderedPair(contactId, other)
-        const removed = await linkStorageOf(storage).removeLink(
+        const removed = await links.removeLink(
           workspace,
           a,
           b,
@@ -196,64 +186,12 @@ export function linkingRoutes(
 
     if (resource === 'relink' && rest.length === 0) {
       allowMethods(method, ['POST'], path)
-      const principal = await context.principal(req, workspace)
+      const principal = await ctx.principal(req, workspace)
       requireRole(principal, ['admin'], 're-link the workspace')
-      const job = await crossChannelOf(storage, host).relink(workspace)
-      sendJson(res, 202, { job })
-      return true
-    }
-
-    if (resource === 'jobs' && rest.length === 1) {
-      allowMethods(method, ['GET'], path)
-      await staff(req, workspace, 'read jobs')
-      const job = crossChannelOf(storage, host).jobs?.get(rest[0] ?? '')
-      if (job?.workspace !== workspace) {
-        throw new HttpError(
-          404,
-          ErrorCodes.NotFound,
-          'No such job (finished jobs are kept a while)',
-        )
-      }
-      sendJson(res, 200, { job })
-      return true
-    }
-
-    if (resource === 'groups' && rest.length === 1 && rest[0] === 'vip') {
-      allowMethods(method, ['GET'], path)
-      await staff(req, workspace, 'list contact groups')
-      const q = parseInput(pageQuery, query(), 'query')
-      const settings = await host.read(schemaDocName(workspace), (doc) =>
-        within(new SchemaDoc(doc), (s) => s.settings()),
-      )
-      const enabled = settings.vipEnabled && capabilities(settings.plan).vip
-      if (!enabled) {
-        sendJson(res, 200, { items: [], next: null, enabled })
-        return true
-      }
-      const page = await storage.listContacts(workspace, {
-        vip: true,
-        limit: q.limit,
-        cursor: q.cursor ?? null,
-      })
-      sendJson(res, 200, { items: page.items, next: page.next, enabled })
-      return true
-    }
-
-    if (resource === 'queue' && rest.length === 0) {
-      allowMethods(method, ['GET'], path)
-      await staff(req, workspace, 'read queues')
-      const q = parseInput(queueQuery, query(), 'query')
-      const page = await storage.listConversations(workspace, {
-        team: q.team ?? null,
-        status: ['new', 'pending'],
-        order: 'priority',
-        limit: q.limit,
-        cursor: q.cursor ?? null,
-      })
-      sendJson(res, 200, page)
+      sendJson(res, 202, { job: relinkView(await deps.relink(workspace)) })
       return true
     }
 
     return false
-  }
+  })
 }

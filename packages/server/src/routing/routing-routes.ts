@@ -1,0 +1,64 @@
+import { SchemaDoc, capabilities, schemaDocName } from '@cardfile/core'
+import { z } from 'zod'
+import { apiRoutes } from '../http/api-routes'
+import type { HttpRequestHandler } from '../http/http-context'
+import { sendJson } from '../http/http-error'
+import { allowMethods, parseInput, requireRole } from '../http/route-auth'
+import { searchParamsObject } from '../http/schemas'
+import { within } from '../http/within'
+
+const limit = z.coerce.number().int().min(1).max(200).default(50)
+const cursor = z.string().min(1).max(512).optional()
+const pageQuery = z.object({ limit, cursor }).strict()
+const queueQuery = z.object({ team: z.string().min(1).max(64).optional(), limit, cursor }).strict()
+
+/**
+ * The routing endpoints (agents and admins):
+ * - `GET /api/<ws>/groups/vip?limit&cursor`: the VIP contacts, newest first (none while VIP is
+ *   off for the workspace or its plan);
+ * - `GET /api/<ws>/queue?team&limit&cursor`: a team's open conversations by priority, then
+ *   oldest first (no team: the unassigned queue).
+ * Resolves false for requests that are not theirs.
+ *
+ * @example
+ * const routes = routingRoutes()
+ */
+export function routingRoutes(): HttpRequestHandler {
+  return apiRoutes(async (req, res, { method, workspace, resource, rest, url }, ctx) => {
+    if (resource === 'groups' && rest.length === 1 && rest[0] === 'vip') {
+      allowMethods(method, ['GET'], url.pathname)
+      requireRole(await ctx.principal(req, workspace), ['admin', 'agent'], 'list contact groups')
+      const q = parseInput(pageQuery, searchParamsObject(url.searchParams), 'query')
+      const settings = await ctx.host.read(schemaDocName(workspace), (doc) =>
+        within(new SchemaDoc(doc), (s) => s.settings()),
+      )
+      const enabled = settings.vipEnabled && capabilities(settings.plan).vip
+      if (!enabled) {
+        sendJson(res, 200, { items: [], next: null, enabled })
+        return true
+      }
+      const page = await ctx.storage.listContacts(workspace, {
+        vip: true,
+        limit: q.limit,
+        cursor: q.cursor ?? null,
+      })
+      sendJson(res, 200, { items: page.items, next: page.next, enabled })
+      return true
+    }
+    if (resource === 'queue' && rest.length === 0) {
+      allowMethods(method, ['GET'], url.pathname)
+      requireRole(await ctx.principal(req, workspace), ['admin', 'agent'], 'read queues')
+      const q = parseInput(queueQuery, searchParamsObject(url.searchParams), 'query')
+      const page = await ctx.storage.listConversations(workspace, {
+        team: q.team ?? null,
+        status: ['new', 'pending'],
+        order: 'priority',
+        limit: q.limit,
+        cursor: q.cursor ?? null,
+      })
+      sendJson(res, 200, page)
+      return true
+    }
+    return false
+  })
+}

@@ -1,0 +1,271 @@
+import { spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer } from 'node:http'
+import type { ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import Database from 'better-sqlite3'
+import { contactDocName, createCardfileClient } from '@cardfile/core'
+import type { Role } from '@cardfile/core'
+import { afterEach, describe, expect, it } from 'vitest'
+import { WebSocket } from 'ws'
+import * as Y from 'yjs'
+import { createSqliteStorage } from '../src/storage/sqlite-storage'
+import { signToken } from '../src/tokens'
+
+const fixture = fileURLToPath(new URL('./fixtures/routing-crash-server.ts', import.meta.url))
+const SECRET = 'routing-crash-secret-long-enough-for-hs256'
+const WORKSPACE = 'acme'
+const CONTACTS = 1500
+const cleanups: (() => void | Promise<void>)[] = []
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+})
+
+interface Served {
+  readonly child: ChildProcess
+  readonly url: string
+  readonly wsUrl: string
+  /** Resolves with the signal (or code) the process ended with. */
+  readonly exited: Promise<string>
+}
+
+/** Starts the fixture on `path` and resolves once it listens. */
+function serve(path: string, args: readonly string[] = []): Promise<Served> {
+  const child = spawn(
+    process.execPath,
+    ['--conditions=source', '--import', 'tsx', fixture, path, ...args],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CARDFILE_TEST_SECRET: SECRET } },
+  )
+  const exited = new Promise<string>((resolve) =>
+    child.once('exit', (code, signal) => resolve(signal ?? String(code))),
+  )
+  cleanups.push(async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+    await exited
+  })
+  let stderr = ''
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+  return new Promise((resolve, reject) => {
+    let out = ''
+    child.stdout!.setEncoding('utf8')
+    child.stdout!.on('data', (chunk: string) => {
+      out += chunk
+      const line = out.split('\n').find((l) => l.startsWith('{'))
+      if (line !== undefined) {
+        const { url, wsUrl } = JSON.parse(line) as { url: string; wsUrl: string }
+        resolve({ child, url, wsUrl, exited })
+      }
+    })
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${stderr}`)))
+  })
+}
+
+const tokenFor = (role: Role, userId = `${role}-1`): Promise<string> =>
+  signToken({ secret: SECRET, userId, workspace: WORKSPACE, role })
+
+async function api(
+  url: string,
+  role: Role,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  const response = await fetch(`${url}/api/${WORKSPACE}${path}`, {
+    method: body === undefined ? 'GET' : 'POST',
+    headers: {
+      authorization: `Bearer ${await tokenFor(role)}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  })
+  return { status: response.status, json: (await response.json()) as Record<string, unknown> }
+}
+
+/** The newest job of `kind` as the API shows it, or undefined. */
+async function newestJob(url: string, kind: string): Promise<Record<string, unknown> | undefined> {
+  const { json } = await api(url, 'agent', `/jobs?kind=${kind}&limit=1`)
+  return (json.items as Record<string, unknown>[] | undefined)?.[0]
+}
+
+function tempDb(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'cardfile-routing-crash-'))
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
+  return join(dir, 'cardfile.db')
+}
+
+/** Contacts straight into the index, each with an email in two spellings of case. */
+async function seedContacts(path: string): Promise<void> {
+  const storage = createSqliteStorage({ path })
+  const empty = Y.encodeStateAsUpdate(new Y.Doc())
+  await Promise.all(
+    Array.from({ length: CONTACTS }, (_, i) =>
+      storage.append(contactDocName(WORKSPACE, `c${i}`), empty, {
+        kind: 'contact',
+        workspace: WORKSPACE,
+        id: `c${i}`,
+        channel: 'email',
+        platformUserId: `user${i}@example.org`,
+        hint: `u***${i}`,
+        vip: false,
+        matchValue: null,
+        values: { email: ` User${i}@Example.org` },
+        createdAt: 1_000 + i,
+        updatedAt: 1_000 + i,
+      }),
+    ),
+  )
+  await storage.close()
+}
+
+/** A bot over real HTTP that records each request's idempotency key; it can hold requests open. */
+async function startBot() {
+  const received: { key: string | null; conversationId: string }[] = []
+  const held: ServerResponse[] = []
+  const state = { hold: false }
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = []
+    req.on('data', (chunk: Buffer) => chunks.push(chunk))
+    req.on('end', () => {
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+        conversationId: string
+        idempotencyKey: string
+      }
+      const key = req.headers['idempotency-key']
+      expect(body.idempotencyKey).toBe(key)
+      received.push({
+        key: typeof key === 'string' ? key : null,
+        conversationId: body.conversationId,
+      })
+      if (state.hold) held.push(res)
+      else res.writeHead(204).end()
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  cleanups.push(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      }),
+  )
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/bot`, received, state }
+}
+
+describe('routing and linking under kill -9', () => {
+  it('resumes a re-link cut off by a killed process and links every contact once', async () => {
+    const path = tempDb()
+    await seedContacts(path)
+    // 150 chunks of 10, each waiting 10 ms on the slow index: well over a second of work.
+    const first = await serve(path, ['--slow-relink', '10'])
+    const admin = createCardfileClient({
+      url: first.wsUrl,
+      workspace: WORKSPACE,
+      token: await tokenFor('admin'),
+      WebSocket,
+      indexedDB: false,
+      keepAliveMs: 0,
+    })
+    const schema = admin.schema()
+    await schema.whenSynced()
+    // The settings change is the trigger: its event queues the re-link job.
+    schema.schema.updateSettings({ matchingAttribute: 'email' })
+    let cut: Record<string, unknown> | undefined
+    await expect
+      .poll(
+        async () => {
+          cut = await newestJob(first.url, 'relink')
+          const processed = Number(cut?.processed ?? 0)
+          return processed > 0 && processed < CONTACTS
+        },
+        { timeout: 20_000, interval: 20 },
+      )
+      .toBe(true)
+    first.child.kill('SIGKILL')
+    expect(await first.exited).toBe('SIGKILL')
+    schema.release()
+    await admin.destroy()
+    expect(cut).toMatchObject({ state: 'running', attribute: 'email', total: CONTACTS })
+
+    // The lease of the killed process runs out after 500 ms; the new one resumes the job.
+    const second = await serve(path)
+    await expect
+      .poll(async () => (await newestJob(second.url, 'relink'))?.state, {
+        timeout: 20_000,
+        interval: 50,
+      })
+      .toBe('done')
+    const done = await newestJob(second.url, 'relink')
+    expect(done).toMatchObject({ id: cut?.id, processed: CONTACTS, total: CONTACTS, attempts: 2 })
+    // Resumed, not restarted: the second run did not read the contacts the first one recorded.
+    expect(Number(done?.changed)).toBeGreaterThan(CONTACTS - 20)
+    expect(Number(done?.changed)).toBeLessThanOrEqual(CONTACTS)
+    second.child.kill('SIGTERM')
+    expect(await second.exited).toBe('0')
+
+    const db = new Database(path, { readonly: true })
+    try {
+      const rows = db
+        .prepare('SELECT id, match_value AS value FROM contacts WHERE workspace = ?')
+        .all(WORKSPACE) as { id: string; value: string | null }[]
+      expect(rows).toHaveLength(CONTACTS)
+      for (const row of rows) expect(row.value).toBe(`user${row.id.slice(1)}@example.org`)
+      // One job, done once: the event that queued it was not replayed into a second one.
+      const jobs = db.prepare("SELECT state, attempts FROM jobs WHERE kind = 'relink'").all()
+      expect(jobs).toEqual([{ state: 'done', attempts: 2 }])
+    } finally {
+      db.close()
+    }
+  }, 60_000)
+
+  it('hands a conversation to the bot again after a kill -9, under the same idempotency key', async () => {
+    const path = tempDb()
+    const bot = await startBot()
+    bot.state.hold = true
+    const first = await serve(path, ['--bot', bot.url])
+    const inbound = await api(first.url, 'system', '/inbound', {
+      channel: 'webchat',
+      platformUserId: 'visitor-1',
+      metadata: {},
+      message: { text: 'hello', id: 'm1' },
+    })
+    expect(inbound.status).toBe(200)
+    const { conversationId } = inbound.json as { conversationId: string }
+    // The bot has the hand-off and has not answered: the server dies waiting.
+    await expect.poll(() => bot.received.length, { timeout: 10_000 }).toBe(1)
+    first.child.kill('SIGKILL')
+    expect(await first.exited).toBe('SIGKILL')
+
+    bot.state.hold = false
+    const second = await serve(path, ['--bot', bot.url])
+    await expect
+      .poll(async () => (await newestJob(second.url, 'bot-handoff'))?.state, {
+        timeout: 20_000,
+        interval: 50,
+      })
+      .toBe('done')
+    expect(await newestJob(second.url, 'bot-handoff')).toMatchObject({
+      conversationId,
+      attempts: 2,
+      result: { sent: true },
+    })
+    // Asked twice, as one hand-off: a bot that dedupes by the key acts once.
+    expect(bot.received).toHaveLength(2)
+    expect(new Set(bot.received.map((r) => r.key)).size).toBe(1)
+    expect(bot.received.every((r) => r.conversationId === conversationId)).toBe(true)
+    // The conversation was routed once too: its priority is set and it is in the queue.
+    const queue = await api(second.url, 'agent', '/queue')
+    expect((queue.json.items as { id: string }[]).map((i) => i.id)).toEqual([conversationId])
+
+    // A third process finds nothing left to hand off.
+    second.child.kill('SIGTERM')
+    expect(await second.exited).toBe('0')
+    const third = await serve(path, ['--bot', bot.url])
+    expect((await api(third.url, 'agent', '/queue')).status).toBe(200)
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+    expect(bot.received).toHaveLength(2)
+  }, 60_000)
+})
