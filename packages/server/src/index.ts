@@ -123,6 +123,8 @@ export { linkGroup } from './linking/link-groups'
 export type { RelinkJob } from './linking/relink-job'
 export type { LinkingOptions } from './linking/linking-extension'
 export { linkingExtension } from './linking/linking-extension'
+export type { DeletionOptions } from './deletion/deletion-extension'
+export { deletionExtension } from './deletion/deletion-extension'
 export type { RoutingOptions } from './routing/routing-extension'
 export { routingExtension } from './routing/routing-extension'
 export type {

@@ -39,6 +39,7 @@ import type { BotHandoffOptions } from './routing/bot-handoff'
 import type { RouteHook, ScoringOptions } from './routing/priority'
 import { jobRoutes } from './jobs/job-routes'
 import type { LinkingOptions } from './linking/linking-extension'
+import type { DeletionOptions } from './deletion/deletion-extension'
 import type { Storage } from './storage/storage'
 import { startEventPump } from './events/event-consumers'
 import type { EventConsumer, EventPump } from './events/event-consumers'
@@ -103,6 +104,11 @@ export interface CardfileServerOptions {
   readonly scoring?: ScoringOptions
   /** Re-link jobs (the `linking` extension among the built-in ones). */
   readonly linking?: LinkingOptions
+  /**
+   * Contact deletion (the `deletion` extension among the built-in ones): an app's own erasure
+   * hooks, told after each erasure beside every extension's.
+   */
+  readonly deletion?: DeletionOptions
   /**
    * The CRM integration (lookups, CRM-managed attributes, write-backs and notifications as
    * jobs, and its routes under `/api/<ws>/crm`): the `crm` extension among the built-in ones

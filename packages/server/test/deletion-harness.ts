@@ -83,10 +83,10 @@ export async function startPrivacyServer(
     host: '127.0.0.1',
     logger,
     ...(options.exports === undefined ? {} : { exports: options.exports }),
+    ...(options.onContactErased === undefined
+      ? {}
+      : { deletion: { onContactErased: options.onContactErased } }),
     httpHandler: httpApi({
-      ...(options.onContactErased === undefined
-        ? {}
-        : { onContactErased: options.onContactErased }),
       onError: (error) => logs.push(`http ${String(error)} ${(error as Error).stack ?? ''}`),
     }),
   })

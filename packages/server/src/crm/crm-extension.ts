@@ -1,6 +1,6 @@
 import { CardfileError, ErrorCodes } from '@cardfile/core'
 import type { Extension } from '../extensions/extension'
-import { crmRoutes } from '../http/crm-routes'
+import { crmRoutes } from './crm-routes'
 import { createCrmService } from './crm-service'
 import type { CrmOptions, CrmService } from './crm-service'
 

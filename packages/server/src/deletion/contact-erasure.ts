@@ -1,15 +1,18 @@
 /**
  * The hook point for everything outside documents that may hold a contact's data: a CRM or bot
- * outbox must drop queued deliveries about the contact when it is erased. Register a hook with
- * `httpApi({ onContactErased })` (or `createHttpApi`); the deletion awaits every hook after the
+ * outbox must drop queued deliveries about the contact when it is erased. An extension returns
+ * its hook as `onContactErased`; an app passes its own as the server's
+ * `deletion: { onContactErased }`. The deletion awaits every hook after the
  * documents are erased and before its last step, which makes every row deleted until then
  * (by the hooks too, when they share the server's database) final in every file, and answers
  * after that. A hook must be idempotent (a retried deletion may
  * call it again) and must not log the contact's values.
  *
  * @example
- * const api = httpApi({
- *   onContactErased: async ({ workspace, contactId }) => outbox.dropFor(workspace, contactId),
+ * await createCardfileServer({
+ *   storage,
+ *   auth,
+ *   deletion: { onContactErased: async ({ workspace, contactId }) => outbox.dropFor(workspace, contactId) },
  * })
  */
 export interface ContactErasedEvent {

@@ -15,7 +15,7 @@ import { within } from '../http/within'
 import type { InboundContext, InboundDirectory } from '../ingestion/inbound'
 import type { InboundResult } from '../ingestion/inbound-log'
 import { createKeyedLock } from '../coordination/keyed-lock'
-import { inboundBody } from '../http/schemas'
+import { inboundBody } from '../ingestion/inbound-body'
 
 /**
  * The demo workspace: a seeded schema with a few custom attributes, VIP routing, three users and

@@ -1,5 +1,7 @@
 import { crmExtension } from '../crm/crm-extension'
 import type { CrmOptions } from '../crm/crm-service'
+import { deletionExtension } from '../deletion/deletion-extension'
+import type { DeletionOptions } from '../deletion/deletion-extension'
 import { exportsExtension } from '../exports/exports-extension'
 import type { ExportsOptions } from '../exports/exports-extension'
 import { ingestionExtension } from '../ingestion/ingestion-extension'
@@ -13,6 +15,8 @@ import type { Extension } from './extension'
 export interface CardfileExtensionOptions extends RoutingOptions {
   /** Re-link jobs' chunk size. */
   readonly linking?: LinkingOptions
+  /** An app's own erasure hooks, run with every extension's. */
+  readonly deletion?: DeletionOptions
   /** Turns the CRM integration on. */
   readonly crm?: CrmOptions
   /** Contact exports (always on; the plan decides who may use them). */
@@ -36,6 +40,7 @@ export function cardfileExtensions(options: CardfileExtensionOptions = {}): Exte
       ...(options.botHandoff === undefined ? {} : { botHandoff: options.botHandoff }),
     }),
     ...(options.crm === undefined ? [] : [crmExtension(options.crm)]),
+    deletionExtension(options.deletion),
     exportsExtension(options.exports),
   ]
 }

@@ -4,10 +4,8 @@ import type { Actor } from '@cardfile/core'
 import type { DocumentHost } from '../document-host'
 import type { HttpRequestHandler } from './http-context'
 import type { Storage } from '../storage/storage'
-import type { ContactErasureHook, ErasureBarrier } from '../deletion/contact-erasure'
 import { errorContext, errorForConsole } from '../sync/logger'
 import { signToken } from '../tokens'
-import { deletionRoutes } from './deletion-routes'
 import { HttpError, sendError, sendJson } from './http-error'
 import { createIngestion } from '../ingestion/ingestion-extension'
 import type { InboundResult } from '../ingestion/inbound-log'
@@ -57,13 +55,6 @@ export interface HttpApiDeps {
   readonly maxBodyBytes?: number
   /** Told about unexpected errors (answered as 500 without details). Defaults to console.error. */
   readonly onError?: (error: unknown) => void
-  /** Called after a contact is erased, so CRM and bot outboxes drop deliveries about it. */
-  readonly onContactErased?: ContactErasureHook | readonly ContactErasureHook[]
-  /**
-   * Passed before a contact is erased and released after the erasure is sealed (the exports
-   * extension's, which `httpApi` takes from the server).
-   */
-  readonly erasureBarriers?: readonly ErasureBarrier[]
 }
 
 /** A request handler for non-upgrade requests: true when it answered the request. */
@@ -110,16 +101,6 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
         windowMs: 60_000,
       }),
     })
-  const extraRoutes = [
-    deletionRoutes({
-      host: deps.host,
-      storage: deps.storage,
-      principal,
-      barriers: deps.erasureBarriers,
-      hooks: [deps.onContactErased ?? []].flat(),
-      onError,
-    }),
-  ]
   // The route is the ingestion extension's; this is the same ingestion for server-side callers.
   const ingestion = createIngestion({
     host: deps.host,
@@ -184,11 +165,6 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
     }
 
     const [workspace, resource, ...rest] = segments
-    if (workspace !== undefined && resource !== undefined && isValidId(workspace)) {
-      for (const extra of extraRoutes) {
-        if (await extra(req, res, { method, workspace, resource, rest, url })) return true
-      }
-    }
     if (workspace === undefined || resource === undefined || rest.length > 0) {
       throw new HttpError(404, ErrorCodes.NotFound, `No route ${method} ${path}`)
     }
@@ -259,10 +235,7 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
 }
 
 /** Options of {@link httpApi}: everything else comes from the server. */
-export type HttpApiOptions = Pick<
-  HttpApiDeps,
-  'devTokens' | 'maxBodyBytes' | 'onError' | 'onContactErased'
->
+export type HttpApiOptions = Pick<HttpApiDeps, 'devTokens' | 'maxBodyBytes' | 'onError'>
 
 /**
  * The HTTP API as an `httpHandler` for `createCardfileServer`, built on the first request from the
@@ -294,9 +267,6 @@ export function httpApi(options: HttpApiOptions = {}): HttpRequestHandler {
             onError: (error: unknown) => logger.error('http request failed', errorContext(error)),
           }),
       ...options,
-      // The server's own erasure hooks (CRM outbox) run beside the ones given here.
-      onContactErased: [options.onContactErased ?? [], ctx.erasureHooks ?? []].flat(),
-      ...(ctx.erasureBarriers === undefined ? {} : { erasureBarriers: ctx.erasureBarriers }),
     })
     return api(req, res)
   }

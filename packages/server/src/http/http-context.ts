@@ -23,7 +23,7 @@ export interface HttpContext {
   readonly principal: PrincipalResolver
   /** False once the server is shutting down. */
   ready(): boolean
-  /** Called after a contact is erased, so the CRM outbox drops what it holds about it. */
+  /** Every extension's erasure hook: told after a contact is erased. */
   readonly erasureHooks?: readonly ContactErasureHook[]
   /** Passed before a contact is erased, released after the seal (export snapshots). */
   readonly erasureBarriers?: readonly ErasureBarrier[]

@@ -21,7 +21,7 @@ import type { KeyedLock } from '../coordination/keyed-lock'
 import type { InboundLog, InboundResult } from './inbound-log'
 import { maskHint } from './mask-hint'
 import { within } from '../http/within'
-import type { InboundBody } from '../http/schemas'
+import type { InboundBody } from './inbound-body'
 
 /**
  * Channel ingestion: one inbound message from a channel identity finds or creates its contact,

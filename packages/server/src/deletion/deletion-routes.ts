@@ -1,29 +1,15 @@
-import type { IncomingMessage, ServerResponse } from 'node:http'
 import { ErrorCodes, isValidId } from '@cardfile/core'
 import { z } from 'zod'
-import type { ContactErasureHook, ErasureBarrier } from '../deletion/contact-erasure'
-import { deleteContact } from '../deletion/delete-contact'
-import type { DeletionLog } from '../deletion/deletion-log'
-import type { DocumentHost } from '../document-host'
+import { apiRoutes } from '../http/api-routes'
+import type { HttpRequestHandler } from '../http/http-context'
+import { HttpError, sendJson } from '../http/http-error'
+import { allowMethods, parseInput, requireRole } from '../http/route-auth'
+import { searchParamsObject } from '../http/schemas'
 import type { Storage } from '../storage/storage'
-import { HttpError, sendJson } from './http-error'
-import { allowMethods, parseInput, requireRole } from './route-auth'
-import type { ApiRoute, PrincipalResolver } from './route-auth'
-import { searchParamsObject } from './schemas'
-
-export type { ApiRoute } from './route-auth'
-
-/** What the deletion routes need from the HTTP API around them. */
-export interface DeletionRoutesContext {
-  readonly host: DocumentHost
-  readonly storage: Storage
-  /** Verifies the bearer token for the workspace (throws HttpError 401/403). */
-  readonly principal: PrincipalResolver
-  /** Passed before each erasure, released after its seal (the exports extension's). */
-  readonly barriers?: readonly ErasureBarrier[] | undefined
-  readonly hooks?: readonly ContactErasureHook[] | undefined
-  readonly onError?: ((error: unknown) => void) | undefined
-}
+import { errorContext } from '../sync/logger'
+import type { ContactErasureHook } from './contact-erasure'
+import { deleteContact } from './delete-contact'
+import type { DeletionLog } from './deletion-log'
 
 const deletedContactsQuery = z
   .object({
@@ -43,32 +29,30 @@ const logOf = (storage: Storage): DeletionLog => {
  * The deletion routes: `DELETE /api/<workspace>/contacts/<id>` erases a contact (admins) and
  * answers its audit record; `GET /api/<workspace>/deleted-contacts?limit&cursor` lists the audit
  * log newest first (admins). The log is append-only: no route changes or removes a record.
- * Resolves false for requests that are not theirs.
+ * An erasure passes the server's erasure barriers and runs every extension's erasure hook, then
+ * `hooks`. Resolves false for requests that are not theirs.
  *
  * @example
- * const deletion = deletionRoutes({ host, storage, principal })
- * if (await deletion(req, res, route)) return true
+ * const routes = deletionRoutes([async ({ workspace, contactId }) => outbox.dropFor(workspace, contactId)])
  */
-export function deletionRoutes(
-  context: DeletionRoutesContext,
-): (req: IncomingMessage, res: ServerResponse, route: ApiRoute) => Promise<boolean> {
-  return async (req, res, { method, workspace, resource, rest, url }) => {
+export function deletionRoutes(hooks: readonly ContactErasureHook[] = []): HttpRequestHandler {
+  return apiRoutes(async (req, res, { method, workspace, resource, rest, url }, ctx) => {
     if (resource === 'contacts' && rest.length === 1) {
       const contactId = rest[0]!
       allowMethods(method, ['DELETE'], url.pathname)
-      const principal = await context.principal(req, workspace)
+      const principal = await ctx.principal(req, workspace)
       requireRole(principal, ['admin'], 'delete contacts')
       if (!isValidId(contactId)) {
         throw new HttpError(400, ErrorCodes.BadRequest, 'Invalid contact id')
       }
       const record = await deleteContact(
         {
-          host: context.host,
-          storage: context.storage,
-          log: logOf(context.storage),
-          barriers: context.barriers,
-          hooks: context.hooks,
-          onError: context.onError,
+          host: ctx.host,
+          storage: ctx.storage,
+          log: logOf(ctx.storage),
+          barriers: ctx.erasureBarriers ?? [],
+          hooks: [...(ctx.erasureHooks ?? []), ...hooks],
+          onError: (error) => ctx.logger?.error('contact erasure hook failed', errorContext(error)),
         },
         workspace,
         contactId,
@@ -85,10 +69,10 @@ export function deletionRoutes(
           'The deleted-contacts log is append-only: use GET to read it',
         )
       }
-      const principal = await context.principal(req, workspace)
+      const principal = await ctx.principal(req, workspace)
       requireRole(principal, ['admin'], 'read the deleted-contacts log')
       const query = parseInput(deletedContactsQuery, searchParamsObject(url.searchParams), 'query')
-      const page = await logOf(context.storage).list(workspace, {
+      const page = await logOf(ctx.storage).list(workspace, {
         limit: query.limit,
         cursor: query.cursor ?? null,
       })
@@ -96,5 +80,5 @@ export function deletionRoutes(
       return true
     }
     return false
-  }
+  })
 }
