@@ -18,6 +18,7 @@ export const sharedTestConfig: UserConfig = {
       { find: /^@cardfile\/server$/, replacement: src('server') },
       { find: /^@cardfile\/server\/demo$/, replacement: src('server', 'demo/index.ts') },
       { find: /^@cardfile\/server\/sqlite$/, replacement: src('server', 'sqlite/index.ts') },
+      { find: /^@cardfile\/server\/memory$/, replacement: src('server', 'memory/index.ts') },
     ],
   },
   test: {

@@ -9,7 +9,7 @@ export interface BareRelay {
 
 /**
  * The reference the benchmark divides by: a `ws` server that relays every binary message to the
- * other sockets of the same room (the URL path) and does nothing else. No Yjs, no storage, no
+ * other sockets of the same room (the URL path) and does nothing else. No Yjs, no backend, no
  * authentication, no validation; the fastest a websocket relay in Node can be, so the ratio
  * says what Cardfile's sync, checks and durability cost on the same machine in the same run.
  *

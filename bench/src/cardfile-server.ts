@@ -1,5 +1,5 @@
 import { createCardfileServer, signToken } from '@cardfile/server'
-import { createSqliteStorage } from '@cardfile/server/sqlite'
+import { createSqliteBackend } from '@cardfile/server/sqlite'
 import { BENCH_ADMIN_ID, BENCH_AGENT_ID } from './contact-edits'
 import { BENCH_WORKSPACE } from './ipc'
 import type { BenchTokens } from './ipc'
@@ -28,9 +28,9 @@ export interface RunningCardfile {
  * const server = await startCardfile('/tmp/bench/bench.db')
  */
 export async function startCardfile(path: string): Promise<RunningCardfile> {
-  const storage = createSqliteStorage({ path })
+  const backend = createSqliteBackend({ path })
   const server = await createCardfileServer({
-    storage,
+    backend,
     auth: { secret: BENCH_SECRET },
     host: '127.0.0.1',
     port: 0,
@@ -46,7 +46,7 @@ export async function startCardfile(path: string): Promise<RunningCardfile> {
     },
     close: async () => {
       await server.close()
-      await storage.close()
+      await backend.close()
     },
   }
 }

@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import { SchemaDoc, contactDocName, schemaDocName } from '@cardfile/core'
 import type { ChannelId } from '@cardfile/core'
 import { createCardfileServer, httpApi, signToken } from '@cardfile/server'
-import { createSqliteStorage } from '@cardfile/server/sqlite'
+import { createSqliteBackend } from '@cardfile/server/sqlite'
 import type { ContactIndexRow } from '@cardfile/server'
 import * as Y from 'yjs'
 
@@ -26,9 +26,9 @@ const mb = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MB`
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'cardfile-bench-export-'))
-  const storage = createSqliteStorage({ path: join(dir, 'cardfile.db'), synchronous: 'normal' })
+  const backend = createSqliteBackend({ path: join(dir, 'cardfile.db'), synchronous: 'normal' })
   const server = await createCardfileServer({
-    storage,
+    backend,
     auth: { secret: SECRET },
     port: 0,
     host: '127.0.0.1',
@@ -84,7 +84,7 @@ async function main(): Promise<void> {
           createdAt: base + i,
           updatedAt: base + i,
         }
-        appends.push(storage.append(contactDocName(WORKSPACE, id), empty, row))
+        appends.push(backend.documents.append(contactDocName(WORKSPACE, id), empty, row))
       }
       await Promise.all(appends)
     }
@@ -142,7 +142,7 @@ async function main(): Promise<void> {
     )
   } finally {
     await server.close()
-    await storage.close()
+    await backend.close()
     rmSync(dir, { recursive: true, force: true })
   }
 }

@@ -1,6 +1,6 @@
 /**
  * Re-link benchmark: 100,000 contacts across channels in a SQLite file (index rows written
- * straight through storage), then the matching attribute changes and the workspace is re-linked
+ * straight through backend), then the matching attribute changes and the workspace is re-linked
  * in the background while link-group, history and VIP-group queries run against the index.
  * Prints the re-link time and the latency percentiles of the queries during it.
  *
@@ -23,7 +23,7 @@ if (!process.execArgv.some((a) => a.includes('conditions=source'))) {
   process.exit(result.status ?? 1)
 }
 
-const { createSqliteStorage } = await import('@cardfile/server/sqlite')
+const { createSqliteBackend } = await import('@cardfile/server/sqlite')
 const { linkGroup } = await import('../../packages/server/src/linking/link-groups')
 const { groupHistory } = await import('../../packages/server/src/linking/group-history')
 const { relinkJobHandler, relinkView, RELINK_JOB } =
@@ -42,7 +42,7 @@ const percentile = (sorted: readonly number[], p: number): number =>
   sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!
 
 const dir = mkdtempSync(join(tmpdir(), 'cardfile-relink-bench-'))
-const storage = createSqliteStorage({ path: join(dir, 'bench.db'), synchronous: 'normal' })
+const backend = createSqliteBackend({ path: join(dir, 'bench.db'), synchronous: 'normal' })
 const empty = Y.encodeStateAsUpdate(new Y.Doc())
 
 try {
@@ -61,7 +61,7 @@ try {
     }
     const createdAt = base + i * 1000
     pending.push(
-      storage.append(`${WS}/contact/${id}`, empty, {
+      backend.documents.append(`${WS}/contact/${id}`, empty, {
         kind: 'contact',
         workspace: WS,
         id,
@@ -74,7 +74,7 @@ try {
         createdAt,
         updatedAt: createdAt,
       }),
-      storage.append(`${WS}/conversation/v${id}`, empty, {
+      backend.documents.append(`${WS}/conversation/v${id}`, empty, {
         kind: 'conversation',
         workspace: WS,
         id: `v${id}`,
@@ -98,11 +98,11 @@ try {
   const timings = { group: [] as number[], history: [] as number[], vip: [] as number[] }
   const queryOnce = async (into: typeof timings): Promise<void> => {
     let t = performance.now()
-    const group = await linkGroup(storage, storage.links!, WS, randomContact())
+    const group = await linkGroup(backend.index, backend.links, WS, randomContact())
     into.group.push(performance.now() - t)
     t = performance.now()
     await groupHistory(
-      storage,
+      backend.index,
       WS,
       group.members.map((m) => m.id),
       50,
@@ -110,7 +110,7 @@ try {
     )
     into.history.push(performance.now() - t)
     t = performance.now()
-    await storage.listContacts(WS, { vip: true, limit: 50 })
+    await backend.index.listContacts(WS, { vip: true, limit: 50 })
     into.vip.push(performance.now() - t)
   }
   const idle = { group: [] as number[], history: [] as number[], vip: [] as number[] }
@@ -120,13 +120,13 @@ try {
   // The server's way: a job in the jobs table, taken and run by the job runner.
   const quiet = { info: () => undefined, warn: () => undefined, error: console.error }
   const runner = startJobRunner({
-    store: storage.jobs,
-    handlers: [relinkJobHandler({ links: storage.links!, chunkSize: 500, logger: quiet })],
+    store: backend.jobs,
+    handlers: [relinkJobHandler({ links: backend.links, chunkSize: 500, logger: quiet })],
     owner: 'bench',
     logger: quiet,
   })
   const relinkStart = performance.now()
-  const queued = await storage.jobs.enqueue({
+  const queued = await backend.jobs.enqueue({
     kind: RELINK_JOB,
     workspace: WS,
     input: { attribute: 'member_no' },
@@ -135,7 +135,7 @@ try {
   let running = true
   const finished = runner.settled().then(async () => {
     running = false
-    const job = await storage.jobs.get(queued.id)
+    const job = await backend.jobs.get(queued.id)
     return job === null ? undefined : relinkView(job)
   })
   // Queries one after another until the job is done, each in its own event-loop turn as
@@ -148,14 +148,14 @@ try {
   await runner.stop()
   const relinkMs = performance.now() - relinkStart
 
-  const group = await linkGroup(storage, storage.links!, WS, 'c0000000')
+  const group = await linkGroup(backend.index, backend.links, WS, 'c0000000')
   const row = (name: string, samples: number[]): string => {
     const s = [...samples].sort((a, b) => a - b)
     return `| ${name} | ${s.length} | ${percentile(s, 0.5).toFixed(2)} | ${percentile(s, 0.99).toFixed(2)} |`
   }
   console.log(`\n## Re-link benchmark (${CONTACTS.toLocaleString('en')} contacts, SQLite)\n`)
   console.log(
-    `- seed (contacts + one conversation each, through storage): ${(seedMs / 1000).toFixed(1)} s`,
+    `- seed (contacts + one conversation each, through backend): ${(seedMs / 1000).toFixed(1)} s`,
   )
   console.log(
     `- re-link after the matching attribute changed (email -> member number): ${(relinkMs / 1000).toFixed(2)} s ` +
@@ -173,6 +173,6 @@ try {
   console.log(row('VIP group page, idle', idle.vip))
   console.log(row('VIP group page, during re-link', timings.vip))
 } finally {
-  await storage.close()
+  await backend.close()
   rmSync(dir, { recursive: true, force: true })
 }

@@ -1,5 +1,5 @@
 /**
- * A small CRM that implements Cardfile's CRM contract (docs/crm-api.md) with its own storage
+ * A small CRM that implements Cardfile's CRM contract (docs/crm-api.md) with its own backend
  * (a JSON file), for tests and the demo. It verifies every request's signature, applies each
  * write-back once per idempotency key, and can be told to be slow, to fail, to answer garbage
  * or to go down, through `setBehaviour` or `POST /admin/behaviour`.

@@ -6,6 +6,7 @@ export default defineConfig({
     cli: 'src/cli.ts',
     'demo/index': 'src/demo/index.ts',
     'sqlite/index': 'src/sqlite/index.ts',
+    'memory/index': 'src/memory/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { ConnectionEvent, ConnectionStatus } from '@cardfile/core'
-import { createCardfileServer, createMemoryStorage } from '@cardfile/server'
-import type { CardfileServer, Storage } from '@cardfile/server'
+import { createCardfileServer } from '@cardfile/server'
+import { createMemoryBackend } from '@cardfile/server/memory'
+import type { CardfileServer, Backend } from '@cardfile/server'
 import { SECRET, connectClient, startServer, token } from './harness'
 
 /** Servers this file starts itself (to stop and restart one on the same port). */
@@ -10,9 +11,9 @@ afterEach(async () => {
   while (servers.length > 0) await servers.pop()?.close()
 })
 
-async function serve(storage: Storage, port = 0): Promise<CardfileServer> {
+async function serve(backend: Backend, port = 0): Promise<CardfileServer> {
   const server = await createCardfileServer({
-    storage,
+    backend,
     auth: { secret: SECRET },
     port,
     host: '127.0.0.1',
@@ -64,8 +65,8 @@ describe('client.connectionStatus()', () => {
   })
 
   it('says reconnecting when the server goes away, and tells listeners lost then restored', async () => {
-    const storage = createMemoryStorage()
-    const first = await serve(storage)
+    const backend = createMemoryBackend()
+    const first = await serve(backend)
     const client = await connectClient(first.wsUrl, 'bo', 'agent')
     const events: ConnectionEvent[] = []
     client.onConnectionEvent((event) => events.push(event))
@@ -78,7 +79,7 @@ describe('client.connectionStatus()', () => {
     expect(events).toEqual(['lost'])
     // a retry after a drop is not a first attempt
     expect(seen).not.toContain('connecting')
-    await serve(storage, portOf(first.wsUrl))
+    await serve(backend, portOf(first.wsUrl))
     await expect.poll(() => client.connectionStatus(), { timeout: 15_000 }).toBe('synced')
     expect(events).toEqual(['lost', 'restored'])
     contact.release()

@@ -5,7 +5,8 @@ import { afterEach, expect } from 'vitest'
 import WebSocket from 'ws'
 import { createCardfileClient } from '@cardfile/core'
 import type { CardfileClient, CardfileClientOptions, Role } from '@cardfile/core'
-import { createCardfileServer, createMemoryStorage } from '@cardfile/server'
+import { createCardfileServer } from '@cardfile/server'
+import { createMemoryBackend } from '@cardfile/server/memory'
 import type { CardfileServer } from '@cardfile/server'
 
 /**
@@ -53,15 +54,15 @@ export interface TestServer {
 
 /** Starts a server with a fresh in-memory store, on `port` when given (a free one otherwise). */
 export async function startServer(options: { port?: number } = {}): Promise<TestServer> {
-  const storage = createMemoryStorage()
+  const backend = createMemoryBackend()
   const server = await createCardfileServer({
-    storage,
+    backend,
     auth: { secret: SECRET },
     port: options.port ?? 0,
   })
   cleanups.push(async () => {
     await server.close()
-    await storage.close()
+    await backend.close()
   })
   return { server, url: server.wsUrl }
 }

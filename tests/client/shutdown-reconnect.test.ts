@@ -3,13 +3,14 @@ import { WebSocket } from 'ws'
 import { WebsocketProvider } from 'y-websocket'
 import * as Y from 'yjs'
 import { SchemaDoc } from '@cardfile/core'
-import { createCardfileServer, createMemoryStorage } from '@cardfile/server'
-import type { CardfileServer, Storage } from '@cardfile/server'
+import { createCardfileServer } from '@cardfile/server'
+import { createMemoryBackend } from '@cardfile/server/memory'
+import type { CardfileServer, Backend } from '@cardfile/server'
 import { SECRET, connectClient, createPlan, token } from './harness'
 
 /**
  * A server stopped with `close()` (what SIGTERM does in `cardfile serve`) and started again on
- * the same port over the same storage: clients must treat the 1001 as transient and come back.
+ * the same port over the same backend: clients must treat the 1001 as transient and come back.
  */
 
 const cleanups: (() => Promise<void> | void)[] = []
@@ -17,15 +18,15 @@ afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()?.()
 })
 
-/** Memory storage whose appends can be held, so a commit can be caught in flight. */
-function gatedStorage(): { storage: Storage; hold(): void; release(): void; held(): number } {
-  const storage = createMemoryStorage()
-  const append = storage.append.bind(storage)
+/** A memory backend whose appends can be held, so a commit can be caught in flight. */
+function gatedStorage(): { backend: Backend; hold(): void; release(): void; held(): number } {
+  const backend = createMemoryBackend()
+  const append = backend.documents.append.bind(backend.documents)
   let gate: Promise<void> | null = null
   let open: () => void = () => undefined
   let waiting = 0
-  Object.assign(storage, {
-    append: async (...args: Parameters<Storage['append']>) => {
+  Object.assign(backend.documents, {
+    append: async (...args: Parameters<Backend['documents']['append']>) => {
       if (gate !== null) {
         waiting++
         await gate
@@ -35,7 +36,7 @@ function gatedStorage(): { storage: Storage; hold(): void; release(): void; held
     },
   })
   return {
-    storage,
+    backend,
     hold: () => {
       gate = new Promise((resolve) => (open = resolve))
     },
@@ -47,15 +48,15 @@ function gatedStorage(): { storage: Storage; hold(): void; release(): void; held
   }
 }
 
-async function serve(storage: Storage, port = 0): Promise<CardfileServer> {
-  return createCardfileServer({ storage, auth: { secret: SECRET }, port, host: '127.0.0.1' })
+async function serve(backend: Backend, port = 0): Promise<CardfileServer> {
+  return createCardfileServer({ backend, auth: { secret: SECRET }, port, host: '127.0.0.1' })
 }
 
 describe('a server restart', () => {
   it('flushes in-flight commits, closes with 1001, and both clients reconnect to the new server', async () => {
     const gated = gatedStorage()
-    cleanups.push(() => gated.storage.close())
-    let server = await serve(gated.storage)
+    cleanups.push(() => gated.backend.close())
+    let server = await serve(gated.backend)
     cleanups.push(() => server.close())
     const port = server.port
 
@@ -92,7 +93,7 @@ describe('a server restart', () => {
     await expect.poll(() => contact.status().status).not.toBe('synced')
     expect(contact.error()).toBeNull()
 
-    server = await serve(gated.storage, port)
+    server = await serve(gated.backend, port)
     await expect.poll(() => stock.wsconnected, { timeout: 10_000 }).toBe(true)
     await expect.poll(() => stock.synced, { timeout: 10_000 }).toBe(true)
     await expect.poll(() => contact.status().status, { timeout: 10_000 }).toBe('synced')

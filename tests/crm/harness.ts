@@ -12,8 +12,8 @@ import {
 } from '@cardfile/core'
 import type { Actor, ConversationStatus } from '@cardfile/core'
 import { createCardfileServer, httpApi } from '@cardfile/server'
-import { createSqliteStorage } from '@cardfile/server/sqlite'
-import type { SqliteStorage } from '@cardfile/server/sqlite'
+import { createSqliteBackend } from '@cardfile/server/sqlite'
+import type { SqliteBackend } from '@cardfile/server/sqlite'
 import type { CardfileServer, CrmOptions } from '@cardfile/server'
 import { startReferenceCrm } from '../../examples/crm-reference/reference-crm'
 import type { ReferenceCrm } from '../../examples/crm-reference/reference-crm'
@@ -44,21 +44,21 @@ export const FAST: CrmOptions = {
 
 export interface Cardfile {
   server: CardfileServer
-  readonly storage: SqliteStorage
+  readonly backend: SqliteBackend
   /** Stops the server (storage stays open) and starts a new one on the same storage. */
   restart(): Promise<void>
   api(path: string, init?: { method?: string; body?: unknown; as?: Actor }): Promise<Response>
 }
 
-/** A Cardfile server with SQLite storage, the HTTP API and the CRM integration. */
+/** A Cardfile server with SQLite backend, the HTTP API and the CRM integration. */
 export async function startCardfile(
   options: CrmOptions = FAST,
   dir = tempDir(),
 ): Promise<Cardfile> {
-  const storage = createSqliteStorage({ path: join(dir, 'cardfile.db') })
+  const backend = createSqliteBackend({ path: join(dir, 'cardfile.db') })
   const start = () =>
     createCardfileServer({
-      storage,
+      backend,
       auth: { secret: SECRET },
       httpHandler: httpApi(),
       crm: options,
@@ -66,7 +66,7 @@ export async function startCardfile(
     })
   const cardfile: Cardfile = {
     server: await start(),
-    storage,
+    backend,
     async restart() {
       await cardfile.server.close()
       cardfile.server = await start()
@@ -85,7 +85,7 @@ export async function startCardfile(
   }
   cleanups.push(async () => {
     await cardfile.server.close()
-    await storage.close()
+    await backend.close()
   })
   return cardfile
 }

@@ -4,8 +4,8 @@ import { join } from 'node:path'
 import { afterEach } from 'vitest'
 import type { CardfileClient, Role } from '@cardfile/core'
 import { createCardfileServer, httpApi, signToken } from '@cardfile/server'
-import { createSqliteStorage } from '@cardfile/server/sqlite'
-import type { SqliteStorage } from '@cardfile/server/sqlite'
+import { createSqliteBackend } from '@cardfile/server/sqlite'
+import type { SqliteBackend } from '@cardfile/server/sqlite'
 import type { CardfileServer, InboundResult } from '@cardfile/server'
 import { SECRET, WORKSPACE, connectClient } from '../client/harness'
 
@@ -21,7 +21,7 @@ afterEach(async () => {
 
 export interface ApiServer {
   readonly server: CardfileServer
-  readonly storage: SqliteStorage
+  readonly backend: SqliteBackend
   /** HTTP base URL. */
   readonly url: string
   /** Websocket URL. */
@@ -31,17 +31,17 @@ export interface ApiServer {
 export async function startApiServer(): Promise<ApiServer> {
   const dir = mkdtempSync(join(tmpdir(), 'cardfile-deletion-'))
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
-  const storage = createSqliteStorage({ path: join(dir, 'cardfile.db') })
-  cleanups.push(() => storage.close())
+  const backend = createSqliteBackend({ path: join(dir, 'cardfile.db') })
+  cleanups.push(() => backend.close())
   const server = await createCardfileServer({
-    storage,
+    backend,
     auth: { secret: SECRET },
     port: 0,
     host: '127.0.0.1',
     httpHandler: httpApi({ onError: () => undefined }),
   })
   cleanups.push(() => server.close())
-  return { server, storage, url: server.url, wsUrl: server.wsUrl }
+  return { server, backend, url: server.url, wsUrl: server.wsUrl }
 }
 
 export const httpToken = (role: Role, userId = `${role}-1`, name?: string): Promise<string> =>

@@ -51,12 +51,12 @@ describe('a client that was offline while its contact was deleted', () => {
 
     // The server kept the contact deleted: nothing of the stale edit was stored or indexed.
     const name = contactDocName(WORKSPACE, contactId)
-    expect(await running.storage.isErased(name)).toBe(true)
-    expect(await running.storage.load(name)).toEqual([])
-    expect(await running.storage.isErased(conversationDocName(WORKSPACE, conversationId))).toBe(
-      true,
-    )
-    expect(await running.storage.findContact(WORKSPACE, 'x', 'x-42')).toBeNull()
+    expect(await running.backend.documents.isErased(name)).toBe(true)
+    expect(await running.backend.documents.load(name)).toEqual([])
+    expect(
+      await running.backend.documents.isErased(conversationDocName(WORKSPACE, conversationId)),
+    ).toBe(true)
+    expect(await running.backend.index.findContact(WORKSPACE, 'x', 'x-42')).toBeNull()
 
     // A new page load on the same device finds no local copy either.
     const later = await connectClient(running.wsUrl, 'bo', 'agent', {

@@ -55,7 +55,7 @@ describe('useDeleteContact', () => {
     )
     expect(result.current.log.hasMore).toBe(false)
     expect(result.current.log.items[0]?.deletedBy).toEqual({ userId: 'ana', name: 'Ana Admin' })
-    expect(await running.storage.findContact(WORKSPACE, 'x', 'x-1')).toBeNull()
+    expect(await running.backend.index.findContact(WORKSPACE, 'x', 'x-1')).toBeNull()
   })
 
   it('tells an agent it may not delete, and the server refuses if it tries', async () => {
@@ -80,6 +80,6 @@ describe('useDeleteContact', () => {
       })
     })
     expect(result.current.remove.error?.code).toBe('forbidden')
-    expect(await running.storage.findContact(WORKSPACE, 'x', 'x-3')).not.toBeNull()
+    expect(await running.backend.index.findContact(WORKSPACE, 'x', 'x-3')).not.toBeNull()
   })
 })

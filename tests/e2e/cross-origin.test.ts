@@ -2,7 +2,8 @@ import { createServer } from 'node:http'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
-import { createCardfileServer, createMemoryStorage, httpApi, signToken } from '@cardfile/server'
+import { createCardfileServer, httpApi, signToken } from '@cardfile/server'
+import { createMemoryBackend } from '@cardfile/server/memory'
 import { seedDemoWorkspace } from '@cardfile/server/demo'
 import { build } from 'esbuild'
 import WebSocket from 'ws'
@@ -58,9 +59,9 @@ describe('an app on another origin', () => {
       const script = await bundleQuickStart()
       const allowed = await startSite(script)
       const other = await startSite(script)
-      const storage = createMemoryStorage()
+      const backend = createMemoryBackend()
       const cardfile = await createCardfileServer({
-        storage,
+        backend,
         auth: { secret: SECRET },
         host: '127.0.0.1',
         httpHandler: httpApi(),
@@ -68,7 +69,7 @@ describe('an app on another origin', () => {
       })
       closers.push(async () => {
         await cardfile.close()
-        await storage.close()
+        await backend.close()
       })
       const seed = await seedDemoWorkspace(cardfile.host, { workspace: 'demo' })
       const contactId = seed.contactIds[0]!

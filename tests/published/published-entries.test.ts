@@ -18,8 +18,9 @@ const expected: Record<string, readonly string[]> = {
     'ErrorCodes',
   ],
   '@cardfile/react': ['CardfileProvider', 'useContact', 'useAttributes', 'useVip', 'useExport'],
-  '@cardfile/server': ['createCardfileServer', 'createMemoryStorage', 'httpApi', 'signToken'],
-  '@cardfile/server/sqlite': ['createSqliteStorage'],
+  '@cardfile/server': ['createCardfileServer', 'cardfileExtensions', 'httpApi', 'signToken'],
+  '@cardfile/server/sqlite': ['createSqliteBackend'],
+  '@cardfile/server/memory': ['createMemoryBackend'],
   '@cardfile/server/demo': ['seedDemoWorkspace', 'DEMO_USERS'],
 }
 

@@ -4,8 +4,8 @@ import { join } from 'node:path'
 import { ContactDoc, SchemaDoc } from '@cardfile/core'
 import type { Actor } from '@cardfile/core'
 import { createCardfileServer } from '@cardfile/server'
-import { createSqliteStorage } from '@cardfile/server/sqlite'
-import type { SqliteStorage } from '@cardfile/server/sqlite'
+import { createSqliteBackend } from '@cardfile/server/sqlite'
+import type { SqliteBackend } from '@cardfile/server/sqlite'
 import type { CardfileServer } from '@cardfile/server'
 import { SignJWT } from 'jose'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -24,19 +24,19 @@ const token = (user: string, role: Actor['role']) =>
     .sign(new TextEncoder().encode(SECRET))
 
 let dir: string
-let storage: SqliteStorage
+let backend: SqliteBackend
 let server: CardfileServer
 const providers: WebsocketProvider[] = []
 
 const startServer = async () => {
-  storage = createSqliteStorage({ path: join(dir, 'cardfile.db') })
-  server = await createCardfileServer({ storage, auth: { secret: SECRET } })
+  backend = createSqliteBackend({ path: join(dir, 'cardfile.db') })
+  server = await createCardfileServer({ backend, auth: { secret: SECRET } })
 }
 
 const stopServer = async () => {
   for (const p of providers.splice(0)) p.destroy()
   await server.close()
-  await storage.close()
+  await backend.close()
 }
 
 /** A stock y-websocket provider, exactly as an app without the Cardfile SDK would use it. */
@@ -89,7 +89,7 @@ describe('a stock y-websocket provider', () => {
     })
     const conversation = await open('demo/conversation/v1', 'bo', 'agent')
     expect(conversation.doc.getMap('meta').get('contactId')).toBe('c1')
-    const page = await storage.listConversations('demo', {
+    const page = await backend.index.listConversations('demo', {
       contactIds: ['c1'],
       order: 'newest',
       limit: 10,

@@ -259,7 +259,7 @@ interface ServeSettings {
 type SqliteEntry = typeof SqliteModule
 
 /**
- * The embedded SQLite storage, loaded when the server starts: better-sqlite3 is an optional
+ * The embedded SQLite backend, loaded when the server starts: better-sqlite3 is an optional
  * peer of the package (a native module a server on another backend need not compile).
  */
 async function loadSqlite(): Promise<SqliteEntry> {
@@ -283,8 +283,8 @@ async function runServer(settings: ServeSettings): Promise<number> {
   if (!isLogLevel(logLevel)) throw new UsageError(`Unknown CARDFILE_LOG_LEVEL "${logLevel}"`)
   const logger = pinoServerLogger(createJsonLogger(logLevel))
   mkdirSync(dirname(resolve(data)), { recursive: true })
-  const { createSqliteStorage } = await loadSqlite()
-  const storage = createSqliteStorage({
+  const { createSqliteBackend } = await loadSqlite()
+  const backend = createSqliteBackend({
     path: data,
     reset: settings.reset,
     newGeneration: settings.newGeneration,
@@ -294,7 +294,7 @@ async function runServer(settings: ServeSettings): Promise<number> {
   let server: CardfileServer
   try {
     server = await createCardfileServer({
-      storage,
+      backend,
       auth: { secret },
       port,
       host: hostname,
@@ -307,7 +307,7 @@ async function runServer(settings: ServeSettings): Promise<number> {
         staticDir === undefined ? api : withStaticFiles(api, { root: resolve(staticDir) }),
     })
   } catch (error) {
-    await storage.close()
+    await backend.close()
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
       throw new StartError(`port ${port} is in use on ${hostname}; choose another with --port`)
     }
@@ -331,7 +331,7 @@ async function runServer(settings: ServeSettings): Promise<number> {
       void (async () => {
         try {
           await server.close()
-          await storage.close()
+          await backend.close()
           logger.info('storage closed, exiting')
           resolveStop(0)
           // Everything is flushed; should a stray handle keep the loop alive, leave anyway.
@@ -359,7 +359,7 @@ async function runServer(settings: ServeSettings): Promise<number> {
     } catch (error) {
       closing = true
       await server.close()
-      await storage.close()
+      await backend.close()
       throw error
     }
   }

@@ -20,9 +20,9 @@ export interface DocumentHost {
   /** Reads a document (loading it if needed) without changing it. */
   read<T>(docName: string, reader: (doc: Y.Doc) => T): Promise<T>
   /**
-   * Erases documents: connected clients get a purge notice and are closed with 4410, storage
+   * Erases documents: connected clients get a purge notice and are closed with 4410, backend
    * erases them and leaves tombstones. The deleted bytes are final in every file once
-   * `storage.sealErasure()` ran, which a contact deletion does as its last step.
+   * `backend.documents.sealErasure()` ran, which a contact deletion does as its last step.
    */
   erase(docNames: readonly string[]): Promise<void>
 }

@@ -27,16 +27,17 @@ export { REQUEST_ID_HEADER } from './http/request-id'
 export { appSecurityHeaders, contentSecurityPolicy } from './http/security-headers'
 export type { CommitEvent } from './sync/live-document'
 export { contactIndexRow, conversationIndexRow, indexRowFor } from './sync/index-rows'
+export type { Backend, StorageStats } from './backend'
+export type { DocumentStore } from './storage/document-store'
 export type {
   ContactIndexRow,
   ConversationIndexRow,
   IndexRow,
+  IndexStore,
   Page,
-  Storage,
-  StorageStats,
-} from './storage/storage'
-export type { MemoryStorage, MemoryStorageOptions } from './storage/memory-storage'
-export { createMemoryStorage } from './storage/memory-storage'
+} from './storage/index-store'
+export type { DeletionLog } from './deletion/deletion-log'
+export type { ContactSnapshot, ExportStore } from './exports/export-store'
 export type { BlobStore } from './blobs/blob-store'
 export { createFsBlobStore } from './blobs/fs-blob-store'
 export { createMemoryBlobStore } from './blobs/memory-blob-store'
@@ -116,7 +117,7 @@ export type {
   LinkAuthor,
   LinkStorage,
   RelinkChunk,
-} from './storage/storage'
+} from './linking/link-store'
 export { normaliseMatchValue, normalisePhone } from './linking/normalise'
 export type { LinkGroup } from './linking/link-groups'
 export { linkGroup } from './linking/link-groups'

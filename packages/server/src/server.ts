@@ -40,7 +40,7 @@ import type { RouteHook, ScoringOptions } from './routing/priority'
 import { jobRoutes } from './jobs/job-routes'
 import type { LinkingOptions } from './linking/linking-extension'
 import type { DeletionOptions } from './deletion/deletion-extension'
-import type { Storage } from './storage/storage'
+import type { Backend } from './backend'
 import { startEventPump } from './events/event-consumers'
 import type { EventConsumer, EventPump } from './events/event-consumers'
 import type { DomainEventType } from './events/domain-event'
@@ -60,8 +60,8 @@ import { completeLogger, errorContext } from './sync/logger'
 import type { ServerLogger } from './sync/logger'
 
 export interface CardfileServerOptions {
-  /** Where documents and the index live (`createSqliteStorage`, `createMemoryStorage`). */
-  readonly storage: Storage
+  /** Every store the server keeps: `createSqliteBackend` (`@cardfile/server/sqlite`) or `createMemoryBackend` (`/memory`). */
+  readonly backend: Backend
   /** Token verification: an HS256 secret, a JWKS URL, or an `authenticate` hook. */
   readonly auth: AuthOptions
   /** Port to listen on; 0 (the default) picks a free one. */
@@ -118,7 +118,7 @@ export interface CardfileServerOptions {
   readonly crm?: CrmOptions
   /**
    * Contact exports (the `exports` extension among the built-in ones when `extensions` is not
-   * given): jobs in the jobs table, files in `storage.blobs`.
+   * given): jobs in the jobs table, files in `backend.blobs`.
    */
   readonly exports?: ExportsOptions
   /**
@@ -168,7 +168,7 @@ export interface CardfileServer {
   /**
    * Stops accepting connections, lets every commit in flight settle (and its durable ack go
    * out), then closes open connections with 1001 (clients reconnect elsewhere or later).
-   * Storage stays open: its owner closes it.
+   * The backend stays open: its owner closes it.
    */
   close(): Promise<void>
 }
@@ -234,19 +234,19 @@ function destroyOnError(this: Duplex): void {
  * compensation, durable acknowledgements, and an optional HTTP handler beside it.
  *
  * @example
- * const storage = createSqliteStorage({ path: './cardfile.db' })
- * const server = await createCardfileServer({ storage, auth: { secret: process.env.SECRET! } })
+ * const backend = createSqliteBackend({ path: './cardfile.db' })
+ * const server = await createCardfileServer({ backend, auth: { secret: process.env.SECRET! } })
  * new WebsocketProvider(server.wsUrl, 'demo/contact/c1', doc, { params: { token } })
  * // later
  * await server.close()
- * await storage.close()
+ * await backend.close()
  */
 export async function createCardfileServer(
   options: CardfileServerOptions,
 ): Promise<CardfileServer> {
   const limits: ServerLimits = { ...DEFAULT_LIMITS, ...options.limits }
   // The store's generation never changes, so one hello serves every connection.
-  const generation = await options.storage.generation()
+  const generation = await options.backend.generation()
   const hello = encodeHello({ generation })
   const logScope = createLogScope()
   const logger = contextualLogger(completeLogger(options.logger), logScope)
@@ -265,7 +265,7 @@ export async function createCardfileServer(
   let pump: EventPump | null = null
   let runner: JobRunner | null = null
   const registry: DocumentRegistry = new DocumentRegistry({
-    storage: options.storage,
+    backend: options.backend,
     metrics,
     logger,
     ...(options.onCommit === undefined ? {} : { onCommit: options.onCommit }),
@@ -275,13 +275,13 @@ export async function createCardfileServer(
   })
   const extensionContext: ExtensionContext = {
     host: registry,
-    storage: options.storage,
+    backend: options.backend,
     coordination,
     logger,
     metrics,
     instanceId,
     async enqueue(job) {
-      const queued = await options.storage.jobs.enqueue(job)
+      const queued = await options.backend.jobs.enqueue(job)
       runner?.poke()
       return queued
     },
@@ -302,7 +302,7 @@ export async function createCardfileServer(
   const extensionRoutes: HttpRequestHandler[] = [
     ...started.flatMap(({ parts }) => (parts.routes === undefined ? [] : [parts.routes])),
     // Any job with a view, whichever extension runs it.
-    jobRoutes(options.storage.jobs, jobHandlers),
+    jobRoutes(options.backend.jobs, jobHandlers),
   ]
   const extensionErasureHooks: ContactErasureHook[] = started.flatMap(({ parts }) =>
     parts.onContactErased === undefined ? [] : [parts.onContactErased],
@@ -318,9 +318,9 @@ export async function createCardfileServer(
     ...(background.leaseMs === undefined ? {} : { leaseMs: background.leaseMs }),
     ...(background.pollMs === undefined ? {} : { pollMs: background.pollMs }),
   }
-  pump = startEventPump({ store: options.storage.events, consumers, ...leases })
+  pump = startEventPump({ store: options.backend.events, consumers, ...leases })
   runner = startJobRunner({
-    store: options.storage.jobs,
+    store: options.backend.jobs,
     handlers: jobHandlers,
     ...leases,
     ...(background.jobConcurrency === undefined ? {} : { concurrency: background.jobConcurrency }),
@@ -331,7 +331,7 @@ export async function createCardfileServer(
 
   const httpContext: HttpContext = {
     host: registry,
-    storage: options.storage,
+    backend: options.backend,
     metrics,
     authenticate,
     // One bearer check and one failure count for every route, whichever extension serves it.
@@ -738,7 +738,7 @@ export async function createCardfileServer(
   let head = 0
   const eventHead = async (): Promise<number> => {
     for (;;) {
-      const last = (await options.storage.events.read(head, 1000)).at(-1)
+      const last = (await options.backend.events.read(head, 1000)).at(-1)
       if (last === undefined) return head
       head = last.seq
     }

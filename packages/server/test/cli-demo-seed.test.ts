@@ -13,7 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { DEMO_USERS, seedDemoWorkspace } from '../src/demo/seed'
 import { within } from '../src/http/within'
 import { createCardfileServer } from '../src/server'
-import { createSqliteStorage } from '../src/storage/sqlite-storage'
+import { createSqliteBackend } from '../src/storage/sqlite-backend'
 
 const cleanups: (() => Promise<void> | void)[] = []
 afterEach(async () => {
@@ -23,11 +23,11 @@ afterEach(async () => {
 async function start() {
   const dir = mkdtempSync(join(tmpdir(), 'cardfile-demo-'))
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
-  const storage = createSqliteStorage({ path: join(dir, 'demo.db') })
-  cleanups.push(() => storage.close())
-  const server = await createCardfileServer({ storage, auth: { secret: 's' }, host: '127.0.0.1' })
+  const backend = createSqliteBackend({ path: join(dir, 'demo.db') })
+  cleanups.push(() => backend.close())
+  const server = await createCardfileServer({ backend, auth: { secret: 's' }, host: '127.0.0.1' })
   cleanups.push(() => server.close())
-  return { server, storage }
+  return { server, backend }
 }
 
 describe('seedDemoWorkspace (cardfile serve --demo)', () => {
@@ -67,22 +67,25 @@ describe('seedDemoWorkspace (cardfile serve --demo)', () => {
   })
 
   it('creates eight contacts across every channel with conversations in each status', async () => {
-    const { server, storage } = await start()
+    const { server, backend } = await start()
     const { contactIds } = await seedDemoWorkspace(server.host, { workspace: 'demo' })
     expect(contactIds).toHaveLength(8)
-    const contacts = await storage.listContacts('demo', { limit: 50 })
+    const contacts = await backend.index.listContacts('demo', { limit: 50 })
     expect(new Set(contacts.items.map((c) => c.channel))).toEqual(
       new Set(['x', 'instagram', 'facebook', 'whatsapp', 'sms', 'email', 'webchat']),
     )
     expect(contacts.items.every((c) => c.hint.includes('***'))).toBe(true)
-    const conversations = await storage.listConversations('demo', { order: 'newest', limit: 50 })
+    const conversations = await backend.index.listConversations('demo', {
+      order: 'newest',
+      limit: 50,
+    })
     const statuses = conversations.items.map((c) => c.status)
     expect(new Set(statuses)).toEqual(new Set(['new', 'pending', 'resolved']))
 
     // VIP contacts sit in the VIP group, and their conversations in the VIP team's queue.
-    const vip = await storage.listContacts('demo', { vip: true, limit: 50 })
+    const vip = await backend.index.listContacts('demo', { vip: true, limit: 50 })
     expect(vip.items).toHaveLength(2)
-    const vipQueue = await storage.listConversations('demo', {
+    const vipQueue = await backend.index.listConversations('demo', {
       team: 'vip',
       order: 'priority',
       limit: 50,
@@ -91,14 +94,14 @@ describe('seedDemoWorkspace (cardfile serve --demo)', () => {
     expect(vipQueue.items.every((c) => c.priority === 1)).toBe(true)
 
     // The X and email contacts of one customer are linked by the matching attribute.
-    const linked = await storage.listContacts('demo', { matchValue: 'C-1001', limit: 50 })
+    const linked = await backend.index.listContacts('demo', { matchValue: 'C-1001', limit: 50 })
     expect(linked.items.map((c) => c.channel).sort()).toEqual(['email', 'x'])
   })
 
   it('writes values with provenance and replies by the demo agents', async () => {
-    const { server, storage } = await start()
+    const { server, backend } = await start()
     await seedDemoWorkspace(server.host, { workspace: 'demo' })
-    const row = await storage.findContact('demo', 'instagram', '8821730045')
+    const row = await backend.index.findContact('demo', 'instagram', '8821730045')
     if (row === null) throw new Error('the Instagram demo contact is missing')
     const contact = await server.host.read(contactDocName('demo', row.id), (doc) =>
       within(new ContactDoc(doc, row.id), (c) => c.read()),
@@ -108,7 +111,7 @@ describe('seedDemoWorkspace (cardfile serve --demo)', () => {
       by: { role: 'admin', userId: 'ana' },
     })
     expect(contact.platform.instagram_username?.value).toBe('bjorn.design')
-    const open = await storage.findOpenConversation('demo', row.id)
+    const open = await backend.index.findOpenConversation('demo', row.id)
     if (open === null) throw new Error('no open conversation')
     const messages = await server.host.read(conversationDocName('demo', open.id), (doc) =>
       within(new ConversationDoc(doc, open.id), (c) => c.messages()),
@@ -121,10 +124,10 @@ describe('seedDemoWorkspace (cardfile serve --demo)', () => {
   })
 
   it('does nothing on a workspace that already holds the demo', async () => {
-    const { server, storage } = await start()
+    const { server, backend } = await start()
     await seedDemoWorkspace(server.host, { workspace: 'demo' })
     const again = await seedDemoWorkspace(server.host, { workspace: 'demo' })
     expect(again).toEqual({ seeded: false, workspace: 'demo', contactIds: [] })
-    expect((await storage.listContacts('demo', { limit: 50 })).items).toHaveLength(8)
+    expect((await backend.index.listContacts('demo', { limit: 50 })).items).toHaveLength(8)
   })
 })

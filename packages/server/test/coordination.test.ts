@@ -1,9 +1,5 @@
-import {
-  createCardfileServer,
-  createLocalCoordination,
-  createMemoryStorage,
-  httpApi,
-} from '@cardfile/server'
+import { createCardfileServer, createLocalCoordination, httpApi } from '@cardfile/server'
+import { createMemoryBackend } from '@cardfile/server/memory'
 import type { Coordination } from '@cardfile/server'
 import { describe, expect, it } from 'vitest'
 import { SECRET, makeToken } from './sync-helpers'
@@ -89,9 +85,9 @@ describe('a server given its coordination', () => {
       },
       cache: (name) => local.cache(name),
     }
-    const storage = createMemoryStorage()
+    const backend = createMemoryBackend()
     const server = await createCardfileServer({
-      storage,
+      backend,
       auth: { secret: SECRET },
       httpHandler: httpApi(),
       coordination,
@@ -114,7 +110,7 @@ describe('a server given its coordination', () => {
       expect(limiters).toContain('http-auth-failures')
     } finally {
       await server.close()
-      await storage.close()
+      await backend.close()
     }
   })
 })

@@ -3,14 +3,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterEach, describe, expect, it } from 'vitest'
-import {
-  createCardfileServer,
-  createMemoryStorage,
-  signBody,
-  verifySignature,
-} from '@cardfile/server'
-import { createSqliteStorage } from '@cardfile/server/sqlite'
-import type { Storage } from '@cardfile/server'
+import { createCardfileServer, signBody, verifySignature } from '@cardfile/server'
+import { createMemoryBackend } from '@cardfile/server/memory'
+import { createSqliteBackend } from '@cardfile/server/sqlite'
+import type { Backend } from '@cardfile/server'
 import { CrmCallError } from '../src/crm/adapter'
 import type { CrmAdapter } from '../src/crm/adapter'
 import type { DeliveryBody } from '../src/crm/contract'
@@ -42,9 +38,9 @@ const tempDir = (): string => {
   return dir
 }
 
-const backends: [string, () => Storage][] = [
-  ['memory', () => createMemoryStorage()],
-  ['SQLite', () => createSqliteStorage({ path: join(tempDir(), 'db.sqlite') })],
+const backends: [string, () => Backend][] = [
+  ['memory', () => createMemoryBackend()],
+  ['SQLite', () => createSqliteBackend({ path: join(tempDir(), 'db.sqlite') })],
 ]
 
 const quiet = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} }
@@ -85,11 +81,11 @@ describe.each(backends)('CRM deliveries as jobs (%s)', (_, open) => {
   }
 
   const start = async (retry = { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 10 }) => {
-    const storage = open()
-    cleanups.push(() => storage.close())
+    const backend = open()
+    cleanups.push(() => backend.close())
     // A server without extensions: its host is what the CRM reads documents through.
     const server = await createCardfileServer({
-      storage,
+      backend,
       auth: { secret: 's' },
       host: '127.0.0.1',
       extensions: [],
@@ -109,10 +105,10 @@ describe.each(backends)('CRM deliveries as jobs (%s)', (_, open) => {
     let runner: JobRunner | null = null
     const parts: CrmParts = createCrmService({
       host: server.host,
-      storage: storage.crm!,
-      jobs: storage.jobs,
+      storage: backend.crm,
+      jobs: backend.jobs,
       enqueue: async (job) => {
-        const queued = await storage.jobs.enqueue(job)
+        const queued = await backend.jobs.enqueue(job)
         runner?.poke()
         return queued
       },
@@ -120,7 +116,7 @@ describe.each(backends)('CRM deliveries as jobs (%s)', (_, open) => {
       options: { adapter, retry, random: () => 0 },
     })
     runner = startJobRunner({
-      store: storage.jobs,
+      store: backend.jobs,
       handlers: [parts.deliveries],
       owner: 'test',
       logger: quiet,
@@ -134,7 +130,7 @@ describe.each(backends)('CRM deliveries as jobs (%s)', (_, open) => {
         body: JSON.stringify({ type: 'notification', sequence: n }),
         attributeIds: [],
       }
-      return storage.jobs.enqueue({
+      return backend.jobs.enqueue({
         kind: CRM_DELIVERY,
         workspace: 'w',
         key: `${contactId}/${n}`,
@@ -142,7 +138,7 @@ describe.each(backends)('CRM deliveries as jobs (%s)', (_, open) => {
         input,
       })
     }
-    return { storage, crm, service: parts.service, runner, queue }
+    return { backend, crm, service: parts.service, runner, queue }
   }
 
   it("sends a contact's deliveries one at a time in order, each with its job id as key", async () => {
@@ -208,11 +204,11 @@ describe.each(backends)('CRM deliveries as jobs (%s)', (_, open) => {
   })
 
   it("drops an erased contact's deliveries and CRM rows, and no one else's", async () => {
-    const { storage, queue, service } = await start()
+    const { backend, queue, service } = await start()
     await service.updateConfig('w', { enabled: false })
     await queue('a', 1)
     await queue('b', 1)
-    await storage.crm!.putPending([
+    await backend.crm!.putPending([
       {
         workspace: 'w',
         contactId: 'a',
@@ -220,7 +216,7 @@ describe.each(backends)('CRM deliveries as jobs (%s)', (_, open) => {
         by: { role: 'agent', userId: 'u', at: 1 },
       },
     ])
-    await storage.crm!.putLookup({
+    await backend.crm!.putLookup({
       workspace: 'w',
       contactId: 'a',
       at: 1,
@@ -230,19 +226,19 @@ describe.each(backends)('CRM deliveries as jobs (%s)', (_, open) => {
     await service.onContactErased({ workspace: 'w', contactId: 'a' })
     const left = await service.deliveries('w', { limit: 10 })
     expect(left.map((d) => d.contactId)).toEqual(['b'])
-    expect(await storage.crm!.listPending('w', 'a')).toEqual([])
-    expect(await storage.crm!.getLookup('w', 'a')).toBeNull()
+    expect(await backend.crm!.listPending('w', 'a')).toEqual([])
+    expect(await backend.crm!.getLookup('w', 'a')).toBeNull()
   })
 
   it('clears only the pending write-backs a queued write-back carries', async () => {
-    const { storage } = await start()
+    const { backend } = await start()
     const by = { role: 'agent' as const, userId: 'u', at: 1 }
-    await storage.crm!.putPending([
+    await backend.crm!.putPending([
       { workspace: 'w', contactId: 'a', attributeId: 'tier', by },
       { workspace: 'w', contactId: 'a', attributeId: 'account', by },
     ])
-    await storage.crm!.clearPending('w', 'a', ['tier'])
-    expect((await storage.crm!.listPending('w', 'a')).map((p) => p.attributeId)).toEqual([
+    await backend.crm!.clearPending('w', 'a', ['tier'])
+    expect((await backend.crm!.listPending('w', 'a')).map((p) => p.attributeId)).toEqual([
       'account',
     ])
   })

@@ -3,8 +3,8 @@ import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { CardfileError, ConversationDoc, ErrorCodes } from '@cardfile/core'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { createMemoryStorage } from '@cardfile/server'
-import type { Storage } from '@cardfile/server'
+import { createMemoryBackend } from '@cardfile/server/memory'
+import type { Backend } from '@cardfile/server'
 import {
   SYSTEM,
   connectSynced,
@@ -71,11 +71,11 @@ describe('server logs hold no contact values', () => {
   it('logs refused values, CRM answers and failed hooks by code, never by the value', async () => {
     const { lines, logger } = captureLogs()
     const crmHttp = await startEchoingCrm()
-    const memory: Storage = createMemoryStorage()
+    const memory: Backend = createMemoryBackend()
     cleanups.push(() => memory.close())
     // Pending edits cannot be stored: the CRM integration fails on that commit with an error
     // whose message quotes the value, as core's validation messages do.
-    const storage: Storage = {
+    const backend: Backend = {
       ...memory,
       crm: {
         ...memory.crm!,
@@ -85,7 +85,7 @@ describe('server logs hold no contact values', () => {
       },
     }
     const { server, close } = await startServer({
-      storage,
+      backend,
       logger,
       crm: { timeoutMs: 2000, retry: { maxAttempts: 2, baseDelayMs: 5, maxDelayMs: 10 } },
       // An app's routing hook that refuses with a message quoting the contact.

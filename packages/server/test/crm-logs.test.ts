@@ -1,8 +1,9 @@
 import { ContactDoc, ConversationDoc, SchemaDoc } from '@cardfile/core'
 import type { Actor } from '@cardfile/core'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createCardfileServer, createMemoryStorage } from '@cardfile/server'
-import type { Storage } from '@cardfile/server'
+import { createCardfileServer } from '@cardfile/server'
+import { createMemoryBackend } from '@cardfile/server/memory'
+import type { Backend } from '@cardfile/server'
 import { CrmCallError } from '../src/crm/adapter'
 import type { CrmAdapter } from '../src/crm/adapter'
 
@@ -30,8 +31,8 @@ function recordingLogger() {
 
 describe('CRM logs hold no contact values', () => {
   it('logs a dead delivery by kind and status, never the CRM answer that echoed a value', async () => {
-    const storage: Storage = createMemoryStorage()
-    cleanups.push(() => storage.close())
+    const backend: Backend = createMemoryBackend()
+    cleanups.push(() => backend.close())
     const { lines, logger } = recordingLogger()
     const adapter: CrmAdapter = {
       requiresUrls: false,
@@ -48,7 +49,7 @@ describe('CRM logs hold no contact values', () => {
       },
     }
     const server = await createCardfileServer({
-      storage,
+      backend,
       auth: { secret: 's' },
       host: '127.0.0.1',
       crm: { adapter, retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 } },
@@ -87,8 +88,8 @@ describe('CRM logs hold no contact values', () => {
   })
 
   it('logs a refused look-up without the value the CRM sent; admins still read the reason', async () => {
-    const storage: Storage = createMemoryStorage()
-    cleanups.push(() => storage.close())
+    const backend: Backend = createMemoryBackend()
+    cleanups.push(() => backend.close())
     const { lines, logger } = recordingLogger()
     const adapter: CrmAdapter = {
       requiresUrls: false,
@@ -98,7 +99,7 @@ describe('CRM logs hold no contact values', () => {
       async deliver() {},
     }
     const server = await createCardfileServer({
-      storage,
+      backend,
       auth: { secret: 's' },
       host: '127.0.0.1',
       crm: { adapter },

@@ -13,15 +13,15 @@ import type { InboundResult } from '../src/ingestion/inbound-log'
 import { within } from '../src/http/within'
 import { createCardfileServer } from '../src/server'
 import type { CardfileServer } from '../src/server'
-import { createSqliteStorage } from '../src/storage/sqlite-storage'
-import type { SqliteStorage } from '../src/storage/sqlite-storage'
+import { createSqliteBackend } from '../src/storage/sqlite-backend'
+import type { SqliteBackend } from '../src/storage/sqlite-backend'
 import { signToken } from '../src/tokens'
 
 export { slowDisk } from './slow-disk'
 
 /**
  * A real server for the deletion and export tests: SQLite file, attachment and export folders
- * in a temp dir, the HTTP API, and every log line (server, storage, HTTP errors) captured.
+ * in a temp dir, the HTTP API, and every log line (server, backend, HTTP errors) captured.
  */
 
 export const SECRET = 'deletion-test-secret-long-enough-for-hs256'
@@ -35,7 +35,7 @@ afterEach(async () => {
 
 export interface PrivacyServer {
   readonly server: CardfileServer
-  readonly storage: SqliteStorage
+  readonly backend: SqliteBackend
   readonly url: string
   readonly dir: string
   readonly dbPath: string
@@ -75,9 +75,9 @@ export async function startPrivacyServer(
   const exportsDir = join(dir, 'exports')
   const folder = createFsBlobStore(exportsDir)
   const blobs = options.blobs === undefined ? folder : options.blobs(folder)
-  const storage = createSqliteStorage({ path: dbPath, attachmentsDir, logger, blobs })
+  const backend = createSqliteBackend({ path: dbPath, attachmentsDir, logger, blobs })
   const server = await createCardfileServer({
-    storage,
+    backend,
     auth: { secret: SECRET },
     port: 0,
     host: '127.0.0.1',
@@ -94,14 +94,14 @@ export async function startPrivacyServer(
   const stop = (): Promise<void> => {
     stopped ??= (async () => {
       await server.close()
-      await storage.close()
+      await backend.close()
     })()
     return stopped
   }
   cleanups.push(stop)
   const running: PrivacyServer = {
     server,
-    storage,
+    backend,
     url: server.url,
     dir,
     dbPath,

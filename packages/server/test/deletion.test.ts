@@ -134,9 +134,13 @@ describe('deleting a contact', () => {
       // The other contact is untouched.
       const contacts = await api(running, 'GET', `/api/${WORKSPACE}/contacts?limit=10`, admin)
       expect((contacts.json.items as { id: string }[]).map((c) => c.id)).toEqual([other.contactId])
-      expect(await running.storage.isErased(contactDocName(WORKSPACE, first.contactId))).toBe(true)
       expect(
-        await running.storage.isErased(conversationDocName(WORKSPACE, first.conversationId)),
+        await running.backend.documents.isErased(contactDocName(WORKSPACE, first.contactId)),
+      ).toBe(true)
+      expect(
+        await running.backend.documents.isErased(
+          conversationDocName(WORKSPACE, first.conversationId),
+        ),
       ).toBe(true)
 
       await running.stop()
@@ -165,7 +169,7 @@ describe('deleting a contact', () => {
     expect(again.createdContact).toBe(true)
     expect(again.createdConversation).toBe(true)
     expect(again.contactId).not.toBe(first.contactId)
-    const contact = await running.storage.findContact(WORKSPACE, 'email', EMAIL)
+    const contact = await running.backend.index.findContact(WORKSPACE, 'email', EMAIL)
     expect(contact?.id).toBe(again.contactId)
   })
 
@@ -299,7 +303,9 @@ describe('who may delete', () => {
       const log = await api(running, 'GET', `/api/${WORKSPACE}/deleted-contacts`, token)
       expect(log.status).toBe(403)
     }
-    expect(await running.storage.isErased(contactDocName(WORKSPACE, first.contactId))).toBe(false)
+    expect(
+      await running.backend.documents.isErased(contactDocName(WORKSPACE, first.contactId)),
+    ).toBe(false)
   })
 
   it('refuses an admin of another workspace', async () => {

@@ -8,7 +8,7 @@ import Database from 'better-sqlite3'
 import { contactDocName } from '@cardfile/core'
 import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import { createSqliteStorage } from '../src/storage/sqlite-storage'
+import { createSqliteBackend } from '../src/storage/sqlite-backend'
 import { signToken } from '../src/tokens'
 
 const fixture = fileURLToPath(new URL('./fixtures/export-crash-server.ts', import.meta.url))
@@ -59,11 +59,11 @@ function serve(path: string, args: readonly string[] = []): Promise<Served> {
 
 /** Contacts straight into the index, each with a hint that names it. */
 async function seed(path: string): Promise<void> {
-  const storage = createSqliteStorage({ path })
+  const backend = createSqliteBackend({ path })
   const empty = Y.encodeStateAsUpdate(new Y.Doc())
   await Promise.all(
     Array.from({ length: CONTACTS }, (_, i) =>
-      storage.append(contactDocName(WORKSPACE, `c${i}`), empty, {
+      backend.documents.append(contactDocName(WORKSPACE, `c${i}`), empty, {
         kind: 'contact',
         workspace: WORKSPACE,
         id: `c${i}`,
@@ -78,7 +78,7 @@ async function seed(path: string): Promise<void> {
       }),
     ),
   )
-  await storage.close()
+  await backend.close()
 }
 
 interface JobJson {

@@ -8,8 +8,8 @@ import * as Y from 'yjs'
 import { httpApi } from '../src/http/create-http-api'
 import { createCardfileServer } from '../src/server'
 import { migrate } from '../src/storage/sqlite-schema'
-import { createSqliteStorage } from '../src/storage/sqlite-storage'
-import type { ContactIndexRow } from '../src/storage/storage'
+import { createSqliteBackend } from '../src/storage/sqlite-backend'
+import type { ContactIndexRow } from '../src/storage/index-store'
 import {
   SECRET,
   WORKSPACE,
@@ -97,7 +97,7 @@ const contactRow = (id: string, hint = 'x'): ContactIndexRow => ({
 
 /** Writes a contact's index row straight through storage (an empty document update). */
 const putContact = (running: PrivacyServer, id: string, hint: string): Promise<void> =>
-  running.storage.append(contactDocName(WORKSPACE, id), EMPTY, contactRow(id, hint))
+  running.backend.documents.append(contactDocName(WORKSPACE, id), EMPTY, contactRow(id, hint))
 
 interface JobJson {
   readonly status: string
@@ -283,19 +283,23 @@ describe('contact-attribute exports', () => {
     try {
       const path = join(dir, 'cardfile.db')
       const serve = async () => {
-        const storage = createSqliteStorage({ path })
+        const backend = createSqliteBackend({ path })
         const server = await createCardfileServer({
-          storage,
+          backend,
           auth: { secret: SECRET },
           host: '127.0.0.1',
           httpHandler: httpApi(),
         })
-        return { server, storage, url: server.url }
+        return { server, backend, url: server.url }
       }
       const first = await serve()
       const admin = await tokenFor('admin')
       for (let i = 0; i < 3; i += 1) {
-        await first.storage.append(contactDocName(WORKSPACE, `r${i}`), EMPTY, contactRow(`r${i}`))
+        await first.backend.documents.append(
+          contactDocName(WORKSPACE, `r${i}`),
+          EMPTY,
+          contactRow(`r${i}`),
+        )
       }
       const started = await fetch(`${first.url}/api/${WORKSPACE}/exports`, {
         method: 'POST',
@@ -305,7 +309,7 @@ describe('contact-attribute exports', () => {
       const { job } = (await started.json()) as { job: { id: string } }
       await first.server.idle()
       await first.server.close()
-      await first.storage.close()
+      await first.backend.close()
       // The file is in the default folder beside the database.
       expect(readdirSync(`${path}-exports`)).toEqual([`${WORKSPACE}-${job.id}.csv`])
 
@@ -327,7 +331,7 @@ describe('contact-attribute exports', () => {
         expect(rowsOf(await file.text())).toHaveLength(4)
       } finally {
         await second.server.close()
-        await second.storage.close()
+        await second.backend.close()
       }
     } finally {
       rmSync(dir, { recursive: true, force: true })
@@ -361,9 +365,9 @@ describe('contact-attribute exports', () => {
       insert.run(WORKSPACE, 'e-gone', 'removed', 5, null, 'a contact was deleted', 1500)
       old.close()
 
-      const storage = createSqliteStorage({ path })
+      const backend = createSqliteBackend({ path })
       const server = await createCardfileServer({
-        storage,
+        backend,
         auth: { secret: SECRET },
         host: '127.0.0.1',
         httpHandler: httpApi(),
@@ -394,7 +398,7 @@ describe('contact-attribute exports', () => {
         expect((await get('e-gone/download')).status).toBe(410)
       } finally {
         await server.close()
-        await storage.close()
+        await backend.close()
       }
     } finally {
       rmSync(dir, { recursive: true, force: true })

@@ -16,8 +16,8 @@ import { createHttpApi, httpApi } from '../src/http/create-http-api'
 import { within } from '../src/http/within'
 import { createCardfileServer } from '../src/server'
 import type { CardfileServer } from '../src/server'
-import { createSqliteStorage } from '../src/storage/sqlite-storage'
-import type { Storage } from '../src/storage/storage'
+import { createSqliteBackend } from '../src/storage/sqlite-backend'
+import type { Backend } from '../src/backend'
 import { signToken } from '../src/tokens'
 
 const SECRET = 'http-api-test-secret'
@@ -29,7 +29,7 @@ afterEach(async () => {
 interface Running {
   readonly url: string
   readonly server: CardfileServer
-  readonly storage: Storage
+  readonly backend: Backend
 }
 
 /** A real server on port 0 with a real SQLite file and the HTTP API wired in. */
@@ -38,10 +38,10 @@ async function startServer(
 ): Promise<Running> {
   const dir = mkdtempSync(join(tmpdir(), 'cardfile-http-'))
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
-  const storage = createSqliteStorage({ path: join(dir, 'cardfile.db') })
-  cleanups.push(() => storage.close())
+  const backend = createSqliteBackend({ path: join(dir, 'cardfile.db') })
+  cleanups.push(() => backend.close())
   const server = await createCardfileServer({
-    storage,
+    backend,
     auth: { secret: SECRET },
     port: 0,
     host: '127.0.0.1',
@@ -54,7 +54,7 @@ async function startServer(
     }),
   })
   cleanups.push(() => server.close())
-  return { url: server.url, server, storage }
+  return { url: server.url, server, backend }
 }
 
 const tokenFor = (role: Role, workspace = 'acme', userId = `${role}-1`): Promise<string> =>
@@ -132,7 +132,7 @@ describe('health, readiness and metrics', () => {
     let ready = false
     const api = createHttpApi({
       host: running.server.host,
-      storage: running.storage,
+      backend: running.backend,
       authenticate: () => Promise.reject(new Error('unused')),
       metrics: running.server.metrics,
       ready: () => ready,
@@ -154,7 +154,7 @@ describe('health, readiness and metrics', () => {
 
 describe('POST /api/<workspace>/inbound', () => {
   it('creates a contact with a masked hint and platform values, and a new conversation', async () => {
-    const { url, server, storage } = await startServer()
+    const { url, server, backend } = await startServer()
     const system = await tokenFor('system')
     const { status, json } = await post(url, '/api/acme/inbound', xMessage('m1', 'Hello'), system)
     expect(status).toBe(200)
@@ -174,7 +174,7 @@ describe('POST /api/<workspace>/inbound', () => {
     expect(conversation.messages.map((m) => [m.id, m.text, m.direction])).toEqual([
       ['m1', 'Hello', 'inbound'],
     ])
-    expect((await storage.findContact('acme', 'x', '42'))?.id).toBe(contactId)
+    expect((await backend.index.findContact('acme', 'x', '42'))?.id).toBe(contactId)
 
     // The workspace schema was seeded with the channel catalogue on first use.
     const seeded = await server.host.read(schemaDocName('acme'), (doc) =>
@@ -265,7 +265,7 @@ describe('POST /api/<workspace>/inbound', () => {
     await post(running.url, '/api/acme/inbound', xMessage('m2', 'More'), system)
     const fresh = createHttpApi({
       host: running.server.host,
-      storage: running.storage,
+      backend: running.backend,
       authenticate: () => Promise.reject(new Error('unused')),
       metrics: running.server.metrics,
       ready: () => true,
@@ -285,17 +285,17 @@ describe('POST /api/<workspace>/inbound', () => {
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
     const path = join(dir, 'cardfile.db')
     const start = async () => {
-      const storage = createSqliteStorage({ path })
+      const backend = createSqliteBackend({ path })
       const server = await createCardfileServer({
-        storage,
+        backend,
         auth: { secret: SECRET },
         host: '127.0.0.1',
         httpHandler: httpApi({ onError: () => {} }),
       })
-      return { storage, server }
+      return { backend, server }
     }
     const system = await tokenFor('system')
-    let { storage, server } = await start()
+    let { backend, server } = await start()
     const first = await post(server.url, '/api/acme/inbound', xMessage('<m0@mail>', 'Hi'), system)
     // More conversations than a scan of the newest ones would look through.
     let current = first.json.conversationId as string
@@ -311,11 +311,11 @@ describe('POST /api/<workspace>/inbound', () => {
       current = next.json.conversationId as string
     }
     await server.close()
-    await storage.close()
-    ;({ storage, server } = await start())
+    await backend.close()
+    ;({ backend, server } = await start())
     cleanups.push(async () => {
       await server.close()
-      await storage.close()
+      await backend.close()
     })
     const retry = await post(server.url, '/api/acme/inbound', xMessage('<m0@mail>', 'Hi'), system)
     expect(retry).toEqual(first)
@@ -398,7 +398,7 @@ describe('POST /api/<workspace>/inbound', () => {
   })
 
   it('refuses an agent token (403 forbidden) and another workspace (403 wrong-workspace)', async () => {
-    const { url, storage } = await startServer()
+    const { url, backend } = await startServer()
     const agent = await post(url, '/api/acme/inbound', xMessage('m1', 'x'), await tokenFor('agent'))
     expect(agent.status).toBe(403)
     expect(agent.json).toMatchObject({ error: { code: 'forbidden' } })
@@ -410,7 +410,7 @@ describe('POST /api/<workspace>/inbound', () => {
     )
     expect(other.status).toBe(403)
     expect(other.json).toMatchObject({ error: { code: 'wrong-workspace' } })
-    expect(await storage.findContact('acme', 'x', '42')).toBeNull()
+    expect(await backend.index.findContact('acme', 'x', '42')).toBeNull()
   })
 
   it('refuses malformed JSON with 400 and a non-JSON body with 415', async () => {
@@ -469,7 +469,7 @@ describe('POST /api/<workspace>/inbound', () => {
   })
 
   it('refuses an unknown channel and an unknown metadata attribute, writing nothing', async () => {
-    const { url, storage } = await startServer()
+    const { url, backend } = await startServer()
     const system = await tokenFor('system')
     const fax = await post(
       url,
@@ -492,7 +492,7 @@ describe('POST /api/<workspace>/inbound', () => {
     expect(unknown.json).toMatchObject({
       error: { code: 'unknown-attribute', field: 'platform:phone_number' },
     })
-    expect(await storage.findContact('acme', 'x', '42')).toBeNull()
+    expect(await backend.index.findContact('acme', 'x', '42')).toBeNull()
   })
 
   it('refuses a platform value over its maximum length with too-long', async () => {
@@ -509,7 +509,7 @@ describe('POST /api/<workspace>/inbound', () => {
   })
 
   it('refuses a message time no date can hold, and an attachment size past exact integers', async () => {
-    const { url, storage } = await startServer()
+    const { url, backend } = await startServer()
     const token = await tokenFor('system')
     const body = xMessage('m1', 'x')
     const late = await post(
@@ -530,7 +530,7 @@ describe('POST /api/<workspace>/inbound', () => {
       token,
     )
     expect(huge.status).toBe(400)
-    expect((await storage.listContacts('acme', { limit: 10 })).items).toEqual([])
+    expect((await backend.index.listContacts('acme', { limit: 10 })).items).toEqual([])
   })
 })
 
@@ -674,8 +674,8 @@ describe('routing and development tokens', () => {
   })
 
   it('answers 500 without internals when storage fails', async () => {
-    const { url, storage } = await startServer()
-    await storage.close()
+    const { url, backend } = await startServer()
+    await backend.close()
     const { status, json } = await get(url, '/api/acme/contacts', await tokenFor('agent'))
     expect(status).toBe(500)
     expect(json).toEqual({ error: { code: 'internal', message: 'Internal server error' } })

@@ -8,7 +8,7 @@ import type { CrmAdapter } from '../src/crm/adapter'
 import { httpApi } from '../src/http/create-http-api'
 import { createCardfileServer } from '../src/server'
 import type { CardfileServer } from '../src/server'
-import { createSqliteStorage } from '../src/storage/sqlite-storage'
+import { createSqliteBackend } from '../src/storage/sqlite-backend'
 
 const cleanups: (() => Promise<void> | void)[] = []
 afterEach(async () => {
@@ -48,11 +48,11 @@ async function start(): Promise<{
 }> {
   const dir = mkdtempSync(join(tmpdir(), 'cardfile-route-auth-'))
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
-  const storage = createSqliteStorage({ path: join(dir, 'cardfile.db') })
-  cleanups.push(() => storage.close())
+  const backend = createSqliteBackend({ path: join(dir, 'cardfile.db') })
+  cleanups.push(() => backend.close())
   const adapter = countingAdapter()
   const server = await createCardfileServer({
-    storage,
+    backend,
     auth: { authenticate },
     host: '127.0.0.1',
     httpHandler: httpApi({ onError: () => {} }),

@@ -7,8 +7,8 @@ import { WebSocket } from 'ws'
 import { httpApi } from '../src/http/create-http-api'
 import { createCardfileServer } from '../src/server'
 import type { CardfileServer, CardfileServerOptions } from '../src/server'
-import { createSqliteStorage } from '../src/storage/sqlite-storage'
-import type { SqliteStorage } from '../src/storage/sqlite-storage'
+import { createSqliteBackend } from '../src/storage/sqlite-backend'
+import type { SqliteBackend } from '../src/storage/sqlite-backend'
 import { signToken } from '../src/tokens'
 
 /**
@@ -21,7 +21,7 @@ export const WS = 'acme'
 
 export interface Harness {
   readonly server: CardfileServer
-  readonly storage: SqliteStorage
+  readonly backend: SqliteBackend
   readonly url: string
   /** Calls the HTTP API as `role`; answers status and JSON body. */
   api(
@@ -48,9 +48,9 @@ export async function startHarness(
   options: Pick<CardfileServerOptions, 'route' | 'botHandoff' | 'scoring' | 'logger'> = {},
 ): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'cardfile-linking-'))
-  const storage = createSqliteStorage({ path: join(dir, 'cardfile.db') })
+  const backend = createSqliteBackend({ path: join(dir, 'cardfile.db') })
   const server = await createCardfileServer({
-    storage,
+    backend,
     auth: { secret: SECRET },
     port: 0,
     host: '127.0.0.1',
@@ -76,7 +76,7 @@ export async function startHarness(
 
   return {
     server,
-    storage,
+    backend,
     url: server.url,
     api,
     async inbound(body) {
@@ -104,7 +104,7 @@ export async function startHarness(
     async close() {
       for (const c of clients) await c.destroy()
       await server.close()
-      await storage.close()
+      await backend.close()
       rmSync(dir, { recursive: true, force: true })
     },
   }

@@ -13,7 +13,7 @@ import type { Role } from '@cardfile/core'
 import { afterEach, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import * as Y from 'yjs'
-import { createSqliteStorage } from '../src/storage/sqlite-storage'
+import { createSqliteBackend } from '../src/storage/sqlite-backend'
 import { signToken } from '../src/tokens'
 
 const fixture = fileURLToPath(new URL('./fixtures/routing-crash-server.ts', import.meta.url))
@@ -99,11 +99,11 @@ function tempDb(): string {
 
 /** Contacts straight into the index, each with an email in two spellings of case. */
 async function seedContacts(path: string): Promise<void> {
-  const storage = createSqliteStorage({ path })
+  const backend = createSqliteBackend({ path })
   const empty = Y.encodeStateAsUpdate(new Y.Doc())
   await Promise.all(
     Array.from({ length: CONTACTS }, (_, i) =>
-      storage.append(contactDocName(WORKSPACE, `c${i}`), empty, {
+      backend.documents.append(contactDocName(WORKSPACE, `c${i}`), empty, {
         kind: 'contact',
         workspace: WORKSPACE,
         id: `c${i}`,
@@ -118,7 +118,7 @@ async function seedContacts(path: string): Promise<void> {
       }),
     ),
   )
-  await storage.close()
+  await backend.close()
 }
 
 /** A bot over real HTTP that records each request's idempotency key; it can hold requests open. */

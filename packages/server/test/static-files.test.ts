@@ -7,7 +7,7 @@ import { httpApi } from '../src/http/create-http-api'
 import { contentSecurityPolicy } from '../src/http/security-headers'
 import { contentTypeOf, withStaticFiles } from '../src/http/static-files'
 import { createCardfileServer } from '../src/server'
-import { createMemoryStorage } from '../src/storage/memory-storage'
+import { createMemoryBackend } from '../src/storage/memory-backend'
 
 const SECRET = 'static-files-test-secret'
 const cleanups: (() => Promise<void> | void)[] = []
@@ -30,10 +30,10 @@ async function startServer(): Promise<{ port: number; root: string }> {
   writeFileSync(join(root, 'logo.svg'), '<svg xmlns="http://www.w3.org/2000/svg"/>')
   writeFileSync(join(dir, 'secret.txt'), SECRET_TEXT)
   symlinkSync(join(dir, 'secret.txt'), join(root, 'leak.txt'))
-  const storage = createMemoryStorage()
-  cleanups.push(() => storage.close())
+  const backend = createMemoryBackend()
+  cleanups.push(() => backend.close())
   const server = await createCardfileServer({
-    storage,
+    backend,
     auth: { secret: SECRET },
     port: 0,
     host: '127.0.0.1',

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import { createSqliteStorage } from '../src/storage/sqlite-storage'
+import { createSqliteBackend } from '../src/storage/sqlite-backend'
 
 const fixture = fileURLToPath(new URL('./fixtures/storage-crash-writer.ts', import.meta.url))
 const dirs: string[] = []
@@ -53,10 +53,10 @@ describe('SQLite storage under kill -9', () => {
     expect(signal).toBe('SIGKILL')
     expect(acked.length).toBeGreaterThanOrEqual(400)
 
-    const storage = createSqliteStorage({ path })
+    const backend = createSqliteBackend({ path })
     const doc = new Y.Doc()
-    for (const part of await storage.load('crash/contact/c1')) Y.applyUpdate(doc, part)
-    await storage.close()
+    for (const part of await backend.documents.load('crash/contact/c1')) Y.applyUpdate(doc, part)
+    await backend.close()
 
     const map = doc.getMap<number>('m')
     const missing = acked.filter((n) => map.get(`k${n}`) !== n)

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import * as Y from 'yjs'
 import type { ChannelId, ConversationStatus } from '@cardfile/core'
-import type { ContactIndexRow, ConversationIndexRow } from '../src/storage/storage'
+import type { ContactIndexRow, ConversationIndexRow } from '../src/storage/index-store'
 
 /** A temporary directory removed by the returned cleanup. */
 export function tempDir(prefix: string): { dir: string; cleanup: () => void } {

@@ -5,9 +5,9 @@ import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { CardfileError } from '@cardfile/core'
 import { attachmentDir } from '../src/storage/attachments'
-import { createSqliteStorage } from '../src/storage/sqlite-storage'
+import { createSqliteBackend } from '../src/storage/sqlite-backend'
 import { SCHEMA_VERSION } from '../src/storage/sqlite-schema'
-import type { SqliteStorage, SqliteStorageOptions } from '../src/storage/sqlite-storage'
+import type { SqliteBackend, SqliteBackendOptions } from '../src/storage/sqlite-backend'
 import {
   contactRow,
   conversationRow,
@@ -31,10 +31,10 @@ function freshPath(): { dir: string; path: string } {
 }
 
 /** Opens a store that is closed after the test (closing twice is fine). */
-function open(options: SqliteStorageOptions): SqliteStorage {
-  const storage = createSqliteStorage(options)
-  cleanups.push(() => storage.close())
-  return storage
+function open(options: SqliteBackendOptions): SqliteBackend {
+  const backend = createSqliteBackend(options)
+  cleanups.push(() => backend.close())
+  return backend
 }
 
 /** The root map `m` of the document rebuilt from `parts`, as JSON. */
@@ -67,7 +67,7 @@ const filesContaining = (files: Map<string, Buffer>, text: string): string[] =>
 describe('SQLite storage', () => {
   it('rebuilds a document from load equal to the original', async () => {
     const { path } = freshPath()
-    const storage = open({ path })
+    const backend = open({ path })
     const original = new Y.Doc()
     const updates = recordUpdates(original)
     original.getMap('profile').set('channel', 'whatsapp')
@@ -76,64 +76,64 @@ describe('SQLite storage', () => {
     original.getArray<number>('list').push([1, 2, 3])
     original.getMap('profile').set('channel', 'email')
 
-    for (const update of updates) await storage.append('w1/contact/c1', update)
+    for (const update of updates) await backend.documents.append('w1/contact/c1', update)
 
-    const copy = rebuild(await storage.load('w1/contact/c1'))
+    const copy = rebuild(await backend.documents.load('w1/contact/c1'))
     expect(copy.getMap('profile').toJSON()).toEqual({ channel: 'email' })
     expect(copy.getText('notes').toString()).toBe('world')
     expect(copy.getArray('list').toJSON()).toEqual([1, 2, 3])
     expect(copy.toJSON()).toEqual(original.toJSON())
     expect(Y.encodeStateVector(copy)).toEqual(Y.encodeStateVector(original))
-    expect(await storage.load('w1/contact/unknown')).toEqual([])
+    expect(await backend.documents.load('w1/contact/unknown')).toEqual([])
   })
 
   it('commits many concurrent appends in fewer transactions, all present after reopen', async () => {
     const { path } = freshPath()
-    const storage = open({ path })
+    const backend = open({ path })
     const doc = new Y.Doc()
     const updates = recordUpdates(doc)
     for (let i = 0; i < 300; i++) doc.getMap<number>('m').set(`k${i}`, i)
 
-    await Promise.all(updates.map((u) => storage.append('w1/contact/c1', u)))
+    await Promise.all(updates.map((u) => backend.documents.append('w1/contact/c1', u)))
 
-    const stats = storage.stats()
+    const stats = backend.stats()
     expect(stats.appends).toBe(300)
     expect(stats.commits).toBeLessThan(300)
     expect(stats.pendingAppends).toBe(0)
-    await storage.close()
+    await backend.close()
 
     const reopened = open({ path })
-    const copy = rebuild(await reopened.load('w1/contact/c1'))
+    const copy = rebuild(await reopened.documents.load('w1/contact/c1'))
     expect(copy.getMap('m').size).toBe(300)
     expect(copy.toJSON()).toEqual(doc.toJSON())
   })
 
   it('groups appends from several event-loop turns when groupCommitMs is set', async () => {
     const { path } = freshPath()
-    const storage = open({ path, groupCommitMs: 200 })
-    const first = storage.append('w1/contact/c1', updateSetting('a', '1'))
+    const backend = open({ path, groupCommitMs: 200 })
+    const first = backend.documents.append('w1/contact/c1', updateSetting('a', '1'))
     await new Promise((resolve) => setImmediate(resolve))
-    const second = storage.append('w1/contact/c2', updateSetting('b', '2'))
-    expect(storage.stats().pendingAppends).toBe(2)
+    const second = backend.documents.append('w1/contact/c2', updateSetting('b', '2'))
+    expect(backend.stats().pendingAppends).toBe(2)
 
     await Promise.all([first, second])
-    expect(storage.stats().commits).toBe(1)
+    expect(backend.stats().commits).toBe(1)
   })
 
   it('splits a burst larger than maxGroupSize into several transactions', async () => {
     const { path } = freshPath()
-    const storage = open({ path, maxGroupSize: 10 })
+    const backend = open({ path, maxGroupSize: 10 })
     const appends = Array.from({ length: 35 }, (_, i) =>
-      storage.append(`w1/contact/c${i}`, updateSetting('i', String(i))),
+      backend.documents.append(`w1/contact/c${i}`, updateSetting('i', String(i))),
     )
     await Promise.all(appends)
-    expect(storage.stats()).toMatchObject({ commits: 4, appends: 35, pendingAppends: 0 })
+    expect(backend.stats()).toMatchObject({ commits: 4, appends: 35, pendingAppends: 0 })
   })
 
   it('makes an acknowledged append readable by a new connection before any close', async () => {
     const { path } = freshPath()
-    const storage = open({ path })
-    await storage.append('w1/contact/c1', updateSetting('name', 'Grace'))
+    const backend = open({ path })
+    await backend.documents.append('w1/contact/c1', updateSetting('name', 'Grace'))
 
     // A second connection sees only what is committed to the file. (A second store may not open
     // the file while this one holds it: a raw reader stands in for another process.)
@@ -150,8 +150,8 @@ describe('SQLite storage', () => {
 
   it('rejects every append of a group whose transaction fails and keeps none of them', async () => {
     const { path } = freshPath()
-    const storage = open({ path, busyTimeoutMs: 20, logger: silent })
-    await storage.append('w1/contact/c1', updateSetting('before', 'yes'))
+    const backend = open({ path, busyTimeoutMs: 20, logger: silent })
+    await backend.documents.append('w1/contact/c1', updateSetting('before', 'yes'))
 
     // Another connection holds the write lock, so the group's transaction cannot begin.
     const blocker = new Database(path)
@@ -160,8 +160,8 @@ describe('SQLite storage', () => {
     })
     blocker.exec('BEGIN IMMEDIATE')
     const results = await Promise.allSettled([
-      storage.append('w1/contact/c1', updateSetting('lost', '1')),
-      storage.append('w1/contact/c2', updateSetting('lost', '2'), contactRow('w1', 'c2')),
+      backend.documents.append('w1/contact/c1', updateSetting('lost', '1')),
+      backend.documents.append('w1/contact/c2', updateSetting('lost', '2'), contactRow('w1', 'c2')),
     ])
     blocker.exec('ROLLBACK')
 
@@ -169,30 +169,32 @@ describe('SQLite storage', () => {
     for (const r of results) {
       expect(await codeOf(Promise.reject((r as PromiseRejectedResult).reason))).toBe('internal')
     }
-    await storage.append('w1/contact/c1', updateSetting('after', 'yes'))
-    await storage.close()
+    await backend.documents.append('w1/contact/c1', updateSetting('after', 'yes'))
+    await backend.close()
 
     const reopened = open({ path })
-    const copy = rebuild(await reopened.load('w1/contact/c1'))
+    const copy = rebuild(await reopened.documents.load('w1/contact/c1'))
     expect(copy.getMap('m').toJSON()).toEqual({ before: 'yes', after: 'yes' })
-    expect(await reopened.load('w1/contact/c2')).toEqual([])
-    expect(await reopened.findContact('w1', 'whatsapp', 'pu-c2')).toBeNull()
+    expect(await reopened.documents.load('w1/contact/c2')).toEqual([])
+    expect(await reopened.index.findContact('w1', 'whatsapp', 'pu-c2')).toBeNull()
   })
 
   it('commits pending appends on close', async () => {
     const { path } = freshPath()
-    const storage = open({ path, groupCommitMs: 60_000 })
-    const pending = storage.append('w1/contact/c1', updateSetting('late', 'yes'))
-    await storage.close()
+    const backend = open({ path, groupCommitMs: 60_000 })
+    const pending = backend.documents.append('w1/contact/c1', updateSetting('late', 'yes'))
+    await backend.close()
     await pending
 
     const reopened = open({ path })
     expect(
-      rebuild(await reopened.load('w1/contact/c1'))
+      rebuild(await reopened.documents.load('w1/contact/c1'))
         .getMap('m')
         .get('late'),
     ).toBe('yes')
-    expect(await codeOf(storage.append('w1/contact/c1', updateSetting('x', 'y')))).toBe('internal')
+    expect(await codeOf(backend.documents.append('w1/contact/c1', updateSetting('x', 'y')))).toBe(
+      'internal',
+    )
   })
 
   it('records the schema version in its migrations table', async () => {
@@ -221,12 +223,12 @@ describe('SQLite storage', () => {
     const { path } = freshPath()
     const original = open({ path })
     const first = await original.generation()
-    await original.append('w1/contact/c1', updateSetting('name', 'Grace'))
+    await original.documents.append('w1/contact/c1', updateSetting('name', 'Grace'))
     await original.close()
     const restored = open({ path, newGeneration: true })
     expect(await restored.generation()).not.toBe(first)
     expect(
-      rebuild(await restored.load('w1/contact/c1'))
+      rebuild(await restored.documents.load('w1/contact/c1'))
         .getMap('m')
         .get('name'),
     ).toBe('Grace')
@@ -238,55 +240,58 @@ describe('SQLite storage', () => {
   describe('compaction', () => {
     it('merges a document over compactAfter into its snapshot in the background', async () => {
       const { path } = freshPath()
-      const storage = open({ path, compactAfter: 10, compactDelayMs: 5 })
+      const backend = open({ path, compactAfter: 10, compactDelayMs: 5 })
       const doc = new Y.Doc()
       const updates = recordUpdates(doc)
       for (let i = 0; i < 25; i++) doc.getMap<number>('m').set(`k${i}`, i)
 
-      for (const update of updates) await storage.append('w1/contact/c1', update)
+      for (const update of updates) await backend.documents.append('w1/contact/c1', update)
 
-      await expect.poll(() => storage.stats().compactions).toBeGreaterThanOrEqual(1)
+      await expect.poll(() => backend.stats().compactions).toBeGreaterThanOrEqual(1)
       // On a loaded machine a compaction can run before the last appends land; those go over
       // the limit again and the next background compaction takes them: wait for it.
       await expect
-        .poll(async () => (await storage.load('w1/contact/c1')).length)
+        .poll(async () => (await backend.documents.load('w1/contact/c1')).length)
         .toBeLessThanOrEqual(11)
-      expect(mapOf(await storage.load('w1/contact/c1'))).toEqual(doc.getMap('m').toJSON())
+      expect(mapOf(await backend.documents.load('w1/contact/c1'))).toEqual(doc.getMap('m').toJSON())
     })
 
     it('keeps updates committed while a compaction is merging', async () => {
       const { path } = freshPath()
-      const storage = open({ path })
+      const backend = open({ path })
       const doc = new Y.Doc()
       const updates = recordUpdates(doc)
       for (let i = 0; i < 40; i++) doc.getMap<number>('m').set(`k${i}`, i)
-      for (const update of updates.slice(0, 20)) await storage.append('w1/contact/c1', update)
+      for (const update of updates.slice(0, 20))
+        await backend.documents.append('w1/contact/c1', update)
 
       // Queue the racing appends first: their group commit lands between the compaction's
       // read and its write, so only the seq bound protects them.
-      const racing = updates.slice(20).map((u) => storage.append('w1/contact/c1', u))
-      const compacted = storage.compact('w1/contact/c1')
+      const racing = updates.slice(20).map((u) => backend.documents.append('w1/contact/c1', u))
+      const compacted = backend.documents.compact('w1/contact/c1')
       await Promise.all([...racing, compacted])
 
       expect(await compacted).toBe(true)
-      const parts = await storage.load('w1/contact/c1')
+      const parts = await backend.documents.load('w1/contact/c1')
       expect(parts).toHaveLength(1 + 20)
       expect(mapOf(parts)).toEqual(doc.getMap('m').toJSON())
 
-      await storage.close()
+      await backend.close()
       const reopened = open({ path })
-      expect(mapOf(await reopened.load('w1/contact/c1'))).toEqual(doc.getMap('m').toJSON())
+      expect(mapOf(await reopened.documents.load('w1/contact/c1'))).toEqual(
+        doc.getMap('m').toJSON(),
+      )
     })
 
     it('never brings back a document erased while it was being compacted', async () => {
       const { path } = freshPath()
-      const storage = open({ path })
-      await storage.append('w1/contact/c1', updateSetting('a', '1'))
-      const compacted = storage.compact('w1/contact/c1')
-      await storage.erase(['w1/contact/c1'])
+      const backend = open({ path })
+      await backend.documents.append('w1/contact/c1', updateSetting('a', '1'))
+      const compacted = backend.documents.compact('w1/contact/c1')
+      await backend.documents.erase(['w1/contact/c1'])
 
       expect(await compacted).toBe(false)
-      expect(await storage.load('w1/contact/c1')).toEqual([])
+      expect(await backend.documents.load('w1/contact/c1')).toEqual([])
     })
   })
 
@@ -299,7 +304,7 @@ describe('SQLite storage', () => {
     it('leaves no readable copy in the database, its WAL or its shared memory', async () => {
       const { dir, path } = freshPath()
       const attachments = join(dir, 'files')
-      const storage = open({ path, attachmentsDir: attachments, compactAfter: 1_000 })
+      const backend = open({ path, attachmentsDir: attachments, compactAfter: 1_000 })
       const contact = 'w1/contact/c1'
       const conversation = 'w1/conversation/v1'
 
@@ -309,17 +314,21 @@ describe('SQLite storage', () => {
       doc.getMap('custom').set('name', name)
       doc.getMap('custom').set('note', `${name} <${email}>`)
       const row = contactRow('w1', 'c1', { hint, matchValue: email })
-      for (const update of updates) await storage.append(contact, update, row)
+      for (const update of updates) await backend.documents.append(contact, update, row)
       // Part of the document lives in a snapshot, part in updates.
-      expect(await storage.compact(contact)).toBe(true)
+      expect(await backend.documents.compact(contact)).toBe(true)
       doc.getMap('custom').set('phone', `${name} again`)
-      await storage.append(contact, updates.at(-1)!, row)
-      await storage.append(
+      await backend.documents.append(contact, updates.at(-1)!, row)
+      await backend.documents.append(
         conversation,
         updateSetting('message', `hello from ${name}`),
         conversationRow('w1', 'v1', 'c1'),
       )
-      await storage.append('w1/contact/c2', updateSetting('name', kept), contactRow('w1', 'c2'))
+      await backend.documents.append(
+        'w1/contact/c2',
+        updateSetting('name', kept),
+        contactRow('w1', 'c2'),
+      )
       const folder = attachmentDir(attachments, conversation)
       mkdirSync(folder, { recursive: true })
       writeFileSync(join(folder, 'passport.txt'), email)
@@ -328,8 +337,8 @@ describe('SQLite storage', () => {
       const before = filesOnDisk(path)
       for (const text of [email, name, hint]) expect(filesContaining(before, text)).not.toEqual([])
 
-      await storage.erase([contact, conversation])
-      await storage.sealErasure()
+      await backend.documents.erase([contact, conversation])
+      await backend.documents.sealErasure()
 
       const after = filesOnDisk(path)
       expect(after.size).toBeGreaterThanOrEqual(2)
@@ -337,14 +346,18 @@ describe('SQLite storage', () => {
       expect(filesContaining(after, kept)).not.toEqual([])
       expect(existsSync(folder)).toBe(false)
 
-      expect(await codeOf(storage.append(contact, updateSetting('a', 'b')))).toBe('deleted')
-      await storage.close()
+      expect(await codeOf(backend.documents.append(contact, updateSetting('a', 'b')))).toBe(
+        'deleted',
+      )
+      await backend.close()
       const reopened = open({ path })
-      expect(await reopened.isErased(contact)).toBe(true)
-      expect(await reopened.load(contact)).toEqual([])
-      expect(await codeOf(reopened.append(conversation, updateSetting('a', 'b')))).toBe('deleted')
+      expect(await reopened.documents.isErased(contact)).toBe(true)
+      expect(await reopened.documents.load(contact)).toEqual([])
+      expect(await codeOf(reopened.documents.append(conversation, updateSetting('a', 'b')))).toBe(
+        'deleted',
+      )
       expect(
-        rebuild(await reopened.load('w1/contact/c2'))
+        rebuild(await reopened.documents.load('w1/contact/c2'))
           .getMap('m')
           .get('name'),
       ).toBe(kept)
@@ -352,13 +365,13 @@ describe('SQLite storage', () => {
 
     it('refuses appends still queued for a document when it is erased', async () => {
       const { path } = freshPath()
-      const storage = open({ path, groupCommitMs: 60_000 })
-      const queued = storage.append('w1/contact/c1', updateSetting('name', name))
-      const other = storage.append('w1/contact/c2', updateSetting('name', kept))
+      const backend = open({ path, groupCommitMs: 60_000 })
+      const queued = backend.documents.append('w1/contact/c1', updateSetting('name', name))
+      const other = backend.documents.append('w1/contact/c2', updateSetting('name', kept))
 
-      await storage.erase(['w1/contact/c1'])
+      await backend.documents.erase(['w1/contact/c1'])
       expect(await codeOf(queued)).toBe('deleted')
-      await storage.close()
+      await backend.close()
       await other
 
       const files = filesOnDisk(path)
@@ -373,13 +386,13 @@ describe('one writer per database file', () => {
     const { dir, cleanup } = tempDir('cardfile-lock-')
     const path = join(dir, 'cardfile.db')
     try {
-      const first = createSqliteStorage({ path })
-      expect(() => createSqliteStorage({ path })).toThrow(/in use by another Cardfile server/)
+      const first = createSqliteBackend({ path })
+      expect(() => createSqliteBackend({ path })).toThrow(/in use by another Cardfile server/)
       await first.close()
       // A killed server leaves its lock file behind, naming a process that no longer runs.
       writeFileSync(`${path}.lock`, '999999999\n')
-      const next = createSqliteStorage({ path })
-      await next.append('w1/contact/c1', updateSetting('name', 'Grace'))
+      const next = createSqliteBackend({ path })
+      await next.documents.append('w1/contact/c1', updateSetting('name', 'Grace'))
       await next.close()
       expect(existsSync(`${path}.lock`)).toBe(false)
     } finally {
@@ -391,11 +404,11 @@ describe('one writer per database file', () => {
     const { dir, cleanup } = tempDir('cardfile-reset-')
     const path = join(dir, 'cardfile.db')
     try {
-      const first = createSqliteStorage({ path })
-      await first.append('w1/contact/c1', updateSetting('name', 'Grace'))
+      const first = createSqliteBackend({ path })
+      await first.documents.append('w1/contact/c1', updateSetting('name', 'Grace'))
       await first.close()
-      const reset = createSqliteStorage({ path, reset: true })
-      expect(await reset.load('w1/contact/c1')).toEqual([])
+      const reset = createSqliteBackend({ path, reset: true })
+      expect(await reset.documents.load('w1/contact/c1')).toEqual([])
       await reset.close()
     } finally {
       cleanup()

@@ -1,5 +1,5 @@
-import { createMemoryStorage } from '@cardfile/server'
-import type { Storage } from '@cardfile/server'
+import { createMemoryBackend } from '@cardfile/server/memory'
+import type { Backend } from '@cardfile/server'
 import * as encoding from 'lib0/encoding'
 import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
@@ -86,17 +86,20 @@ describe('token checks', () => {
 
 describe('durability', () => {
   it('acknowledges an update only after storage committed it, and relays it only then', async () => {
-    const memory = createMemoryStorage()
+    const memory = createMemoryBackend()
     let release: () => void = () => undefined
     let gate: Promise<void> = Promise.resolve()
-    const storage: Storage = {
+    const backend: Backend = {
       ...memory,
-      append: async (name, update, index) => {
-        await gate
-        await memory.append(name, update, index)
+      documents: {
+        ...memory.documents,
+        append: async (name, update, index, events) => {
+          await gate
+          await memory.documents.append(name, update, index, events)
+        },
       },
     }
-    const { server } = await start({ storage })
+    const { server } = await start({ backend })
     const token = await makeToken({ user: 'ana', role: 'agent' })
     const writer = await connectSynced(server, 'demo/contact/c1', token)
     const reader = await connectSynced(server, 'demo/contact/c1', token)
@@ -115,13 +118,13 @@ describe('durability', () => {
     expect(writer.saved()).toBe(false)
     expect(reader.doc.getMap('custom').get('note')).toBeUndefined()
     const stored = new Y.Doc()
-    for (const u of await memory.load('demo/contact/c1')) Y.applyUpdate(stored, u)
+    for (const u of await memory.documents.load('demo/contact/c1')) Y.applyUpdate(stored, u)
     expect(stored.getMap('custom').get('note')).toBeUndefined()
 
     release()
     await expectPoll(() => writer.saved())
     const committed = new Y.Doc()
-    for (const u of await memory.load('demo/contact/c1')) Y.applyUpdate(committed, u)
+    for (const u of await memory.documents.load('demo/contact/c1')) Y.applyUpdate(committed, u)
     expect(committed.getMap('custom').get('note')).toMatchObject({ value: 'durable' })
     await expectPoll(() => reader.doc.getMap('custom').get('note') !== undefined)
     await memory.close()
@@ -279,19 +282,19 @@ describe('lifecycle', () => {
   })
 
   it('purges connected clients on erase, and refuses late clients with 4410', async () => {
-    const { server, storage } = await start()
+    const { server, backend } = await start()
     const token = await makeToken({ user: 'ana', role: 'agent' })
     const client = await connectSynced(server, 'demo/contact/c1', token)
     await server.host.erase(['demo/contact/c1'])
     expect((await client.closed).code).toBe(4410)
     expect(client.purges).toEqual([{ doc: 'demo/contact/c1', reason: 'erased' }])
-    expect(await storage.isErased('demo/contact/c1')).toBe(true)
+    expect(await backend.documents.isErased('demo/contact/c1')).toBe(true)
 
     const late = await connectRaw(server, 'demo/contact/c1', token)
     late.doc.getMap('custom').set('note', fieldValue('zombie', ANA))
     expect((await late.closed).code).toBe(4410)
     expect(late.purges).toHaveLength(1)
-    expect(await storage.load('demo/contact/c1')).toEqual([])
+    expect(await backend.documents.load('demo/contact/c1')).toEqual([])
     await expect(
       server.host.transact('demo/contact/c1', SYSTEM, (doc) => doc.getMap('custom').set('x', 1)),
     ).rejects.toMatchObject({ code: 'deleted' })
@@ -343,7 +346,7 @@ describe('lifecycle', () => {
 describe('shutdown', () => {
   it('closes clients with 1001 and waits for commits in flight', async () => {
     const server = (await start()).server
-    const storage = t?.storage
+    const backend = t?.backend
     const token = await makeToken({ user: 'ana', role: 'agent' })
     const client = await connectSynced(server, 'demo/contact/c1', token)
     client.doc.getMap('custom').set('note', fieldValue('last', ANA))
@@ -352,7 +355,8 @@ describe('shutdown', () => {
     expect((await client.closed).code).toBe(1001)
     expect(server.loadedDocuments()).toBe(0)
     const stored = new Y.Doc()
-    for (const u of (await storage?.load('demo/contact/c1')) ?? []) Y.applyUpdate(stored, u)
+    for (const u of (await backend?.documents.load('demo/contact/c1')) ?? [])
+      Y.applyUpdate(stored, u)
     expect(stored.getMap('custom').get('note')).toMatchObject({ value: 'last' })
   })
 })

@@ -1,6 +1,6 @@
 import { join } from 'node:path'
-import { createMemoryStorage } from '@cardfile/server'
-import { createSqliteStorage } from '@cardfile/server/sqlite'
+import { createMemoryBackend } from '@cardfile/server/memory'
+import { createSqliteBackend } from '@cardfile/server/sqlite'
 import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { tempDir } from './storage-helpers'
@@ -31,11 +31,11 @@ const start = async (options: Parameters<typeof startServer>[0] = {}) => {
 
 describe('the store generation on the wire', () => {
   it('says the generation in a hello before its sync step 1 to Cardfile clients', async () => {
-    const { server, storage } = await start()
+    const { server, backend } = await start()
     const token = await makeToken({ user: 'ana', role: 'agent' })
     const client = await connectSynced(server, 'demo/contact/c1', token)
     cleanups.push(() => client.close())
-    expect(client.hellos).toEqual([await storage.generation()])
+    expect(client.hellos).toEqual([await backend.generation()])
     expect(client.types[0]).toBe(103)
     expect(client.types.indexOf(0)).toBeGreaterThan(0)
   })
@@ -50,7 +50,7 @@ describe('the store generation on the wire', () => {
   })
 
   it('closes a client whose cache names another generation with 4409 and applies nothing it sent', async () => {
-    const { server, storage } = await start()
+    const { server, backend } = await start()
     const token = await makeToken({ user: 'ana', role: 'agent' })
     const stale = await connectRaw(server, 'demo/contact/c9', token, { generation: 'old-store' })
     cleanups.push(() => stale.close())
@@ -61,17 +61,17 @@ describe('the store generation on the wire', () => {
 
     const closed = await stale.closed
     expect(closed).toEqual({ code: 4409, reason: 'stale-generation' })
-    expect(stale.hellos).toEqual([await storage.generation()])
+    expect(stale.hellos).toEqual([await backend.generation()])
     expect(stale.types).toEqual([103])
-    expect(await storage.load('demo/contact/c9')).toEqual([])
+    expect(await backend.documents.load('demo/contact/c9')).toEqual([])
     expect(await server.host.read('demo/contact/c9', (doc) => doc.getMap('custom').size)).toBe(0)
   })
 
   it('accepts a client whose cache names the current generation', async () => {
-    const { server, storage } = await start()
+    const { server, backend } = await start()
     const token = await makeToken({ user: 'ana', role: 'agent' })
     const client = await connectSynced(server, 'demo/contact/c1', token, {
-      generation: await storage.generation(),
+      generation: await backend.generation(),
     })
     cleanups.push(() => client.close())
     client.doc.getMap('custom').set('note', fieldValue('kept', ANA))
@@ -80,8 +80,8 @@ describe('the store generation on the wire', () => {
   })
 
   it('gives each memory store a generation of its own', async () => {
-    const a = createMemoryStorage()
-    const b = createMemoryStorage()
+    const a = createMemoryBackend()
+    const b = createMemoryBackend()
     expect(await a.generation()).not.toBe(await b.generation())
     expect(await a.generation()).toBe(await a.generation())
   })
@@ -92,15 +92,15 @@ describe('the store generation on the wire', () => {
     const path = join(dir, 'cardfile.db')
     const token = await makeToken({ user: 'ana', role: 'agent' })
     const helloOf = async (): Promise<string | undefined> => {
-      const storage = createSqliteStorage({ path })
-      const t = await startServer({ storage })
+      const backend = createSqliteBackend({ path })
+      const t = await startServer({ backend })
       try {
         const client = await connectSynced(t.server, 'demo/contact/c1', token)
         client.close()
         return client.hellos[0]
       } finally {
         await t.close()
-        await storage.close()
+        await backend.close()
       }
     }
     const first = await helloOf()

@@ -1,8 +1,9 @@
 import { ContactDoc, SchemaDoc } from '@cardfile/core'
 import type { Actor, Role } from '@cardfile/core'
-import { createCardfileServer, createMemoryStorage } from '@cardfile/server'
+import { createCardfileServer } from '@cardfile/server'
+import { createMemoryBackend } from '@cardfile/server/memory'
 import type { PurgeNotice, RefusalNotice } from '@cardfile/core'
-import type { CardfileServer, CardfileServerOptions, Storage } from '@cardfile/server'
+import type { CardfileServer, CardfileServerOptions, Backend } from '@cardfile/server'
 import { SignJWT } from 'jose'
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
@@ -33,7 +34,7 @@ export async function makeToken(
 
 export interface TestServer {
   readonly server: CardfileServer
-  readonly storage: Storage
+  readonly backend: Backend
   close(): Promise<void>
 }
 
@@ -41,19 +42,19 @@ export interface TestServer {
 export async function startServer(
   options: Partial<CardfileServerOptions> = {},
 ): Promise<TestServer> {
-  const storage = options.storage ?? createMemoryStorage()
+  const backend = options.backend ?? createMemoryBackend()
   const server = await createCardfileServer({
     auth: { secret: SECRET },
     logger: { warn: () => undefined },
     ...options,
-    storage,
+    backend,
   })
   return {
     server,
-    storage,
+    backend,
     close: async () => {
       await server.close()
-      if (options.storage === undefined) await storage.close()
+      if (options.backend === undefined) await backend.close()
     },
   }
 }
@@ -260,8 +261,8 @@ export const fieldValue = <T>(value: T, actor: { role: Role; userId: string }) =
 })
 
 /** Rebuilds a document from what storage holds. */
-export async function loadFromStorage(storage: Storage, docName: string): Promise<Y.Doc> {
+export async function loadFromStorage(backend: Backend, docName: string): Promise<Y.Doc> {
   const doc = new Y.Doc()
-  for (const update of await storage.load(docName)) Y.applyUpdate(doc, update)
+  for (const update of await backend.documents.load(docName)) Y.applyUpdate(doc, update)
   return doc
 }

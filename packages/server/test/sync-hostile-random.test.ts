@@ -79,7 +79,8 @@ describe('the server against hostile updates mixed with honest edits', () => {
       const anaPresenceId = honest[0]!.doc.clientID
       honest[0]!.send(awarenessMessage(anaPresenceId, 1, { editing: null }))
 
-      const stored = async (): Promise<Uint8Array> => Y.mergeUpdates(await t!.storage.load(DOC))
+      const stored = async (): Promise<Uint8Array> =>
+        Y.mergeUpdates(await t!.backend.documents.load(DOC))
       const baseline = (await stored()).byteLength
       let honestEdits = 0
       let clock = 10

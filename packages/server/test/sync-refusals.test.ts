@@ -199,17 +199,17 @@ describe('authorization by compensation against a hostile client', () => {
       expect(mapJson(observer.doc, rule.map)).toBe(before)
       expect(seen.some((json) => json.includes(rule.marker))).toBe(false)
 
-      // Nothing of the refused value reached storage, not even as bytes.
-      const stored = await t.storage.load(rule.doc)
+      // Nothing of the refused value reached backend, not even as bytes.
+      const stored = await t.backend.documents.load(rule.doc)
       expect(stored.some((u) => contains(u, rule.marker))).toBe(false)
-      const reloaded = await loadFromStorage(t.storage, rule.doc)
+      const reloaded = await loadFromStorage(t.backend, rule.doc)
       expect(mapJson(reloaded, rule.map)).toBe(before)
 
       // The sender is not stuck: its later allowed edit applies everywhere and is stored.
       rule.allowed(hostile.doc)
       await expectPoll(() => rule.allowedApplied(observer.doc))
       await expectPoll(() => hostile.saved())
-      expect(rule.allowedApplied(await loadFromStorage(t.storage, rule.doc))).toBe(true)
+      expect(rule.allowedApplied(await loadFromStorage(t.backend, rule.doc))).toBe(true)
       expect(hostile.refusals).toHaveLength(1)
       expect(Y.encodeStateVector(hostile.doc)).toEqual(Y.encodeStateVector(observer.doc))
       expect(hostile.closeInfo).toBeNull()
@@ -239,7 +239,7 @@ describe('authorization by compensation against a hostile client', () => {
       (c.doc.getMap('custom').get('plan') as { value?: unknown } | undefined)?.value
     await expectPoll(() => planOf(observer) === 'gold' && planOf(hostile) === 'gold')
     await expectPoll(() => hostile.saved())
-    const reloaded = await loadFromStorage(t.storage, 'demo/contact/c1')
+    const reloaded = await loadFromStorage(t.backend, 'demo/contact/c1')
     expect((reloaded.getMap('custom').get('plan') as { value: unknown }).value).toBe('gold')
   })
 

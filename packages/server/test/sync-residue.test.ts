@@ -1,6 +1,6 @@
 import { readFileSync, readdirSync } from 'node:fs'
-import { createSqliteStorage } from '@cardfile/server/sqlite'
-import type { SqliteStorage } from '@cardfile/server/sqlite'
+import { createSqliteBackend } from '@cardfile/server/sqlite'
+import type { SqliteBackend } from '@cardfile/server/sqlite'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
@@ -20,15 +20,15 @@ const ANA = { role: 'agent' as const, userId: 'ana' }
 const DOC = 'demo/contact/c1'
 
 let t: TestServer | null = null
-let storage: SqliteStorage | null = null
+let backend: SqliteBackend | null = null
 let cleanup: (() => void) | null = null
 let dir = ''
 afterEach(async () => {
   await t?.close()
-  await storage?.close()
+  await backend?.close()
   cleanup?.()
   t = null
-  storage = null
+  backend = null
   cleanup = null
 })
 
@@ -37,8 +37,8 @@ async function start(): Promise<TestServer> {
   const temp = tempDir('cardfile-residue-')
   dir = temp.dir
   cleanup = temp.cleanup
-  storage = createSqliteStorage({ path: join(dir, 'cardfile.db') })
-  t = await startServer({ storage })
+  backend = createSqliteBackend({ path: join(dir, 'cardfile.db') })
+  t = await startServer({ backend })
   await seedDemo(t.server)
   return t
 }
@@ -53,7 +53,7 @@ const filesBytes = (): Buffer =>
 
 /** What storage holds for the document, as one update. */
 const stored = async (server: TestServer): Promise<Uint8Array> =>
-  Y.mergeUpdates(await server.storage.load(DOC))
+  Y.mergeUpdates(await server.backend.documents.load(DOC))
 
 const contains = (bytes: Uint8Array, marker: string): boolean =>
   Buffer.from(bytes).includes(Buffer.from(marker))
@@ -81,7 +81,7 @@ async function freshSync(server: TestServer, token: string): Promise<Uint8Array>
 }
 
 describe('a refused change leaves nothing of its own behind', () => {
-  it('keeps no byte of a 300 KB key name in storage, in the files or in a fresh sync', async () => {
+  it('keeps no byte of a 300 KB key name in backend, in the files or in a fresh sync', async () => {
     const server = await start()
     const { token, attacker, bystander } = await agentPair(server)
     const sizeBefore = (await stored(server)).byteLength

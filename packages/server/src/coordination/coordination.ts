@@ -13,7 +13,7 @@ import type { RateLimiter, RateLimiterOptions } from './rate-limiter'
  * passing another implementation, not finding every map. The default is in-process.
  *
  * @example
- * const server = await createCardfileServer({ storage, auth, coordination: createLocalCoordination() })
+ * const server = await createCardfileServer({ backend, auth, coordination: createLocalCoordination() })
  */
 export interface Coordination {
   /** Locks per key: a task for a key runs after the previous one for that key settled. */

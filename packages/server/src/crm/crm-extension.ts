@@ -1,4 +1,3 @@
-import { CardfileError, ErrorCodes } from '@cardfile/core'
 import type { Extension } from '../extensions/extension'
 import { crmRoutes } from './crm-routes'
 import { createCrmService } from './crm-service'
@@ -32,14 +31,11 @@ export function crmExtension(options: CrmOptions = {}): CrmExtension {
       return service
     },
     start(context) {
-      const crm = context.storage.crm
-      if (crm === undefined) {
-        throw new CardfileError(ErrorCodes.Internal, 'the CRM integration needs a storage with crm')
-      }
+      const crm = context.backend.crm
       const parts = createCrmService({
         host: context.host,
         storage: crm,
-        jobs: context.storage.jobs,
+        jobs: context.backend.jobs,
         enqueue: (job) => context.enqueue(job),
         logger: context.logger,
         metrics: context.metrics,

@@ -10,7 +10,7 @@
  *
  * @example
  * await createCardfileServer({
- *   storage,
+ *   backend,
  *   auth,
  *   deletion: { onContactErased: async ({ workspace, contactId }) => outbox.dropFor(workspace, contactId) },
  * })
@@ -33,6 +33,6 @@ export type ContactErasureHook = (event: ContactErasedEvent) => void | Promise<v
  *
  * @example
  * const release = await barrier('demo', contact.createdAt)
- * try { await erase(); await storage.sealErasure() } finally { await release() }
+ * try { await erase(); await backend.documents.sealErasure() } finally { await release() }
  */
 export type ErasureBarrier = (workspace: string, createdAt: number) => Promise<() => Promise<void>>

@@ -9,7 +9,7 @@ import {
 import type { ContactProfile } from '@cardfile/core'
 import type { DocumentHost } from '../document-host'
 import { within } from '../http/within'
-import type { Storage } from '../storage/storage'
+import type { Backend } from '../backend'
 import { errorForConsole } from '../sync/logger'
 import type { ContactErasureHook, ErasureBarrier } from './contact-erasure'
 import type { DeletionLog, DeletionRecord } from './deletion-log'
@@ -17,7 +17,7 @@ import type { DeletionLog, DeletionRecord } from './deletion-log'
 /** What a contact deletion needs from the server. */
 export interface ContactDeletionContext {
   readonly host: DocumentHost
-  readonly storage: Storage
+  readonly backend: Backend
   readonly log: DeletionLog
   /**
    * Passed before the erasure and released after its seal (exports: snapshots that may hold
@@ -41,14 +41,14 @@ const PAGE = 1000
 const MAX_ROUNDS = 5
 
 async function conversationsOf(
-  storage: Storage,
+  backend: Backend,
   workspace: string,
   contactId: string,
 ): Promise<string[]> {
   const ids: string[] = []
   let cursor: string | null = null
   do {
-    const page = await storage.listConversations(workspace, {
+    const page = await backend.index.listConversations(workspace, {
       contactIds: [contactId],
       order: 'newest',
       limit: PAGE,
@@ -81,11 +81,11 @@ export async function deleteContact(
   contactId: string,
   admin: DeletingAdmin,
 ): Promise<DeletionRecord> {
-  const { host, storage, log } = context
+  const { host, backend, log } = context
   const docName = contactDocName(workspace, contactId)
-  if (await storage.isErased(docName)) {
+  if (await backend.documents.isErased(docName)) {
     // A deletion cut off before its last step is retried here: finish sealing it.
-    await storage.sealErasure()
+    await backend.documents.sealErasure()
     throw new CardfileError(ErrorCodes.Deleted, `Contact ${contactId} was already deleted`)
   }
   const profile: ContactProfile | null = await host.read(docName, (doc) =>
@@ -103,13 +103,13 @@ export async function deleteContact(
   // the rest; none can run after the seal.
   const erase = async (): Promise<void> => {
     await log.eraseContactRows(workspace, contactId)
-    let ids = await conversationsOf(storage, workspace, contactId)
+    let ids = await conversationsOf(backend, workspace, contactId)
     await host.erase([docName, ...ids.map((id) => conversationDocName(workspace, id))])
     // A message arriving meanwhile may have started a conversation after the listing: erase
     // until none is left, so no conversation outlives its contact.
     for (let round = 0; ids.length > 0 && round < MAX_ROUNDS; round += 1) {
       for (const id of ids) erasedConversations.add(id)
-      ids = (await conversationsOf(storage, workspace, contactId)).filter(
+      ids = (await conversationsOf(backend, workspace, contactId)).filter(
         (id) => !erasedConversations.has(id),
       )
       if (ids.length > 0) await host.erase(ids.map((id) => conversationDocName(workspace, id)))
@@ -124,7 +124,7 @@ export async function deleteContact(
       }
     }
     // Ids and the creation time only: the event outlives the contact in the log.
-    await storage.events.publish([
+    await backend.events.publish([
       {
         type: 'contact.erased',
         workspace,
@@ -144,7 +144,7 @@ export async function deleteContact(
   } finally {
     try {
       // Sealed even when a step failed: whatever was deleted is not left readable meanwhile.
-      await storage.sealErasure()
+      await backend.documents.sealErasure()
     } finally {
       // Only after the seal: a snapshot opened before it would keep the WAL from truncating.
       for (const release of releases.reverse()) await release()

@@ -16,7 +16,7 @@ export interface DeletionOptions {
  * `GET /api/<ws>/deleted-contacts` audit log. Needs a storage with a `deletionLog`.
  *
  * @example
- * await createCardfileServer({ storage, auth, extensions: [deletionExtension({ onContactErased })] })
+ * await createCardfileServer({ backend, auth, extensions: [deletionExtension({ onContactErased })] })
  */
 export function deletionExtension(options: DeletionOptions = {}): Extension {
   return {

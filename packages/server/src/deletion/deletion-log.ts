@@ -32,7 +32,7 @@ export interface DeletionLog {
   ): Promise<Page<DeletionRecord>>
   /**
    * Erases rows about the contact that are not part of a document: its manual links and their
-   * change log. Document rows, index rows and tombstones are `Storage.erase`'s job.
+   * change log. Document rows, index rows and tombstones are `DocumentStore.erase`'s job.
    */
   eraseContactRows(workspace: string, contactId: string): Promise<void>
 }

@@ -5,11 +5,9 @@ import type { HttpRequestHandler } from '../http/http-context'
 import { HttpError, sendJson } from '../http/http-error'
 import { allowMethods, parseInput, requireRole } from '../http/route-auth'
 import { searchParamsObject } from '../http/schemas'
-import type { Storage } from '../storage/storage'
 import { errorContext } from '../sync/logger'
 import type { ContactErasureHook } from './contact-erasure'
 import { deleteContact } from './delete-contact'
-import type { DeletionLog } from './deletion-log'
 
 const deletedContactsQuery = z
   .object({
@@ -17,13 +15,6 @@ const deletedContactsQuery = z
     cursor: z.string().min(1).max(512).optional(),
   })
   .strict()
-
-const logOf = (storage: Storage): DeletionLog => {
-  if (storage.deletionLog === undefined) {
-    throw new HttpError(501, ErrorCodes.Internal, 'This storage keeps no deleted-contacts log')
-  }
-  return storage.deletionLog
-}
 
 /**
  * The deletion routes: `DELETE /api/<workspace>/contacts/<id>` erases a contact (admins) and
@@ -48,8 +39,8 @@ export function deletionRoutes(hooks: readonly ContactErasureHook[] = []): HttpR
       const record = await deleteContact(
         {
           host: ctx.host,
-          storage: ctx.storage,
-          log: logOf(ctx.storage),
+          backend: ctx.backend,
+          log: ctx.backend.deletionLog,
           barriers: ctx.erasureBarriers ?? [],
           hooks: [...(ctx.erasureHooks ?? []), ...hooks],
           onError: (error) => ctx.logger?.error('contact erasure hook failed', errorContext(error)),
@@ -72,7 +63,7 @@ export function deletionRoutes(hooks: readonly ContactErasureHook[] = []): HttpR
       const principal = await ctx.principal(req, workspace)
       requireRole(principal, ['admin'], 'read the deleted-contacts log')
       const query = parseInput(deletedContactsQuery, searchParamsObject(url.searchParams), 'query')
-      const page = await logOf(ctx.storage).list(workspace, {
+      const page = await ctx.backend.deletionLog.list(workspace, {
         limit: query.limit,
         cursor: query.cursor ?? null,
       })

@@ -295,7 +295,7 @@ async function replyAsAgent(
  * Seeds the demo workspace when it has no demo data yet; does nothing otherwise.
  *
  * @example
- * const server = await createCardfileServer({ storage, secret })
+ * const server = await createCardfileServer({ backend, secret })
  * await seedDemoWorkspace(server.host, { workspace: 'demo' })
  */
 export async function seedDemoWorkspace(

@@ -1,5 +1,5 @@
 import type { AttributeDefinition } from '@cardfile/core'
-import type { ContactIndexRow } from '../storage/storage'
+import type { ContactIndexRow } from '../storage/index-store'
 
 /** The fixed columns every contact-attributes export starts with. */
 export const FIXED_COLUMNS = ['id', 'channel', 'hint', 'VIP', 'created', 'updated'] as const

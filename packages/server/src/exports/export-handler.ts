@@ -45,7 +45,7 @@ const readDefinitions = (
  * out simply writes the file again, under the same key, and no partial file is ever served.
  *
  * @example
- * const handler = exportJobHandler({ host, store: storage.exportStore!, blobs, snapshots, chunkSize: 1000 })
+ * const handler = exportJobHandler({ host, store: backend.exports, blobs, snapshots, chunkSize: 1000 })
  */
 export function exportJobHandler(options: ExportHandlerOptions): JobHandler {
   const { host, store, blobs, snapshots, chunkSize } = options

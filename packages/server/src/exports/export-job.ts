@@ -80,7 +80,7 @@ export const coversContact = (input: ExportInput, createdAt: number | null): boo
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null
 
-/** The input of an export job, checked (jobs are JSON from storage). */
+/** The input of an export job, checked (jobs are JSON from the jobs table). */
 export function exportInputOf(job: Job): ExportInput {
   const input = isRecord(job.input) ? job.input : {}
   const bound = (v: unknown): number | null => (typeof v === 'number' ? v : null)

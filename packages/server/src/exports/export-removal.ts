@@ -22,7 +22,7 @@ const MAX_FINISHED = 10_000
  * the file goes first, so a crash in between leaves the mark to the replay, never the file.
  *
  * @example
- * const consumer = exportRemovalConsumer({ jobs: storage.jobs, blobs })
+ * const consumer = exportRemovalConsumer({ jobs: backend.jobs, blobs })
  */
 export function exportRemovalConsumer(options: {
   readonly jobs: JobStore

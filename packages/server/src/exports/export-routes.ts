@@ -15,7 +15,7 @@ import { errorContext, errorForConsole } from '../sync/logger'
 import { EXPORT_JOB, exportResultOf, exportView } from './export-job'
 import type { ExportInput } from './export-job'
 
-/** What the export routes work with; null when the storage keeps no exports (501). */
+/** What the export routes work with. */
 export interface ExportRoutesDeps {
   readonly jobs: JobStore
   readonly blobs: BlobStore
@@ -68,10 +68,10 @@ async function exportJob(jobs: JobStore, workspace: string, id: string): Promise
  * Resolves false for requests that are not theirs.
  *
  * @example
- * const routes = exportRoutes({ jobs: storage.jobs, blobs, enqueue })
- * await createCardfileServer({ storage, auth, extensions: [{ name: 'x', start: () => ({ routes }) }] })
+ * const routes = exportRoutes({ jobs: backend.jobs, blobs, enqueue })
+ * await createCardfileServer({ backend, auth, extensions: [{ name: 'x', start: () => ({ routes }) }] })
  */
-export function exportRoutes(deps: ExportRoutesDeps | null): HttpRequestHandler {
+export function exportRoutes(deps: ExportRoutesDeps): HttpRequestHandler {
   const route = async (
     req: IncomingMessage,
     res: ServerResponse,
@@ -86,10 +86,6 @@ export function exportRoutes(deps: ExportRoutesDeps | null): HttpRequestHandler 
     allowMethods(method, [id === undefined ? 'POST' : 'GET'], url.pathname)
     const principal = await ctx.principal(req, workspace)
     requireRole(principal, ['admin'], 'export')
-    if (deps === null) {
-      throw new HttpError(501, ErrorCodes.Internal, 'This storage keeps no export jobs')
-    }
-
     if (id === undefined) {
       const body = parseInput(exportBody, await readJsonBody(req, MAX_BODY_BYTES), 'body')
       const from = body.from ?? null

@@ -57,7 +57,7 @@ interface Entry {
  * their next heartbeat and a seal that finds the WAL busy fails and is retried.
  *
  * @example
- * const snapshots = createExportSnapshots({ locks: coordination.locks, jobs: storage.jobs })
+ * const snapshots = createExportSnapshots({ locks: coordination.locks, jobs: backend.jobs })
  * const release = await snapshots.beforeErase('demo', contact.createdAt)
  * try { await eraseAndSeal() } finally { await release() }
  */

@@ -12,28 +12,27 @@ export interface ExportsOptions {
 
 /**
  * Contact-attribute exports to CSV: `export` jobs in the jobs table (progress, take-over after
- * a crash), their files in the storage's blob store (`storage.blobs`: SQLite's default is the
+ * a crash), their files in the storage's blob store (`backend.blobs`: SQLite's default is the
  * folder `<db file>-exports`), the routes under `/api/<ws>/exports`, the `exports` consumer that
  * removes files holding an erased contact, and the barrier a contact deletion passes before it
  * erases (`beforeContactErased`). A storage without `exportStore` or `blobs` gets routes that
  * answer 501.
  *
  * @example
- * await createCardfileServer({ storage, auth, extensions: [exportsExtension({ chunkSize: 500 })] })
+ * await createCardfileServer({ backend, auth, extensions: [exportsExtension({ chunkSize: 500 })] })
  */
 export function exportsExtension(options: ExportsOptions = {}): Extension {
   const chunkSize = Math.max(1, options.chunkSize ?? 1000)
   return {
     name: 'exports',
-    start({ host, storage, coordination, enqueue }) {
-      const store = storage.exportStore
-      const blobs = storage.blobs
-      if (store === undefined || blobs === undefined) return { routes: exportRoutes(null) }
-      const snapshots = createExportSnapshots({ locks: coordination.locks, jobs: storage.jobs })
+    start({ host, backend, coordination, enqueue }) {
+      const store = backend.exports
+      const blobs = backend.blobs
+      const snapshots = createExportSnapshots({ locks: coordination.locks, jobs: backend.jobs })
       return {
         jobs: [exportJobHandler({ host, store, blobs, snapshots, chunkSize })],
-        consumers: [exportRemovalConsumer({ jobs: storage.jobs, blobs })],
-        routes: exportRoutes({ jobs: storage.jobs, blobs, enqueue }),
+        consumers: [exportRemovalConsumer({ jobs: backend.jobs, blobs })],
+        routes: exportRoutes({ jobs: backend.jobs, blobs, enqueue }),
         beforeContactErased: snapshots.beforeErase,
       }
     },

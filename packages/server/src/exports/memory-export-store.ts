@@ -1,5 +1,5 @@
 import { compareNewest } from '../storage/index-rules'
-import type { ContactIndexRow } from '../storage/storage'
+import type { ContactIndexRow } from '../storage/index-store'
 import type { ExportStore } from './export-store'
 
 /**

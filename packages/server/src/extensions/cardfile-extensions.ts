@@ -28,7 +28,7 @@ export interface CardfileExtensionOptions extends RoutingOptions {
  * CRM, deletion, exports), each only when its options turn it on.
  *
  * @example
- * await createCardfileServer({ storage, auth, extensions: [...cardfileExtensions({ crm: {} }), audit] })
+ * await createCardfileServer({ backend, auth, extensions: [...cardfileExtensions({ crm: {} }), audit] })
  */
 export function cardfileExtensions(options: CardfileExtensionOptions = {}): Extension[] {
   return [

@@ -6,14 +6,14 @@ import type { HttpRequestHandler } from '../http/http-context'
 import type { Job, NewJob } from '../jobs/job-store'
 import type { JobHandler } from '../jobs/job-runner'
 import type { ServerMetrics } from '../metrics'
-import type { Storage } from '../storage/storage'
+import type { Backend } from '../backend'
 import type { ServerLogger } from '../sync/logger'
 
 /** What the server hands every extension when it starts it. */
 export interface ExtensionContext {
   /** Reads and changes documents (persisted, relayed and announced like clients' changes). */
   readonly host: DocumentHost
-  readonly storage: Storage
+  readonly backend: Backend
   readonly coordination: Coordination
   readonly logger: ServerLogger
   readonly metrics: ServerMetrics
@@ -58,7 +58,7 @@ export interface ExtensionParts {
  *     consumers: [{ name: 'audit', types: ['contact.erased'], handle: async (e) => logger.info('erased', { contact: e.subject }) }],
  *   }),
  * }
- * await createCardfileServer({ storage, auth, extensions: [audit] })
+ * await createCardfileServer({ backend, auth, extensions: [audit] })
  */
 export interface Extension {
   /** Names its consumers' cursors and its log lines: keep it stable. */

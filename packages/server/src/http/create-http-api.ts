@@ -3,7 +3,7 @@ import { ErrorCodes, isValidId } from '@cardfile/core'
 import type { Actor } from '@cardfile/core'
 import type { DocumentHost } from '../document-host'
 import type { HttpRequestHandler } from './http-context'
-import type { Storage } from '../storage/storage'
+import type { Backend } from '../backend'
 import { errorContext, errorForConsole } from '../sync/logger'
 import { signToken } from '../tokens'
 import { HttpError, sendError, sendJson } from './http-error'
@@ -23,7 +23,7 @@ export interface HttpApiDeps {
   /** Changes documents server-side (persisted and relayed like any client's change). */
   readonly host: DocumentHost
   /** Answers list queries and identity look-ups from the index. */
-  readonly storage: Storage
+  readonly backend: Backend
   /**
    * Verifies a bearer token; throws (ideally a CardfileError) when it is not acceptable.
    * `docName` is the schema document of the workspace the request is for (`<workspace>/schema`),
@@ -82,7 +82,7 @@ const isLoopback = (address: string | undefined): boolean =>
  * Errors are JSON `{ "error": { "code", "message" } }` with core's stable error codes.
  *
  * @example
- * const api = createHttpApi({ host, storage, authenticate, metrics, ready: () => true })
+ * const api = createHttpApi({ host, backend, authenticate, metrics, ready: () => true })
  * http.createServer(async (req, res) => {
  *   if (!(await api(req, res))) res.writeHead(404).end()
  * })
@@ -104,7 +104,7 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
   // The route is the ingestion extension's; this is the same ingestion for server-side callers.
   const ingestion = createIngestion({
     host: deps.host,
-    storage: deps.storage,
+    backend: deps.backend,
     coordination,
   })
   const ingest = (workspace: string, actor: Actor, body: unknown): Promise<InboundResult> =>
@@ -177,7 +177,7 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
         const who = await principal(req, workspace)
         requireRole(who, ['admin', 'agent'], 'list contacts')
         const query = parseInput(contactsQuery, searchParamsObject(url.searchParams), 'query')
-        const page = await deps.storage.listContacts(workspace, {
+        const page = await deps.backend.index.listContacts(workspace, {
           limit: query.limit,
           cursor: query.cursor ?? null,
           ...(query.vip === undefined ? {} : { vip: query.vip === 'true' }),
@@ -194,7 +194,7 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
           searchParamsObject(url.searchParams, ['contactId']),
           'query',
         )
-        const page = await deps.storage.listConversations(workspace, {
+        const page = await deps.backend.index.listConversations(workspace, {
           // A contact's history reads newest first; a queue by priority.
           order: query.order ?? (query.contactId === undefined ? 'priority' : 'newest'),
           limit: query.limit,
@@ -239,11 +239,11 @@ export type HttpApiOptions = Pick<HttpApiDeps, 'devTokens' | 'maxBodyBytes' | 'o
 
 /**
  * The HTTP API as an `httpHandler` for `createCardfileServer`, built on the first request from the
- * server's own parts (document host, storage, token verification, metrics, readiness).
+ * server's own parts (document host, backend, token verification, metrics, readiness).
  *
  * @example
  * const server = await createCardfileServer({
- *   storage,
+ *   backend,
  *   auth: { secret },
  *   httpHandler: httpApi({ devTokens: dev ? { secret } : undefined }),
  * })
@@ -254,7 +254,7 @@ export function httpApi(options: HttpApiOptions = {}): HttpRequestHandler {
     const logger = ctx.logger
     api ??= createHttpApi({
       host: ctx.host,
-      storage: ctx.storage,
+      backend: ctx.backend,
       authenticate: ctx.authenticate,
       metrics: ctx.metrics,
       ready: ctx.ready,

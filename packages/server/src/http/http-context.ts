@@ -5,14 +5,14 @@ import type { ContactErasureHook, ErasureBarrier } from '../deletion/contact-era
 import type { DocumentHost } from '../document-host'
 import type { ServerMetrics } from '../metrics'
 import type { PrincipalResolver } from './route-auth'
-import type { Storage } from '../storage/storage'
+import type { Backend } from '../backend'
 import type { ServerLogger } from '../sync/logger'
 
 /** What an `httpHandler` gets besides the request: the server's parts it may use. */
 export interface HttpContext {
   /** Changes and reads documents server-side (persisted and relayed like clients' changes). */
   readonly host: DocumentHost
-  readonly storage: Storage
+  readonly backend: Backend
   readonly metrics: ServerMetrics
   /** Verifies a token the way websocket connections are verified. */
   readonly authenticate: AuthenticateHook

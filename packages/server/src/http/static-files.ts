@@ -175,7 +175,7 @@ export function createStaticFiles(options: StaticFilesOptions): StaticFilesHandl
  *
  * @example
  * createCardfileServer({
- *   storage,
+ *   backend,
  *   auth: { secret },
  *   httpHandler: withStaticFiles(httpApi(), { root: 'examples/agent-workspace/dist' }),
  * })

@@ -22,7 +22,7 @@ export interface InboundLog {
 }
 
 /**
- * The inbound log in memory (tests and the memory storage).
+ * The inbound log in memory (tests and the memory backend).
  *
  * @example
  * const log = createMemoryInboundLog()

@@ -15,7 +15,7 @@ import {
 } from '@cardfile/core'
 import type { Actor, ChannelId, ConversationStatus, Message, SchemaView } from '@cardfile/core'
 import type { DocumentHost } from '../document-host'
-import type { Storage } from '../storage/storage'
+import type { Backend } from '../backend'
 import type { InvalidatingCache } from '../coordination/cache'
 import type { KeyedLock } from '../coordination/keyed-lock'
 import type { InboundLog, InboundResult } from './inbound-log'
@@ -42,17 +42,17 @@ export interface InboundDirectory {
 }
 
 /** The directory answered from the storage index. */
-export function storageDirectory(storage: Storage): InboundDirectory {
+export function storageDirectory(backend: Backend): InboundDirectory {
   return {
     async findContact(workspace, channel, platformUserId) {
-      return (await storage.findContact(workspace, channel, platformUserId))?.id ?? null
+      return (await backend.index.findContact(workspace, channel, platformUserId))?.id ?? null
     },
     async findOpenConversation(workspace, contactId) {
-      const row = await storage.findOpenConversation(workspace, contactId)
+      const row = await backend.index.findOpenConversation(workspace, contactId)
       return row === null ? null : { id: row.id, status: row.status }
     },
     async recentConversations(workspace, contactId, limit) {
-      const page = await storage.listConversations(workspace, {
+      const page = await backend.index.listConversations(workspace, {
         contactIds: [contactId],
         order: 'newest',
         limit,

@@ -11,7 +11,7 @@ import { sendError, sendJson } from '../http/http-error'
 import { MAX_BODY_BYTES, readJsonBody } from '../http/read-body'
 import { allowMethods, parseInput, requireRole } from '../http/route-auth'
 import { inboundBody } from './inbound-body'
-import type { Storage } from '../storage/storage'
+import type { Backend } from '../backend'
 import { errorContext, errorForConsole } from '../sync/logger'
 import { ingestInbound, storageDirectory } from './inbound'
 import type { InboundContext } from './inbound'
@@ -28,20 +28,20 @@ export interface Ingestion {
  * answers retried messages, and the coordination lock serialises each channel identity.
  *
  * @example
- * const ingestion = createIngestion({ host: server.host, storage, coordination })
+ * const ingestion = createIngestion({ host: server.host, backend, coordination })
  * await ingestion.ingest('demo', systemActor, { channel: 'x', platformUserId: '42', metadata: {}, message: { text: 'Hi' } })
  */
 export function createIngestion(deps: {
   readonly host: DocumentHost
-  readonly storage: Storage
+  readonly backend: Backend
   readonly coordination?: Coordination
 }): Ingestion {
   const context: InboundContext = {
     host: deps.host,
-    directory: storageDirectory(deps.storage),
+    directory: storageDirectory(deps.backend),
     lock: deps.coordination?.locks ?? createKeyedLock(),
     seeded: deps.coordination?.cache<true>('seeded-workspaces') ?? createLocalCache<true>(),
-    log: deps.storage.inbound,
+    log: deps.backend.inbound,
   }
   return {
     ingest(workspace, actor, body) {
@@ -56,13 +56,13 @@ export function createIngestion(deps: {
  * the erasure of a contact's entries in the inbound log.
  *
  * @example
- * await createCardfileServer({ storage, auth, extensions: [ingestionExtension()] })
+ * await createCardfileServer({ backend, auth, extensions: [ingestionExtension()] })
  */
 export function ingestionExtension(): Extension {
   return {
     name: 'ingestion',
-    start({ host, storage, coordination }) {
-      const ingestion = createIngestion({ host, storage, coordination })
+    start({ host, backend, coordination }) {
+      const ingestion = createIngestion({ host, backend, coordination })
       const routes = async (
         req: IncomingMessage,
         res: ServerResponse,
@@ -94,7 +94,7 @@ export function ingestionExtension(): Extension {
       return {
         routes,
         onContactErased: ({ workspace, contactId }) =>
-          storage.inbound.forgetContact(workspace, contactId),
+          backend.inbound.forgetContact(workspace, contactId),
       }
     },
   }

@@ -24,7 +24,7 @@ const listQuery = z
  *   a settings change, say).
  *
  * @example
- * const routes = jobRoutes(storage.jobs, handlers)
+ * const routes = jobRoutes(backend.jobs, handlers)
  */
 export function jobRoutes(store: JobStore, handlers: readonly JobHandler[]): HttpRequestHandler {
   const views = new Map(handlers.flatMap((h) => (h.view === undefined ? [] : [[h.kind, h.view]])))

@@ -1,6 +1,6 @@
 import { encodeCursor } from '../storage/cursor'
 import { compareNewest } from '../storage/index-rules'
-import type { ConversationIndexRow, Page, Storage } from '../storage/storage'
+import type { ConversationIndexRow, IndexStore, Page } from '../storage/index-store'
 
 /** Up to this many contacts, history is read contact by contact and merged. */
 const MERGE_UP_TO = 50
@@ -12,22 +12,22 @@ const MERGE_UP_TO = 50
  * falls back to one query.
  *
  * @example
- * const page = await groupHistory(storage, 'demo', ['c1', 'c2'], 50, null)
+ * const page = await groupHistory(backend.index, 'demo', ['c1', 'c2'], 50, null)
  */
 export async function groupHistory(
-  storage: Storage,
+  index: IndexStore,
   workspace: string,
   contactIds: readonly string[],
   limit: number,
   cursor: string | null,
 ): Promise<Page<ConversationIndexRow>> {
   if (contactIds.length > MERGE_UP_TO) {
-    return storage.listConversations(workspace, { contactIds, order: 'newest', limit, cursor })
+    return index.listConversations(workspace, { contactIds, order: 'newest', limit, cursor })
   }
   // The cursor is a position in newest-first order, so it applies to every contact alike.
   const pages = await Promise.all(
     contactIds.map((id) =>
-      storage.listConversations(workspace, { contactIds: [id], order: 'newest', limit, cursor }),
+      index.listConversations(workspace, { contactIds: [id], order: 'newest', limit, cursor }),
     ),
   )
   const merged = pages.flatMap((p) => p.items).sort(compareNewest)

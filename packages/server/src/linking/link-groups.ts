@@ -1,5 +1,6 @@
 import { CardfileError, ErrorCodes } from '@cardfile/core'
-import type { ContactIndexRow, ContactLinkRecord, LinkStorage, Storage } from '../storage/storage'
+import type { ContactIndexRow, IndexStore } from '../storage/index-store'
+import type { ContactLinkRecord, LinkStorage } from './link-store'
 
 /**
  * Link groups: the contacts that are one person across channels. A group is a connected
@@ -43,11 +44,11 @@ const newestFirst = (a: ContactIndexRow, b: ContactIndexRow): number =>
  * Computes a contact's link group from the index.
  *
  * @example
- * const group = await linkGroup(storage, storage.links, 'demo', 'c1')
+ * const group = await linkGroup(backend.index, backend.links, 'demo', 'c1')
  * group.members.map((m) => m.channel) // ['email', 'whatsapp', 'x']
  */
 export async function linkGroup(
-  index: Pick<Storage, 'listContacts'>,
+  index: IndexStore,
   links: LinkStorage,
   workspace: string,
   contactId: string,

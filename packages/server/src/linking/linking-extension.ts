@@ -1,4 +1,4 @@
-import { CardfileError, ErrorCodes, schemaDocName } from '@cardfile/core'
+import { schemaDocName } from '@cardfile/core'
 import type { EventConsumer } from '../events/event-consumers'
 import type { Extension, ExtensionContext } from '../extensions/extension'
 import type { Job } from '../jobs/job-store'
@@ -34,13 +34,13 @@ async function queueRelink(
     lane: relinkLane(workspace),
     input,
   })
-  const older = await context.storage.jobs.list(
+  const older = await context.backend.jobs.list(
     { workspace, kind: RELINK_JOB, states: ['queued', 'running'] },
     100,
   )
   const superseded = older.filter((j) => j.seq < job.seq).map((j) => j.id)
   if (superseded.length > 0) {
-    await context.storage.jobs.cancel(
+    await context.backend.jobs.cancel(
       { workspace, ids: superseded },
       'superseded by a newer re-link',
     )
@@ -52,20 +52,17 @@ async function queueRelink(
  * Cross-channel linking as an extension: the `linking` consumer re-links a workspace in a
  * `relink` job when its matching attribute changes (the job resumes after a crash from its
  * last chunk, and `GET /api/<ws>/jobs/<id>` follows it on any instance), and the routes of
- * linked contacts, group history, manual links and `POST /api/<ws>/relink`. Needs a storage
+ * linked contacts, group history, manual links and `POST /api/<ws>/relink`. Needs a backend
  * with `links` (SQLite and memory have it).
  *
  * @example
- * await createCardfileServer({ storage, auth, extensions: [linkingExtension({ relinkChunkSize: 200 })] })
+ * await createCardfileServer({ backend, auth, extensions: [linkingExtension({ relinkChunkSize: 200 })] })
  */
 export function linkingExtension(options: LinkingOptions = {}): Extension {
   return {
     name: 'linking',
     start(context) {
-      const links = context.storage.links
-      if (links === undefined) {
-        throw new CardfileError(ErrorCodes.Internal, 'linking needs a storage with links')
-      }
+      const links = context.backend.links
       const consumer: EventConsumer = {
         name: LINKING_CONSUMER,
         types: ['workspace.matching-changed'],

@@ -9,7 +9,8 @@ import { allowMethods, parseInput, requireRole } from '../http/route-auth'
 import { searchParamsObject } from '../http/schemas'
 import type { Job } from '../jobs/job-store'
 import { decodeCursor, newestPage } from '../storage/cursor'
-import type { ContactIndexRow, LinkStorage, Page } from '../storage/storage'
+import type { ContactIndexRow, Page } from '../storage/index-store'
+import type { LinkStorage } from './link-store'
 import { groupHistory } from './group-history'
 import { linkGroup, orderedPair } from './link-groups'
 import { relinkView } from './relink-job'
@@ -71,7 +72,7 @@ function pageOfMembers(
  * Resolves false for requests that are not theirs.
  *
  * @example
- * const routes = linkingRoutes({ links: storage.links, relink })
+ * const routes = linkingRoutes({ links: backend.links, relink })
  */
 export function linkingRoutes(deps: LinkingRoutesDeps): HttpRequestHandler {
   const { links } = deps
@@ -91,7 +92,7 @@ export function linkingRoutes(deps: LinkingRoutesDeps): HttpRequestHandler {
         allowMethods(method, ['GET'], path)
         await staff('read linked contacts')
         const q = parseInput(pageQuery, query(), 'query')
-        const group = await linkGroup(ctx.storage, links, workspace, contactId)
+        const group = await linkGroup(ctx.backend.index, links, workspace, contactId)
         const others = group.members.filter((m) => m.id !== contactId)
         sendJson(res, 200, {
           contact: group.contact,
@@ -106,9 +107,9 @@ export function linkingRoutes(deps: LinkingRoutesDeps): HttpRequestHandler {
         allowMethods(method, ['GET'], path)
         await staff('read conversation history')
         const q = parseInput(pageQuery, query(), 'query')
-        const group = await linkGroup(ctx.storage, links, workspace, contactId)
+        const group = await linkGroup(ctx.backend.index, links, workspace, contactId)
         const page = await groupHistory(
-          ctx.storage,
+          ctx.backend.index,
           workspace,
           group.members.map((m) => m.id),
           q.limit,

@@ -1,10 +1,12 @@
 import { checkLimit, decodeCursor, newestPage } from '../storage/cursor'
-import type {
-  ContactIndexRow,
-  ContactLinkLogEntry,
-  ContactLinkRecord,
-  LinkStorage,
-} from '../storage/storage'
+import type { ContactIndexRow } from '../storage/index-store'
+import type { ContactLinkLogEntry, ContactLinkRecord, LinkStorage } from './link-store'
+
+/** The in-memory link storage, with what an erasure of a contact needs of it. */
+export interface MemoryLinkStorage extends LinkStorage {
+  /** Drops the contact's records and every log entry about it (as SQLite's erasure does). */
+  forgetContact(workspace: string, contactId: string): void
+}
 
 /**
  * The in-memory {@link LinkStorage}, over the memory store's own contact rows (keyed
@@ -16,19 +18,29 @@ import type {
 export function createMemoryLinkStorage(
   contacts: Map<string, ContactIndexRow>,
   ensureOpen: () => void,
-): LinkStorage {
+): MemoryLinkStorage {
   const records = new Map<string, ContactLinkRecord>()
-  const log: ContactLinkLogEntry[] = []
+  let log: ContactLinkLogEntry[] = []
+  // Never reused, also once an erasure removed entries.
+  let seq = 0
   const key = (workspace: string, id: string): string => `${workspace}\u0000${id}`
   const pairKey = (workspace: string, a: string, b: string): string =>
     `${workspace}\u0000${a}\u0000${b}`
 
   return {
+    forgetContact(workspace, contactId) {
+      ensureOpen()
+      const about = (e: { workspace: string; a: string; b: string; subject: string }): boolean =>
+        e.workspace === workspace &&
+        (e.a === contactId || e.b === contactId || e.subject === contactId)
+      for (const [k, r] of records) if (about(r)) records.delete(k)
+      log = log.filter((e) => !about(e))
+    },
     async putLink(r) {
       ensureOpen()
       records.set(pairKey(r.workspace, r.a, r.b), r)
       const { kind, ...rest } = r
-      log.push({ ...rest, action: kind, seq: log.length + 1 })
+      log.push({ ...rest, action: kind, seq: ++seq })
     },
     async removeLink(workspace, a, b, by, at) {
       ensureOpen()
@@ -44,7 +56,7 @@ export function createMemoryLinkStorage(
         subject: existing.subject,
         by,
         at,
-        seq: log.length + 1,
+        seq: ++seq,
       })
       return existing
     },

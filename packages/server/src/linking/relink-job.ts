@@ -1,6 +1,6 @@
 import type { Job } from '../jobs/job-store'
 import type { JobHandler } from '../jobs/job-runner'
-import type { LinkStorage } from '../storage/storage'
+import type { LinkStorage } from './link-store'
 import type { ServerLogger } from '../sync/logger'
 import { matchValueOf } from './matching'
 

@@ -1,12 +1,7 @@
 import type { Database } from 'better-sqlite3'
 import type { Role } from '@cardfile/core'
 import { checkLimit, decodeCursor, newestPage } from '../storage/cursor'
-import type {
-  ContactLinkLogEntry,
-  ContactLinkRecord,
-  LinkAuthor,
-  LinkStorage,
-} from '../storage/storage'
+import type { ContactLinkLogEntry, ContactLinkRecord, LinkAuthor, LinkStorage } from './link-store'
 import { parseContactValues, toContactIndexRow } from '../storage/contact-sql-row'
 import type { ContactSqlRow } from '../storage/contact-sql-row'
 

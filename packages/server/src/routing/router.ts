@@ -10,7 +10,7 @@ import {
 import type { Actor, ContactData, SchemaView } from '@cardfile/core'
 import type { DocumentHost } from '../document-host'
 import { within } from '../http/within'
-import type { Storage } from '../storage/storage'
+import type { IndexStore } from '../storage/index-store'
 import { errorContext } from '../sync/logger'
 import type { ServerLogger } from '../sync/logger'
 import { defaultRoute } from './priority'
@@ -31,7 +31,7 @@ export interface RoutingContext {
 
 export interface RouterOptions {
   readonly host: DocumentHost
-  readonly storage: Pick<Storage, 'listConversations'>
+  readonly index: Pick<IndexStore, 'listConversations'>
   /** Replaces the default scoring and VIP team assignment. */
   readonly route?: RouteHook
   /** Weights of the default scoring. */
@@ -63,7 +63,7 @@ export interface Router {
  * conversation's routing as it was.
  *
  * @example
- * const router = createRouter({ host, storage, logger })
+ * const router = createRouter({ host, index: backend.index, logger })
  * await router.route('new', 'demo', 'conv1', await router.context('demo', 'c1'))
  */
 export function createRouter(options: RouterOptions): Router {
@@ -128,7 +128,7 @@ export function createRouter(options: RouterOptions): Router {
     const ctx = await context(workspace, contactId)
     let cursor: string | null = null
     do {
-      const page = await options.storage.listConversations(workspace, {
+      const page = await options.index.listConversations(workspace, {
         contactIds: [contactId],
         status: OPEN,
         order: 'newest',

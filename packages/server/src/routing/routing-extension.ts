@@ -35,16 +35,16 @@ const isDeleted = (error: unknown): boolean =>
  * queued once per conversation, so a replayed event after a crash changes nothing.
  *
  * @example
- * await createCardfileServer({ storage, auth, extensions: [routingExtension({ botHandoff: { url } })] })
+ * await createCardfileServer({ backend, auth, extensions: [routingExtension({ botHandoff: { url } })] })
  */
 export function routingExtension(options: RoutingOptions = {}): Extension {
   return {
     name: 'routing',
     start(context) {
-      const { host, storage, logger } = context
+      const { host, backend, logger } = context
       const router = createRouter({
         host,
-        storage,
+        index: backend.index,
         logger,
         ...(options.route === undefined ? {} : { route: options.route }),
         ...(options.scoring === undefined ? {} : { scoring: options.scoring }),
@@ -77,7 +77,7 @@ export function routingExtension(options: RoutingOptions = {}): Extension {
           handoff === undefined ? [] : [botHandoffJobHandler({ host, router, handoff, logger })],
         routes: routingRoutes(),
         onContactErased: async ({ workspace, contactId }) => {
-          await storage.jobs.remove({
+          await backend.jobs.remove({
             workspace,
             kind: BOT_HANDOFF_JOB,
             lane: botHandoffLane(workspace, contactId),

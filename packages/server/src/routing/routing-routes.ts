@@ -37,7 +37,7 @@ export function routingRoutes(): HttpRequestHandler {
         sendJson(res, 200, { items: [], next: null, enabled })
         return true
       }
-      const page = await ctx.storage.listContacts(workspace, {
+      const page = await ctx.backend.index.listContacts(workspace, {
         vip: true,
         limit: q.limit,
         cursor: q.cursor ?? null,
@@ -49,7 +49,7 @@ export function routingRoutes(): HttpRequestHandler {
       allowMethods(method, ['GET'], url.pathname)
       requireRole(await ctx.principal(req, workspace), ['admin', 'agent'], 'read queues')
       const q = parseInput(queueQuery, searchParamsObject(url.searchParams), 'query')
-      const page = await ctx.storage.listConversations(workspace, {
+      const page = await ctx.backend.index.listConversations(workspace, {
         team: q.team ?? null,
         status: ['new', 'pending'],
         order: 'priority',

@@ -1,5 +1,5 @@
 import type { ChannelId } from '@cardfile/core'
-import type { ContactIndexRow } from './storage'
+import type { ContactIndexRow } from './index-store'
 
 /** A row of the SQLite `contacts` index table, as better-sqlite3 returns it. */
 export interface ContactSqlRow {

@@ -1,5 +1,5 @@
 import { CardfileError, ErrorCodes, parseDocName } from '@cardfile/core'
-import type { ContactIndexRow, ConversationIndexRow, IndexRow } from './storage'
+import type { ContactIndexRow, ConversationIndexRow, IndexRow } from './index-store'
 import type { NewestCursor, PriorityCursor } from './cursor'
 
 /**

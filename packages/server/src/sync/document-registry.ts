@@ -10,7 +10,7 @@ import type { Actor } from '@cardfile/core'
 import type * as Y from 'yjs'
 import type { DocumentHost } from '../document-host'
 import type { ServerMetrics } from '../metrics'
-import type { Storage } from '../storage/storage'
+import type { Backend } from '../backend'
 import { errorContext } from './logger'
 import type { ServerLogger } from './logger'
 import { LiveDocument } from './live-document'
@@ -22,7 +22,7 @@ const SERVER_ACTOR: Actor = { userId: 'cardfile-server', role: 'system', name: '
 
 /** What the registry needs from the server around it. */
 export interface DocumentRegistryOptions {
-  readonly storage: Storage
+  readonly backend: Backend
   readonly metrics: ServerMetrics
   readonly logger: ServerLogger
   readonly onCommit?: ((event: CommitEvent) => void) | undefined
@@ -50,7 +50,7 @@ export class DocumentRegistry implements DocumentHost {
 
   constructor(private readonly options: DocumentRegistryOptions) {
     this.deps = {
-      storage: options.storage,
+      backend: options.backend,
       metrics: options.metrics,
       logger: options.logger,
       onCommit: options.onCommit,
@@ -100,14 +100,14 @@ export class DocumentRegistry implements DocumentHost {
     if (parsed === null) {
       throw new CardfileError(ErrorCodes.BadRequest, `"${docName}" is not a document name`)
     }
-    const { storage, metrics } = this.options
+    const { backend, metrics } = this.options
     const schema =
       parsed.kind === 'schema' ? null : await this.acquire(schemaDocName(parsed.workspace))
     try {
-      if (this.erasing.has(docName) || (await storage.isErased(docName))) {
+      if (this.erasing.has(docName) || (await backend.documents.isErased(docName))) {
         throw new CardfileError(ErrorCodes.Deleted, `${docName} was deleted`)
       }
-      const updates = await storage.load(docName)
+      const updates = await backend.documents.load(docName)
       if (this.erasing.has(docName)) {
         throw new CardfileError(ErrorCodes.Deleted, `${docName} was deleted`)
       }
@@ -176,7 +176,7 @@ export class DocumentRegistry implements DocumentHost {
         await live.settled()
         live.purge('erased')
       }
-      await this.options.storage.erase(docNames)
+      await this.options.backend.documents.erase(docNames)
     } finally {
       for (const name of docNames) this.erasing.delete(name)
     }

@@ -1,7 +1,7 @@
 import { isChannelId, parseDocName } from '@cardfile/core'
 import type { ConversationStatus } from '@cardfile/core'
 import type * as Y from 'yjs'
-import type { ContactIndexRow, ConversationIndexRow, IndexRow } from '../storage/storage'
+import type { ContactIndexRow, ConversationIndexRow, IndexRow } from '../storage/index-store'
 import { normaliseMatchValue } from '../linking/normalise'
 import { matchValueOf, matchingAttributeOf } from '../linking/matching'
 

@@ -18,7 +18,7 @@ import * as decoding from 'lib0/decoding'
 import * as awarenessProtocol from 'y-protocols/awareness'
 import * as Y from 'yjs'
 import type { ServerMetrics } from '../metrics'
-import type { Storage } from '../storage/storage'
+import type { Backend } from '../backend'
 import type { Connection } from './connection'
 import { indexRowFor } from './index-rows'
 import { errorContext } from './logger'
@@ -58,7 +58,7 @@ export class ProtocolError extends Error {
 
 /** What a live document needs from the server around it. */
 export interface LiveDocumentDeps {
-  readonly storage: Storage
+  readonly backend: Backend
   readonly metrics: ServerMetrics
   readonly logger: ServerLogger
   readonly onCommit?: ((event: CommitEvent) => void) | undefined
@@ -144,7 +144,7 @@ export class LiveDocument implements GateHost {
   holds = 0
   /** Erased: no more commits; connected clients are purged. */
   erased = false
-  /** A commit failed: memory is ahead of storage, so the document must be reloaded. */
+  /** A commit failed: memory is ahead of backend, so the document must be reloaded. */
   failed = false
   destroyed = false
 
@@ -155,7 +155,7 @@ export class LiveDocument implements GateHost {
   private pendingCommits = 0
   /**
    * The state vector storage holds while changes are uncommitted (set by the first change after
-   * an idle spell, advanced by every commit); null when nothing is in flight, because storage
+   * an idle spell, advanced by every commit); null when nothing is in flight, because backend
    * then holds exactly what memory holds and it is computed when asked for, instead of kept for
    * every idle document.
    */
@@ -527,7 +527,7 @@ export class LiveDocument implements GateHost {
     const started = performance.now()
     let appended: Promise<void>
     try {
-      appended = this.deps.storage.append(this.name, update, index, events)
+      appended = this.deps.backend.documents.append(this.name, update, index, events)
     } catch (error) {
       appended = Promise.reject(error)
     }
@@ -619,7 +619,7 @@ export class LiveDocument implements GateHost {
   }
 
   /**
-   * Storage failed (or a change could not be checked): memory is no longer what storage
+   * Backend failed (or a change could not be checked): memory is no longer what backend
    * holds. Clients are closed with a transient code so they reconnect to a reloaded copy and
    * send their changes again; nothing acknowledged is lost.
    */
@@ -662,7 +662,7 @@ export class LiveDocument implements GateHost {
 
   /**
    * Relays committed updates as soon as the commit that settled them has finished settling.
-   * Storage settles a whole group commit at once, and a process.nextTick queued from a promise
+   * Backend settles a whole group commit at once, and a process.nextTick queued from a promise
    * callback runs only after every promise callback queued meanwhile: so every commit of the
    * group is in the outbox (one merged broadcast per document per group), and no event-loop
    * turn passes between the commit and the relay.

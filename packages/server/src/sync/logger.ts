@@ -29,7 +29,7 @@ export const completeLogger = (logger: Partial<ServerLogger> | undefined): Serve
  * What a log line says about an error. A CardfileError's message may quote a contact's value
  * (`"gold" is not an option of Plan`, or a CRM's answer), and logs outlive a contact's erasure:
  * such an error is logged by its stable code only, never its message. Any other error is a
- * fault of the server (storage, a bug) and keeps its text.
+ * fault of the server (backend, a bug) and keeps its text.
  *
  * @example
  * logger.error('onCommit threw', { doc: docName, ...errorContext(error) })

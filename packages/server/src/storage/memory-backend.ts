@@ -11,7 +11,9 @@ import {
   isAfterNewest,
   isAfterPriority,
 } from './index-rules'
-import type { ContactIndexRow, ConversationIndexRow, Page, Storage, StorageStats } from './storage'
+import type { Backend } from '../backend'
+import type { DocumentStore } from './document-store'
+import type { ContactIndexRow, ConversationIndexRow, IndexStore, Page } from './index-store'
 import { createMemoryLinkStorage } from '../linking/memory-link-storage'
 import { createMemoryDeletionLog } from '../deletion/memory-deletion-log'
 import { createMemoryExportStore } from '../exports/memory-export-store'
@@ -22,10 +24,7 @@ import { createMemoryEventStore } from '../events/memory-event-store'
 import { createMemoryJobStore } from '../jobs/memory-job-store'
 import { createMemoryInboundLog } from '../ingestion/inbound-log'
 
-/** Who removes a contact's links when it is erased (the memory store logs a revert). */
-const ERASURE_AUTHOR = { role: 'system', userId: 'cardfile-erasure' } as const
-
-export interface MemoryStorageOptions {
+export interface MemoryBackendOptions {
   /** A document with more updates than this is merged into its snapshot. Default 500. */
   readonly compactAfter?: number
   /** Root of attachment files, removed on erase like the SQLite store does. */
@@ -34,11 +33,8 @@ export interface MemoryStorageOptions {
   readonly blobs?: BlobStore
 }
 
-/** The in-memory storage: the {@link Storage} contract plus the same hooks as SQLite. */
-export interface MemoryStorage extends Storage {
-  compact(docName: string): Promise<boolean>
-  stats(): StorageStats
-}
+/** The in-memory backend: the {@link Backend} contract, nothing durable. */
+export type MemoryBackend = Backend
 
 interface StoredDoc {
   snapshot: Uint8Array | null
@@ -52,16 +48,16 @@ const page = <T>(rows: readonly T[], limit: number, cursorOf: (row: T) => string
 }
 
 /**
- * A storage that keeps everything in memory, for fast tests of the parts above storage. Same
- * promises as the SQLite store except durability: erasure leaves tombstones, appends to an
+ * A backend that keeps everything in memory, for fast tests of the parts above it. Same
+ * promises as the SQLite backend except durability: erasure leaves tombstones, appends to an
  * erased document are refused, a channel identity belongs to one contact, pages use the same
  * cursors and order.
  *
  * @example
- * const storage = createMemoryStorage()
- * await storage.append('demo/contact/c1', Y.encodeStateAsUpdate(doc))
+ * const backend = createMemoryBackend()
+ * await backend.documents.append('demo/contact/c1', Y.encodeStateAsUpdate(doc))
  */
-export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryStorage {
+export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryBackend {
   const compactAfter = options.compactAfter ?? 500
   const docs = new Map<string, StoredDoc>()
   const tombstones = new Map<string, number>()
@@ -89,11 +85,7 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
     return true
   }
 
-  return {
-    async generation() {
-      return generation
-    },
-
+  const documents: DocumentStore = {
     async load(docName) {
       ensureOpen()
       const doc = docs.get(docName)
@@ -155,6 +147,13 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
       ensureOpen()
     },
 
+    async compact(docName) {
+      ensureOpen()
+      return compactSync(docName)
+    },
+  }
+
+  const index: IndexStore = {
     async findContact(workspace, channel, platformUserId) {
       ensureOpen()
       for (const row of contacts.values()) {
@@ -214,22 +213,22 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
         .sort(compareNewest)
       return page(rows, limit, (r) => encodeCursor({ o: 'newest', t: r.createdAt, i: r.id }))
     },
+  }
 
-    async compact(docName) {
-      ensureOpen()
-      return compactSync(docName)
+  return {
+    async generation() {
+      return generation
     },
-
+    documents,
+    index,
     links,
     events,
     jobs: createMemoryJobStore(),
     inbound: createMemoryInboundLog(),
-    deletionLog: createMemoryDeletionLog(async (workspace, contactId) => {
-      for (const r of await links.linksOf(workspace, [contactId])) {
-        await links.removeLink(workspace, r.a, r.b, ERASURE_AUTHOR, Date.now())
-      }
-    }),
-    exportStore: createMemoryExportStore(() => contacts.values()),
+    deletionLog: createMemoryDeletionLog(async (workspace, contactId) =>
+      links.forgetContact(workspace, contactId),
+    ),
+    exports: createMemoryExportStore(() => contacts.values()),
     blobs: options.blobs ?? createMemoryBlobStore(),
     crm: createMemoryCrmStorage(ensureOpen),
 

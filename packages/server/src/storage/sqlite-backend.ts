@@ -21,7 +21,9 @@ import type { NewDomainEvent } from '../events/domain-event'
 import { createSqliteEventStore } from '../events/sqlite-event-store'
 import { createSqliteJobStore } from '../jobs/sqlite-job-store'
 import { createSqliteInboundLog } from '../ingestion/sqlite-inbound-log'
-import type { ConversationIndexRow, IndexRow, Page, Storage, StorageStats } from './storage'
+import type { Backend } from '../backend'
+import type { DocumentStore } from './document-store'
+import type { ConversationIndexRow, IndexRow, IndexStore, Page } from './index-store'
 import { toContactIndexRow } from './contact-sql-row'
 import type { ContactSqlRow } from './contact-sql-row'
 
@@ -31,7 +33,7 @@ export interface StorageLogger {
   error(message: string, context?: Record<string, unknown>): void
 }
 
-export interface SqliteStorageOptions {
+export interface SqliteBackendOptions {
   /** The database file; `-wal` and `-shm` files appear beside it. */
   readonly path: string
   /**
@@ -77,15 +79,8 @@ export interface SqliteStorageOptions {
   readonly reset?: boolean
 }
 
-/** The SQLite storage: the {@link Storage} contract plus test and metrics hooks. */
-export interface SqliteStorage extends Storage {
-  /**
-   * Merges a document's updates into its snapshot now; resolves true when it did. The
-   * background compactor calls the same function.
-   */
-  compact(docName: string): Promise<boolean>
-  stats(): StorageStats
-}
+/** The SQLite backend: the {@link Backend} contract over one database file. */
+export type SqliteBackend = Backend
 
 interface PendingAppend {
   readonly doc: string
@@ -128,17 +123,19 @@ const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(reso
 const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e))
 
 /**
- * Opens (or creates) the embedded SQLite store: one file in WAL mode, appends committed in
- * groups and acknowledged only after the commit, documents compacted in the background, and
- * erasure that leaves no readable copy in the file or its WAL.
+ * Opens (or creates) the embedded SQLite backend: one file in WAL mode holding every store,
+ * appends committed in groups and acknowledged only after the commit, documents compacted in
+ * the background, and erasure that leaves no readable copy in the file or its WAL. Takes the
+ * database path, or options with it.
  *
  * @example
- * const storage = createSqliteStorage({ path: './cardfile.db', attachmentsDir: './files' })
- * await storage.append('demo/contact/c1', update) // resolves once committed
- * const parts = await storage.load('demo/contact/c1') // snapshot first, then updates
- * await storage.close()
+ * const backend = createSqliteBackend({ path: './cardfile.db', attachmentsDir: './files' })
+ * await backend.documents.append('demo/contact/c1', update) // resolves once committed
+ * const parts = await backend.documents.load('demo/contact/c1') // snapshot first, then updates
+ * await backend.close()
  */
-export function createSqliteStorage(options: SqliteStorageOptions): SqliteStorage {
+export function createSqliteBackend(input: string | SqliteBackendOptions): SqliteBackend {
+  const options: SqliteBackendOptions = typeof input === 'string' ? { path: input } : input
   const groupCommitMs = options.groupCommitMs ?? 0
   const maxGroupSize = Math.max(1, options.maxGroupSize ?? 1000)
   const compactAfter = options.compactAfter ?? 500
@@ -453,11 +450,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): SqliteStorag
     throw new CardfileError(ErrorCodes.Internal, 'the database has no generation id')
   }
 
-  const storage: SqliteStorage = {
-    async generation() {
-      return generation
-    },
-
+  const documents: DocumentStore = {
     async load(docName) {
       ensureOpen()
       // Both reads in one transaction so a compaction can't slip between them.
@@ -512,6 +505,10 @@ export function createSqliteStorage(options: SqliteStorageOptions): SqliteStorag
       }
     },
 
+    compact,
+  }
+
+  const index: IndexStore = {
     async findContact(workspace, channel, platformUserId) {
       ensureOpen()
       const row = sql.findContact.get(workspace, channel, platformUserId)
@@ -617,9 +614,14 @@ export function createSqliteStorage(options: SqliteStorageOptions): SqliteStorag
       }
       return { items, next } satisfies Page<ConversationIndexRow>
     },
+  }
 
-    compact,
-
+  return {
+    async generation() {
+      return generation
+    },
+    documents,
+    index,
     events,
     jobs: createSqliteJobStore(db),
     inbound: createSqliteInboundLog(db),
@@ -627,7 +629,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): SqliteStorag
 
     crm: createSqliteCrmStorage(db, ensureOpen),
     deletionLog: createSqliteDeletionLog(db),
-    exportStore: createSqliteExportStore(options.path),
+    exports: createSqliteExportStore(options.path),
     blobs:
       options.blobs ??
       (options.path === ':memory:' || options.path === ''
@@ -655,5 +657,4 @@ export function createSqliteStorage(options: SqliteStorageOptions): SqliteStorag
       return closing
     },
   }
-  return storage
 }

@@ -1,0 +1,74 @@
+import type { BlobStore } from './blobs/blob-store'
+import type { CrmStorage } from './crm/crm-storage'
+import type { DeletionLog } from './deletion/deletion-log'
+import type { EventStore } from './events/event-store'
+import type { ExportStore } from './exports/export-store'
+import type { InboundLog } from './ingestion/inbound-log'
+import type { JobStore } from './jobs/job-store'
+import type { LinkStorage } from './linking/link-store'
+import type { DocumentStore } from './storage/document-store'
+import type { IndexStore } from './storage/index-store'
+
+/**
+ * Everything the server keeps, as narrow stores, each owned by its feature: one factory per
+ * engine makes them all over one database (`createSqliteBackend` from `@cardfile/server/sqlite`,
+ * `createMemoryBackend` from `@cardfile/server/memory`), so that stores that must change
+ * together (a document's update, its index row and its events) share its transactions. Every
+ * store has one contract test suite that runs against every engine.
+ *
+ * @example
+ * const backend = createSqliteBackend('./cardfile.db')
+ * const server = await createCardfileServer({ backend, auth: { secret } })
+ */
+export interface Backend {
+  /**
+   * The backend's generation: an id made when its database was created and never changed
+   * after. A new or replaced database has a new one, so clients can tell that their cached
+   * copies belong to another store (see PROTOCOL.md, "103 hello").
+   *
+   * @example
+   * const generation = await backend.generation() // '6f1c…', the same after every restart
+   */
+  generation(): Promise<string>
+  /** Documents: updates, snapshots, tombstones. */
+  readonly documents: DocumentStore
+  /** The contact and conversation index. */
+  readonly index: IndexStore
+  /** Manual links between contacts and the chunked re-computation of matching values. */
+  readonly links: LinkStorage
+  /** The append-only deleted-contacts audit log. */
+  readonly deletionLog: DeletionLog
+  /** Consistent snapshots of the contact index, which exports read. */
+  readonly exports: ExportStore
+  /**
+   * Where generated files live (export CSVs). SQLite: the folder `<db file>-exports` unless
+   * given another store; memory: in memory.
+   */
+  readonly blobs: BlobStore
+  /** CRM connection settings, pending write-backs and lookup outcomes. */
+  readonly crm: CrmStorage
+  /** The domain event log (document commits write theirs through `documents.append`). */
+  readonly events: EventStore
+  /** The leased jobs table. */
+  readonly jobs: JobStore
+  /** The answers given to channel messages, for retries of the same message. */
+  readonly inbound: InboundLog
+  /** Counters for metrics (commit latency, pending appends). */
+  stats(): StorageStats
+  /** Flushes pending commits and closes every store. */
+  close(): Promise<void>
+}
+
+/** What a backend reports for metrics. */
+export interface StorageStats {
+  /** Appends queued and not yet committed. */
+  readonly pendingAppends: number
+  /** Transactions committed since start (a group commit counts once). */
+  readonly commits: number
+  /** Appends committed since start. */
+  readonly appends: number
+  /** Duration of the last commit in milliseconds (0 before the first). */
+  readonly lastCommitMs: number
+  /** Compactions of a document into its snapshot since start. */
+  readonly compactions: number
+}

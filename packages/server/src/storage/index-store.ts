@@ -1,0 +1,46 @@
+import type { ChannelId, ConversationStatus } from '@cardfile/core'
+import type { ContactIndexRow, ConversationIndexRow, Page } from './index-row-types'
+
+export type { ContactIndexRow, ConversationIndexRow, IndexRow, Page } from './index-row-types'
+
+/**
+ * The index of contacts and conversations that lists and look-ups read: rows derived from the
+ * documents and written with their updates (`DocumentStore.append`), so it never disagrees
+ * with a committed document. Pages use opaque cursors that stay valid while rows change.
+ */
+export interface IndexStore {
+  /** Looks up a contact by its channel identity. */
+  findContact(
+    workspace: string,
+    channel: ChannelId,
+    platformUserId: string,
+  ): Promise<ContactIndexRow | null>
+  /** The most recent conversation of a contact that is not resolved, or null. */
+  findOpenConversation(workspace: string, contactId: string): Promise<ConversationIndexRow | null>
+  /** Lists contacts, newest first; `vip: true` for the VIP group. */
+  listContacts(
+    workspace: string,
+    query: {
+      readonly vip?: boolean
+      /**
+       * Only contacts whose normalised matching value equals this one (the linked
+       * contacts of a person across channels).
+       */
+      readonly matchValue?: string
+      readonly limit: number
+      readonly cursor?: string | null
+    },
+  ): Promise<Page<ContactIndexRow>>
+  /** Lists conversations: of given contacts newest first, or a team's queue by priority. */
+  listConversations(
+    workspace: string,
+    query: {
+      readonly contactIds?: readonly string[]
+      readonly team?: string | null
+      readonly status?: readonly ConversationStatus[]
+      readonly order: 'newest' | 'priority'
+      readonly limit: number
+      readonly cursor?: string | null
+    },
+  ): Promise<Page<ConversationIndexRow>>
+}

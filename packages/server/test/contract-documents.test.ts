@@ -1,0 +1,145 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import * as Y from 'yjs'
+import { CardfileError } from '@cardfile/core'
+import type { Backend } from '../src/backend'
+import type { NewDomainEvent } from '../src/events/domain-event'
+import { backends } from './backends'
+import {
+  contactRow,
+  conversationRow,
+  rebuild,
+  recordUpdates,
+  updateSetting,
+} from './storage-helpers'
+
+const codeOf = async (p: Promise<unknown>): Promise<string> => {
+  const error: unknown = await p.then(
+    () => null,
+    (e: unknown) => e,
+  )
+  return error instanceof CardfileError ? error.code : `not a CardfileError: ${String(error)}`
+}
+
+const mapOf = (parts: readonly Uint8Array[]): Record<string, unknown> =>
+  rebuild(parts).getMap('m').toJSON()
+
+const changed = (subject: string): NewDomainEvent => ({
+  type: 'contact.changed',
+  workspace: 'w1',
+  subject,
+  actor: { userId: 'u1', role: 'agent' },
+  data: { custom: ['plan'], platform: [], created: false },
+  at: 1_000,
+})
+
+describe.each(backends)('%s document store', (_name, open) => {
+  let backend: Backend
+  let cleanup: () => Promise<void>
+  beforeEach(() => {
+    ;({ backend, cleanup } = open())
+  })
+  afterEach(() => cleanup())
+
+  it('loads nothing for an unknown document and every append in order for a known one', async () => {
+    expect(await backend.documents.load('w1/contact/none')).toEqual([])
+    const doc = new Y.Doc()
+    const updates = recordUpdates(doc)
+    for (let i = 0; i < 30; i++) doc.getMap<number>('m').set(`k${i % 7}`, i)
+    // Concurrent appends, as a burst of edits arrives: acknowledged in the order they came.
+    await Promise.all(updates.map((u) => backend.documents.append('w1/contact/c1', u)))
+    const parts = await backend.documents.load('w1/contact/c1')
+    expect(parts).toHaveLength(updates.length)
+    expect(parts.map((p) => Buffer.from(p).toString('hex'))).toEqual(
+      updates.map((u) => Buffer.from(u).toString('hex')),
+    )
+    expect(mapOf(parts)).toEqual(doc.getMap('m').toJSON())
+  })
+
+  it('writes the index row and the events of an append with it', async () => {
+    const before = (await backend.events.read(0, 100)).length
+    await backend.documents.append(
+      'w1/contact/c1',
+      updateSetting('name', 'Ada'),
+      contactRow('w1', 'c1', { matchValue: 'ada@example.org' }),
+      [changed('c1')],
+    )
+    expect(await backend.index.findContact('w1', 'whatsapp', 'pu-c1')).toMatchObject({
+      id: 'c1',
+      matchValue: 'ada@example.org',
+    })
+    const events = await backend.events.read(0, 100)
+    expect(events).toHaveLength(before + 1)
+    expect(events.at(-1)).toMatchObject({ type: 'contact.changed', subject: 'c1' })
+  })
+
+  it('refuses an index row that is not the document’s, and keeps nothing of that append', async () => {
+    const code = await codeOf(
+      backend.documents.append('w1/contact/c1', updateSetting('a', '1'), contactRow('w1', 'c2')),
+    )
+    expect(code).not.toMatch(/^not a CardfileError/)
+    expect(await backend.documents.load('w1/contact/c1')).toEqual([])
+    expect(await backend.index.findContact('w1', 'whatsapp', 'pu-c2')).toBeNull()
+  })
+
+  it('compacts a document into a snapshot that loads first and holds the same state', async () => {
+    const doc = new Y.Doc()
+    const updates = recordUpdates(doc)
+    for (let i = 0; i < 20; i++) doc.getMap<number>('m').set(`k${i}`, i)
+    for (const u of updates) await backend.documents.append('w1/contact/c1', u)
+
+    expect(await backend.documents.compact('w1/contact/c1')).toBe(true)
+    const parts = await backend.documents.load('w1/contact/c1')
+    expect(parts).toHaveLength(1)
+    expect(mapOf(parts)).toEqual(doc.getMap('m').toJSON())
+
+    // Appends after the compaction follow the snapshot; compacting again merges them in.
+    doc.getMap<number>('m').set('late', 99)
+    await backend.documents.append('w1/contact/c1', updates.at(-1)!)
+    expect(await backend.documents.load('w1/contact/c1')).toHaveLength(2)
+    expect(await backend.documents.compact('w1/contact/c1')).toBe(true)
+    expect(mapOf(await backend.documents.load('w1/contact/c1'))).toEqual(doc.getMap('m').toJSON())
+    expect(await backend.documents.compact('w1/contact/none')).toBe(false)
+  })
+
+  it('erases documents with their index rows, leaves tombstones and refuses later appends', async () => {
+    await backend.documents.append('w1/contact/c1', updateSetting('a', '1'), contactRow('w1', 'c1'))
+    await backend.documents.append(
+      'w1/conversation/v1',
+      updateSetting('b', '2'),
+      conversationRow('w1', 'v1', 'c1'),
+    )
+    await backend.documents.append('w1/contact/c2', updateSetting('c', '3'), contactRow('w1', 'c2'))
+
+    await backend.documents.erase(['w1/contact/c1', 'w1/conversation/v1'])
+    await backend.documents.sealErasure()
+
+    expect(await backend.documents.isErased('w1/contact/c1')).toBe(true)
+    expect(await backend.documents.isErased('w1/conversation/v1')).toBe(true)
+    expect(await backend.documents.isErased('w1/contact/c2')).toBe(false)
+    expect(await backend.documents.load('w1/contact/c1')).toEqual([])
+    expect(await backend.index.findContact('w1', 'whatsapp', 'pu-c1')).toBeNull()
+    expect(await backend.index.findOpenConversation('w1', 'c1')).toBeNull()
+    expect(await codeOf(backend.documents.append('w1/contact/c1', updateSetting('x', 'y')))).toBe(
+      'deleted',
+    )
+    // Nothing else went with them.
+    expect(mapOf(await backend.documents.load('w1/contact/c2'))).toEqual({ c: '3' })
+    expect(await backend.index.findContact('w1', 'whatsapp', 'pu-c2')).toMatchObject({ id: 'c2' })
+    // Erasing again, or erasing nothing, changes nothing.
+    await backend.documents.erase(['w1/contact/c1'])
+    await backend.documents.erase([])
+    expect(await backend.documents.isErased('w1/contact/c1')).toBe(true)
+  })
+
+  it('keeps its generation while open and gives another backend another one', async () => {
+    const first = await backend.generation()
+    expect(first).toMatch(/\S{8,}/)
+    expect(await backend.generation()).toBe(first)
+    const other = open()
+    try {
+      expect(await other.backend.generation()).not.toBe(first)
+    } finally {
+      await other.cleanup()
+    }
+  })
+})
