@@ -1,10 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { CardfileError } from '@cardfile/core'
 import type { Backend } from '../src/backend'
 import type { DeletionRecord } from '../src/deletion/deletion-log'
 import type { ContactLinkRecord } from '../src/linking/link-store'
-import type { Page } from '../src/storage/index-store'
 import { backends } from './backends'
+import { allPages, codeOf } from './contract-helpers'
 
 const record = (
   workspace: string,
@@ -29,30 +28,6 @@ const link = (workspace: string, a: string, b: string, at = 1_000): ContactLinkR
   by: { role: 'admin', userId: 'u-admin' },
   at,
 })
-
-/** Reads every page of a list, checking no page is larger than the limit. */
-async function allPages<T>(
-  read: (cursor: string | null) => Promise<Page<T>>,
-  limit: number,
-): Promise<T[][]> {
-  const pages: T[][] = []
-  let cursor: string | null = null
-  do {
-    const page: Page<T> = await read(cursor)
-    expect(page.items.length).toBeLessThanOrEqual(limit)
-    pages.push([...page.items])
-    cursor = page.next
-  } while (cursor !== null && pages.length < 100)
-  return pages
-}
-
-const codeOf = async (p: Promise<unknown>): Promise<string> => {
-  const error: unknown = await p.then(
-    () => null,
-    (e: unknown) => e,
-  )
-  return error instanceof CardfileError ? error.code : `not a CardfileError: ${String(error)}`
-}
 
 const cursorOf = (value: unknown): string =>
   Buffer.from(JSON.stringify(value), 'utf8').toString('base64url')

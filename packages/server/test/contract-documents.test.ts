@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import { CardfileError } from '@cardfile/core'
 import type { Backend } from '../src/backend'
 import type { NewDomainEvent } from '../src/events/domain-event'
 import { backends } from './backends'
+import { codeOf } from './contract-helpers'
 import {
   contactRow,
   conversationRow,
@@ -11,14 +11,6 @@ import {
   recordUpdates,
   updateSetting,
 } from './storage-helpers'
-
-const codeOf = async (p: Promise<unknown>): Promise<string> => {
-  const error: unknown = await p.then(
-    () => null,
-    (e: unknown) => e,
-  )
-  return error instanceof CardfileError ? error.code : `not a CardfileError: ${String(error)}`
-}
 
 const mapOf = (parts: readonly Uint8Array[]): Record<string, unknown> =>
   rebuild(parts).getMap('m').toJSON()

@@ -1,19 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { Backend } from '../src/backend'
 import type { ContactSnapshot } from '../src/exports/export-store'
-import type { ContactIndexRow } from '../src/storage/index-store'
 import { backends } from './backends'
-import { contactRow, updateSetting } from './storage-helpers'
-
-const contactDoc = (ws: string, id: string): string => `${ws}/contact/${id}`
-
-async function indexContact(backend: Backend, row: ContactIndexRow): Promise<void> {
-  await backend.documents.append(
-    contactDoc(row.workspace, row.id),
-    updateSetting('id', row.id),
-    row,
-  )
-}
+import { indexContact } from './contract-helpers'
+import { contactRow } from './storage-helpers'
 
 /** Every chunk a snapshot gives, up to and including the first empty one. */
 function drain(snapshot: ContactSnapshot, max: number): string[][] {

@@ -1,52 +1,15 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { CardfileError } from '@cardfile/core'
-import type { ContactIndexRow, ConversationIndexRow, Page } from '../src/storage/index-store'
 import type { Backend } from '../src/backend'
 import { backends } from './backends'
+import {
+  allPages,
+  codeOf,
+  contactDoc,
+  conversationDoc,
+  indexContact,
+  indexConversation,
+} from './contract-helpers'
 import { contactRow, conversationRow, updateSetting } from './storage-helpers'
-
-const contactDoc = (ws: string, id: string): string => `${ws}/contact/${id}`
-const conversationDoc = (ws: string, id: string): string => `${ws}/conversation/${id}`
-
-async function indexContact(backend: Backend, row: ContactIndexRow): Promise<void> {
-  await backend.documents.append(
-    contactDoc(row.workspace, row.id),
-    updateSetting('id', row.id),
-    row,
-  )
-}
-
-async function indexConversation(backend: Backend, row: ConversationIndexRow): Promise<void> {
-  await backend.documents.append(
-    conversationDoc(row.workspace, row.id),
-    updateSetting('id', row.id),
-    row,
-  )
-}
-
-/** Reads every page of a query, checking no page is larger than the limit. */
-async function allPages<T>(
-  read: (cursor: string | null) => Promise<Page<T>>,
-  limit: number,
-): Promise<T[][]> {
-  const pages: T[][] = []
-  let cursor: string | null = null
-  do {
-    const page: Page<T> = await read(cursor)
-    expect(page.items.length).toBeLessThanOrEqual(limit)
-    pages.push([...page.items])
-    cursor = page.next
-  } while (cursor !== null && pages.length < 100)
-  return pages
-}
-
-const codeOf = async (p: Promise<unknown>): Promise<string> => {
-  const error: unknown = await p.then(
-    () => null,
-    (e: unknown) => e,
-  )
-  return error instanceof CardfileError ? error.code : `not a CardfileError: ${String(error)}`
-}
 
 describe.each(backends)('%s index store', (_name, factory) => {
   let backend: Backend

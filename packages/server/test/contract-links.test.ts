@@ -1,5 +1,4 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { CardfileError } from '@cardfile/core'
 import type { Backend } from '../src/backend'
 import type {
   ContactLinkLogEntry,
@@ -7,19 +6,10 @@ import type {
   LinkAuthor,
   RelinkChunk,
 } from '../src/linking/link-store'
-import type { ContactIndexRow, Page } from '../src/storage/index-store'
+import type { Page } from '../src/storage/index-store'
 import { backends } from './backends'
-import { contactRow, updateSetting } from './storage-helpers'
-
-const contactDoc = (ws: string, id: string): string => `${ws}/contact/${id}`
-
-async function indexContact(backend: Backend, row: ContactIndexRow): Promise<void> {
-  await backend.documents.append(
-    contactDoc(row.workspace, row.id),
-    updateSetting('id', row.id),
-    row,
-  )
-}
+import { codeOf, contactDoc, indexContact } from './contract-helpers'
+import { contactRow } from './storage-helpers'
 
 const admin: LinkAuthor = { role: 'admin', userId: 'u-admin' }
 const agent: LinkAuthor = { role: 'agent', userId: 'u-agent' }
@@ -60,14 +50,6 @@ async function allPages(
     cursor = page.next
   } while (cursor !== null && pages.length < 100)
   return pages
-}
-
-const codeOf = async (p: Promise<unknown>): Promise<string> => {
-  const error: unknown = await p.then(
-    () => null,
-    (e: unknown) => e,
-  )
-  return error instanceof CardfileError ? error.code : `not a CardfileError: ${String(error)}`
 }
 
 const cursorOf = (value: unknown): string =>
