@@ -36,8 +36,8 @@ describe.each(backends)('%s deletion log', (_name, open) => {
   let backend: Backend
   let cleanup: () => Promise<void>
 
-  beforeEach(() => {
-    ;({ backend, cleanup } = open())
+  beforeEach(async () => {
+    ;({ backend, cleanup } = await open())
   })
 
   afterEach(() => cleanup())
@@ -130,6 +130,18 @@ describe.each(backends)('%s deletion log', (_name, open) => {
     expect(await codeOf(list({ limit: -3 }))).toBe('bad-request')
     expect(await codeOf(list({ limit: 2.5 }))).toBe('bad-request')
     expect(await codeOf(list({ limit: 1001 }))).toBe('bad-request')
+  })
+
+  it('refuses a second record under an id of the workspace with a typed error, keeping the first', async () => {
+    const first = record('w1', 'r1', { deletedAt: 10 })
+    await backend.deletionLog.append(first)
+
+    const again = backend.deletionLog.append(record('w1', 'r1', { hint: 'other', deletedAt: 20 }))
+    expect(await codeOf(again)).toBe('invalid-value')
+    expect((await backend.deletionLog.list('w1', { limit: 10 })).items).toEqual([first])
+    // The same id in another workspace is another record.
+    await backend.deletionLog.append(record('w2', 'r1'))
+    expect(await ids('w2')).toEqual(['r1'])
   })
 
   it('offers no way to change or remove a record', () => {

@@ -1,15 +1,16 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { Backend } from '../src/backend'
 import type { ContactSnapshot } from '../src/exports/export-store'
+import type { ContactIndexRow } from '../src/storage/index-store'
 import { backends } from './backends'
-import { indexContact } from './contract-helpers'
+import { codeOf, indexContact } from './contract-helpers'
 import { contactRow } from './storage-helpers'
 
 /** Every chunk a snapshot gives, up to and including the first empty one. */
-function drain(snapshot: ContactSnapshot, max: number): string[][] {
+async function drain(snapshot: ContactSnapshot, max: number): Promise<string[][]> {
   const chunks: string[][] = []
   for (let i = 0; i < 100; i++) {
-    const chunk = snapshot.next(max)
+    const chunk = await snapshot.next(max)
     expect(chunk.length).toBeLessThanOrEqual(max)
     chunks.push(chunk.map((r) => r.id))
     if (chunk.length === 0) break
@@ -22,38 +23,45 @@ describe.each(backends)('%s export store', (_name, open) => {
   let cleanup: () => Promise<void>
   const opened: ContactSnapshot[] = []
 
-  beforeEach(() => {
-    ;({ backend, cleanup } = open())
+  beforeEach(async () => {
+    ;({ backend, cleanup } = await open())
   })
 
   afterEach(async () => {
-    for (const s of opened.splice(0)) s.close()
+    for (const s of opened.splice(0)) await s.close()
     await cleanup()
   })
 
-  const snapshot = (
+  const snapshot = async (
     workspace: string,
     from: number | null = null,
     to: number | null = null,
-  ): ContactSnapshot => {
-    const s = backend.exports.openContactSnapshot(workspace, { from, to })
+  ): Promise<ContactSnapshot> => {
+    const s = await backend.exports.openContactSnapshot(workspace, { from, to })
     opened.push(s)
     return s
   }
 
   /** The ids of a whole snapshot, read in one chunk. */
-  const idsIn = (workspace: string, from: number | null, to: number | null): string[] => {
-    const s = snapshot(workspace, from, to)
-    const ids = s.next(1000).map((r) => r.id)
+  const idsIn = async (
+    workspace: string,
+    from: number | null,
+    to: number | null,
+  ): Promise<string[]> => {
+    const s = await snapshot(workspace, from, to)
+    const ids = (await s.next(1000)).map((r) => r.id)
     expect(s.total).toBe(ids.length)
-    s.close()
+    await s.close()
     return ids
   }
 
-  it('holds nothing for a workspace without contacts', () => {
-    const s = snapshot('w1')
+  const idsOf = async (chunk: Promise<readonly ContactIndexRow[]>): Promise<string[]> =>
+    (await chunk).map((r) => r.id)
+
+  it('holds nothing for a workspace without contacts', async () => {
+    const s = await snapshot('w1')
     expect(s.total).toBe(0)
-    expect(s.next(10)).toEqual([])
+    expect(await s.next(10)).toEqual([])
   })
 
   it('reads every contact oldest first in chunks of at most max, then empty chunks', async () => {
@@ -66,13 +74,13 @@ describe.each(backends)('%s export store', (_name, open) => {
     ]
     for (const row of rows) await indexContact(backend, row)
 
-    const s = snapshot('w1')
+    const s = await snapshot('w1')
     expect(s.total).toBe(5)
-    const first = s.next(2)
+    const first = await s.next(2)
     // Equal createdAt (a, b, c) is broken by id; the rows come back as they were indexed.
     expect(first).toEqual([rows[2], rows[3]])
-    expect(drain(s, 2)).toEqual([['b', 'c'], ['late'], []])
-    expect(s.next(2)).toEqual([])
+    expect(await drain(s, 2)).toEqual([['b', 'c'], ['late'], []])
+    expect(await s.next(2)).toEqual([])
     expect(s.total).toBe(5)
   })
 
@@ -80,8 +88,17 @@ describe.each(backends)('%s export store', (_name, open) => {
     for (let i = 1; i <= 4; i++) {
       await indexContact(backend, contactRow('w1', `c${i}`, { createdAt: i }))
     }
-    const s = snapshot('w1')
-    expect(drain(s, 2)).toEqual([['c1', 'c2'], ['c3', 'c4'], []])
+    const s = await snapshot('w1')
+    expect(await drain(s, 2)).toEqual([['c1', 'c2'], ['c3', 'c4'], []])
+  })
+
+  it('breaks ties of createdAt by id compared code unit by code unit, not by locale', async () => {
+    // A locale collation orders these _x, -1, a, b, B, Z.
+    for (const id of ['b', '_x', 'B', 'a', 'Z', '-1']) {
+      await indexContact(backend, contactRow('w1', id, { createdAt: 5 }))
+    }
+    const s = await snapshot('w1')
+    expect(await drain(s, 2)).toEqual([['-1', 'B'], ['Z', '_x'], ['a', 'b'], []])
   })
 
   it('holds the contacts created in [from, to), a null bound being open', async () => {
@@ -95,14 +112,14 @@ describe.each(backends)('%s export store', (_name, open) => {
       await indexContact(backend, contactRow('w1', id, { createdAt }))
     }
 
-    expect(idsIn('w1', 20, 30)).toEqual(['t20', 't25'])
-    expect(idsIn('w1', 20, null)).toEqual(['t20', 't25', 't30', 't40'])
-    expect(idsIn('w1', null, 30)).toEqual(['t10', 't20', 't25'])
-    expect(idsIn('w1', null, null)).toEqual(['t10', 't20', 't25', 't30', 't40'])
-    expect(idsIn('w1', 25, 26)).toEqual(['t25'])
-    expect(idsIn('w1', 30, 30)).toEqual([])
-    expect(idsIn('w1', 40, 10)).toEqual([])
-    expect(idsIn('w1', 41, null)).toEqual([])
+    expect(await idsIn('w1', 20, 30)).toEqual(['t20', 't25'])
+    expect(await idsIn('w1', 20, null)).toEqual(['t20', 't25', 't30', 't40'])
+    expect(await idsIn('w1', null, 30)).toEqual(['t10', 't20', 't25'])
+    expect(await idsIn('w1', null, null)).toEqual(['t10', 't20', 't25', 't30', 't40'])
+    expect(await idsIn('w1', 25, 26)).toEqual(['t25'])
+    expect(await idsIn('w1', 30, 30)).toEqual([])
+    expect(await idsIn('w1', 40, 10)).toEqual([])
+    expect(await idsIn('w1', 41, null)).toEqual([])
   })
 
   it("holds only the workspace's own contacts", async () => {
@@ -110,30 +127,30 @@ describe.each(backends)('%s export store', (_name, open) => {
     await indexContact(backend, contactRow('w2', 'c2', { createdAt: 2 }))
     await indexContact(backend, contactRow('w2', 'c1', { createdAt: 3 }))
 
-    expect(idsIn('w1', null, null)).toEqual(['c1'])
-    expect(idsIn('w2', null, null)).toEqual(['c2', 'c1'])
-    expect(idsIn('w3', null, null)).toEqual([])
+    expect(await idsIn('w1', null, null)).toEqual(['c1'])
+    expect(await idsIn('w2', null, null)).toEqual(['c2', 'c1'])
+    expect(await idsIn('w3', null, null)).toEqual([])
   })
 
   it('leaves out contacts appended after it opened and shows changed ones as they were', async () => {
     await indexContact(backend, contactRow('w1', 'c1', { createdAt: 10 }))
     await indexContact(backend, contactRow('w1', 'c2', { createdAt: 20 }))
 
-    const s = snapshot('w1')
+    const s = await snapshot('w1')
     await indexContact(backend, contactRow('w1', 'c0', { createdAt: 5 }))
     await indexContact(backend, contactRow('w1', 'c3', { createdAt: 30 }))
     await indexContact(backend, contactRow('w1', 'c1', { createdAt: 10, vip: true, hint: 'new' }))
 
     expect(s.total).toBe(2)
-    const rows = s.next(10)
+    const rows = await s.next(10)
     expect(rows.map((r) => r.id)).toEqual(['c1', 'c2'])
     expect(rows[0]).toMatchObject({ vip: false, hint: 'hint-c1' })
-    expect(s.next(10)).toEqual([])
+    expect(await s.next(10)).toEqual([])
 
     // A snapshot opened afterwards sees the changes.
-    const later = snapshot('w1')
+    const later = await snapshot('w1')
     expect(later.total).toBe(4)
-    const now = later.next(10)
+    const now = await later.next(10)
     expect(now.map((r) => r.id)).toEqual(['c0', 'c1', 'c2', 'c3'])
     expect(now[1]).toMatchObject({ vip: true, hint: 'new' })
   })
@@ -142,14 +159,14 @@ describe.each(backends)('%s export store', (_name, open) => {
     for (let i = 1; i <= 4; i++) {
       await indexContact(backend, contactRow('w1', `c${i}`, { createdAt: i * 10 }))
     }
-    const s = snapshot('w1')
-    expect(s.next(2).map((r) => r.id)).toEqual(['c1', 'c2'])
+    const s = await snapshot('w1')
+    expect(await idsOf(s.next(2))).toEqual(['c1', 'c2'])
 
     await indexContact(backend, contactRow('w1', 'c2b', { createdAt: 25 }))
     await indexContact(backend, contactRow('w1', 'c5', { createdAt: 50 }))
     await indexContact(backend, contactRow('w1', 'c4', { createdAt: 40, vip: true }))
 
-    const rest = s.next(10)
+    const rest = await s.next(10)
     expect(rest.map((r) => r.id)).toEqual(['c3', 'c4'])
     expect(rest[1]?.vip).toBe(false)
   })
@@ -158,32 +175,78 @@ describe.each(backends)('%s export store', (_name, open) => {
     await indexContact(backend, contactRow('w1', 'c1', { createdAt: 1 }))
     await indexContact(backend, contactRow('w1', 'c2', { createdAt: 2 }))
 
-    const unread = snapshot('w1')
-    unread.close()
-    unread.close()
+    const unread = await snapshot('w1')
+    await unread.close()
+    await unread.close()
 
-    const read = snapshot('w1')
-    expect(read.next(1).map((r) => r.id)).toEqual(['c1'])
-    read.close()
-    expect(() => read.close()).not.toThrow()
+    const read = await snapshot('w1')
+    expect(await idsOf(read.next(1))).toEqual(['c1'])
+    await read.close()
+    await expect(read.close()).resolves.toBeUndefined()
 
     // Closed snapshots leave the store usable: writes and a new snapshot see everything.
     await indexContact(backend, contactRow('w1', 'c3', { createdAt: 3 }))
-    expect(idsIn('w1', null, null)).toEqual(['c1', 'c2', 'c3'])
+    expect(await idsIn('w1', null, null)).toEqual(['c1', 'c2', 'c3'])
   })
 
   it('keeps several open snapshots independent of each other', async () => {
     for (let i = 1; i <= 3; i++) {
       await indexContact(backend, contactRow('w1', `c${i}`, { createdAt: i }))
     }
-    const one = snapshot('w1')
+    const one = await snapshot('w1')
     await indexContact(backend, contactRow('w1', 'c4', { createdAt: 4 }))
-    const two = snapshot('w1')
+    const two = await snapshot('w1')
 
-    expect(one.next(2).map((r) => r.id)).toEqual(['c1', 'c2'])
-    expect(two.next(3).map((r) => r.id)).toEqual(['c1', 'c2', 'c3'])
-    one.close()
-    expect(two.next(3).map((r) => r.id)).toEqual(['c4'])
+    expect(await idsOf(one.next(2))).toEqual(['c1', 'c2'])
+    expect(await idsOf(two.next(3))).toEqual(['c1', 'c2', 'c3'])
+    await one.close()
+    expect(await idsOf(two.next(3))).toEqual(['c4'])
     expect([one.total, two.total]).toEqual([3, 4])
+  })
+
+  it('refuses a chunk size that is not a positive integer, and reads on afterwards', async () => {
+    for (let i = 1; i <= 3; i++) {
+      await indexContact(backend, contactRow('w1', `c${i}`, { createdAt: i }))
+    }
+    const s = await snapshot('w1')
+    for (const max of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(await codeOf(s.next(max))).toBe('bad-request')
+    }
+    // A refused size neither ended the snapshot nor moved it on.
+    expect(await idsOf(s.next(2))).toEqual(['c1', 'c2'])
+    expect(await codeOf(s.next(0))).toBe('bad-request')
+    expect(await drain(s, 2)).toEqual([['c3'], []])
+  })
+
+  it('refuses to read once closed rather than answer an empty chunk', async () => {
+    await indexContact(backend, contactRow('w1', 'c1', { createdAt: 1 }))
+    await indexContact(backend, contactRow('w1', 'c2', { createdAt: 2 }))
+    const s = await snapshot('w1')
+    expect(await idsOf(s.next(1))).toEqual(['c1'])
+    await s.close()
+    // An empty chunk would read as the end and finish a cut-off export file.
+    await expect(s.next(1)).rejects.toThrow(/closed/)
+  })
+
+  it('reads consecutive chunks when reads are asked for without waiting', async () => {
+    for (let i = 1; i <= 5; i++) {
+      await indexContact(backend, contactRow('w1', `c${i}`, { createdAt: i }))
+    }
+    const s = await snapshot('w1')
+    const chunks = await Promise.all([s.next(2), s.next(2), s.next(2), s.next(2)])
+    expect(chunks.map((c) => c.map((r) => r.id))).toEqual([['c1', 'c2'], ['c3', 'c4'], ['c5'], []])
+  })
+
+  it('lets a close asked for during a read wait for it, then refuses further reads', async () => {
+    for (let i = 1; i <= 3; i++) {
+      await indexContact(backend, contactRow('w1', `c${i}`, { createdAt: i }))
+    }
+    const s = await snapshot('w1')
+    const reading = s.next(2)
+    const closing = s.close()
+    expect(await idsOf(reading)).toEqual(['c1', 'c2'])
+    await closing
+    await expect(s.next(2)).rejects.toThrow(/closed/)
+    expect(await idsIn('w1', null, null)).toEqual(['c1', 'c2', 'c3'])
   })
 })

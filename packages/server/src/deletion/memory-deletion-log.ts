@@ -1,5 +1,6 @@
 import { checkLimit, decodeCursor, newestPage } from '../storage/cursor'
 import type { DeletionLog, DeletionRecord } from './deletion-log'
+import { duplicateRecord } from './duplicate-record'
 
 /** Newest first: deletedAt descending, then id descending. */
 const newestFirst = (a: DeletionRecord, b: DeletionRecord): number =>
@@ -18,6 +19,9 @@ export function createMemoryDeletionLog(
   const records: DeletionRecord[] = []
   return {
     async append(record) {
+      if (records.some((r) => r.workspace === record.workspace && r.id === record.id)) {
+        throw duplicateRecord(record)
+      }
       // Frozen copies: nothing outside can change a record once written.
       records.push(Object.freeze({ ...record, deletedBy: Object.freeze({ ...record.deletedBy }) }))
     },

@@ -1,7 +1,8 @@
-import type { Database } from 'better-sqlite3'
+import Database from 'better-sqlite3'
 import type { ChannelId } from '@cardfile/core'
 import { checkLimit, decodeCursor, newestPage } from '../storage/cursor'
 import type { DeletionLog, DeletionRecord } from './deletion-log'
+import { duplicateRecord } from './duplicate-record'
 
 interface DeletionSqlRow {
   workspace: string
@@ -22,7 +23,7 @@ const toRecord = (r: DeletionSqlRow): DeletionRecord => ({
   deletedBy: { userId: r.deleted_by_user, name: r.deleted_by_name },
 })
 
-const tableExists = (db: Database, name: string): boolean =>
+const tableExists = (db: Database.Database, name: string): boolean =>
   db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !==
   undefined
 
@@ -34,7 +35,7 @@ const tableExists = (db: Database, name: string): boolean =>
  * const log = createSqliteDeletionLog(db)
  * await log.append({ workspace: 'demo', id: 'r1', hint: '@an***a', channel: 'x', deletedAt, deletedBy })
  */
-export function createSqliteDeletionLog(db: Database): DeletionLog {
+export function createSqliteDeletionLog(db: Database.Database): DeletionLog {
   const insert = db.prepare<[DeletionSqlRow]>(
     `INSERT INTO deleted_contacts (workspace, id, hint, channel, deleted_at, deleted_by_user,
        deleted_by_name)
@@ -70,15 +71,25 @@ export function createSqliteDeletionLog(db: Database): DeletionLog {
 
   return {
     async append(record) {
-      insert.run({
-        workspace: record.workspace,
-        id: record.id,
-        hint: record.hint,
-        channel: record.channel,
-        deleted_at: record.deletedAt,
-        deleted_by_user: record.deletedBy.userId,
-        deleted_by_name: record.deletedBy.name,
-      })
+      try {
+        insert.run({
+          workspace: record.workspace,
+          id: record.id,
+          hint: record.hint,
+          channel: record.channel,
+          deleted_at: record.deletedAt,
+          deleted_by_user: record.deletedBy.userId,
+          deleted_by_name: record.deletedBy.name,
+        })
+      } catch (error) {
+        if (
+          error instanceof Database.SqliteError &&
+          error.code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
+        ) {
+          throw duplicateRecord(record)
+        }
+        throw error
+      }
     },
 
     async list(workspace, query) {

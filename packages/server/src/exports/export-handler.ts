@@ -73,7 +73,7 @@ export function exportJobHandler(options: ExportHandlerOptions): JobHandler {
           yield stringify([layout.header], { bom: true, escape_formulas: true })
           for (;;) {
             stopIfLost()
-            const chunk = snapshot.next(chunkSize)
+            const chunk = await snapshot.next(chunkSize)
             if (chunk.length === 0) return
             rows += chunk.length
             yield stringify(
@@ -99,7 +99,7 @@ export function exportJobHandler(options: ExportHandlerOptions): JobHandler {
         if (written) await blobs.delete(key)
         throw error
       } finally {
-        snapshot.close()
+        await snapshot.close()
       }
     },
   }

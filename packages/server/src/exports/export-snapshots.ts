@@ -17,7 +17,7 @@ export interface ExportSnapshots {
    * Opens a snapshot for `job` with `open`, once no erasure is going on in this process, and
    * holds it until it is closed.
    */
-  open(job: Job, open: () => ContactSnapshot): Promise<HeldSnapshot>
+  open(job: Job, open: () => Promise<ContactSnapshot>): Promise<HeldSnapshot>
   /**
    * Before a contact created at `createdAt` is erased: takes the erasure lock (no export
    * snapshot opens in this process until the release), cancels the unfinished exports of the
@@ -38,7 +38,7 @@ interface Entry {
   readonly snapshot: ContactSnapshot
   stopped: boolean
   readonly closed: Promise<void>
-  close(): void
+  close(): Promise<void>
 }
 
 /**
@@ -71,17 +71,22 @@ export function createExportSnapshots(options: {
   return {
     async open(job, openSnapshot) {
       return locks.run(LOCK, async () => {
-        const snapshot = openSnapshot()
+        const snapshot = await openSnapshot()
         let markClosed!: () => void
+        let closing: Promise<void> | null = null
         const entry: Entry = {
           job,
           snapshot,
           stopped: false,
           closed: new Promise<void>((resolve) => (markClosed = resolve)),
           close() {
-            snapshot.close()
-            open.delete(entry)
-            markClosed()
+            // Marked closed only once the store let go of it: on SQLite an erasure's checkpoint
+            // fails while the read connection is still open.
+            closing ??= snapshot.close().finally(() => {
+              open.delete(entry)
+              markClosed()
+            })
+            return closing
           },
         }
         open.add(entry)
@@ -90,7 +95,7 @@ export function createExportSnapshots(options: {
           get stopped() {
             return entry.stopped
           },
-          next(max) {
+          async next(max) {
             // Never an empty page: that would read as the end, and finish a cut-off file.
             if (entry.stopped) throw new JobLostError(`export ${job.id} was stopped by an erasure`)
             return snapshot.next(max)
@@ -135,7 +140,7 @@ export function createExportSnapshots(options: {
         for (const entry of [...open]) {
           if (entry.job.workspace === workspace && cancelled.has(entry.job.id)) {
             entry.stopped = true
-            entry.close()
+            void entry.close()
           }
         }
         await Promise.all([...open].map((entry) => entry.closed))

@@ -1,5 +1,6 @@
 import { compareNewest } from '../storage/index-rules'
 import type { ContactIndexRow } from '../storage/index-store'
+import { checkChunkSize, snapshotClosed } from './export-store'
 import type { ExportStore } from './export-store'
 
 /**
@@ -8,10 +9,11 @@ import type { ExportStore } from './export-store'
  *
  * @example
  * const exports = createMemoryExportStore(() => contacts.values())
+ * const snapshot = await exports.openContactSnapshot('demo', { from: null, to: null })
  */
 export function createMemoryExportStore(contacts: () => Iterable<ContactIndexRow>): ExportStore {
   return {
-    openContactSnapshot(workspace, range) {
+    async openContactSnapshot(workspace, range) {
       // Oldest first, as the SQLite snapshot reads.
       const rows = [...contacts()]
         .filter((r) => r.workspace === workspace)
@@ -19,15 +21,18 @@ export function createMemoryExportStore(contacts: () => Iterable<ContactIndexRow
         .filter((r) => range.to === null || r.createdAt < range.to)
         .sort((a, b) => compareNewest(b, a))
       let at = 0
+      let closed = false
       return {
         total: rows.length,
-        next(max) {
+        async next(max) {
+          checkChunkSize(max)
+          if (closed) throw snapshotClosed()
           const chunk = rows.slice(at, at + max)
           at += chunk.length
           return chunk
         },
-        close() {
-          at = rows.length
+        async close() {
+          closed = true
         },
       }
     },

@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3'
+import { checkChunkSize, snapshotClosed } from './export-store'
 import type { ContactSnapshot, ExportStore } from './export-store'
 import { toContactIndexRow } from '../storage/contact-sql-row'
 import type { ContactSqlRow } from '../storage/contact-sql-row'
@@ -9,12 +10,12 @@ import type { ContactSqlRow } from '../storage/contact-sql-row'
  *
  * @example
  * const exports = createSqliteExportStore('./cardfile.db')
- * const snapshot = exports.openContactSnapshot('demo', { from: null, to: null })
+ * const snapshot = await exports.openContactSnapshot('demo', { from: null, to: null })
  */
 export function createSqliteExportStore(path: string): ExportStore {
   const inMemory = path === ':memory:' || path === ''
   return {
-    openContactSnapshot(workspace, range) {
+    async openContactSnapshot(workspace, range) {
       if (inMemory) {
         throw new Error('contact snapshots need a database file, not an in-memory database')
       }
@@ -60,23 +61,39 @@ function openSnapshot(
     const total = count.get(bind({}))!.n
     let last: { t: number; i: string } | null = null
     let done = false
+    const close = (): void => {
+      if (!reader.open) return
+      try {
+        if (reader.inTransaction) reader.exec('COMMIT')
+      } catch {
+        // Ending a read-only transaction loses nothing; closing the connection ends it anyway.
+      }
+      reader.close()
+    }
     return {
       total,
-      next(max) {
+      async next(max) {
+        checkChunkSize(max)
+        if (!reader.open) throw snapshotClosed()
         if (done) return []
-        const rows =
-          last === null
-            ? first.all(bind({ limit: max }))
-            : after.all(bind({ limit: max, t: last.t, i: last.i }))
-        const tail = rows.at(-1)
-        if (tail === undefined || rows.length < max) done = true
-        if (tail !== undefined) last = { t: tail.created_at, i: tail.id }
-        return rows.map(toContactIndexRow)
+        try {
+          const rows =
+            last === null
+              ? first.all(bind({ limit: max }))
+              : after.all(bind({ limit: max, t: last.t, i: last.i }))
+          const tail = rows.at(-1)
+          if (tail === undefined || rows.length < max) done = true
+          if (tail !== undefined) last = { t: tail.created_at, i: tail.id }
+          return rows.map(toContactIndexRow)
+        } catch (error) {
+          // A failed read leaves nothing worth keeping open (and an open reader blocks
+          // checkpoints); later reads reject as closed.
+          close()
+          throw error
+        }
       },
-      close() {
-        if (!reader.open) return
-        if (reader.inTransaction) reader.exec('COMMIT')
-        reader.close()
+      async close() {
+        close()
       },
     }
   } catch (error) {
