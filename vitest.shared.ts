@@ -19,6 +19,8 @@ export const sharedTestConfig: UserConfig = {
       { find: /^@cardfile\/server\/demo$/, replacement: src('server', 'demo/index.ts') },
       { find: /^@cardfile\/server\/sqlite$/, replacement: src('server', 'sqlite/index.ts') },
       { find: /^@cardfile\/server\/memory$/, replacement: src('server', 'memory/index.ts') },
+      { find: /^@cardfile\/server\/postgres$/, replacement: src('server', 'postgres/index.ts') },
+      { find: /^@cardfile\/server\/redis$/, replacement: src('server', 'redis/index.ts') },
     ],
   },
   test: {

@@ -7,6 +7,8 @@ export default defineConfig({
     'demo/index': 'src/demo/index.ts',
     'sqlite/index': 'src/sqlite/index.ts',
     'memory/index': 'src/memory/index.ts',
+    'postgres/index': 'src/postgres/index.ts',
+    'redis/index': 'src/redis/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,

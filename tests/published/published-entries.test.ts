@@ -21,6 +21,8 @@ const expected: Record<string, readonly string[]> = {
   '@cardfile/server': ['createCardfileServer', 'cardfileExtensions', 'httpApi', 'signToken'],
   '@cardfile/server/sqlite': ['createSqliteBackend'],
   '@cardfile/server/memory': ['createMemoryBackend'],
+  '@cardfile/server/postgres': ['createPostgresBackend'],
+  '@cardfile/server/redis': ['createRedisCoordination'],
   '@cardfile/server/demo': ['seedDemoWorkspace', 'DEMO_USERS'],
 }
 

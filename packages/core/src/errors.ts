@@ -48,6 +48,8 @@ export const ErrorCodes = {
    * local edits included, and the document was loaded afresh from the server.
    */
   CacheDiscarded: 'cache-discarded',
+  /** A service the server depends on (its database, its message bus) did not answer: retry. */
+  Unavailable: 'unavailable',
   Internal: 'internal',
 } as const
 

@@ -55,6 +55,12 @@ export interface Backend {
   readonly inbound: InboundLog
   /** Counters for metrics (commit latency, pending appends). */
   stats(): StorageStats
+  /**
+   * False while the backend cannot reach a service it depends on (a database server):
+   * `/readyz` then answers 503 so a load balancer sends clients elsewhere. Embedded backends
+   * are always available.
+   */
+  available(): boolean
   /** Flushes pending commits and closes every store. */
   close(): Promise<void>
 }
@@ -71,4 +77,10 @@ export interface StorageStats {
   readonly lastCommitMs: number
   /** Compactions of a document into its snapshot since start. */
   readonly compactions: number
+}
+
+/** Where storage reports problems it handles itself (background compaction failures). */
+export interface StorageLogger {
+  warn(message: string, context?: Record<string, unknown>): void
+  error(message: string, context?: Record<string, unknown>): void
 }

@@ -342,7 +342,7 @@ export async function createCardfileServer(
         windowMs: 60_000,
       }),
     }),
-    ready: () => !closing,
+    ready: () => !closing && options.backend.available() && (coordination.available?.() ?? true),
     erasureHooks: extensionErasureHooks,
     erasureBarriers,
     coordination,

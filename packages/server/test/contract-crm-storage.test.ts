@@ -42,8 +42,8 @@ describe.each(backends)('%s CRM storage', (_name, open) => {
   let backend: Backend
   let cleanup: () => Promise<void>
 
-  beforeEach(() => {
-    ;({ backend, cleanup } = open())
+  beforeEach(async () => {
+    ;({ backend, cleanup } = await open())
   })
 
   afterEach(() => cleanup())

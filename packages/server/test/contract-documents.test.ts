@@ -27,8 +27,8 @@ const changed = (subject: string): NewDomainEvent => ({
 describe.each(backends)('%s document store', (_name, open) => {
   let backend: Backend
   let cleanup: () => Promise<void>
-  beforeEach(() => {
-    ;({ backend, cleanup } = open())
+  beforeEach(async () => {
+    ;({ backend, cleanup } = await open())
   })
   afterEach(() => cleanup())
 
@@ -127,7 +127,7 @@ describe.each(backends)('%s document store', (_name, open) => {
     const first = await backend.generation()
     expect(first).toMatch(/\S{8,}/)
     expect(await backend.generation()).toBe(first)
-    const other = open()
+    const other = await open()
     try {
       expect(await other.backend.generation()).not.toBe(first)
     } finally {

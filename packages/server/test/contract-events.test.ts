@@ -3,14 +3,18 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { NewDomainEvent } from '../src/events/domain-event'
 import type { EventStore } from '../src/events/event-store'
 import { createMemoryEventStore } from '../src/events/memory-event-store'
+import { createPostgresEventStore } from '../src/events/postgres-event-store'
 import { createSqliteEventStore } from '../src/events/sqlite-event-store'
 import { migrate } from '../src/storage/sqlite-schema'
+import { openTestDatabase } from './postgres-test-db'
 
 /** A clock the test moves by hand, so leases run out without waiting. */
 const clock = { now: 1_000_000 }
 const now = (): number => clock.now
 
-const stores: [string, () => { store: EventStore; close: () => void }][] = [
+type Opened = { store: EventStore; close: () => unknown }
+
+const stores: [string, () => Opened | Promise<Opened>][] = [
   ['memory', () => ({ store: createMemoryEventStore(now), close: () => {} })],
   [
     'SQLite',
@@ -18,6 +22,13 @@ const stores: [string, () => { store: EventStore; close: () => void }][] = [
       const db = new Database(':memory:')
       migrate(db)
       return { store: createSqliteEventStore(db, now), close: () => db.close() }
+    },
+  ],
+  [
+    'PostgreSQL',
+    async () => {
+      const { db, cleanup } = await openTestDatabase()
+      return { store: createPostgresEventStore(db, now), close: cleanup }
     },
   ],
 ]
@@ -33,12 +44,14 @@ const changed = (subject: string, at = clock.now): NewDomainEvent => ({
 
 describe.each(stores)('%s event store', (_name, factory) => {
   let store: EventStore
-  let close: () => void
-  beforeEach(() => {
+  let close: () => unknown
+  beforeEach(async () => {
     clock.now = 1_000_000
-    ;({ store, close } = factory())
+    ;({ store, close } = await factory())
   })
-  afterEach(() => close())
+  afterEach(async () => {
+    await close()
+  })
 
   it('reads events back in publish order with increasing seqs and their data', async () => {
     await store.publish([changed('c1'), changed('c2')])

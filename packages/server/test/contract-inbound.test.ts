@@ -14,8 +14,8 @@ describe.each(backends)('%s inbound log', (_name, open) => {
   let backend: Backend
   let cleanup: () => Promise<void>
 
-  beforeEach(() => {
-    ;({ backend, cleanup } = open())
+  beforeEach(async () => {
+    ;({ backend, cleanup } = await open())
   })
 
   afterEach(() => cleanup())

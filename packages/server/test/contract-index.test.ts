@@ -15,8 +15,8 @@ describe.each(backends)('%s index store', (_name, factory) => {
   let backend: Backend
   let cleanup: () => Promise<void>
 
-  beforeEach(() => {
-    ;({ backend, cleanup } = factory())
+  beforeEach(async () => {
+    ;({ backend, cleanup } = await factory())
   })
 
   afterEach(() => cleanup())

@@ -2,13 +2,17 @@ import Database from 'better-sqlite3'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { JobStore } from '../src/jobs/job-store'
 import { createMemoryJobStore } from '../src/jobs/memory-job-store'
+import { createPostgresJobStore } from '../src/jobs/postgres-job-store'
 import { createSqliteJobStore } from '../src/jobs/sqlite-job-store'
 import { migrate } from '../src/storage/sqlite-schema'
+import { openTestDatabase } from './postgres-test-db'
 
 const clock = { now: 1_000_000 }
 const now = (): number => clock.now
 
-const stores: [string, () => { store: JobStore; close: () => void }][] = [
+type Opened = { store: JobStore; close: () => unknown }
+
+const stores: [string, () => Opened | Promise<Opened>][] = [
   ['memory', () => ({ store: createMemoryJobStore(now), close: () => {} })],
   [
     'SQLite',
@@ -18,16 +22,25 @@ const stores: [string, () => { store: JobStore; close: () => void }][] = [
       return { store: createSqliteJobStore(db, now), close: () => db.close() }
     },
   ],
+  [
+    'PostgreSQL',
+    async () => {
+      const { db, cleanup } = await openTestDatabase()
+      return { store: createPostgresJobStore(db, now), close: cleanup }
+    },
+  ],
 ]
 
 describe.each(stores)('%s job store', (_name, factory) => {
   let store: JobStore
-  let close: () => void
-  beforeEach(() => {
+  let close: () => unknown
+  beforeEach(async () => {
     clock.now = 1_000_000
-    ;({ store, close } = factory())
+    ;({ store, close } = await factory())
   })
-  afterEach(() => close())
+  afterEach(async () => {
+    await close()
+  })
 
   it('enqueues a job once per key and kind', async () => {
     const a = await store.enqueue({ kind: 'relink', workspace: 'ws', key: 'e1', input: { n: 1 } })

@@ -63,8 +63,8 @@ describe.each(backends)('%s link storage', (_name, open) => {
   let backend: Backend
   let cleanup: () => Promise<void>
 
-  beforeEach(() => {
-    ;({ backend, cleanup } = open())
+  beforeEach(async () => {
+    ;({ backend, cleanup } = await open())
   })
 
   afterEach(() => cleanup())

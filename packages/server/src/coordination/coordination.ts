@@ -22,6 +22,11 @@ export interface Coordination {
   rateLimiter(name: string, options: RateLimiterOptions): RateLimiter
   /** A cache named `name` (one per kind of value: CRM configurations, ...). */
   cache<T>(name: string): InvalidatingCache<T>
+  /**
+   * False while a service the coordination depends on does not answer (`/readyz` then says not
+   * ready). Absent: always available.
+   */
+  available?(): boolean
 }
 
 /**

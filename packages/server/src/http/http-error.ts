@@ -41,6 +41,7 @@ export function statusForCode(code: ErrorCode): number {
     case ErrorCodes.RateLimited:
       return 429
     case ErrorCodes.Timeout:
+    case ErrorCodes.Unavailable:
       return 503
     case ErrorCodes.Internal:
       return 500

@@ -236,6 +236,8 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryB
       return { pendingAppends: 0, ...counters }
     },
 
+    available: () => true,
+
     async close() {
       closed = true
     },

@@ -21,17 +21,13 @@ import type { NewDomainEvent } from '../events/domain-event'
 import { createSqliteEventStore } from '../events/sqlite-event-store'
 import { createSqliteJobStore } from '../jobs/sqlite-job-store'
 import { createSqliteInboundLog } from '../ingestion/sqlite-inbound-log'
-import type { Backend } from '../backend'
+import type { Backend, StorageLogger } from '../backend'
 import type { DocumentStore } from './document-store'
 import type { ConversationIndexRow, IndexRow, IndexStore, Page } from './index-store'
 import { toContactIndexRow } from './contact-sql-row'
 import type { ContactSqlRow } from './contact-sql-row'
 
-/** Where storage reports problems it handles itself (background compaction failures). */
-export interface StorageLogger {
-  warn(message: string, context?: Record<string, unknown>): void
-  error(message: string, context?: Record<string, unknown>): void
-}
+export type { StorageLogger } from '../backend'
 
 export interface SqliteBackendOptions {
   /** The database file; `-wal` and `-shm` files appear beside it. */
@@ -639,6 +635,8 @@ export function createSqliteBackend(input: string | SqliteBackendOptions): Sqlit
     stats() {
       return { pendingAppends: queue.length, ...counters }
     },
+
+    available: () => true,
 
     close() {
       closing ??= (async () => {

@@ -1,0 +1,64 @@
+import type { PgDatabase } from '../storage/postgres-database'
+import type { InboundLog, InboundResult } from './inbound-log'
+
+interface InboundPgRow {
+  contact_id: string
+  conversation_id: string
+  created_contact: number
+  created_conversation: number
+}
+
+/**
+ * The inbound log on PostgreSQL (table `inbound_messages`). Recording is one
+ * `INSERT … ON CONFLICT DO NOTHING`: when several instances answer the same message at once,
+ * the first answer committed stays and the others are ignored, with no window between a check
+ * and an insert.
+ *
+ * @example
+ * const log = createPostgresInboundLog(db)
+ * await log.record('demo', key, result, Date.now())
+ */
+export function createPostgresInboundLog(db: PgDatabase): InboundLog {
+  return {
+    async find(workspace, key) {
+      const row = await db.one<InboundPgRow>(
+        `SELECT contact_id, conversation_id, created_contact, created_conversation
+         FROM inbound_messages WHERE workspace = $1 AND key = $2`,
+        [workspace, key],
+      )
+      if (row === undefined) return null
+      const result: InboundResult = {
+        contactId: row.contact_id,
+        conversationId: row.conversation_id,
+        createdContact: row.created_contact === 1,
+        createdConversation: row.created_conversation === 1,
+      }
+      return result
+    },
+
+    async record(workspace, key, result, at) {
+      await db.run(
+        `INSERT INTO inbound_messages (workspace, key, contact_id, conversation_id,
+           created_contact, created_conversation, at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (workspace, key) DO NOTHING`,
+        [
+          workspace,
+          key,
+          result.contactId,
+          result.conversationId,
+          result.createdContact ? 1 : 0,
+          result.createdConversation ? 1 : 0,
+          at,
+        ],
+      )
+    },
+
+    async forgetContact(workspace, contactId) {
+      await db.run('DELETE FROM inbound_messages WHERE workspace = $1 AND contact_id = $2', [
+        workspace,
+        contactId,
+      ])
+    },
+  }
+}
