@@ -16,6 +16,10 @@ import { createCardfileServer } from './server'
 import type { CardfileServer } from './server'
 import { errorContext } from './sync/logger'
 import type * as SqliteModule from './sqlite/index'
+import type * as PostgresModule from './postgres/index'
+import type * as RedisModule from './redis/index'
+import type { RedisCoordination } from './redis/index'
+import type { Backend, StorageLogger } from './backend'
 import { signToken } from './tokens'
 
 /**
@@ -24,7 +28,8 @@ import { signToken } from './tokens'
  */
 
 const USAGE = `Usage:
-  cardfile serve [--port 1234] [--host 0.0.0.0] [--data ./cardfile.db] [--secret S]
+  cardfile serve [--port 1234] [--host 0.0.0.0] [--data ./cardfile.db | --postgres URL]
+                 [--postgres-schema NAME] [--redis URL] [--secret S]
                  [--cors-origin URL]... [--static ./dist]
                  [--demo [--reset-demo] [--crm-url URL [--crm-secret HEX]]]
   cardfile token --workspace demo --role admin --user ana [--name Ana] [--secret S] [--expires 12h]
@@ -33,6 +38,12 @@ Options of serve:
   --port      TCP port (default 1234; 0 picks a free one)
   --host      interface to listen on (default 0.0.0.0; 127.0.0.1 with --demo)
   --data      SQLite file (default ./cardfile.db; created when missing; one server per file)
+  --postgres  PostgreSQL URL instead of a SQLite file (or env CARDFILE_POSTGRES_URL), e.g.
+              postgres://cardfile:pw@db:5432/cardfile; tables are created on start
+  --postgres-schema  the schema holding the tables (default public; or env
+              CARDFILE_POSTGRES_SCHEMA)
+  --redis     Redis URL (or env CARDFILE_REDIS_URL) for what instances share: rate limits,
+              locks, cache invalidation; e.g. redis://cache:6379
   --secret    HS256 secret for tokens (or env CARDFILE_SECRET)
   --cors-origin  a browser origin allowed to use the API and websockets besides the server's
               own, e.g. https://inbox.example.com (repeat for more; * for any)
@@ -153,6 +164,9 @@ async function serveCommand(argv: readonly string[]): Promise<number> {
     port: { type: 'string' },
     host: { type: 'string' },
     data: { type: 'string' },
+    postgres: { type: 'string' },
+    'postgres-schema': { type: 'string' },
+    redis: { type: 'string' },
     secret: { type: 'string' },
     demo: { type: 'boolean' },
     'reset-demo': { type: 'boolean' },
@@ -166,9 +180,19 @@ async function serveCommand(argv: readonly string[]): Promise<number> {
   const demo = values.demo === true
   // The demo signs admin tokens for whoever asks: it listens on this machine unless told not to.
   const hostname = text(values, 'host') ?? (demo ? '127.0.0.1' : '0.0.0.0')
+  const postgres = postgresFrom(values)
+  if (postgres !== undefined && text(values, 'data') !== undefined) {
+    throw new UsageError('--data names a SQLite file: use it or --postgres, not both')
+  }
   const data = text(values, 'data') ?? './cardfile.db'
+  const redis = redisFrom(values)
   const reset = values['reset-demo'] === true
   if (reset && !demo) throw new UsageError('--reset-demo resets the demo: use it with --demo')
+  if (reset && postgres !== undefined) {
+    throw new UsageError(
+      '--reset-demo deletes a SQLite file; it does not empty a PostgreSQL database',
+    )
+  }
   const corsOrigins = originsFrom(values)
   let secret = secretFrom(values)
   if (secret === undefined) {
@@ -184,6 +208,8 @@ async function serveCommand(argv: readonly string[]): Promise<number> {
     port,
     hostname,
     data,
+    ...(postgres ? { postgres } : {}),
+    ...(redis === undefined ? {} : { redis }),
     secret,
     demo,
     reset,
@@ -192,6 +218,54 @@ async function serveCommand(argv: readonly string[]): Promise<number> {
     staticDir,
     ...(crm ? { crm } : {}),
   })
+}
+
+/** `--postgres` and `--postgres-schema` (or their environment variables), checked up front. */
+function postgresFrom(values: Values): ServeSettings['postgres'] {
+  const env = (name: string): string | undefined =>
+    process.env[name] === undefined || process.env[name] === '' ? undefined : process.env[name]
+  const url = text(values, 'postgres') ?? env('CARDFILE_POSTGRES_URL')
+  const schema = text(values, 'postgres-schema') ?? env('CARDFILE_POSTGRES_SCHEMA')
+  if (url === undefined) {
+    if (schema !== undefined) throw new UsageError('--postgres-schema needs --postgres')
+    return undefined
+  }
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    throw new UsageError('--postgres must be a URL such as postgres://user:pw@host:5432/db')
+  }
+  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
+    throw new UsageError('--postgres must be a postgres:// URL')
+  }
+  if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
+    throw new UsageError('--postgres-schema must be a lower-case SQL name (letters, digits, _)')
+  }
+  return { url, ...(schema === undefined ? {} : { schema }) }
+}
+
+/** `--redis` (or CARDFILE_REDIS_URL), checked up front. */
+function redisFrom(values: Values): string | undefined {
+  const env = process.env.CARDFILE_REDIS_URL
+  const url = text(values, 'redis') ?? (env === undefined || env === '' ? undefined : env)
+  if (url === undefined) return undefined
+  let parsed: URL | null = null
+  try {
+    parsed = new URL(url)
+  } catch {
+    parsed = null
+  }
+  if (parsed === null || (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:')) {
+    throw new UsageError('--redis must be a redis:// URL such as redis://cache:6379')
+  }
+  return url
+}
+
+/** The database as the start-up banner shows it: never the password. */
+function describePostgres(settings: NonNullable<ServeSettings['postgres']>): string {
+  const url = new URL(settings.url)
+  return `PostgreSQL ${url.host}${url.pathname} (schema ${settings.schema ?? 'public'})`
 }
 
 /** `--cors-origin` values, each an origin as a browser sends it (or `*`). */
@@ -241,6 +315,10 @@ interface ServeSettings {
   readonly port: number
   readonly hostname: string
   readonly data: string
+  /** A PostgreSQL database instead of the SQLite file `data`. */
+  readonly postgres?: { readonly url: string; readonly schema?: string }
+  /** Redis for coordination between instances (`--redis`). */
+  readonly redis?: string
   readonly secret: string
   readonly demo: boolean
   /** Delete the database before opening it (`--reset-demo`). */
@@ -276,25 +354,108 @@ async function loadSqlite(): Promise<SqliteEntry> {
   }
 }
 
+/** Opens the backend the settings name: the SQLite file, or the PostgreSQL database. */
+async function openBackend(settings: ServeSettings, logger: StorageLogger): Promise<Backend> {
+  if (settings.postgres !== undefined) {
+    const { createPostgresBackend } = await loadPostgres()
+    try {
+      return await createPostgresBackend({
+        url: settings.postgres.url,
+        ...(settings.postgres.schema === undefined ? {} : { schema: settings.postgres.schema }),
+        newGeneration: settings.newGeneration,
+        logger,
+      })
+    } catch (error) {
+      if (error instanceof CardfileError && error.code === ErrorCodes.Unavailable) {
+        throw new StartError(`cannot reach ${describePostgres(settings.postgres)}`)
+      }
+      throw error
+    }
+  }
+  mkdirSync(dirname(resolve(settings.data)), { recursive: true })
+  const { createSqliteBackend } = await loadSqlite()
+  return createSqliteBackend({
+    path: settings.data,
+    reset: settings.reset,
+    newGeneration: settings.newGeneration,
+    logger,
+  })
+}
+
+/** Redis coordination, loaded only when asked for (`ioredis` is an optional peer). */
+async function openRedis(url: string, logger: StorageLogger): Promise<RedisCoordination> {
+  let entry: typeof RedisModule
+  try {
+    entry = await import('./redis/index')
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
+      throw new StartError(
+        'coordination through Redis needs the ioredis client: npm install ioredis',
+      )
+    }
+    throw error
+  }
+  // Reported once per outage, not once per reconnection attempt.
+  let down = false
+  try {
+    return await entry.createRedisCoordination({
+      url,
+      onError: (error) => {
+        if (down) return
+        down = true
+        logger.error('Redis unreachable', errorContext(error))
+        setTimeout(() => (down = false), 30_000).unref()
+      },
+    })
+  } catch (error) {
+    if (error instanceof CardfileError && error.code === ErrorCodes.Unavailable) {
+      throw new StartError(`cannot reach Redis ${new URL(url).host}`)
+    }
+    throw error
+  }
+}
+
+/** The PostgreSQL backend, loaded only when asked for (`pg` is an optional peer). */
+async function loadPostgres(): Promise<typeof PostgresModule> {
+  try {
+    return await import('./postgres/index')
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
+      throw new StartError('the PostgreSQL backend needs the pg driver: npm install pg')
+    }
+    throw error
+  }
+}
+
 /** Runs the server until SIGINT or SIGTERM; resolves with the exit code after a clean stop. */
 async function runServer(settings: ServeSettings): Promise<number> {
   const { port, hostname, data, secret, demo, staticDir } = settings
   const logLevel = process.env.CARDFILE_LOG_LEVEL || 'info'
   if (!isLogLevel(logLevel)) throw new UsageError(`Unknown CARDFILE_LOG_LEVEL "${logLevel}"`)
   const logger = pinoServerLogger(createJsonLogger(logLevel))
-  mkdirSync(dirname(resolve(data)), { recursive: true })
-  const { createSqliteBackend } = await loadSqlite()
-  const backend = createSqliteBackend({
-    path: data,
-    reset: settings.reset,
-    newGeneration: settings.newGeneration,
-    logger,
-  })
+  const backend = await openBackend(settings, logger)
+  let coordination: RedisCoordination | undefined
+  if (settings.redis !== undefined) {
+    try {
+      coordination = await openRedis(settings.redis, logger)
+    } catch (error) {
+      await backend.close()
+      throw error
+    }
+  }
+  /** Closes what the server runs on: the backend, then the Redis connections. */
+  const closeServices = async (): Promise<void> => {
+    await backend.close()
+    await coordination?.close()
+  }
   const api = httpApi(demo ? { devTokens: { secret } } : {})
   let server: CardfileServer
   try {
     server = await createCardfileServer({
       backend,
+      ...(coordination === undefined ? {} : { coordination }),
       auth: { secret },
       port,
       host: hostname,
@@ -307,7 +468,7 @@ async function runServer(settings: ServeSettings): Promise<number> {
         staticDir === undefined ? api : withStaticFiles(api, { root: resolve(staticDir) }),
     })
   } catch (error) {
-    await backend.close()
+    await closeServices()
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
       throw new StartError(`port ${port} is in use on ${hostname}; choose another with --port`)
     }
@@ -331,7 +492,7 @@ async function runServer(settings: ServeSettings): Promise<number> {
       void (async () => {
         try {
           await server.close()
-          await backend.close()
+          await closeServices()
           logger.info('storage closed, exiting')
           resolveStop(0)
           // Everything is flushed; should a stray handle keep the loop alive, leave anyway.
@@ -351,7 +512,10 @@ async function runServer(settings: ServeSettings): Promise<number> {
   const lines = [
     `Cardfile serving on ${base}`,
     `  websocket: ${base.replace(/^http/, 'ws')}/<workspace>/schema (token in ?token=)`,
-    `  data:      ${resolve(data)}`,
+    `  data:      ${settings.postgres ? describePostgres(settings.postgres) : resolve(data)}`,
+    ...(settings.redis === undefined
+      ? []
+      : [`  shared:    Redis ${new URL(settings.redis).host} (rate limits, locks, caches)`]),
   ]
   if (demo) {
     try {
@@ -359,7 +523,7 @@ async function runServer(settings: ServeSettings): Promise<number> {
     } catch (error) {
       closing = true
       await server.close()
-      await backend.close()
+      await closeServices()
       throw error
     }
   }

@@ -1,57 +1,8 @@
-import { spawn, spawnSync } from 'node:child_process'
-import type { ChildProcessWithoutNullStreams } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { networkInterfaces, tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { afterEach, describe, expect, it } from 'vitest'
+import { networkInterfaces } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
 import { createAuthenticator } from '../src/auth/authenticate'
-
-const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..')
-const cli = join(packageDir, 'src', 'cli.ts')
-// Run the CLI from source: tsx for TypeScript, the `source` condition for workspace packages.
-const nodeArgs = ['--conditions', 'source', '--import', 'tsx', cli]
-
-const cleanups: (() => void)[] = []
-afterEach(() => {
-  for (const cleanup of cleanups.splice(0).reverse()) cleanup()
-})
-
-function runCli(args: readonly string[], env: Record<string, string> = {}) {
-  const { CARDFILE_SECRET: _ignored, ...inherited } = process.env
-  return spawnSync(process.execPath, [...nodeArgs, ...args], {
-    cwd: packageDir,
-    env: { ...inherited, ...env },
-    encoding: 'utf8',
-    timeout: 15_000,
-  })
-}
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'cardfile-cli-'))
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
-  return dir
-}
-
-/** Starts `cardfile serve` and collects its output. */
-function serve(args: readonly string[]): {
-  child: ChildProcessWithoutNullStreams
-  output: () => string
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
-} {
-  const { CARDFILE_SECRET: _ignored, ...env } = process.env
-  const child = spawn(process.execPath, [...nodeArgs, 'serve', ...args], { cwd: packageDir, env })
-  let output = ''
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')))
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')))
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal })),
-  )
-  cleanups.push(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-  })
-  return { child, output: () => output, exited }
-}
+import { runCli, serve, tempDir } from './cli-process'
 
 describe('cardfile token', () => {
   it('prints a token that the server verifier accepts with its claims', async () => {
