@@ -48,6 +48,11 @@ export const ErrorCodes = {
    * local edits included, and the document was loaded afresh from the server.
    */
   CacheDiscarded: 'cache-discarded',
+  /**
+   * A write made under a document ownership that is no longer current (another server instance
+   * took the document over): nothing of it was stored.
+   */
+  Fenced: 'fenced',
   /** A service the server depends on (its database, its message bus) did not answer: retry. */
   Unavailable: 'unavailable',
   Internal: 'internal',

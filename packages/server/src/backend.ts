@@ -6,6 +6,7 @@ import type { ExportStore } from './exports/export-store'
 import type { InboundLog } from './ingestion/inbound-log'
 import type { JobStore } from './jobs/job-store'
 import type { LinkStorage } from './linking/link-store'
+import type { DocumentOwners } from './storage/document-owners'
 import type { DocumentStore } from './storage/document-store'
 import type { IndexStore } from './storage/index-store'
 
@@ -32,6 +33,8 @@ export interface Backend {
   generation(): Promise<string>
   /** Documents: updates, snapshots, tombstones. */
   readonly documents: DocumentStore
+  /** Which server instance decides for each loaded document (leases with epochs). */
+  readonly owners: DocumentOwners
   /** The contact and conversation index. */
   readonly index: IndexStore
   /** Manual links between contacts and the chunked re-computation of matching values. */

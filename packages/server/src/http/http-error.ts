@@ -42,6 +42,7 @@ export function statusForCode(code: ErrorCode): number {
       return 429
     case ErrorCodes.Timeout:
     case ErrorCodes.Unavailable:
+    case ErrorCodes.Fenced:
       return 503
     case ErrorCodes.Internal:
       return 500

@@ -1,4 +1,5 @@
 import type { NewDomainEvent } from '../events/domain-event'
+import type { DocumentFence } from './document-owners'
 import type { IndexRow } from './index-row-types'
 
 /**
@@ -17,13 +18,16 @@ export interface DocumentStore {
   /**
    * Appends one update (with the index row derived from the document's new state, if any, and
    * the domain events it announces) and resolves after the commit that holds all of them.
-   * Rejects `deleted` for an erased document.
+   * Rejects `deleted` for an erased document. With a `fence`, rejects `fenced` (and writes
+   * nothing) unless that ownership is still the document's current one, checked in the commit's
+   * own transaction (see `Backend.owners`).
    */
   append(
     docName: string,
     update: Uint8Array,
     index?: IndexRow,
     events?: readonly NewDomainEvent[],
+    fence?: DocumentFence,
   ): Promise<void>
   /**
    * Merges a document's updates into its snapshot now; resolves true when it did (the engines

@@ -23,6 +23,7 @@ import { createMemoryCrmStorage } from '../crm/memory-crm-storage'
 import { createMemoryEventStore } from '../events/memory-event-store'
 import { createMemoryJobStore } from '../jobs/memory-job-store'
 import { createMemoryInboundLog } from '../ingestion/inbound-log'
+import { createMemoryDocumentOwners } from './memory-document-owners'
 
 export interface MemoryBackendOptions {
   /** A document with more updates than this is merged into its snapshot. Default 500. */
@@ -64,6 +65,7 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryB
   const contacts = new Map<string, ContactIndexRow>()
   const conversations = new Map<string, ConversationIndexRow>()
   const counters = { commits: 0, appends: 0, lastCommitMs: 0, compactions: 0 }
+  const owners = createMemoryDocumentOwners()
   let closed = false
   // Every instance is a new store: nothing it holds survives it.
   const generation = randomUUID()
@@ -93,12 +95,13 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryB
       return doc.snapshot === null ? [...doc.updates] : [doc.snapshot, ...doc.updates]
     },
 
-    async append(docName, update, index, announced) {
+    async append(docName, update, index, announced, fence) {
       ensureOpen()
       checkIndexRow(docName, index)
       if (tombstones.has(docName)) {
         throw new CardfileError(ErrorCodes.Deleted, `document ${docName} was deleted`)
       }
+      if (fence !== undefined) owners.check(docName, fence)
       if (index?.kind === 'contact') {
         for (const other of contacts.values()) {
           if (
@@ -228,6 +231,7 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryB
     deletionLog: createMemoryDeletionLog(async (workspace, contactId) =>
       links.forgetContact(workspace, contactId),
     ),
+    owners,
     exports: createMemoryExportStore(() => contacts.values()),
     blobs: options.blobs ?? createMemoryBlobStore(),
     crm: createMemoryCrmStorage(ensureOpen),

@@ -14,7 +14,10 @@ import { createPostgresJobStore } from '../jobs/postgres-job-store'
 import { createPostgresLinkStorage } from '../linking/postgres-link-storage'
 import { errorContext } from '../sync/logger'
 import { removeAttachments } from './attachments'
+import { fenced } from './document-owners'
+import type { DocumentFence } from './document-owners'
 import type { DocumentStore } from './document-store'
+import { DB_NOW_MS, createPostgresDocumentOwners } from './postgres-document-owners'
 import { createPostgresIndexStore } from './postgres-index-store'
 import { codeOf, openPgDatabase } from './postgres-database'
 import type { PgConnectionOptions, PgDatabase, PgSession } from './postgres-database'
@@ -57,6 +60,7 @@ interface PendingAppend {
   readonly update: Uint8Array
   readonly index: IndexRow | undefined
   readonly events: readonly NewDomainEvent[] | undefined
+  readonly fence: DocumentFence | undefined
   readonly resolve: () => void
   readonly reject: (error: Error) => void
 }
@@ -121,6 +125,7 @@ export async function createPostgresBackend(
       return generation
     },
     documents: commits.documents,
+    owners: createPostgresDocumentOwners(db),
     index: createPostgresIndexStore(db),
     events,
     jobs: createPostgresJobStore(db),
@@ -293,10 +298,13 @@ function createGroupCommitter(
         ])
       ).map((r) => r.doc),
     )
+    const owners = await currentOwners(tx, batch)
     const live: PendingAppend[] = []
     for (const p of batch) {
       if (erased.has(p.doc)) refused.set(p, deleted(p.doc))
-      else live.push(p)
+      else if (p.fence !== undefined && !holds(owners.get(p.doc), p.fence)) {
+        refused.set(p, fenced(p.doc))
+      } else live.push(p)
     }
     if (live.length === 0) return refused
     await tx.run('SAVEPOINT fast_path')
@@ -425,11 +433,11 @@ function createGroupCommitter(
       return rows.map((r) => new Uint8Array(r.data.buffer, r.data.byteOffset, r.data.byteLength))
     },
 
-    append(docName, update, index, announced) {
+    append(docName, update, index, announced, fence) {
       return new Promise<void>((resolve, reject) => {
         ensureOpen()
         checkIndexRow(docName, index)
-        queue.push({ doc: docName, update, index, events: announced, resolve, reject })
+        queue.push({ doc: docName, update, index, events: announced, fence, resolve, reject })
         schedule()
       })
     },
@@ -517,6 +525,32 @@ function createGroupCommitter(
     },
   }
 }
+
+/**
+ * The live owners of the group's fenced documents, their rows locked `FOR SHARE` until the
+ * commit: a takeover (an update of the row) waits for this commit, so an append is either in
+ * before the new epoch or refused.
+ */
+async function currentOwners(
+  tx: PgSession,
+  batch: readonly PendingAppend[],
+): Promise<Map<string, { owner: string; epoch: number }>> {
+  const docs = [...new Set(batch.filter((p) => p.fence !== undefined).map((p) => p.doc))].sort()
+  if (docs.length === 0) return new Map()
+  const rows = await tx.rows<{ doc: string; owner: string; epoch: number }>(
+    `SELECT doc, owner, epoch FROM document_owners
+     WHERE doc = ANY($1::text[]) AND lease_until > ${DB_NOW_MS}
+     ORDER BY doc FOR SHARE`,
+    [docs],
+  )
+  return new Map(rows.map((r) => [r.doc, r]))
+}
+
+const holds = (
+  current: { owner: string; epoch: number } | undefined,
+  fence: DocumentFence,
+): boolean =>
+  current !== undefined && current.owner === fence.owner && current.epoch === fence.epoch
 
 const constraintOf = (e: unknown): string | undefined =>
   typeof e === 'object' && e !== null && 'constraint' in e

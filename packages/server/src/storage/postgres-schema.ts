@@ -240,6 +240,20 @@ const MIGRATIONS: readonly { readonly version: number; readonly sql: string }[] 
       );
     `,
   },
+  {
+    version: 2,
+    sql: `
+      -- Which server instance decides for a document, until when (the database's clock, so
+      -- instances' clocks need not agree) and under which epoch: a fencing token that grows
+      -- whenever the document changes hands. Appends under another epoch are refused.
+      CREATE TABLE document_owners (
+        doc TEXT COLLATE "C" PRIMARY KEY,
+        owner TEXT COLLATE "C" NOT NULL,
+        epoch BIGINT NOT NULL,
+        lease_until BIGINT NOT NULL
+      );
+    `,
+  },
 ]
 
 /** The schema version this code writes. */

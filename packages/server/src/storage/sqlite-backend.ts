@@ -22,7 +22,9 @@ import { createSqliteEventStore } from '../events/sqlite-event-store'
 import { createSqliteJobStore } from '../jobs/sqlite-job-store'
 import { createSqliteInboundLog } from '../ingestion/sqlite-inbound-log'
 import type { Backend, StorageLogger } from '../backend'
+import type { DocumentFence } from './document-owners'
 import type { DocumentStore } from './document-store'
+import { createSqliteDocumentOwners } from './sqlite-document-owners'
 import type { ConversationIndexRow, IndexRow, IndexStore, Page } from './index-store'
 import { toContactIndexRow } from './contact-sql-row'
 import type { ContactSqlRow } from './contact-sql-row'
@@ -83,6 +85,7 @@ interface PendingAppend {
   readonly update: Uint8Array
   readonly index: IndexRow | undefined
   readonly events: readonly NewDomainEvent[] | undefined
+  readonly fence: DocumentFence | undefined
   readonly resolve: () => void
   readonly reject: (error: Error) => void
 }
@@ -163,6 +166,7 @@ export function createSqliteBackend(input: string | SqliteBackendOptions): Sqlit
   }
 
   const events = createSqliteEventStore(db)
+  const owners = createSqliteDocumentOwners(db)
   const sql = {
     isErased: db.prepare<[string], { one: number }>(
       'SELECT 1 AS one FROM tombstones WHERE doc = ?',
@@ -226,6 +230,7 @@ export function createSqliteBackend(input: string | SqliteBackendOptions): Sqlit
   // Index upserts, one per append. Called inside the group transaction, so better-sqlite3 runs
   // each as a savepoint: a row that breaks a constraint fails its own append, not the group.
   const writeAppend = db.transaction((p: PendingAppend) => {
+    if (p.fence !== undefined) owners.checkNow(p.doc, p.fence)
     sql.insertUpdate.run(p.doc, p.update)
     if (p.events !== undefined) events.insertNow(p.events)
     const row = p.index
@@ -268,7 +273,11 @@ export function createSqliteBackend(input: string | SqliteBackendOptions): Sqlit
   const writeGroup = db.transaction((batch: readonly PendingAppend[]) => {
     const refused = new Map<PendingAppend, CardfileError>()
     for (const p of batch) {
-      if (p.index === undefined && (p.events === undefined || p.events.length === 0)) {
+      if (
+        p.index === undefined &&
+        p.fence === undefined &&
+        (p.events === undefined || p.events.length === 0)
+      ) {
         sql.insertUpdate.run(p.doc, p.update)
         continue
       }
@@ -457,12 +466,12 @@ export function createSqliteBackend(input: string | SqliteBackendOptions): Sqlit
       })()
     },
 
-    append(docName, update, index, announced) {
+    append(docName, update, index, announced, fence) {
       return new Promise<void>((resolve, reject) => {
         ensureOpen()
         checkIndexRow(docName, index)
         if (sql.isErased.get(docName) !== undefined) throw deleted(docName)
-        queue.push({ doc: docName, update, index, events: announced, resolve, reject })
+        queue.push({ doc: docName, update, index, events: announced, fence, resolve, reject })
         scheduleFlush()
       })
     },
@@ -617,6 +626,7 @@ export function createSqliteBackend(input: string | SqliteBackendOptions): Sqlit
       return generation
     },
     documents,
+    owners,
     index,
     events,
     jobs: createSqliteJobStore(db),

@@ -349,6 +349,19 @@ const MIGRATIONS: readonly { readonly version: number; readonly sql: string }[] 
       CREATE INDEX inbound_messages_contact ON inbound_messages (workspace, contact_id);
     `,
   },
+  {
+    version: 10,
+    sql: `
+      -- Which server instance decides for a document, until when, and under which epoch (a
+      -- fencing token that grows whenever the document changes hands).
+      CREATE TABLE document_owners (
+        doc TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        epoch INTEGER NOT NULL,
+        lease_until INTEGER NOT NULL
+      );
+    `,
+  },
 ]
 
 /** The schema version this code writes. */
