@@ -49,10 +49,21 @@ describe.each(backends)('%s inbound log', (_name, open) => {
 
   it('keeps the first answer when a key is recorded a second time', async () => {
     const first = answer('c1', 'v1', true)
-    await backend.inbound.record('w1', 'k1', first, 10)
-    await backend.inbound.record('w1', 'k1', answer('c9', 'v9', false), 20)
+    expect(await backend.inbound.record('w1', 'k1', first, 10)).toEqual(first)
+    // The second recorder is told the first answer, to give the channel instead of its own.
+    expect(await backend.inbound.record('w1', 'k1', answer('c9', 'v9', false), 20)).toEqual(first)
 
     expect(await backend.inbound.find('w1', 'k1')).toEqual(first)
+  })
+
+  it('gives every one of several recorders racing on one key the same answer', async () => {
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        backend.inbound.record('w1', 'k1', answer(`c${i}`, `v${i}`), i),
+      ),
+    )
+    expect(new Set(answers.map((a) => a.contactId)).size).toBe(1)
+    expect(await backend.inbound.find('w1', 'k1')).toEqual(answers[0])
   })
 
   it('keeps the answers of each workspace apart under the same key', async () => {

@@ -15,8 +15,12 @@ export interface InboundResult {
 export interface InboundLog {
   /** The answer recorded under `key`, or null. */
   find(workspace: string, key: string): Promise<InboundResult | null>
-  /** Records the answer to the message under `key` (a second record for a key is ignored). */
-  record(workspace: string, key: string, result: InboundResult, at: number): Promise<void>
+  /**
+   * Records the answer to the message under `key` and resolves the answer stored under it: the
+   * first one recorded wins, so two servers answering one retried message at once give the
+   * channel the same answer.
+   */
+  record(workspace: string, key: string, result: InboundResult, at: number): Promise<InboundResult>
   /** Drops every entry that points at the contact (erasure). */
   forgetContact(workspace: string, contactId: string): Promise<void>
 }
@@ -35,7 +39,10 @@ export function createMemoryInboundLog(): InboundLog {
       return entries.get(id(workspace, key)) ?? null
     },
     async record(workspace, key, result) {
-      if (!entries.has(id(workspace, key))) entries.set(id(workspace, key), result)
+      const first = entries.get(id(workspace, key))
+      if (first !== undefined) return first
+      entries.set(id(workspace, key), result)
+      return result
     },
     async forgetContact(workspace, contactId) {
       for (const [k, result] of entries) {

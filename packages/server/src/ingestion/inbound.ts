@@ -272,8 +272,8 @@ async function remember(
   result: InboundResult,
   at: number,
 ): Promise<InboundResult> {
-  await context.log.record(workspace, key, result, at)
-  return result
+  // The stored answer, which is another server's when it answered the same message first.
+  return context.log.record(workspace, key, result, at)
 }
 
 /**

@@ -37,7 +37,7 @@ export function createPostgresInboundLog(db: PgDatabase): InboundLog {
     },
 
     async record(workspace, key, result, at) {
-      await db.run(
+      const inserted = await db.run(
         `INSERT INTO inbound_messages (workspace, key, contact_id, conversation_id,
            created_contact, created_conversation, at)
          VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -52,6 +52,8 @@ export function createPostgresInboundLog(db: PgDatabase): InboundLog {
           at,
         ],
       )
+      // Not inserted: another answer was there first (it committed, so this statement saw it).
+      return inserted === 1 ? result : ((await this.find(workspace, key)) ?? result)
     },
 
     async forgetContact(workspace, contactId) {

@@ -43,7 +43,7 @@ export function createSqliteInboundLog(db: Database): InboundLog {
       return result
     },
     async record(workspace, key, result, at) {
-      sql.record.run(
+      const inserted = sql.record.run(
         workspace,
         key,
         result.contactId,
@@ -51,7 +51,8 @@ export function createSqliteInboundLog(db: Database): InboundLog {
         result.createdContact ? 1 : 0,
         result.createdConversation ? 1 : 0,
         at,
-      )
+      ).changes
+      return inserted === 1 ? result : ((await this.find(workspace, key)) ?? result)
     },
     async forgetContact(workspace, contactId) {
       sql.forget.run(workspace, contactId)
