@@ -1,32 +1,7 @@
 import type { PgDatabase } from '../storage/postgres-database'
-import type { CrmConfig, CrmLookupRecord, CrmStorage, PendingWriteBack } from './crm-storage'
-
-interface ConfigRow {
-  workspace: string
-  enabled: number
-  lookup_url: string | null
-  write_back_url: string | null
-  notification_url: string | null
-  secret: string
-  updated_at: number
-}
-
-interface PendingRow {
-  workspace: string
-  contact_id: string
-  attribute_id: string
-  by_role: string
-  by_user: string
-  at: number
-}
-
-interface LookupRow {
-  workspace: string
-  contact_id: string
-  at: number
-  outcome: string
-  reason: string | null
-}
+import type { CrmStorage, PendingWriteBack } from './crm-storage'
+import { toCrmConfig, toLookupRecord, toPendingWriteBack } from './crm-rows'
+import type { ConfigRow, LookupRow, PendingRow } from './crm-rows'
 
 const PUT_CONFIG = `
   INSERT INTO crm_config (workspace, enabled, lookup_url, write_back_url, notification_url,
@@ -101,17 +76,7 @@ export function createPostgresCrmStorage(db: PgDatabase): CrmStorage {
          FROM crm_config WHERE workspace = $1`,
         [workspace],
       )
-      return r === undefined
-        ? null
-        : ({
-            workspace: r.workspace,
-            enabled: r.enabled === 1,
-            lookupUrl: r.lookup_url,
-            writeBackUrl: r.write_back_url,
-            notificationUrl: r.notification_url,
-            secret: r.secret,
-            updatedAt: r.updated_at,
-          } satisfies CrmConfig)
+      return r === undefined ? null : toCrmConfig(r)
     },
 
     async putConfig(c) {
@@ -151,12 +116,7 @@ export function createPostgresCrmStorage(db: PgDatabase): CrmStorage {
          ORDER BY attribute_id`,
         [workspace, contactId],
       )
-      return rows.map((r): PendingWriteBack => ({
-        workspace: r.workspace,
-        contactId: r.contact_id,
-        attributeId: r.attribute_id,
-        by: { role: r.by_role as PendingWriteBack['by']['role'], userId: r.by_user, at: r.at },
-      }))
+      return rows.map(toPendingWriteBack)
     },
 
     async clearPending(workspace, contactId, attributeIds) {
@@ -178,15 +138,7 @@ export function createPostgresCrmStorage(db: PgDatabase): CrmStorage {
          WHERE workspace = $1 AND contact_id = $2`,
         [workspace, contactId],
       )
-      return r === undefined
-        ? null
-        : {
-            workspace: r.workspace,
-            contactId: r.contact_id,
-            at: r.at,
-            outcome: r.outcome as CrmLookupRecord['outcome'],
-            reason: r.reason,
-          }
+      return r === undefined ? null : toLookupRecord(r)
     },
 
     async forgetContact(workspace, contactId) {

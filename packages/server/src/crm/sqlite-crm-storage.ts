@@ -1,32 +1,7 @@
 import type { Database } from 'better-sqlite3'
-import type { CrmConfig, CrmLookupRecord, CrmStorage, PendingWriteBack } from './crm-storage'
-
-interface ConfigRow {
-  workspace: string
-  enabled: number
-  lookup_url: string | null
-  write_back_url: string | null
-  notification_url: string | null
-  secret: string
-  updated_at: number
-}
-
-interface PendingRow {
-  workspace: string
-  contact_id: string
-  attribute_id: string
-  by_role: string
-  by_user: string
-  at: number
-}
-
-interface LookupRow {
-  workspace: string
-  contact_id: string
-  at: number
-  outcome: string
-  reason: string | null
-}
+import type { CrmStorage, PendingWriteBack } from './crm-storage'
+import { toCrmConfig, toLookupRecord, toPendingWriteBack } from './crm-rows'
+import type { ConfigRow, LookupRow, PendingRow } from './crm-rows'
 
 /**
  * The CRM tables of the SQLite store (migration 4): configuration, pending write-backs,
@@ -112,17 +87,7 @@ export function createSqliteCrmStorage(db: Database, ensureOpen: () => void): Cr
     async getConfig(workspace) {
       ensureOpen()
       const r = sql.getConfig.get(workspace)
-      return r === undefined
-        ? null
-        : ({
-            workspace: r.workspace,
-            enabled: r.enabled === 1,
-            lookupUrl: r.lookup_url,
-            writeBackUrl: r.write_back_url,
-            notificationUrl: r.notification_url,
-            secret: r.secret,
-            updatedAt: r.updated_at,
-          } satisfies CrmConfig)
+      return r === undefined ? null : toCrmConfig(r)
     },
     async putConfig(c) {
       ensureOpen()
@@ -146,12 +111,7 @@ export function createSqliteCrmStorage(db: Database, ensureOpen: () => void): Cr
     },
     async listPending(workspace, contactId) {
       ensureOpen()
-      return sql.listPending.all(workspace, contactId).map((r): PendingWriteBack => ({
-        workspace: r.workspace,
-        contactId: r.contact_id,
-        attributeId: r.attribute_id,
-        by: { role: r.by_role as PendingWriteBack['by']['role'], userId: r.by_user, at: r.at },
-      }))
+      return sql.listPending.all(workspace, contactId).map(toPendingWriteBack)
     },
     async clearPending(workspace, contactId, attributeIds) {
       ensureOpen()
@@ -170,15 +130,7 @@ export function createSqliteCrmStorage(db: Database, ensureOpen: () => void): Cr
     async getLookup(workspace, contactId) {
       ensureOpen()
       const r = sql.getLookup.get(workspace, contactId)
-      return r === undefined
-        ? null
-        : {
-            workspace: r.workspace,
-            contactId: r.contact_id,
-            at: r.at,
-            outcome: r.outcome as CrmLookupRecord['outcome'],
-            reason: r.reason,
-          }
+      return r === undefined ? null : toLookupRecord(r)
     },
     async forgetContact(workspace, contactId) {
       ensureOpen()

@@ -1,28 +1,10 @@
-import type { ChannelId } from '@cardfile/core'
 import { checkLimit, decodeCursor, newestPage } from '../storage/cursor'
 import { codeOf } from '../storage/postgres-database'
 import type { PgDatabase } from '../storage/postgres-database'
+import { toDeletionRecord } from './deletion-row'
+import type { DeletionSqlRow } from './deletion-row'
 import { duplicateRecord } from './duplicate-record'
-import type { DeletionLog, DeletionRecord } from './deletion-log'
-
-interface DeletionPgRow {
-  workspace: string
-  id: string
-  hint: string
-  channel: string
-  deleted_at: number
-  deleted_by_user: string
-  deleted_by_name: string | null
-}
-
-const toRecord = (r: DeletionPgRow): DeletionRecord => ({
-  workspace: r.workspace,
-  id: r.id,
-  hint: r.hint,
-  channel: r.channel as ChannelId,
-  deletedAt: r.deleted_at,
-  deletedBy: { userId: r.deleted_by_user, name: r.deleted_by_name },
-})
+import type { DeletionLog } from './deletion-log'
 
 const UNIQUE_VIOLATION = '23505'
 
@@ -73,9 +55,9 @@ export function createPostgresDeletionLog(db: PgDatabase): DeletionLog {
       const after = decodeCursor(query.cursor, 'newest')
       const rows =
         after === null
-          ? await db.rows<DeletionPgRow>(FIRST_PAGE, [workspace, limit + 1])
-          : await db.rows<DeletionPgRow>(LATER_PAGE, [workspace, after.t, after.i, limit + 1])
-      return newestPage(rows.map(toRecord), limit, (r) => ({ t: r.deletedAt, i: r.id }))
+          ? await db.rows<DeletionSqlRow>(FIRST_PAGE, [workspace, limit + 1])
+          : await db.rows<DeletionSqlRow>(LATER_PAGE, [workspace, after.t, after.i, limit + 1])
+      return newestPage(rows.map(toDeletionRecord), limit, (r) => ({ t: r.deletedAt, i: r.id }))
     },
 
     async eraseContactRows(workspace, contactId) {

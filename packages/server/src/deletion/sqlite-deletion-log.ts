@@ -1,27 +1,9 @@
 import Database from 'better-sqlite3'
-import type { ChannelId } from '@cardfile/core'
 import { checkLimit, decodeCursor, newestPage } from '../storage/cursor'
-import type { DeletionLog, DeletionRecord } from './deletion-log'
+import type { DeletionLog } from './deletion-log'
+import { toDeletionRecord } from './deletion-row'
+import type { DeletionSqlRow } from './deletion-row'
 import { duplicateRecord } from './duplicate-record'
-
-interface DeletionSqlRow {
-  workspace: string
-  id: string
-  hint: string
-  channel: string
-  deleted_at: number
-  deleted_by_user: string
-  deleted_by_name: string | null
-}
-
-const toRecord = (r: DeletionSqlRow): DeletionRecord => ({
-  workspace: r.workspace,
-  id: r.id,
-  hint: r.hint,
-  channel: r.channel as ChannelId,
-  deletedAt: r.deleted_at,
-  deletedBy: { userId: r.deleted_by_user, name: r.deleted_by_name },
-})
 
 const tableExists = (db: Database.Database, name: string): boolean =>
   db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !==
@@ -99,7 +81,7 @@ export function createSqliteDeletionLog(db: Database.Database): DeletionLog {
         after === null
           ? firstPage.all(workspace, limit + 1)
           : laterPage.all(workspace, after.t, after.t, after.i, limit + 1)
-      ).map(toRecord)
+      ).map(toDeletionRecord)
       return newestPage(rows, limit, (r) => ({ t: r.deletedAt, i: r.id }))
     },
 

@@ -1,27 +1,8 @@
 import type { PgDatabase, PgSession } from '../storage/postgres-database'
-import type { DomainEvent, EventActor, NewDomainEvent } from './domain-event'
+import type { NewDomainEvent } from './domain-event'
+import { toEvent } from './event-row'
+import type { EventSqlRow } from './event-row'
 import type { EventStore } from './event-store'
-
-interface EventSqlRow {
-  seq: number
-  type: string
-  workspace: string
-  subject: string
-  actor: string | null
-  data: string
-  at: number
-}
-
-const toEvent = (r: EventSqlRow): DomainEvent =>
-  ({
-    seq: r.seq,
-    type: r.type,
-    workspace: r.workspace,
-    subject: r.subject,
-    actor: r.actor === null ? null : (JSON.parse(r.actor) as EventActor),
-    data: JSON.parse(r.data) as unknown,
-    at: r.at,
-  }) as DomainEvent
 
 /** The PostgreSQL event store, plus the insert the document store's commit transaction uses. */
 export interface PostgresEventStore extends EventStore {

@@ -1,12 +1,7 @@
 import type { PgDatabase } from '../storage/postgres-database'
-import type { InboundLog, InboundResult } from './inbound-log'
-
-interface InboundPgRow {
-  contact_id: string
-  conversation_id: string
-  created_contact: number
-  created_conversation: number
-}
+import type { InboundLog } from './inbound-log'
+import { inboundRowValues, toInboundResult } from './inbound-row'
+import type { InboundSqlRow } from './inbound-row'
 
 /**
  * The inbound log on PostgreSQL (table `inbound_messages`). Recording is one
@@ -21,19 +16,12 @@ interface InboundPgRow {
 export function createPostgresInboundLog(db: PgDatabase): InboundLog {
   return {
     async find(workspace, key) {
-      const row = await db.one<InboundPgRow>(
+      const row = await db.one<InboundSqlRow>(
         `SELECT contact_id, conversation_id, created_contact, created_conversation
          FROM inbound_messages WHERE workspace = $1 AND key = $2`,
         [workspace, key],
       )
-      if (row === undefined) return null
-      const result: InboundResult = {
-        contactId: row.contact_id,
-        conversationId: row.conversation_id,
-        createdContact: row.created_contact === 1,
-        createdConversation: row.created_conversation === 1,
-      }
-      return result
+      return row === undefined ? null : toInboundResult(row)
     },
 
     async record(workspace, key, result, at) {
@@ -42,15 +30,7 @@ export function createPostgresInboundLog(db: PgDatabase): InboundLog {
            created_contact, created_conversation, at)
          VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (workspace, key) DO NOTHING`,
-        [
-          workspace,
-          key,
-          result.contactId,
-          result.conversationId,
-          result.createdContact ? 1 : 0,
-          result.createdConversation ? 1 : 0,
-          at,
-        ],
+        [workspace, key, ...inboundRowValues(result), at],
       )
       // Not inserted: another answer was there first (it committed, so this statement saw it).
       return inserted === 1 ? result : ((await this.find(workspace, key)) ?? result)

@@ -1,13 +1,7 @@
 import type { Database } from 'better-sqlite3'
-import type { InboundResult } from './inbound-log'
 import type { InboundLog } from './inbound-log'
-
-interface InboundSqlRow {
-  contact_id: string
-  conversation_id: string
-  created_contact: number
-  created_conversation: number
-}
+import { inboundRowValues, toInboundResult } from './inbound-row'
+import type { InboundSqlRow } from './inbound-row'
 
 /**
  * The inbound log in the storage's SQLite file (table `inbound_messages`).
@@ -33,25 +27,10 @@ export function createSqliteInboundLog(db: Database): InboundLog {
   return {
     async find(workspace, key) {
       const row = sql.find.get(workspace, key)
-      if (row === undefined) return null
-      const result: InboundResult = {
-        contactId: row.contact_id,
-        conversationId: row.conversation_id,
-        createdContact: row.created_contact === 1,
-        createdConversation: row.created_conversation === 1,
-      }
-      return result
+      return row === undefined ? null : toInboundResult(row)
     },
     async record(workspace, key, result, at) {
-      const inserted = sql.record.run(
-        workspace,
-        key,
-        result.contactId,
-        result.conversationId,
-        result.createdContact ? 1 : 0,
-        result.createdConversation ? 1 : 0,
-        at,
-      ).changes
+      const inserted = sql.record.run(workspace, key, ...inboundRowValues(result), at).changes
       return inserted === 1 ? result : ((await this.find(workspace, key)) ?? result)
     },
     async forgetContact(workspace, contactId) {

@@ -2,51 +2,9 @@ import { randomUUID } from 'node:crypto'
 import { CardfileError, ErrorCodes } from '@cardfile/core'
 import type { PgDatabase, PgSession } from '../storage/postgres-database'
 import { emptyJobCounts } from './job-store'
+import { toJob } from './job-row'
+import type { JobSqlRow } from './job-row'
 import type { Job, JobFilter, JobState, JobStore, NewJob } from './job-store'
-
-interface JobSqlRow {
-  seq: number
-  id: string
-  kind: string
-  workspace: string
-  job_key: string | null
-  lane: string | null
-  state: string
-  input: string
-  progress: string | null
-  result: string | null
-  error: string | null
-  owner: string | null
-  lease_until: number
-  attempts: number
-  run_at: number
-  created_at: number
-  updated_at: number
-  finished_at: number | null
-}
-
-const json = (text: string | null): unknown => (text === null ? null : JSON.parse(text))
-
-const toJob = (r: JobSqlRow): Job => ({
-  id: r.id,
-  kind: r.kind,
-  workspace: r.workspace,
-  key: r.job_key,
-  lane: r.lane,
-  seq: r.seq,
-  state: r.state as JobState,
-  input: json(r.input),
-  progress: json(r.progress),
-  result: json(r.result),
-  error: r.error,
-  owner: r.owner,
-  leaseUntil: r.lease_until,
-  attempts: r.attempts,
-  runAt: r.run_at,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-  finishedAt: r.finished_at,
-})
 
 /** The part of a filter that becomes SQL, its parameters numbered from `first`. */
 function where(filter: JobFilter, first = 1): { clause: string; params: unknown[] } {

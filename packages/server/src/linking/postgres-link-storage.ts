@@ -1,58 +1,11 @@
 import { CardfileError, ErrorCodes } from '@cardfile/core'
-import type { Role } from '@cardfile/core'
 import { parseContactValues, toContactIndexRow } from '../storage/contact-sql-row'
 import type { ContactSqlRow } from '../storage/contact-sql-row'
 import { checkLimit, decodeCursor, newestPage } from '../storage/cursor'
 import type { PgDatabase } from '../storage/postgres-database'
-import type { ContactLinkLogEntry, ContactLinkRecord, LinkAuthor, LinkStorage } from './link-store'
-
-interface LinkSqlRow {
-  workspace: string
-  a: string
-  b: string
-  kind: 'link' | 'unlink'
-  subject: string
-  by_role: string
-  by_user: string | null
-  at: number
-}
-
-interface LogSqlRow extends Omit<LinkSqlRow, 'kind'> {
-  seq: number
-  action: 'link' | 'unlink' | 'revert'
-}
-
-interface ChunkSqlRow {
-  id: string
-  match_value: string | null
-  values_json: string
-}
-
-const author = (r: { by_role: string; by_user: string | null }): LinkAuthor => ({
-  role: r.by_role as Role,
-  userId: r.by_user ?? '',
-})
-
-const toRecord = (r: LinkSqlRow): ContactLinkRecord => ({
-  workspace: r.workspace,
-  a: r.a,
-  b: r.b,
-  kind: r.kind,
-  subject: r.subject,
-  by: author(r),
-  at: r.at,
-})
-
-const toEntry = (r: LogSqlRow): ContactLinkLogEntry => ({
-  seq: r.seq,
-  workspace: r.workspace,
-  a: r.a,
-  b: r.b,
-  action: r.action,
-  subject: r.subject,
-  by: author(r),
-  at: r.at,
-})
+import type { LinkStorage } from './link-store'
+import { toLinkLogEntry, toLinkRecord } from './link-rows'
+import type { ChunkSqlRow, LinkSqlRow, LogSqlRow } from './link-rows'
 
 const LINK_COLUMNS = 'workspace, a, b, kind, subject, by_role, by_user, at'
 const LOG_COLUMNS = 'seq, workspace, a, b, action, subject, by_role, by_user, at'
@@ -160,7 +113,7 @@ export function createPostgresLinkStorage(db: PgDatabase): LinkStorage {
         by.userId,
         at,
       ])
-      return removed === undefined ? null : toRecord(removed)
+      return removed === undefined ? null : toLinkRecord(removed)
     },
 
     async linksOf(workspace, contactIds) {
@@ -171,7 +124,7 @@ export function createPostgresLinkStorage(db: PgDatabase): LinkStorage {
          ORDER BY a, b`,
         [workspace, contactIds],
       )
-      return rows.map(toRecord)
+      return rows.map(toLinkRecord)
     },
 
     async linkLog(workspace, contactId, q) {
@@ -179,7 +132,7 @@ export function createPostgresLinkStorage(db: PgDatabase): LinkStorage {
       const after = decodeCursor(q.cursor, 'newest')
       const before = after === null ? Number.MAX_SAFE_INTEGER : seqBound(after.t)
       const rows = await db.rows<LogSqlRow>(LINK_LOG, [workspace, contactId, before, limit + 1])
-      return newestPage(rows.map(toEntry), limit, (e) => ({ t: e.seq, i: '' }))
+      return newestPage(rows.map(toLinkLogEntry), limit, (e) => ({ t: e.seq, i: '' }))
     },
 
     async contactsByIds(workspace, ids) {

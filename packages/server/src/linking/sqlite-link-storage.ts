@@ -1,40 +1,10 @@
 import type { Database } from 'better-sqlite3'
-import type { Role } from '@cardfile/core'
 import { checkLimit, decodeCursor, newestPage } from '../storage/cursor'
-import type { ContactLinkLogEntry, ContactLinkRecord, LinkAuthor, LinkStorage } from './link-store'
+import type { ContactLinkRecord, LinkAuthor, LinkStorage } from './link-store'
+import { toLinkLogEntry, toLinkRecord } from './link-rows'
+import type { ChunkSqlRow, LinkSqlRow, LogSqlRow } from './link-rows'
 import { parseContactValues, toContactIndexRow } from '../storage/contact-sql-row'
 import type { ContactSqlRow } from '../storage/contact-sql-row'
-
-interface LinkSqlRow {
-  workspace: string
-  a: string
-  b: string
-  kind: 'link' | 'unlink'
-  subject: string
-  by_role: string
-  by_user: string | null
-  at: number
-}
-
-interface LogSqlRow extends Omit<LinkSqlRow, 'kind'> {
-  seq: number
-  action: 'link' | 'unlink' | 'revert'
-}
-
-const author = (r: { by_role: string; by_user: string | null }): LinkAuthor => ({
-  role: r.by_role as Role,
-  userId: r.by_user ?? '',
-})
-
-const toRecord = (r: LinkSqlRow): ContactLinkRecord => ({
-  workspace: r.workspace,
-  a: r.a,
-  b: r.b,
-  kind: r.kind,
-  subject: r.subject,
-  by: author(r),
-  at: r.at,
-})
 
 /**
  * The SQLite side of {@link LinkStorage}, on the store's own connection (tables of schema
@@ -82,10 +52,7 @@ export function createSqliteLinkStorage(db: Database, ensureOpen: () => void): L
     count: db.prepare<[string], { n: number }>(
       'SELECT count(*) AS n FROM contacts WHERE workspace = ?',
     ),
-    chunk: db.prepare<
-      [string, string, number],
-      { id: string; match_value: string | null; values_json: string }
-    >(
+    chunk: db.prepare<[string, string, number], ChunkSqlRow>(
       `SELECT id, match_value, values_json FROM contacts WHERE workspace = ? AND id > ?
        ORDER BY id LIMIT ?`,
     ),
@@ -123,7 +90,7 @@ export function createSqliteLinkStorage(db: Database, ensureOpen: () => void): L
         by_user: by.userId,
         at,
       })
-      return toRecord(existing)
+      return toLinkRecord(existing)
     },
   )
 
@@ -163,7 +130,7 @@ export function createSqliteLinkStorage(db: Database, ensureOpen: () => void): L
       ensureOpen()
       if (contactIds.length === 0) return []
       const ids = JSON.stringify(contactIds)
-      return sql.linksOf.all(workspace, ids, workspace, ids).map(toRecord)
+      return sql.linksOf.all(workspace, ids, workspace, ids).map(toLinkRecord)
     },
     async linkLog(workspace, contactId, q) {
       ensureOpen()
@@ -179,17 +146,7 @@ export function createSqliteLinkStorage(db: Database, ensureOpen: () => void): L
         before,
         limit + 1,
       )
-      const entries: ContactLinkLogEntry[] = rows.map((r) => ({
-        seq: r.seq,
-        workspace: r.workspace,
-        a: r.a,
-        b: r.b,
-        action: r.action,
-        subject: r.subject,
-        by: author(r),
-        at: r.at,
-      }))
-      return newestPage(entries, limit, (e) => ({ t: e.seq, i: '' }))
+      return newestPage(rows.map(toLinkLogEntry), limit, (e) => ({ t: e.seq, i: '' }))
     },
     async contactsByIds(workspace, ids) {
       ensureOpen()

@@ -76,6 +76,20 @@ export function checkLimit(limit: number): number {
 }
 
 /**
+ * The first `limit` of `rows` and, when more follow, the cursor after the last of them:
+ * `rows` are already in order and start after the cursor, fetched `limit + 1` at a time (or
+ * all of them), so that one more tells.
+ */
+function pageOf<T>(rows: readonly T[], limit: number, cursorOf: (last: T) => Cursor): Page<T> {
+  const items = rows.slice(0, limit)
+  const last = items.at(-1)
+  return {
+    items,
+    next: rows.length > limit && last !== undefined ? encodeCursor(cursorOf(last)) : null,
+  }
+}
+
+/**
  * A newest-first page of `rows`, which are already in order and start after the cursor: the
  * first `limit` of them, and the cursor after the last when more follow (fetch `limit + 1` rows,
  * or all of them, so that one more tells).
@@ -88,13 +102,21 @@ export function newestPage<T>(
   limit: number,
   keyOf: (row: T) => { readonly t: number; readonly i: string },
 ): Page<T> {
-  const items = rows.slice(0, limit)
-  const last = items.at(-1)
-  return {
-    items,
-    next:
-      rows.length > limit && last !== undefined
-        ? encodeCursor({ o: 'newest', ...keyOf(last) })
-        : null,
-  }
+  return pageOf(rows, limit, (last) => ({ o: 'newest', ...keyOf(last) }))
+}
+
+/**
+ * A page of `rows` in team-queue order (priority desc, then oldest first), which are already
+ * in order and start after the cursor: the first `limit` of them, and the cursor after the
+ * last when more follow (fetch `limit + 1` rows so that one more tells).
+ *
+ * @example
+ * return priorityPage(rows, limit, (r) => ({ p: r.priority, t: r.createdAt, i: r.id }))
+ */
+export function priorityPage<T>(
+  rows: readonly T[],
+  limit: number,
+  keyOf: (row: T) => { readonly p: number; readonly t: number; readonly i: string },
+): Page<T> {
+  return pageOf(rows, limit, (last) => ({ o: 'priority', ...keyOf(last) }))
 }

@@ -1,34 +1,10 @@
-import type { ChannelId, ConversationStatus } from '@cardfile/core'
 import { toContactIndexRow } from './contact-sql-row'
 import type { ContactSqlRow } from './contact-sql-row'
-import { checkLimit, decodeCursor, encodeCursor, newestPage } from './cursor'
+import { toConversation } from './conversation-sql-row'
+import type { ConversationSqlRow } from './conversation-sql-row'
+import { checkLimit, decodeCursor, newestPage, priorityPage } from './cursor'
 import type { PgDatabase } from './postgres-database'
-import type { ConversationIndexRow, IndexStore, Page } from './index-store'
-
-interface ConversationSqlRow {
-  workspace: string
-  id: string
-  contact_id: string
-  channel: string
-  status: string
-  team: string | null
-  priority: number
-  created_at: number
-  updated_at: number
-}
-
-const toConversation = (r: ConversationSqlRow): ConversationIndexRow => ({
-  kind: 'conversation',
-  workspace: r.workspace,
-  id: r.id,
-  contactId: r.contact_id,
-  channel: r.channel as ChannelId,
-  status: r.status as ConversationStatus,
-  team: r.team,
-  priority: r.priority,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-})
+import type { IndexStore } from './index-store'
 
 /** Builds a WHERE clause with numbered parameters. */
 class Filter {
@@ -131,18 +107,9 @@ export function createPostgresIndexStore(db: PgDatabase): IndexStore {
           where.params,
         )
       ).map(toConversation)
-      if (q.order !== 'priority') {
-        return newestPage(rows, limit, (r) => ({ t: r.createdAt, i: r.id }))
-      }
-      const items = rows.slice(0, limit)
-      const last = items.at(-1)
-      return {
-        items,
-        next:
-          rows.length > limit && last !== undefined
-            ? encodeCursor({ o: 'priority', p: last.priority, t: last.createdAt, i: last.id })
-            : null,
-      } satisfies Page<ConversationIndexRow>
+      return q.order === 'priority'
+        ? priorityPage(rows, limit, (r) => ({ p: r.priority, t: r.createdAt, i: r.id }))
+        : newestPage(rows, limit, (r) => ({ t: r.createdAt, i: r.id }))
     },
   }
 }

@@ -3,10 +3,9 @@ import { rmSync } from 'node:fs'
 import Database from 'better-sqlite3'
 import * as Y from 'yjs'
 import { CardfileError, ErrorCodes, parseDocName } from '@cardfile/core'
-import type { ChannelId, ConversationStatus } from '@cardfile/core'
 import { removeAttachments } from './attachments'
 import { lockDatabaseFile } from './file-lock'
-import { checkLimit, decodeCursor, encodeCursor } from './cursor'
+import { checkLimit, decodeCursor, newestPage, priorityPage } from './cursor'
 import { checkIndexRow, identityTaken } from './index-rules'
 import { createSqliteLinkStorage } from '../linking/sqlite-link-storage'
 import { createSqliteDeletionLog } from '../deletion/sqlite-deletion-log'
@@ -25,9 +24,11 @@ import type { Backend, StorageLogger } from '../backend'
 import type { DocumentFence } from './document-owners'
 import type { DocumentStore } from './document-store'
 import { createSqliteDocumentOwners } from './sqlite-document-owners'
-import type { ConversationIndexRow, IndexRow, IndexStore, Page } from './index-store'
+import type { IndexRow, IndexStore } from './index-store'
 import { toContactIndexRow } from './contact-sql-row'
 import type { ContactSqlRow } from './contact-sql-row'
+import { toConversation } from './conversation-sql-row'
+import type { ConversationSqlRow } from './conversation-sql-row'
 
 export type { StorageLogger } from '../backend'
 
@@ -89,31 +90,6 @@ interface PendingAppend {
   readonly resolve: () => void
   readonly reject: (error: Error) => void
 }
-
-interface ConversationSqlRow {
-  workspace: string
-  id: string
-  contact_id: string
-  channel: string
-  status: string
-  team: string | null
-  priority: number
-  created_at: number
-  updated_at: number
-}
-
-const toConversation = (r: ConversationSqlRow): ConversationIndexRow => ({
-  kind: 'conversation',
-  workspace: r.workspace,
-  id: r.id,
-  contactId: r.contact_id,
-  channel: r.channel as ChannelId,
-  status: r.status as ConversationStatus,
-  team: r.team,
-  priority: r.priority,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-})
 
 const asBytes = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength)
 
@@ -549,15 +525,7 @@ export function createSqliteBackend(input: string | SqliteBackendOptions): Sqlit
          ORDER BY created_at DESC, id DESC LIMIT ?`,
         [...params, limit + 1],
       ).map(toContactIndexRow)
-      const items = rows.slice(0, limit)
-      const last = items.at(-1)
-      return {
-        items,
-        next:
-          rows.length > limit && last !== undefined
-            ? encodeCursor({ o: 'newest', t: last.createdAt, i: last.id })
-            : null,
-      }
+      return newestPage(rows, limit, (r) => ({ t: r.createdAt, i: r.id }))
     },
 
     async listConversations(workspace, q) {
@@ -608,16 +576,9 @@ export function createSqliteBackend(input: string | SqliteBackendOptions): Sqlit
         `SELECT * FROM conversations WHERE ${where.join(' AND ')} ORDER BY ${orderBy} LIMIT ?`,
         [...params, limit + 1],
       ).map(toConversation)
-      const items = rows.slice(0, limit)
-      const last = items.at(-1)
-      let next: string | null = null
-      if (rows.length > limit && last !== undefined) {
-        next =
-          q.order === 'priority'
-            ? encodeCursor({ o: 'priority', p: last.priority, t: last.createdAt, i: last.id })
-            : encodeCursor({ o: 'newest', t: last.createdAt, i: last.id })
-      }
-      return { items, next } satisfies Page<ConversationIndexRow>
+      return q.order === 'priority'
+        ? priorityPage(rows, limit, (r) => ({ p: r.priority, t: r.createdAt, i: r.id }))
+        : newestPage(rows, limit, (r) => ({ t: r.createdAt, i: r.id }))
     },
   }
 
