@@ -1,4 +1,5 @@
 import { createCardfileServer, signToken } from '@cardfile/server'
+import type { Backend } from '@cardfile/server'
 import { createSqliteBackend } from '@cardfile/server/sqlite'
 import { BENCH_ADMIN_ID, BENCH_AGENT_ID } from './contact-edits'
 import { BENCH_WORKSPACE } from './ipc'
@@ -21,14 +22,42 @@ export interface RunningCardfile {
 }
 
 /**
- * Starts a Cardfile server on 127.0.0.1 with SQLite storage at `path` and mints the tokens the
+ * The backend of the benchmark's Cardfile: SQLite at `path`, or, with BENCH_BACKEND=postgres, a
+ * fresh schema in the database at BENCH_POSTGRES_URL (default: the local server), dropped
+ * when the server closes.
+ */
+async function openBackend(path: string): Promise<{ backend: Backend; drop(): Promise<void> }> {
+  const engine = process.env.BENCH_BACKEND ?? 'sqlite'
+  if (engine === 'sqlite') {
+    return { backend: createSqliteBackend({ path }), drop: async () => undefined }
+  }
+  if (engine !== 'postgres')
+    throw new Error(`BENCH_BACKEND must be sqlite or postgres: "${engine}"`)
+  const { createPostgresBackend } = await import('@cardfile/server/postgres')
+  const url = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+  const schema = `cardfile_bench_${process.pid}_${Date.now()}`
+  const backend = await createPostgresBackend({ url, schema })
+  return {
+    backend,
+    drop: async () => {
+      const pg = (await import('pg')).default
+      const client = new pg.Client({ connectionString: url })
+      await client.connect()
+      await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
+      await client.end()
+    },
+  }
+}
+
+/**
+ * Starts a Cardfile server on 127.0.0.1 (storage: see BENCH_BACKEND) and mints the tokens the
  * benchmark's clients use.
  *
  * @example
  * const server = await startCardfile('/tmp/bench/bench.db')
  */
 export async function startCardfile(path: string): Promise<RunningCardfile> {
-  const backend = createSqliteBackend({ path })
+  const { backend, drop } = await openBackend(path)
   const server = await createCardfileServer({
     backend,
     auth: { secret: BENCH_SECRET },
@@ -47,6 +76,7 @@ export async function startCardfile(path: string): Promise<RunningCardfile> {
     close: async () => {
       await server.close()
       await backend.close()
+      await drop()
     },
   }
 }
