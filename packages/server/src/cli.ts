@@ -180,10 +180,11 @@ async function serveCommand(argv: readonly string[]): Promise<number> {
   const demo = values.demo === true
   // The demo signs admin tokens for whoever asks: it listens on this machine unless told not to.
   const hostname = text(values, 'host') ?? (demo ? '127.0.0.1' : '0.0.0.0')
-  const postgres = postgresFrom(values)
-  if (postgres !== undefined && text(values, 'data') !== undefined) {
+  if (text(values, 'postgres') !== undefined && text(values, 'data') !== undefined) {
     throw new UsageError('--data names a SQLite file: use it or --postgres, not both')
   }
+  // An explicit --data wins over a database named only in the environment.
+  const postgres = text(values, 'data') === undefined ? postgresFrom(values) : undefined
   const data = text(values, 'data') ?? './cardfile.db'
   const redis = redisFrom(values)
   const reset = values['reset-demo'] === true

@@ -165,6 +165,12 @@ describe('cardfile serve --postgres', () => {
     const both = runCli(['serve', '--demo', '--data', 'x.db', '--postgres', postgresUrl()])
     expect(both.status).toBe(2)
     expect(both.stderr).toContain('not both')
+    // A database named only in the environment gives way to an explicit --data.
+    const data = runCli(['serve', '--port', '0', '--data', 'x.db'], {
+      CARDFILE_POSTGRES_URL: 'not a url',
+    })
+    expect(data.status).toBe(2)
+    expect(data.stderr).toContain('needs a secret')
     const bad = runCli(['serve', '--demo', '--postgres', 'mysql://db/x'])
     expect(bad.status).toBe(2)
     expect(bad.stderr).toContain('postgres:// URL')
