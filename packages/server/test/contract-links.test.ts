@@ -253,6 +253,17 @@ describe.each(backends)('%s link storage', (_name, open) => {
     expect(await backend.links.countContacts('w1')).toBe(2)
   })
 
+  it('refuses a re-link chunk size that is not a positive integer and changes nothing', async () => {
+    await indexContact(backend, contactRow('w1', 'a', { values: { email: 'A@x.org' } }))
+    for (const limit of [0, -1, 1.5, Number.NaN]) {
+      expect(await codeOf(backend.links.recomputeMatchValues('w1', emailMatch, null, limit))).toBe(
+        'bad-request',
+      )
+    }
+    const [row] = await backend.links.contactsByIds('w1', ['a'])
+    expect(row?.matchValue).toBeNull()
+  })
+
   it('recomputes matching values in id order, chunk by chunk, counting what changed', async () => {
     // Created out of id order; string id order puts b10 before b2.
     const ids = ['b2', 'a', 'c', 'b10', 'd']

@@ -1,3 +1,4 @@
+import { CardfileError, ErrorCodes } from '@cardfile/core'
 import type { Role } from '@cardfile/core'
 import type { ContactIndexRow, Page } from '../storage/index-row-types'
 
@@ -77,4 +78,12 @@ export interface LinkStorage {
     after: string | null,
     limit: number,
   ): Promise<RelinkChunk>
+}
+
+/** Checks a re-link chunk size: a positive integer, so a chunk never reads the whole table. */
+export function checkRelinkChunk(limit: number): number {
+  if (!Number.isSafeInteger(limit) || limit < 1) {
+    throw new CardfileError(ErrorCodes.BadRequest, 'limit must be a positive integer')
+  }
+  return limit
 }

@@ -1,6 +1,7 @@
 import { checkLimit, decodeCursor, newestPage } from '../storage/cursor'
 import type { ContactIndexRow } from '../storage/index-store'
 import type { ContactLinkLogEntry, ContactLinkRecord, LinkStorage } from './link-store'
+import { checkRelinkChunk } from './link-store'
 
 /** The in-memory link storage, with what an erasure of a contact needs of it. */
 export interface MemoryLinkStorage extends LinkStorage {
@@ -91,6 +92,7 @@ export function createMemoryLinkStorage(
       return n
     },
     async recomputeMatchValues(workspace, compute, after, limit) {
+      checkRelinkChunk(limit)
       ensureOpen()
       const rows = [...contacts.values()]
         .filter((r) => r.workspace === workspace && (after === null || r.id > after))

@@ -1,8 +1,8 @@
-import { CardfileError, ErrorCodes } from '@cardfile/core'
 import { parseContactValues, toContactIndexRow } from '../storage/contact-sql-row'
 import type { ContactSqlRow } from '../storage/contact-sql-row'
 import { checkLimit, decodeCursor, newestPage } from '../storage/cursor'
 import type { PgDatabase } from '../storage/postgres-database'
+import { checkRelinkChunk } from './link-store'
 import type { LinkStorage } from './link-store'
 import { toLinkLogEntry, toLinkRecord } from './link-rows'
 import type { ChunkSqlRow, LinkSqlRow, LogSqlRow } from './link-rows'
@@ -69,14 +69,6 @@ const WRITE_CHUNK = `
  * the cast.
  */
 const seqBound = (t: number): number => Math.min(Number.MAX_SAFE_INTEGER, Math.max(0, Math.ceil(t)))
-
-/** Checks a re-link chunk size: a positive integer, so a chunk never reads the whole table. */
-function checkChunkLimit(limit: number): number {
-  if (!Number.isSafeInteger(limit) || limit < 1) {
-    throw new CardfileError(ErrorCodes.BadRequest, 'limit must be a positive integer')
-  }
-  return limit
-}
 
 /**
  * The PostgreSQL side of {@link LinkStorage}, over the tables `contact_links`,
@@ -153,7 +145,7 @@ export function createPostgresLinkStorage(db: PgDatabase): LinkStorage {
     },
 
     async recomputeMatchValues(workspace, compute, after, limit) {
-      checkChunkLimit(limit)
+      checkRelinkChunk(limit)
       return db.transaction(async (tx) => {
         const rows = await tx.rows<ChunkSqlRow>(READ_CHUNK, [workspace, after ?? '', limit])
         const ids: string[] = []

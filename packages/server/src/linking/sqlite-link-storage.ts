@@ -1,6 +1,7 @@
 import type { Database } from 'better-sqlite3'
 import { checkLimit, decodeCursor, newestPage } from '../storage/cursor'
 import type { ContactLinkRecord, LinkAuthor, LinkStorage } from './link-store'
+import { checkRelinkChunk } from './link-store'
 import { toLinkLogEntry, toLinkRecord } from './link-rows'
 import type { ChunkSqlRow, LinkSqlRow, LogSqlRow } from './link-rows'
 import { parseContactValues, toContactIndexRow } from '../storage/contact-sql-row'
@@ -158,6 +159,7 @@ export function createSqliteLinkStorage(db: Database, ensureOpen: () => void): L
       return sql.count.get(workspace)?.n ?? 0
     },
     async recomputeMatchValues(workspace, compute, after, limit) {
+      checkRelinkChunk(limit)
       ensureOpen()
       return recompute.immediate(workspace, compute, after, limit)
     },
