@@ -496,9 +496,14 @@ function createGroupCommitter(
 
     async sealErasure() {
       ensureOpen()
-      // Deleted rows stay in their pages until vacuumed; VACUUM removes them from the tables
-      // (it cannot run inside a transaction, hence a statement of its own).
-      await db.run('VACUUM updates, snapshots, contacts, conversations')
+      // Deleted rows stay in their pages until vacuumed; VACUUM removes them from every table
+      // an erasure deletes from (it cannot run inside a transaction, hence a statement of its
+      // own). Export files count: one may have held the contact.
+      await db.run(
+        `VACUUM updates, snapshots, contacts, conversations, contact_links, contact_link_log,
+           events, jobs, inbound_messages, crm_pending, crm_lookups, crm_sequences, blobs,
+           blob_chunks`,
+      )
     },
 
     compact,
