@@ -14,6 +14,7 @@ import { createPostgresJobStore } from '../jobs/postgres-job-store'
 import { createPostgresLinkStorage } from '../linking/postgres-link-storage'
 import { errorContext } from '../sync/logger'
 import { removeAttachments } from './attachments'
+import { createBackgroundCompactor } from './background-compactor'
 import { fenced } from './document-owners'
 import type { DocumentFence } from './document-owners'
 import type { DocumentStore } from './document-store'
@@ -203,10 +204,11 @@ function createGroupCommitter(
   // Appends this process committed per document since its last compaction check: a cheap gate
   // before asking the database how many updates a document has.
   const appendsSince = new Map<string, number>()
-  const dueForCompaction = new Set<string>()
-  const compacting = new Map<string, Promise<boolean>>()
-  let compactTimer: NodeJS.Timeout | null = null
-  let compactRun: Promise<void> | null = null
+  const compactor = createBackgroundCompactor({
+    compactNow: (doc) => compactNow(doc),
+    delayMs: compactDelayMs,
+    logger,
+  })
 
   const ensureOpen = (): void => {
     if (closed) throw new CardfileError(ErrorCodes.Internal, 'storage is closed')
@@ -261,17 +263,13 @@ function createGroupCommitter(
         p.reject(error)
       }
     }
-    if (dueForCompaction.size > 0 && compactTimer === null && compactRun === null) {
-      compactTimer = setTimeout(runCompactions, compactDelayMs)
-      compactTimer.unref()
-    }
   }
 
   function noteAppend(doc: string): void {
     const n = (appendsSince.get(doc) ?? 0) + 1
     if (n >= compactAfter) {
       appendsSince.delete(doc)
-      dueForCompaction.add(doc)
+      compactor.due(doc)
     } else {
       // Bounded: forgetting a count only delays a compaction until the document is next loaded.
       if (appendsSince.size >= 10_000 && !appendsSince.has(doc)) appendsSince.clear()
@@ -359,31 +357,6 @@ function createGroupCommitter(
         ? identityTaken(p.index)
         : new CardfileError(ErrorCodes.InvalidValue, messageOf(e))
 
-  function runCompactions(): void {
-    compactTimer = null
-    compactRun = (async () => {
-      while (dueForCompaction.size > 0 && !closed) {
-        const doc = dueForCompaction.values().next().value as string
-        dueForCompaction.delete(doc)
-        try {
-          await compact(doc)
-        } catch (e) {
-          logger.error('storage compaction failed', { doc, ...errorContext(e) })
-        }
-      }
-    })().finally(() => {
-      compactRun = null
-    })
-  }
-
-  function compact(doc: string): Promise<boolean> {
-    const running = compacting.get(doc)
-    if (running !== undefined) return running
-    const task = compactNow(doc).finally(() => compacting.delete(doc))
-    compacting.set(doc, task)
-    return task
-  }
-
   async function compactNow(doc: string): Promise<boolean> {
     ensureOpen()
     // Reads, merges and deletes exactly the rows it read, under the document's exclusive lock:
@@ -429,7 +402,7 @@ function createGroupCommitter(
          ) AS parts ORDER BY part, seq`,
         [docName],
       )
-      if (rows.length > compactAfter) dueForCompaction.add(docName)
+      if (rows.length > compactAfter) compactor.due(docName)
       return rows.map((r) => new Uint8Array(r.data.buffer, r.data.byteOffset, r.data.byteLength))
     },
 
@@ -460,7 +433,7 @@ function createGroupCommitter(
         return false
       })
       for (const doc of docs) {
-        dueForCompaction.delete(doc)
+        compactor.forget(doc)
         appendsSince.delete(doc)
       }
       await db.transaction(async (tx) => {
@@ -506,7 +479,7 @@ function createGroupCommitter(
       )
     },
 
-    compact,
+    compact: compactor.compact,
   }
 
   return {
@@ -514,10 +487,7 @@ function createGroupCommitter(
     stats: () => ({ pendingAppends: queue.length, ...counters }),
     close(): Promise<void> {
       closing ??= (async () => {
-        if (compactTimer !== null) clearTimeout(compactTimer)
-        compactTimer = null
-        dueForCompaction.clear()
-        await Promise.allSettled([compactRun, ...compacting.values()])
+        await compactor.stop()
         if (timer !== null) clearTimeout(timer)
         timer = null
         while (committing !== null || queue.length > 0) {

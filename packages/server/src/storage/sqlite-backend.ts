@@ -16,6 +16,7 @@ import { createMemoryBlobStore } from '../blobs/memory-blob-store'
 import { createSqliteCrmStorage } from '../crm/sqlite-crm-storage'
 import { errorContext } from '../sync/logger'
 import { migrate } from './sqlite-schema'
+import { createBackgroundCompactor } from './background-compactor'
 import type { NewDomainEvent } from '../events/domain-event'
 import { createSqliteEventStore } from '../events/sqlite-event-store'
 import { createSqliteJobStore } from '../jobs/sqlite-job-store'
@@ -285,10 +286,13 @@ export function createSqliteBackend(input: string | SqliteBackendOptions): Sqlit
   let closing: Promise<void> | null = null
   const counters = { commits: 0, appends: 0, lastCommitMs: 0, compactions: 0 }
 
-  const dueForCompaction = new Set<string>()
-  const compacting = new Map<string, Promise<boolean>>()
-  let compactTimer: NodeJS.Timeout | null = null
-  let compactRun: Promise<void> | null = null
+  const compactor = createBackgroundCompactor({
+    compactNow: (doc) => compactNow(doc),
+    delayMs: compactDelayMs,
+    logger,
+    // One document per turn: group commits keep flowing between compactions.
+    betweenDocs: nextTurn,
+  })
 
   const ensureOpen = (): void => {
     if (closed) throw new CardfileError(ErrorCodes.Internal, 'storage is closed')
@@ -347,40 +351,8 @@ export function createSqliteBackend(input: string | SqliteBackendOptions): Sqlit
       }
     }
     for (const doc of touched) {
-      if (sql.overLimit.get(doc, compactAfter + 1)!.n > compactAfter) dueForCompaction.add(doc)
+      if (sql.overLimit.get(doc, compactAfter + 1)!.n > compactAfter) compactor.due(doc)
     }
-    if (dueForCompaction.size > 0 && compactTimer === null && compactRun === null) {
-      compactTimer = setTimeout(runCompactions, compactDelayMs)
-      // Background work must not keep a process alive that is otherwise done.
-      compactTimer.unref()
-    }
-  }
-
-  function runCompactions(): void {
-    compactTimer = null
-    compactRun = (async () => {
-      while (dueForCompaction.size > 0 && !closed) {
-        const doc = dueForCompaction.values().next().value as string
-        dueForCompaction.delete(doc)
-        try {
-          await compact(doc)
-        } catch (e) {
-          logger.error('storage compaction failed', { doc, ...errorContext(e) })
-        }
-        // One document per turn: group commits keep flowing between compactions.
-        await nextTurn()
-      }
-    })().finally(() => {
-      compactRun = null
-    })
-  }
-
-  function compact(doc: string): Promise<boolean> {
-    const running = compacting.get(doc)
-    if (running !== undefined) return running
-    const task = compactNow(doc).finally(() => compacting.delete(doc))
-    compacting.set(doc, task)
-    return task
   }
 
   async function compactNow(doc: string): Promise<boolean> {
@@ -468,7 +440,7 @@ export function createSqliteBackend(input: string | SqliteBackendOptions): Sqlit
         p.reject(deleted(p.doc))
         return false
       })
-      for (const doc of docs) dueForCompaction.delete(doc)
+      for (const doc of docs) compactor.forget(doc)
       eraseRows([...docs], Date.now())
       await removeAttachments(options.attachmentsDir, docs)
     },
@@ -486,7 +458,7 @@ export function createSqliteBackend(input: string | SqliteBackendOptions): Sqlit
       }
     },
 
-    compact,
+    compact: compactor.compact,
   }
 
   const index: IndexStore = {
@@ -611,11 +583,8 @@ export function createSqliteBackend(input: string | SqliteBackendOptions): Sqlit
 
     close() {
       closing ??= (async () => {
-        if (compactTimer !== null) clearTimeout(compactTimer)
-        compactTimer = null
-        dueForCompaction.clear()
-        // Drain in-flight work before refusing new calls; the compaction loop sees the set empty.
-        await Promise.allSettled([compactRun, ...compacting.values()])
+        // Drain in-flight compactions before refusing new calls.
+        await compactor.stop()
         cancelFlush()
         while (queue.length > 0) flush()
         cancelFlush()
