@@ -1,14 +1,18 @@
 import { spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { createServer, connect } from 'node:net'
 import type { Server, Socket } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
-import { runCli, serve } from './cli-process'
+import { portOf, runCli, serve } from './cli-process'
+import { freePort } from './free-port'
 import { dropSchema, freshSchema, postgresUrl } from './postgres-test-db'
 
 const schemas: string[] = []
 const proxies: Server[] = []
+const redisServers: ChildProcess[] = []
 afterEach(async () => {
   for (const proxy of proxies.splice(0)) proxy.close()
+  for (const redis of redisServers.splice(0)) redis.kill('SIGKILL')
   // The servers are killed by cli-process's own cleanup first; give them a moment to let go.
   await new Promise((resolve) => setTimeout(resolve, 200))
   for (const schema of schemas.splice(0)) await dropSchema(schema)
@@ -20,14 +24,16 @@ const newSchema = (): string => {
   return schema
 }
 
-const portOf = async (output: () => string): Promise<string> => {
-  await expect
-    .poll(() => /Cardfile serving on http:\/\/[^:]+:(\d+)/.exec(output())?.[1], {
-      timeout: 20_000,
-    })
-    .toBeDefined()
-  return /Cardfile serving on http:\/\/[^:]+:(\d+)/.exec(output())?.[1] ?? ''
-}
+/** `serve` flags for the demo on a schema of its own in the test database (at `url`). */
+const demoOn = (schema: string, url = postgresUrl()): string[] => [
+  '--port',
+  '0',
+  '--demo',
+  '--postgres',
+  url,
+  '--postgres-schema',
+  schema,
+]
 
 const contactCount = async (port: string, output: string): Promise<number> => {
   const token = /ana \(admin\): (\S+)/.exec(output)?.[1]
@@ -84,15 +90,7 @@ describe('cardfile serve --postgres', () => {
       const schema = newSchema()
       const url = new URL(postgresUrl())
       url.password = 'not-needed-with-trust'
-      const args = [
-        '--port',
-        '0',
-        '--demo',
-        '--postgres',
-        url.toString(),
-        '--postgres-schema',
-        schema,
-      ]
+      const args = [...demoOn(schema, url.toString())]
       const first = serve(args)
       const port = await portOf(first.output)
       expect(first.output()).toContain(`PostgreSQL ${url.host}${url.pathname} (schema ${schema})`)
@@ -116,7 +114,7 @@ describe('cardfile serve --postgres', () => {
 
   it('runs a second instance on a database another one is serving (unlike a SQLite file)', async () => {
     const schema = newSchema()
-    const args = ['--port', '0', '--demo', '--postgres', postgresUrl(), '--postgres-schema', schema]
+    const args = demoOn(schema)
     const first = serve(args)
     const port1 = await portOf(first.output)
     const second = serve(args)
@@ -133,15 +131,7 @@ describe('cardfile serve --postgres', () => {
     async () => {
       const proxy = await cuttableProxy()
       const schema = newSchema()
-      const { output, child } = serve([
-        '--port',
-        '0',
-        '--demo',
-        '--postgres',
-        proxy.url,
-        '--postgres-schema',
-        schema,
-      ])
+      const { output, child } = serve([...demoOn(schema, proxy.url)])
       const port = await portOf(output)
       const ready = async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status
       expect(await ready()).toBe(200)
@@ -199,24 +189,40 @@ describe('cardfile serve --postgres', () => {
 })
 
 describe('cardfile serve --redis', () => {
-  const freePort = (): Promise<number> =>
-    new Promise((resolve) => {
-      const s = createServer()
-      s.listen(0, '127.0.0.1', () => {
-        const address = s.address()
-        s.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0))
+  /**
+   * A redis-server of the test's own on `port` (the machine's shared one holds other runs'
+   * counts), answering once this resolves; killed after the test at the latest.
+   */
+  const startRedis = async (port: number): Promise<ChildProcess> => {
+    const child = spawn(
+      'redis-server',
+      ['--port', String(port), '--save', '', '--appendonly', 'no'],
+      {
+        stdio: 'ignore',
+      },
+    )
+    redisServers.push(child)
+    const answers = () =>
+      new Promise<boolean>((resolve) => {
+        const socket = connect(port, '127.0.0.1')
+        socket.once('connect', () => (socket.destroy(), resolve(true)))
+        socket.once('error', () => resolve(false))
       })
-    })
+    await expect.poll(answers).toBe(true)
+    return child
+  }
 
   it('shares the failed-token count between instances', { timeout: 60_000 }, async () => {
     const schema = newSchema()
-    const args = ['--port', '0', '--demo', '--postgres', postgresUrl(), '--postgres-schema', schema]
-    const redis = ['--redis', process.env.CARDFILE_TEST_REDIS ?? 'redis://127.0.0.1:6379']
+    const args = demoOn(schema)
+    const redisPort = await freePort()
+    await startRedis(redisPort)
+    const redis = ['--redis', `redis://127.0.0.1:${redisPort}`]
     const a = serve([...args, ...redis])
     const portA = await portOf(a.output)
     const b = serve([...args, ...redis])
     const portB = await portOf(b.output)
-    expect(a.output()).toMatch(/shared: {4}Redis 127\.0\.0\.1:6379/)
+    expect(a.output()).toContain(`shared:    Redis 127.0.0.1:${redisPort}`)
     const guess = (port: string) =>
       fetch(`http://127.0.0.1:${port}/api/demo/contacts`, {
         headers: { authorization: 'Bearer not-a-token' },
@@ -236,36 +242,18 @@ describe('cardfile serve --redis', () => {
     { timeout: 60_000 },
     async () => {
       const redisPort = await freePort()
-      const start = () =>
-        spawn('redis-server', ['--port', String(redisPort), '--save', '', '--appendonly', 'no'], {
-          stdio: 'ignore',
-        })
-      let redis = start()
-      try {
-        const schema = newSchema()
-        const { output } = serve([
-          '--port',
-          '0',
-          '--demo',
-          '--postgres',
-          postgresUrl(),
-          '--postgres-schema',
-          schema,
-          '--redis',
-          `redis://127.0.0.1:${redisPort}`,
-        ])
-        const port = await portOf(output)
-        const ready = async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status
-        expect(await ready()).toBe(200)
-        redis.kill('SIGKILL')
-        await expect.poll(ready, { timeout: 15_000 }).toBe(503)
-        // What does not need Redis goes on.
-        expect(await contactCount(port, output())).toBeGreaterThanOrEqual(8)
-        redis = start()
-        await expect.poll(ready, { timeout: 15_000 }).toBe(200)
-      } finally {
-        redis.kill('SIGKILL')
-      }
+      const redis = await startRedis(redisPort)
+      const schema = newSchema()
+      const { output } = serve([...demoOn(schema), '--redis', `redis://127.0.0.1:${redisPort}`])
+      const port = await portOf(output)
+      const ready = async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status
+      expect(await ready()).toBe(200)
+      redis.kill('SIGKILL')
+      await expect.poll(ready, { timeout: 15_000 }).toBe(503)
+      // What does not need Redis goes on.
+      expect(await contactCount(port, output())).toBeGreaterThanOrEqual(8)
+      await startRedis(redisPort)
+      await expect.poll(ready, { timeout: 15_000 }).toBe(200)
     },
   )
 
@@ -275,13 +263,7 @@ describe('cardfile serve --redis', () => {
     expect(bad.stderr).toContain('redis:// URL')
     const port = await freePort()
     const { exited, output } = serve([
-      '--port',
-      '0',
-      '--demo',
-      '--postgres',
-      postgresUrl(),
-      '--postgres-schema',
-      newSchema(),
+      ...demoOn(newSchema()),
       '--redis',
       `redis://127.0.0.1:${port}`,
     ])

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { afterEach } from 'vitest'
+import { afterEach, expect } from 'vitest'
 
 // The `cardfile` command from source, as child processes, for the CLI tests.
 const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..')
@@ -59,4 +59,12 @@ export function serve(
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
   })
   return { child, output: () => output, exited }
+}
+
+/** The port a `cardfile serve` child prints once it listens (waits for the line). */
+export async function portOf(output: () => string, timeout = 20_000): Promise<string> {
+  const port = (): string | undefined =>
+    /Cardfile serving on http:\/\/[^:]+:(\d+)/.exec(output())?.[1]
+  await expect.poll(port, { timeout }).toBeDefined()
+  return port() ?? ''
 }

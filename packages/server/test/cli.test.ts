@@ -2,7 +2,7 @@ import { networkInterfaces } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { createAuthenticator } from '../src/auth/authenticate'
-import { runCli, serve, tempDir } from './cli-process'
+import { portOf, runCli, serve, tempDir } from './cli-process'
 
 describe('cardfile token', () => {
   it('prints a token that the server verifier accepts with its claims', async () => {
@@ -125,15 +125,6 @@ describe('cardfile serve, deployed safely', () => {
       }
     }
     throw new Error('this machine has no non-loopback IPv4 address to test with')
-  }
-
-  const portOf = async (output: () => string): Promise<string> => {
-    await expect
-      .poll(() => /Cardfile serving on http:\/\/[^:]+:(\d+)/.exec(output())?.[1], {
-        timeout: 15_000,
-      })
-      .toBeDefined()
-    return /Cardfile serving on http:\/\/[^:]+:(\d+)/.exec(output())?.[1] ?? ''
   }
 
   it('listens on loopback in demo mode unless a host is given', async () => {

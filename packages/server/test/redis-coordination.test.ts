@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { createServer } from 'node:net'
 import { Redis } from 'ioredis'
 import { afterEach, describe, expect, it } from 'vitest'
+import { freePort } from './free-port'
 import { createRedisCoordination } from '../src/coordination/redis-coordination'
 import type {
   RedisCoordination,
@@ -33,15 +33,6 @@ async function instances(
   opened.push(...list)
   return list
 }
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve) => {
-    const s = createServer()
-    s.listen(0, '127.0.0.1', () => {
-      const address = s.address()
-      s.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0))
-    })
-  })
 
 /** A Redis server of this test's own, which it may stop and start again on the same port. */
 async function privateRedis(port: number): Promise<void> {
