@@ -29,7 +29,8 @@ import { signToken } from './tokens'
 
 const USAGE = `Usage:
   cardfile serve [--port 1234] [--host 0.0.0.0] [--data ./cardfile.db | --postgres URL]
-                 [--postgres-schema NAME] [--redis URL] [--secret S]
+                 [--postgres-schema NAME] [--redis URL [--redis-prefix P]]
+                 [--owner-lease-ms N] [--secret S]
                  [--cors-origin URL]... [--static ./dist]
                  [--demo [--reset-demo] [--crm-url URL [--crm-secret HEX]]]
   cardfile token --workspace demo --role admin --user ana [--name Ana] [--secret S] [--expires 12h]
@@ -42,8 +43,14 @@ Options of serve:
               postgres://cardfile:pw@db:5432/cardfile; tables are created on start
   --postgres-schema  the schema holding the tables (default public; or env
               CARDFILE_POSTGRES_SCHEMA)
-  --redis     Redis URL (or env CARDFILE_REDIS_URL) for what instances share: rate limits,
-              locks, cache invalidation; e.g. redis://cache:6379
+  --redis     Redis URL (or env CARDFILE_REDIS_URL): with it, instances serving one
+              PostgreSQL database work as one (documents owned by one instance at a time,
+              changes forwarded, presence, rate limits, locks, cache invalidation shared);
+              e.g. redis://cache:6379
+  --redis-prefix  prefix of every Redis key (default cardfile; or env CARDFILE_REDIS_PREFIX),
+              so several deployments can share one Redis
+  --owner-lease-ms  how long a document waits for a crashed owner instance before another
+              takes it over (default 10000; or env CARDFILE_OWNER_LEASE_MS)
   --secret    HS256 secret for tokens (or env CARDFILE_SECRET)
   --cors-origin  a browser origin allowed to use the API and websockets besides the server's
               own, e.g. https://inbox.example.com (repeat for more; * for any)
@@ -167,6 +174,8 @@ async function serveCommand(argv: readonly string[]): Promise<number> {
     postgres: { type: 'string' },
     'postgres-schema': { type: 'string' },
     redis: { type: 'string' },
+    'redis-prefix': { type: 'string' },
+    'owner-lease-ms': { type: 'string' },
     secret: { type: 'string' },
     demo: { type: 'boolean' },
     'reset-demo': { type: 'boolean' },
@@ -187,6 +196,7 @@ async function serveCommand(argv: readonly string[]): Promise<number> {
   const postgres = text(values, 'data') === undefined ? postgresFrom(values) : undefined
   const data = text(values, 'data') ?? './cardfile.db'
   const redis = redisFrom(values)
+  const ownerLeaseMs = ownerLeaseFrom(values)
   const reset = values['reset-demo'] === true
   if (reset && !demo) throw new UsageError('--reset-demo resets the demo: use it with --demo')
   if (reset && postgres !== undefined) {
@@ -211,6 +221,7 @@ async function serveCommand(argv: readonly string[]): Promise<number> {
     data,
     ...(postgres ? { postgres } : {}),
     ...(redis === undefined ? {} : { redis }),
+    ...(ownerLeaseMs === undefined ? {} : { ownerLeaseMs }),
     secret,
     demo,
     reset,
@@ -246,11 +257,35 @@ function postgresFrom(values: Values): ServeSettings['postgres'] {
   return { url, ...(schema === undefined ? {} : { schema }) }
 }
 
+/** `--owner-lease-ms` (or CARDFILE_OWNER_LEASE_MS), checked up front. */
+function ownerLeaseFrom(values: Values): number | undefined {
+  const env = process.env.CARDFILE_OWNER_LEASE_MS
+  const raw = text(values, 'owner-lease-ms') ?? (env === undefined || env === '' ? undefined : env)
+  if (raw === undefined) return undefined
+  const ms = Number(raw)
+  if (!Number.isInteger(ms) || ms < 300 || ms > 600_000) {
+    throw new UsageError('--owner-lease-ms must be a whole number of milliseconds, 300 to 600000')
+  }
+  return ms
+}
+
 /** `--redis` (or CARDFILE_REDIS_URL), checked up front. */
-function redisFrom(values: Values): string | undefined {
+function redisFrom(values: Values): ServeSettings['redis'] {
   const env = process.env.CARDFILE_REDIS_URL
   const url = text(values, 'redis') ?? (env === undefined || env === '' ? undefined : env)
-  if (url === undefined) return undefined
+  const envPrefix = process.env.CARDFILE_REDIS_PREFIX
+  const prefix =
+    text(values, 'redis-prefix') ??
+    (envPrefix === undefined || envPrefix === '' ? undefined : envPrefix)
+  if (url === undefined) {
+    if (text(values, 'redis-prefix') !== undefined) {
+      throw new UsageError('--redis-prefix needs --redis')
+    }
+    return undefined
+  }
+  if (prefix !== undefined && !/^[A-Za-z0-9_.:-]{1,64}$/.test(prefix)) {
+    throw new UsageError('--redis-prefix must be 1 to 64 letters, digits or _ . : -')
+  }
   let parsed: URL | null = null
   try {
     parsed = new URL(url)
@@ -260,7 +295,7 @@ function redisFrom(values: Values): string | undefined {
   if (parsed === null || (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:')) {
     throw new UsageError('--redis must be a redis:// URL such as redis://cache:6379')
   }
-  return url
+  return prefix === undefined ? { url } : { url, prefix }
 }
 
 /** The database as the start-up banner shows it: never the password. */
@@ -318,8 +353,10 @@ interface ServeSettings {
   readonly data: string
   /** A PostgreSQL database instead of the SQLite file `data`. */
   readonly postgres?: { readonly url: string; readonly schema?: string }
-  /** Redis for coordination between instances (`--redis`). */
-  readonly redis?: string
+  /** Redis for coordination between instances (`--redis`, `--redis-prefix`). */
+  readonly redis?: { readonly url: string; readonly prefix?: string }
+  /** How long a crashed owner's documents wait to be taken over (`--owner-lease-ms`). */
+  readonly ownerLeaseMs?: number
   readonly secret: string
   readonly demo: boolean
   /** Delete the database before opening it (`--reset-demo`). */
@@ -384,7 +421,10 @@ async function openBackend(settings: ServeSettings, logger: StorageLogger): Prom
 }
 
 /** Redis coordination, loaded only when asked for (`ioredis` is an optional peer). */
-async function openRedis(url: string, logger: StorageLogger): Promise<RedisCoordination> {
+async function openRedis(
+  { url, prefix }: NonNullable<ServeSettings['redis']>,
+  logger: StorageLogger,
+): Promise<RedisCoordination> {
   let entry: typeof RedisModule
   try {
     entry = await import('./redis/index')
@@ -402,6 +442,7 @@ async function openRedis(url: string, logger: StorageLogger): Promise<RedisCoord
   try {
     return await entry.createRedisCoordination({
       url,
+      ...(prefix === undefined ? {} : { prefix }),
       onError: (error) => {
         if (down) return
         down = true
@@ -457,6 +498,7 @@ async function runServer(settings: ServeSettings): Promise<number> {
     server = await createCardfileServer({
       backend,
       ...(coordination === undefined ? {} : { coordination }),
+      ...(settings.ownerLeaseMs === undefined ? {} : { ownerLeaseMs: settings.ownerLeaseMs }),
       auth: { secret },
       port,
       host: hostname,
@@ -516,7 +558,9 @@ async function runServer(settings: ServeSettings): Promise<number> {
     `  data:      ${settings.postgres ? describePostgres(settings.postgres) : resolve(data)}`,
     ...(settings.redis === undefined
       ? []
-      : [`  shared:    Redis ${new URL(settings.redis).host} (rate limits, locks, caches)`]),
+      : [
+          `  shared:    Redis ${new URL(settings.redis.url).host} (documents owned by one instance at a time, presence, rate limits, locks, caches)`,
+        ]),
   ]
   if (demo) {
     try {

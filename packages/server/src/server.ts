@@ -53,9 +53,11 @@ import type { ContactErasureHook, ErasureBarrier } from './deletion/contact-eras
 import type { CloseCode } from '@cardfile/core'
 import { Connection } from './sync/connection'
 import { DocumentRegistry } from './sync/document-registry'
+import type { HostedDocument } from './sync/document-registry'
+import { ClusterNode } from './cluster/cluster-node'
 import { DEFAULT_LIMITS } from './sync/limits'
 import type { ServerLimits } from './sync/limits'
-import type { CommitEvent, LiveDocument } from './sync/live-document'
+import type { CommitEvent } from './sync/live-document'
 import { completeLogger, errorContext } from './sync/logger'
 import type { ServerLogger } from './sync/logger'
 
@@ -129,6 +131,12 @@ export interface CardfileServerOptions {
   readonly extensions?: readonly Extension[]
   /** Timing of the event consumers and the job runner (tests shorten the leases). */
   readonly background?: BackgroundOptions
+  /**
+   * How long a document's ownership outlives an instance that stopped renewing it (crashed,
+   * paused), in ms: the longest a document waits to be taken over. Used when `coordination`
+   * has a bus (several instances). Default 10000.
+   */
+  readonly ownerLeaseMs?: number
 }
 
 /** Timing of the work that runs beside the sync engine: event consumers and jobs. */
@@ -264,7 +272,18 @@ export async function createCardfileServer(
   const eventTypes = new Set<DomainEventType>()
   let pump: EventPump | null = null
   let runner: JobRunner | null = null
+  const cluster =
+    coordination.bus === undefined
+      ? undefined
+      : new ClusterNode({
+          instanceId,
+          bus: coordination.bus,
+          owners: options.backend.owners,
+          logger,
+          ...(options.ownerLeaseMs === undefined ? {} : { leaseMs: options.ownerLeaseMs }),
+        })
   const registry: DocumentRegistry = new DocumentRegistry({
+    cluster,
     backend: options.backend,
     metrics,
     logger,
@@ -286,6 +305,8 @@ export async function createCardfileServer(
       return queued
     },
   }
+  // Before anything loads a document: documents are claimed and followed over the bus.
+  await cluster?.start(registry)
   const extensions = options.extensions ?? cardfileExtensions(options)
   const started: { readonly extension: Extension; readonly parts: ExtensionParts }[] = []
   try {
@@ -326,7 +347,7 @@ export async function createCardfileServer(
     ...(background.jobConcurrency === undefined ? {} : { concurrency: background.jobConcurrency }),
   })
   const connections = new Set<Connection>()
-  const attached = new WeakMap<Connection, LiveDocument>()
+  const attached = new WeakMap<Connection, HostedDocument>()
   let closing = false
 
   const httpContext: HttpContext = {
@@ -363,7 +384,7 @@ export async function createCardfileServer(
     clientTracking: false,
   })
 
-  const handleMessage = (conn: Connection, live: LiveDocument, message: Uint8Array): void => {
+  const handleMessage = (conn: Connection, live: HostedDocument, message: Uint8Array): void => {
     if (message[0] === MessageTypes.TokenRefresh) {
       renewToken(conn, message)
       return
@@ -485,7 +506,7 @@ export async function createCardfileServer(
     }
     conn.actor = actor
     conn.expireAt(tokenExpiry(token))
-    let live: LiveDocument
+    let live: HostedDocument
     try {
       live = await registry.acquire(conn.docName)
     } catch (error) {
@@ -779,6 +800,7 @@ export async function createCardfileServer(
       // Closing sockets detach their connections, which may unload documents; wait for that.
       await registry.settled()
       registry.destroyAll()
+      await cluster?.stop()
       wss.close()
       httpServer.closeAllConnections()
       processMetrics.stop()

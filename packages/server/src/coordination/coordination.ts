@@ -1,3 +1,4 @@
+import type { ClusterBus } from '../cluster/cluster-bus'
 import { createLocalCache } from './cache'
 import type { InvalidatingCache } from './cache'
 import { createKeyedLock } from './keyed-lock'
@@ -22,6 +23,11 @@ export interface Coordination {
   rateLimiter(name: string, options: RateLimiterOptions): RateLimiter
   /** A cache named `name` (one per kind of value: CRM configurations, ...). */
   cache<T>(name: string): InvalidatingCache<T>
+  /**
+   * How instances reach each other. Present: documents get one owner instance at a time, and
+   * the others forward their clients' changes to it. Absent: this is the only instance.
+   */
+  readonly bus?: ClusterBus
   /**
    * False while a service the coordination depends on does not answer (`/readyz` then says not
    * ready). Absent: always available.

@@ -6,6 +6,8 @@ import type { Coordination } from './coordination'
 import { createKeyedLock } from './keyed-lock'
 import type { KeyedLock } from './keyed-lock'
 import { createRateLimiter } from './rate-limiter'
+import { createRedisBus } from './redis-bus'
+import type { ClusterBus } from '../cluster/cluster-bus'
 import type { RateLimiter, RateLimiterOptions } from './rate-limiter'
 
 export interface RedisCoordinationOptions {
@@ -27,7 +29,8 @@ export interface RedisCoordinationOptions {
 /** {@link Coordination} shared by every instance through Redis. */
 export interface RedisCoordination extends Coordination {
   available(): boolean
-  /** Closes both connections. */
+  readonly bus: ClusterBus
+  /** Closes every connection. */
   close(): Promise<void>
 }
 
@@ -113,10 +116,12 @@ export async function createRedisCoordination(
   await subscribe()
 
   const limiters = new Map<string, RateLimiter>()
+  const bus = createRedisBus(connect, prefix, report)
   const locks = createRedisLocks(redis, `${prefix}:lock:`, lockTtlMs, lockWaitMs)
 
   return {
     locks,
+    bus,
     rateLimiter(name, limiterOptions) {
       let limiter = limiters.get(name)
       if (limiter === undefined) {
@@ -142,7 +147,7 @@ export async function createRedisCoordination(
     },
     available: () => redis.status === 'ready' && subscriber.status === 'ready' && subscribed,
     async close() {
-      await Promise.allSettled([redis.quit(), subscriber.quit()])
+      await Promise.allSettled([bus.stop(), redis.quit(), subscriber.quit()])
     },
   }
 }

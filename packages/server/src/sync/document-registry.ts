@@ -6,7 +6,7 @@ import {
   schemaDocName,
   seedWorkspace,
 } from '@cardfile/core'
-import type { Actor } from '@cardfile/core'
+import type { Actor, DocName } from '@cardfile/core'
 import type * as Y from 'yjs'
 import type { DocumentHost } from '../document-host'
 import type { ServerMetrics } from '../metrics'
@@ -16,6 +16,16 @@ import type { ServerLogger } from './logger'
 import { LiveDocument } from './live-document'
 import type { CommitEvent, LiveDocumentDeps } from './live-document'
 import type { DomainEventType } from '../events/domain-event'
+import type { ClusterHost, ClusterNode } from '../cluster/cluster-node'
+import { ReplicaDocument } from '../cluster/replica-document'
+import type { ReplicaDeps } from '../cluster/replica-document'
+import type { DocumentFence } from '../storage/document-owners'
+
+/** A loaded document: owned here, or followed from the instance that owns it. */
+export type HostedDocument = LiveDocument | ReplicaDocument
+
+/** How long an instance refuses to load a document another instance announced erased. */
+const PURGED_MEMORY_MS = 60_000
 
 /** The actor the server uses for its own writes (seeding a new workspace's schema). */
 const SERVER_ACTOR: Actor = { userId: 'cardfile-server', role: 'system', name: 'Cardfile server' }
@@ -32,6 +42,11 @@ export interface DocumentRegistryOptions {
   readonly onEvents?: () => void
   /** Seed a workspace's schema (platform attributes, default settings) when it is empty. */
   readonly seedWorkspaces: boolean
+  /**
+   * This instance's part in a cluster: documents are then owned by one instance at a time and
+   * followed by the others. Absent: this is the only instance and owns everything.
+   */
+  readonly cluster?: ClusterNode | undefined
 }
 
 /**
@@ -40,11 +55,15 @@ export interface DocumentRegistryOptions {
  * its workspace's schema document, because authorizing its changes reads the schema.
  * Implements the {@link DocumentHost} seam for the rest of the server.
  */
-export class DocumentRegistry implements DocumentHost {
-  private readonly docs = new Map<string, LiveDocument>()
-  private readonly loading = new Map<string, Promise<LiveDocument>>()
+export class DocumentRegistry implements DocumentHost, ClusterHost {
+  private readonly docs = new Map<string, HostedDocument>()
+  private readonly loading = new Map<string, Promise<HostedDocument>>()
+  /** Replicas waiting for their owner's first answer (they hear the bus before they load). */
+  private readonly joining = new Map<string, ReplicaDocument>()
   /** Names being erased: loads refuse them until storage's tombstone is in place. */
   private readonly erasing = new Set<string>()
+  /** Names another instance erased lately (until storage's tombstone is certainly there). */
+  private readonly purged = new Map<string, ReturnType<typeof setTimeout>>()
   /** What every live document gets from the registry: one object shared by all of them. */
   private readonly deps: LiveDocumentDeps
 
@@ -74,7 +93,7 @@ export class DocumentRegistry implements DocumentHost {
    * Returns the live document for `docName`, loading it if needed, with one hold taken for the
    * caller (release it with `live.release()`). Rejects with `deleted` for an erased document.
    */
-  async acquire(docName: string): Promise<LiveDocument> {
+  async acquire(docName: string): Promise<HostedDocument> {
     const existing = this.docs.get(docName)
     if (existing !== undefined && !existing.failed && !existing.destroyed) {
       existing.hold()
@@ -95,24 +114,49 @@ export class DocumentRegistry implements DocumentHost {
     return live
   }
 
-  private async load(docName: string): Promise<LiveDocument> {
+  private async load(docName: string): Promise<HostedDocument> {
     const parsed = parseDocName(docName)
     if (parsed === null) {
       throw new CardfileError(ErrorCodes.BadRequest, `"${docName}" is not a document name`)
     }
+    const cluster = this.options.cluster
+    if (cluster === undefined) return this.loadLive(docName, parsed, undefined)
+    this.refuseErased(docName)
+    if (await this.options.backend.documents.isErased(docName)) {
+      throw new CardfileError(ErrorCodes.Deleted, `${docName} was deleted`)
+    }
+    const ownership = await cluster.claim(docName)
+    if (ownership.owned) {
+      return this.loadLive(docName, parsed, { owner: cluster.instanceId, epoch: ownership.epoch })
+    }
+    return this.loadReplica(cluster, docName, parsed, ownership.owner)
+  }
+
+  private refuseErased(docName: string): void {
+    if (this.erasing.has(docName) || this.purged.has(docName)) {
+      throw new CardfileError(ErrorCodes.Deleted, `${docName} was deleted`)
+    }
+  }
+
+  /** Loads a document this instance decides for (the only instance, or the owner under `fence`). */
+  private async loadLive(
+    docName: string,
+    parsed: DocName,
+    fence: DocumentFence | undefined,
+  ): Promise<LiveDocument> {
     const { backend, metrics } = this.options
     const schema =
       parsed.kind === 'schema' ? null : await this.acquire(schemaDocName(parsed.workspace))
     try {
-      if (this.erasing.has(docName) || (await backend.documents.isErased(docName))) {
+      this.refuseErased(docName)
+      if (fence === undefined && (await backend.documents.isErased(docName))) {
         throw new CardfileError(ErrorCodes.Deleted, `${docName} was deleted`)
       }
       const updates = await backend.documents.load(docName)
-      if (this.erasing.has(docName)) {
-        throw new CardfileError(ErrorCodes.Deleted, `${docName} was deleted`)
-      }
-      const live = new LiveDocument(docName, parsed, schema, updates, this.deps)
+      this.refuseErased(docName)
+      const live = new LiveDocument(docName, parsed, schema, updates, this.deps, fence)
       this.docs.set(docName, live)
+      if (fence !== undefined) this.options.cluster?.ownerLoaded(live, fence.epoch)
       metrics.documentsLoaded.set(this.docs.size)
       metrics.documentLoads.inc()
       if (parsed.kind === 'schema' && this.options.seedWorkspaces && isEmpty(live.doc)) {
@@ -129,20 +173,98 @@ export class DocumentRegistry implements DocumentHost {
       return live
     } catch (error) {
       schema?.release()
+      if (fence !== undefined) void this.options.cluster?.giveUp(docName, fence.epoch)
       throw error
     }
   }
 
-  /** Unloads `live` once nothing holds it and its commits have settled. */
-  private onIdle(live: LiveDocument): void {
-    if (live.holds > 0 || live.destroyed) return
-    void live.settled().then(() => {
-      if (live.holds > 0 || live.destroyed || live.busy) return
-      live.destroy()
-      if (this.docs.get(live.name) === live) this.docs.delete(live.name)
+  /** Follows a document `owner` decides for; resolves once the replica caught up. */
+  private async loadReplica(
+    cluster: ClusterNode,
+    docName: string,
+    parsed: DocName,
+    owner: string,
+  ): Promise<HostedDocument> {
+    const replica = new ReplicaDocument(docName, parsed, this.replicaDeps(cluster, docName))
+    this.joining.set(docName, replica)
+    try {
+      await cluster.join(replica, owner)
+      this.refuseErased(docName)
+    } catch (error) {
+      replica.destroy()
+      throw error
+    } finally {
+      this.joining.delete(docName)
+    }
+    if (replica.promoted !== null) return replica.promoted
+    this.docs.set(docName, replica)
+    this.options.metrics.documentsLoaded.set(this.docs.size)
+    this.options.metrics.documentLoads.inc()
+    return replica
+  }
+
+  private replicaDeps(cluster: ClusterNode, docName: string): ReplicaDeps {
+    return {
+      instanceId: cluster.instanceId,
+      send: (to, message) => cluster.send(to, message),
+      load: () => this.options.backend.documents.load(docName),
+      metrics: this.options.metrics,
+      logger: this.options.logger,
+      onIdle: (replica) => this.onIdle(replica),
+      onOwnerLost: (replica) => void cluster.resolve(replica),
+    }
+  }
+
+  lookup(name: string): HostedDocument | undefined {
+    return this.docs.get(name) ?? this.joining.get(name)
+  }
+
+  loaded(): Iterable<HostedDocument> {
+    return [...this.docs.values(), ...this.joining.values()]
+  }
+
+  async promote(replica: ReplicaDocument, epoch: number): Promise<void> {
+    const cluster = this.options.cluster
+    if (cluster === undefined || replica.destroyed || replica.promoted !== null) return
+    const live = await this.loadLive(replica.name, replica.parsed, {
+      owner: cluster.instanceId,
+      epoch,
+    })
+    this.options.logger.info('took a document over', { doc: replica.name })
+    if (replica.destroyed) {
+      // Nobody needs it any more: the new live document unloads when idle.
+      live.hold()
+      live.release()
+      return
+    }
+    replica.promote(live)
+  }
+
+  purgeLocal(name: string, reason: string): void {
+    // This instance's own erase purges its documents itself, after their commits settled.
+    if (this.erasing.has(name)) return
+    const previous = this.purged.get(name)
+    if (previous !== undefined) clearTimeout(previous)
+    const timer = setTimeout(() => this.purged.delete(name), PURGED_MEMORY_MS)
+    timer.unref()
+    this.purged.set(name, timer)
+    const doc = this.lookup(name)
+    if (doc === undefined) return
+    doc.erased = true
+    void doc.settled().then(() => doc.purge(reason))
+  }
+
+  /** Unloads `doc` once nothing holds it and its commits have settled. */
+  private onIdle(doc: HostedDocument): void {
+    if (doc.holds > 0 || doc.destroyed) return
+    void doc.settled().then(() => {
+      if (doc.holds > 0 || doc.destroyed || doc.busy) return
+      doc.destroy()
+      if (this.docs.get(doc.name) === doc) this.docs.delete(doc.name)
       this.options.metrics.documentsLoaded.set(this.docs.size)
       this.options.metrics.documentUnloads.inc()
-      live.schema?.release()
+      doc.schema?.release()
+      if (doc instanceof LiveDocument) this.options.cluster?.ownerUnloaded(doc)
     })
   }
 
@@ -168,8 +290,13 @@ export class DocumentRegistry implements DocumentHost {
   async erase(docNames: readonly string[]): Promise<void> {
     for (const name of docNames) this.erasing.add(name)
     try {
+      // Every other instance stops serving them first (its purge waits for its commits).
+      const cluster = this.options.cluster
+      if (cluster !== undefined) {
+        await Promise.all(docNames.map((name) => cluster.announcePurge(name, 'erased')))
+      }
       for (const name of docNames) {
-        const live = this.docs.get(name) ?? (await this.loading.get(name)?.catch(() => undefined))
+        const live = this.lookup(name) ?? (await this.loading.get(name)?.catch(() => undefined))
         if (live === undefined) continue
         live.erased = true
         // Let in-flight commits land first, so nothing written before the erase outlives it.
@@ -187,9 +314,12 @@ export class DocumentRegistry implements DocumentHost {
     await Promise.all([...this.docs.values()].map((live) => live.settled()))
   }
 
-  /** Frees every document (after {@link settled}; used on shutdown). */
+  /** Frees every document (after {@link settled}; used on shutdown), giving up its lease. */
   destroyAll(): void {
-    for (const live of this.docs.values()) live.destroy()
+    for (const live of this.docs.values()) {
+      live.destroy()
+      if (live instanceof LiveDocument) this.options.cluster?.ownerUnloaded(live)
+    }
     this.docs.clear()
     this.options.metrics.documentsLoaded.set(0)
   }

@@ -20,12 +20,14 @@ import * as Y from 'yjs'
 import type { ServerMetrics } from '../metrics'
 import type { Backend } from '../backend'
 import type { Connection } from './connection'
+import type { Peer } from './peer'
+import type { DocumentFence } from '../storage/document-owners'
 import { indexRowFor } from './index-rows'
 import { errorContext } from './logger'
 import type { ServerLogger } from './logger'
 import { ChangeGate } from './change-gate'
 import type { GateHost } from './change-gate'
-import { screenPresenceUpdate } from './presence-guard'
+import { screenPresenceUpdate, throttlePresence } from './presence-guard'
 import { eventsOfCommit, factsOf } from '../events/derive-events'
 import type { DocumentFacts } from '../events/derive-events'
 import type { DomainEventType, NewDomainEvent } from '../events/domain-event'
@@ -49,6 +51,13 @@ export interface CommitEvent {
   readonly actor: Actor | null
   /** Changes refused (and undone) in this update. */
   readonly refusals: readonly Refusal[]
+}
+
+/** What a document reads of its workspace's schema document (owned here or followed). */
+export interface SchemaSource {
+  readonly doc: Y.Doc
+  view(): SchemaView
+  release(): void
 }
 
 /** A malformed message: the connection is closed with 4400. */
@@ -139,7 +148,8 @@ interface DocumentPresence {
  */
 export class LiveDocument implements GateHost {
   readonly doc: Y.Doc
-  readonly connections = new Set<Connection>()
+  /** Client connections and, on an owner, the instances that follow the document. */
+  readonly connections = new Set<Peer>()
   /** Connections, host operations and dependent documents currently using this one. */
   holds = 0
   /** Erased: no more commits; connected clients are purged. */
@@ -165,16 +175,16 @@ export class LiveDocument implements GateHost {
    * The one connection that sent every update in the outbox and already holds all of it (a
    * clean change, nothing compensated): it is not sent its own changes back. Null when no single connection qualifies.
    */
-  private outboxSender: Connection | null = null
+  private outboxSender: Peer | null = null
   /** Set while commit relays wait for the end of the microtasks of a storage commit. */
   private relayScheduled = false
   /**
    * The connection whose clean updates the buffer holds, waiting to be committed as one at the
    * end of the socket callback that delivered them (null: the buffer holds no batch).
    */
-  private batchFrom: Connection | null = null
+  private batchFrom: Peer | null = null
   private batchScheduled = false
-  private readonly direct: Array<readonly [Connection, Uint8Array]> = []
+  private readonly direct: Array<readonly [Peer, Uint8Array]> = []
   /** Awareness and its pending changes, created by the first awareness message. */
   private presence: DocumentPresence | null = null
   private flushScheduled: ReturnType<typeof setImmediate> | null = null
@@ -187,9 +197,11 @@ export class LiveDocument implements GateHost {
     readonly name: string,
     readonly parsed: DocName,
     /** The workspace's schema document (null when this one is the schema). */
-    readonly schema: LiveDocument | null,
+    readonly schema: SchemaSource | null,
     updates: readonly Uint8Array[],
     private readonly deps: LiveDocumentDeps,
+    /** The ownership every append is made under (several instances); none for the only one. */
+    readonly fence?: DocumentFence,
   ) {
     // The document's name as its guid: a random one would be one more string per document.
     this.doc = new Y.Doc({ gc: true, gcFilter: collectAll, guid: name })
@@ -281,6 +293,52 @@ export class LiveDocument implements GateHost {
     }
   }
 
+  /**
+   * Attaches a connection that was attached to another copy of this document (the follower
+   * this instance had before it took the document over): sync starts afresh, so the client
+   * sends whatever the new owner lacks.
+   */
+  adoptConnection(conn: Connection): void {
+    this.hold()
+    this.addConnection(conn)
+  }
+
+  /** Attaches a peer that is not a client connection (a following instance), holding the document. */
+  attachPeer(peer: Peer): void {
+    if (this.connections.has(peer)) return
+    this.hold()
+    this.connections.add(peer)
+    const awareness = this.presence?.awareness
+    const states = awareness?.getStates()
+    if (awareness !== undefined && states !== undefined && states.size > 0) {
+      peer.send(
+        encodeAwarenessMessage(
+          awarenessProtocol.encodeAwarenessUpdate(awareness, [...states.keys()]),
+        ),
+      )
+    }
+  }
+
+  /** Detaches a peer attached with {@link attachPeer}. */
+  detachPeer(peer: Peer): void {
+    if (this.connections.delete(peer)) this.release()
+  }
+
+  /** Applies presence a following instance relayed for its own clients (already screened there). */
+  applyPeerAwareness(peer: Peer, update: Uint8Array): void {
+    if (this.destroyed) return
+    this.deps.metrics.awarenessUpdates.inc()
+    awarenessProtocol.applyAwarenessUpdate(this.presenceState().awareness, update, peer)
+  }
+
+  /**
+   * Gives the document up: this instance no longer owns it (its lease ran out or was taken).
+   * Its clients reconnect and are served by whichever instance owns it now.
+   */
+  revoke(error: unknown): void {
+    this.fail(error)
+  }
+
   /** Detaches a connection: its awareness states are removed and its hold released. */
   removeConnection(conn: Connection): void {
     if (!this.connections.delete(conn)) return
@@ -354,30 +412,20 @@ export class LiveDocument implements GateHost {
   }
 
   private receiveAwareness(conn: Connection, update: Uint8Array): void {
-    if (!conn.takeAwarenessToken()) {
-      // Presence is the latest state that matters: keep only the newest held-back update.
-      const presence = conn.presenceState()
-      presence.deferred = update
-      presence.deferredTimer ??= setTimeout(() => {
-        presence.deferredTimer = null
-        const deferred = presence.deferred
-        presence.deferred = null
-        if (deferred === null || !conn.open || this.destroyed) return
-        try {
-          this.receiveAwareness(conn, deferred)
-        } catch (error) {
-          this.deps.logger.debug('malformed awareness update', errorContext(error))
-          conn.close(CloseCodes.BadRequest)
-        }
-      }, conn.awarenessWaitMs())
-      return
-    }
-    this.deps.metrics.awarenessUpdates.inc()
-    const presence = this.presenceState()
-    // Only ids the connection owns, each stamped with the identity its token proves.
-    const screened = screenPresenceUpdate(update, conn, this.name, presence.owners)
-    if (screened !== null)
-      awarenessProtocol.applyAwarenessUpdate(presence.awareness, screened, conn)
+    throttlePresence(
+      conn,
+      update,
+      (admitted) => {
+        if (this.destroyed) return
+        this.deps.metrics.awarenessUpdates.inc()
+        const presence = this.presenceState()
+        // Only ids the connection owns, each stamped with the identity its token proves.
+        const screened = screenPresenceUpdate(admitted, conn, this.name, presence.owners)
+        if (screened !== null)
+          awarenessProtocol.applyAwarenessUpdate(presence.awareness, screened, conn)
+      },
+      this.deps.logger,
+    )
   }
 
   /**
@@ -385,7 +433,7 @@ export class LiveDocument implements GateHost {
    * write by compensating it, and hands the result to storage. Throws after the check when the
    * update was malformed (whatever Yjs integrated before the error is checked all the same).
    */
-  applyClientUpdate(conn: Connection, update: Uint8Array): void {
+  applyClientUpdate(conn: Peer, update: Uint8Array): void {
     if (this.erased || this.failed || this.destroyed) return
     // A batch continues only with more updates of the same connection (one actor per commit).
     if (this.batchFrom !== conn) this.commitPending()
@@ -486,7 +534,7 @@ export class LiveDocument implements GateHost {
   }
 
   /** Commits whatever 'update' events buffered (a trusted or clean change). */
-  private commitBuffered(conn: Connection | null, senderHoldsIt = false): Promise<void> | null {
+  private commitBuffered(conn: Peer | null, senderHoldsIt = false): Promise<void> | null {
     if (this.buffer.length === 0) return null
     const parts = this.buffer
     this.buffer = []
@@ -509,10 +557,10 @@ export class LiveDocument implements GateHost {
    */
   private commit(
     update: Uint8Array,
-    sender: Connection | null,
+    sender: Peer | null,
     actor: Actor | null,
     refusals: readonly Refusal[],
-    contributors: readonly Connection[],
+    contributors: readonly Peer[],
     /** The sender holds exactly this update already, so it need not get it back. */
     senderHoldsIt = false,
   ): Promise<void> {
@@ -527,10 +575,11 @@ export class LiveDocument implements GateHost {
     const started = performance.now()
     let appended: Promise<void>
     try {
-      appended = this.deps.backend.documents.append(this.name, update, index, events)
+      appended = this.deps.backend.documents.append(this.name, update, index, events, this.fence)
     } catch (error) {
       appended = Promise.reject(error)
     }
+    for (const c of contributors) c.noteCommit?.()
     this.pendingCommits += 1
     const done = this.tail
       .then(() => appended)
@@ -700,7 +749,7 @@ export class LiveDocument implements GateHost {
   }
 
   /** Sends one encoded message to every connection but `skip`, counting the bytes once. */
-  private broadcast(message: Uint8Array, skip: Connection | null): void {
+  private broadcast(message: Uint8Array, skip: Peer | null): void {
     // One Buffer view for all: ws would otherwise wrap the bytes anew for every socket.
     const bytes = Buffer.from(message.buffer, message.byteOffset, message.byteLength)
     let sent = 0

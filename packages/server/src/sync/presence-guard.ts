@@ -1,6 +1,9 @@
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
+import { CloseCodes } from '@cardfile/core'
 import type { Connection } from './connection'
+import { errorContext } from './logger'
+import type { ServerLogger } from './logger'
 
 /**
  * Awareness client ids one connection may speak for. A replica uses one; Yjs gives a replica a
@@ -116,4 +119,37 @@ export function screenPresenceUpdate(
     kept.push({ ...entry, state })
   }
   return kept.length === 0 ? null : writeEntries(kept)
+}
+
+/**
+ * Applies the awareness rate limit to one update from `conn`: `accept` hears it now, or, when
+ * the sender is over its rate, the newest held-back update once a token is free (presence is
+ * the latest state that matters, so older held-back ones are dropped). A malformed update
+ * that `accept` throws on later closes the connection with 4400; thrown now, it reaches the
+ * caller.
+ */
+export function throttlePresence(
+  conn: Connection,
+  update: Uint8Array,
+  accept: (update: Uint8Array) => void,
+  logger: ServerLogger,
+): void {
+  if (conn.takeAwarenessToken()) {
+    accept(update)
+    return
+  }
+  const presence = conn.presenceState()
+  presence.deferred = update
+  presence.deferredTimer ??= setTimeout(() => {
+    presence.deferredTimer = null
+    const deferred = presence.deferred
+    presence.deferred = null
+    if (deferred === null || !conn.open) return
+    try {
+      throttlePresence(conn, deferred, accept, logger)
+    } catch (error) {
+      logger.debug('malformed awareness update', errorContext(error))
+      conn.close(CloseCodes.BadRequest)
+    }
+  }, conn.awarenessWaitMs())
 }

@@ -1,0 +1,174 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import * as Y from 'yjs'
+import { startCluster } from './cluster-harness'
+import type { ClusterInstance, TestCluster } from './cluster-harness'
+import type { CardfileServer } from '@cardfile/server'
+import * as decoding from 'lib0/decoding'
+import * as encoding from 'lib0/encoding'
+import { Awareness, applyAwarenessUpdate, encodeAwarenessUpdate } from 'y-protocols/awareness'
+import type { RawClient } from './sync-helpers'
+import {
+  SYSTEM,
+  connectSynced,
+  editSchema,
+  expectPoll,
+  fieldValue,
+  loadFromStorage,
+  makeToken,
+  seedDemo,
+} from './sync-helpers'
+
+const ANA = { role: 'agent' as const, userId: 'ana' }
+const BEN = { role: 'agent' as const, userId: 'ben' }
+const DOC = 'demo/contact/c1'
+
+/** The client's own changes are acknowledged (others' arrive as relays, without an ack of their own). */
+const ownSaved = (client: RawClient): boolean => {
+  const ack = client.acks.at(-1)
+  if (ack === undefined) return false
+  const own = client.doc.clientID
+  const local = Y.decodeStateVector(Y.encodeStateVector(client.doc)).get(own) ?? 0
+  return (Y.decodeStateVector(ack).get(own) ?? 0) >= local
+}
+
+const valueOf = (doc: Y.Doc, map: string, key: string): unknown =>
+  (doc.getMap(map).get(key) as { value?: unknown } | undefined)?.value
+
+describe('several instances on one PostgreSQL and Redis', () => {
+  let cluster: TestCluster
+  beforeEach(async () => {
+    cluster = await startCluster(3)
+    await seedDemo(cluster.instances[0]!.server)
+  })
+  afterEach(async () => {
+    await cluster.close()
+  })
+
+  it('clients on different instances edit one contact and converge, each acked after the commit', async () => {
+    const [a, b, c] = servers(cluster)
+    await editSchema(b, 'demo', (s) =>
+      s.createAttribute({ id: 'city', label: 'City', type: 'text' }),
+    )
+    const tokenAna = await makeToken({ user: 'ana', role: 'agent' })
+    const tokenBen = await makeToken({ user: 'ben', role: 'agent' })
+    const clients = [
+      await connectSynced(a, DOC, tokenAna),
+      await connectSynced(b, DOC, tokenBen),
+      await connectSynced(c, DOC, tokenBen),
+    ]
+    clients[0]!.doc.getMap('custom').set('note', fieldValue('from a', ANA))
+    clients[1]!.doc.getMap('custom').set('plan', fieldValue('gold', BEN))
+    clients[2]!.doc.getMap('custom').set('city', fieldValue('t', BEN))
+    await expectPoll(() =>
+      clients.every(
+        (client) =>
+          valueOf(client.doc, 'custom', 'note') === 'from a' &&
+          valueOf(client.doc, 'custom', 'plan') === 'gold' &&
+          valueOf(client.doc, 'custom', 'city') === 't',
+      ),
+    )
+    await expectPoll(() => clients.every((client) => ownSaved(client)))
+    const stored = await loadFromStorage(cluster.instances[0]!.backend, DOC)
+    expect(valueOf(stored, 'custom', 'note')).toBe('from a')
+    expect(valueOf(stored, 'custom', 'plan')).toBe('gold')
+    for (const client of clients) client.close()
+  })
+
+  it('a client on an instance that does not own the document gets refusals like one on the owner', async () => {
+    const [a, b] = servers(cluster)
+    const token = await makeToken({ user: 'ana', role: 'agent' })
+    const onOwner = await connectSynced(a, DOC, token)
+    const elsewhere = await connectSynced(b, DOC, token)
+    elsewhere.doc.getMap('platform').set('email', fieldValue('evil@example.com', ANA))
+    await expectPoll(() => elsewhere.refusals.length > 0)
+    expect(elsewhere.refusals).toHaveLength(1)
+    expect(elsewhere.refusals[0]).toMatchObject({
+      map: 'platform',
+      key: 'email',
+      code: 'forbidden',
+    })
+    await expectPoll(() => valueOf(elsewhere.doc, 'platform', 'email') === 'ana@example.com')
+    await expectPoll(() => ownSaved(elsewhere))
+    const stored = await loadFromStorage(cluster.instances[2]!.backend, DOC)
+    expect(JSON.stringify(stored.toJSON())).not.toContain('evil@example.com')
+    expect(JSON.stringify(onOwner.doc.toJSON())).not.toContain('evil@example.com')
+    onOwner.close()
+    elsewhere.close()
+  })
+
+  it('a host change made on a following instance commits through the owner', async () => {
+    const [a, b] = servers(cluster)
+    const token = await makeToken({ user: 'ana', role: 'agent' })
+    const onOwner = await connectSynced(a, DOC, token)
+    await b.host.transact(DOC, SYSTEM, (doc) =>
+      doc.getMap('custom').set('note', fieldValue('host', SYSTEM)),
+    )
+    await expectPoll(() => valueOf(onOwner.doc, 'custom', 'note') === 'host')
+    onOwner.close()
+  })
+
+  it('when the owner stops, a following instance takes the document over and its client keeps its socket', async () => {
+    const [owner, follower] = cluster.instances as [ClusterInstance, ClusterInstance]
+    const token = await makeToken({ user: 'ana', role: 'agent' })
+    const first = await connectSynced(owner.server, DOC, token)
+    const kept = await connectSynced(follower.server, DOC, token)
+    await owner.close()
+    kept.doc.getMap('custom').set('note', fieldValue('after', ANA))
+    await expectPoll(() => ownSaved(kept), 10_000)
+    expect(kept.closeInfo).toBeNull()
+    const stored = await loadFromStorage(cluster.instances[2]!.backend, DOC)
+    expect(valueOf(stored, 'custom', 'note')).toBe('after')
+    first.close()
+    kept.close()
+  })
+
+  it('presence crosses instances, stamped with the sender and removed when it leaves', async () => {
+    const [a, b, c] = servers(cluster)
+    const onOwner = await connectSynced(a, DOC, await makeToken({ user: 'ana', role: 'agent' }))
+    const elsewhere = await connectSynced(b, DOC, await makeToken({ user: 'ben', role: 'agent' }))
+    const third = await connectSynced(c, DOC, await makeToken({ user: 'cy', role: 'agent' }))
+    const states: Map<number, Record<string, unknown>>[] = []
+    for (const client of [onOwner, elsewhere, third]) {
+      const awareness = new Awareness(client.doc)
+      awareness.setLocalState(null)
+      client.ws.on('message', (data: Buffer) => {
+        const decoder = decoding.createDecoder(new Uint8Array(data))
+        if (decoding.readVarUint(decoder) !== 1) return
+        applyAwarenessUpdate(awareness, decoding.readVarUint8Array(decoder), 'server')
+      })
+      states.push(awareness.getStates() as Map<number, Record<string, unknown>>)
+    }
+    const sendPresence = (client: RawClient, state: Record<string, unknown>) => {
+      const awareness = new Awareness(client.doc)
+      awareness.setLocalState(state)
+      const encoder = encoding.createEncoder()
+      encoding.writeVarUint(encoder, 1)
+      encoding.writeVarUint8Array(encoder, encodeAwarenessUpdate(awareness, [client.doc.clientID]))
+      client.send(encoding.toUint8Array(encoder))
+      awareness.destroy()
+    }
+    // Ben claims to be someone else: the state is stamped with his token's identity.
+    sendPresence(elsewhere, { userId: 'mallory', name: 'Mallory', viewing: DOC })
+    sendPresence(onOwner, { userId: 'ana', viewing: DOC })
+    const benOn = (seen: Map<number, Record<string, unknown>>) =>
+      seen.get(elsewhere.doc.clientID)?.userId === 'ben'
+    const anaOn = (seen: Map<number, Record<string, unknown>>) =>
+      seen.get(onOwner.doc.clientID)?.userId === 'ana'
+    await expectPoll(
+      () => benOn(states[0]!) && benOn(states[2]!) && anaOn(states[1]!) && anaOn(states[2]!),
+    )
+    elsewhere.close()
+    await expectPoll(
+      () => !states[0]!.has(elsewhere.doc.clientID) && !states[2]!.has(elsewhere.doc.clientID),
+    )
+    onOwner.close()
+    third.close()
+  })
+})
+
+const servers = (cluster: TestCluster): [CardfileServer, CardfileServer, CardfileServer] =>
+  cluster.instances.map((instance) => instance.server) as [
+    CardfileServer,
+    CardfileServer,
+    CardfileServer,
+  ]
