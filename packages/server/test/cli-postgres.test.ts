@@ -1,18 +1,15 @@
-import { spawn } from 'node:child_process'
-import type { ChildProcess } from 'node:child_process'
 import { createServer, connect } from 'node:net'
 import type { Server, Socket } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { portOf, runCli, serve } from './cli-process'
 import { freePort } from './free-port'
 import { dropSchema, freshSchema, postgresUrl } from './postgres-test-db'
+import { startRedis } from './private-services'
 
 const schemas: string[] = []
 const proxies: Server[] = []
-const redisServers: ChildProcess[] = []
 afterEach(async () => {
   for (const proxy of proxies.splice(0)) proxy.close()
-  for (const redis of redisServers.splice(0)) redis.kill('SIGKILL')
   // The servers are killed by cli-process's own cleanup first; give them a moment to let go.
   await new Promise((resolve) => setTimeout(resolve, 200))
   for (const schema of schemas.splice(0)) await dropSchema(schema)
@@ -189,29 +186,6 @@ describe('cardfile serve --postgres', () => {
 })
 
 describe('cardfile serve --redis', () => {
-  /**
-   * A redis-server of the test's own on `port` (the machine's shared one holds other runs'
-   * counts), answering once this resolves; killed after the test at the latest.
-   */
-  const startRedis = async (port: number): Promise<ChildProcess> => {
-    const child = spawn(
-      'redis-server',
-      ['--port', String(port), '--save', '', '--appendonly', 'no'],
-      {
-        stdio: 'ignore',
-      },
-    )
-    redisServers.push(child)
-    const answers = () =>
-      new Promise<boolean>((resolve) => {
-        const socket = connect(port, '127.0.0.1')
-        socket.once('connect', () => (socket.destroy(), resolve(true)))
-        socket.once('error', () => resolve(false))
-      })
-    await expect.poll(answers).toBe(true)
-    return child
-  }
-
   it('shares the failed-token count between instances', { timeout: 60_000 }, async () => {
     const schema = newSchema()
     const args = demoOn(schema)

@@ -9,6 +9,7 @@ import {
   encodePurge,
   encodeSyncStep1,
   encodeSyncStep2,
+  encodeSyncUpdate,
 } from '@cardfile/core'
 import type { Actor, DocName, SchemaView } from '@cardfile/core'
 import * as decoding from 'lib0/decoding'
@@ -159,13 +160,20 @@ export class ReplicaDocument {
     })
   }
 
-  /** Reads storage again (after the bus may have lost relayed commits). */
+  /**
+   * Reads storage again (after the bus may have lost relayed commits) and sends the clients
+   * here whatever they missed: later relays build on it.
+   */
   async catchUp(): Promise<void> {
     const updates = await this.deps.load()
     if (this.destroyed || this.promoted !== null) return
+    const before = Y.encodeStateVector(this.replica)
     this.replica.transact(() => {
       for (const update of updates) Y.applyUpdate(this.replica, update)
     }, FROM_OWNER)
+    const missed = Y.encodeStateAsUpdate(this.replica, before)
+    // An update of no structs and an empty delete set is two zero bytes.
+    if (missed.byteLength > 2) this.broadcast(encodeSyncUpdate(missed))
   }
 
   /** Sends the Follow heartbeat (the owner forgets followers it stops hearing from). */
@@ -560,6 +568,9 @@ export class ReplicaDocument {
         awarenessProtocol.encodeAwarenessUpdate(awareness, [...this.presenceOwners.keys()]),
       )
     }
+    // What storage holds beyond what the clients here were relayed (commits lost on the way).
+    const missed = Y.encodeStateAsUpdate(live.doc, Y.encodeStateVector(this.replica))
+    if (missed.byteLength > 2) this.broadcast(encodeSyncUpdate(missed))
     for (const conn of this.connections) {
       live.adoptConnection(conn)
       this.holds -= 1
