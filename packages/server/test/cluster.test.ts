@@ -9,6 +9,7 @@ import { Awareness, applyAwarenessUpdate, encodeAwarenessUpdate } from 'y-protoc
 import type { RawClient } from './sync-helpers'
 import {
   SYSTEM,
+  connectRaw,
   connectSynced,
   editSchema,
   expectPoll,
@@ -120,6 +121,23 @@ describe('several instances on one PostgreSQL and Redis', () => {
     expect(valueOf(stored, 'custom', 'note')).toBe('after')
     first.close()
     kept.close()
+  })
+
+  it('an erasure on one instance purges the document from clients on every instance', async () => {
+    const [a, b, c] = servers(cluster)
+    const token = await makeToken({ user: 'ana', role: 'agent' })
+    const onOwner = await connectSynced(a, DOC, token)
+    const elsewhere = await connectSynced(b, DOC, token)
+    await c.host.erase([DOC])
+    for (const client of [onOwner, elsewhere]) {
+      expect((await client.closed).code).toBe(4410)
+      expect(client.purges).toMatchObject([{ doc: DOC, reason: 'erased' }])
+    }
+    for (const server of [a, b, c]) {
+      const again = await connectRaw(server, DOC, token)
+      expect((await again.closed).code).toBe(4410)
+    }
+    expect(await cluster.instances[0]!.backend.documents.isErased(DOC)).toBe(true)
   })
 
   it('presence crosses instances, stamped with the sender and removed when it leaves', async () => {

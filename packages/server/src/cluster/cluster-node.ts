@@ -1,9 +1,10 @@
-import { CardfileError, CloseCodes, ErrorCodes } from '@cardfile/core'
+import { CardfileError, CloseCodes, ErrorCodes, encodeDurableAck } from '@cardfile/core'
 import * as Y from 'yjs'
 import type { DocumentOwners } from '../storage/document-owners'
 import { fenced } from '../storage/document-owners'
 import type { LiveDocument } from '../sync/live-document'
 import { errorContext } from '../sync/logger'
+import { presenceChanges } from '../sync/presence-guard'
 import type { ServerLogger } from '../sync/logger'
 import { BusKinds, decodeBusMessage, encodeBusMessage } from './bus-messages'
 import type { BusMessage } from './bus-messages'
@@ -276,17 +277,30 @@ export class ClusterNode {
         }
         remote.actor = message.actor
         remote.lastSeq = Math.max(remote.lastSeq, message.seq)
+        const changes = live.changesSeen
         try {
           live.applyClientUpdate(remote, message.update)
         } catch (error) {
           this.options.logger.debug('a forwarded update was malformed', errorContext(error))
           remote.close(CloseCodes.BadRequest)
+          return
+        }
+        if (live.changesSeen === changes) {
+          // Nothing new (a resent or empty update): no commit will ack it, so ack it here once
+          // everything in memory with it is stored.
+          const ack = encodeDurableAck(Y.encodeStateVector(live.doc))
+          const seq = message.seq
+          void live.settled().then(() => remote.acknowledge(seq, ack))
         }
         return
       }
       case BusKinds.Awareness: {
         const link = this.link(entry, message.from)
         link.heardAt = performance.now()
+        for (const { id, present } of presenceChanges(message.update)) {
+          if (present) link.presenceIds.add(id)
+          else link.presenceIds.delete(id)
+        }
         live.applyPeerAwareness(link, message.update)
         return
       }
@@ -342,6 +356,7 @@ export class ClusterNode {
     for (const [key, remote] of entry.remotes) {
       if (remote.instance === link.instance) entry.remotes.delete(key)
     }
+    entry.live.removePeerPresence(link, [...link.presenceIds])
     entry.live.detachPeer(link)
   }
 

@@ -16,6 +16,8 @@ export class FollowerLink implements Peer {
   readonly extended = true
   /** When the follower last said it still follows (performance.now()). */
   heardAt = performance.now()
+  /** Awareness ids of the follower's clients present here (removed when the follower goes). */
+  readonly presenceIds = new Set<number>()
 
   constructor(
     readonly instance: string,
@@ -90,6 +92,18 @@ export class RemoteClient implements Peer {
       message,
     })
     return true
+  }
+
+  /** Acknowledges everything up to `seq` with `ack` (a change that changed nothing, once what was in memory with it is stored). */
+  acknowledge(seq: number, ack: Uint8Array): void {
+    this.sendBus(this.instance, {
+      kind: BusKinds.Direct,
+      from: this.from,
+      doc: this.doc,
+      connection: this.connection,
+      seq,
+      message: ack,
+    })
   }
 
   sendUncounted(message: Uint8Array): boolean {

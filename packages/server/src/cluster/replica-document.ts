@@ -107,6 +107,7 @@ export class ReplicaDocument {
   /** Waiting for the owner's first answer to Follow (then storage is read to catch up). */
   private following: { resolve: () => void; reject: (e: unknown) => void } | null = null
   private drained: Array<() => void> = []
+  private purged = false
 
   constructor(
     readonly name: string,
@@ -262,6 +263,8 @@ export class ReplicaDocument {
       this.broadcast(message)
       return
     }
+    // The owner's purge notice: every instance hears of the erasure and purges by itself.
+    if (type === MessageTypes.Purge) return
     for (const conn of this.connections) conn.sendExtended(message)
   }
 
@@ -480,7 +483,7 @@ export class ReplicaDocument {
     if (this.presenceTimer !== null) clearTimeout(this.presenceTimer)
     this.presenceTimer = null
     const awareness = this.awarenessState
-    if (awareness === null || this.owner === null || this.destroyed) return
+    if (awareness === null || this.owner === null) return
     const ids = all ? [...this.presenceOwners.keys()] : [...this.presenceChanged]
     this.presenceChanged.clear()
     if (ids.length === 0) return
@@ -601,6 +604,8 @@ export class ReplicaDocument {
 
   /** Tells connected clients the document was deleted and closes them with 4410. */
   purge(reason: string): void {
+    if (this.purged) return
+    this.purged = true
     this.erased = true
     if (this.promoted !== null) {
       this.promoted.purge(reason)
@@ -628,6 +633,8 @@ export class ReplicaDocument {
       this.promoted.release()
       return
     }
+    // The presence of clients that just left goes to the owner before we stop following.
+    this.flushPresence(false)
     if (this.owner !== null) {
       this.deps.send(this.owner, {
         kind: BusKinds.Unfollow,

@@ -152,6 +152,8 @@ export class LiveDocument implements GateHost {
   readonly connections = new Set<Peer>()
   /** Connections, host operations and dependent documents currently using this one. */
   holds = 0
+  /** Counts the changes made to the document in memory (a change that changed nothing adds none). */
+  changesSeen = 0
   /** Erased: no more commits; connected clients are purged. */
   erased = false
   /** A commit failed: memory is ahead of backend, so the document must be reloaded. */
@@ -331,6 +333,12 @@ export class LiveDocument implements GateHost {
     awarenessProtocol.applyAwarenessUpdate(this.presenceState().awareness, update, peer)
   }
 
+  /** Removes presence a following instance relayed (it stopped following). */
+  removePeerPresence(peer: Peer, ids: readonly number[]): void {
+    if (this.destroyed || this.presence === null || ids.length === 0) return
+    awarenessProtocol.removeAwarenessStates(this.presence.awareness, [...ids], peer)
+  }
+
   /**
    * Gives the document up: this instance no longer owns it (its lease ran out or was taken).
    * Its clients reconnect and are served by whichever instance owns it now.
@@ -501,6 +509,7 @@ export class LiveDocument implements GateHost {
 
   /** Buffers an update for the next commit. */
   private bufferUpdate(update: Uint8Array, tr: Y.Transaction): void {
+    this.changesSeen += 1
     // The first change after an idle spell: storage holds the state from before it.
     this.committedStateVector ??= Y.encodeStateVector(tr.beforeState)
     this.buffer.push(update)

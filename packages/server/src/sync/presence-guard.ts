@@ -46,6 +46,14 @@ function writeEntries(entries: readonly PresenceEntry[]): Uint8Array {
   return encoding.toUint8Array(encoder)
 }
 
+/** The client ids an awareness update sets (`present`) or removes, in order. Throws on a malformed update. */
+export function presenceChanges(update: Uint8Array): { id: number; present: boolean }[] {
+  return readEntries(update).map((entry) => ({
+    id: entry.clientId,
+    present: entry.state !== 'null',
+  }))
+}
+
 /**
  * The state with the sender's identity written over whatever it claimed: `userId`, `name` and
  * `role` (what Cardfile's presence reads) and, when the state has a `user` object as stock
