@@ -195,7 +195,14 @@ export class ReplicaDocument {
       case BusKinds.FollowAck: {
         if (!message.owned) {
           this.owner = null
-          this.deps.onOwnerLost(this)
+          const following = this.following
+          this.following = null
+          // Whoever waits for the handshake looks for the owner again; otherwise we do.
+          if (following !== null) {
+            following.reject(new CardfileError(ErrorCodes.Unavailable, 'not the owner'))
+          } else {
+            this.deps.onOwnerLost(this)
+          }
           return
         }
         const following = this.following
