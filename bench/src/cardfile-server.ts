@@ -2,11 +2,8 @@ import { createCardfileServer, signToken } from '@cardfile/server'
 import type { Backend } from '@cardfile/server'
 import { createSqliteBackend } from '@cardfile/server/sqlite'
 import { BENCH_ADMIN_ID, BENCH_AGENT_ID } from './contact-edits'
-import { BENCH_WORKSPACE } from './ipc'
+import { BENCH_SECRET, BENCH_WORKSPACE } from './ipc'
 import type { BenchTokens } from './ipc'
-
-/** Shared secret of the benchmark's throwaway server; it never leaves the loopback interface. */
-const BENCH_SECRET = 'cardfile-bench-secret-not-for-production'
 
 /**
  * Messages per second per connection. The default (100) is a policy against abusive clients;
@@ -35,11 +32,14 @@ async function openBackend(path: string): Promise<{ backend: Backend; drop(): Pr
     throw new Error(`BENCH_BACKEND must be sqlite or postgres: "${engine}"`)
   const { createPostgresBackend } = await import('@cardfile/server/postgres')
   const url = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
-  const schema = `cardfile_bench_${process.pid}_${Date.now()}`
+  // Instances of one cluster share a schema, which the benchmark made and drops itself.
+  const shared = process.env.BENCH_POSTGRES_SCHEMA
+  const schema = shared ?? `cardfile_bench_${process.pid}_${Date.now()}`
   const backend = await createPostgresBackend({ url, schema })
   return {
     backend,
     drop: async () => {
+      if (shared !== undefined) return
       const pg = (await import('pg')).default
       const client = new pg.Client({ connectionString: url })
       await client.connect()
@@ -58,8 +58,21 @@ async function openBackend(path: string): Promise<{ backend: Backend; drop(): Pr
  */
 export async function startCardfile(path: string): Promise<RunningCardfile> {
   const { backend, drop } = await openBackend(path)
+  // One instance of several: BENCH_REDIS_URL names the Redis they share (BENCH_REDIS_PREFIX
+  // keeps runs apart).
+  const redisUrl = process.env.BENCH_REDIS_URL
+  const coordination =
+    redisUrl === undefined
+      ? undefined
+      : await (
+          await import('@cardfile/server/redis')
+        ).createRedisCoordination({
+          url: redisUrl,
+          prefix: process.env.BENCH_REDIS_PREFIX ?? 'cardfile-bench',
+        })
   const server = await createCardfileServer({
     backend,
+    ...(coordination === undefined ? {} : { coordination }),
     auth: { secret: BENCH_SECRET },
     host: '127.0.0.1',
     port: 0,
@@ -75,6 +88,7 @@ export async function startCardfile(path: string): Promise<RunningCardfile> {
     },
     close: async () => {
       await server.close()
+      await coordination?.close()
       await backend.close()
       await drop()
     },

@@ -1,4 +1,4 @@
-import type { BenchClient } from './bench-client'
+import type * as Y from 'yjs'
 import { BENCH_WORKSPACE } from './ipc'
 
 /** The user id in the agent token every benchmark client carries. */
@@ -29,7 +29,11 @@ export const contactNumber = (index: number): string => `${BENCH_WORKSPACE}/cont
  * FieldValue with its provenance. The value is the sequence number, so observers can tell which
  * edit they see.
  */
-export function writeSequence(client: BenchClient, attribute: string, sequence: number): void {
+export function writeSequence(
+  client: { readonly doc: Y.Doc },
+  attribute: string,
+  sequence: number,
+): void {
   client.doc.getMap('custom').set(attribute, {
     value: String(sequence),
     by: { role: 'agent', userId: BENCH_AGENT_ID, at: Date.now() },
@@ -37,7 +41,7 @@ export function writeSequence(client: BenchClient, attribute: string, sequence: 
 }
 
 /** The sequence number a client currently sees for `attribute`; -1 when unset. */
-export function readSequence(client: BenchClient, attribute: string): number {
+export function readSequence(client: { readonly doc: Y.Doc }, attribute: string): number {
   const stored: unknown = client.doc.getMap('custom').get(attribute)
   if (typeof stored !== 'object' || stored === null || !('value' in stored)) return -1
   const sequence = Number(stored.value)

@@ -1,7 +1,7 @@
 /** Messages between the benchmark (parent) and a server child process. */
 
 /** Which server a child runs. */
-export type ServerKind = 'cardfile' | 'bare'
+export type ServerKind = 'cardfile' | 'bare' | 'hocuspocus'
 
 /** Tokens a Cardfile child mints for the benchmark's clients (absent for the bare relay). */
 export interface BenchTokens {
@@ -44,3 +44,6 @@ export type ChildMessage = ReadyMessage | Reply
 
 /** The workspace every benchmark document lives in. */
 export const BENCH_WORKSPACE = 'bench'
+
+/** Shared secret of the benchmark's throwaway servers; it never leaves the loopback interface. */
+export const BENCH_SECRET = 'cardfile-bench-secret-not-for-production'

@@ -1,6 +1,12 @@
-import type { BenchClient } from './bench-client'
+import type * as Y from 'yjs'
 import { LATENCY_ATTRIBUTE, readSequence, writeSequence } from './contact-edits'
 import { pause, within } from './stats'
+
+/** What the latency phase needs of a client: its document, and a call when the server changed it. */
+export interface LatencyClient {
+  readonly doc: Y.Doc
+  onRemoteChange: (() => void) | null
+}
 
 export interface LatencyOptions {
   /** Measured edits (after the warm-up ones). */
@@ -30,7 +36,7 @@ export interface LatencyResult {
  * clock times both ends; their Yjs decoding is part of "visible", for Cardfile and bare alike.
  */
 export async function measureLatency(
-  clients: readonly BenchClient[],
+  clients: readonly LatencyClient[],
   options: LatencyOptions,
 ): Promise<LatencyResult> {
   const [writer, ...observers] = clients

@@ -14,6 +14,8 @@ import { contactNumber, LATENCY_ATTRIBUTE, sharedContact, writeSequence } from '
 import type { CpuSample, MemorySample, ServerKind } from './ipc'
 import { measureLatency } from './latency'
 import type { LatencyResult } from './latency'
+import { CLUSTER_SETUPS, renderClusterTable, runClusterSetup } from './cluster'
+import type { ClusterRun } from './cluster'
 import { describeMachine, renderTable } from './report'
 import type { Row } from './report'
 import { seedSchema } from './schema-seed'
@@ -22,6 +24,9 @@ import type { ServerChild } from './server-child'
 import { pause, percentile, within } from './stats'
 import { measureThroughput } from './throughput'
 import type { ThroughputResult } from './throughput'
+
+/** The servers of the main phases (Hocuspocus joins the cluster phase). */
+type MainKind = Exclude<ServerKind, 'hocuspocus'>
 
 const KINDS = readKinds()
 const CONNECT_CONCURRENCY = 50
@@ -44,10 +49,10 @@ function readCounts(name: string, fallback: readonly number[]): number[] {
   return counts
 }
 
-function readKinds(): ServerKind[] {
+function readKinds(): MainKind[] {
   const raw = process.env.BENCH_SERVERS ?? 'cardfile,bare'
   const kinds = raw.split(',').map((part) => part.trim())
-  if (!kinds.every((kind): kind is ServerKind => kind === 'cardfile' || kind === 'bare')) {
+  if (!kinds.every((kind): kind is MainKind => kind === 'cardfile' || kind === 'bare')) {
     throw new Error(`BENCH_SERVERS must list cardfile and/or bare: "${raw}"`)
   }
   return kinds
@@ -56,6 +61,7 @@ function readKinds(): ServerKind[] {
 const CLIENT_COUNTS = readCounts('BENCH_CLIENTS', [2, 100, 1000]).filter((count) => count >= 2)
 const [DOC_COUNT = 1000] = readCounts('BENCH_DOCS', [1000])
 const [SAMPLES = 200] = readCounts('BENCH_SAMPLES', [200])
+const [CLUSTER_READERS = 99] = readCounts('BENCH_CLUSTER_READERS', [99])
 
 interface ClientsRun {
   readonly heapPerConnection: number
@@ -208,7 +214,7 @@ async function attempt<T>(label: string, body: () => Promise<T>): Promise<Outcom
 const valueOf = <T>(outcome: Outcome<T> | undefined): T | null =>
   outcome?.ok === true ? outcome.value : null
 
-function clientRows(count: number, runs: Record<ServerKind, ClientsRun | null>): Row[] {
+function clientRows(count: number, runs: Record<MainKind, ClientsRun | null>): Row[] {
   const pick = (read: (run: ClientsRun) => number) => ({
     cardfile: runs.cardfile === null ? null : read(runs.cardfile),
     bare: runs.bare === null ? null : read(runs.bare),
@@ -290,7 +296,7 @@ async function main(): Promise<void> {
   const rows: Row[] = []
   let failed = false
   for (const count of CLIENT_COUNTS) {
-    const runs: Record<ServerKind, ClientsRun | null> = { cardfile: null, bare: null }
+    const runs: Record<MainKind, ClientsRun | null> = { cardfile: null, bare: null }
     for (const kind of KINDS) {
       const outcome = await attempt(`${kind}, ${count} clients`, () => runClients(kind, count))
       failed ||= !outcome.ok
@@ -298,7 +304,7 @@ async function main(): Promise<void> {
     }
     rows.push(...clientRows(count, runs))
   }
-  const documents: Record<ServerKind, DocsRun | null> = { cardfile: null, bare: null }
+  const documents: Record<MainKind, DocsRun | null> = { cardfile: null, bare: null }
   if (DOC_COUNT > 0) {
     for (const kind of KINDS) {
       const outcome = await attempt(`${kind}, ${DOC_COUNT} documents`, () =>
@@ -328,9 +334,25 @@ async function main(): Promise<void> {
       },
     )
   }
+  const clusterRuns: (ClusterRun | null)[] = []
+  if (CLUSTER_READERS > 0) {
+    for (const setup of CLUSTER_SETUPS) {
+      const outcome = await attempt(`${setup.label}, ${CLUSTER_READERS} readers`, () =>
+        runClusterSetup(setup, CLUSTER_READERS, SAMPLES),
+      )
+      failed ||= !outcome.ok
+      clusterRuns.push(valueOf(outcome))
+    }
+  }
   console.log(`\nmachine: ${describeMachine()}`)
   console.log(`ratio = Cardfile / bare ws relay; "to beat" = Redis-backed Yjs server (issue 3)\n`)
   console.log(renderTable(rows))
+  if (CLUSTER_READERS > 0) {
+    console.log(
+      `\nSeveral instances: one writer, ${CLUSTER_READERS} readers spread over the instances, edit-to-visible`,
+    )
+    console.log(renderClusterTable(clusterRuns, CLUSTER_READERS))
+  }
   console.log(`\ntotal ${((performance.now() - startedAt) / 1000).toFixed(0)} s`)
   if (failed) process.exitCode = 1
 }

@@ -37,11 +37,22 @@ const START_TIMEOUT_MS = 30_000
  * console.log((await child.memory()).heapUsed)
  * await child.stop()
  */
-export function startServerChild(kind: ServerKind): Promise<ServerChild> {
+export function startServerChild(
+  kind: ServerKind,
+  /** Environment variables of the child beyond this process's (a cluster's shared services). */
+  env: Record<string, string> = {},
+): Promise<ServerChild> {
   const entry = fileURLToPath(new URL('./server-process.ts', import.meta.url))
   const child = fork(entry, [kind], {
-    execArgv: ['--expose-gc', '--conditions=source', '--import', 'tsx'],
+    // Cardfile runs from its sources; Hocuspocus from its build (it names its sources "source" too).
+    execArgv: [
+      '--expose-gc',
+      ...(kind === 'hocuspocus' ? [] : ['--conditions=source']),
+      '--import',
+      'tsx',
+    ],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, ...env },
   })
   const pending = new Map<number, (reply: Reply) => void>()
   let nextId = 1

@@ -35,7 +35,9 @@ async function main(): Promise<void> {
   const server =
     kind === 'cardfile'
       ? await (await import('./cardfile-server')).startCardfile(join(dataDir, 'bench.db'))
-      : { ...(await startBareRelay()), tokens: null }
+      : kind === 'hocuspocus'
+        ? await (await import('./hocuspocus-server')).startHocuspocus()
+        : { ...(await startBareRelay()), tokens: null }
   let stopping: Promise<void> | null = null
   const stop = (): Promise<void> => {
     stopping ??= server.close().finally(() => rmSync(dataDir, { recursive: true, force: true }))
