@@ -77,6 +77,7 @@ export { DEFAULT_TOKEN_LIFETIME, signToken } from './tokens'
 export type {
   CrmConfigPatch,
   CrmConfigView,
+  CrmConnectionTest,
   CrmContactStatus,
   CrmMetrics,
   CrmOptions,

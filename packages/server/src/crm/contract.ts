@@ -13,8 +13,12 @@ export const TIMESTAMP_HEADER = 'x-cardfile-timestamp'
 /** Header with the request's idempotency key: a retried delivery keeps its key. */
 export const IDEMPOTENCY_HEADER = 'idempotency-key'
 
-/** Why a lookup ran. */
-export type LookupTrigger = 'conversation-started' | 'lookup-attribute-changed' | 'agent'
+/**
+ * Why a lookup ran. `connection-test`: an admin tested the connection; it names no real contact
+ * (its contact id is `connection-test`, its lookup empty) and its answer is checked, never applied.
+ */
+export type LookupTrigger =
+  'conversation-started' | 'lookup-attribute-changed' | 'agent' | 'connection-test'
 
 /** Values by attribute alias (a dropdown's value is its option label; null clears). */
 export type AliasValues = Readonly<Record<string, string | null>>

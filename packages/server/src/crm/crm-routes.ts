@@ -33,6 +33,7 @@ const deliveriesQuery = z.object({
  *
  * - `GET|PUT /api/<ws>/crm/config` (admins): the connection; the secret shows as its last 4
  * - `POST /api/<ws>/crm/secret` (admins): rotate (generated, returned once) or set `{ secret }`
+ * - `POST /api/<ws>/crm/test` (admins): a signed test lookup; answers what it found
  * - `GET /api/<ws>/crm/deliveries?state=dead` and `POST .../deliveries/<id>/retry` (admins)
  * - `GET /api/<ws>/crm/metrics` (admins)
  * - `POST /api/<ws>/contacts/<id>/lookup` and `GET /api/<ws>/contacts/<id>/crm` (agents, admins);
@@ -106,6 +107,11 @@ export function crmRoutes(
         (req.headers['content-length'] ?? '0') !== '0' || req.headers['transfer-encoding']
       const body = hasBody ? parseInput(secretBody, await readJsonBody(req, MAX_BODY), 'body') : {}
       sendJson(res, 200, await crm.rotateSecret(workspace, body.secret))
+      return true
+    }
+    if (id === 'test' && action === undefined) {
+      allow(['POST'])
+      sendJson(res, 200, await crm.testConnection(workspace))
       return true
     }
     if (id === 'metrics' && action === undefined) {

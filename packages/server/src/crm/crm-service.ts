@@ -86,6 +86,28 @@ export interface LookupOutcome extends CrmLookupRecord {
   readonly applied: readonly string[]
 }
 
+/**
+ * What a test of the connection found (`POST /api/<ws>/crm/test`): `ok` when the lookup URL
+ * verified the signed test request and answered a well-formed lookup answer.
+ */
+export interface CrmConnectionTest {
+  readonly ok: boolean
+  /**
+   * `ok`; `not-configured`: no lookup URL is set; `unreachable`: no answer (timeout, refused
+   * connection); `rejected`: an error status (401 when the CRM's secret is not this one);
+   * `malformed`: an answer that is not a lookup answer.
+   */
+  readonly outcome: 'ok' | 'not-configured' | 'unreachable' | 'rejected' | 'malformed'
+  /** The CRM's HTTP status when it answered one that is not 2xx, else null. */
+  readonly status: number | null
+  /** What went wrong, for the admin; null when ok. */
+  readonly reason: string | null
+  /** When the test ran, in ms since epoch. */
+  readonly at: number
+  /** How long the CRM took to answer, in ms. */
+  readonly durationMs: number
+}
+
 /** A contact's CRM status for agents. */
 export interface CrmContactStatus {
   readonly lastLookup: CrmLookupRecord | null
@@ -124,6 +146,11 @@ export interface CrmService {
     workspace: string,
     query: { readonly state?: DeliveryState; readonly limit: number },
   ): Promise<CrmDelivery[]>
+  /**
+   * Sends the lookup URL a signed test lookup (trigger `connection-test`, no real contact, on
+   * or off) and checks the answer's shape; nothing is applied or recorded.
+   */
+  testConnection(workspace: string): Promise<CrmConnectionTest>
   /** Sends a dead delivery again (same idempotency key); false when it is not dead. */
   retry(workspace: string, deliveryId: string): Promise<boolean>
   status(workspace: string, contactId: string): Promise<CrmContactStatus>
@@ -532,6 +559,54 @@ export function createCrmService(deps: {
         const delivery = deliveryOf(job)
         return delivery === null ? [] : [delivery]
       })
+    },
+
+    async testConnection(workspace) {
+      const at = Date.now()
+      const result = (
+        outcome: CrmConnectionTest['outcome'],
+        reason: string | null,
+        status: number | null = null,
+      ): CrmConnectionTest => ({
+        ok: outcome === 'ok',
+        outcome,
+        status,
+        reason,
+        at,
+        durationMs: Date.now() - at,
+      })
+      const config = await configOf(workspace)
+      if (config === null || (adapter.requiresUrls && config.lookupUrl === null)) {
+        return result('not-configured', 'no lookup URL is set')
+      }
+      const request: LookupRequest = {
+        type: 'lookup',
+        workspace,
+        trigger: 'connection-test',
+        contact: { id: 'connection-test', channel: null },
+        lookup: {},
+        conversationId: null,
+      }
+      let answer: unknown
+      try {
+        answer = await adapter.lookup({ config, idempotencyKey: newCallKey(), timeoutMs }, request)
+      } catch (error) {
+        const reason = error instanceof Error ? error.message : String(error)
+        if (!(error instanceof CrmCallError)) return result('unreachable', reason)
+        if (error.failure === 'timeout' || error.failure === 'network') {
+          return result('unreachable', reason)
+        }
+        if (error.failure === 'status') return result('rejected', reason, error.status ?? null)
+        return result('malformed', reason)
+      }
+      const parsed = lookupResponseSchema.safeParse(answer)
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0]
+        const where =
+          issue === undefined ? '' : ` (${issue.path.join('.') || 'body'}: ${issue.message})`
+        return result('malformed', `malformed lookup answer${where}`)
+      }
+      return result('ok', null)
     },
 
     async retry(workspace, deliveryId) {
