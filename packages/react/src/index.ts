@@ -38,6 +38,24 @@ export { useExport } from './use-export'
 export type { CrmConnection } from './crm-connection'
 export type { CrmLookupOutcome, CrmStatus, CrmStatusResult } from './use-crm-status'
 export { useCrmStatus } from './use-crm-status'
+export type {
+  CrmConnectionTest,
+  CrmSettings,
+  CrmSettingsChange,
+  CrmSettingsPatch,
+  CrmSettingsResult,
+} from './use-crm-settings'
+export { useCrmSettings } from './use-crm-settings'
+export type {
+  CrmDeliveriesResult,
+  CrmDeliveryInfo,
+  CrmDeliveryState,
+  CrmRetryInfo,
+  UseCrmDeliveriesOptions,
+} from './use-crm-deliveries'
+export { useCrmDeliveries } from './use-crm-deliveries'
+export type { RelinkJobInfo, RelinkResult, UseRelinkOptions } from './use-relink'
+export { useRelink } from './use-relink'
 export type { LiveListOptions, LiveListResult } from './use-polled-pages'
 export type { ContactLinkRecord, LinkedContactsResult } from './use-linked-contacts'
 export { useLinkedContacts } from './use-linked-contacts'

@@ -1,0 +1,165 @@
+// @vitest-environment jsdom
+import { act, cleanup, render, waitFor } from '@testing-library/react'
+import { afterEach, describe, expect, it } from 'vitest'
+import { SchemaDoc, schemaDocName } from '@cardfile/core'
+import type { CardfileClient } from '@cardfile/core'
+import { CardfileProvider, useCrmDeliveries, useCrmSettings, useRelink } from '@cardfile/react'
+import type { CrmDeliveriesResult, CrmSettingsResult, RelinkResult } from '@cardfile/react'
+import { connectClient } from '../../../tests/client/harness'
+import {
+  ADMIN,
+  AGENT,
+  SYSTEM,
+  WORKSPACE,
+  inbound,
+  setUpWorkspace,
+  startCardfile,
+  startCrm,
+} from '../../../tests/crm/harness'
+
+afterEach(() => cleanup())
+
+interface Captured {
+  settings: CrmSettingsResult | null
+  deliveries: CrmDeliveriesResult | null
+  relink: RelinkResult | null
+}
+const seen: Captured = { settings: null, deliveries: null, relink: null }
+
+function Settings() {
+  seen.settings = useCrmSettings()
+  return null
+}
+function Deliveries() {
+  seen.deliveries = useCrmDeliveries({ pollMs: 200 })
+  return null
+}
+function Relink() {
+  seen.relink = useRelink({ pollMs: 50 })
+  return null
+}
+
+const mount = (client: CardfileClient, children: React.ReactNode) =>
+  render(<CardfileProvider client={client}>{children}</CardfileProvider>)
+
+const settings = (): CrmSettingsResult => {
+  if (seen.settings === null) throw new Error('not mounted')
+  return seen.settings
+}
+
+describe('useCrmSettings', () => {
+  it('configures the CRM, tests it, rotates the secret and switches it off', async () => {
+    const crm = await startCrm()
+    const cardfile = await startCardfile()
+    await setUpWorkspace(cardfile)
+    const admin = await connectClient(cardfile.server.wsUrl, ADMIN.userId, 'admin')
+    mount(admin, <Settings />)
+    await waitFor(() => expect(settings().settings?.configured).toBe(false))
+    expect(settings().canManage).toBe(true)
+
+    const first = await act(() =>
+      settings().save({ enabled: true, lookupUrl: crm.lookupUrl, writeBackUrl: crm.writeBackUrl }),
+    )
+    expect(first.secret).toMatch(/^[0-9a-f]{64}$/)
+    expect(first.settings).toMatchObject({ configured: true, enabled: true })
+    await waitFor(() => expect(settings().settings?.lookupUrl).toBe(crm.lookupUrl))
+    crm.setSecret(first.secret ?? '')
+    expect(await act(() => settings().test())).toMatchObject({ ok: true, outcome: 'ok' })
+    await waitFor(() => expect(settings().lastTest?.ok).toBe(true))
+
+    const rotated = await act(() => settings().rotateSecret())
+    expect(rotated.secret).not.toBe(first.secret)
+    expect(settings().lastTest).toBeNull()
+    expect(await act(() => settings().test())).toMatchObject({ outcome: 'rejected', status: 401 })
+    crm.setSecret(rotated.secret ?? '')
+    expect(await act(() => settings().test())).toMatchObject({ ok: true })
+    expect(settings().settings?.secretHint).toBe(`…${(rotated.secret ?? '').slice(-4)}`)
+
+    await act(() => settings().save({ enabled: false }))
+    await waitFor(() => expect(settings().settings?.enabled).toBe(false))
+    const stored = (await (await cardfile.api(`/api/${WORKSPACE}/crm/config`)).json()) as {
+      enabled: boolean
+    }
+    expect(stored.enabled).toBe(false)
+  })
+
+  it('reads nothing for an agent and rejects its changes', async () => {
+    const cardfile = await startCardfile()
+    await setUpWorkspace(cardfile)
+    const agent = await connectClient(cardfile.server.wsUrl, AGENT.userId, 'agent')
+    mount(agent, <Settings />)
+    await waitFor(() => expect(seen.settings).not.toBeNull())
+    expect(settings().canManage).toBe(false)
+    expect(settings().settings).toBeNull()
+    const refused = await act(() =>
+      settings()
+        .save({ enabled: true })
+        .catch((e: unknown) => e),
+    )
+    expect(refused).toMatchObject({ code: 'forbidden' })
+  })
+})
+
+describe('useCrmDeliveries', () => {
+  it('lists a delivery the CRM refused and follows its retry until the CRM accepted it', async () => {
+    const crm = await startCrm()
+    const cardfile = await startCardfile()
+    await setUpWorkspace(cardfile)
+    const configured = await cardfile.api(`/api/${WORKSPACE}/crm/config`, {
+      method: 'PUT',
+      body: { enabled: true, lookupUrl: crm.lookupUrl, notificationUrl: crm.notificationUrl },
+    })
+    crm.setSecret(((await configured.json()) as { secret: string }).secret)
+    // 422 is not retried: the notification goes to the dead letter at once.
+    crm.setBehaviour({ failStatus: 422 })
+    const admin = await connectClient(cardfile.server.wsUrl, ADMIN.userId, 'admin')
+    mount(admin, <Deliveries />)
+    const { contactId } = await inbound(cardfile, 'ana@example.com')
+
+    await waitFor(() => expect(seen.deliveries?.items).toHaveLength(1), { timeout: 10_000 })
+    const dead = seen.deliveries?.items[0]
+    expect(dead).toMatchObject({ contactId, kind: 'notification', state: 'dead' })
+    expect(dead?.lastError).toContain('422')
+    expect(dead).not.toHaveProperty('body')
+
+    crm.setBehaviour({ failStatus: null })
+    await act(() => seen.deliveries!.retry(dead!.id))
+    expect(seen.deliveries?.items).toHaveLength(0)
+    await waitFor(
+      () => expect(seen.deliveries?.retries).toEqual([{ id: dead!.id, state: 'delivered' }]),
+      { timeout: 10_000 },
+    )
+    expect(crm.notifications()).toHaveLength(1)
+  })
+})
+
+describe('useRelink', () => {
+  it('follows a re-link started by hand, and the one a matching-attribute change queues, to done', async () => {
+    const cardfile = await startCardfile()
+    await setUpWorkspace(cardfile)
+    await inbound(cardfile, 'ana@example.com')
+    await inbound(cardfile, 'ben@example.com')
+    const admin = await connectClient(cardfile.server.wsUrl, ADMIN.userId, 'admin')
+    mount(admin, <Relink />)
+    await waitFor(() => expect(seen.relink?.canStart).toBe(true))
+    expect(seen.relink?.job).toBeNull()
+
+    const started = await act(() => seen.relink!.start())
+    expect(started.state).toMatch(/queued|running|done/)
+    await waitFor(() => expect(seen.relink?.job).toMatchObject({ id: started.id, state: 'done' }))
+    expect(seen.relink?.job?.processed).toBe(seen.relink?.job?.total)
+    expect(seen.relink?.job?.total).toBeGreaterThanOrEqual(2)
+
+    // Another admin (here the server itself) changes the matching attribute.
+    await cardfile.server.host.transact(schemaDocName(WORKSPACE), SYSTEM, (doc) => {
+      const schema = new SchemaDoc(doc)
+      schema.updateSettings({ matchingAttribute: 'customer' })
+      schema.destroy()
+    })
+    await waitFor(() =>
+      expect(seen.relink?.job).toMatchObject({ attribute: 'customer', state: 'done' }),
+    )
+    expect(seen.relink?.job?.id).not.toBe(started.id)
+    expect(seen.relink?.running).toBe(false)
+  })
+})
