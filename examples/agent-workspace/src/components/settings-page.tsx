@@ -1,24 +1,16 @@
 import { useState } from 'react'
 import type { FormEvent, ReactNode } from 'react'
-import { CardfileError } from '@cardfile/core'
 import type { AttributeDefinition } from '@cardfile/core'
 import { useAttributeAdmin } from '@cardfile/react'
 import type { AttributeAdmin } from '@cardfile/react'
+import { attempt } from '../attempt'
 import { channelLabel } from '../format'
+import { AttributeDetails } from './attribute-details'
+import { CrmConnectionCard } from './crm-connection-card'
+import { FailedDeliveries } from './failed-deliveries'
+import { RelinkProgress } from './relink-progress'
 import { SortableAttributes } from './sortable-attributes'
 import { Switch } from './switch'
-import { humanMessage } from '../human-message'
-
-/** Runs an admin change; a refusal becomes a message instead of an exception. */
-const attempt = (fn: () => void): string | null => {
-  try {
-    fn()
-    return null
-  } catch (error) {
-    if (error instanceof CardfileError) return humanMessage(error)
-    throw error
-  }
-}
 
 function describe(def: AttributeDefinition): string {
   if (def.kind === 'platform') {
@@ -43,7 +35,8 @@ function AttributeRow({
 }) {
   const [renaming, setRenaming] = useState(false)
   const [label, setLabel] = useState(def.label)
-  const [newOption, setNewOption] = useState('')
+  const [open, setOpen] = useState(false)
+  const detailsId = `attribute-details-${def.id}`
 
   const rename = (event: FormEvent): void => {
     event.preventDefault()
@@ -53,109 +46,129 @@ function AttributeRow({
   }
 
   return (
-    <div className="attribute-row-inner">
-      {handle}
-      <div className="attribute-main">
-        {renaming ? (
-          <form className="inline-form" onSubmit={rename}>
-            <input
-              value={label}
-              aria-label={`New label for ${def.label}`}
-              onChange={(event) => setLabel(event.target.value)}
-              autoFocus
-            />
-            <button type="submit" className="button small primary">
-              Save
-            </button>
-            <button type="button" className="button small ghost" onClick={() => setRenaming(false)}>
-              Cancel
-            </button>
-          </form>
-        ) : (
-          <div className="attribute-title">
-            <strong>{def.label}</strong>
-            {def.crmManaged && <span className="tag crm">CRM</span>}
-            {def.lookup && <span className="tag">lookup</span>}
-          </div>
-        )}
-        <span className="muted small">{describe(def)}</span>
-        {def.type === 'dropdown' && def.kind === 'custom' && (
-          <div className="options">
-            {def.options
-              .filter((o) => !o.retired)
-              .map((o) => (
-                <span key={o.id} className="option-chip">
-                  {o.label}
-                </span>
-              ))}
-            <form
-              className="inline-form"
-              onSubmit={(event) => {
-                event.preventDefault()
-                const text = newOption.trim()
-                if (text === '') return
-                const problem = attempt(() => admin.addOption(def.id, { label: text }))
-                onProblem(problem)
-                if (problem === null) setNewOption('')
-              }}
-            >
+    <>
+      <div className="attribute-row-inner">
+        {handle}
+        <div className="attribute-main">
+          {renaming ? (
+            <form className="inline-form" onSubmit={rename}>
               <input
-                className="small-input"
-                value={newOption}
-                placeholder="Add option"
-                aria-label={`Add an option to ${def.label}`}
-                onChange={(event) => setNewOption(event.target.value)}
+                value={label}
+                aria-label={`New label for ${def.label}`}
+                onChange={(event) => setLabel(event.target.value)}
+                autoFocus
               />
+              <button type="submit" className="button small primary">
+                Save
+              </button>
+              <button
+                type="button"
+                className="button small ghost"
+                onClick={() => setRenaming(false)}
+              >
+                Cancel
+              </button>
             </form>
-          </div>
-        )}
+          ) : (
+            <div className="attribute-title">
+              <strong>{def.label}</strong>
+              {def.crmManaged && (
+                <span className="tag crm" title="Managed by the CRM" data-testid="crm-managed-tag">
+                  CRM
+                </span>
+              )}
+              {def.lookup && (
+                <span className="tag" title="Contacts are looked up by it" data-testid="lookup-tag">
+                  lookup
+                </span>
+              )}
+              <code className="alias muted small" title="Alias" data-testid="alias">
+                {def.alias}
+              </code>
+            </div>
+          )}
+          <span className="muted small">{describe(def)}</span>
+          {def.type === 'dropdown' && def.kind === 'custom' && (
+            <div className="options">
+              {def.options
+                .filter((o) => !o.retired)
+                .map((o) => (
+                  <span key={o.id} className="option-chip" data-testid="option-chip">
+                    {o.label}
+                  </span>
+                ))}
+            </div>
+          )}
+        </div>
+        <div className="attribute-controls">
+          {def.kind === 'custom' ? (
+            <Switch
+              checked={def.visible}
+              label={`Show ${def.label}`}
+              onChange={(next) => onProblem(attempt(() => admin.setVisible(def.id, next)))}
+            />
+          ) : (
+            <div className="channel-switches">
+              {def.channels.map((channel) => (
+                <label key={channel} className="channel-switch">
+                  <Switch
+                    checked={def.channelVisibility[channel] ?? false}
+                    label={`Show ${def.label} on ${channelLabel(channel)}`}
+                    onChange={(next) =>
+                      onProblem(attempt(() => admin.setVisible(def.id, next, channel)))
+                    }
+                  />
+                  <span className="small">{channelLabel(channel)}</span>
+                </label>
+              ))}
+            </div>
+          )}
+          {!renaming && (
+            <div className="row-actions">
+              <button
+                type="button"
+                className="button small ghost"
+                aria-expanded={open}
+                aria-controls={detailsId}
+                aria-label={`Details of ${def.label}`}
+                onClick={() => setOpen(!open)}
+                data-testid="attribute-details-toggle"
+              >
+                {open ? 'Close' : 'Details'}
+              </button>
+              {def.kind === 'custom' && (
+                <>
+                  <button
+                    type="button"
+                    className="button small ghost"
+                    aria-label={`Rename ${def.label}`}
+                    onClick={() => {
+                      setLabel(def.label)
+                      setRenaming(true)
+                    }}
+                  >
+                    Rename
+                  </button>
+                  <button
+                    type="button"
+                    className="button small ghost"
+                    aria-label={`Retire ${def.label}`}
+                    onClick={() => onProblem(attempt(() => admin.retireAttribute(def.id)))}
+                  >
+                    Retire
+                  </button>
+                </>
+              )}
+            </div>
+          )}
+        </div>
       </div>
-      <div className="attribute-controls">
-        {def.kind === 'custom' ? (
-          <Switch
-            checked={def.visible}
-            label={`Show ${def.label}`}
-            onChange={(next) => onProblem(attempt(() => admin.setVisible(def.id, next)))}
-          />
-        ) : (
-          <div className="channel-switches">
-            {def.channels.map((channel) => (
-              <label key={channel} className="channel-switch">
-                <Switch
-                  checked={def.channelVisibility[channel] ?? false}
-                  label={`Show ${def.label} on ${channelLabel(channel)}`}
-                  onChange={(next) =>
-                    onProblem(attempt(() => admin.setVisible(def.id, next, channel)))
-                  }
-                />
-                <span className="small">{channelLabel(channel)}</span>
-              </label>
-            ))}
-          </div>
-        )}
-        {def.kind === 'custom' && !renaming && (
-          <div className="row-actions">
-            <button
-              type="button"
-              className="button small ghost"
-              onClick={() => {
-                setLabel(def.label)
-                setRenaming(true)
-              }}
-            >
-              Rename
-            </button>
-            <button
-              type="button"
-              className="button small ghost"
-              onClick={() => onProblem(attempt(() => admin.retireAttribute(def.id)))}
-            >
-              Retire
-            </button>
-          </div>
-        )}
-      </div>
-    </div>
+      {open && (
+        <div id={detailsId}>
+          <AttributeDetails admin={admin} def={def} onProblem={onProblem} />
+        </div>
+      )}
+    </>
   )
 }
 
@@ -267,6 +280,7 @@ function WorkspaceSettingsCard({ admin }: { admin: AttributeAdmin }) {
               ))}
           </select>
         </label>
+        <RelinkProgress attributes={admin.attributes} />
       </section>
       <section className="card">
         <h3>VIP</h3>
@@ -315,6 +329,7 @@ function WorkspaceSettingsCard({ admin }: { admin: AttributeAdmin }) {
           />
         )}
       </section>
+      <CrmConnectionCard />
       {problem !== null && (
         <p className="notice error" role="alert">
           {problem}
@@ -325,7 +340,10 @@ function WorkspaceSettingsCard({ admin }: { admin: AttributeAdmin }) {
   )
 }
 
-/** Admin settings: attributes (create, switch, reorder), linking, VIP and CRM settings. */
+/**
+ * Admin settings: attributes (create, switch, reorder, alias, CRM flags, options, retire and
+ * restore), linking with the re-link's progress, VIP, the CRM connection and failed deliveries.
+ */
 export function SettingsPage() {
   const admin = useAttributeAdmin()
   const [problem, setProblem] = useState<string | null>(null)
@@ -362,11 +380,12 @@ export function SettingsPage() {
             <summary>Retired attributes ({retired.length})</summary>
             <ul>
               {retired.map((def) => (
-                <li key={def.id}>
+                <li key={def.id} data-testid="retired-attribute" data-attribute-id={def.id}>
                   {def.label}{' '}
                   <button
                     type="button"
                     className="button small ghost"
+                    aria-label={`Restore ${def.label}`}
                     onClick={() => setProblem(attempt(() => admin.retireAttribute(def.id, false)))}
                   >
                     Restore
@@ -376,6 +395,7 @@ export function SettingsPage() {
             </ul>
           </details>
         )}
+        <FailedDeliveries />
       </div>
       <div className="settings-aside">
         <CreateAttribute admin={admin} />
