@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { Page } from 'playwright-core'
-import { E2E_TIMEOUT, poll, signIn, startDemoServer } from './harness'
+import { E2E_TIMEOUT, poll, screenshot, signIn, startDemoServer } from './harness'
 import type { DemoServer } from './harness'
 
 /** A row of the settings page's attribute list. */
@@ -107,6 +107,7 @@ describe('the settings page edits what the SDK supports per attribute', () => {
 
       await row.getByRole('button', { name: 'Retire option Free of Plan' }).click()
       await poll(() => optionLabels(admin, 'plan')).toEqual(['Enterprise', 'Professional'])
+      await screenshot(admin, 'settings-options')
       await poll(() =>
         row.locator('[data-testid=retired-option] .option-chip').allTextContents(),
       ).toEqual(['Free'])

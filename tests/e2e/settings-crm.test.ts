@@ -5,7 +5,15 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { Page } from 'playwright-core'
 import { startReferenceCrm } from '../../examples/crm-reference/reference-crm'
 import type { ReferenceCrm } from '../../examples/crm-reference/reference-crm'
-import { E2E_TIMEOUT, ingest, openConversation, poll, signIn, startDemoServer } from './harness'
+import {
+  E2E_TIMEOUT,
+  ingest,
+  openConversation,
+  poll,
+  screenshot,
+  signIn,
+  startDemoServer,
+} from './harness'
 import type { DemoServer } from './harness'
 
 const stops: (() => Promise<void> | void)[] = []
@@ -116,6 +124,7 @@ describe('the CRM connection on the settings page', () => {
       )
       await card(admin).getByTestId('crm-test').click()
       await poll(() => testResult(admin).getAttribute('data-outcome')).toBe('rejected')
+      await screenshot(admin, 'settings-crm-rotated')
       await expect(testResult(admin).textContent()).resolves.toContain(
         'The CRM refused the signature (401). Give the CRM the current secret',
       )
@@ -194,6 +203,7 @@ describe('the CRM connection on the settings page', () => {
       await poll(() => row.count(), 30_000).toBe(1)
       await expect(row.getByTestId('delivery-error').textContent()).resolves.toContain('422')
       await expect(row.textContent()).resolves.toContain('Notification')
+      await screenshot(admin, 'settings-failed-delivery')
       expect(crm.notifications()).toHaveLength(0)
 
       crm.setBehaviour({ failStatus: null })
