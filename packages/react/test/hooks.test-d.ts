@@ -22,8 +22,11 @@ import {
   useContactGroup,
   useContactHistory,
   useContactLinks,
+  useCrmDeliveries,
+  useCrmSettings,
   useCrmStatus,
   usePresence,
+  useRelink,
   useSyncStatus,
   useUndo,
   useVip,
@@ -143,5 +146,21 @@ describe('hook types', () => {
       .parameter(0)
       .toEqualTypeOf<(event: ConnectionEvent) => void>()
     expectTypeOf<ConnectionEvent>().toEqualTypeOf<'lost' | 'restored' | 'needs-token'>()
+  })
+
+  it('the CRM admin hooks resolve what they did and take only known states', () => {
+    const crm = useCrmSettings()
+    expectTypeOf(crm.test).returns.resolves.toHaveProperty('outcome')
+    expectTypeOf(crm.rotateSecret)
+      .returns.resolves.toHaveProperty('secret')
+      .toEqualTypeOf<string | null>()
+    // @ts-expect-error the secret is not a URL field
+    void crm.save({ secret: 'ab' })
+    expectTypeOf(useCrmDeliveries().items[0]!.state).toEqualTypeOf<
+      'pending' | 'delivered' | 'dead'
+    >()
+    // @ts-expect-error not a delivery state
+    useCrmDeliveries({ state: 'failed' })
+    expectTypeOf(useRelink().start).returns.resolves.toHaveProperty('processed').toBeNumber()
   })
 })
