@@ -150,6 +150,21 @@ describe('the CRM connection on the settings page', () => {
       expect(agentLookups).toHaveLength(1)
       expect(agentLookups[0]?.signatureOk).toBe(true)
 
+      // A secret the CRM already has can be set instead; a malformed one is refused in words.
+      await card(admin).getByText('Use a secret the CRM already has').click()
+      const own = card(admin).getByRole('textbox', { name: 'Secret the CRM already has' })
+      await own.fill('not hex')
+      await card(admin).getByRole('button', { name: 'Set', exact: true }).click()
+      await poll(() => card(admin).getByTestId('crm-problem').textContent()).toBe(
+        'A secret is 32 to 256 hexadecimal characters (0 to 9 and a to f).',
+      )
+      await own.fill('cd'.repeat(32))
+      await card(admin).getByRole('button', { name: 'Set', exact: true }).click()
+      await poll(() => card(admin).getByTestId('crm-secret-hint').textContent()).toBe('…cdcd')
+      crm.setSecret('cd'.repeat(32))
+      await card(admin).getByTestId('crm-test').click()
+      await poll(() => testResult(admin).getAttribute('data-outcome')).toBe('ok')
+
       // Switched off: the card says so, the server holds it (URLs kept), and a reload reads it.
       await card(admin).getByRole('switch', { name: 'Use the CRM' }).click()
       await poll(() => card(admin).getAttribute('data-state')).toBe('off')
