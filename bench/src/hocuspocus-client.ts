@@ -12,6 +12,8 @@ import { within } from './stats'
 export class HocuspocusClient implements LatencyClient {
   readonly doc = new Y.Doc()
   onRemoteChange: (() => void) | null = null
+  /** Hocuspocus's provider reconnects by itself; the benchmark never sees a close code. */
+  readonly closeCode: number | null = null
   private provider: HocuspocusProvider | null = null
   private socket: HocuspocusProviderWebsocket | null = null
 
@@ -39,11 +41,13 @@ export class HocuspocusClient implements LatencyClient {
     return client
   }
 
-  close(): void {
+  close(): Promise<void> {
+    this.onRemoteChange = null
     this.provider?.destroy()
     // A socket handed to the provider outlives it (it could carry other documents), with its
     // reconnect timers: destroyed too, or the benchmark process would not exit.
     this.socket?.destroy()
     this.doc.destroy()
+    return Promise.resolve()
   }
 }
