@@ -8,7 +8,8 @@
  * figure, Cardfile's ratios to Hocuspocus and to the bare relay, and the goals, met or not.
  *
  * Environment: BENCH_CLIENTS=2,100,500,1000  BENCH_DOCS=1000  BENCH_SAMPLES=200
- * BENCH_SERVERS=cardfile,hocuspocus,bare  BENCH_LIFECYCLE=1  BENCH_CLUSTER_READERS=99
+ * BENCH_SERVERS=cardfile,hocuspocus,bare  BENCH_MANY_DOCS=200  BENCH_STORM=500  BENCH_LIFECYCLE=1
+ * BENCH_CLUSTER_READERS=99
  */
 import type { CpuSample, MemorySample, ServerKind } from './ipc'
 import { contactNumber, LATENCY_ATTRIBUTE, sharedContact, writeSequence } from './contact-edits'
@@ -16,6 +17,8 @@ import { BenchClient } from './bench-client'
 import { measureLatency } from './latency'
 import type { LatencyResult } from './latency'
 import { lifecycleRows, runLifecycle } from './lifecycle'
+import { manyDocuments, reconnectStorm } from './scenarios'
+import type { ManyDocumentsResult, StormResult } from './scenarios'
 import { CLUSTER_SETUPS, renderClusterTable, runClusterSetup } from './cluster'
 import type { ClusterRun } from './cluster'
 import { closeAll, connectMany, connectPhaseClient } from './phase-client'
@@ -65,6 +68,12 @@ const [DOC_COUNT = 1000] = readCounts('BENCH_DOCS', [1000])
 const [SAMPLES = 200] = readCounts('BENCH_SAMPLES', [200])
 const [CLUSTER_READERS = 99] = readCounts('BENCH_CLUSTER_READERS', [99])
 const [LIFECYCLE = 1] = readCounts('BENCH_LIFECYCLE', [1])
+const [MANY_DOCS = 200] = readCounts('BENCH_MANY_DOCS', [200])
+const [STORM = 500] = readCounts('BENCH_STORM', [500])
+/** Clients per document of the many-documents workload, and the edits each writer makes. */
+const CLIENTS_PER_DOC = 5
+const MANY_EDITS = 20
+const MANY_GAP_MS = 100
 
 interface ClientsRun {
   readonly heapPerConnection: number
@@ -346,6 +355,85 @@ async function main(): Promise<void> {
         unit: 'KB',
         digits: 2,
         values: figures(documents, (run) => run.rssPerDocument / 1024),
+      },
+    )
+  }
+  if (MANY_DOCS > 0) {
+    const many: Runs<ManyDocumentsResult> = {}
+    for (const kind of KINDS) {
+      const outcome = await attempt(
+        `${kind}, ${MANY_DOCS} documents x ${CLIENTS_PER_DOC} clients`,
+        () =>
+          withServer(kind, (child) =>
+            manyDocuments(child, MANY_DOCS, CLIENTS_PER_DOC, MANY_EDITS, MANY_GAP_MS),
+          ),
+      )
+      failed ||= !outcome.ok
+      many[kind] = valueOf(outcome)
+    }
+    const setting = `${MANY_DOCS} docs x ${CLIENTS_PER_DOC}`
+    for (const [label, read] of [
+      [
+        'edit-to-visible p50, all clients of the document',
+        (r: ManyDocumentsResult) => percentile(r.untilAll, 50),
+      ],
+      [
+        'edit-to-visible p99, all clients of the document',
+        (r: ManyDocumentsResult) => percentile(r.untilAll, 99),
+      ],
+      [
+        'edit-to-visible p50, per client',
+        (r: ManyDocumentsResult) => percentile(r.perDelivery, 50),
+      ],
+      [
+        'edit-to-visible p99, per client',
+        (r: ManyDocumentsResult) => percentile(r.perDelivery, 99),
+      ],
+    ] as const) {
+      rows.push({
+        figure: label,
+        clients: setting,
+        unit: 'ms',
+        digits: 2,
+        values: figures(many, read),
+        goal: AT_MOST_HOCUSPOCUS,
+      })
+    }
+  }
+  if (STORM > 0) {
+    const storms: Runs<StormResult> = {}
+    for (const kind of KINDS) {
+      const outcome = await attempt(`${kind}, ${STORM}-client reconnect storm`, () =>
+        withServer(kind, (child) => reconnectStorm(child, STORM)),
+      )
+      failed ||= !outcome.ok
+      storms[kind] = valueOf(outcome)
+    }
+    const setting = `${STORM} clients`
+    rows.push(
+      {
+        figure: 'reconnect storm: until every client synced',
+        clients: setting,
+        unit: 'ms',
+        digits: 1,
+        values: figures(storms, (r) => r.total),
+        goal: AT_MOST_HOCUSPOCUS,
+      },
+      {
+        figure: 'reconnect storm: p50 per client',
+        clients: setting,
+        unit: 'ms',
+        digits: 1,
+        values: figures(storms, (r) => percentile(r.perClient, 50)),
+        goal: AT_MOST_HOCUSPOCUS,
+      },
+      {
+        figure: 'reconnect storm: p99 per client',
+        clients: setting,
+        unit: 'ms',
+        digits: 1,
+        values: figures(storms, (r) => percentile(r.perClient, 99)),
+        goal: AT_MOST_HOCUSPOCUS,
       },
     )
   }
