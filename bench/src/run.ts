@@ -13,7 +13,7 @@
  */
 import type { CpuSample, MemorySample, ServerKind } from './ipc'
 import { contactNumber, LATENCY_ATTRIBUTE, sharedContact, writeSequence } from './contact-edits'
-import { BenchClient } from './bench-client'
+import type { BenchClient } from './bench-client'
 import { measureLatency } from './latency'
 import type { LatencyResult } from './latency'
 import { lifecycleRows, runLifecycle } from './lifecycle'
