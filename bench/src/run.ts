@@ -8,7 +8,8 @@
  * figure, Cardfile's ratios to Hocuspocus and to the bare relay, and the goals, met or not.
  *
  * Environment: BENCH_CLIENTS=2,100,500,1000  BENCH_DOCS=1000  BENCH_SAMPLES=200
- * BENCH_SERVERS=cardfile,hocuspocus,bare  BENCH_MANY_DOCS=200  BENCH_STORM=500  BENCH_LIFECYCLE=1
+ * BENCH_SERVERS=cardfile,hocuspocus,bare  BENCH_MANY_DOCS=200  BENCH_STORM=500  BENCH_INBOX_AGENTS=200
+ * BENCH_LIFECYCLE=1
  * BENCH_CLUSTER_READERS=99
  */
 import type { CpuSample, MemorySample, ServerKind } from './ipc'
@@ -17,6 +18,8 @@ import type { BenchClient } from './bench-client'
 import { measureLatency } from './latency'
 import type { LatencyResult } from './latency'
 import { lifecycleRows, runLifecycle } from './lifecycle'
+import { inboxWorkload } from './inbox'
+import type { InboxResult } from './inbox'
 import { manyDocuments, reconnectStorm } from './scenarios'
 import type { ManyDocumentsResult, StormResult } from './scenarios'
 import { CLUSTER_SETUPS, renderClusterTable, runClusterSetup } from './cluster'
@@ -70,6 +73,7 @@ const [CLUSTER_READERS = 99] = readCounts('BENCH_CLUSTER_READERS', [99])
 const [LIFECYCLE = 1] = readCounts('BENCH_LIFECYCLE', [1])
 const [MANY_DOCS = 200] = readCounts('BENCH_MANY_DOCS', [200])
 const [STORM = 500] = readCounts('BENCH_STORM', [500])
+const [INBOX_AGENTS = 200] = readCounts('BENCH_INBOX_AGENTS', [200])
 /** Clients per document of the many-documents workload, and the edits each writer makes. */
 const CLIENTS_PER_DOC = 5
 const MANY_EDITS = 20
@@ -435,6 +439,71 @@ async function main(): Promise<void> {
         values: figures(storms, (r) => percentile(r.perClient, 99)),
         goal: AT_MOST_HOCUSPOCUS,
       },
+    )
+  }
+  if (INBOX_AGENTS > 0) {
+    const inbox: Runs<InboxResult> = {}
+    for (const kind of KINDS) {
+      const outcome = await attempt(`${kind}, inbox of ${INBOX_AGENTS} agents`, () =>
+        withServer(kind, (child) => inboxWorkload(child, INBOX_AGENTS, SAMPLES)),
+      )
+      failed ||= !outcome.ok
+      inbox[kind] = valueOf(outcome)
+    }
+    const setting = `${INBOX_AGENTS} agents`
+    const inboxRow = (
+      figure: string,
+      unit: string,
+      digits: number,
+      read: (run: InboxResult) => number,
+      goal?: Row['goal'],
+    ): Row => ({
+      figure: `inbox: ${figure}`,
+      clients: setting,
+      unit,
+      digits,
+      values: figures(inbox, read),
+      ...(goal === undefined ? {} : { goal }),
+    })
+    rows.push(
+      inboxRow(
+        'sockets per agent (schema, conversation, 3 contacts)',
+        '',
+        0,
+        (r) => r.socketsPerAgent,
+      ),
+      inboxRow(
+        "open an agent's documents, p50",
+        'ms',
+        1,
+        (r) => percentile(r.openMs, 50),
+        AT_MOST_HOCUSPOCUS,
+      ),
+      inboxRow(
+        "open an agent's documents, p99",
+        'ms',
+        1,
+        (r) => percentile(r.openMs, 99),
+        AT_MOST_HOCUSPOCUS,
+      ),
+      inboxRow('server heap per agent', 'KB', 2, (r) => r.heapPerAgent / 1024, {
+        against: 'hocuspocus',
+        atMost: 0.5,
+      }),
+      inboxRow(
+        'edit-to-visible on a shared contact, p50',
+        'ms',
+        2,
+        (r) => percentile(r.latency.untilAll, 50),
+        AT_MOST_HOCUSPOCUS,
+      ),
+      inboxRow(
+        'edit-to-visible on a shared contact, p99',
+        'ms',
+        2,
+        (r) => percentile(r.latency.untilAll, 99),
+        AT_MOST_HOCUSPOCUS,
+      ),
     )
   }
   const lifecycle: Rows = []
