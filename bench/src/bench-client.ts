@@ -150,28 +150,3 @@ export class BenchClient {
     })
   }
 }
-
-/**
- * Connects `count` clients, at most `concurrency` handshakes at a time so a thousand clients do
- * not all land in one event-loop turn (which measures the accept queue, not the server).
- */
-export async function connectClients(
-  count: number,
-  concurrency: number,
-  options: (index: number) => BenchClientOptions,
-): Promise<BenchClient[]> {
-  const clients: BenchClient[] = []
-  for (let start = 0; start < count; start += concurrency) {
-    const batch: Promise<BenchClient>[] = []
-    for (let index = start; index < Math.min(count, start + concurrency); index++) {
-      batch.push(BenchClient.connect(options(index)))
-    }
-    clients.push(...(await Promise.all(batch)))
-  }
-  return clients
-}
-
-/** Closes every client, in parallel. */
-export async function closeClients(clients: readonly BenchClient[]): Promise<void> {
-  await Promise.all(clients.map((client) => client.close()))
-}

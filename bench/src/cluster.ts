@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
-import { BenchClient, closeClients } from './bench-client'
 import { sharedContact } from './contact-edits'
-import { HocuspocusClient } from './hocuspocus-client'
 import { measureLatency } from './latency'
-import type { LatencyClient, LatencyResult } from './latency'
+import type { LatencyResult } from './latency'
+import { closeAll, connectPhaseClient } from './phase-client'
+import type { PhaseClient } from './phase-client'
 import { seedSchema } from './schema-seed'
 import { startServerChild } from './server-child'
 import type { ServerChild } from './server-child'
@@ -125,26 +125,23 @@ export async function runClusterSetup(
     env.BENCH_REDIS_PREFIX = `bench-${run}`
   }
   const children: ServerChild[] = []
-  const clients: LatencyClient[] = []
+  const clients: PhaseClient[] = []
   try {
     // One after the other: the first creates the tables.
     for (let i = 0; i < setup.instances; i++) children.push(await startServerChild(setup.kind, env))
     const [first] = children
     if (first?.tokens === null || first === undefined) throw new Error('no tokens')
-    const token = first.tokens.agent
     if (setup.kind === 'cardfile') await seedSchema(first.url, first.tokens)
-    const connect = (instance: number): Promise<LatencyClient> => {
-      const url = children[instance % children.length]?.url ?? first.url
-      return setup.kind === 'cardfile'
-        ? BenchClient.connect({
-            url,
-            docName: sharedContact,
-            token,
-            handshake: true,
-            timeoutMs: CONNECT_TIMEOUT_MS,
-          })
-        : HocuspocusClient.connect(url, sharedContact, token, CONNECT_TIMEOUT_MS)
-    }
+    const connect = (instance: number): Promise<PhaseClient> =>
+      connectPhaseClient(
+        {
+          kind: setup.kind,
+          url: children[instance % children.length]?.url ?? first.url,
+          tokens: first.tokens,
+        },
+        sharedContact,
+        CONNECT_TIMEOUT_MS,
+      )
     // A reader on instance 0 first (it loads, and so owns, the document), then the writer.
     const anchor = await connect(0)
     const writer = await connect(setup.writerOn)
@@ -159,8 +156,7 @@ export async function runClusterSetup(
     })
     return { setup, latency }
   } finally {
-    await closeClients(clients.filter((c): c is BenchClient => c instanceof BenchClient))
-    for (const client of clients) if (client instanceof HocuspocusClient) client.close()
+    await closeAll(clients)
     for (const child of children.reverse()) await child.stop()
     if (setup.storage === 'postgres') await onPostgres(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
   }

@@ -12,6 +12,8 @@ import { within } from './stats'
 export class HocuspocusClient implements LatencyClient {
   readonly doc = new Y.Doc()
   onRemoteChange: (() => void) | null = null
+  /** Hocuspocus's provider reconnects by itself; the benchmark never sees a close code. */
+  readonly closeCode: number | null = null
   private provider: HocuspocusProvider | null = null
   private socket: HocuspocusProviderWebsocket | null = null
 
@@ -39,11 +41,58 @@ export class HocuspocusClient implements LatencyClient {
     return client
   }
 
-  close(): void {
+  close(): Promise<void> {
+    this.onRemoteChange = null
     this.provider?.destroy()
     // A socket handed to the provider outlives it (it could carry other documents), with its
     // reconnect timers: destroyed too, or the benchmark process would not exit.
     this.socket?.destroy()
     this.doc.destroy()
+    return Promise.resolve()
+  }
+}
+
+/**
+ * Several documents over one socket, as a Hocuspocus app opens an agent's documents: one
+ * `HocuspocusProviderWebsocket` shared by a provider per document.
+ */
+export class HocuspocusSharedSocket {
+  private readonly socket: HocuspocusProviderWebsocket
+  private readonly providers: HocuspocusProvider[] = []
+
+  constructor(url: string) {
+    this.socket = new HocuspocusProviderWebsocket({ url, WebSocketPolyfill: WebSocket })
+  }
+
+  /** Opens `name` over the shared socket; resolves once synced. */
+  async open(name: string, token: string, timeoutMs: number): Promise<LatencyClient> {
+    const doc = new Y.Doc()
+    const client: LatencyClient = { doc, onRemoteChange: null }
+    let synced: () => void = () => undefined
+    const ready = new Promise<void>((resolve) => {
+      synced = resolve
+    })
+    const provider = new HocuspocusProvider({
+      websocketProvider: this.socket,
+      name,
+      document: doc,
+      token,
+      onSynced: () => synced(),
+    })
+    provider.attach()
+    this.providers.push(provider)
+    doc.on('update', (_update: Uint8Array, origin: unknown) => {
+      if (origin !== null) client.onRemoteChange?.()
+    })
+    await within(ready, timeoutMs, `Hocuspocus document ${name} did not sync`)
+    return client
+  }
+
+  close(): void {
+    for (const provider of this.providers) {
+      provider.document.destroy()
+      provider.destroy()
+    }
+    this.socket.destroy()
   }
 }

@@ -1,5 +1,7 @@
 import { Redis } from '@hocuspocus/extension-redis'
+import { SQLite } from '@hocuspocus/extension-sqlite'
 import { Server } from '@hocuspocus/server'
+import type { Extension } from '@hocuspocus/server'
 import { SignJWT, jwtVerify } from 'jose'
 import { BENCH_ADMIN_ID, BENCH_AGENT_ID } from './contact-edits'
 import { BENCH_SECRET, BENCH_WORKSPACE } from './ipc'
@@ -10,21 +12,24 @@ import type { BenchTokens } from './ipc'
  * under that name), so it imports nothing of Cardfile's.
  *
  * Hocuspocus 4.7, the peer the benchmark measures Cardfile against: `@hocuspocus/server` with
- * a JWT check in `onAuthenticate` (the same HS256 tokens as Cardfile's clients carry) and, when
- * BENCH_REDIS_URL is set, `@hocuspocus/extension-redis`, so that several instances share
- * documents as Hocuspocus documents recommend. No storage extension: it debounces its stores
- * anyway, so they are not on the path of an edit.
+ * a JWT check in `onAuthenticate` (the same HS256 tokens as Cardfile's clients carry) and
+ * - alone: `@hocuspocus/extension-sqlite` on `sqlitePath`, its durable single-process set-up
+ *   (stores are debounced, 2 s by default, up to 10 s, so they are off the path of an edit);
+ * - with BENCH_REDIS_URL set: `@hocuspocus/extension-redis`, so that several instances share
+ *   documents as Hocuspocus documents recommend (no storage: each instance would keep its own).
  */
-export async function startHocuspocus(): Promise<{
+export async function startHocuspocus(sqlitePath?: string): Promise<{
   url: string
   tokens: BenchTokens
   close(): Promise<void>
 }> {
   const key = new TextEncoder().encode(BENCH_SECRET)
   const redisUrl = process.env.BENCH_REDIS_URL
-  const redis =
+  const extensions: Extension[] =
     redisUrl === undefined
-      ? []
+      ? sqlitePath === undefined
+        ? []
+        : [new SQLite({ database: sqlitePath })]
       : [
           new Redis({
             host: new URL(redisUrl).hostname,
@@ -37,7 +42,7 @@ export async function startHocuspocus(): Promise<{
     port: 0,
     quiet: true,
     stopOnSignals: false,
-    extensions: redis,
+    extensions,
     async onAuthenticate({ token }) {
       await jwtVerify(token, key)
     },

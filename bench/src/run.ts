@@ -1,21 +1,31 @@
 /**
- * `npm run bench`: Cardfile against a bare `ws` relay, same run, same process tree. For each
- * client count it starts each server in a fresh child process, connects the clients here, and
- * measures idle memory per connection, edit-to-visible latency, relayed updates per second and
- * server CPU per update per observer; then memory per loaded contact document. Prints a Markdown
- * table with the ratio Cardfile / bare and the figures to beat from the issue.
+ * `npm run bench`: Cardfile beside Hocuspocus 4.7 (its SQLite extension, a JWT check, its own
+ * provider) and a bare `ws` relay, same run, same process tree. For each client count it starts
+ * each server in a fresh child process, connects the clients here, and measures idle memory per
+ * connection, edit-to-visible latency, relayed updates per second and server CPU per update per
+ * observer; then memory per loaded contact document; then the lifecycle phase (start, stop,
+ * kill -9, cold load, snapshot size) and the cluster phase. Prints Markdown tables with each
+ * figure, Cardfile's ratios to Hocuspocus and to the bare relay, and the goals, met or not.
  *
- * Environment: BENCH_CLIENTS=2,100,1000  BENCH_DOCS=1000  BENCH_SAMPLES=200
- * BENCH_SERVERS=cardfile,bare
+ * Environment: BENCH_CLIENTS=2,100,500,1000  BENCH_DOCS=1000  BENCH_SAMPLES=200
+ * BENCH_SERVERS=cardfile,hocuspocus,bare  BENCH_MANY_DOCS=200  BENCH_STORM=500  BENCH_INBOX_AGENTS=200
+ * BENCH_LIFECYCLE=1
+ * BENCH_CLUSTER_READERS=99
  */
-import { BenchClient, closeClients, connectClients } from './bench-client'
-import type { BenchClientOptions } from './bench-client'
-import { contactNumber, LATENCY_ATTRIBUTE, sharedContact, writeSequence } from './contact-edits'
 import type { CpuSample, MemorySample, ServerKind } from './ipc'
+import { contactNumber, LATENCY_ATTRIBUTE, sharedContact, writeSequence } from './contact-edits'
+import type { BenchClient } from './bench-client'
 import { measureLatency } from './latency'
 import type { LatencyResult } from './latency'
+import { lifecycleRows, runLifecycle } from './lifecycle'
+import { inboxWorkload } from './inbox'
+import type { InboxResult } from './inbox'
+import { manyDocuments, reconnectStorm } from './scenarios'
+import type { ManyDocumentsResult, StormResult } from './scenarios'
 import { CLUSTER_SETUPS, renderClusterTable, runClusterSetup } from './cluster'
 import type { ClusterRun } from './cluster'
+import { closeAll, connectMany, connectPhaseClient } from './phase-client'
+import type { PhaseClient } from './phase-client'
 import { describeMachine, renderTable } from './report'
 import type { Row } from './report'
 import { seedSchema } from './schema-seed'
@@ -25,9 +35,7 @@ import { pause, percentile, within } from './stats'
 import { measureThroughput } from './throughput'
 import type { ThroughputResult } from './throughput'
 
-/** The servers of the main phases (Hocuspocus joins the cluster phase). */
-type MainKind = Exclude<ServerKind, 'hocuspocus'>
-
+const ALL_KINDS: readonly ServerKind[] = ['cardfile', 'hocuspocus', 'bare']
 const KINDS = readKinds()
 const CONNECT_CONCURRENCY = 50
 const CONNECT_TIMEOUT_MS = 20_000
@@ -49,19 +57,27 @@ function readCounts(name: string, fallback: readonly number[]): number[] {
   return counts
 }
 
-function readKinds(): MainKind[] {
-  const raw = process.env.BENCH_SERVERS ?? 'cardfile,bare'
+function readKinds(): ServerKind[] {
+  const raw = process.env.BENCH_SERVERS ?? ALL_KINDS.join(',')
   const kinds = raw.split(',').map((part) => part.trim())
-  if (!kinds.every((kind): kind is MainKind => kind === 'cardfile' || kind === 'bare')) {
-    throw new Error(`BENCH_SERVERS must list cardfile and/or bare: "${raw}"`)
+  if (!kinds.every((kind): kind is ServerKind => (ALL_KINDS as string[]).includes(kind))) {
+    throw new Error(`BENCH_SERVERS must list some of ${ALL_KINDS.join(', ')}: "${raw}"`)
   }
   return kinds
 }
 
-const CLIENT_COUNTS = readCounts('BENCH_CLIENTS', [2, 100, 1000]).filter((count) => count >= 2)
+const CLIENT_COUNTS = readCounts('BENCH_CLIENTS', [2, 100, 500, 1000]).filter((count) => count >= 2)
 const [DOC_COUNT = 1000] = readCounts('BENCH_DOCS', [1000])
 const [SAMPLES = 200] = readCounts('BENCH_SAMPLES', [200])
 const [CLUSTER_READERS = 99] = readCounts('BENCH_CLUSTER_READERS', [99])
+const [LIFECYCLE = 1] = readCounts('BENCH_LIFECYCLE', [1])
+const [MANY_DOCS = 200] = readCounts('BENCH_MANY_DOCS', [200])
+const [STORM = 500] = readCounts('BENCH_STORM', [500])
+const [INBOX_AGENTS = 200] = readCounts('BENCH_INBOX_AGENTS', [200])
+/** Clients per document of the many-documents workload, and the edits each writer makes. */
+const CLIENTS_PER_DOC = 5
+const MANY_EDITS = 20
+const MANY_GAP_MS = 100
 
 interface ClientsRun {
   readonly heapPerConnection: number
@@ -85,15 +101,10 @@ const heapOf = (sample: MemorySample): number => sample.heapUsed + sample.extern
 const cpuSpent = (before: CpuSample, after: CpuSample): number =>
   after.user + after.system - before.user - before.system
 
-const clientOptions =
+const connectTo =
   (child: ServerChild, docName: (index: number) => string) =>
-  (index: number): BenchClientOptions => ({
-    url: child.url,
-    docName: docName(index),
-    token: child.tokens?.agent,
-    handshake: child.kind === 'cardfile',
-    timeoutMs: CONNECT_TIMEOUT_MS,
-  })
+  (index: number): Promise<PhaseClient> =>
+    connectPhaseClient(child, docName(index), CONNECT_TIMEOUT_MS)
 
 async function withServer<T>(
   kind: ServerKind,
@@ -101,7 +112,7 @@ async function withServer<T>(
 ): Promise<T> {
   const child = await startServerChild(kind)
   try {
-    if (child.tokens !== null) await seedSchema(child.url, child.tokens)
+    if (kind === 'cardfile' && child.tokens !== null) await seedSchema(child.url, child.tokens)
     return await body(child)
   } finally {
     await child.stop()
@@ -110,15 +121,15 @@ async function withServer<T>(
 
 async function runClients(kind: ServerKind, count: number): Promise<ClientsRun> {
   return withServer(kind, async (child) => {
-    const options = clientOptions(child, () => sharedContact)
+    const connect = connectTo(child, () => sharedContact)
     // The first client loads the document; memory per idle connection is what the others add.
-    const first = await BenchClient.connect(options(0))
+    const first = await connect(0)
     const clients = [first]
     try {
       await pause(SETTLE_MS)
       const before = await child.memory()
       clients.push(
-        ...(await connectClients(count - 1, CONNECT_CONCURRENCY, (index) => options(index + 1))),
+        ...(await connectMany(count - 1, CONNECT_CONCURRENCY, (index) => connect(index + 1))),
       )
       await pause(SETTLE_MS)
       const after = await child.memory()
@@ -151,7 +162,7 @@ async function runClients(kind: ServerKind, count: number): Promise<ClientsRun> 
         cpuMicros: cpuSpent(cpuBefore, cpuAfter),
       }
     } finally {
-      await closeClients(clients)
+      await closeAll(clients)
     }
   })
 }
@@ -160,18 +171,14 @@ async function runDocuments(kind: ServerKind, count: number): Promise<DocsRun> {
   return withServer(kind, async (child) => {
     await pause(SETTLE_MS)
     const before = await child.memory()
-    const clients = await connectClients(
-      count,
-      CONNECT_CONCURRENCY,
-      clientOptions(child, contactNumber),
-    )
+    const clients = await connectMany(count, CONNECT_CONCURRENCY, connectTo(child, contactNumber))
     try {
       // Each document holds one custom value, as an opened contact with an edit would.
       for (const client of clients) writeSequence(client, LATENCY_ATTRIBUTE, 1)
       if (kind === 'cardfile') {
         await within(
           Promise.all(
-            clients.map(
+            (clients as BenchClient[]).map(
               (client) =>
                 new Promise<void>((resolve) => {
                   if (client.isSaved()) resolve()
@@ -192,7 +199,7 @@ async function runDocuments(kind: ServerKind, count: number): Promise<DocsRun> {
         rssPerDocument: (after.rss - before.rss) / count,
       }
     } finally {
-      await closeClients(clients)
+      await closeAll(clients)
     }
   })
 }
@@ -214,11 +221,21 @@ async function attempt<T>(label: string, body: () => Promise<T>): Promise<Outcom
 const valueOf = <T>(outcome: Outcome<T> | undefined): T | null =>
   outcome?.ok === true ? outcome.value : null
 
-function clientRows(count: number, runs: Record<MainKind, ClientsRun | null>): Row[] {
-  const pick = (read: (run: ClientsRun) => number) => ({
-    cardfile: runs.cardfile === null ? null : read(runs.cardfile),
-    bare: runs.bare === null ? null : read(runs.bare),
-  })
+type Runs<T> = Partial<Record<ServerKind, T | null>>
+
+/** Each server's figure read from its run (null where the run failed or was not asked for). */
+const figures = <T>(runs: Runs<T>, read: (run: T) => number): Row['values'] =>
+  Object.fromEntries(
+    KINDS.map((kind) => {
+      const run = runs[kind]
+      return [kind, run === null || run === undefined ? null : read(run)]
+    }),
+  )
+
+const AT_MOST_HOCUSPOCUS = { against: 'hocuspocus', atMost: 1 } as const
+
+function clientRows(count: number, runs: Runs<ClientsRun>): Row[] {
+  const pick = (read: (run: ClientsRun) => number) => figures(runs, read)
   const clients = String(count)
   const ms = { unit: 'ms', digits: 2 }
   return [
@@ -226,77 +243,92 @@ function clientRows(count: number, runs: Record<MainKind, ClientsRun | null>): R
       figure: 'edit-to-visible p50, all clients',
       clients,
       ...ms,
-      ...pick((run) => percentile(run.latency.untilAll, 50)),
-      reference: 2.8,
+      values: pick((run) => percentile(run.latency.untilAll, 50)),
+      goal: AT_MOST_HOCUSPOCUS,
     },
     {
       figure: 'edit-to-visible p99, all clients',
       clients,
       ...ms,
-      ...pick((run) => percentile(run.latency.untilAll, 99)),
-      reference: 4.4,
+      values: pick((run) => percentile(run.latency.untilAll, 99)),
+      goal: AT_MOST_HOCUSPOCUS,
     },
+    ...(count >= 1000
+      ? [
+          {
+            figure: 'edit-to-visible p99, all clients, against the bare relay',
+            clients,
+            ...ms,
+            values: pick((run) => percentile(run.latency.untilAll, 99)),
+            goal: { against: 'bare', atMost: 1.2 } as const,
+          },
+        ]
+      : []),
     {
       figure: 'edit-to-visible p50, per client',
       clients,
       ...ms,
-      ...pick((run) => percentile(run.latency.perDelivery, 50)),
+      values: pick((run) => percentile(run.latency.perDelivery, 50)),
+      goal: AT_MOST_HOCUSPOCUS,
     },
     {
       figure: 'edit-to-visible p99, per client',
       clients,
       ...ms,
-      ...pick((run) => percentile(run.latency.perDelivery, 99)),
+      values: pick((run) => percentile(run.latency.perDelivery, 99)),
+      goal: AT_MOST_HOCUSPOCUS,
     },
     {
       figure: 'relayed updates per second (deliveries)',
       clients,
       unit: '/s',
       digits: 0,
-      ...pick((run) => run.throughput.deliveries / run.throughput.seconds),
+      values: pick((run) => run.throughput.deliveries / run.throughput.seconds),
     },
     {
       figure: 'server CPU per update per observer, one paced writer',
       clients,
       unit: 'us',
       digits: 2,
-      ...pick((run) => run.latencyCpuMicros / (run.latency.edits * (count - 1))),
-      reference: 14,
+      values: pick((run) => run.latencyCpuMicros / (run.latency.edits * (count - 1))),
+      goal: AT_MOST_HOCUSPOCUS,
     },
     {
       figure: 'server CPU per update per observer, flood',
       clients,
       unit: 'us',
       digits: 2,
-      ...pick((run) => run.cpuMicros / run.throughput.deliveries),
-      reference: 14,
+      values: pick((run) => run.cpuMicros / run.throughput.deliveries),
+      goal: AT_MOST_HOCUSPOCUS,
     },
     {
       figure: 'heap per idle connection',
       clients,
       unit: 'KB',
       digits: 2,
-      ...pick((run) => run.heapPerConnection / 1024),
-      reference: 2.4,
+      values: pick((run) => run.heapPerConnection / 1024),
+      goal: { against: 'hocuspocus', atMost: 0.5 },
     },
     {
       figure: 'RSS per idle connection',
       clients,
       unit: 'KB',
       digits: 2,
-      ...pick((run) => run.rssPerConnection / 1024),
+      values: pick((run) => run.rssPerConnection / 1024),
     },
   ]
 }
 
 async function main(): Promise<void> {
   const startedAt = performance.now()
-  console.log(`Cardfile benchmark: clients ${CLIENT_COUNTS.join(', ')}; documents ${DOC_COUNT}`)
+  console.log(
+    `Cardfile benchmark: ${KINDS.join(', ')}; clients ${CLIENT_COUNTS.join(', ')}; documents ${DOC_COUNT}`,
+  )
   console.log(`machine: ${describeMachine()}\n`)
   const rows: Row[] = []
   let failed = false
   for (const count of CLIENT_COUNTS) {
-    const runs: Record<MainKind, ClientsRun | null> = { cardfile: null, bare: null }
+    const runs: Runs<ClientsRun> = {}
     for (const kind of KINDS) {
       const outcome = await attempt(`${kind}, ${count} clients`, () => runClients(kind, count))
       failed ||= !outcome.ok
@@ -304,8 +336,8 @@ async function main(): Promise<void> {
     }
     rows.push(...clientRows(count, runs))
   }
-  const documents: Record<MainKind, DocsRun | null> = { cardfile: null, bare: null }
   if (DOC_COUNT > 0) {
+    const documents: Runs<DocsRun> = {}
     for (const kind of KINDS) {
       const outcome = await attempt(`${kind}, ${DOC_COUNT} documents`, () =>
         runDocuments(kind, DOC_COUNT),
@@ -313,26 +345,174 @@ async function main(): Promise<void> {
       failed ||= !outcome.ok
       documents[kind] = valueOf(outcome)
     }
-    const perDocument = (read: (run: DocsRun) => number) => ({
-      cardfile: documents.cardfile === null ? null : read(documents.cardfile),
-      bare: documents.bare === null ? null : read(documents.bare),
-    })
     rows.push(
       {
         figure: 'heap per loaded contact document (+ its connection)',
         clients: `${DOC_COUNT} docs`,
         unit: 'KB',
         digits: 2,
-        ...perDocument((run) => run.heapPerDocument / 1024),
+        values: figures(documents, (run) => run.heapPerDocument / 1024),
       },
       {
         figure: 'RSS per loaded contact document (+ its connection)',
         clients: `${DOC_COUNT} docs`,
         unit: 'KB',
         digits: 2,
-        ...perDocument((run) => run.rssPerDocument / 1024),
+        values: figures(documents, (run) => run.rssPerDocument / 1024),
       },
     )
+  }
+  if (MANY_DOCS > 0) {
+    const many: Runs<ManyDocumentsResult> = {}
+    for (const kind of KINDS) {
+      const outcome = await attempt(
+        `${kind}, ${MANY_DOCS} documents x ${CLIENTS_PER_DOC} clients`,
+        () =>
+          withServer(kind, (child) =>
+            manyDocuments(child, MANY_DOCS, CLIENTS_PER_DOC, MANY_EDITS, MANY_GAP_MS),
+          ),
+      )
+      failed ||= !outcome.ok
+      many[kind] = valueOf(outcome)
+    }
+    const setting = `${MANY_DOCS} docs x ${CLIENTS_PER_DOC}`
+    for (const [label, read] of [
+      [
+        'edit-to-visible p50, all clients of the document',
+        (r: ManyDocumentsResult) => percentile(r.untilAll, 50),
+      ],
+      [
+        'edit-to-visible p99, all clients of the document',
+        (r: ManyDocumentsResult) => percentile(r.untilAll, 99),
+      ],
+      [
+        'edit-to-visible p50, per client',
+        (r: ManyDocumentsResult) => percentile(r.perDelivery, 50),
+      ],
+      [
+        'edit-to-visible p99, per client',
+        (r: ManyDocumentsResult) => percentile(r.perDelivery, 99),
+      ],
+    ] as const) {
+      rows.push({
+        figure: label,
+        clients: setting,
+        unit: 'ms',
+        digits: 2,
+        values: figures(many, read),
+        goal: AT_MOST_HOCUSPOCUS,
+      })
+    }
+  }
+  if (STORM > 0) {
+    const storms: Runs<StormResult> = {}
+    for (const kind of KINDS) {
+      const outcome = await attempt(`${kind}, ${STORM}-client reconnect storm`, () =>
+        withServer(kind, (child) => reconnectStorm(child, STORM)),
+      )
+      failed ||= !outcome.ok
+      storms[kind] = valueOf(outcome)
+    }
+    const setting = `${STORM} clients`
+    rows.push(
+      {
+        figure: 'reconnect storm: until every client synced',
+        clients: setting,
+        unit: 'ms',
+        digits: 1,
+        values: figures(storms, (r) => r.total),
+        goal: AT_MOST_HOCUSPOCUS,
+      },
+      {
+        figure: 'reconnect storm: p50 per client',
+        clients: setting,
+        unit: 'ms',
+        digits: 1,
+        values: figures(storms, (r) => percentile(r.perClient, 50)),
+        goal: AT_MOST_HOCUSPOCUS,
+      },
+      {
+        figure: 'reconnect storm: p99 per client',
+        clients: setting,
+        unit: 'ms',
+        digits: 1,
+        values: figures(storms, (r) => percentile(r.perClient, 99)),
+        goal: AT_MOST_HOCUSPOCUS,
+      },
+    )
+  }
+  if (INBOX_AGENTS > 0) {
+    const inbox: Runs<InboxResult> = {}
+    for (const kind of KINDS) {
+      const outcome = await attempt(`${kind}, inbox of ${INBOX_AGENTS} agents`, () =>
+        withServer(kind, (child) => inboxWorkload(child, INBOX_AGENTS, SAMPLES)),
+      )
+      failed ||= !outcome.ok
+      inbox[kind] = valueOf(outcome)
+    }
+    const setting = `${INBOX_AGENTS} agents`
+    const inboxRow = (
+      figure: string,
+      unit: string,
+      digits: number,
+      read: (run: InboxResult) => number,
+      goal?: Row['goal'],
+    ): Row => ({
+      figure: `inbox: ${figure}`,
+      clients: setting,
+      unit,
+      digits,
+      values: figures(inbox, read),
+      ...(goal === undefined ? {} : { goal }),
+    })
+    rows.push(
+      inboxRow(
+        'sockets per agent (schema, conversation, 3 contacts)',
+        '',
+        0,
+        (r) => r.socketsPerAgent,
+      ),
+      inboxRow(
+        "open an agent's documents, p50",
+        'ms',
+        1,
+        (r) => percentile(r.openMs, 50),
+        AT_MOST_HOCUSPOCUS,
+      ),
+      inboxRow(
+        "open an agent's documents, p99",
+        'ms',
+        1,
+        (r) => percentile(r.openMs, 99),
+        AT_MOST_HOCUSPOCUS,
+      ),
+      inboxRow('server heap per agent', 'KB', 2, (r) => r.heapPerAgent / 1024, {
+        against: 'hocuspocus',
+        atMost: 0.5,
+      }),
+      inboxRow(
+        'edit-to-visible on a shared contact, p50',
+        'ms',
+        2,
+        (r) => percentile(r.latency.untilAll, 50),
+        AT_MOST_HOCUSPOCUS,
+      ),
+      inboxRow(
+        'edit-to-visible on a shared contact, p99',
+        'ms',
+        2,
+        (r) => percentile(r.latency.untilAll, 99),
+        AT_MOST_HOCUSPOCUS,
+      ),
+    )
+  }
+  const lifecycle: Rows = []
+  if (LIFECYCLE > 0) {
+    const outcome = await attempt('lifecycle (start, stop, kill -9, cold load, snapshot)', () =>
+      runLifecycle(KINDS),
+    )
+    failed ||= !outcome.ok
+    if (outcome.ok) lifecycle.push(...lifecycleRows(outcome.value))
   }
   const clusterRuns: (ClusterRun | null)[] = []
   if (CLUSTER_READERS > 0) {
@@ -345,8 +525,14 @@ async function main(): Promise<void> {
     }
   }
   console.log(`\nmachine: ${describeMachine()}`)
-  console.log(`ratio = Cardfile / bare ws relay; "to beat" = Redis-backed Yjs server (issue 3)\n`)
+  console.log(
+    'ratios: Cardfile / Hocuspocus 4.7 (extension-sqlite) and Cardfile / bare ws relay, same run\n',
+  )
   console.log(renderTable(rows))
+  if (lifecycle.length > 0) {
+    console.log('\nLifecycle and storage (built servers, one process each, same run)')
+    console.log(renderTable(lifecycle))
+  }
   if (CLUSTER_READERS > 0) {
     console.log(
       `\nSeveral instances: one writer, ${CLUSTER_READERS} readers spread over the instances, edit-to-visible`,
@@ -356,6 +542,8 @@ async function main(): Promise<void> {
   console.log(`\ntotal ${((performance.now() - startedAt) / 1000).toFixed(0)} s`)
   if (failed) process.exitCode = 1
 }
+
+type Rows = Row[]
 
 main().catch((error: unknown) => {
   console.error(error)

@@ -36,7 +36,9 @@ async function main(): Promise<void> {
     kind === 'cardfile'
       ? await (await import('./cardfile-server')).startCardfile(join(dataDir, 'bench.db'))
       : kind === 'hocuspocus'
-        ? await (await import('./hocuspocus-server')).startHocuspocus()
+        ? await (
+            await import('./hocuspocus-server')
+          ).startHocuspocus(join(dataDir, 'hocuspocus.db'))
         : { ...(await startBareRelay()), tokens: null }
   let stopping: Promise<void> | null = null
   const stop = (): Promise<void> => {

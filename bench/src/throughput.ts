@@ -1,6 +1,11 @@
-import type { BenchClient } from './bench-client'
 import { floodAttribute, readSequence, writeSequence } from './contact-edits'
+import type { LatencyClient } from './latency'
 import { within } from './stats'
+
+/** What the flood needs of a client: its document, change calls, and a close code for errors. */
+export interface ThroughputClient extends LatencyClient {
+  readonly closeCode: number | null
+}
 
 export interface ThroughputOptions {
   /** Clients that write (the first `writers` clients), each its own attribute. */
@@ -30,7 +35,7 @@ export interface ThroughputResult {
  * merged broadcasts count the updates they carry.
  */
 export async function measureThroughput(
-  clients: readonly BenchClient[],
+  clients: readonly ThroughputClient[],
   options: ThroughputOptions,
 ): Promise<ThroughputResult> {
   const writerCount = Math.min(options.writers, clients.length - 1)
