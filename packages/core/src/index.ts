@@ -72,6 +72,7 @@ export {
 // Plans
 export type { PlanCapabilities } from './plans'
 export { PLAN_CAPABILITIES, capabilities } from './plans'
+export { vipActive } from './vip'
 
 // Ordering
 export type { MoveTarget, OrderPlan, Ordered } from './attribute-order'

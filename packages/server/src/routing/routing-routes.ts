@@ -1,11 +1,10 @@
-import { SchemaDoc, capabilities, schemaDocName } from '@cardfile/core'
 import { z } from 'zod'
 import { apiRoutes } from '../http/api-routes'
 import type { HttpRequestHandler } from '../http/http-context'
 import { sendJson } from '../http/http-error'
 import { allowMethods, parseInput, requireRole } from '../http/route-auth'
 import { searchParamsObject } from '../http/schemas'
-import { within } from '../http/within'
+import { readVipActive } from './vip-state'
 
 const limit = z.coerce.number().int().min(1).max(200).default(50)
 const cursor = z.string().min(1).max(512).optional()
@@ -14,8 +13,9 @@ const queueQuery = z.object({ team: z.string().min(1).max(64).optional(), limit,
 
 /**
  * The routing endpoints (agents and admins):
- * - `GET /api/<ws>/groups/vip?limit&cursor`: the VIP contacts, newest first (none while VIP is
- *   off for the workspace or its plan);
+ * - `GET /api/<ws>/groups/vip?limit&cursor`: the VIP contacts, newest first; while VIP is off
+ *   for the workspace or its plan, none, with `enabled` and `vipEnabled` false (the same answer
+ *   as `GET /contacts?vip=true`);
  * - `GET /api/<ws>/queue?team&limit&cursor`: a team's open conversations by priority, then
  *   oldest first (no team: the unassigned queue).
  * Resolves false for requests that are not theirs.
@@ -29,12 +29,9 @@ export function routingRoutes(): HttpRequestHandler {
       allowMethods(method, ['GET'], url.pathname)
       requireRole(await ctx.principal(req, workspace), ['admin', 'agent'], 'list contact groups')
       const q = parseInput(pageQuery, searchParamsObject(url.searchParams), 'query')
-      const settings = await ctx.host.read(schemaDocName(workspace), (doc) =>
-        within(new SchemaDoc(doc), (s) => s.settings()),
-      )
-      const enabled = settings.vipEnabled && capabilities(settings.plan).vip
+      const enabled = await readVipActive(ctx.host, workspace)
       if (!enabled) {
-        sendJson(res, 200, { items: [], next: null, enabled })
+        sendJson(res, 200, { items: [], next: null, enabled, vipEnabled: enabled })
         return true
       }
       const page = await ctx.backend.index.listContacts(workspace, {
@@ -42,7 +39,7 @@ export function routingRoutes(): HttpRequestHandler {
         limit: q.limit,
         cursor: q.cursor ?? null,
       })
-      sendJson(res, 200, { items: page.items, next: page.next, enabled })
+      sendJson(res, 200, { items: page.items, next: page.next, enabled, vipEnabled: enabled })
       return true
     }
     if (resource === 'queue' && rest.length === 0) {
