@@ -258,3 +258,60 @@ describe('marking a contact VIP while its conversation is open', () => {
       .toMatchObject({ team: 'billing', priority: 3 })
   })
 })
+
+describe('conversations and queues by contact group', () => {
+  it('filters conversations and queues by the VIP group, for agents and admins only, and only while VIP is on', async () => {
+    h = await startHarness()
+    const admin = await h.client('admin')
+    await settings(admin, { vipTeam: 'vip-desk', vipPriorityBoost: 2 })
+    const gold = await h.inbound({ channel: 'sms', platformUserId: '+14155550401' })
+    const plain = await h.inbound({ channel: 'sms', platformUserId: '+14155550402' })
+    const answered = await h.inbound({ channel: 'email', platformUserId: 'vip@example.org' })
+    const agent = await h.client('agent')
+    await answer(agent, answered.conversationId)
+    await setVip(agent, gold.contactId, true)
+    await setVip(agent, answered.contactId, true)
+    await expect.poll(async () => (await conversation(gold.conversationId))?.priority).toBe(2)
+    await expect.poll(async () => (await conversation(answered.conversationId))?.priority).toBe(2)
+
+    const list = await h.api('agent', 'GET', '/conversations?group=vip')
+    expect(idsOf(list.json).sort()).toEqual([gold.conversationId, answered.conversationId].sort())
+    expect(idsOf((await h.api('admin', 'GET', '/queue?group=vip&team=vip-desk')).json)).toEqual([
+      gold.conversationId,
+    ])
+    // The unassigned queue, VIP contacts only: the answered conversation stayed there.
+    expect(idsOf((await h.api('agent', 'GET', '/queue?group=vip')).json)).toEqual([
+      answered.conversationId,
+    ])
+    expect(idsOf((await h.api('agent', 'GET', '/queue')).json)).toEqual([
+      answered.conversationId,
+      plain.conversationId,
+    ])
+
+    const bot = await h.api('bot', 'GET', '/conversations?group=vip')
+    expect(bot.status).toBe(403)
+    expect(bot.json).toMatchObject({ error: { code: 'forbidden' } })
+    expect((await h.api('crm', 'GET', '/queue?group=vip')).status).toBe(403)
+    const unknown = await h.api('agent', 'GET', '/conversations?group=everyone')
+    expect(unknown.status).toBe(400)
+    expect(unknown.json).toMatchObject({ error: { code: 'bad-request' } })
+
+    await settings(admin, { vipEnabled: false })
+    await expect.poll(async () => (await conversation(gold.conversationId))?.priority).toBe(0)
+    expect((await h.api('agent', 'GET', '/conversations?group=vip')).json).toEqual({
+      items: [],
+      next: null,
+      vipEnabled: false,
+    })
+    expect((await h.api('agent', 'GET', '/queue?group=vip')).json).toEqual({
+      items: [],
+      next: null,
+      vipEnabled: false,
+    })
+
+    await settings(admin, { vipEnabled: true })
+    await expect
+      .poll(async () => idsOf((await h.api('agent', 'GET', '/queue?group=vip&team=vip-desk')).json))
+      .toEqual([gold.conversationId])
+  })
+})

@@ -203,7 +203,13 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
           searchParamsObject(url.searchParams, ['contactId']),
           'query',
         )
+        // The VIP group is empty while VIP is off, as `GET /groups/vip` answers.
+        if (query.group === 'vip' && !(await readVipActive(deps.host, workspace))) {
+          sendJson(res, 200, { items: [], next: null, vipEnabled: false })
+          return true
+        }
         const page = await deps.backend.index.listConversations(workspace, {
+          ...(query.group === undefined ? {} : { contactGroup: query.group }),
           // A contact's history reads newest first; a queue by priority.
           order: query.order ?? (query.contactId === undefined ? 'priority' : 'newest'),
           limit: query.limit,
