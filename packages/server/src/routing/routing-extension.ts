@@ -10,6 +10,7 @@ import {
 import type { BotHandoffOptions } from './bot-handoff'
 import type { RouteHook, ScoringOptions } from './priority'
 import { createRouter } from './router'
+import { botHandoffRoutes } from './bot-handoff-routes'
 import { routingRoutes } from './routing-routes'
 import { vipRescoreJob, vipRescoreJobHandler } from './vip-rescore-job'
 
@@ -52,6 +53,8 @@ export function routingExtension(options: RoutingOptions = {}): Extension {
         ...(options.scoring === undefined ? {} : { scoring: options.scoring }),
       })
       const handoff = options.botHandoff
+      const queueRoutes = routingRoutes()
+      const outboxRoutes = botHandoffRoutes(backend.jobs)
       const consumer: EventConsumer = {
         name: ROUTING_CONSUMER,
         types: ['conversation.started', 'contact.vip-changed', 'workspace.vip-changed'],
@@ -84,7 +87,8 @@ export function routingExtension(options: RoutingOptions = {}): Extension {
             ? []
             : [botHandoffJobHandler({ host, router, handoff, logger })]),
         ],
-        routes: routingRoutes(),
+        routes: async (req, res, ctx) =>
+          (await queueRoutes(req, res, ctx)) || (await outboxRoutes(req, res, ctx)),
         onContactErased: async ({ workspace, contactId }) => {
           await backend.jobs.remove({
             workspace,
