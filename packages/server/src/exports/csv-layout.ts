@@ -29,7 +29,8 @@ export function csvLayout(
   vipActive = true,
 ): CsvLayout {
   const columns = definitions
-    .filter((d) => !d.retired)
+    // VIP, the standard attribute, has its own fixed column.
+    .filter((d) => !d.retired && d.kind !== 'standard')
     .map((d) => ({
       id: d.id,
       label: d.label,

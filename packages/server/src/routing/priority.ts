@@ -105,7 +105,7 @@ export function defaultRoute(input: RouteInput, options: ScoringOptions = {}): R
   if (input.vip && (input.reason === 'new' || input.current.team === null)) {
     return { team: vipTeam, priority }
   }
-  if (input.reason === 'vip-changed' && input.current.team === vipTeam) {
+  if (!input.vip && input.reason === 'vip-changed' && input.current.team === vipTeam) {
     return { team: null, priority }
   }
   return { priority }
