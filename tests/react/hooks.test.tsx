@@ -148,8 +148,8 @@ describe('@cardfile/react hooks against a real server', () => {
     await seed(url)
     const admin = await connectClient(url, 'ana', 'admin')
     const agent = await connectClient(url, 'bo', 'agent')
-    let vip: VipResult | null = null
-    let adminApi: AttributeAdmin | null = null
+    let vip = null as VipResult | null
+    let adminApi = null as AttributeAdmin | null
     function Agent() {
       captured = useContact('c1')
       vip = useVip('c1')
