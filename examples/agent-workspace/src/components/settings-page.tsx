@@ -21,6 +21,7 @@ const attempt = (fn: () => void): string | null => {
 }
 
 function describe(def: AttributeDefinition): string {
+  if (def.kind === 'standard') return 'Standard · VIP flag, set from the contact panel'
   if (def.kind === 'platform') {
     return `Channel attribute · ${def.channels.map(channelLabel).join(', ')}`
   }
@@ -111,7 +112,7 @@ function AttributeRow({
         )}
       </div>
       <div className="attribute-controls">
-        {def.kind === 'custom' ? (
+        {def.kind !== 'platform' ? (
           <Switch
             checked={def.visible}
             label={`Show ${def.label}`}
