@@ -143,6 +143,58 @@ describe('@cardfile/react hooks against a real server', () => {
     await waitFor(() => expect(screen.queryByRole('button')).toBeNull())
   })
 
+  it("lists VIP among the attributes in the admin's order, and says nobody is VIP while it is off", async () => {
+    const { url } = await startServer()
+    await seed(url)
+    const admin = await connectClient(url, 'ana', 'admin')
+    const agent = await connectClient(url, 'bo', 'agent')
+    let vip = null as VipResult | null
+    let adminApi = null as AttributeAdmin | null
+    function Agent() {
+      captured = useContact('c1')
+      vip = useVip('c1')
+      return <Labels />
+    }
+    function Settings() {
+      adminApi = useAttributeAdmin()
+      return null
+    }
+    render(
+      <>
+        {withClient(agent, <Agent />)}
+        {withClient(admin, <Settings />)}
+      </>,
+    )
+    const labels = () => screen.getByTestId('labels').textContent?.split(',') ?? []
+    await waitFor(() => expect(labels().slice(-3)).toEqual(['VIP', 'Plan', 'Team']))
+    await waitFor(() => expect(vip?.[2].canEdit).toBe(true))
+    act(() => vip?.[1](true))
+    await waitFor(() =>
+      expect(captured?.data.fields.find((f) => f.id === 'vip')).toMatchObject({
+        kind: 'standard',
+        type: 'flag',
+        value: 'true',
+        display: 'VIP',
+        canEdit: true,
+      }),
+    )
+
+    await waitFor(() => expect(adminApi?.source).toBe('server'))
+    act(() => adminApi?.moveAttribute('vip', { after: 'team' }))
+    await waitFor(() => expect(labels().slice(-3)).toEqual(['Plan', 'Team', 'VIP']))
+
+    act(() => adminApi?.updateSettings({ vipEnabled: false }))
+    await waitFor(() => expect(labels()).not.toContain('VIP'))
+    await waitFor(() => expect(vip?.[0]).toBe(false))
+    expect(vip?.[2].enabled).toBe(false)
+    expect(captured?.data.vip).toBe(false)
+
+    act(() => adminApi?.updateSettings({ vipEnabled: true }))
+    await waitFor(() => expect(vip?.[0]).toBe(true))
+    expect(captured?.data.vip).toBe(true)
+    expect(labels().slice(-1)).toEqual(['VIP'])
+  })
+
   it('surfaces the code of an edit refused because an option was retired concurrently', async () => {
     const { url } = await startServer()
     const { schema } = await seed(url)

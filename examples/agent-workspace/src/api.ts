@@ -57,16 +57,18 @@ async function all<T>(session: Session, path: string, query: URLSearchParams): P
   return items
 }
 
-/** Conversations in the given statuses, by priority (then oldest first). */
+/**
+ * Conversations in the given statuses, by priority (then oldest first); with `group`, only
+ * those of the contacts in that group (`vip`).
+ */
 export function listConversations(
   session: Session,
   statuses: readonly ConversationStatus[],
+  group?: 'vip',
 ): Promise<ConversationRow[]> {
-  return all(
-    session,
-    'conversations',
-    new URLSearchParams({ status: statuses.join(','), order: 'priority' }),
-  )
+  const query = new URLSearchParams({ status: statuses.join(','), order: 'priority' })
+  if (group !== undefined) query.set('group', group)
+  return all(session, 'conversations', query)
 }
 
 /**

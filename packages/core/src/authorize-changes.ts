@@ -124,9 +124,13 @@ function checkAttributeProp(prop: AttributeProp | 'channelVisible', value: unkno
     case 'alias':
       return typeof value === 'string' ? OK : invalid(`${prop} must be text`)
     case 'kind':
-      return value === 'platform' || value === 'custom' ? OK : invalid('unknown kind')
+      return value === 'platform' || value === 'custom' || value === 'standard'
+        ? OK
+        : invalid('unknown kind')
     case 'type':
-      return value === 'text' || value === 'dropdown' ? OK : invalid('unknown type')
+      return value === 'text' || value === 'dropdown' || value === 'flag'
+        ? OK
+        : invalid('unknown type')
     case 'channels':
       return Array.isArray(value) && value.every(isChannelId) ? OK : invalid('unknown channels')
     case 'maxLength':
@@ -178,6 +182,14 @@ function judgeSchemaChange(j: Judged, ctx: PolicyContext): CheckResult {
         ctx.actor.role !== 'system'
       ) {
         return refuse(ErrorCodes.Forbidden, 'platform attributes come from the channel catalogue')
+      }
+      if (
+        field.prop === 'kind' &&
+        change.oldValue === undefined &&
+        value === 'standard' &&
+        ctx.actor.role !== 'system'
+      ) {
+        return refuse(ErrorCodes.Forbidden, 'the VIP attribute is written by the server')
       }
       return OK
     }

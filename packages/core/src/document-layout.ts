@@ -77,7 +77,7 @@ export function formatDocName(name: DocName): string {
  *   profile:  `channel` | `platformUserId` | `hint` | `createdAt`  -> JSON (system only)
  *   platform: `<attributeId>` -> FieldValue<string>                (system only)
  *   custom:   `<attributeId>` -> FieldValue<string>  (dropdown values hold the option id)
- *   flags:    `vip` -> FieldValue<boolean>
+ *   flags:    `vip` -> FieldValue<boolean>  (the value of the `vip` standard attribute)
  *             `crmValidated` -> boolean | null, `crmLookupAt` -> number | null,
  *             `crmPending` -> string[] (attribute ids)                 (system only: CRM_FLAG_KEYS)
  *

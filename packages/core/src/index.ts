@@ -21,7 +21,7 @@ export type {
   Role,
   WorkspaceSettings,
 } from './types'
-export { PLANS, ROLES } from './types'
+export { PLANS, ROLES, VIP_ATTRIBUTE_ID } from './types'
 export type { IndexedContact, IndexedConversation } from './index-types'
 export type {
   AttributeProp,
@@ -72,6 +72,7 @@ export {
 // Plans
 export type { PlanCapabilities } from './plans'
 export { PLAN_CAPABILITIES, capabilities } from './plans'
+export { vipActive } from './vip'
 
 // Ordering
 export type { MoveTarget, OrderPlan, Ordered } from './attribute-order'
@@ -111,7 +112,7 @@ export type {
   SchemaView,
   SeedOptions,
 } from './schema-doc'
-export { SchemaDoc, seedWorkspace } from './schema-doc'
+export { SchemaDoc, ensureVipDefinition, seedWorkspace } from './schema-doc'
 export { DEFAULT_SETTINGS } from './schema-read'
 export type { ContactDocOptions, ValueLabel } from './contact-doc'
 export { ContactDoc, valueLabel } from './contact-doc'

@@ -73,6 +73,15 @@ const ADMIN_PLATFORM_PROPS: ReadonlySet<AttributeProp> = new Set([
   'order',
 ])
 
+// VIP, the standard attribute: admins may rename it, give it a CRM alias, switch it on or off
+// in the list and place it; what it is stays fixed.
+const ADMIN_STANDARD_PROPS: ReadonlySet<AttributeProp> = new Set([
+  'label',
+  'alias',
+  'visible',
+  'order',
+])
+
 function checkSchema(actor: Actor, field: FieldRef, ctx: PermissionContext): CheckResult {
   if (actor.role === 'system') return OK
   if (actor.role !== 'admin') return forbidden(actor, 'change the workspace schema')
@@ -89,12 +98,15 @@ function checkSchema(actor: Actor, field: FieldRef, ctx: PermissionContext): Che
           `${field.prop} of a platform attribute is fixed by its channels`,
         )
       }
+      if (def?.kind === 'standard' && !ADMIN_STANDARD_PROPS.has(field.prop)) {
+        return refuse(ErrorCodes.Forbidden, `${field.prop} of VIP is fixed`)
+      }
       return OK
     }
     case 'option': {
       const def = ctx.definitions.get(field.attributeId)
-      return def?.kind === 'platform'
-        ? refuse(ErrorCodes.Forbidden, 'platform attributes have no options')
+      return def?.kind === 'platform' || def?.kind === 'standard'
+        ? refuse(ErrorCodes.Forbidden, `${def.kind} attributes have no options`)
         : OK
     }
     default:

@@ -25,6 +25,8 @@ import type {
   Plan,
   WorkspaceSettings,
 } from './types'
+import { VIP_ATTRIBUTE_ID } from './types'
+import { vipActive } from './vip'
 import { DEFAULT_MAX_LENGTH, validateDefinition, validateSetting } from './validation'
 
 /** What permission and value checks read from the schema: definitions by id and settings. */
@@ -216,7 +218,8 @@ export class SchemaDoc {
   /**
    * The definitions a panel shows, in order: never retired ones; custom ones when switched on;
    * platform ones that belong to `channel` and are switched on for it (without a channel,
-   * platform ones switched on for any of their channels).
+   * platform ones switched on for any of their channels); VIP when switched on in the list and
+   * VIP is on for the workspace and its plan.
    *
    * @example
    * schema.visibleDefinitions('whatsapp').map((d) => d.id) // ['phone_number', 'whatsapp_name', 'plan']
@@ -230,6 +233,8 @@ export class SchemaDoc {
       snapshot.definitions.filter((d) => {
         if (d.retired) return false
         if (d.kind === 'custom') return d.visible
+        // VIP: switched on in the list, and VIP on for the workspace and its plan.
+        if (d.kind === 'standard') return d.visible && vipActive(snapshot.settings)
         if (channel !== undefined) {
           return d.channels.includes(channel) && d.channelVisibility[channel] !== false
         }
@@ -407,8 +412,8 @@ export class SchemaDoc {
   }
 
   /**
-   * Switches an attribute on or off: a custom one on every channel, a platform one on
-   * `channel` (required for platform attributes, and it must be one of theirs).
+   * Switches an attribute on or off: a custom or standard one on every channel, a platform one
+   * on `channel` (required for platform attributes, and it must be one of theirs).
    *
    * @example
    * schema.setVisible('plan', false)
@@ -416,7 +421,7 @@ export class SchemaDoc {
    */
   setVisible(id: string, visible: boolean, channel?: ChannelId): void {
     const def = this.require(id)
-    if (def.kind === 'custom') {
+    if (def.kind !== 'platform') {
       this.transact(() => this.setAttr(id, 'visible', visible))
       return
     }
@@ -601,8 +606,53 @@ export interface SeedOptions {
 }
 
 /**
- * Writes every platform attribute of the channel catalogue that the schema lacks, and every
- * setting it lacks, in one transaction. Running it again changes nothing (unless `plan` differs).
+ * Writes the VIP standard attribute when the schema lacks it: at the end of the list, as a new
+ * attribute goes (an admin moves it like any other), switched on, labelled `VIP` with alias `vip` (or `VIP contact` and
+ * `vip_contact` when a custom attribute already has those). Resolves whether it wrote anything;
+ * running it again changes nothing. Servers run it when they load a workspace's schema, so
+ * workspaces created before VIP was an attribute get it too.
+ *
+ * @example
+ * ensureVipDefinition(schemaDoc) // true the first time, then false
+ */
+export function ensureVipDefinition(doc: Y.Doc): boolean {
+  const attributes = doc.getMap('attributes')
+  if (attributes.has(attributeKey(VIP_ATTRIBUTE_ID, 'kind'))) return false
+  const schema = new SchemaDoc(doc)
+  let order: string
+  let label = 'VIP'
+  let alias = 'vip'
+  try {
+    const definitions = schema.definitions()
+    const live = definitions.filter((d) => !d.retired)
+    if (live.some((d) => d.label.trim().toLowerCase() === 'vip')) label = 'VIP contact'
+    if (live.some((d) => d.alias.toLowerCase() === 'vip')) alias = 'vip_contact'
+    order = missingKeys(definitions.at(-1)?.order ?? null, 1)[0]!
+  } finally {
+    schema.destroy()
+  }
+  const set = (prop: AttributeProp, value: unknown) =>
+    attributes.set(attributeKey(VIP_ATTRIBUTE_ID, prop), value)
+  doc.transact(() => {
+    set('label', label)
+    set('kind', 'standard')
+    set('type', 'flag')
+    set('alias', alias)
+    set('channels', [])
+    set('visible', true)
+    set('crmManaged', false)
+    set('lookup', false)
+    set('retired', false)
+    set('maxLength', DEFAULT_MAX_LENGTH)
+    set('order', order)
+  })
+  return true
+}
+
+/**
+ * Writes every platform attribute of the channel catalogue that the schema lacks, the VIP
+ * standard attribute when it lacks it, and every setting it lacks, in one transaction. Running
+ * it again changes nothing (unless `plan` differs).
  *
  * @example
  * const doc = new Y.Doc()
@@ -643,6 +693,7 @@ export function seedWorkspace(doc: Y.Doc, options: SeedOptions = {}): void {
       }
       const plan = options.plan ?? (settings.has('plan') ? undefined : DEFAULT_SETTINGS.plan)
       if (plan !== undefined && settings.get('plan') !== plan) settings.set('plan', plan)
+      ensureVipDefinition(doc)
     })
   } finally {
     schema.destroy()

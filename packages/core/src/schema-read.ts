@@ -43,8 +43,10 @@ export function readDefinition(
   options: KeyReader,
   optionIds: Iterable<string>,
 ): AttributeDefinition {
-  const kind = attributes(attributeKey(id, 'kind')) === 'platform' ? 'platform' : 'custom'
-  const type = attributes(attributeKey(id, 'type')) === 'dropdown' ? 'dropdown' : 'text'
+  const rawKind = attributes(attributeKey(id, 'kind'))
+  const kind = rawKind === 'platform' || rawKind === 'standard' ? rawKind : 'custom'
+  const rawType = attributes(attributeKey(id, 'type'))
+  const type = rawType === 'dropdown' || rawType === 'flag' ? rawType : 'text'
   const rawChannels = attributes(attributeKey(id, 'channels'))
   const channels: ChannelId[] = Array.isArray(rawChannels) ? rawChannels.filter(isChannelId) : []
   const channelVisibility: Partial<Record<ChannelId, boolean>> = {}

@@ -39,8 +39,17 @@ export interface FieldValue<T = string> {
   readonly by: Provenance
 }
 
-export type AttributeKind = 'platform' | 'custom'
-export type AttributeType = 'text' | 'dropdown'
+/**
+ * `platform`: filled from channel metadata; `custom`: created by admins; `standard`: built into
+ * the product (VIP, id {@link VIP_ATTRIBUTE_ID}): it has a place in the order, a visibility
+ * switch, a label and an alias like the others, and its value is the contact's VIP flag.
+ */
+export type AttributeKind = 'platform' | 'custom' | 'standard'
+/** `flag`: yes or no (the VIP standard attribute only). */
+export type AttributeType = 'text' | 'dropdown' | 'flag'
+
+/** The id of the VIP standard attribute (reserved: no custom attribute may take it). */
+export const VIP_ATTRIBUTE_ID = 'vip'
 
 /** One option of a dropdown attribute. Options are never deleted, only retired. */
 export interface DropdownOption {

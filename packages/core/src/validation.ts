@@ -5,6 +5,7 @@ import type { SettingKey } from './document-layout'
 import { ErrorCodes, OK, refuse } from './errors'
 import type { CheckResult } from './errors'
 import type { AttributeDefinition, AttributeKind } from './types'
+import { VIP_ATTRIBUTE_ID } from './types'
 import { PLANS } from './types'
 
 /** Longest label of an attribute or option, in characters after trimming. */
@@ -112,18 +113,47 @@ export function validateDefinitions(
   return verdicts
 }
 
+/**
+ * VIP, the standard attribute: only under its reserved id, a flag, never CRM-managed, a lookup
+ * attribute or retired (VIP is switched off in the settings); and no other attribute takes its
+ * id or type.
+ */
+function checkStandard(def: AttributeDefinition): CheckResult {
+  if (def.kind !== 'standard') {
+    if (def.id === VIP_ATTRIBUTE_ID) {
+      return refuse(ErrorCodes.InvalidDefinition, `the id "${VIP_ATTRIBUTE_ID}" is VIP's`)
+    }
+    return def.type === 'flag'
+      ? refuse(ErrorCodes.InvalidDefinition, 'type must be text or dropdown')
+      : OK
+  }
+  if (def.id !== VIP_ATTRIBUTE_ID || def.type !== 'flag') {
+    return refuse(ErrorCodes.InvalidDefinition, 'VIP is the only standard attribute')
+  }
+  if (def.crmManaged || def.lookup) {
+    return refuse(ErrorCodes.InvalidDefinition, 'VIP is neither CRM-managed nor a lookup attribute')
+  }
+  if (def.retired) {
+    return refuse(ErrorCodes.InvalidDefinition, 'VIP is switched off in the settings, not retired')
+  }
+  if (def.options.length > 0) return refuse(ErrorCodes.InvalidDefinition, 'VIP has no options')
+  return OK
+}
+
 /** The rules a definition must meet on its own (everything but uniqueness). */
 function checkOwnRules(def: AttributeDefinition): CheckResult {
   if (!isValidId(def.id))
     return refuse(ErrorCodes.InvalidDefinition, `bad attribute id "${def.id}"`)
   const label = checkLabel(def.label, 'the label')
   if (!label.ok) return label
-  if (def.kind !== 'platform' && def.kind !== 'custom') {
+  if (def.kind !== 'platform' && def.kind !== 'custom' && def.kind !== 'standard') {
     return refuse(ErrorCodes.InvalidDefinition, 'kind must be platform or custom')
   }
-  if (def.type !== 'text' && def.type !== 'dropdown') {
+  if (def.type !== 'text' && def.type !== 'dropdown' && def.type !== 'flag') {
     return refuse(ErrorCodes.InvalidDefinition, 'type must be text or dropdown')
   }
+  const standard = checkStandard(def)
+  if (!standard.ok) return standard
   if (typeof def.alias !== 'string' || !ALIAS_PATTERN.test(def.alias)) {
     return refuse(
       ErrorCodes.InvalidDefinition,

@@ -70,7 +70,7 @@ function runScenario(seed: number) {
     // toggles
     ({ schema }) => {
       const def = prng.pick(schema.definitions())
-      if (def.kind === 'custom') schema.setVisible(def.id, !def.visible)
+      if (def.kind !== 'platform') schema.setVisible(def.id, !def.visible)
       else {
         const channel: ChannelId = prng.pick(def.channels)
         schema.setVisible(def.id, !def.channelVisibility[channel], channel)

@@ -63,7 +63,11 @@ describe('seedWorkspace', () => {
     const doc = new Y.Doc()
     seedWorkspace(doc)
     const schema = new SchemaDoc(doc)
-    expect(schema.definitions().map((d) => d.id)).toEqual(PLATFORM_ATTRIBUTES.map((a) => a.id))
+    // The platform attributes, then VIP, the standard attribute.
+    expect(schema.definitions().map((d) => d.id)).toEqual([
+      ...PLATFORM_ATTRIBUTES.map((a) => a.id),
+      'vip',
+    ])
     expect(schema.definition('phone_number')).toMatchObject({
       kind: 'platform',
       type: 'text',
@@ -161,6 +165,7 @@ describe('SchemaDoc', () => {
       'x_user_id',
       'x_handle',
       'x_display_name',
+      'vip',
       'account_id',
       'plan',
       'crm_tier',

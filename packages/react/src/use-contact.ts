@@ -1,5 +1,5 @@
 import { useCallback, useMemo } from 'react'
-import { canEdit, valueLabel } from '@cardfile/core'
+import { canEdit, valueLabel, vipActive } from '@cardfile/core'
 import type {
   Actor,
   AttributeDefinition,
@@ -18,7 +18,11 @@ import type { LoadState } from './load-state'
 import { useDocumentSelector } from './use-document-selector'
 import { withContact } from './with-handle'
 
-/** One visible attribute of a contact, joined with its value. */
+/**
+ * One visible attribute of a contact, joined with its value. VIP (kind `standard`, type `flag`)
+ * is one of them while it is switched on: value `'true'` for a VIP contact, null otherwise;
+ * change it with `setVip`, not `setValue`.
+ */
 export interface ContactField {
   readonly id: string
   readonly label: string
@@ -115,20 +119,30 @@ export function contactView(
   const schema = handle.schemaHandle.schema
   const view = schema.view()
   const defs = schema.visibleDefinitions(channel ?? data.profile?.channel)
-  const fields = defs.map((def) =>
-    def.kind === 'platform'
-      ? field(def, data.platform[def.id], false)
-      : field(
-          def,
-          data.custom[def.id],
-          actor !== null && canEdit(actor, { kind: 'custom-value', attributeId: def.id }, view),
-        ),
-  )
+  const fields = defs.map((def) => {
+    if (def.kind === 'platform') return field(def, data.platform[def.id], false)
+    if (def.kind === 'standard') {
+      // VIP: its value is the contact's flag ('true' when VIP, empty otherwise).
+      const vip =
+        data.vip === null ? undefined : { value: data.vip.value ? 'true' : '', by: data.vip.by }
+      return {
+        ...field(def, vip, actor !== null && canEdit(actor, { kind: 'vip' }, view)),
+        value: data.vip?.value === true ? 'true' : null,
+        display: data.vip?.value === true ? def.label : null,
+      }
+    }
+    return field(
+      def,
+      data.custom[def.id],
+      actor !== null && canEdit(actor, { kind: 'custom-value', attributeId: def.id }, view),
+    )
+  })
   return {
     id,
     profile: data.profile,
     fields,
-    vip: data.vip?.value ?? false,
+    // Nobody is VIP while VIP is off (the flag is kept for when it is back on).
+    vip: vipActive(schema.settings()) && (data.vip?.value ?? false),
     vipBy: data.vip?.by ?? null,
   }
 }

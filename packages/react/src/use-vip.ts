@@ -1,5 +1,5 @@
 import { useCallback, useMemo } from 'react'
-import { canEdit, capabilities } from '@cardfile/core'
+import { canEdit, vipActive } from '@cardfile/core'
 import { contactAccess } from './access'
 import { useCardfileClient } from './context'
 import { loadStateOf } from './load-state'
@@ -23,7 +23,8 @@ export type VipResult = readonly [isVip: boolean, setVip: (vip: boolean) => void
 
 /**
  * A contact's VIP flag. `enabled` is false when an admin switched VIP off (or the plan lacks
- * it), so the button can disappear.
+ * it), so the button can disappear; `isVip` is then false too, as the server's lists, routing
+ * and exports treat every contact, and true again for a marked contact once VIP is back on.
  *
  * @example
  * function VipToggle({ contactId }: { contactId: string }) {
@@ -39,11 +40,11 @@ export function useVip(id: string): VipResult {
       return { isVip: false, enabled: false, canEdit: false, ...loadStateOf(null) }
     }
     const schema = handle.schemaHandle.schema
-    const settings = schema.settings()
-    const enabled = settings.vipEnabled && capabilities(settings.plan).vip
+    const enabled = vipActive(schema.settings())
     const actor = client.actor()
     return {
-      isVip: handle.read().vip?.value ?? false,
+      // Nobody is VIP while VIP is off; the stored flag shows again once it is back on.
+      isVip: enabled && (handle.read().vip?.value ?? false),
       enabled,
       canEdit: enabled && actor !== null && canEdit(actor, { kind: 'vip' }, schema.view()),
       ...loadStateOf(handle),

@@ -143,3 +143,4 @@ export type {
   BotHandoffPayload,
 } from './routing/bot-handoff'
 export { BotHandoffError } from './routing/bot-handoff'
+export type { BotHandoffDelivery, HandoffState } from './routing/bot-handoff-job'

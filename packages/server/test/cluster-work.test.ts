@@ -1,7 +1,7 @@
 import { createServer } from 'node:http'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { SchemaDoc } from '@cardfile/core'
+import { ContactDoc, SchemaDoc } from '@cardfile/core'
 import type { Role } from '@cardfile/core'
 import type { CardfileServer } from '@cardfile/server'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -134,6 +134,52 @@ describe('work set off by commits, with two instances consuming', { timeout: 60_
     await new Promise((resolve) => setTimeout(resolve, 300))
     const handed = bot.received.map((r) => r.body.conversationId as string)
     expect(handed.sort()).toEqual([...started].sort())
+  })
+
+  it('re-scores the VIP contacts once per switch when VIP is switched off and back on', async () => {
+    const cluster = await twoInstances()
+    const [a, b] = cluster.instances.map((i) => i.server) as [CardfileServer, CardfileServer]
+    const started: { contactId: string; conversationId: string }[] = []
+    for (let i = 0; i < 6; i++) {
+      started.push(await inbound(i % 2 === 0 ? a : b, 'sms', `+1415555060${i}`))
+    }
+    const view = await a.host.read('demo/schema', (doc) => {
+      const schema = new SchemaDoc(doc)
+      const v = schema.view()
+      schema.destroy()
+      return v
+    })
+    for (const { contactId } of started.slice(0, 4)) {
+      await b.host.transact(`demo/contact/${contactId}`, SYSTEM, (doc) => {
+        const contact = new ContactDoc(doc, contactId)
+        contact.setVip(true, SYSTEM, view)
+        contact.destroy()
+      })
+    }
+    const priorities = async (server: CardfileServer) => {
+      const { json } = await api(server, 'agent', 'GET', '/conversations?order=newest')
+      const rows = json.items as { id: string; priority: number }[]
+      return started.map((s) => rows.find((r) => r.id === s.conversationId)?.priority)
+    }
+    const rescores = async () =>
+      (
+        (await api(b, 'admin', 'GET', '/jobs?kind=vip-rescore&limit=10')).json.items as {
+          state: string
+          active: boolean
+          contacts: number
+        }[]
+      ).map((j) => `${j.active ? 'on' : 'off'}:${j.state}:${j.contacts}`)
+    await expect.poll(() => priorities(a), { timeout: 15_000 }).toEqual([1, 1, 1, 1, 0, 0])
+
+    await editSchema(a, (schema) => schema.updateSettings({ vipEnabled: false }))
+    await expect.poll(rescores, { timeout: 15_000 }).toEqual(['off:done:4'])
+    expect(await priorities(b)).toEqual([0, 0, 0, 0, 0, 0])
+
+    await editSchema(b, (schema) => schema.updateSettings({ vipEnabled: true }))
+    await expect.poll(rescores, { timeout: 15_000 }).toEqual(['on:done:4', 'off:done:4'])
+    expect(await priorities(a)).toEqual([1, 1, 1, 1, 0, 0])
+    await idle(cluster)
+    expect(await rescores()).toEqual(['on:done:4', 'off:done:4'])
   })
 
   it('re-links the workspace once when the matching attribute changes', async () => {

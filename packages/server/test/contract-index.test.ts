@@ -166,6 +166,56 @@ describe.each(backends)('%s index store', (_name, factory) => {
     expect(none).toEqual({ items: [], next: null })
   })
 
+  it('lists only the conversations of VIP contacts when filtered by the VIP group, in any order', async () => {
+    await indexContact(backend, contactRow('w1', 'gold', { vip: true, platformUserId: 'g' }))
+    await indexContact(backend, contactRow('w1', 'plain', { platformUserId: 'p' }))
+    await indexContact(backend, contactRow('w2', 'plain', { vip: true, platformUserId: 'p' }))
+    const rows = [
+      conversationRow('w1', 'g-low', 'gold', { priority: 1, createdAt: 1 }),
+      conversationRow('w1', 'g-high', 'gold', { team: 'vip-desk', priority: 5, createdAt: 2 }),
+      conversationRow('w1', 'p-high', 'plain', { priority: 9, createdAt: 3 }),
+      conversationRow('w2', 'other-ws', 'plain', { priority: 9, createdAt: 4 }),
+    ]
+    for (const row of rows) await indexConversation(backend, row)
+
+    const queue = await allPages(
+      (cursor) =>
+        backend.index.listConversations('w1', {
+          contactGroup: 'vip',
+          order: 'priority',
+          limit: 1,
+          cursor,
+        }),
+      1,
+    )
+    expect(queue.flat().map((r) => r.id)).toEqual(['g-high', 'g-low'])
+    const newest = await backend.index.listConversations('w1', {
+      contactGroup: 'vip',
+      order: 'newest',
+      limit: 10,
+    })
+    expect(newest.items.map((r) => r.id)).toEqual(['g-high', 'g-low'])
+    const team = await backend.index.listConversations('w1', {
+      contactGroup: 'vip',
+      team: null,
+      order: 'priority',
+      limit: 10,
+    })
+    expect(team.items.map((r) => r.id)).toEqual(['g-low'])
+
+    // Unmarked: the group no longer holds the contact's conversations.
+    await indexContact(
+      backend,
+      contactRow('w1', 'gold', { vip: false, platformUserId: 'g', updatedAt: 5_000 }),
+    )
+    const after = await backend.index.listConversations('w1', {
+      contactGroup: 'vip',
+      order: 'priority',
+      limit: 10,
+    })
+    expect(after).toEqual({ items: [], next: null })
+  })
+
   it("orders a team's queue by priority, then oldest first, and filters by status", async () => {
     const rows = [
       conversationRow('w1', 'low-old', 'c1', { team: 'vip', priority: 1, createdAt: 1 }),

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
-import { contactDocName } from '@cardfile/core'
+import { ContactDoc, contactDocName } from '@cardfile/core'
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { httpApi } from '../src/http/create-http-api'
@@ -11,6 +11,7 @@ import { migrate } from '../src/storage/sqlite-schema'
 import { createSqliteBackend } from '../src/storage/sqlite-backend'
 import type { ContactIndexRow } from '../src/storage/index-store'
 import {
+  ADMIN,
   SECRET,
   WORKSPACE,
   api,
@@ -23,6 +24,7 @@ import {
   updateSchema,
 } from './deletion-harness'
 import type { PrivacyServer } from './deletion-harness'
+import { within } from '../src/http/within'
 
 async function finishedExport(
   running: PrivacyServer,
@@ -173,10 +175,13 @@ describe('contact-attribute exports', () => {
     const order = await updateSchema(running, (s) => {
       s.retireAttribute(old)
       s.moveAttribute(account, { before: plan })
-      return s
-        .definitions()
-        .filter((d) => !d.retired)
-        .map((d) => d.label)
+      return (
+        s
+          .definitions()
+          // VIP, the standard attribute, has its own fixed column.
+          .filter((d) => !d.retired && d.kind !== 'standard')
+          .map((d) => d.label)
+      )
     })
 
     const rows = rowsOf(await finishedExport(running, admin))
@@ -195,6 +200,30 @@ describe('contact-attribute exports', () => {
       'Account id': 'AC-7',
     })
     expect(new Date(row.created!).getTime()).not.toBeNaN()
+  })
+
+  it('exports no contact as VIP while VIP is off, and the marked ones again once it is back on', async () => {
+    const running = await startPrivacyServer()
+    const admin = await tokenFor('admin')
+    const contact = await ingest(running, {
+      channel: 'sms',
+      platformUserId: '+14155550700',
+      metadata: {},
+      message: { text: 'hello' },
+    })
+    const view = await updateSchema(running, (s) => s.view())
+    await running.server.host.transact(contactDocName(WORKSPACE, contact.contactId), ADMIN, (doc) =>
+      within(new ContactDoc(doc, contact.contactId), (c) => c.setVip(true, ADMIN, view)),
+    )
+    const vipCell = async () => {
+      const rows = rowsOf(await finishedExport(running, admin))
+      return rows[1]![rows[0]!.indexOf('VIP')]
+    }
+    expect(await vipCell()).toBe('yes')
+    await updateSchema(running, (s) => s.updateSettings({ vipEnabled: false }))
+    expect(await vipCell()).toBe('no')
+    await updateSchema(running, (s) => s.updateSettings({ vipEnabled: true }))
+    expect(await vipCell()).toBe('yes')
   })
 
   it('escapes cells a spreadsheet would run as formulas, in values and in labels', async () => {

@@ -121,6 +121,30 @@ async function seedContacts(path: string): Promise<void> {
   await backend.close()
 }
 
+/** VIP contacts straight into the index (no conversations): a re-score visits each one. */
+async function seedVipContacts(path: string): Promise<void> {
+  const backend = createSqliteBackend({ path })
+  const empty = Y.encodeStateAsUpdate(new Y.Doc())
+  await Promise.all(
+    Array.from({ length: CONTACTS }, (_, i) =>
+      backend.documents.append(contactDocName(WORKSPACE, `v${i}`), empty, {
+        kind: 'contact',
+        workspace: WORKSPACE,
+        id: `v${i}`,
+        channel: 'sms',
+        platformUserId: `+1415555${String(i).padStart(4, '0')}`,
+        hint: `+1***${i}`,
+        vip: true,
+        matchValue: null,
+        values: {},
+        createdAt: 1_000 + i,
+        updatedAt: 1_000 + i,
+      }),
+    ),
+  )
+  await backend.close()
+}
+
 /** A bot over real HTTP that records each request's idempotency key; it can hold requests open. */
 async function startBot() {
   const received: { key: string | null; conversationId: string }[] = []
@@ -268,4 +292,110 @@ describe('routing and linking under kill -9', () => {
     await new Promise((resolve) => setTimeout(resolve, 1000))
     expect(bot.received).toHaveLength(2)
   }, 60_000)
+
+  it('resumes a VIP re-score cut off by a killed process and runs it once', async () => {
+    const path = tempDb()
+    await seedVipContacts(path)
+    // Every conversation listing waits 2 ms: a re-score of 1500 contacts takes seconds.
+    const first = await serve(path, ['--slow-rescore', '2'])
+    const started = await api(first.url, 'system', '/inbound', {
+      channel: 'webchat',
+      platformUserId: 'visitor-vip',
+      metadata: {},
+      message: { text: 'hello', id: 'm1' },
+    })
+    const { contactId, conversationId } = started.json as {
+      contactId: string
+      conversationId: string
+    }
+    const connect = async (url: string, role: Role) =>
+      createCardfileClient({
+        url,
+        workspace: WORKSPACE,
+        token: await tokenFor(role),
+        WebSocket,
+        indexedDB: false,
+        keepAliveMs: 0,
+      })
+    const priority = async (url: string) => {
+      const { json } = await api(url, 'agent', '/conversations?order=newest')
+      return (json.items as { id: string; priority: number }[]).find((c) => c.id === conversationId)
+        ?.priority
+    }
+    const agent = await connect(first.wsUrl, 'agent')
+    const contact = agent.contact(contactId)
+    await contact.whenSynced()
+    contact.setVip(true)
+    contact.release()
+    await expect.poll(() => priority(first.url), { timeout: 10_000 }).toBe(1)
+    await agent.destroy()
+
+    const admin = await connect(first.wsUrl, 'admin')
+    const schema = admin.schema()
+    await schema.whenSynced()
+    schema.schema.updateSettings({ vipEnabled: false })
+    let cut: Record<string, unknown> | undefined
+    await expect
+      .poll(
+        async () => {
+          cut = await newestJob(first.url, 'vip-rescore')
+          const contacts = Number(cut?.contacts ?? 0)
+          return contacts > 0 && contacts < CONTACTS
+        },
+        { timeout: 20_000, interval: 20 },
+      )
+      .toBe(true)
+    first.child.kill('SIGKILL')
+    expect(await first.exited).toBe('SIGKILL')
+    schema.release()
+    await admin.destroy()
+    expect(cut).toMatchObject({ state: 'running', active: false })
+
+    // The lease of the killed process runs out after 500 ms; the new one resumes the job.
+    const second = await serve(path)
+    await expect
+      .poll(async () => (await newestJob(second.url, 'vip-rescore'))?.state, {
+        timeout: 20_000,
+        interval: 50,
+      })
+      .toBe('done')
+    expect(await newestJob(second.url, 'vip-rescore')).toMatchObject({
+      id: cut?.id,
+      attempts: 2,
+      contacts: CONTACTS + 1,
+      result: { contacts: CONTACTS + 1 },
+    })
+    expect(await priority(second.url)).toBe(0)
+    const vipGroup = await api(second.url, 'agent', '/groups/vip')
+    expect(vipGroup.json).toMatchObject({ items: [], vipEnabled: false })
+
+    // Switched back on after the restart: one more job, and the boost is back.
+    const again = await connect(second.wsUrl, 'admin')
+    const schemaAgain = again.schema()
+    await schemaAgain.whenSynced()
+    await expect.poll(() => schemaAgain.schema.settings().vipEnabled).toBe(false)
+    schemaAgain.schema.updateSettings({ vipEnabled: true })
+    await expect.poll(() => priority(second.url), { timeout: 20_000 }).toBe(1)
+    await expect
+      .poll(async () => (await newestJob(second.url, 'vip-rescore'))?.state, { timeout: 20_000 })
+      .toBe('done')
+    schemaAgain.release()
+    await again.destroy()
+    second.child.kill('SIGTERM')
+    expect(await second.exited).toBe('0')
+
+    const db = new Database(path, { readonly: true })
+    try {
+      // One job per switch: the event of the first was not replayed into a second job.
+      const jobs = db
+        .prepare("SELECT state, attempts FROM jobs WHERE kind = 'vip-rescore' ORDER BY seq")
+        .all()
+      expect(jobs).toEqual([
+        { state: 'done', attempts: 2 },
+        { state: 'done', attempts: 1 },
+      ])
+    } finally {
+      db.close()
+    }
+  }, 90_000)
 })

@@ -65,10 +65,10 @@ describe('VIP routing', () => {
 
     const agent = await h.client('agent')
     await setVip(agent, first.contactId, true)
-    // Marking VIP re-scores the open conversation; its team stays (agents may be on it).
+    // Marking VIP routes the open, unanswered conversation as a new VIP one would be.
     await expect
       .poll(() => conversation(first.conversationId))
-      .toMatchObject({ team: null, priority: 5 })
+      .toMatchObject({ team: 'vip-desk', priority: 5 })
 
     await resolve(agent, first.conversationId)
     const next = await h.inbound({ channel: 'whatsapp', platformUserId: '+14155550100' })

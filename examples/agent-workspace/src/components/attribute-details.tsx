@@ -84,20 +84,22 @@ export function AttributeDetails({
                 </p>
               </div>
             )}
-            <div className="details-switch">
-              <Switch
-                checked={def.lookup}
-                label="Look contacts up by it"
-                showLabel
-                onChange={(next) =>
-                  onProblem(attempt(() => admin.updateAttribute(def.id, { lookup: next })))
-                }
-              />
-              <p className="muted small">
-                Its value is sent to the CRM to find the contact, and a new value looks the contact
-                up again.
-              </p>
-            </div>
+            {def.kind !== 'standard' && (
+              <div className="details-switch">
+                <Switch
+                  checked={def.lookup}
+                  label="Look contacts up by it"
+                  showLabel
+                  onChange={(next) =>
+                    onProblem(attempt(() => admin.updateAttribute(def.id, { lookup: next })))
+                  }
+                />
+                <p className="muted small">
+                  Its value is sent to the CRM to find the contact, and a new value looks the
+                  contact up again.
+                </p>
+              </div>
+            )}
           </>
         ) : (
           <p className="muted small">

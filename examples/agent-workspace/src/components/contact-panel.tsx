@@ -11,6 +11,7 @@ import { CrmStatusLine } from './crm-status'
 import { DeleteContact } from './delete-contact'
 import { LinkedContacts } from './linked-contacts'
 import { StarIcon } from './icons'
+import { VipField } from './vip-field'
 import { humanMessage } from '../human-message'
 
 /** Runs a Cardfile mutator (they throw when refused) and returns the refusal, or null. */
@@ -175,17 +176,29 @@ export function ContactPanel({
 
       <h3 className="panel-section">Attributes</h3>
       <ul className="fields" data-testid="attributes">
-        {data.fields.map((field) => (
-          <AttributeField
-            key={field.id}
-            field={field}
-            editors={others.filter((p) => p.editing === `custom:${field.id}`)}
-            serverRefusal={refusalFor(field.id)}
-            onSave={(value) => refusalOf(() => setValue(field.id, value))}
-            onClear={() => refusalOf(() => clearValue(field.id))}
-            onEditing={editingField(field.id)}
-          />
-        ))}
+        {data.fields.map((field) =>
+          field.kind === 'standard' ? (
+            <VipField
+              key={field.id}
+              field={field}
+              isVip={isVip}
+              canEdit={vip.canEdit}
+              onToggle={(next) => {
+                if (refusalOf(() => setVip(next)) === null) onChanged()
+              }}
+            />
+          ) : (
+            <AttributeField
+              key={field.id}
+              field={field}
+              editors={others.filter((p) => p.editing === `custom:${field.id}`)}
+              serverRefusal={refusalFor(field.id)}
+              onSave={(value) => refusalOf(() => setValue(field.id, value))}
+              onClear={() => refusalOf(() => clearValue(field.id))}
+              onEditing={editingField(field.id)}
+            />
+          ),
+        )}
       </ul>
       <LinkedContacts contactId={contactId} />
       <ContactHistory

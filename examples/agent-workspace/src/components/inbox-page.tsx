@@ -50,16 +50,17 @@ export function InboxPage({ conversationId }: { conversationId: string | null })
     ? ['open', 'resolved', 'vip']
     : ['open', 'resolved']
   const statuses = STATUSES[filter]
-  const view = statuses.join(',')
+  const group = filter === 'vip' ? 'vip' : undefined
+  const view = `${statuses.join(',')}${group === undefined ? '' : `:${group}`}`
   const userId = session.user.userId
   const load = useCallback(async (): Promise<InboxData> => {
     const [conversations, contacts] = await Promise.all([
-      listConversations(session, statuses),
+      listConversations(session, statuses, group),
       listContacts(session),
     ])
     saveQueueSnapshot(userId, view, { conversations, contacts })
     return { conversations, contacts: new Map(contacts.map((c) => [c.id, c])) }
-  }, [session, statuses, userId, view])
+  }, [session, statuses, group, userId, view])
   const polled = usePolled(`inbox:${view}`, load, QUEUE_POLL_MS)
   const { error, refresh } = polled
   // Until the server answers (or while it cannot be reached), the queue as last loaded here.
@@ -104,9 +105,8 @@ export function InboxPage({ conversationId }: { conversationId: string | null })
             {humanMessage(error)}
           </p>
         )}
-        {filter === 'vip' ? (
-          <VipContactList group={vip} selectedContactId={openContactId} />
-        ) : data === null ? (
+        {filter === 'vip' && <VipContactList group={vip} selectedContactId={openContactId} />}
+        {data === null ? (
           <p className="muted pad">Loading conversations…</p>
         ) : (
           <QueueList

@@ -13,6 +13,7 @@ import { SortableAttributes } from './sortable-attributes'
 import { Switch } from './switch'
 
 function describe(def: AttributeDefinition): string {
+  if (def.kind === 'standard') return 'Standard · VIP flag, set from the contact panel'
   if (def.kind === 'platform') {
     return `Channel attribute · ${def.channels.map(channelLabel).join(', ')}`
   }
@@ -101,7 +102,7 @@ function AttributeRow({
           )}
         </div>
         <div className="attribute-controls">
-          {def.kind === 'custom' ? (
+          {def.kind !== 'platform' ? (
             <Switch
               checked={def.visible}
               label={`Show ${def.label}`}

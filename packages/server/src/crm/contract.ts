@@ -28,7 +28,12 @@ export interface LookupRequest {
   readonly type: 'lookup'
   readonly workspace: string
   readonly trigger: LookupTrigger
-  readonly contact: { readonly id: string; readonly channel: ChannelId | null }
+  readonly contact: {
+    readonly id: string
+    readonly channel: ChannelId | null
+    /** Standard attributes by alias (`{ vip: 'true' }`); empty while VIP is off. */
+    readonly standard: AliasValues
+  }
   /** The contact's lookup attributes that have a value, by alias. */
   readonly lookup: AliasValues
   /** The conversation that started, for `conversation-started`. */
@@ -56,7 +61,12 @@ export interface WriteBackRequest {
   readonly workspace: string
   /** Increases per contact: a CRM may ignore a write-back older than one it applied. */
   readonly sequence: number
-  readonly contact: { readonly id: string; readonly lookup: AliasValues }
+  readonly contact: {
+    readonly id: string
+    readonly lookup: AliasValues
+    /** Standard attributes by alias (`{ vip: 'true' }`); empty while VIP is off. */
+    readonly standard: AliasValues
+  }
   /** Only the values agents changed since the last write-back, by alias. */
   readonly values: AliasValues
   readonly changedBy: Readonly<Record<string, ChangedBy>>
@@ -72,7 +82,11 @@ export interface NotificationRequest {
   readonly workspace: string
   readonly sequence: number
   readonly event: 'conversation-started' | 'conversation-status-changed'
-  readonly contact: { readonly id: string }
+  readonly contact: {
+    readonly id: string
+    /** Standard attributes by alias (`{ vip: 'true' }`); empty while VIP is off. */
+    readonly standard: AliasValues
+  }
   readonly conversation: {
     readonly id: string
     readonly status: { readonly from: ConversationStatus | null; readonly to: ConversationStatus }

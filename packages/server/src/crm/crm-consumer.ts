@@ -14,7 +14,7 @@ import type {
   WriteBackRequest,
 } from './contract'
 import type { CrmConfig, CrmStorage, DeliveryKind } from './crm-storage'
-import { fieldOf, lookupValues, toCrmValue } from './crm-values'
+import { fieldOf, lookupValues, standardValues, toCrmValue } from './crm-values'
 import { deliveryKey } from './delivery-job'
 import type { DeliveryInput } from './delivery-job'
 
@@ -110,12 +110,16 @@ export function crmConsumer(deps: CrmConsumerDeps, ownUserId: string): EventCons
   const notify = async (
     event: DomainEvent,
     config: CrmConfig,
+    view: SchemaView,
     contactId: string,
     name: NotificationRequest['event'],
     status: NotificationRequest['conversation']['status'],
   ): Promise<void> => {
     if (config.notificationUrl === null && adapter.requiresUrls) return
     const { workspace, subject: conversationId } = event
+    const standard = (await host.read(contactDocName(workspace, contactId), (doc) =>
+      standardValues(doc, view),
+    )) as AliasValues
     await deps.queue({
       workspace,
       contactId,
@@ -127,7 +131,7 @@ export function crmConsumer(deps: CrmConsumerDeps, ownUserId: string): EventCons
         workspace,
         sequence,
         event: name,
-        contact: { id: contactId },
+        contact: { id: contactId, standard },
         conversation: { id: conversationId, status },
         at: event.at,
       }),
@@ -150,7 +154,10 @@ export function crmConsumer(deps: CrmConsumerDeps, ownUserId: string): EventCons
     if (state === null) return
     const status = await statusOf(workspace, conversationId)
     if (status === undefined) return
-    await notify(event, state.config, contactId, 'conversation-started', { from: null, to: status })
+    await notify(event, state.config, state.view, contactId, 'conversation-started', {
+      from: null,
+      to: status,
+    })
     await deps.lookup(workspace, contactId, 'conversation-started', conversationId)
   }
 
@@ -165,7 +172,7 @@ export function crmConsumer(deps: CrmConsumerDeps, ownUserId: string): EventCons
     // Nothing more is sent about a conversation erased since.
     await statusOf(workspace, conversationId)
     const conversation = { id: conversationId, status: { from, to } }
-    await notify(event, config, contactId, 'conversation-status-changed', { from, to })
+    await notify(event, config, view, contactId, 'conversation-status-changed', { from, to })
     if (config.writeBackUrl === null && adapter.requiresUrls) return
     await deps.serial(workspace, contactId, async () => {
       const pending = await storage.listPending(workspace, contactId)
@@ -180,7 +187,12 @@ export function crmConsumer(deps: CrmConsumerDeps, ownUserId: string): EventCons
           values[def.alias] = toCrmValue(def, field?.value ?? null)
           changedBy[def.alias] = p.by
         }
-        return { values, changedBy, lookup: lookupValues(doc, view) as AliasValues }
+        return {
+          values,
+          changedBy,
+          lookup: lookupValues(doc, view) as AliasValues,
+          standard: standardValues(doc, view) as AliasValues,
+        }
       })
       // The job first, under a key made from this event, then the pending rows it carries: a
       // crash in between leaves them pending, and the replayed event finds the same job under
@@ -196,7 +208,7 @@ export function crmConsumer(deps: CrmConsumerDeps, ownUserId: string): EventCons
           type: 'write-back',
           workspace,
           sequence,
-          contact: { id: contactId, lookup: body.lookup },
+          contact: { id: contactId, lookup: body.lookup, standard: body.standard },
           values: body.values,
           changedBy: body.changedBy,
           conversation,

@@ -31,7 +31,7 @@ import type {
   CrmStorage,
   DeliveryState,
 } from './crm-storage'
-import { fieldOf, fromCrmValue, lookupValues } from './crm-values'
+import { fieldOf, fromCrmValue, lookupValues, standardValues } from './crm-values'
 import {
   CRM_DELIVERY,
   DEFAULT_RETRY,
@@ -364,12 +364,13 @@ export function createCrmService(deps: {
     const contact = await host.read(docName, (doc) => ({
       channel: (doc.getMap('profile').get('channel') as ChannelId | undefined) ?? null,
       lookup: lookupValues(doc, view),
+      standard: standardValues(doc, view),
     }))
     const request: LookupRequest = {
       type: 'lookup',
       workspace,
       trigger,
-      contact: { id: contactId, channel: contact.channel },
+      contact: { id: contactId, channel: contact.channel, standard: contact.standard },
       lookup: contact.lookup,
       conversationId,
     }
@@ -583,7 +584,7 @@ export function createCrmService(deps: {
         type: 'lookup',
         workspace,
         trigger: 'connection-test',
-        contact: { id: 'connection-test', channel: null },
+        contact: { id: 'connection-test', channel: null, standard: {} },
         lookup: {},
         conversationId: null,
       }

@@ -1,3 +1,4 @@
+import { VIP_ATTRIBUTE_ID, vipActive } from '@cardfile/core'
 import type { AttributeDefinition, Role, SchemaView } from '@cardfile/core'
 import type * as Y from 'yjs'
 
@@ -49,4 +50,18 @@ export function lookupValues(doc: Y.Doc, view: SchemaView): Record<string, strin
     if (value !== null && value !== '') out[def.alias] = value
   }
   return out
+}
+
+/**
+ * The contact's standard attributes by alias, `'true'` or `'false'`: VIP under its alias while
+ * VIP is on for the workspace and its plan; nothing while it is off (no contact is VIP then).
+ *
+ * @example
+ * standardValues(doc, view) // { vip: 'true' }
+ */
+export function standardValues(doc: Y.Doc, view: SchemaView): Record<string, string> {
+  const def = view.definitions.get(VIP_ATTRIBUTE_ID)
+  if (def?.kind !== 'standard' || !vipActive(view.settings)) return {}
+  const flag = doc.getMap('flags').get('vip') as { value?: unknown } | undefined
+  return { [def.alias]: flag?.value === true ? 'true' : 'false' }
 }

@@ -2,6 +2,7 @@ import type { Actor, ConversationStatus, DocName, Refusal } from '@cardfile/core
 import type * as Y from 'yjs'
 import { writtenKeys } from '../crm/written-keys'
 import { matchingAttributeOf } from '../linking/matching'
+import { vipActiveIn } from '../routing/vip-state'
 import type { EventActor, NewDomainEvent } from './domain-event'
 
 /**
@@ -11,7 +12,7 @@ import type { EventActor, NewDomainEvent } from './domain-event'
  * storage and nothing is announced twice or skipped.
  */
 export type DocumentFacts =
-  | { readonly kind: 'schema'; readonly matching: string | null }
+  | { readonly kind: 'schema'; readonly matching: string | null; readonly vip: boolean }
   | { readonly kind: 'contact'; readonly exists: boolean; readonly vip: boolean }
   | {
       readonly kind: 'conversation'
@@ -33,7 +34,7 @@ const fieldValue = (entry: unknown): unknown =>
 export function factsOf(name: DocName, doc: Y.Doc): DocumentFacts {
   switch (name.kind) {
     case 'schema':
-      return { kind: 'schema', matching: matchingAttributeOf(doc) }
+      return { kind: 'schema', matching: matchingAttributeOf(doc), vip: vipActiveIn(doc) }
     case 'contact':
       return {
         kind: 'contact',
@@ -89,6 +90,14 @@ export function eventsOfCommit(
         type: 'workspace.matching-changed',
         subject: '',
         data: { attribute: facts.matching },
+      })
+    }
+    if (facts.vip !== before.vip) {
+      events.push({
+        ...base,
+        type: 'workspace.vip-changed',
+        subject: '',
+        data: { active: facts.vip },
       })
     }
   } else if (facts.kind === 'contact' && before.kind === 'contact' && name.kind === 'contact') {

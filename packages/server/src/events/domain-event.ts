@@ -32,6 +32,11 @@ export type DomainEventData = {
    * `attribute`, or the schema changed in a way that may have changed what it resolves to.
    */
   readonly 'workspace.matching-changed': { readonly attribute: string | null }
+  /**
+   * VIP now has effect in the workspace (`active`) or no longer has (switched off, or a plan
+   * without it): VIP contacts' open conversations are routed again.
+   */
+  readonly 'workspace.vip-changed': { readonly active: boolean }
   /** A contact and its conversations were erased. */
   readonly 'contact.erased': {
     /** The contact's creation time (exports that cover it are removed). */
@@ -50,6 +55,7 @@ export const DOMAIN_EVENT_TYPES: readonly DomainEventType[] = [
   'conversation.started',
   'conversation.status-changed',
   'workspace.matching-changed',
+  'workspace.vip-changed',
   'contact.erased',
 ]
 

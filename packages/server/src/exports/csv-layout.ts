@@ -16,15 +16,21 @@ const iso = (ms: number): string => new Date(ms).toISOString()
  * The columns of a contact-attributes export: the fixed ones, then every attribute that is not
  * retired, by label, in the admin's order (`definitions` arrive sorted by order key). Dropdown
  * values print as their option's label (a retired option keeps its label: the value is still
- * the contact's); a value that is no option of the dropdown prints as stored.
+ * the contact's); a value that is no option of the dropdown prints as stored. While VIP is off
+ * for the workspace (or its plan), every contact's VIP cell is `no`, as every list shows it.
  *
  * @example
  * const layout = csvLayout(schema.definitions())
  * layout.header // ['id', 'channel', 'hint', 'VIP', 'created', 'updated', 'Email', 'Plan']
  */
-export function csvLayout(definitions: readonly AttributeDefinition[]): CsvLayout {
+export function csvLayout(
+  definitions: readonly AttributeDefinition[],
+  /** VIP has effect in the workspace; when not, no contact is exported as VIP. */
+  vipActive = true,
+): CsvLayout {
   const columns = definitions
-    .filter((d) => !d.retired)
+    // VIP, the standard attribute, has its own fixed column.
+    .filter((d) => !d.retired && d.kind !== 'standard')
     .map((d) => ({
       id: d.id,
       label: d.label,
@@ -38,7 +44,7 @@ export function csvLayout(definitions: readonly AttributeDefinition[]): CsvLayou
         contact.id,
         contact.channel,
         contact.hint,
-        contact.vip ? 'yes' : 'no',
+        vipActive && contact.vip ? 'yes' : 'no',
         iso(contact.createdAt),
         iso(contact.updatedAt),
       ]

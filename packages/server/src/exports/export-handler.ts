@@ -1,5 +1,5 @@
 import { stringify } from 'csv-stringify/sync'
-import { SchemaDoc, schemaDocName } from '@cardfile/core'
+import { SchemaDoc, schemaDocName, vipActive } from '@cardfile/core'
 import type { AttributeDefinition } from '@cardfile/core'
 import type { BlobStore } from '../blobs/blob-store'
 import type { DocumentHost } from '../document-host'
@@ -26,11 +26,16 @@ const PROGRESS_EVERY_MS = 100
 
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 
-const readDefinitions = (
+const readSchema = (
   host: DocumentHost,
   workspace: string,
-): Promise<readonly AttributeDefinition[]> =>
-  host.read(schemaDocName(workspace), (doc) => within(new SchemaDoc(doc), (s) => s.definitions()))
+): Promise<{ definitions: readonly AttributeDefinition[]; vip: boolean }> =>
+  host.read(schemaDocName(workspace), (doc) =>
+    within(new SchemaDoc(doc), (s) => ({
+      definitions: s.definitions(),
+      vip: vipActive(s.settings()),
+    })),
+  )
 
 /**
  * The `export` job handler. A run reads one consistent snapshot of the workspace's contact
@@ -53,7 +58,8 @@ export function exportJobHandler(options: ExportHandlerOptions): JobHandler {
     kind: EXPORT_JOB,
     async run({ job, progress, signal }) {
       const input = exportInputOf(job)
-      const layout = csvLayout(await readDefinitions(host, job.workspace))
+      const schema = await readSchema(host, job.workspace)
+      const layout = csvLayout(schema.definitions, schema.vip)
       const snapshot = await snapshots.open(job, () =>
         store.openContactSnapshot(job.workspace, { from: input.from, to: input.to }),
       )

@@ -8,6 +8,7 @@ import { errorContext, errorForConsole } from '../sync/logger'
 import { signToken } from '../tokens'
 import { HttpError, sendError, sendJson } from './http-error'
 import { createIngestion } from '../ingestion/ingestion-extension'
+import { asSeenWithVip, readVipActive } from '../routing/vip-state'
 import type { InboundResult } from '../ingestion/inbound-log'
 import { createLocalCoordination } from '../coordination/coordination'
 import type { Coordination } from '../coordination/coordination'
@@ -177,12 +178,20 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
         const who = await principal(req, workspace)
         requireRole(who, ['admin', 'agent'], 'list contacts')
         const query = parseInput(contactsQuery, searchParamsObject(url.searchParams), 'query')
+        // While VIP is off nobody is VIP: the VIP filter finds none (as the VIP group answers)
+        // and rows read as not VIP, their stored flags kept for when it is back on.
+        const vipEnabled = await readVipActive(deps.host, workspace)
+        if (query.vip === 'true' && !vipEnabled) {
+          sendJson(res, 200, { items: [], next: null, vipEnabled })
+          return true
+        }
         const page = await deps.backend.index.listContacts(workspace, {
           limit: query.limit,
           cursor: query.cursor ?? null,
-          ...(query.vip === undefined ? {} : { vip: query.vip === 'true' }),
+          ...(query.vip === undefined || !vipEnabled ? {} : { vip: query.vip === 'true' }),
         })
-        sendJson(res, 200, { items: page.items, next: page.next })
+        const items = page.items.map((row) => asSeenWithVip(row, vipEnabled))
+        sendJson(res, 200, { items, next: page.next, vipEnabled })
         return true
       }
       case 'conversations': {
@@ -194,7 +203,13 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
           searchParamsObject(url.searchParams, ['contactId']),
           'query',
         )
+        // The VIP group is empty while VIP is off, as `GET /groups/vip` answers.
+        if (query.group === 'vip' && !(await readVipActive(deps.host, workspace))) {
+          sendJson(res, 200, { items: [], next: null, vipEnabled: false })
+          return true
+        }
         const page = await deps.backend.index.listConversations(workspace, {
+          ...(query.group === undefined ? {} : { contactGroup: query.group }),
           // A contact's history reads newest first; a queue by priority.
           order: query.order ?? (query.contactId === undefined ? 'priority' : 'newest'),
           limit: query.limit,

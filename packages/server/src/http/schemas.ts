@@ -29,6 +29,8 @@ export const conversationsQuery = z
   .object({
     /** A team's queue; empty means any team. */
     team: z.string().max(64).optional(),
+    /** Only conversations of the contacts in this group (`vip`). */
+    group: z.enum(['vip']).optional(),
     /** `true`: only conversations routed to no team (cannot be combined with `team`). */
     unassigned: z.enum(['true', 'false']).optional(),
     /** One status or several, comma-separated. */

@@ -8,6 +8,7 @@ import { readJsonBody } from '../http/read-body'
 import { allowMethods, parseInput, requireRole } from '../http/route-auth'
 import { searchParamsObject } from '../http/schemas'
 import type { Job } from '../jobs/job-store'
+import { asSeenWithVip, readVipActive } from '../routing/vip-state'
 import { decodeCursor, newestPage } from '../storage/cursor'
 import type { ContactIndexRow, Page } from '../storage/index-store'
 import type { LinkStorage } from './link-store'
@@ -93,9 +94,12 @@ export function linkingRoutes(deps: LinkingRoutesDeps): HttpRequestHandler {
         await staff('read linked contacts')
         const q = parseInput(pageQuery, query(), 'query')
         const group = await linkGroup(ctx.backend.index, links, workspace, contactId)
-        const others = group.members.filter((m) => m.id !== contactId)
+        const vip = await readVipActive(ctx.host, workspace)
+        const others = group.members
+          .filter((m) => m.id !== contactId)
+          .map((m) => asSeenWithVip(m, vip))
         sendJson(res, 200, {
-          contact: group.contact,
+          contact: asSeenWithVip(group.contact, vip),
           ...pageOfMembers(others, q.limit, q.cursor),
           size: group.members.length,
           truncated: group.truncated,

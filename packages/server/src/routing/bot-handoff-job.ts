@@ -8,7 +8,9 @@ import {
 import type { ContactData, SchemaView } from '@cardfile/core'
 import type { DocumentHost } from '../document-host'
 import { within } from '../http/within'
-import type { Job, NewJob } from '../jobs/job-store'
+import { backoffMs } from '../crm/delivery-job'
+import type { RetryPolicy } from '../crm/delivery-job'
+import type { Job, JobState, NewJob } from '../jobs/job-store'
 import type { JobHandler } from '../jobs/job-runner'
 import { errorContext } from '../sync/logger'
 import type { ServerLogger } from '../sync/logger'
@@ -67,7 +69,8 @@ function handoffAttributes(
   return out
 }
 
-const BACKOFF_MS = [1000, 5000, 30_000, 120_000]
+/** The longest wait between two attempts at a hand-off (as for CRM deliveries). */
+const MAX_DELAY_MS = 300_000
 
 const isDeleted = (error: unknown): boolean =>
   error instanceof CardfileError && error.code === ErrorCodes.Deleted
@@ -77,6 +80,8 @@ export interface BotHandoffJobOptions {
   readonly router: Router
   readonly handoff: BotHandoffOptions
   readonly logger: Pick<ServerLogger, 'warn'>
+  /** Jitter source of the backoff (default Math.random). */
+  readonly random?: () => number
 }
 
 /**
@@ -91,6 +96,12 @@ export interface BotHandoffJobOptions {
 export function botHandoffJobHandler(options: BotHandoffJobOptions): JobHandler {
   const { host, router, handoff, logger } = options
   const attempts = Math.max(1, handoff.attempts ?? 5)
+  const policy: RetryPolicy = {
+    maxAttempts: attempts,
+    baseDelayMs: Math.max(0, handoff.baseDelayMs ?? 1000),
+    maxDelayMs: MAX_DELAY_MS,
+  }
+  const random = options.random ?? Math.random
   return {
     kind: BOT_HANDOFF_JOB,
     async run({ job }) {
@@ -133,7 +144,7 @@ export function botHandoffJobHandler(options: BotHandoffJobOptions): JobHandler 
     retryAfter(attempt, error) {
       if (error instanceof BotHandoffError && !error.retryable) return null
       if (attempt >= attempts) return null
-      return BACKOFF_MS[Math.min(attempt - 1, BACKOFF_MS.length - 1)] ?? null
+      return backoffMs(attempt, policy, random)
     },
     view: (job: Job) => ({
       id: job.id,
@@ -147,5 +158,58 @@ export function botHandoffJobHandler(options: BotHandoffJobOptions): JobHandler 
       startedAt: job.createdAt,
       finishedAt: job.finishedAt,
     }),
+  }
+}
+
+/** Where a hand-off stands in the outbox, as for CRM deliveries. */
+export type HandoffState = 'pending' | 'delivered' | 'dead'
+
+/** The job states of each hand-off state. */
+export const HANDOFF_JOB_STATES: Readonly<Record<HandoffState, readonly JobState[]>> = {
+  pending: ['queued', 'running'],
+  delivered: ['done'],
+  dead: ['failed'],
+}
+
+/** A hand-off as admins list it: ids, counts and the last error, never the contact's values. */
+export interface BotHandoffDelivery {
+  readonly id: string
+  readonly conversationId: string
+  readonly contactId: string
+  readonly state: HandoffState
+  /** Attempts since it was queued or last retried by an admin. */
+  readonly attempts: number
+  /** When a pending hand-off is tried next (ms since epoch). */
+  readonly nextAttemptAt: number
+  readonly lastError: string | null
+  /** What the run found: `{ sent: true }`, or `{ sent: false, reason }` (closed, erased). */
+  readonly result: unknown
+  readonly createdAt: number
+  readonly updatedAt: number
+}
+
+/**
+ * A hand-off job as the outbox routes show it, or null for a cancelled one.
+ *
+ * @example
+ * handoffDeliveryOf(job)?.state // 'dead'
+ */
+export function handoffDeliveryOf(job: Job): BotHandoffDelivery | null {
+  const state = (Object.keys(HANDOFF_JOB_STATES) as HandoffState[]).find((s) =>
+    HANDOFF_JOB_STATES[s].includes(job.state),
+  )
+  if (state === undefined) return null
+  const input = job.input as BotHandoffInput
+  return {
+    id: job.id,
+    conversationId: input.conversationId,
+    contactId: input.contactId,
+    state,
+    attempts: job.attempts,
+    nextAttemptAt: job.runAt,
+    lastError: state === 'delivered' ? null : job.error,
+    result: job.result,
+    createdAt: job.createdAt,
+    updatedAt: job.updatedAt,
   }
 }

@@ -1,4 +1,6 @@
 import type { ChannelId } from '@cardfile/core'
+import { IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER } from '../crm/contract'
+import { signBody } from '../crm/signing'
 
 /** What a bot hand-off receives when a conversation starts. */
 export interface BotHandoffPayload {
@@ -31,9 +33,13 @@ export interface BotHandoffAttribute {
 }
 
 /**
- * Where hand-offs go: a webhook URL (POSTed as JSON) or a function. Each is a job: a failure,
- * a timeout or a 5xx (408 and 429 too) is logged and retried with backoff, `attempts` times in
- * all, also after a restart; another 4xx is final. None of it holds the conversation up.
+ * Where hand-offs go: a webhook URL (POSTed as JSON) or a function. Each is a job in the durable
+ * outbox, as CRM deliveries are: every attempt carries the same `Idempotency-Key` header (and a
+ * timestamp, and a signature when a `secret` is set); a failure, a timeout or a 5xx (408 and 429
+ * too) is logged and retried with backoff, `attempts` times in all, also after a restart; another
+ * 4xx is final. A hand-off that gave up is a dead letter admins list and retry
+ * (`GET /api/<ws>/bot-handoffs?state=dead`, `POST .../bot-handoffs/<id>/retry`). None of it holds
+ * the conversation up.
  *
  * @example
  * createCardfileServer({ ..., botHandoff: { url: 'https://bot.example.com/cardfile', timeoutMs: 3000 } })
@@ -44,6 +50,11 @@ export type BotHandoffOptions = (
       readonly url: string
       /** Extra request headers (a shared secret for the bot to check). */
       readonly headers?: Readonly<Record<string, string>>
+      /**
+       * A hex secret (at least 16 bytes) shared with the bot: every request then carries the
+       * HMAC-SHA256 signature of its raw body in `x-cardfile-signature`, as CRM requests do.
+       */
+      readonly secret?: string
     }
   | {
       readonly hook: (payload: BotHandoffPayload) => void | Promise<void>
@@ -51,8 +62,13 @@ export type BotHandoffOptions = (
 ) & {
   /** Per attempt; default 5000. */
   readonly timeoutMs?: number
-  /** Attempts in all before the hand-off is given up (default 5: after 1 s, 5 s, 30 s, 2 min). */
+  /**
+   * Attempts in all before the hand-off goes to the dead letter (default 5), retried with
+   * exponential backoff and jitter like CRM deliveries (about 1 s, 2 s, 4 s, 8 s, up to 5 min).
+   */
   readonly attempts?: number
+  /** Delay after the first failure, in ms, doubled after each further one (default 1000). */
+  readonly baseDelayMs?: number
 }
 
 /** Why one attempt at a hand-off did not reach the bot. */
@@ -97,15 +113,20 @@ export async function sendBotHandoff(
     return
   }
   let response: Response
+  const body = JSON.stringify(payload)
   try {
     response = await fetch(options.url, {
       method: 'POST',
       headers: {
         'content-type': 'application/json',
         ...options.headers,
-        'idempotency-key': payload.idempotencyKey,
+        [IDEMPOTENCY_HEADER]: payload.idempotencyKey,
+        [TIMESTAMP_HEADER]: String(Date.now()),
+        ...(options.secret === undefined
+          ? {}
+          : { [SIGNATURE_HEADER]: signBody(body, options.secret) }),
       },
-      body: JSON.stringify(payload),
+      body,
       signal: AbortSignal.timeout(timeoutMs),
     })
     // Drain the body so the connection is released.

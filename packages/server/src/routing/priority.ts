@@ -1,6 +1,9 @@
 import type { ChannelId, WorkspaceSettings } from '@cardfile/core'
 
-/** Why a conversation is being routed. */
+/**
+ * Why a conversation is being routed: it started, or the VIP standing of its contact changed
+ * (the contact was marked or unmarked, or VIP was switched on or off for the workspace).
+ */
 export type RouteReason = 'new' | 'vip-changed'
 
 /** What the `route` hook (and the default scoring) is told about a conversation. */
@@ -19,6 +22,11 @@ export interface RouteInput {
   readonly now: number
   /** The conversation's team and priority before this routing. */
   readonly current: { readonly team: string | null; readonly priority: number }
+  /**
+   * An agent has taken the conversation: an agent or admin has answered in it. The default
+   * routing then leaves its team alone.
+   */
+  readonly taken: boolean
 }
 
 /** Where a conversation goes: `team` undefined leaves the team as it is. */
@@ -80,17 +88,25 @@ export function scoreTerms(
 }
 
 /**
- * The default routing: a new conversation of a VIP contact goes to `settings.vipTeam` (when one
- * is set); every routing sets the score from {@link scoreTerms}. A re-score after a VIP change
- * leaves the team alone: agents may already be working on it.
+ * The default routing. A conversation of a VIP contact goes to `settings.vipTeam` (when one is
+ * set): when it starts, and when its contact becomes VIP (or VIP is switched on) while it waits
+ * unanswered in the unassigned queue, as a new one would. When its contact stops being VIP (or
+ * VIP is switched off), an unanswered conversation in the VIP team goes back to the unassigned
+ * queue. A conversation an agent answered, or one an admin put in another team, keeps its team.
+ * Every routing sets the score from {@link scoreTerms}.
  *
  * @example
  * defaultRoute({ reason: 'new', vip: true, settings, ... }) // { team: 'vip-desk', priority: 1 }
  */
 export function defaultRoute(input: RouteInput, options: ScoringOptions = {}): RouteDecision {
   const priority = scoreTerms(input, options).reduce((sum, t) => sum + t.value, 0)
-  if (input.reason === 'new' && input.vip && input.settings.vipTeam !== null) {
-    return { team: input.settings.vipTeam, priority }
+  const vipTeam = input.settings.vipTeam
+  if (vipTeam === null || input.taken) return { priority }
+  if (input.vip && (input.reason === 'new' || input.current.team === null)) {
+    return { team: vipTeam, priority }
+  }
+  if (!input.vip && input.reason === 'vip-changed' && input.current.team === vipTeam) {
+    return { team: null, priority }
   }
   return { priority }
 }

@@ -2,10 +2,10 @@ import {
   ContactDoc,
   ConversationDoc,
   SchemaDoc,
-  capabilities,
   contactDocName,
   conversationDocName,
   schemaDocName,
+  vipActive,
 } from '@cardfile/core'
 import type { Actor, ContactData, SchemaView } from '@cardfile/core'
 import type { DocumentHost } from '../document-host'
@@ -53,8 +53,11 @@ export interface Router {
     conversationId: string,
     ctx: RoutingContext,
   ): Promise<boolean>
-  /** Re-routes the contact's open conversations (its VIP flag changed). */
-  rescore(workspace: string, contactId: string): Promise<void>
+  /**
+   * Re-routes the contact's open conversations (its VIP flag changed, or VIP was switched on or
+   * off); resolves how many it visited.
+   */
+  rescore(workspace: string, contactId: string): Promise<number>
 }
 
 /**
@@ -78,15 +81,23 @@ export function createRouter(options: RouterOptions): Router {
       within(new ContactDoc(doc, contactId), (c) => c.read()),
     )
     const { settings } = schema
-    const vip =
-      settings.vipEnabled && capabilities(settings.plan).vip && contact.vip?.value === true
+    const vip = vipActive(settings) && contact.vip?.value === true
     return { schema, contact, vip }
   }
 
   const route: Router['route'] = async (reason, workspace, conversationId, ctx) => {
     const docName = conversationDocName(workspace, conversationId)
-    const meta = await host.read(docName, (doc) =>
-      within(new ConversationDoc(doc, conversationId), (c) => c.meta()),
+    const { meta, taken } = await host.read(docName, (doc) =>
+      within(new ConversationDoc(doc, conversationId), (c) => ({
+        meta: c.meta(),
+        taken: c
+          .messages()
+          .some(
+            (m) =>
+              m.direction === 'outbound' &&
+              (m.author.role === 'agent' || m.author.role === 'admin'),
+          ),
+      })),
     )
     if (meta === null || meta.status === 'resolved') return false
     const input: RouteInput = {
@@ -100,6 +111,7 @@ export function createRouter(options: RouterOptions): Router {
       createdAt: meta.createdAt,
       now: Date.now(),
       current: { team: meta.team, priority: meta.priority },
+      taken,
     }
     let decision
     try {
@@ -124,8 +136,9 @@ export function createRouter(options: RouterOptions): Router {
     return true
   }
 
-  const rescore = async (workspace: string, contactId: string): Promise<void> => {
+  const rescore = async (workspace: string, contactId: string): Promise<number> => {
     const ctx = await context(workspace, contactId)
+    let visited = 0
     let cursor: string | null = null
     do {
       const page = await options.index.listConversations(workspace, {
@@ -136,8 +149,10 @@ export function createRouter(options: RouterOptions): Router {
         cursor,
       })
       for (const row of page.items) await route('vip-changed', workspace, row.id, ctx)
+      visited += page.items.length
       cursor = page.next
     } while (cursor !== null)
+    return visited
   }
 
   return { context, route, rescore }

@@ -10,7 +10,9 @@ import {
 import type { BotHandoffOptions } from './bot-handoff'
 import type { RouteHook, ScoringOptions } from './priority'
 import { createRouter } from './router'
+import { botHandoffRoutes } from './bot-handoff-routes'
 import { routingRoutes } from './routing-routes'
+import { vipRescoreJob, vipRescoreJobHandler } from './vip-rescore-job'
 
 /** The consumer's name: where its cursor is stored. Never rename it. */
 export const ROUTING_CONSUMER = 'routing'
@@ -29,9 +31,10 @@ const isDeleted = (error: unknown): boolean =>
 
 /**
  * Routing as an extension: the `routing` consumer routes a conversation when it starts (VIP
- * team, priority score, or the app's `route` hook) and queues its bot hand-off job, and
- * re-routes a contact's open conversations when its VIP flag changes; plus the VIP group and
- * queue routes. Routing an event twice writes nothing the second time, and the hand-off job is
+ * team, priority score, or the app's `route` hook) and queues its bot hand-off job,
+ * re-routes a contact's open conversations when its VIP flag changes, and queues a re-score of
+ * every VIP contact's open conversations when VIP is switched on or off for the workspace (or
+ * its plan gains or loses VIP); plus the VIP group and queue routes. Routing an event twice writes nothing the second time, and the hand-off job is
  * queued once per conversation, so a replayed event after a crash changes nothing.
  *
  * @example
@@ -50,12 +53,17 @@ export function routingExtension(options: RoutingOptions = {}): Extension {
         ...(options.scoring === undefined ? {} : { scoring: options.scoring }),
       })
       const handoff = options.botHandoff
+      const queueRoutes = routingRoutes()
+      const outboxRoutes = botHandoffRoutes(backend.jobs)
       const consumer: EventConsumer = {
         name: ROUTING_CONSUMER,
-        types: ['conversation.started', 'contact.vip-changed'],
+        types: ['conversation.started', 'contact.vip-changed', 'workspace.vip-changed'],
         async handle(event) {
           try {
-            if (event.type === 'contact.vip-changed') {
+            if (event.type === 'workspace.vip-changed') {
+              // A whole workspace's VIP contacts: a durable job, resumed after a crash.
+              await context.enqueue(vipRescoreJob(event.workspace, event.seq, event.data.active))
+            } else if (event.type === 'contact.vip-changed') {
               await router.rescore(event.workspace, event.subject)
             } else if (event.type === 'conversation.started') {
               const { contactId } = event.data
@@ -73,9 +81,14 @@ export function routingExtension(options: RoutingOptions = {}): Extension {
       }
       return {
         consumers: [consumer],
-        jobs:
-          handoff === undefined ? [] : [botHandoffJobHandler({ host, router, handoff, logger })],
-        routes: routingRoutes(),
+        jobs: [
+          vipRescoreJobHandler({ router, index: backend.index }),
+          ...(handoff === undefined
+            ? []
+            : [botHandoffJobHandler({ host, router, handoff, logger })]),
+        ],
+        routes: async (req, res, ctx) =>
+          (await queueRoutes(req, res, ctx)) || (await outboxRoutes(req, res, ctx)),
         onContactErased: async ({ workspace, contactId }) => {
           await backend.jobs.remove({
             workspace,

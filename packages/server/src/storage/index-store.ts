@@ -3,6 +3,9 @@ import type { ContactIndexRow, ConversationIndexRow, Page } from './index-row-ty
 
 export type { ContactIndexRow, ConversationIndexRow, IndexRow, Page } from './index-row-types'
 
+/** The contact groups lists can be filtered by. */
+export type ContactGroup = 'vip'
+
 /**
  * The index of contacts and conversations that lists and look-ups read: rows derived from the
  * documents and written with their updates (`DocumentStore.append`), so it never disagrees
@@ -36,6 +39,11 @@ export interface IndexStore {
     workspace: string,
     query: {
       readonly contactIds?: readonly string[]
+      /**
+       * Only conversations of the contacts in this group (`'vip'`: contacts flagged VIP; the
+       * caller checks that VIP has effect in the workspace).
+       */
+      readonly contactGroup?: ContactGroup
       readonly team?: string | null
       readonly status?: readonly ConversationStatus[]
       readonly order: 'newest' | 'priority'

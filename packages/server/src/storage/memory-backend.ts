@@ -199,6 +199,10 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryB
       const matching = [...conversations.values()]
         .filter((r) => r.workspace === workspace)
         .filter((r) => q.contactIds === undefined || q.contactIds.includes(r.contactId))
+        .filter(
+          (r) =>
+            q.contactGroup === undefined || contacts.get(key(workspace, r.contactId))?.vip === true,
+        )
         .filter((r) => q.team === undefined || r.team === q.team)
         .filter((r) => q.status === undefined || q.status.includes(r.status))
       if (q.order === 'priority') {

@@ -79,6 +79,12 @@ export function createPostgresIndexStore(db: PgDatabase): IndexStore {
       where.add('workspace = ?', workspace)
       if (q.contactIds?.length === 1) where.add('contact_id = ?', q.contactIds[0])
       else if (q.contactIds !== undefined) where.add('contact_id = ANY(?::text[])', q.contactIds)
+      if (q.contactGroup === 'vip') {
+        where.add(
+          'contact_id IN (SELECT id FROM contacts WHERE workspace = ? AND vip = 1)',
+          workspace,
+        )
+      }
       if (q.team === null) where.add('team IS NULL')
       else if (q.team !== undefined) where.add('team = ?', q.team)
       if (q.status !== undefined) where.add('status = ANY(?::text[])', q.status)

@@ -517,6 +517,10 @@ export function createSqliteBackend(input: string | SqliteBackendOptions): Sqlit
         where.push('contact_id IN (SELECT value FROM json_each(?))')
         params.push(JSON.stringify(q.contactIds))
       }
+      if (q.contactGroup === 'vip') {
+        where.push('contact_id IN (SELECT id FROM contacts WHERE workspace = ? AND vip = 1)')
+        params.push(workspace)
+      }
       if (q.team === null) where.push('team IS NULL')
       else if (q.team !== undefined) {
         where.push('team = ?')

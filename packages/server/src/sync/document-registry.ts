@@ -4,6 +4,9 @@ import {
   ROOT_MAPS,
   parseDocName,
   schemaDocName,
+  VIP_ATTRIBUTE_ID,
+  attributeKey,
+  ensureVipDefinition,
   seedWorkspace,
 } from '@cardfile/core'
 import type { Actor, DocName } from '@cardfile/core'
@@ -159,10 +162,15 @@ export class DocumentRegistry implements DocumentHost, ClusterHost {
       if (fence !== undefined) this.options.cluster?.ownerLoaded(live, fence.epoch)
       metrics.documentsLoaded.set(this.docs.size)
       metrics.documentLoads.inc()
-      if (parsed.kind === 'schema' && this.options.seedWorkspaces && isEmpty(live.doc)) {
-        // Seeding is idempotent: two servers seeding at once write the same values.
+      if (parsed.kind === 'schema' && this.options.seedWorkspaces && needsSeeding(live.doc)) {
+        // Seeding is idempotent: two servers seeding at once write the same values. A schema
+        // written before VIP was an attribute gets its definition; nothing else changes.
+        const empty = isEmpty(live.doc)
         void live
-          .transactAsHost(SERVER_ACTOR, (doc) => seedWorkspace(doc))
+          .transactAsHost(SERVER_ACTOR, (doc) => {
+            if (empty) seedWorkspace(doc)
+            else ensureVipDefinition(doc)
+          })
           .catch((error) => {
             this.options.logger.error('seeding the workspace failed', {
               doc: docName,
@@ -327,3 +335,7 @@ export class DocumentRegistry implements DocumentHost, ClusterHost {
 
 const isEmpty = (doc: Y.Doc): boolean =>
   ROOT_MAPS.schema.every((root) => doc.getMap(root).size === 0)
+
+/** The schema is empty (a new workspace), or lacks the VIP attribute (written before it was one). */
+const needsSeeding = (doc: Y.Doc): boolean =>
+  isEmpty(doc) || !doc.getMap('attributes').has(attributeKey(VIP_ATTRIBUTE_ID, 'kind'))
