@@ -99,7 +99,7 @@ export {
 
 // Permissions and the server's change policy
 export type { ConversationMetaKey, FieldRef, PermissionContext, ProfileKey } from './permissions'
-export { canEdit, checkMessageSender, checkWrite } from './permissions'
+export { canEdit, checkCrmManagedMark, checkMessageSender, checkWrite } from './permissions'
 export { MAX_CLOCK_SKEW_MS, authorizeChanges, fieldRefOf } from './authorize-changes'
 
 // Typed documents
