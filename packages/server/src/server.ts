@@ -50,7 +50,7 @@ import type { Extension, ExtensionContext, ExtensionParts } from './extensions/e
 import { startJobRunner } from './jobs/job-runner'
 import type { JobHandler, JobRunner } from './jobs/job-runner'
 import type { ContactErasureHook, ErasureBarrier } from './deletion/contact-erasure'
-import type { CloseCode } from '@cardfile/core'
+import type { CloseCode, Plan } from '@cardfile/core'
 import { Connection } from './sync/connection'
 import { DocumentRegistry } from './sync/document-registry'
 import type { HostedDocument } from './sync/document-registry'
@@ -94,8 +94,13 @@ export interface CardfileServerOptions {
   /** Called after every storage commit of a document change. */
   readonly onCommit?: (event: CommitEvent) => void
   readonly logger?: Partial<ServerLogger>
-  /** Seed an empty workspace schema with the channel catalogue and default settings. Default true. */
-  readonly seedWorkspaces?: boolean
+  /**
+   * Creates a workspace that was never created on this plan the first time anything uses it
+   * (single-tenant setups, tests, trials). Default: workspaces exist only once created
+   * (`server.host.createWorkspace`, `cardfile workspace create`, `POST /api/<ws>/workspace`),
+   * and connections and requests for any other are refused `unknown-workspace`.
+   */
+  readonly autoCreateWorkspaces?: Plan
   /**
    * Linking and routing: `route` replaces the default priority scoring and VIP team
    * assignment; `botHandoff` (a webhook URL or a function) hears every conversation that starts
@@ -220,6 +225,8 @@ const closeForError = (error: unknown): CloseCode => {
         return CloseCodes.BadRequest
       case ErrorCodes.Deleted:
         return CloseCodes.Deleted
+      case ErrorCodes.UnknownWorkspace:
+        return CloseCodes.UnknownWorkspace
       default:
         break
     }
@@ -288,7 +295,7 @@ export async function createCardfileServer(
     metrics,
     logger,
     ...(options.onCommit === undefined ? {} : { onCommit: options.onCommit }),
-    seedWorkspaces: options.seedWorkspaces ?? true,
+    autoCreateWorkspaces: options.autoCreateWorkspaces,
     eventTypes,
     onEvents: () => pump?.poke(),
   })

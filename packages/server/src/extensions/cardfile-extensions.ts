@@ -9,6 +9,7 @@ import { linkingExtension } from '../linking/linking-extension'
 import type { LinkingOptions } from '../linking/linking-extension'
 import { routingExtension } from '../routing/routing-extension'
 import type { RoutingOptions } from '../routing/routing-extension'
+import { workspacesExtension } from '../workspaces/workspaces-extension'
 import type { Extension } from './extension'
 
 /** The server options the built-in extensions are made from. */
@@ -24,14 +25,15 @@ export interface CardfileExtensionOptions extends RoutingOptions {
 }
 
 /**
- * The built-in extensions, in the order the server starts them (ingestion, linking, routing,
- * CRM, deletion, exports), each only when its options turn it on.
+ * The built-in extensions, in the order the server starts them (workspaces, ingestion,
+ * linking, routing, CRM, deletion, exports), each only when its options turn it on.
  *
  * @example
  * await createCardfileServer({ backend, auth, extensions: [...cardfileExtensions({ crm: {} }), audit] })
  */
 export function cardfileExtensions(options: CardfileExtensionOptions = {}): Extension[] {
   return [
+    workspacesExtension(),
     ingestionExtension(),
     linkingExtension(options.linking),
     routingExtension({
