@@ -13,6 +13,7 @@ import {
   encodePermissionDenied,
   encodePurge,
   parseDocName,
+  schemaDocName,
   tokenFromSubprotocols,
 } from '@cardfile/core'
 import * as decoding from 'lib0/decoding'
@@ -22,6 +23,7 @@ import { createAuthenticator, tokenExpiry } from './auth/authenticate'
 import type { AuthOptions, AuthenticatedActor } from './auth/authenticate'
 import type { DocumentHost } from './document-host'
 import { isCrmExtension } from './crm/crm-extension'
+import { createLocalCache } from './coordination/cache'
 import type { CrmOptions, CrmService } from './crm/crm-service'
 import { createLocalCoordination } from './coordination/coordination'
 import type { Coordination } from './coordination/coordination'
@@ -357,19 +359,30 @@ export async function createCardfileServer(
   const attached = new WeakMap<Connection, HostedDocument>()
   let closing = false
 
+  const bearer = bearerAuth({
+    authenticate,
+    failures: coordination.rateLimiter('http-auth-failures', {
+      limit: options.authFailuresPerMinute ?? 60,
+      windowMs: 60_000,
+    }),
+  })
+  const knownWorkspaces = createLocalCache<true>()
   const httpContext: HttpContext = {
     host: registry,
     backend: options.backend,
     metrics,
     authenticate,
     // One bearer check and one failure count for every route, whichever extension serves it.
-    principal: bearerAuth({
-      authenticate,
-      failures: coordination.rateLimiter('http-auth-failures', {
-        limit: options.authFailuresPerMinute ?? 60,
-        windowMs: 60_000,
-      }),
-    }),
+    principal: async (req, workspace, principalOptions) => {
+      const principal = await bearer(req, workspace)
+      if (principalOptions?.mayBeUnknown !== true) {
+        // A workspace is never removed once created, so a per-process yes is exact.
+        await knownWorkspaces.get(workspace, () =>
+          registry.read(schemaDocName(workspace), () => true as const),
+        )
+      }
+      return principal
+    },
     ready: () => !closing && options.backend.available() && (coordination.available?.() ?? true),
     erasureHooks: extensionErasureHooks,
     erasureBarriers,

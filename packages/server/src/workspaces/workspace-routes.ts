@@ -25,7 +25,7 @@ export function workspaceRoutes(): HttpRequestHandler {
   return apiRoutes(async (req, res, { method, workspace, resource, rest, url }, ctx) => {
     if (rest.length !== 0 || (resource !== 'workspace' && resource !== 'plan')) return false
     allowMethods(method, resource === 'plan' ? ['PUT'] : ['GET', 'POST'], url.pathname)
-    const principal = await ctx.principal(req, workspace)
+    const principal = await ctx.principal(req, workspace, { mayBeUnknown: true })
     requireRole(principal, ['system'], 'create workspaces or change plans')
     if (method === 'GET') {
       sendJson(res, 200, await readWorkspace(ctx.host, workspace))
