@@ -22,7 +22,7 @@ export type {
   WorkspaceSettings,
 } from './types'
 export { PLANS, ROLES } from './types'
-export type { IndexedContact, IndexedConversation } from './index-types'
+export type { AttributeChange, IndexedContact, IndexedConversation } from './index-types'
 export type {
   AttributeProp,
   CrmFlagKey,

@@ -48,8 +48,10 @@ export type {
 } from './use-contact-links'
 export { useContactLinks } from './use-contact-links'
 export type { ContactHistoryResult, HistoryConversation } from './use-contact-history'
+export type { AttributeHistoryResult } from './use-attribute-history'
 // The index shapes the list hooks return are core's, shared with the server that answers them.
 export type { IndexedContact, IndexedConversation } from '@cardfile/core'
 export { useContactHistory } from './use-contact-history'
+export { useAttributeHistory } from './use-attribute-history'
 export type { ContactGroupName, ContactGroupResult } from './use-contact-group'
 export { useContactGroup } from './use-contact-group'
