@@ -178,6 +178,7 @@ export function ContactPanel({
         {data.fields.map((field) => (
           <AttributeField
             key={field.id}
+            contactId={contactId}
             field={field}
             editors={others.filter((p) => p.editing === `custom:${field.id}`)}
             serverRefusal={refusalFor(field.id)}
