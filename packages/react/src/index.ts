@@ -23,7 +23,12 @@ export type { PresenceResult } from './use-presence'
 export { usePresence } from './use-presence'
 export type { UndoResult } from './use-undo'
 export { useUndo } from './use-undo'
-export type { DeleteContactResult, DeletedContactRecord } from './use-delete-contact'
+export type {
+  DeleteContactOptions,
+  DeleteContactResult,
+  DeletedContactAnswer,
+  DeletedContactRecord,
+} from './use-delete-contact'
 export { useDeleteContact } from './use-delete-contact'
 export type { DeletedContactsResult, UseDeletedContactsOptions } from './use-deleted-contacts'
 export { useDeletedContacts } from './use-deleted-contacts'
