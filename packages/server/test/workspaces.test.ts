@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { httpApi } from '../src/http/create-http-api'
 import { within } from '../src/http/within'
 import { signToken } from '../src/tokens'
+import { startCluster } from './cluster-harness'
 import type { TestServer } from './sync-helpers'
 import {
   SECRET,
@@ -264,5 +265,33 @@ describe('CRM-managed attributes and the plan', () => {
     expect((stored.getMap('custom').get('tier') as { value: string }).value).toBe('gold')
     admin.close()
     agent.close()
+  })
+})
+
+describe('plans across instances', () => {
+  it('creates on one instance and changes the plan there, live for a client of another', async () => {
+    const cluster = await startCluster(2, {
+      autoCreateWorkspaces: undefined,
+      host: '127.0.0.1',
+      httpHandler: httpApi({ onError: () => undefined }),
+    })
+    cleanups.push(() => cluster.close())
+    const [a, b] = cluster.instances as [
+      (typeof cluster.instances)[number],
+      (typeof cluster.instances)[number],
+    ]
+    const onB = { url: b.server.url }
+    const ghost = await connectRaw(a.server, 'acme/schema', await tokenFor('admin'))
+    expect(await ghost.closed).toEqual({ code: 4404, reason: 'unknown-workspace' })
+
+    const created = await call(onB, 'POST', '/api/acme/workspace', 'system', { plan: 'enterprise' })
+    expect(created.status).toBe(201)
+    const client = await connectSynced(a.server, 'acme/schema', await tokenFor('admin'))
+    expect(planIn(client.doc)).toBe('enterprise')
+    const lowered = await call(onB, 'PUT', '/api/acme/plan', 'system', { plan: 'standard' })
+    expect(lowered.json).toEqual({ workspace: 'acme', plan: 'standard', previous: 'enterprise' })
+    await expectPoll(() => planIn(client.doc) === 'standard', 10_000)
+    expect(planIn(await loadFromStorage(a.backend, schemaDocName('acme')))).toBe('standard')
+    client.close()
   })
 })
