@@ -719,6 +719,9 @@ async function runServer(settings: ServeSettings): Promise<number> {
     `Cardfile serving on ${base}`,
     `  websocket: ${base.replace(/^http/, 'ws')}/<workspace>/schema (token in ?token=)`,
     `  data:      ${settings.postgres ? describePostgres(settings.postgres) : resolve(data)}`,
+    settings.createWorkspaces === undefined
+      ? '  workspaces: those created with `cardfile workspace create` (others are refused)'
+      : `  workspaces: created on first use, on plan ${settings.createWorkspaces}`,
     ...(settings.redis === undefined
       ? []
       : [

@@ -67,6 +67,7 @@ describe('cardfile workspace on a SQLite file', () => {
     ).toBe(0)
     const { output } = serve(['--port', '0', '--data', data, '--secret', SECRET])
     const port = await portOf(output)
+    expect(output()).toContain('workspaces: those created with `cardfile workspace create`')
     const base = `http://127.0.0.1:${port}`
     const res = await fetch(`${base}/api/acme/workspace`, {
       headers: { authorization: `Bearer ${await token('acme')}` },
