@@ -149,6 +149,10 @@ describe('the history of contact values', () => {
       role: 'admin',
     })
     expect((await historyOf(running, contactId, '', elsewhere)).status).toBe(403)
+    expect(await historyOf(running, 'no-such-contact')).toMatchObject({
+      status: 404,
+      code: 'not-found',
+    })
     for (const query of ['?attribute=no%20such', '?limit=0', '?limit=500', '?cursor=abc', '?x=1']) {
       expect(await historyOf(running, contactId, query)).toMatchObject({
         status: 400,

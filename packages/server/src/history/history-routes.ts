@@ -22,7 +22,8 @@ const historyQuery = z
  * `GET /api/<ws>/contacts/<id>/history/values?attribute&limit&cursor`: the contact's value
  * changes (custom and platform values, the VIP flag), newest first, each with who made it
  * (user and role, or the CRM, a bot, the system), when, and the value before and after. For
- * those who read contacts (admins, agents) and the system; 410 `deleted` for an erased contact.
+ * those who read contacts (admins, agents) and the system; 404 `not-found` for an unknown
+ * contact, 410 `deleted` for an erased one.
  *
  * @example
  * GET /api/acme/contacts/c1/history/values?attribute=plan&limit=20
@@ -40,6 +41,9 @@ export function historyRoutes(): HttpRequestHandler {
     const query = parseInput(historyQuery, searchParamsObject(url.searchParams), 'query')
     if (await ctx.backend.documents.isErased(contactDocName(workspace, contactId))) {
       throw new CardfileError(ErrorCodes.Deleted, `Contact ${contactId} was deleted`)
+    }
+    if ((await ctx.backend.links.contactsByIds(workspace, [contactId])).length === 0) {
+      throw new CardfileError(ErrorCodes.NotFound, `No contact ${contactId}`)
     }
     const page = await ctx.backend.valueHistory.list(workspace, contactId, {
       attributeId: query.attribute ?? null,
