@@ -56,6 +56,9 @@ describe('cardfile workspace on a SQLite file', () => {
     )
     expect(ws('create', '--workspace', 'acme').status).toBe(2)
     expect(ws('rename', '--workspace', 'acme').status).toBe(2)
+    const redisAlone = ws('show', '--workspace', 'acme', '--redis', 'redis://127.0.0.1:6379')
+    expect(redisAlone.status).toBe(2)
+    expect(redisAlone.stderr).toContain('--redis joins servers that share a PostgreSQL database')
     expect(ws('show', '--workspace', 'acme').stdout).toContain('enterprise')
   })
 
