@@ -287,10 +287,12 @@ async function workspaceCommand(argv: readonly string[]): Promise<number> {
   }
 }
 
-/** `--plan`, required and checked. */
-function planFrom(raw: string | undefined, command: string): Plan {
-  if (raw === undefined) throw new UsageError(`${command} needs --plan (${PLANS.join(', ')})`)
-  if (!isPlan(raw)) throw new UsageError(`--plan must be one of ${PLANS.join(', ')}, not "${raw}"`)
+/** A plan flag (`--plan` unless named), required and checked. */
+function planFrom(raw: string | undefined, command: string, flag = '--plan'): Plan {
+  if (raw === undefined) throw new UsageError(`${command} needs ${flag} (${PLANS.join(', ')})`)
+  if (!isPlan(raw)) {
+    throw new UsageError(`${flag} must be one of ${PLANS.join(', ')}, not "${raw}"`)
+  }
   return raw
 }
 
@@ -339,7 +341,7 @@ async function serveCommand(argv: readonly string[]): Promise<number> {
   const port = portFrom(values)
   const autoCreate = text(values, 'create-workspaces')
   const createWorkspaces =
-    autoCreate === undefined ? undefined : planFrom(autoCreate, '--create-workspaces')
+    autoCreate === undefined ? undefined : planFrom(autoCreate, 'serve', '--create-workspaces')
   const demo = values.demo === true
   // The demo signs admin tokens for whoever asks: it listens on this machine unless told not to.
   const hostname = text(values, 'host') ?? (demo ? '127.0.0.1' : '0.0.0.0')

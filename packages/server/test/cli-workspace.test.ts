@@ -60,6 +60,17 @@ describe('cardfile workspace on a SQLite file', () => {
       )
       expect(ws('create', '--workspace', 'acme').status).toBe(2)
       expect(ws('rename', '--workspace', 'acme').status).toBe(2)
+      const badServe = runCli([
+        'serve',
+        '--data',
+        data,
+        '--secret',
+        SECRET,
+        '--create-workspaces',
+        'x',
+      ])
+      expect(badServe.status).toBe(2)
+      expect(badServe.stderr).toContain('--create-workspaces must be one of')
       const redisAlone = ws('show', '--workspace', 'acme', '--redis', 'redis://127.0.0.1:6379')
       expect(redisAlone.status).toBe(2)
       expect(redisAlone.stderr).toContain('--redis joins servers that share a PostgreSQL database')
