@@ -71,6 +71,7 @@ export async function startCardfile(path: string): Promise<RunningCardfile> {
           prefix: process.env.BENCH_REDIS_PREFIX ?? 'cardfile-bench',
         })
   const server = await createCardfileServer({
+    autoCreateWorkspaces: 'advanced',
     backend,
     ...(coordination === undefined ? {} : { coordination }),
     auth: { secret: BENCH_SECRET },

@@ -28,6 +28,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'cardfile-bench-export-'))
   const backend = createSqliteBackend({ path: join(dir, 'cardfile.db'), synchronous: 'normal' })
   const server = await createCardfileServer({
+    autoCreateWorkspaces: 'advanced',
     backend,
     auth: { secret: SECRET },
     port: 0,

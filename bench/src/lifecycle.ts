@@ -87,6 +87,8 @@ function command(kind: LifecycleKind, dir: string): [string, string[]] {
           '0',
           '--secret',
           BENCH_SECRET,
+          '--create-workspaces',
+          'advanced',
         ],
       ]
     : [

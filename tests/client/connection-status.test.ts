@@ -13,6 +13,7 @@ afterEach(async () => {
 
 async function serve(backend: Backend, port = 0): Promise<CardfileServer> {
   const server = await createCardfileServer({
+    autoCreateWorkspaces: 'advanced',
     backend,
     auth: { secret: SECRET },
     port,

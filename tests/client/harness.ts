@@ -56,6 +56,7 @@ export interface TestServer {
 export async function startServer(options: { port?: number } = {}): Promise<TestServer> {
   const backend = createMemoryBackend()
   const server = await createCardfileServer({
+    autoCreateWorkspaces: 'advanced',
     backend,
     auth: { secret: SECRET },
     port: options.port ?? 0,

@@ -49,7 +49,13 @@ function gatedStorage(): { backend: Backend; hold(): void; release(): void; held
 }
 
 async function serve(backend: Backend, port = 0): Promise<CardfileServer> {
-  return createCardfileServer({ backend, auth: { secret: SECRET }, port, host: '127.0.0.1' })
+  return createCardfileServer({
+    backend,
+    auth: { secret: SECRET },
+    port,
+    host: '127.0.0.1',
+    autoCreateWorkspaces: 'advanced',
+  })
 }
 
 describe('a server restart', () => {

@@ -37,6 +37,23 @@ describe('CRM lookup against the reference CRM', () => {
       lookup: { email: 'ana@example.com' },
     })
     expect(lookups.every((r) => r.signatureOk && r.key !== null)).toBe(true)
+
+    // The value history says the CRM wrote them.
+    const history = await cardfile.api(
+      `/api/${WORKSPACE}/contacts/${contactId}/history/values?attribute=tier`,
+      { as: AGENT },
+    )
+    expect(history.status).toBe(200)
+    const { items } = (await history.json()) as {
+      items: { previous: unknown; value: unknown; by: { role: string } }[]
+    }
+    expect(items).toEqual([
+      expect.objectContaining({
+        previous: null,
+        value: 'gold',
+        by: expect.objectContaining({ role: 'crm' }),
+      }),
+    ])
   })
 
   it('looks up again when a lookup attribute gets a new value', async () => {

@@ -58,6 +58,7 @@ export async function startCardfile(
   const backend = createSqliteBackend({ path: join(dir, 'cardfile.db') })
   const start = () =>
     createCardfileServer({
+      autoCreateWorkspaces: 'advanced',
       backend,
       auth: { secret: SECRET },
       httpHandler: httpApi(),

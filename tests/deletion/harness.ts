@@ -34,6 +34,7 @@ export async function startApiServer(): Promise<ApiServer> {
   const backend = createSqliteBackend({ path: join(dir, 'cardfile.db') })
   cleanups.push(() => backend.close())
   const server = await createCardfileServer({
+    autoCreateWorkspaces: 'advanced',
     backend,
     auth: { secret: SECRET },
     port: 0,

@@ -2,6 +2,7 @@
 import type { ReactNode } from 'react'
 import { act, cleanup, renderHook, waitFor } from '@testing-library/react'
 import { afterEach, describe, expect, it } from 'vitest'
+import { ContactDoc, SchemaDoc, contactDocName, schemaDocName } from '@cardfile/core'
 import type { CardfileClient } from '@cardfile/core'
 import { CardfileProvider, useDeleteContact, useDeletedContacts } from '@cardfile/react'
 import { WORKSPACE, apiClient, ingest, startApiServer } from './harness'
@@ -81,5 +82,69 @@ describe('useDeleteContact', () => {
     })
     expect(result.current.remove.error?.code).toBe('forbidden')
     expect(await running.backend.index.findContact(WORKSPACE, 'x', 'x-3')).not.toBeNull()
+  })
+
+  it('deletes the person on every channel with { linked: true }, one record per contact', async () => {
+    const running = await startApiServer()
+    await running.server.host.transact(
+      schemaDocName(WORKSPACE),
+      { userId: 'system', role: 'system' },
+      (doc) => {
+        const schema = new SchemaDoc(doc)
+        schema.createAttribute({ id: 'customer_id', label: 'Customer id', type: 'text' })
+        schema.updateSettings({ matchingAttribute: 'customer_id' })
+        schema.destroy()
+      },
+    )
+    const mail = await ingest(running, {
+      channel: 'email',
+      platformUserId: 'dana@example.com',
+      metadata: { email: 'dana@example.com' },
+      message: { text: 'hi' },
+    })
+    const chat = await ingest(running, {
+      channel: 'whatsapp',
+      platformUserId: '+15550100123',
+      metadata: { phone_number: '+15550100123' },
+      message: { text: 'hi again' },
+    })
+    const system = { userId: 'system', role: 'system' } as const
+    const view = await running.server.host.read(schemaDocName(WORKSPACE), (doc) => {
+      const schema = new SchemaDoc(doc)
+      try {
+        return schema.view()
+      } finally {
+        schema.destroy()
+      }
+    })
+    for (const { contactId } of [mail, chat]) {
+      await running.server.host.transact(contactDocName(WORKSPACE, contactId), system, (doc) => {
+        const contact = new ContactDoc(doc, contactId)
+        contact.setValue('customer_id', 'D-1', system, view)
+        contact.destroy()
+      })
+    }
+    const admin = await apiClient(running, 'ana', 'admin', { name: 'Ana Admin' })
+    const { result } = renderHook(
+      () => ({ remove: useDeleteContact(), log: useDeletedContacts() }),
+      { wrapper: wrapper(admin) },
+    )
+    await waitFor(() => expect(result.current.remove.canDelete).toBe(true))
+    await act(async () => {
+      const answer = await result.current.remove.deleteContact(mail.contactId, { linked: true })
+      expect(answer).toMatchObject({ channel: 'email' })
+      expect(answer.linked.map((r) => r.channel)).toEqual(['whatsapp'])
+    })
+    // The log refreshed after the deletion: one record per contact.
+    await waitFor(() =>
+      expect(result.current.log.items.map((r) => r.channel).sort()).toEqual(['email', 'whatsapp']),
+    )
+    expect(
+      await running.backend.index.findContact(WORKSPACE, 'email', 'dana@example.com'),
+    ).toBeNull()
+    expect(
+      await running.backend.index.findContact(WORKSPACE, 'whatsapp', '+15550100123'),
+    ).toBeNull()
+    expect(chat.contactId).not.toBe(mail.contactId)
   })
 })

@@ -61,6 +61,7 @@ describe('an app on another origin', () => {
       const other = await startSite(script)
       const backend = createMemoryBackend()
       const cardfile = await createCardfileServer({
+        autoCreateWorkspaces: 'advanced',
         backend,
         auth: { secret: SECRET },
         host: '127.0.0.1',

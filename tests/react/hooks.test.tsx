@@ -371,6 +371,37 @@ describe('@cardfile/react hooks against a real server', () => {
     )
   })
 
+  it('lets an admin mark attributes CRM-managed only on a plan with the CRM', async () => {
+    const { url, server } = await startServer()
+    await seed(url)
+    const admin = await connectClient(url, 'ana', 'admin')
+    const box: { api: AttributeAdmin | null } = { api: null }
+    function Settings() {
+      box.api = useAttributeAdmin()
+      return null
+    }
+    render(withClient(admin, <Settings />))
+    await waitFor(() => expect(box.api?.source).toBe('server'))
+    expect(box.api?.canMarkCrmManaged).toBe(true)
+    await server.host.transact('demo/schema', { userId: 'op', role: 'system' }, (doc) =>
+      doc.getMap('settings').set('plan', 'business'),
+    )
+    await waitFor(() => expect(box.api?.canMarkCrmManaged).toBe(false))
+    expect(() => box.api?.updateAttribute('team', { crmManaged: true })).toThrowError(
+      expect.objectContaining({ code: 'plan-lacks-feature' }),
+    )
+    expect(() =>
+      box.api?.createAttribute({ label: 'Tier', type: 'text', crmManaged: true }),
+    ).toThrowError(expect.objectContaining({ code: 'plan-lacks-feature' }))
+    // Nothing was written; other edits go on.
+    expect(box.api?.attributes.find((a) => a.id === 'team')?.crmManaged).toBe(false)
+    expect(box.api?.attributes.some((a) => a.label === 'Tier')).toBe(false)
+    act(() => box.api?.updateAttribute('team', { label: 'Squad' }))
+    await waitFor(() =>
+      expect(box.api?.attributes.find((a) => a.id === 'team')?.label).toBe('Squad'),
+    )
+  })
+
   it('keeps setters stable across renders and undoes through useUndo', async () => {
     const { url } = await startServer()
     await seed(url)

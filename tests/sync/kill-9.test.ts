@@ -50,6 +50,7 @@ async function startServer(data: string): Promise<RunningServer> {
     [
       ...['--conditions', 'source', '--import', 'tsx', cli],
       ...['serve', '--port', '0', '--host', '127.0.0.1', '--data', data, '--secret', SECRET],
+      ...['--create-workspaces', 'advanced'],
     ],
     { cwd: serverDir, env },
   )

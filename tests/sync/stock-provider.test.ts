@@ -30,7 +30,11 @@ const providers: WebsocketProvider[] = []
 
 const startServer = async () => {
   backend = createSqliteBackend({ path: join(dir, 'cardfile.db') })
-  server = await createCardfileServer({ backend, auth: { secret: SECRET } })
+  server = await createCardfileServer({
+    backend,
+    auth: { secret: SECRET },
+    autoCreateWorkspaces: 'advanced',
+  })
 }
 
 const stopServer = async () => {

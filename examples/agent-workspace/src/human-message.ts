@@ -20,6 +20,8 @@ const BY_CODE: Partial<Record<ErrorCode, string>> = {
   [ErrorCodes.TokenExpired]: 'Your session has expired. Sign out and sign in again.',
   [ErrorCodes.WrongWorkspace]: 'Your sign-in belongs to another workspace.',
   [ErrorCodes.Deleted]: 'This contact was deleted.',
+  [ErrorCodes.UnknownWorkspace]:
+    "This workspace doesn't exist yet. Ask whoever runs Cardfile to create it.",
   [ErrorCodes.Timeout]: 'The server took too long to answer. Please try again.',
   [ErrorCodes.RateLimited]: 'Too many requests at once. Please try again in a moment.',
   [ErrorCodes.PayloadTooLarge]: 'That is too large to send.',

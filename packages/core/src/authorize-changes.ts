@@ -19,7 +19,7 @@ import {
 import type { AttributeProp, CrmFlagKey, DocKind, OptionProp, SettingKey } from './document-layout'
 import { ErrorCodes, OK, refuse } from './errors'
 import type { CheckResult } from './errors'
-import { checkMessageSender, checkWrite } from './permissions'
+import { checkCrmManagedMark, checkMessageSender, checkWrite } from './permissions'
 import type { ConversationMetaKey, FieldRef, ProfileKey } from './permissions'
 import { readDefinition } from './schema-read'
 import { sameJson } from './same-json'
@@ -190,6 +190,9 @@ function judgeSchemaChange(j: Judged, ctx: PolicyContext): CheckResult {
         ctx.actor.role !== 'system'
       ) {
         return refuse(ErrorCodes.Forbidden, 'the VIP attribute is written by the server')
+      }
+      if (field.prop === 'crmManaged' && value === true && change.oldValue !== true) {
+        return checkCrmManagedMark(ctx.actor, ctx)
       }
       return OK
     }

@@ -55,6 +55,13 @@ export const ErrorCodes = {
   Fenced: 'fenced',
   /** A service the server depends on (its database, its message bus) did not answer: retry. */
   Unavailable: 'unavailable',
+  /**
+   * The workspace was never created (`cardfile workspace create`, `POST /api/<ws>/workspace`):
+   * nothing of it is served and nothing is written.
+   */
+  UnknownWorkspace: 'unknown-workspace',
+  /** Creating a workspace that already exists (its plan is changed with set-plan instead). */
+  WorkspaceExists: 'workspace-exists',
   Internal: 'internal',
 } as const
 

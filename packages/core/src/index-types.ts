@@ -1,4 +1,4 @@
-import type { ChannelId, ConversationStatus } from './types'
+import type { ChannelId, ConversationStatus, Role } from './types'
 
 /**
  * A contact as the server's index knows it: what the HTTP list endpoints (VIP group, linked
@@ -28,4 +28,23 @@ export interface IndexedConversation {
   readonly priority: number
   readonly createdAt: number
   readonly updatedAt: number
+}
+
+/**
+ * One change of one value of a contact, as `GET /api/<ws>/contacts/<id>/history/values` answers
+ * it (newest first) and `useAttributeHistory` returns it.
+ */
+export interface AttributeChange {
+  /** Grows with every change: newer changes have higher ids. */
+  readonly id: number
+  /** A custom or platform attribute id, or `vip` for the VIP flag. */
+  readonly attributeId: string
+  /** The value before (null: none); text, or true/false for VIP. */
+  readonly previous: string | boolean | null
+  /** The value after (null: cleared). */
+  readonly value: string | boolean | null
+  /** Who changed it: a user and their role, or the CRM, a bot or the system. */
+  readonly by: { readonly role: Role; readonly userId: string }
+  /** When the server committed it, in ms since the epoch. */
+  readonly at: number
 }

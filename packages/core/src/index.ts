@@ -22,7 +22,7 @@ export type {
   WorkspaceSettings,
 } from './types'
 export { PLANS, ROLES, VIP_ATTRIBUTE_ID } from './types'
-export type { IndexedContact, IndexedConversation } from './index-types'
+export type { AttributeChange, IndexedContact, IndexedConversation } from './index-types'
 export type {
   AttributeProp,
   CrmFlagKey,
@@ -100,7 +100,7 @@ export {
 
 // Permissions and the server's change policy
 export type { ConversationMetaKey, FieldRef, PermissionContext, ProfileKey } from './permissions'
-export { canEdit, checkMessageSender, checkWrite } from './permissions'
+export { canEdit, checkCrmManagedMark, checkMessageSender, checkWrite } from './permissions'
 export { MAX_CLOCK_SKEW_MS, authorizeChanges, fieldRefOf } from './authorize-changes'
 
 // Typed documents

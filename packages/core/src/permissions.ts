@@ -116,7 +116,10 @@ function checkSchema(actor: Actor, field: FieldRef, ctx: PermissionContext): Che
 
 function checkCustomValue(actor: Actor, attributeId: string, ctx: PermissionContext): CheckResult {
   const plan = capabilities(ctx.settings.plan)
-  const crmManaged = ctx.definitions.get(attributeId)?.crmManaged === true
+  const marked = ctx.definitions.get(attributeId)?.crmManaged === true
+  // On a plan without the CRM nothing writes a CRM-managed attribute for the workspace, so
+  // the mark rests (a lowered plan keeps it for when the CRM comes back) and locks nobody out.
+  const crmManaged = marked && plan.crm
   switch (actor.role) {
     case 'system':
       return OK
@@ -127,9 +130,11 @@ function checkCustomValue(actor: Actor, attributeId: string, ctx: PermissionCont
       return crmManaged
         ? refuse(ErrorCodes.CrmManagedLocked, 'CRM-managed attributes are written by the CRM')
         : OK
-    case 'agent':
     case 'admin':
-      if (actor.role === 'agent' && !plan.agentValueEdits) {
+      // Admins correct what the CRM wrote; the workspace setting only governs agents.
+      return OK
+    case 'agent':
+      if (!plan.agentValueEdits) {
         return refuse(ErrorCodes.PlanLacksFeature, 'the plan does not let agents enter values')
       }
       if (crmManaged && !(ctx.settings.agentsMayEditCrm && plan.crmAgentEdits)) {
@@ -143,16 +148,37 @@ function checkCustomValue(actor: Actor, attributeId: string, ctx: PermissionCont
 }
 
 /**
+ * May `actor` mark an attribute CRM-managed? Only on a plan with the CRM (`plan-lacks-feature`
+ * otherwise: nothing would ever write the attribute), by an admin or the system. Unmarking is
+ * always allowed to whoever may change the schema.
+ *
+ * @example
+ * checkCrmManagedMark(admin, schema.view()) // { ok: false, code: 'plan-lacks-feature', ... } on business
+ */
+export function checkCrmManagedMark(actor: Actor, ctx: PermissionContext): CheckResult {
+  if (actor.role !== 'admin' && actor.role !== 'system') {
+    return forbidden(actor, 'change the workspace schema')
+  }
+  return capabilities(ctx.settings.plan).crm
+    ? OK
+    : refuse(
+        ErrorCodes.PlanLacksFeature,
+        'the plan has no CRM integration: no attribute can be CRM-managed',
+      )
+}
+
+/**
  * May `actor` write `field`? Pure; the server enforces it on every change and UIs call it (or
  * {@link canEdit}) to hide what a user cannot do.
  *
  * - schema (definitions, options, settings): admins and the system; the `plan` setting and the
  *   fixed properties of platform attributes: the system only;
  * - contact profile and platform values: the system only;
- * - custom values: admins, agents when the plan allows agent value edits, the bot (not
- *   CRM-managed ones), the CRM (CRM-managed ones only, on a plan with CRM), the system;
- *   CRM-managed values by admins or agents only when `agentsMayEditCrm` is on and the plan has
- *   CRM agent edits (`crm-managed-locked`);
+ * - custom values: admins (always, CRM-managed ones included), agents when the plan allows
+ *   agent value edits, the bot (not CRM-managed ones), the CRM (CRM-managed ones only, on a plan
+ *   with CRM), the system; CRM-managed values by agents only when `agentsMayEditCrm` is on and
+ *   the plan has CRM agent edits (`crm-managed-locked`); on a plan without the CRM the mark
+ *   locks nobody out;
  * - CRM status flags (validated, last lookup, pending write-backs): the system only;
  * - VIP: admins, agents and the system, when the plan has VIP (`plan-lacks-feature`) and VIP is
  *   switched on (`vip-disabled`);

@@ -8,7 +8,7 @@ export interface PlanCapabilities {
   readonly vip: boolean
   /** A CRM connection: lookups and CRM-managed attributes. */
   readonly crm: boolean
-  /** Agents (and admins) may edit CRM-managed attributes when the workspace setting allows. */
+  /** Agents may edit CRM-managed attributes when the workspace setting allows (admins always may). */
   readonly crmAgentEdits: boolean
   /** Exports of contact attribute data. */
   readonly exports: boolean

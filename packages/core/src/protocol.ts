@@ -147,6 +147,8 @@ export const CloseCodes = {
   BadRequest: { code: 4400, reason: 'bad-request' },
   Unauthorized: { code: 4401, reason: 'unauthorized' },
   Forbidden: { code: 4403, reason: 'forbidden' },
+  /** The document's workspace was never created (permanent until an operator creates it). */
+  UnknownWorkspace: { code: 4404, reason: 'unknown-workspace' },
   /**
    * The client's cache comes from another store than the server's (its `generation` parameter
    * names another generation): nothing it sent is applied; it drops the cache and reconnects.

@@ -95,7 +95,7 @@ export interface WorkspaceSettings {
   readonly vipPriorityBoost: number
   /** The attribute whose equal values link contacts across channels; null for none. */
   readonly matchingAttribute: string | null
-  /** Whether agents may add and edit CRM-managed attributes (write-back). */
+  /** Whether agents may add and edit CRM-managed attributes (write-back); admins always may. */
   readonly agentsMayEditCrm: boolean
   readonly plan: Plan
 }

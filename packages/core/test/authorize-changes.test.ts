@@ -283,6 +283,32 @@ describe('authorizeChanges: schema', () => {
     expect(refusals).toEqual([])
   })
 
+  it('refuses an admin marking an attribute CRM-managed on a plan without the CRM', () => {
+    const judgeOn = (plan: 'business' | 'advanced', write: (schema: SchemaDoc) => void) => {
+      const { doc, schema } = workspace(plan)
+      return judge('schema', doc, admin, schema.view(), (client) => write(new SchemaDoc(client)))
+    }
+    const mark = judgeOn('business', (schema) =>
+      schema.updateAttribute('account_id', { crmManaged: true }),
+    )
+    expect(codes(mark)).toEqual(['attributes:account_id:crmManaged plan-lacks-feature'])
+    // A new definition is all or nothing: none of it stands.
+    const created = judgeOn('business', (schema) =>
+      schema.createAttribute({ id: 'tier', label: 'Tier', type: 'text', crmManaged: true }),
+    )
+    expect(created.length).toBeGreaterThan(1)
+    expect(new Set(created.map((r) => r.code))).toEqual(new Set(['plan-lacks-feature']))
+    // Unmarking and ordinary edits stay open; on a plan with the CRM, marking is fine.
+    const unmark = judgeOn('business', (schema) =>
+      schema.updateAttribute('crm_tier', { crmManaged: false, label: 'Tier' }),
+    )
+    expect(unmark).toEqual([])
+    const onAdvanced = judgeOn('advanced', (schema) =>
+      schema.updateAttribute('account_id', { crmManaged: true }),
+    )
+    expect(onAdvanced).toEqual([])
+  })
+
   it('refuses an agent editing the schema', () => {
     const refusals = judgeSchema(agent, (schema) => {
       schema.updateAttribute('plan', { label: 'Tier' })

@@ -63,6 +63,7 @@ describe('wire messages', () => {
     expect(closeError(4401, 'token-expired')?.code).toBe('token-expired')
     expect(closeError(4401, 'bad signature')?.code).toBe('unauthorized')
     expect(closeError(4403, '')?.code).toBe('forbidden')
+    expect(closeError(4404, 'unknown-workspace')?.code).toBe('unknown-workspace')
     expect(closeError(1006, '')).toBeNull()
   })
 })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { PLANS, ROLES, canEdit, capabilities, checkWrite } from '../src/index'
+import { PLANS, ROLES, canEdit, capabilities, checkCrmManagedMark, checkWrite } from '../src/index'
 import type { Actor, FieldRef, Plan, Role, SchemaView } from '../src/index'
 import { withSettings, workspace } from './helpers'
 
@@ -126,9 +126,9 @@ describe('checkWrite: contacts', () => {
     }
   })
 
-  it('locks CRM-managed values to the CRM and the system while agent edits are off', () => {
+  it('locks CRM-managed values to the CRM, the system and admins while agent edits are off', () => {
     expect(table({ kind: 'custom-value', attributeId: 'crm_tier' }, advanced)).toEqual({
-      admin: 'crm-managed-locked',
+      admin: 'ok',
       agent: 'crm-managed-locked',
       bot: 'crm-managed-locked',
       crm: 'ok',
@@ -136,15 +136,38 @@ describe('checkWrite: contacts', () => {
     })
   })
 
-  it('lets admins and agents edit CRM-managed values when the setting and the plan allow it', () => {
+  it('lets agents edit CRM-managed values only when the setting and the plan allow it', () => {
     const field: FieldRef = { kind: 'custom-value', attributeId: 'crm_tier' }
     const on = withSettings(advanced, { agentsMayEditCrm: true })
     expect(codeOf('agent', field, on)).toBe('ok')
     expect(codeOf('admin', field, on)).toBe('ok')
     expect(codeOf('bot', field, on)).toBe('crm-managed-locked')
-    const onBusiness = withSettings(advanced, { agentsMayEditCrm: true, plan: 'business' })
-    expect(codeOf('agent', field, onBusiness)).toBe('crm-managed-locked')
-    expect(codeOf('admin', field, onBusiness)).toBe('crm-managed-locked')
+    const onEnterprise = withSettings(advanced, { agentsMayEditCrm: false, plan: 'enterprise' })
+    expect(codeOf('agent', field, onEnterprise)).toBe('crm-managed-locked')
+    expect(codeOf('admin', field, onEnterprise)).toBe('ok')
+  })
+
+  it('locks nobody out of a CRM-managed attribute on a plan without the CRM', () => {
+    const field: FieldRef = { kind: 'custom-value', attributeId: 'crm_tier' }
+    const business = withSettings(advanced, { agentsMayEditCrm: false, plan: 'business' })
+    expect(codeOf('agent', field, business)).toBe('ok')
+    expect(codeOf('admin', field, business)).toBe('ok')
+    expect(codeOf('bot', field, business)).toBe('ok')
+    expect(codeOf('crm', field, business)).toBe('plan-lacks-feature')
+    expect(codeOf('agent', field, onPlan('standard'))).toBe('plan-lacks-feature')
+  })
+
+  it('lets admins and the system mark attributes CRM-managed only on a plan with the CRM', () => {
+    for (const plan of ['standard', 'business'] as const) {
+      expect(checkCrmManagedMark(as('admin'), onPlan(plan))).toMatchObject({
+        ok: false,
+        code: 'plan-lacks-feature',
+      })
+    }
+    for (const plan of ['advanced', 'enterprise'] as const) {
+      expect(checkCrmManagedMark(as('admin'), onPlan(plan)).ok).toBe(true)
+    }
+    expect(checkCrmManagedMark(as('agent'), advanced)).toMatchObject({ code: 'forbidden' })
   })
 
   it('refuses CRM writes on a plan without CRM', () => {

@@ -23,7 +23,12 @@ export type { PresenceResult } from './use-presence'
 export { usePresence } from './use-presence'
 export type { UndoResult } from './use-undo'
 export { useUndo } from './use-undo'
-export type { DeleteContactResult, DeletedContactRecord } from './use-delete-contact'
+export type {
+  DeleteContactOptions,
+  DeleteContactResult,
+  DeletedContactAnswer,
+  DeletedContactRecord,
+} from './use-delete-contact'
 export { useDeleteContact } from './use-delete-contact'
 export type { DeletedContactsResult, UseDeletedContactsOptions } from './use-deleted-contacts'
 export { useDeletedContacts } from './use-deleted-contacts'
@@ -66,8 +71,10 @@ export type {
 } from './use-contact-links'
 export { useContactLinks } from './use-contact-links'
 export type { ContactHistoryResult, HistoryConversation } from './use-contact-history'
+export type { AttributeHistoryResult } from './use-attribute-history'
 // The index shapes the list hooks return are core's, shared with the server that answers them.
 export type { IndexedContact, IndexedConversation } from '@cardfile/core'
 export { useContactHistory } from './use-contact-history'
+export { useAttributeHistory } from './use-attribute-history'
 export type { ContactGroupName, ContactGroupResult } from './use-contact-group'
 export { useContactGroup } from './use-contact-group'

@@ -1,5 +1,11 @@
 import { useCallback, useMemo } from 'react'
-import { CardfileError, DEFAULT_SETTINGS, ErrorCodes, capabilities } from '@cardfile/core'
+import {
+  CardfileError,
+  DEFAULT_SETTINGS,
+  ErrorCodes,
+  capabilities,
+  checkCrmManagedMark,
+} from '@cardfile/core'
 import type {
   AttributeDefinition,
   CardfileClient,
@@ -29,6 +35,11 @@ export interface AttributeAdmin extends LoadState {
   readonly settings: WorkspaceSettings
   /** What the workspace's plan allows (to hide VIP or CRM settings it lacks). */
   readonly capabilities: PlanCapabilities
+  /**
+   * The signed-in admin may mark attributes CRM-managed (the plan has the CRM); otherwise
+   * creating or updating one with `crmManaged: true` throws `plan-lacks-feature`.
+   */
+  readonly canMarkCrmManaged: boolean
   createAttribute(input: CreateInput): AttributeDefinition
   updateAttribute(id: string, patch: AttributePatch): void
   retireAttribute(id: string, retired?: boolean): void
@@ -48,6 +59,15 @@ export interface AttributeAdmin extends LoadState {
   retireOption(attributeId: string, optionId: string, retired?: boolean): void
   /** Matching attribute, VIP (on/off, team, boost), agent edits of CRM-managed attributes. */
   updateSettings(patch: Partial<Omit<WorkspaceSettings, 'plan'>>): void
+}
+
+/** Throws what the server would refuse a CRM-managed mark with, before anything is written. */
+function checkMark(client: CardfileClient, schema: SchemaDoc, id: string | null): void {
+  const actor = client.actor()
+  if (actor === null) return
+  if (id !== null && schema.definition(id)?.crmManaged === true) return
+  const check = checkCrmManagedMark(actor, schema.view())
+  if (!check.ok) throw new CardfileError(check.code, check.message, `attributes:${id ?? 'new'}`)
 }
 
 const asAdmin = <R>(client: CardfileClient, fn: (schema: SchemaDoc) => R): R => {
@@ -90,9 +110,16 @@ export function useAttributeAdmin(): AttributeAdmin {
   const run = useCallback(<R>(fn: (schema: SchemaDoc) => R): R => asAdmin(client, fn), [client])
   const functions = useMemo(
     () => ({
-      createAttribute: (input: CreateInput) => run((s) => s.createAttribute(input)),
+      createAttribute: (input: CreateInput) =>
+        run((s) => {
+          if (input.crmManaged === true) checkMark(client, s, null)
+          return s.createAttribute(input)
+        }),
       updateAttribute: (id: string, patch: AttributePatch) =>
-        run((s) => s.updateAttribute(id, patch)),
+        run((s) => {
+          if (patch.crmManaged === true) checkMark(client, s, id)
+          s.updateAttribute(id, patch)
+        }),
       retireAttribute: (id: string, retired = true) => run((s) => s.retireAttribute(id, retired)),
       setVisible: (id: string, visible: boolean, channel?: ChannelId) =>
         run((s) => s.setVisible(id, visible, channel)),
@@ -121,7 +148,7 @@ export function useAttributeAdmin(): AttributeAdmin {
       updateSettings: (patch: Partial<Omit<WorkspaceSettings, 'plan'>>) =>
         run((s) => s.updateSettings(patch)),
     }),
-    [run],
+    [run, client],
   )
   return useMemo(() => {
     const settings = snapshot.settings ?? DEFAULT_SETTINGS
@@ -129,6 +156,7 @@ export function useAttributeAdmin(): AttributeAdmin {
       ...snapshot,
       settings,
       capabilities: capabilities(settings.plan),
+      canMarkCrmManaged: snapshot.canAdmin && capabilities(settings.plan).crm,
       ...functions,
     }
   }, [snapshot, functions])

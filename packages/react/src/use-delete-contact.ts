@@ -14,10 +14,28 @@ export interface DeletedContactRecord {
   readonly deletedBy: { readonly userId: string; readonly name: string | null }
 }
 
+/** Options of `deleteContact`. */
+export interface DeleteContactOptions {
+  /**
+   * Also delete every contact linked to this one (the same person on other channels, by the
+   * matching attribute or by hand), in the same action, with one audit record each.
+   */
+  readonly linked?: boolean
+}
+
+/** The audit record of a deleted contact, with those of the linked contacts deleted with it. */
+export type DeletedContactAnswer = DeletedContactRecord & {
+  /** Records of the linked contacts deleted with it (empty unless asked for). */
+  readonly linked: readonly DeletedContactRecord[]
+}
+
 /** What {@link useDeleteContact} returns. */
 export interface DeleteContactResult {
-  /** Deletes a contact for good; resolves the audit record, rejects with a `CardfileError`. */
-  deleteContact(contactId: string): Promise<DeletedContactRecord>
+  /**
+   * Deletes a contact for good (with its linked contacts when `options.linked`); resolves the
+   * audit record, rejects with a `CardfileError`.
+   */
+  deleteContact(contactId: string, options?: DeleteContactOptions): Promise<DeletedContactAnswer>
   /** A deletion is in flight. */
   readonly pending: boolean
   /** The last deletion's error, or null. */
@@ -44,7 +62,9 @@ const asCardfileError = (error: unknown): CardfileError =>
 /**
  * Deletes contacts (admins only): the contact, its conversations, messages and attachments are
  * erased on the server, every connected client drops its copy (IndexedDB included), and one
- * record is added to the deleted-contacts log. Needs the client's HTTP endpoint (`client.apiEndpoint()`).
+ * record is added to the deleted-contacts log. With `{ linked: true }` the person goes on every
+ * channel: each linked contact is erased too, with a record of its own. Needs the client's HTTP
+ * endpoint (`client.apiEndpoint()`).
  *
  * @example
  * function DeleteButton({ contactId }: { contactId: string }) {
@@ -52,6 +72,8 @@ const asCardfileError = (error: unknown): CardfileError =>
  *   if (!canDelete) return null
  *   return <button disabled={pending} onClick={() => deleteContact(contactId)}>Delete</button>
  * }
+ * // Everywhere the person wrote from:
+ * const { linked } = await deleteContact(contactId, { linked: true })
  */
 export function useDeleteContact(): DeleteContactResult {
   const client = useCardfileClient()
@@ -71,17 +93,24 @@ export function useDeleteContact(): DeleteContactResult {
   }, [])
 
   const deleteContact = useCallback(
-    async (contactId: string): Promise<DeletedContactRecord> => {
+    async (
+      contactId: string,
+      options: DeleteContactOptions = {},
+    ): Promise<DeletedContactAnswer> => {
       setPending((n) => n + 1)
       try {
-        const answer = await apiJson<{ deleted: DeletedContactRecord }>(
+        const query = options.linked === true ? '?linked=true' : ''
+        const answer = await apiJson<{
+          deleted: DeletedContactRecord
+          linked?: DeletedContactRecord[]
+        }>(
           client,
-          `/api/${encodeURIComponent(client.workspace)}/contacts/${encodeURIComponent(contactId)}`,
+          `/api/${encodeURIComponent(client.workspace)}/contacts/${encodeURIComponent(contactId)}${query}`,
           { method: 'DELETE' },
         )
         if (mounted.current) setError(null)
         for (const listener of deletedListeners.get(client) ?? []) listener()
-        return answer.deleted
+        return { ...answer.deleted, linked: answer.linked ?? [] }
       } catch (e) {
         const failure = asCardfileError(e)
         if (mounted.current) setError(failure)

@@ -1,5 +1,6 @@
 import { describe, expectTypeOf, it } from 'vitest'
 import type {
+  AttributeChange,
   AttributeDefinition,
   CardfileError,
   ChannelId,
@@ -13,6 +14,8 @@ import type {
 } from '@cardfile/core'
 import {
   useAttributeAdmin,
+  useAttributeHistory,
+  useDeleteContact,
   useAttributes,
   useAttributesSuspense,
   useConnectionStatus,
@@ -110,6 +113,19 @@ describe('hook types', () => {
     expectTypeOf(links.link).returns.resolves.toEqualTypeOf<ContactLinkRecord>()
     expectTypeOf(links.revert).returns.resolves.toEqualTypeOf<void>()
     expectTypeOf(useContactHistory('c1').items[0]?.hint).toEqualTypeOf<string | null | undefined>()
+  })
+
+  it('useAttributeHistory lists typed changes and useDeleteContact takes the linked option', () => {
+    const history = useAttributeHistory('c1', 'plan', { pageSize: 20 })
+    expectTypeOf(history.items).toEqualTypeOf<readonly AttributeChange[]>()
+    expectTypeOf(history.items[0]?.value).toEqualTypeOf<string | boolean | null | undefined>()
+    expectTypeOf(useAttributeHistory('c1', null).loadMore).returns.toEqualTypeOf<void>()
+    // @ts-expect-error an attribute id or null
+    useAttributeHistory('c1', 42)
+    const { deleteContact } = useDeleteContact()
+    expectTypeOf(deleteContact('c1', { linked: true })).resolves.toHaveProperty('linked')
+    // @ts-expect-error linked is a boolean
+    void deleteContact('c1', { linked: 'yes' })
   })
 
   it('useContactSuspense infers the selection and knows whether the contact exists', () => {

@@ -3,6 +3,7 @@ import type { CrmStorage } from './crm/crm-storage'
 import type { DeletionLog } from './deletion/deletion-log'
 import type { EventStore } from './events/event-store'
 import type { ExportStore } from './exports/export-store'
+import type { ValueHistoryStore } from './history/value-history'
 import type { InboundLog } from './ingestion/inbound-log'
 import type { JobStore } from './jobs/job-store'
 import type { LinkStorage } from './linking/link-store'
@@ -41,6 +42,11 @@ export interface Backend {
   readonly links: LinkStorage
   /** The append-only deleted-contacts audit log. */
   readonly deletionLog: DeletionLog
+  /**
+   * Every committed change of contacts' values (document commits write theirs through
+   * `documents.append`), erased with the contact.
+   */
+  readonly valueHistory: ValueHistoryStore
   /** Consistent snapshots of the contact index, which exports read. */
   readonly exports: ExportStore
   /**

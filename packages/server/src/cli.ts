@@ -3,8 +3,8 @@ import { existsSync, mkdirSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import type { ParseArgsConfig } from 'node:util'
-import { CardfileError, ErrorCodes, ROLES, isValidId } from '@cardfile/core'
-import type { Role } from '@cardfile/core'
+import { CardfileError, ErrorCodes, PLANS, ROLES, isValidId } from '@cardfile/core'
+import type { Plan, Role } from '@cardfile/core'
 import { connectCrmAt, crmUrlsAt } from './crm/connect-at'
 import { SECRET_PATTERN } from './crm/signing'
 import { DEMO_USERS, seedDemoWorkspace } from './demo/seed'
@@ -21,10 +21,12 @@ import type * as RedisModule from './redis/index'
 import type { RedisCoordination } from './redis/index'
 import type { Backend, StorageLogger } from './backend'
 import { signToken } from './tokens'
+import { isPlan, readWorkspace, setWorkspacePlan } from './workspaces/workspace-plan'
 
 /**
- * The `cardfile` command: `serve` runs a server on a SQLite file, `token` mints a development
- * token. Usage errors exit with code 2, runtime failures with 1.
+ * The `cardfile` command: `serve` runs a server on a SQLite file, `workspace` creates a
+ * workspace or changes its plan, `token` mints a development token. Usage errors exit with
+ * code 2, runtime failures with 1.
  */
 
 const USAGE = `Usage:
@@ -33,6 +35,10 @@ const USAGE = `Usage:
                  [--owner-lease-ms N] [--secret S]
                  [--cors-origin URL]... [--static ./dist]
                  [--demo [--reset-demo] [--crm-url URL [--crm-secret HEX]]]
+                 [--create-workspaces PLAN]
+  cardfile workspace create|set-plan|show --workspace W [--plan PLAN]
+                 [--data ./cardfile.db | --postgres URL [--postgres-schema NAME]
+                  [--redis URL [--redis-prefix P]]]
   cardfile token --workspace demo --role admin --user ana [--name Ana] [--secret S] [--expires 12h]
 
 Options of serve:
@@ -66,6 +72,20 @@ Options of serve:
               (examples/crm-reference prints its URL)
   --crm-secret  the workspace secret shared with that CRM (hex); without it, one is generated
               and printed once
+  --create-workspaces  create a workspace never created before on this plan the first time a
+              client or request uses it (single-tenant and trial setups); without it, a
+              workspace exists only once \`cardfile workspace create\` (or POST
+              /api/<ws>/workspace with a system token) made it, and anything else is refused
+              with unknown-workspace
+
+Commands of workspace (plans: ${PLANS.join(', ')}):
+  create      create workspace --workspace on --plan (fails when it exists)
+  set-plan    change its plan; lowering one keeps all data and switches the features off
+  show        print its plan
+  They use the storage named as for serve (--data, --postgres). A SQLite file is used by one
+  process at a time: while a server runs on it, use PUT /api/<ws>/plan instead. Against
+  PostgreSQL give the servers' --redis too, so a running server applies the change and its
+  clients see it at once.
 
 Options of token:
   --workspace, --role (${ROLES.join(', ')}), --user, --name, --expires (default 12h)
@@ -166,6 +186,138 @@ async function tokenCommand(argv: readonly string[]): Promise<number> {
   return 0
 }
 
+const WORKSPACE_COMMANDS = ['create', 'set-plan', 'show'] as const
+
+async function workspaceCommand(argv: readonly string[]): Promise<number> {
+  const [action, ...rest] = argv
+  if (!(WORKSPACE_COMMANDS as readonly (string | undefined)[]).includes(action)) {
+    throw new UsageError(
+      `workspace needs one of ${WORKSPACE_COMMANDS.join(', ')}${action === undefined ? '' : `, not "${action}"`}`,
+    )
+  }
+  const values = parse(rest, {
+    workspace: { type: 'string' },
+    plan: { type: 'string' },
+    data: { type: 'string' },
+    postgres: { type: 'string' },
+    'postgres-schema': { type: 'string' },
+    redis: { type: 'string' },
+    'redis-prefix': { type: 'string' },
+  })
+  const workspace = text(values, 'workspace')
+  if (workspace === undefined) throw new UsageError(`workspace ${action} needs --workspace`)
+  if (!isValidId(workspace)) throw new UsageError(`Invalid --workspace "${workspace}"`)
+  const plan = action === 'show' ? undefined : planFrom(text(values, 'plan'), `workspace ${action}`)
+  if (action === 'show' && text(values, 'plan') !== undefined) {
+    throw new UsageError('workspace show takes no --plan')
+  }
+  if (text(values, 'postgres') !== undefined && text(values, 'data') !== undefined) {
+    throw new UsageError('--data names a SQLite file: use it or --postgres, not both')
+  }
+  const postgres = text(values, 'data') === undefined ? postgresFrom(values) : undefined
+  const redis = redisFrom(values)
+  if (redis !== undefined && postgres === undefined) {
+    throw new UsageError('--redis joins servers that share a PostgreSQL database: give --postgres')
+  }
+  const data = text(values, 'data') ?? './cardfile.db'
+  if (postgres === undefined && action !== 'create' && !existsSync(data)) {
+    throw new StartError(`${data} does not exist: no workspace is stored there`)
+  }
+  const logLevel = process.env.CARDFILE_LOG_LEVEL || 'warn'
+  if (!isLogLevel(logLevel)) throw new UsageError(`Unknown CARDFILE_LOG_LEVEL "${logLevel}"`)
+  const logger = pinoServerLogger(createJsonLogger(logLevel))
+  let backend: Backend
+  try {
+    backend = await openBackend(
+      {
+        data,
+        ...(postgres === undefined ? {} : { postgres }),
+        reset: false,
+        newGeneration: false,
+      },
+      logger,
+    )
+  } catch (error) {
+    if (error instanceof CardfileError && error.code === ErrorCodes.DatabaseInUse) {
+      throw new StartError(
+        `${data} is in use by a running server: change the plan through it (PUT /api/${workspace}/plan with a system token)`,
+      )
+    }
+    throw error
+  }
+  let coordination: RedisCoordination | undefined
+  let server: CardfileServer | undefined
+  try {
+    if (redis !== undefined) coordination = await openRedis(redis, logger)
+    // A server of its own, without extensions (no consumers or jobs) and on loopback only, so
+    // the change is one host transaction: with Redis, it reaches the instance that owns the
+    // workspace and, through it, every connected client.
+    server = await createCardfileServer({
+      backend,
+      ...(coordination === undefined ? {} : { coordination }),
+      auth: {
+        authenticate: () =>
+          Promise.reject(new CardfileError(ErrorCodes.Unauthorized, 'no clients')),
+      },
+      port: 0,
+      host: '127.0.0.1',
+      logger,
+      extensions: [],
+    })
+    const line = await runWorkspaceAction(
+      server,
+      action as (typeof WORKSPACE_COMMANDS)[number],
+      workspace,
+      plan,
+    )
+    process.stdout.write(`${line}\n`)
+    return 0
+  } catch (error) {
+    if (error instanceof CardfileError && error.code === ErrorCodes.UnknownWorkspace) {
+      throw new StartError(`workspace "${workspace}" does not exist (cardfile workspace create)`)
+    }
+    if (error instanceof CardfileError && error.code === ErrorCodes.WorkspaceExists) {
+      throw new StartError(`workspace "${workspace}" already exists (cardfile workspace set-plan)`)
+    }
+    throw error
+  } finally {
+    await server?.close()
+    await backend.close()
+    await coordination?.close()
+  }
+}
+
+/** A plan flag (`--plan` unless named), required and checked. */
+function planFrom(raw: string | undefined, command: string, flag = '--plan'): Plan {
+  if (raw === undefined) throw new UsageError(`${command} needs ${flag} (${PLANS.join(', ')})`)
+  if (!isPlan(raw)) {
+    throw new UsageError(`${flag} must be one of ${PLANS.join(', ')}, not "${raw}"`)
+  }
+  return raw
+}
+
+/** Does one workspace command; resolves the line it prints. */
+async function runWorkspaceAction(
+  server: CardfileServer,
+  action: (typeof WORKSPACE_COMMANDS)[number],
+  workspace: string,
+  plan: Plan | undefined,
+): Promise<string> {
+  switch (action) {
+    case 'create':
+      await server.host.createWorkspace(workspace, plan!)
+      return `workspace "${workspace}" created on plan ${plan!}`
+    case 'set-plan': {
+      const { previous } = await setWorkspacePlan(server.host, workspace, plan!)
+      return previous === plan
+        ? `workspace "${workspace}" is already on plan ${plan}`
+        : `workspace "${workspace}" moved from plan ${previous} to ${plan!}`
+    }
+    case 'show':
+      return `workspace "${workspace}" is on plan ${(await readWorkspace(server.host, workspace)).plan}`
+  }
+}
+
 async function serveCommand(argv: readonly string[]): Promise<number> {
   const values = parse(argv, {
     port: { type: 'string' },
@@ -184,8 +336,12 @@ async function serveCommand(argv: readonly string[]): Promise<number> {
     static: { type: 'string' },
     'crm-url': { type: 'string' },
     'crm-secret': { type: 'string' },
+    'create-workspaces': { type: 'string' },
   })
   const port = portFrom(values)
+  const autoCreate = text(values, 'create-workspaces')
+  const createWorkspaces =
+    autoCreate === undefined ? undefined : planFrom(autoCreate, 'serve', '--create-workspaces')
   const demo = values.demo === true
   // The demo signs admin tokens for whoever asks: it listens on this machine unless told not to.
   const hostname = text(values, 'host') ?? (demo ? '127.0.0.1' : '0.0.0.0')
@@ -229,6 +385,7 @@ async function serveCommand(argv: readonly string[]): Promise<number> {
     corsOrigins,
     staticDir,
     ...(crm ? { crm } : {}),
+    ...(createWorkspaces === undefined ? {} : { createWorkspaces }),
   })
 }
 
@@ -369,7 +526,12 @@ interface ServeSettings {
   readonly staticDir?: string
   /** The CRM the demo workspace is connected to (`--crm-url`, `--crm-secret`). */
   readonly crm?: { readonly url: string; readonly secret?: string }
+  /** The plan of workspaces created on first use (`--create-workspaces`). */
+  readonly createWorkspaces?: Plan
 }
+
+/** What {@link openBackend} reads of the settings. */
+type StorageSettings = Pick<ServeSettings, 'data' | 'postgres' | 'reset' | 'newGeneration'>
 
 /** What the SQLite subpath entry exports. */
 type SqliteEntry = typeof SqliteModule
@@ -393,7 +555,7 @@ async function loadSqlite(): Promise<SqliteEntry> {
 }
 
 /** Opens the backend the settings name: the SQLite file, or the PostgreSQL database. */
-async function openBackend(settings: ServeSettings, logger: StorageLogger): Promise<Backend> {
+async function openBackend(settings: StorageSettings, logger: StorageLogger): Promise<Backend> {
   if (settings.postgres !== undefined) {
     const { createPostgresBackend } = await loadPostgres()
     try {
@@ -507,6 +669,9 @@ async function runServer(settings: ServeSettings): Promise<number> {
       // The CRM integration is on; each workspace connects its CRM through the HTTP API
       // (admins, plans with the CRM). Nothing is called until a workspace configures one.
       crm: {},
+      ...(settings.createWorkspaces === undefined
+        ? {}
+        : { autoCreateWorkspaces: settings.createWorkspaces }),
       httpHandler:
         staticDir === undefined ? api : withStaticFiles(api, { root: resolve(staticDir) }),
     })
@@ -556,6 +721,9 @@ async function runServer(settings: ServeSettings): Promise<number> {
     `Cardfile serving on ${base}`,
     `  websocket: ${base.replace(/^http/, 'ws')}/<workspace>/schema (token in ?token=)`,
     `  data:      ${settings.postgres ? describePostgres(settings.postgres) : resolve(data)}`,
+    settings.createWorkspaces === undefined
+      ? '  workspaces: those created with `cardfile workspace create` (others are refused)'
+      : `  workspaces: created on first use, on plan ${settings.createWorkspaces}`,
     ...(settings.redis === undefined
       ? []
       : [
@@ -638,6 +806,8 @@ async function main(argv: readonly string[]): Promise<number> {
         return await serveCommand(rest)
       case 'token':
         return await tokenCommand(rest)
+      case 'workspace':
+        return await workspaceCommand(rest)
       case undefined:
       case 'help':
       case '--help':

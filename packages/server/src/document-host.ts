@@ -1,4 +1,4 @@
-import type { Actor } from '@cardfile/core'
+import type { Actor, Plan } from '@cardfile/core'
 import type * as Y from 'yjs'
 
 /**
@@ -25,4 +25,14 @@ export interface DocumentHost {
    * `backend.documents.sealErasure()` ran, which a contact deletion does as its last step.
    */
   erase(docNames: readonly string[]): Promise<void>
+  /**
+   * Creates a workspace on `plan`: its schema document with the channel catalogue and default
+   * settings, committed as one server transaction. Every other document of a workspace that was
+   * never created is refused (`unknown-workspace`) unless the server creates workspaces on
+   * first use. Rejects `workspace-exists` when it already exists (change its plan instead).
+   *
+   * @example
+   * await host.createWorkspace('acme', 'business')
+   */
+  createWorkspace(workspace: string, plan: Plan): Promise<void>
 }

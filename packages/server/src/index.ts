@@ -127,6 +127,20 @@ export type { LinkingOptions } from './linking/linking-extension'
 export { linkingExtension } from './linking/linking-extension'
 export type { DeletionOptions } from './deletion/deletion-extension'
 export { deletionExtension } from './deletion/deletion-extension'
+export { workspacesExtension } from './workspaces/workspaces-extension'
+export { valueHistoryExtension } from './history/history-extension'
+export { VIP_HISTORY_ATTRIBUTE } from './history/value-history'
+export type {
+  HistoryValue,
+  ValueAuthor,
+  ValueChange,
+  ValueHistoryEntry,
+  ValueHistoryPage,
+  ValueHistoryQuery,
+  ValueHistoryStore,
+} from './history/value-history'
+export { readWorkspace, setWorkspacePlan } from './workspaces/workspace-plan'
+export type { WorkspaceInfo } from './workspaces/workspace-plan'
 export type { RoutingOptions } from './routing/routing-extension'
 export { routingExtension } from './routing/routing-extension'
 export type {

@@ -13,6 +13,7 @@ import {
   encodePermissionDenied,
   encodePurge,
   parseDocName,
+  schemaDocName,
   tokenFromSubprotocols,
 } from '@cardfile/core'
 import * as decoding from 'lib0/decoding'
@@ -22,6 +23,7 @@ import { createAuthenticator, tokenExpiry } from './auth/authenticate'
 import type { AuthOptions, AuthenticatedActor } from './auth/authenticate'
 import type { DocumentHost } from './document-host'
 import { isCrmExtension } from './crm/crm-extension'
+import { createLocalCache } from './coordination/cache'
 import type { CrmOptions, CrmService } from './crm/crm-service'
 import { createLocalCoordination } from './coordination/coordination'
 import type { Coordination } from './coordination/coordination'
@@ -50,7 +52,7 @@ import type { Extension, ExtensionContext, ExtensionParts } from './extensions/e
 import { startJobRunner } from './jobs/job-runner'
 import type { JobHandler, JobRunner } from './jobs/job-runner'
 import type { ContactErasureHook, ErasureBarrier } from './deletion/contact-erasure'
-import type { CloseCode } from '@cardfile/core'
+import type { CloseCode, Plan } from '@cardfile/core'
 import { Connection } from './sync/connection'
 import { DocumentRegistry } from './sync/document-registry'
 import type { HostedDocument } from './sync/document-registry'
@@ -94,8 +96,13 @@ export interface CardfileServerOptions {
   /** Called after every storage commit of a document change. */
   readonly onCommit?: (event: CommitEvent) => void
   readonly logger?: Partial<ServerLogger>
-  /** Seed an empty workspace schema with the channel catalogue and default settings. Default true. */
-  readonly seedWorkspaces?: boolean
+  /**
+   * Creates a workspace that was never created on this plan the first time anything uses it
+   * (single-tenant setups, tests, trials). Default: workspaces exist only once created
+   * (`server.host.createWorkspace`, `cardfile workspace create`, `POST /api/<ws>/workspace`),
+   * and connections and requests for any other are refused `unknown-workspace`.
+   */
+  readonly autoCreateWorkspaces?: Plan
   /**
    * Linking and routing: `route` replaces the default priority scoring and VIP team
    * assignment; `botHandoff` (a webhook URL or a function) hears every conversation that starts
@@ -220,6 +227,8 @@ const closeForError = (error: unknown): CloseCode => {
         return CloseCodes.BadRequest
       case ErrorCodes.Deleted:
         return CloseCodes.Deleted
+      case ErrorCodes.UnknownWorkspace:
+        return CloseCodes.UnknownWorkspace
       default:
         break
     }
@@ -288,7 +297,7 @@ export async function createCardfileServer(
     metrics,
     logger,
     ...(options.onCommit === undefined ? {} : { onCommit: options.onCommit }),
-    seedWorkspaces: options.seedWorkspaces ?? true,
+    autoCreateWorkspaces: options.autoCreateWorkspaces,
     eventTypes,
     onEvents: () => pump?.poke(),
   })
@@ -350,19 +359,30 @@ export async function createCardfileServer(
   const attached = new WeakMap<Connection, HostedDocument>()
   let closing = false
 
+  const bearer = bearerAuth({
+    authenticate,
+    failures: coordination.rateLimiter('http-auth-failures', {
+      limit: options.authFailuresPerMinute ?? 60,
+      windowMs: 60_000,
+    }),
+  })
+  const knownWorkspaces = createLocalCache<true>()
   const httpContext: HttpContext = {
     host: registry,
     backend: options.backend,
     metrics,
     authenticate,
     // One bearer check and one failure count for every route, whichever extension serves it.
-    principal: bearerAuth({
-      authenticate,
-      failures: coordination.rateLimiter('http-auth-failures', {
-        limit: options.authFailuresPerMinute ?? 60,
-        windowMs: 60_000,
-      }),
-    }),
+    principal: async (req, workspace, principalOptions) => {
+      const principal = await bearer(req, workspace)
+      if (principalOptions?.mayBeUnknown !== true) {
+        // A workspace is never removed once created, so a per-process yes is exact.
+        await knownWorkspaces.get(workspace, () =>
+          registry.read(schemaDocName(workspace), () => true as const),
+        )
+      }
+      return principal
+    },
     ready: () => !closing && options.backend.available() && (coordination.available?.() ?? true),
     erasureHooks: extensionErasureHooks,
     erasureBarriers,

@@ -41,6 +41,7 @@ async function startInstance(postgres: string, schema: string, redis: string): P
       ...['--port', '0', '--host', '127.0.0.1', '--secret', SECRET],
       ...['--postgres', postgres, '--postgres-schema', schema],
       ...['--redis', redis, '--owner-lease-ms', String(LEASE_MS)],
+      ...['--create-workspaces', 'advanced'],
     ],
     { CARDFILE_LOG_LEVEL: process.env.DBG_LEVEL ?? 'warn' },
   )

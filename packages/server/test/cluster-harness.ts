@@ -51,6 +51,7 @@ export async function startCluster(
       onError: () => undefined,
     })
     const server = await createCardfileServer({
+      autoCreateWorkspaces: 'advanced',
       auth: { secret: SECRET },
       logger: quiet,
       ownerLeaseMs: 1500,

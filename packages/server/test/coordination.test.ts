@@ -87,6 +87,7 @@ describe('a server given its coordination', () => {
     }
     const backend = createMemoryBackend()
     const server = await createCardfileServer({
+      autoCreateWorkspaces: 'advanced',
       backend,
       auth: { secret: SECRET },
       httpHandler: httpApi(),

@@ -85,6 +85,7 @@ describe.each(backends)('CRM deliveries as jobs (%s)', (_, open) => {
     cleanups.push(() => backend.close())
     // A server without extensions: its host is what the CRM reads documents through.
     const server = await createCardfileServer({
+      autoCreateWorkspaces: 'advanced',
       backend,
       auth: { secret: 's' },
       host: '127.0.0.1',

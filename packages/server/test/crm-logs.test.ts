@@ -49,6 +49,7 @@ describe('CRM logs hold no contact values', () => {
       },
     }
     const server = await createCardfileServer({
+      autoCreateWorkspaces: 'advanced',
       backend,
       auth: { secret: 's' },
       host: '127.0.0.1',
@@ -99,6 +100,7 @@ describe('CRM logs hold no contact values', () => {
       async deliver() {},
     }
     const server = await createCardfileServer({
+      autoCreateWorkspaces: 'advanced',
       backend,
       auth: { secret: 's' },
       host: '127.0.0.1',

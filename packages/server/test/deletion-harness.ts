@@ -77,6 +77,7 @@ export async function startPrivacyServer(
   const blobs = options.blobs === undefined ? folder : options.blobs(folder)
   const backend = createSqliteBackend({ path: dbPath, attachmentsDir, logger, blobs })
   const server = await createCardfileServer({
+    autoCreateWorkspaces: 'advanced',
     backend,
     auth: { secret: SECRET },
     port: 0,

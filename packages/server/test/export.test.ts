@@ -314,6 +314,7 @@ describe('contact-attribute exports', () => {
       const serve = async () => {
         const backend = createSqliteBackend({ path })
         const server = await createCardfileServer({
+          autoCreateWorkspaces: 'advanced',
           backend,
           auth: { secret: SECRET },
           host: '127.0.0.1',
@@ -396,6 +397,7 @@ describe('contact-attribute exports', () => {
 
       const backend = createSqliteBackend({ path })
       const server = await createCardfileServer({
+        autoCreateWorkspaces: 'advanced',
         backend,
         auth: { secret: SECRET },
         host: '127.0.0.1',

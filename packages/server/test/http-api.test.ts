@@ -41,6 +41,7 @@ async function startServer(
   const backend = createSqliteBackend({ path: join(dir, 'cardfile.db') })
   cleanups.push(() => backend.close())
   const server = await createCardfileServer({
+    autoCreateWorkspaces: 'advanced',
     backend,
     auth: { secret: SECRET },
     port: 0,
@@ -287,6 +288,7 @@ describe('POST /api/<workspace>/inbound', () => {
     const start = async () => {
       const backend = createSqliteBackend({ path })
       const server = await createCardfileServer({
+        autoCreateWorkspaces: 'advanced',
         backend,
         auth: { secret: SECRET },
         host: '127.0.0.1',

@@ -52,6 +52,7 @@ async function start(): Promise<{
   cleanups.push(() => backend.close())
   const adapter = countingAdapter()
   const server = await createCardfileServer({
+    autoCreateWorkspaces: 'advanced',
     backend,
     auth: { authenticate },
     host: '127.0.0.1',

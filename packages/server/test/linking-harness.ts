@@ -50,6 +50,7 @@ export async function startHarness(
   const dir = mkdtempSync(join(tmpdir(), 'cardfile-linking-'))
   const backend = createSqliteBackend({ path: join(dir, 'cardfile.db') })
   const server = await createCardfileServer({
+    autoCreateWorkspaces: 'advanced',
     backend,
     auth: { secret: SECRET },
     port: 0,

@@ -33,6 +33,7 @@ async function startServer(): Promise<{ port: number; root: string }> {
   const backend = createMemoryBackend()
   cleanups.push(() => backend.close())
   const server = await createCardfileServer({
+    autoCreateWorkspaces: 'advanced',
     backend,
     auth: { secret: SECRET },
     port: 0,

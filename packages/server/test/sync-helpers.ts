@@ -44,6 +44,7 @@ export async function startServer(
 ): Promise<TestServer> {
   const backend = options.backend ?? createMemoryBackend()
   const server = await createCardfileServer({
+    autoCreateWorkspaces: 'advanced',
     auth: { secret: SECRET },
     logger: { warn: () => undefined },
     ...options,

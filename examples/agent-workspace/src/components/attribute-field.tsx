@@ -3,6 +3,7 @@ import type { CardfileError, Presence } from '@cardfile/core'
 import type { ContactField } from '@cardfile/react'
 import { ago } from '../format'
 import { humanMessage } from '../human-message'
+import { ValueHistory } from './value-history'
 
 const PROVENANCE: Record<string, string> = {
   admin: 'admin',
@@ -18,6 +19,7 @@ const PROVENANCE: Record<string, string> = {
  * the definition refuses stays in the box with the reason below it.
  */
 export function AttributeField({
+  contactId,
   field,
   editors,
   serverRefusal,
@@ -25,6 +27,7 @@ export function AttributeField({
   onClear,
   onEditing,
 }: {
+  contactId: string
   field: ContactField
   /** Others editing this field right now. */
   editors: readonly Presence[]
@@ -174,6 +177,11 @@ export function AttributeField({
           {shownRefusal}
         </p>
       )}
+      <ValueHistory
+        contactId={contactId}
+        attributeId={field.id}
+        options={field.attribute.options}
+      />
     </li>
   )
 }

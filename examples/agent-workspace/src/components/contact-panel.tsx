@@ -190,6 +190,7 @@ export function ContactPanel({
           ) : (
             <AttributeField
               key={field.id}
+              contactId={contactId}
               field={field}
               editors={others.filter((p) => p.editing === `custom:${field.id}`)}
               serverRefusal={refusalFor(field.id)}

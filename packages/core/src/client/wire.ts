@@ -19,6 +19,8 @@ export function closeError(code: number, reason: string): CardfileError | null {
       return new CardfileError(ErrorCodes.Forbidden, reason || 'Not allowed to open this document')
     case CloseCodes.Deleted.code:
       return new CardfileError(ErrorCodes.Deleted, reason || 'The document was deleted')
+    case CloseCodes.UnknownWorkspace.code:
+      return new CardfileError(ErrorCodes.UnknownWorkspace, 'The workspace does not exist')
     case CloseCodes.StaleGeneration.code:
       return new CardfileError(
         ErrorCodes.CacheDiscarded,

@@ -62,7 +62,7 @@ async function conversationsOf(
 
 /**
  * Deletes a contact for good: its document, its conversations (messages and attachment
- * folders), their index rows and its manual links are erased; connected clients get a purge
+ * folders), their index rows, its manual links and the history of its values are erased; connected clients get a purge
  * notice and later-reconnecting ones are purged by the tombstones; erasure hooks run (CRM or bot
  * outboxes) and a `contact.erased` event is published, on which consumers drop what they hold
  * (the exports consumer removes export files that may hold it). Then one audit record is appended with
@@ -105,6 +105,8 @@ export async function deleteContact(
     await log.eraseContactRows(workspace, contactId)
     let ids = await conversationsOf(backend, workspace, contactId)
     await host.erase([docName, ...ids.map((id) => conversationDocName(workspace, id))])
+    // After the documents: no commit of the contact can add to its history any more.
+    await backend.valueHistory.eraseContact(workspace, contactId)
     // A message arriving meanwhile may have started a conversation after the listing: erase
     // until none is left, so no conversation outlives its contact.
     for (let round = 0; ids.length > 0 && round < MAX_ROUNDS; round += 1) {

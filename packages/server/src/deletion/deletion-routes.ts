@@ -8,6 +8,9 @@ import { searchParamsObject } from '../http/schemas'
 import { errorContext } from '../sync/logger'
 import type { ContactErasureHook } from './contact-erasure'
 import { deleteContact } from './delete-contact'
+import { deleteLinkedContacts } from './delete-linked'
+
+const deleteQuery = z.object({ linked: z.enum(['true', 'false']).optional() }).strict()
 
 const deletedContactsQuery = z
   .object({
@@ -18,7 +21,8 @@ const deletedContactsQuery = z
 
 /**
  * The deletion routes: `DELETE /api/<workspace>/contacts/<id>` erases a contact (admins) and
- * answers its audit record; `GET /api/<workspace>/deleted-contacts?limit&cursor` lists the audit
+ * answers its audit record (`?linked=true`: with every contact linked to it across channels,
+ * one audit record each, `{ deleted, linked }`); `GET /api/<workspace>/deleted-contacts?limit&cursor` lists the audit
  * log newest first (admins). The log is append-only: no route changes or removes a record.
  * An erasure passes the server's erasure barriers and runs every extension's erasure hook, then
  * `hooks`. Resolves false for requests that are not theirs.
@@ -36,20 +40,22 @@ export function deletionRoutes(hooks: readonly ContactErasureHook[] = []): HttpR
       if (!isValidId(contactId)) {
         throw new HttpError(400, ErrorCodes.BadRequest, 'Invalid contact id')
       }
-      const record = await deleteContact(
-        {
-          host: ctx.host,
-          backend: ctx.backend,
-          log: ctx.backend.deletionLog,
-          barriers: ctx.erasureBarriers ?? [],
-          hooks: [...(ctx.erasureHooks ?? []), ...hooks],
-          onError: (error) => ctx.logger?.error('contact erasure hook failed', errorContext(error)),
-        },
-        workspace,
-        contactId,
-        { userId: principal.userId, name: principal.name },
-      )
-      sendJson(res, 200, { deleted: record })
+      const query = parseInput(deleteQuery, searchParamsObject(url.searchParams), 'query')
+      const context = {
+        host: ctx.host,
+        backend: ctx.backend,
+        log: ctx.backend.deletionLog,
+        barriers: ctx.erasureBarriers ?? [],
+        hooks: [...(ctx.erasureHooks ?? []), ...hooks],
+        onError: (error: unknown) =>
+          ctx.logger?.error('contact erasure hook failed', errorContext(error)),
+      }
+      const admin = { userId: principal.userId, name: principal.name }
+      const answer =
+        query.linked === 'true'
+          ? await deleteLinkedContacts(context, workspace, contactId, admin)
+          : { deleted: await deleteContact(context, workspace, contactId, admin), linked: [] }
+      sendJson(res, 200, answer)
       return true
     }
     if (resource === 'deleted-contacts' && rest.length === 0) {

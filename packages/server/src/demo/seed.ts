@@ -1,12 +1,14 @@
 import {
+  CardfileError,
   ContactDoc,
   ConversationDoc,
+  ErrorCodes,
   SchemaDoc,
   contactDocName,
   conversationDocName,
   schemaDocName,
 } from '@cardfile/core'
-import type { Actor, ChannelId, ConversationStatus, Role, SchemaView } from '@cardfile/core'
+import type { Actor, ChannelId, ConversationStatus, Plan, Role, SchemaView } from '@cardfile/core'
 import type { DocumentHost } from '../document-host'
 import { ensureWorkspaceSeeded, ingestInbound } from '../ingestion/inbound'
 import { createMemoryInboundLog } from '../ingestion/inbound-log'
@@ -49,6 +51,8 @@ export interface DemoSeedResult {
 
 export interface DemoSeedOptions {
   readonly workspace?: string
+  /** The plan the workspace is created on when it does not exist yet (default `advanced`). */
+  readonly plan?: Plan
   /** Time of the newest demo message (ms); earlier ones are spread over the days before it. */
   readonly now?: number
 }
@@ -292,7 +296,8 @@ async function replyAsAgent(
 }
 
 /**
- * Seeds the demo workspace when it has no demo data yet; does nothing otherwise.
+ * Seeds the demo workspace when it has no demo data yet (creating it on `plan` when it does
+ * not exist); does nothing otherwise.
  *
  * @example
  * const server = await createCardfileServer({ backend, secret })
@@ -306,6 +311,11 @@ export async function seedDemoWorkspace(
   const now = options.now ?? Date.now()
   const schemaName = schemaDocName(workspace)
   const context = { host, seeded: createLocalCache<true>() }
+  try {
+    await host.createWorkspace(workspace, options.plan ?? 'advanced')
+  } catch (error) {
+    if (!(error instanceof CardfileError && error.code === ErrorCodes.WorkspaceExists)) throw error
+  }
   await ensureWorkspaceSeeded(context, workspace, SEED_ACTOR)
   const present = await host.read(schemaName, (doc) =>
     within(new SchemaDoc(doc), (schema) => schema.definition('customer_id')),

@@ -33,7 +33,10 @@ export function statusForCode(code: ErrorCode): number {
     case ErrorCodes.ProvenanceMismatch:
       return 403
     case ErrorCodes.NotFound:
+    case ErrorCodes.UnknownWorkspace:
       return 404
+    case ErrorCodes.WorkspaceExists:
+      return 409
     case ErrorCodes.Deleted:
       return 410
     case ErrorCodes.PayloadTooLarge:

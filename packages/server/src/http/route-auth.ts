@@ -24,8 +24,24 @@ export interface HttpPrincipal {
 /** Verifies a token for a document (the workspace's schema document for HTTP requests). */
 export type TokenVerifier = (token: string, docName: string) => Promise<HttpPrincipal>
 
-/** Resolves the principal of a request for the workspace in its path, or throws an HttpError. */
-export type PrincipalResolver = (req: IncomingMessage, workspace: string) => Promise<HttpPrincipal>
+/** What a route asks of the workspace besides the token. */
+export interface PrincipalOptions {
+  /**
+   * The route serves workspaces that may not exist yet (creating one): skip the check that
+   * answers 404 `unknown-workspace` for a workspace never created.
+   */
+  readonly mayBeUnknown?: boolean
+}
+
+/**
+ * Resolves the principal of a request for the workspace in its path, or throws an HttpError
+ * (the server's also throws `unknown-workspace` for a workspace never created).
+ */
+export type PrincipalResolver = (
+  req: IncomingMessage,
+  workspace: string,
+  options?: PrincipalOptions,
+) => Promise<HttpPrincipal>
 
 export interface BearerAuthOptions {
   readonly authenticate: TokenVerifier

@@ -1,4 +1,5 @@
 import type { NewDomainEvent } from '../events/domain-event'
+import type { ValueChange } from '../history/value-history'
 import type { DocumentFence } from './document-owners'
 import type { IndexRow } from './index-row-types'
 
@@ -6,8 +7,8 @@ import type { IndexRow } from './index-row-types'
  * Where documents live: their updates in order, compacted into a snapshot now and then, and
  * tombstones of the erased ones. Every engine makes the same promises:
  * - `append` resolves only after the update is committed (group commit: appends arriving close
- *   together share one transaction), together with the document's index row and the domain
- *   events it announces; a restart loses nothing that resolved.
+ *   together share one transaction), together with the document's index row, the domain
+ *   events it announces and the value changes it makes; a restart loses nothing that resolved.
  * - `erase` deletes the documents and their index rows, leaving a tombstone so that a stale
  *   client can never bring one back; once `sealErasure` resolves, no file the backend keeps
  *   holds a readable copy of anything deleted before it.
@@ -16,8 +17,9 @@ export interface DocumentStore {
   /** Everything stored for a document, in order (snapshot first); empty when unknown. */
   load(docName: string): Promise<Uint8Array[]>
   /**
-   * Appends one update (with the index row derived from the document's new state, if any, and
-   * the domain events it announces) and resolves after the commit that holds all of them.
+   * Appends one update (with the index row derived from the document's new state, if any, the
+   * domain events it announces and its value changes) and resolves after the commit that holds
+   * all of them.
    * Rejects `deleted` for an erased document. With a `fence`, rejects `fenced` (and writes
    * nothing) unless that ownership is still the document's current one, checked in the commit's
    * own transaction (see `Backend.owners`).
@@ -28,6 +30,8 @@ export interface DocumentStore {
     index?: IndexRow,
     events?: readonly NewDomainEvent[],
     fence?: DocumentFence,
+    /** The contact value changes the update makes (kept in `Backend.valueHistory`). */
+    history?: readonly ValueChange[],
   ): Promise<void>
   /**
    * Merges a document's updates into its snapshot now; resolves true when it did (the engines

@@ -21,6 +21,7 @@ import type { BlobStore } from '../blobs/blob-store'
 import { createMemoryBlobStore } from '../blobs/memory-blob-store'
 import { createMemoryCrmStorage } from '../crm/memory-crm-storage'
 import { createMemoryEventStore } from '../events/memory-event-store'
+import { createMemoryValueHistory } from '../history/memory-value-history'
 import { createMemoryJobStore } from '../jobs/memory-job-store'
 import { createMemoryInboundLog } from '../ingestion/inbound-log'
 import { createMemoryDocumentOwners } from './memory-document-owners'
@@ -70,6 +71,7 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryB
   // Every instance is a new store: nothing it holds survives it.
   const generation = randomUUID()
   const events = createMemoryEventStore()
+  const valueHistory = createMemoryValueHistory()
 
   const ensureOpen = (): void => {
     if (closed) throw new CardfileError(ErrorCodes.Internal, 'storage is closed')
@@ -95,7 +97,7 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryB
       return doc.snapshot === null ? [...doc.updates] : [doc.snapshot, ...doc.updates]
     },
 
-    async append(docName, update, index, announced, fence) {
+    async append(docName, update, index, announced, fence, history) {
       ensureOpen()
       checkIndexRow(docName, index)
       if (tombstones.has(docName)) {
@@ -122,6 +124,7 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryB
       // Copy: the caller may reuse its buffer, and a stored update must not change.
       doc.updates.push(update.slice())
       if (announced !== undefined) events.appendNow(announced)
+      if (history !== undefined) valueHistory.insertNow(history)
       counters.commits += 1
       counters.appends += 1
       if (doc.updates.length > compactAfter) compactSync(docName)
@@ -235,6 +238,7 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryB
     deletionLog: createMemoryDeletionLog(async (workspace, contactId) =>
       links.forgetContact(workspace, contactId),
     ),
+    valueHistory,
     owners,
     exports: createMemoryExportStore(() => contacts.values()),
     blobs: options.blobs ?? createMemoryBlobStore(),

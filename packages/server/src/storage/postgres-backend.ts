@@ -9,6 +9,8 @@ import { createPostgresDeletionLog } from '../deletion/postgres-deletion-log'
 import type { NewDomainEvent } from '../events/domain-event'
 import { createPostgresEventStore } from '../events/postgres-event-store'
 import { createPostgresExportStore } from '../exports/postgres-export-store'
+import { createPostgresValueHistory } from '../history/postgres-value-history'
+import type { ValueChange } from '../history/value-history'
 import { createPostgresInboundLog } from '../ingestion/postgres-inbound-log'
 import { createPostgresJobStore } from '../jobs/postgres-job-store'
 import { createPostgresLinkStorage } from '../linking/postgres-link-storage'
@@ -62,6 +64,7 @@ interface PendingAppend {
   readonly index: IndexRow | undefined
   readonly events: readonly NewDomainEvent[] | undefined
   readonly fence: DocumentFence | undefined
+  readonly history: readonly ValueChange[] | undefined
   readonly resolve: () => void
   readonly reject: (error: Error) => void
 }
@@ -118,7 +121,13 @@ export async function createPostgresBackend(
   }
 
   const events = createPostgresEventStore(db)
-  const commits = createGroupCommitter(db, events.insertIn, logger, options)
+  const valueHistory = createPostgresValueHistory(db)
+  const commits = createGroupCommitter(
+    db,
+    { events: events.insertIn, history: valueHistory.insertIn },
+    logger,
+    options,
+  )
   const health = watchDatabase(db, logger)
   return {
     database: db,
@@ -134,6 +143,7 @@ export async function createPostgresBackend(
     links: createPostgresLinkStorage(db),
     crm: createPostgresCrmStorage(db),
     deletionLog: createPostgresDeletionLog(db),
+    valueHistory,
     exports: createPostgresExportStore(db),
     blobs: options.blobs ?? createPostgresBlobStore(db),
     stats: commits.stats,
@@ -185,7 +195,10 @@ function watchDatabase(db: PgDatabase, logger: StorageLogger) {
 /** The document store: group commits, compaction and erasure over the updates tables. */
 function createGroupCommitter(
   db: PgDatabase,
-  insertEvents: (tx: PgSession, events: readonly NewDomainEvent[]) => Promise<void>,
+  insert: {
+    readonly events: (tx: PgSession, events: readonly NewDomainEvent[]) => Promise<void>
+    readonly history: (tx: PgSession, changes: readonly ValueChange[]) => Promise<void>
+  },
   logger: StorageLogger,
   options: PostgresBackendOptions,
 ) {
@@ -335,7 +348,9 @@ function createGroupCommitter(
       [appends.map((p) => p.doc), appends.map((p) => Buffer.from(p.update))],
     )
     const announced = appends.flatMap((p) => p.events ?? [])
-    if (announced.length > 0) await insertEvents(tx, announced)
+    if (announced.length > 0) await insert.events(tx, announced)
+    const changes = appends.flatMap((p) => p.history ?? [])
+    if (changes.length > 0) await insert.history(tx, changes)
     // The last row of a document in the group is its state after the group.
     const contacts = new Map<string, ContactIndexRow>()
     const conversations = new Map<string, ConversationIndexRow>()
@@ -406,11 +421,20 @@ function createGroupCommitter(
       return rows.map((r) => new Uint8Array(r.data.buffer, r.data.byteOffset, r.data.byteLength))
     },
 
-    append(docName, update, index, announced, fence) {
+    append(docName, update, index, announced, fence, history) {
       return new Promise<void>((resolve, reject) => {
         ensureOpen()
         checkIndexRow(docName, index)
-        queue.push({ doc: docName, update, index, events: announced, fence, resolve, reject })
+        queue.push({
+          doc: docName,
+          update,
+          index,
+          events: announced,
+          fence,
+          history,
+          resolve,
+          reject,
+        })
         schedule()
       })
     },
@@ -475,7 +499,7 @@ function createGroupCommitter(
       await db.run(
         `VACUUM updates, snapshots, contacts, conversations, contact_links, contact_link_log,
            events, jobs, inbound_messages, crm_pending, crm_lookups, crm_sequences, blobs,
-           blob_chunks`,
+           blob_chunks, value_history`,
       )
     },
 

@@ -254,6 +254,28 @@ const MIGRATIONS: readonly { readonly version: number; readonly sql: string }[] 
       );
     `,
   },
+  {
+    version: 3,
+    sql: `
+      -- Every committed change of a contact's values (custom, platform, VIP), with who made it
+      -- and the value before; written in the group commit of the update that holds the change
+      -- and dropped with the contact. An identity never reuses a value: ids order changes.
+      CREATE TABLE value_history (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        workspace TEXT COLLATE "C" NOT NULL,
+        contact_id TEXT COLLATE "C" NOT NULL,
+        attribute_id TEXT COLLATE "C" NOT NULL,
+        previous_json TEXT COLLATE "C" NOT NULL,
+        value_json TEXT COLLATE "C" NOT NULL,
+        by_role TEXT COLLATE "C" NOT NULL,
+        by_user TEXT COLLATE "C" NOT NULL,
+        at BIGINT NOT NULL
+      );
+      CREATE INDEX value_history_contact ON value_history (workspace, contact_id, id);
+      CREATE INDEX value_history_attribute
+        ON value_history (workspace, contact_id, attribute_id, id);
+    `,
+  },
 ]
 
 /** The schema version this code writes. */

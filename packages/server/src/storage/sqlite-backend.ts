@@ -19,6 +19,8 @@ import { migrate } from './sqlite-schema'
 import { createBackgroundCompactor } from './background-compactor'
 import type { NewDomainEvent } from '../events/domain-event'
 import { createSqliteEventStore } from '../events/sqlite-event-store'
+import { createSqliteValueHistory } from '../history/sqlite-value-history'
+import type { ValueChange } from '../history/value-history'
 import { createSqliteJobStore } from '../jobs/sqlite-job-store'
 import { createSqliteInboundLog } from '../ingestion/sqlite-inbound-log'
 import type { Backend, StorageLogger } from '../backend'
@@ -88,6 +90,7 @@ interface PendingAppend {
   readonly index: IndexRow | undefined
   readonly events: readonly NewDomainEvent[] | undefined
   readonly fence: DocumentFence | undefined
+  readonly history: readonly ValueChange[] | undefined
   readonly resolve: () => void
   readonly reject: (error: Error) => void
 }
@@ -143,6 +146,7 @@ export function createSqliteBackend(input: string | SqliteBackendOptions): Sqlit
   }
 
   const events = createSqliteEventStore(db)
+  const valueHistory = createSqliteValueHistory(db)
   const owners = createSqliteDocumentOwners(db)
   const sql = {
     isErased: db.prepare<[string], { one: number }>(
@@ -210,6 +214,7 @@ export function createSqliteBackend(input: string | SqliteBackendOptions): Sqlit
     if (p.fence !== undefined) owners.checkNow(p.doc, p.fence)
     sql.insertUpdate.run(p.doc, p.update)
     if (p.events !== undefined) events.insertNow(p.events)
+    if (p.history !== undefined) valueHistory.insertNow(p.history)
     const row = p.index
     if (row?.kind === 'contact') {
       try {
@@ -253,7 +258,8 @@ export function createSqliteBackend(input: string | SqliteBackendOptions): Sqlit
       if (
         p.index === undefined &&
         p.fence === undefined &&
-        (p.events === undefined || p.events.length === 0)
+        (p.events === undefined || p.events.length === 0) &&
+        (p.history === undefined || p.history.length === 0)
       ) {
         sql.insertUpdate.run(p.doc, p.update)
         continue
@@ -414,12 +420,21 @@ export function createSqliteBackend(input: string | SqliteBackendOptions): Sqlit
       })()
     },
 
-    append(docName, update, index, announced, fence) {
+    append(docName, update, index, announced, fence, history) {
       return new Promise<void>((resolve, reject) => {
         ensureOpen()
         checkIndexRow(docName, index)
         if (sql.isErased.get(docName) !== undefined) throw deleted(docName)
-        queue.push({ doc: docName, update, index, events: announced, fence, resolve, reject })
+        queue.push({
+          doc: docName,
+          update,
+          index,
+          events: announced,
+          fence,
+          history,
+          resolve,
+          reject,
+        })
         scheduleFlush()
       })
     },
@@ -572,6 +587,7 @@ export function createSqliteBackend(input: string | SqliteBackendOptions): Sqlit
 
     crm: createSqliteCrmStorage(db, ensureOpen),
     deletionLog: createSqliteDeletionLog(db),
+    valueHistory,
     exports: createSqliteExportStore(options.path),
     blobs:
       options.blobs ??

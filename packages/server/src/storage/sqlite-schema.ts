@@ -362,6 +362,28 @@ const MIGRATIONS: readonly { readonly version: number; readonly sql: string }[] 
       );
     `,
   },
+  {
+    version: 11,
+    sql: `
+      -- Every committed change of a contact's values (custom, platform, VIP), with who made it
+      -- and the value before; written in the commit of the update that holds the change and
+      -- dropped with the contact. AUTOINCREMENT: ids never come back, so they order changes.
+      CREATE TABLE value_history (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        workspace TEXT NOT NULL,
+        contact_id TEXT NOT NULL,
+        attribute_id TEXT NOT NULL,
+        previous_json TEXT NOT NULL,
+        value_json TEXT NOT NULL,
+        by_role TEXT NOT NULL,
+        by_user TEXT NOT NULL,
+        at INTEGER NOT NULL
+      );
+      CREATE INDEX value_history_contact ON value_history (workspace, contact_id, id);
+      CREATE INDEX value_history_attribute
+        ON value_history (workspace, contact_id, attribute_id, id);
+    `,
+  },
 ]
 
 /** The schema version this code writes. */

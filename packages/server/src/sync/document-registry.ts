@@ -9,7 +9,7 @@ import {
   ensureVipDefinition,
   seedWorkspace,
 } from '@cardfile/core'
-import type { Actor, DocName } from '@cardfile/core'
+import type { Actor, DocName, Plan } from '@cardfile/core'
 import type * as Y from 'yjs'
 import type { DocumentHost } from '../document-host'
 import type { ServerMetrics } from '../metrics'
@@ -43,8 +43,12 @@ export interface DocumentRegistryOptions {
   readonly eventTypes?: ReadonlySet<DomainEventType>
   /** Called after a commit that wrote events (wakes the consumers). */
   readonly onEvents?: () => void
-  /** Seed a workspace's schema (platform attributes, default settings) when it is empty. */
-  readonly seedWorkspaces: boolean
+  /**
+   * Creates a workspace never created before on this plan the first time anything uses it.
+   * Absent: a workspace exists only once {@link DocumentRegistry.createWorkspace} made it, and
+   * every document of another one is refused `unknown-workspace`.
+   */
+  readonly autoCreateWorkspaces?: Plan | undefined
   /**
    * This instance's part in a cluster: documents are then owned by one instance at a time and
    * followed by the others. Absent: this is the only instance and owns everything.
@@ -65,6 +69,8 @@ export class DocumentRegistry implements DocumentHost, ClusterHost {
   private readonly joining = new Map<string, ReplicaDocument>()
   /** Names being erased: loads refuse them until storage's tombstone is in place. */
   private readonly erasing = new Set<string>()
+  /** Schema documents being created here: their empty load is expected. */
+  private readonly creating = new Map<string, number>()
   /** Names another instance erased lately (until storage's tombstone is certainly there). */
   private readonly purged = new Map<string, ReturnType<typeof setTimeout>>()
   /** What every live document gets from the registry: one object shared by all of them. */
@@ -157,18 +163,32 @@ export class DocumentRegistry implements DocumentHost, ClusterHost {
       }
       const updates = await backend.documents.load(docName)
       this.refuseErased(docName)
+      // Nothing stored for a schema: the workspace was never created (schema entries are never
+      // deleted, so a created one always has updates).
+      const create =
+        parsed.kind === 'schema' && updates.length === 0
+          ? this.creating.has(docName)
+            ? null
+            : this.options.autoCreateWorkspaces
+          : null
+      if (create === undefined) {
+        throw new CardfileError(
+          ErrorCodes.UnknownWorkspace,
+          `Workspace "${parsed.workspace}" does not exist (cardfile workspace create)`,
+        )
+      }
       const live = new LiveDocument(docName, parsed, schema, updates, this.deps, fence)
       this.docs.set(docName, live)
       if (fence !== undefined) this.options.cluster?.ownerLoaded(live, fence.epoch)
       metrics.documentsLoaded.set(this.docs.size)
       metrics.documentLoads.inc()
-      if (parsed.kind === 'schema' && this.options.seedWorkspaces && needsSeeding(live.doc)) {
+      const upgrade = create === null && parsed.kind === 'schema' && lacksVipDefinition(live.doc)
+      if (create !== null || upgrade) {
         // Seeding is idempotent: two servers seeding at once write the same values. A schema
         // written before VIP was an attribute gets its definition; nothing else changes.
-        const empty = isEmpty(live.doc)
         void live
           .transactAsHost(SERVER_ACTOR, (doc) => {
-            if (empty) seedWorkspace(doc)
+            if (create !== null) seedWorkspace(doc, { plan: create })
             else ensureVipDefinition(doc)
           })
           .catch((error) => {
@@ -285,6 +305,28 @@ export class DocumentRegistry implements DocumentHost, ClusterHost {
     }
   }
 
+  async createWorkspace(workspace: string, plan: Plan): Promise<void> {
+    const name = schemaDocName(workspace)
+    this.creating.set(name, (this.creating.get(name) ?? 0) + 1)
+    try {
+      const created = await this.transact(name, SERVER_ACTOR, (doc) => {
+        if (!isEmpty(doc)) return false
+        seedWorkspace(doc, { plan })
+        return true
+      })
+      if (!created) {
+        throw new CardfileError(
+          ErrorCodes.WorkspaceExists,
+          `Workspace "${workspace}" already exists (change its plan with set-plan)`,
+        )
+      }
+    } finally {
+      const left = (this.creating.get(name) ?? 1) - 1
+      if (left > 0) this.creating.set(name, left)
+      else this.creating.delete(name)
+    }
+  }
+
   async read<T>(docName: string, reader: (doc: Y.Doc) => T): Promise<T> {
     const live = await this.acquire(docName)
     try {
@@ -336,6 +378,6 @@ export class DocumentRegistry implements DocumentHost, ClusterHost {
 const isEmpty = (doc: Y.Doc): boolean =>
   ROOT_MAPS.schema.every((root) => doc.getMap(root).size === 0)
 
-/** The schema is empty (a new workspace), or lacks the VIP attribute (written before it was one). */
-const needsSeeding = (doc: Y.Doc): boolean =>
-  isEmpty(doc) || !doc.getMap('attributes').has(attributeKey(VIP_ATTRIBUTE_ID, 'kind'))
+/** A created workspace's schema written before VIP was an attribute. */
+const lacksVipDefinition = (doc: Y.Doc): boolean =>
+  !isEmpty(doc) && !doc.getMap('attributes').has(attributeKey(VIP_ATTRIBUTE_ID, 'kind'))

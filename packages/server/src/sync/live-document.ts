@@ -29,6 +29,9 @@ import { ChangeGate } from './change-gate'
 import type { GateHost } from './change-gate'
 import { screenPresenceUpdate, throttlePresence } from './presence-guard'
 import { eventsOfCommit, factsOf } from '../events/derive-events'
+import { contactValuesOf, valueChangesOf } from '../history/value-changes'
+import type { ContactValues } from '../history/value-changes'
+import type { ValueChange } from '../history/value-history'
 import type { DocumentFacts } from '../events/derive-events'
 import type { DomainEventType, NewDomainEvent } from '../events/domain-event'
 import { dropUnintegrable } from './refused-residue'
@@ -194,6 +197,8 @@ export class LiveDocument implements GateHost {
   private schemaReader: SchemaDoc | null = null
   /** What the committed state says that events derive from (null: no event is wanted). */
   private facts: DocumentFacts | null = null
+  /** A contact's committed values, which its value history derives from (null: no contact). */
+  private values: ContactValues | null = null
 
   constructor(
     readonly name: string,
@@ -220,6 +225,7 @@ export class LiveDocument implements GateHost {
     }
     for (const event of PROVIDER_EVENTS) this.doc._observers.delete(event)
     if (deps.eventTypes.size > 0) this.facts = factsOf(parsed, this.doc)
+    if (parsed.kind === 'contact') this.values = contactValuesOf(this.doc)
     liveOfDoc.set(this.doc, this)
     this.doc.on('afterTransaction', LiveDocument.onAfterTransaction)
     this.doc.on('update', LiveDocument.onUpdate)
@@ -581,10 +587,18 @@ export class LiveDocument implements GateHost {
     const stateVector = Y.encodeStateVector(this.doc)
     const index = indexRowFor(this.name, this.doc, this.schema?.doc ?? null)
     const events = this.eventsOf(update, actor, refusals)
+    const history = this.valueChangesOf(actor)
     const started = performance.now()
     let appended: Promise<void>
     try {
-      appended = this.deps.backend.documents.append(this.name, update, index, events, this.fence)
+      appended = this.deps.backend.documents.append(
+        this.name,
+        update,
+        index,
+        events,
+        this.fence,
+        history,
+      )
     } catch (error) {
       appended = Promise.reject(error)
     }
@@ -674,6 +688,24 @@ export class LiveDocument implements GateHost {
     return derived.events.every((e) => wanted.has(e.type))
       ? derived.events
       : derived.events.filter((e) => wanted.has(e.type))
+  }
+
+  /**
+   * The value changes of a commit (which the document holds now), from the values of the commit
+   * before; like the facts, they move on here, and a failed commit reloads them from storage.
+   */
+  private valueChangesOf(actor: Actor | null): ValueChange[] | undefined {
+    if (this.values === null || this.parsed.kind !== 'contact') return undefined
+    const { values, changes } = valueChangesOf(
+      this.parsed.workspace,
+      this.parsed.id,
+      this.values,
+      this.doc,
+      actor,
+      Date.now(),
+    )
+    this.values = values
+    return changes.length === 0 ? undefined : changes
   }
 
   /**
