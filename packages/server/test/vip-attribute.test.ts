@@ -33,6 +33,7 @@ async function start(path: string): Promise<CardfileServer & { stop(): Promise<v
   const backend = createSqliteBackend({ path })
   const server = await createCardfileServer({
     backend,
+    autoCreateWorkspaces: 'advanced',
     auth: { secret: SECRET },
     port: 0,
     host: '127.0.0.1',
