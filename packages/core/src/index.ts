@@ -151,6 +151,9 @@ export type {
   CloseCode,
   CloseCodeName,
   HelloNotice,
+  ListInvalidation,
+  ListStateNotice,
+  ListSubscribeRequest,
   MessageType,
   PurgeNotice,
   RefusalNotice,
@@ -161,6 +164,10 @@ export {
   encodeAwarenessMessage,
   encodeDurableAck,
   encodeHello,
+  encodeListInvalidate,
+  encodeListState,
+  encodeListSubscribe,
+  encodeListUnsubscribe,
   encodePermissionDenied,
   encodePurge,
   encodeRefusal,
@@ -169,6 +176,10 @@ export {
   encodeSyncUpdate,
   readDurableAck,
   readHello,
+  readListInvalidate,
+  readListState,
+  readListSubscribe,
+  readListUnsubscribe,
   readPurge,
   readRefusal,
 } from './protocol'
@@ -178,5 +189,14 @@ export {
   tokenFromSubprotocols,
   tokenSubprotocols,
 } from './client/token-transport'
+export type { ListQuery, ListQueryKind } from './list-queries'
+export {
+  LIST_QUERY_ROLES,
+  listQueryContact,
+  listQueryKey,
+  listQueryPath,
+  mayReadList,
+  parseListQuery,
+} from './list-queries'
 export type { ApiEndpoint } from './client/http-api'
 export { apiFetch, apiJson, httpUrlOf } from './client/http-api'

@@ -55,6 +55,8 @@ import { Connection } from './sync/connection'
 import { DocumentRegistry } from './sync/document-registry'
 import type { HostedDocument } from './sync/document-registry'
 import { ClusterNode } from './cluster/cluster-node'
+import { ListHub } from './lists/list-hub'
+import { parseListChange } from './lists/list-change'
 import { DEFAULT_LIMITS } from './sync/limits'
 import type { ServerLimits } from './sync/limits'
 import type { CommitEvent } from './sync/live-document'
@@ -282,6 +284,26 @@ export async function createCardfileServer(
           logger,
           ...(options.ownerLeaseMs === undefined ? {} : { leaseMs: options.ownerLeaseMs }),
         })
+  // Live lists: a change is published by the instance that committed it and, with several
+  // instances, delivered by each when the bus hands it back (so every instance in one order).
+  const lists = new ListHub({
+    logger,
+    bus:
+      cluster === undefined
+        ? undefined
+        : {
+            publish: (change) =>
+              cluster.publishListChange(change.workspace, JSON.stringify(change)),
+          },
+  })
+  cluster?.listenToLists({
+    onListChange(workspace, json) {
+      const change = parseListChange(workspace, json)
+      if (change === null) logger.warn('an unreadable list change was dropped', {})
+      else lists.deliver(change)
+    },
+    onListResync: () => lists.invalidateAll(),
+  })
   const registry: DocumentRegistry = new DocumentRegistry({
     cluster,
     backend: options.backend,
@@ -291,6 +313,7 @@ export async function createCardfileServer(
     seedWorkspaces: options.seedWorkspaces ?? true,
     eventTypes,
     onEvents: () => pump?.poke(),
+    onListChange: (change) => lists.changed(change),
   })
   const extensionContext: ExtensionContext = {
     host: registry,
@@ -341,6 +364,8 @@ export async function createCardfileServer(
   }
   pump = startEventPump({ store: options.backend.events, consumers, ...leases })
   runner = startJobRunner({
+    onChange: (job) =>
+      lists.changed({ type: 'job', workspace: job.workspace, jobId: job.id, kind: job.kind }),
     store: options.backend.jobs,
     handlers: jobHandlers,
     ...leases,
@@ -364,7 +389,11 @@ export async function createCardfileServer(
       }),
     }),
     ready: () => !closing && options.backend.available() && (coordination.available?.() ?? true),
-    erasureHooks: extensionErasureHooks,
+    erasureHooks: [
+      ...extensionErasureHooks,
+      ({ workspace, contactId }) => lists.changed({ type: 'erased', workspace, contactId }),
+    ],
+    lists,
     erasureBarriers,
     coordination,
     logger,
@@ -387,6 +416,18 @@ export async function createCardfileServer(
   const handleMessage = (conn: Connection, live: HostedDocument, message: Uint8Array): void => {
     if (message[0] === MessageTypes.TokenRefresh) {
       renewToken(conn, message)
+      return
+    }
+    if (conn.extended && ListHub.handles(message)) {
+      try {
+        lists.receive(conn, message)
+      } catch (error) {
+        logger.debug('malformed list message, closing the connection', {
+          connectionId: conn.id,
+          ...errorContext(error),
+        })
+        conn.close(CloseCodes.BadRequest)
+      }
       return
     }
     try {
@@ -571,6 +612,7 @@ export async function createCardfileServer(
     connections.delete(conn)
     metrics.connections.set(connections.size)
     attached.get(conn)?.removeConnection(conn)
+    lists.drop(conn)
     attached.delete(conn)
   }
 

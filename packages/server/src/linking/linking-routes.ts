@@ -146,6 +146,7 @@ export function linkingRoutes(deps: LinkingRoutesDeps): HttpRequestHandler {
           at: Date.now(),
         }
         await links.putLink(record)
+        ctx.lists?.changed({ type: 'links', workspace, contactIds: [a, b] })
         sendJson(res, 200, { record })
         return true
       }
@@ -179,6 +180,7 @@ export function linkingRoutes(deps: LinkingRoutesDeps): HttpRequestHandler {
             'No manual link or unlink between these contacts',
           )
         }
+        ctx.lists?.changed({ type: 'links', workspace, contactIds: [a, b] })
         sendJson(res, 200, { removed })
         return true
       }

@@ -20,6 +20,7 @@ import type { ClusterHost, ClusterNode } from '../cluster/cluster-node'
 import { ReplicaDocument } from '../cluster/replica-document'
 import type { ReplicaDeps } from '../cluster/replica-document'
 import type { DocumentFence } from '../storage/document-owners'
+import type { ListChange } from '../lists/list-change'
 
 /** A loaded document: owned here, or followed from the instance that owns it. */
 export type HostedDocument = LiveDocument | ReplicaDocument
@@ -40,6 +41,8 @@ export interface DocumentRegistryOptions {
   readonly eventTypes?: ReadonlySet<DomainEventType>
   /** Called after a commit that wrote events (wakes the consumers). */
   readonly onEvents?: () => void
+  /** Called, in commit order, after a commit that may have changed a list kept live. */
+  readonly onListChange?: ((change: ListChange) => void) | undefined
   /** Seed a workspace's schema (platform attributes, default settings) when it is empty. */
   readonly seedWorkspaces: boolean
   /**
@@ -75,6 +78,7 @@ export class DocumentRegistry implements DocumentHost, ClusterHost {
       onCommit: options.onCommit,
       eventTypes: options.eventTypes ?? new Set(),
       onEvents: options.onEvents,
+      onListChange: options.onListChange,
       onIdle: (live) => this.onIdle(live),
     }
   }

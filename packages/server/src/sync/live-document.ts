@@ -32,6 +32,9 @@ import { eventsOfCommit, factsOf } from '../events/derive-events'
 import type { DocumentFacts } from '../events/derive-events'
 import type { DomainEventType, NewDomainEvent } from '../events/domain-event'
 import { dropUnintegrable } from './refused-residue'
+import { listChangeOfRows } from '../lists/list-change'
+import type { ListChange } from '../lists/list-change'
+import type { IndexRow } from '../storage/index-store'
 
 /** Transaction origin of loading a document from storage. */
 const LOAD_ORIGIN = Symbol('cardfile.load')
@@ -78,6 +81,11 @@ export interface LiveDocumentDeps {
   readonly eventTypes: ReadonlySet<DomainEventType>
   /** Called after a commit that wrote events. */
   readonly onEvents?: (() => void) | undefined
+  /**
+   * Called, in commit order, after a commit that may have changed a list clients keep live
+   * (absent: no list is kept live, and no index row is remembered between commits).
+   */
+  readonly onListChange?: ((change: ListChange) => void) | undefined
   /** Called when the last hold is released: the registry decides whether to unload. */
   readonly onIdle: (live: LiveDocument) => void
 }
@@ -194,6 +202,8 @@ export class LiveDocument implements GateHost {
   private schemaReader: SchemaDoc | null = null
   /** What the committed state says that events derive from (null: no event is wanted). */
   private facts: DocumentFacts | null = null
+  /** The index row as of the last commit handed to storage, for the list change of the next. */
+  private listRow: IndexRow | undefined = undefined
 
   constructor(
     readonly name: string,
@@ -220,6 +230,9 @@ export class LiveDocument implements GateHost {
     }
     for (const event of PROVIDER_EVENTS) this.doc._observers.delete(event)
     if (deps.eventTypes.size > 0) this.facts = factsOf(parsed, this.doc)
+    if (deps.onListChange !== undefined && parsed.kind !== 'schema') {
+      this.listRow = indexRowFor(name, this.doc, schema?.doc ?? null)
+    }
     liveOfDoc.set(this.doc, this)
     this.doc.on('afterTransaction', LiveDocument.onAfterTransaction)
     this.doc.on('update', LiveDocument.onUpdate)
@@ -581,6 +594,7 @@ export class LiveDocument implements GateHost {
     const stateVector = Y.encodeStateVector(this.doc)
     const index = indexRowFor(this.name, this.doc, this.schema?.doc ?? null)
     const events = this.eventsOf(update, actor, refusals)
+    const listChange = this.listChangeOf(index)
     const started = performance.now()
     let appended: Promise<void>
     try {
@@ -624,6 +638,7 @@ export class LiveDocument implements GateHost {
           }
           this.scheduleRelay()
           if (events.length > 0) this.deps.onEvents?.()
+          if (listChange !== null) this.deps.onListChange?.(listChange)
           try {
             this.deps.onCommit?.({ docName: this.name, update, actor, refusals })
           } catch (error) {
@@ -647,6 +662,18 @@ export class LiveDocument implements GateHost {
       if (this.holds <= 0) this.deps.onIdle(this)
     })
     return done
+  }
+
+  /**
+   * The list change of a commit whose index row is `index`, from the row of the commit before
+   * (moved on here, in the order commits are handed to storage, like the facts).
+   */
+  private listChangeOf(index: IndexRow | undefined): ListChange | null {
+    if (this.deps.onListChange === undefined) return null
+    if (this.parsed.kind === 'schema') return { type: 'schema', workspace: this.parsed.workspace }
+    const before = this.listRow
+    this.listRow = index
+    return listChangeOfRows(before, index)
   }
 
   /**

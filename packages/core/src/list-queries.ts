@@ -1,0 +1,183 @@
+import { isValidId } from './document-layout'
+import type { Role } from './types'
+
+/*
+ * The list queries a client can subscribe to over its websocket (see PROTOCOL.md, *Live
+ * lists*), once for both ends: what each one is, which roles may read it (the same as the HTTP
+ * route that answers it), and its canonical key (one cache entry and one subscription per key).
+ */
+
+/**
+ * A list a client may keep live. Every query is scoped to the workspace of the connection's
+ * token; each names the HTTP route that answers it (see {@link listQueryPath}).
+ *
+ * @example
+ * const queue: ListQuery = { kind: 'queue', team: 'billing' }
+ * const history: ListQuery = { kind: 'history', contactId: 'c1' }
+ */
+export type ListQuery =
+  /** A team's queue (open conversations by priority); `team` null: the unassigned queue. */
+  | { readonly kind: 'queue'; readonly team: string | null }
+  /** The conversations of one contact, newest first. */
+  | { readonly kind: 'conversations'; readonly contactId: string }
+  /** Contacts, optionally only VIPs (or only non-VIPs). */
+  | { readonly kind: 'contacts'; readonly vip?: boolean }
+  /** The VIP group (empty while VIP is off). */
+  | { readonly kind: 'vip' }
+  /** The contacts linked to one contact, with the records that shaped the group. */
+  | { readonly kind: 'linked'; readonly contactId: string }
+  /** Every conversation of a contact's linked group (cross-channel history). */
+  | { readonly kind: 'history'; readonly contactId: string }
+  /** Who linked and unlinked a contact. */
+  | { readonly kind: 'links-log'; readonly contactId: string }
+  /** The deleted-contacts log (admins). */
+  | { readonly kind: 'deleted-contacts' }
+  /** One background job's progress (an export, a re-link). */
+  | { readonly kind: 'job'; readonly jobId: string }
+  /** A contact's CRM status (last lookup, pending write-backs, connection state). */
+  | { readonly kind: 'crm-status'; readonly contactId: string }
+
+/** The kinds of list query there are. */
+export type ListQueryKind = ListQuery['kind']
+
+/** Which roles may read each list: the roles its HTTP route admits. */
+export const LIST_QUERY_ROLES: { readonly [K in ListQueryKind]: readonly Role[] } = {
+  queue: ['admin', 'agent'],
+  conversations: ['admin', 'agent'],
+  contacts: ['admin', 'agent'],
+  vip: ['admin', 'agent'],
+  linked: ['admin', 'agent'],
+  history: ['admin', 'agent'],
+  'links-log': ['admin', 'agent'],
+  'deleted-contacts': ['admin'],
+  job: ['admin', 'agent'],
+  'crm-status': ['admin', 'agent'],
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value)
+
+const idOrNull = (value: unknown): string | null =>
+  typeof value === 'string' && isValidId(value) ? value : null
+
+/** Longest team name a queue query may carry (team names are free text). */
+const MAX_TEAM_LENGTH = 128
+
+/**
+ * Reads a list query from untrusted JSON: null when it is not one (unknown kind, missing or
+ * malformed id, extra nonsense is ignored).
+ *
+ * @example
+ * parseListQuery({ kind: 'linked', contactId: 'c1' }) // { kind: 'linked', contactId: 'c1' }
+ * parseListQuery({ kind: 'linked' }) // null
+ */
+export function parseListQuery(value: unknown): ListQuery | null {
+  if (!isRecord(value)) return null
+  switch (value.kind) {
+    case 'queue': {
+      const team = value.team
+      if (team === null || team === undefined) return { kind: 'queue', team: null }
+      if (typeof team !== 'string' || team.length > MAX_TEAM_LENGTH) return null
+      return { kind: 'queue', team: team === '' ? null : team }
+    }
+    case 'contacts': {
+      const vip = value.vip
+      if (vip === undefined || vip === null) return { kind: 'contacts' }
+      return typeof vip === 'boolean' ? { kind: 'contacts', vip } : null
+    }
+    case 'vip':
+      return { kind: 'vip' }
+    case 'deleted-contacts':
+      return { kind: 'deleted-contacts' }
+    case 'job': {
+      const jobId = idOrNull(value.jobId)
+      return jobId === null ? null : { kind: 'job', jobId }
+    }
+    case 'conversations':
+    case 'linked':
+    case 'history':
+    case 'links-log':
+    case 'crm-status': {
+      const contactId = idOrNull(value.contactId)
+      return contactId === null ? null : { kind: value.kind, contactId }
+    }
+    default:
+      return null
+  }
+}
+
+/**
+ * The canonical key of a query: equal queries have equal keys, whatever the order of their
+ * fields. Caches and subscriptions are kept per key.
+ *
+ * @example
+ * listQueryKey({ kind: 'queue', team: 'billing' }) // 'queue:"billing"'
+ */
+export function listQueryKey(query: ListQuery): string {
+  switch (query.kind) {
+    case 'queue':
+      return `queue:${JSON.stringify(query.team)}`
+    case 'contacts':
+      return `contacts:${query.vip === undefined ? '' : String(query.vip)}`
+    case 'vip':
+    case 'deleted-contacts':
+      return query.kind
+    case 'job':
+      return `job:${query.jobId}`
+    default:
+      return `${query.kind}:${query.contactId}`
+  }
+}
+
+/**
+ * Whether `role` may read `query` (the role check of the route that answers it).
+ *
+ * @example
+ * mayReadList('agent', { kind: 'deleted-contacts' }) // false
+ */
+export function mayReadList(role: Role, query: ListQuery): boolean {
+  return LIST_QUERY_ROLES[query.kind].includes(role)
+}
+
+/**
+ * The contact a query is about, if any: its subscription ends when that contact is deleted.
+ *
+ * @example
+ * listQueryContact({ kind: 'history', contactId: 'c1' }) // 'c1'
+ */
+export function listQueryContact(query: ListQuery): string | null {
+  return 'contactId' in query ? query.contactId : null
+}
+
+/**
+ * The HTTP route (relative to `/api/<workspace>`, without paging parameters) that answers a
+ * query.
+ *
+ * @example
+ * listQueryPath({ kind: 'queue', team: 'billing' }) // '/queue?team=billing'
+ */
+export function listQueryPath(query: ListQuery): string {
+  const enc = encodeURIComponent
+  switch (query.kind) {
+    case 'queue':
+      return query.team === null ? '/queue' : `/queue?team=${enc(query.team)}`
+    case 'conversations':
+      return `/conversations?contactId=${enc(query.contactId)}`
+    case 'contacts':
+      return query.vip === undefined ? '/contacts' : `/contacts?vip=${String(query.vip)}`
+    case 'vip':
+      return '/groups/vip'
+    case 'linked':
+      return `/contacts/${enc(query.contactId)}/linked`
+    case 'history':
+      return `/contacts/${enc(query.contactId)}/history`
+    case 'links-log':
+      return `/contacts/${enc(query.contactId)}/links/log`
+    case 'deleted-contacts':
+      return '/deleted-contacts'
+    case 'job':
+      return `/jobs/${enc(query.jobId)}`
+    case 'crm-status':
+      return `/contacts/${enc(query.contactId)}/crm`
+  }
+}
