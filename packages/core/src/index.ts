@@ -198,5 +198,13 @@ export {
   mayReadList,
   parseListQuery,
 } from './list-queries'
+export type { ListChannel, ListPushState, ListSubscriptionHandlers } from './client/list-channel'
+export type { ListState, ListStoreOptions, VisibilitySource } from './client/list-store'
+export {
+  DEFAULT_LIST_POLL_MS,
+  ListStore,
+  MAX_LIST_PAGE,
+  documentVisibility,
+} from './client/list-store'
 export type { ApiEndpoint } from './client/http-api'
 export { apiFetch, apiJson, httpUrlOf } from './client/http-api'
