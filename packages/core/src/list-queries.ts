@@ -32,8 +32,10 @@ export type ListQuery =
   | { readonly kind: 'links-log'; readonly contactId: string }
   /** The deleted-contacts log (admins). */
   | { readonly kind: 'deleted-contacts' }
-  /** One background job's progress (an export, a re-link). */
+  /** One background job's progress (a re-link; any job kind `GET /jobs/<id>` shows). */
   | { readonly kind: 'job'; readonly jobId: string }
+  /** One export's progress (admins). */
+  | { readonly kind: 'export'; readonly jobId: string }
   /** A contact's CRM status (last lookup, pending write-backs, connection state). */
   | { readonly kind: 'crm-status'; readonly contactId: string }
 
@@ -51,6 +53,7 @@ export const LIST_QUERY_ROLES: { readonly [K in ListQueryKind]: readonly Role[] 
   'links-log': ['admin', 'agent'],
   'deleted-contacts': ['admin'],
   job: ['admin', 'agent'],
+  export: ['admin'],
   'crm-status': ['admin', 'agent'],
 }
 
@@ -89,9 +92,10 @@ export function parseListQuery(value: unknown): ListQuery | null {
       return { kind: 'vip' }
     case 'deleted-contacts':
       return { kind: 'deleted-contacts' }
-    case 'job': {
+    case 'job':
+    case 'export': {
       const jobId = idOrNull(value.jobId)
-      return jobId === null ? null : { kind: 'job', jobId }
+      return jobId === null ? null : { kind: value.kind, jobId }
     }
     case 'conversations':
     case 'linked':
@@ -123,7 +127,8 @@ export function listQueryKey(query: ListQuery): string {
     case 'deleted-contacts':
       return query.kind
     case 'job':
-      return `job:${query.jobId}`
+    case 'export':
+      return `${query.kind}:${query.jobId}`
     default:
       return `${query.kind}:${query.contactId}`
   }
@@ -177,6 +182,8 @@ export function listQueryPath(query: ListQuery): string {
       return '/deleted-contacts'
     case 'job':
       return `/jobs/${enc(query.jobId)}`
+    case 'export':
+      return `/exports/${enc(query.jobId)}`
     case 'crm-status':
       return `/contacts/${enc(query.contactId)}/crm`
   }

@@ -38,7 +38,7 @@ export { useExport } from './use-export'
 export type { CrmConnection } from './crm-connection'
 export type { CrmLookupOutcome, CrmStatus, CrmStatusResult } from './use-crm-status'
 export { useCrmStatus } from './use-crm-status'
-export type { LiveListOptions, LiveListResult } from './use-polled-pages'
+export type { LiveListOptions, LiveListResult } from './use-live-list'
 export type { ContactLinkRecord, LinkedContactsResult } from './use-linked-contacts'
 export { useLinkedContacts } from './use-linked-contacts'
 export type {

@@ -125,6 +125,7 @@ export function affectsList(query: ListQuery, change: ListChange): boolean {
     case 'deleted-contacts':
       return change.type === 'erased'
     case 'job':
+    case 'export':
       return change.type === 'job' && change.jobId === query.jobId
     case 'crm-status':
       return (
