@@ -30,6 +30,8 @@ export type ListChange =
   | { readonly type: 'links'; readonly workspace: string; readonly contactIds: readonly string[] }
   /** A contact and its conversations were erased. */
   | { readonly type: 'erased'; readonly workspace: string; readonly contactId: string }
+  /** The workspace's CRM connection was configured, switched on or off. */
+  | { readonly type: 'crm'; readonly workspace: string }
   /** A background job changed state or progress. */
   | {
       readonly type: 'job'
@@ -131,6 +133,7 @@ export function affectsList(query: ListQuery, change: ListChange): boolean {
       return (
         (change.type === 'contact' && change.id === query.contactId) ||
         (change.type === 'job' && change.kind.startsWith('crm')) ||
+        change.type === 'crm' ||
         change.type === 'schema'
       )
   }
@@ -142,6 +145,7 @@ const CHANGE_TYPES: ReadonlySet<string> = new Set([
   'schema',
   'links',
   'erased',
+  'crm',
   'job',
 ])
 
