@@ -65,3 +65,39 @@ describe("the SDK's list store, live", () => {
     stop()
   })
 })
+
+describe('paging a live queue while its rows move', () => {
+  it('shows every conversation once, in queue order, when rows move across the page being read', async () => {
+    h = await startHarness()
+    const ids: string[] = []
+    for (let i = 0; i < 5; i++) {
+      const started = await h.inbound({ channel: 'sms', platformUserId: `+1415555010${i}` })
+      ids.push(started.conversationId)
+    }
+    const [c0, c1, c2, c3, c4] = ids as [string, string, string, string, string]
+    const viewer = await h.client('agent', 'viewer')
+    const lists = viewer.lists()
+    const queue: ListQuery = { kind: 'queue', team: null }
+    const rowIds = () => lists.state<{ id: string }>(queue, 2).items.map((r) => r.id)
+    const stop = lists.observe(queue, 2, () => undefined)
+    await expect.poll(() => lists.state(queue, 2).push).toBe('active')
+    await expect.poll(rowIds).toEqual([c0, c1])
+
+    const priority = (id: string, value: number) =>
+      h.server.host.transact(
+        `acme/conversation/${id}`,
+        { userId: 'router', role: 'system' },
+        (doc) => doc.getMap('meta').set('priority', value),
+      )
+    // c4 jumps ahead of the page already read, c1 falls behind the cursor: a plain keyset walk
+    // would skip c4 and show c1 twice.
+    await priority(c4, 10)
+    await priority(c1, -10)
+    lists.loadMore(queue, 2)
+    await expect.poll(rowIds).toEqual([c4, c0, c2, c3])
+    lists.loadMore(queue, 2)
+    await expect.poll(rowIds).toEqual([c4, c0, c2, c3, c1])
+    expect(lists.state(queue, 2).hasMore).toBe(false)
+    stop()
+  })
+})

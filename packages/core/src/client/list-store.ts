@@ -92,6 +92,8 @@ interface Entry {
   again: boolean
   /** Changed while hidden (or never fetched): fetch once visible. */
   stale: boolean
+  /** A further page was asked for while a fetch from the start was under way. */
+  moreAfterReload: boolean
   pollTimer: ReturnType<typeof setTimeout> | null
   waitTimer: ReturnType<typeof setTimeout> | null
   gcTimer: ReturnType<typeof setTimeout> | null
@@ -231,7 +233,13 @@ export class ListStore {
   /** Loads the next page of a list (nothing when there is none or a page is loading). */
   loadMore(query: ListQuery, pageSize: number): void {
     const entry = this.entries.get(ListStore.keyOf(query, clampPage(pageSize)))
-    if (entry === undefined || entry.next === null || entry.state.loading) return
+    if (entry === undefined) return
+    if (entry.reloading) {
+      // The cursor is about to be replaced: the next page is asked for after the new one.
+      entry.moreAfterReload = true
+      return
+    }
+    if (entry.next === null || entry.state.loading) return
     const generation = entry.generation
     const cursor = entry.next
     this.set(entry, { loading: true, error: null })
@@ -294,6 +302,7 @@ export class ListStore {
         reloading: false,
         again: false,
         stale: true,
+        moreAfterReload: false,
         pollTimer: null,
         waitTimer: null,
         gcTimer: null,
@@ -469,6 +478,10 @@ export class ListStore {
           entry.again = false
           if (entry.listeners.size > 0) this.fetchIfVisible(entry)
           else entry.stale = true
+        }
+        if (entry.moreAfterReload && !entry.reloading) {
+          entry.moreAfterReload = false
+          this.loadMore(entry.query, entry.pageSize)
         }
       })
   }
