@@ -1,5 +1,5 @@
 import { isValidId } from './document-layout'
-import type { Role } from './types'
+import type { ConversationStatus, Role } from './types'
 
 /*
  * The list queries a client can subscribe to over its websocket (see PROTOCOL.md, *Live
@@ -18,8 +18,17 @@ import type { Role } from './types'
 export type ListQuery =
   /** A team's queue (open conversations by priority); `team` null: the unassigned queue. */
   | { readonly kind: 'queue'; readonly team: string | null }
-  /** The conversations of one contact, newest first. */
-  | { readonly kind: 'conversations'; readonly contactId: string }
+  /**
+   * Conversations filtered by contact, team (null: routed to no team) and status; newest first
+   * for a contact, by priority otherwise (`order` overrides). Fields left out do not filter.
+   */
+  | {
+      readonly kind: 'conversations'
+      readonly contactId?: string
+      readonly team?: string | null
+      readonly status?: readonly ConversationStatus[]
+      readonly order?: 'priority' | 'newest'
+    }
   /** Contacts, optionally only VIPs (or only non-VIPs). */
   | { readonly kind: 'contacts'; readonly vip?: boolean }
   /** The VIP group (empty while VIP is off). */
@@ -64,7 +73,9 @@ const idOrNull = (value: unknown): string | null =>
   typeof value === 'string' && isValidId(value) ? value : null
 
 /** Longest team name a queue query may carry (team names are free text). */
-const MAX_TEAM_LENGTH = 128
+const MAX_TEAM_LENGTH = 64
+
+const STATUSES: readonly ConversationStatus[] = ['new', 'pending', 'resolved']
 
 /**
  * Reads a list query from untrusted JSON: null when it is not one (unknown kind, missing or
@@ -98,6 +109,7 @@ export function parseListQuery(value: unknown): ListQuery | null {
       return jobId === null ? null : { kind: value.kind, jobId }
     }
     case 'conversations':
+      return parseConversationsQuery(value)
     case 'linked':
     case 'history':
     case 'links-log':
@@ -108,6 +120,38 @@ export function parseListQuery(value: unknown): ListQuery | null {
     default:
       return null
   }
+}
+
+function parseConversationsQuery(value: Record<string, unknown>): ListQuery | null {
+  const query: {
+    kind: 'conversations'
+    contactId?: string
+    team?: string | null
+    status?: ConversationStatus[]
+    order?: 'priority' | 'newest'
+  } = { kind: 'conversations' }
+  if (value.contactId !== undefined) {
+    const contactId = idOrNull(value.contactId)
+    if (contactId === null) return null
+    query.contactId = contactId
+  }
+  if (value.team === null) query.team = null
+  else if (value.team !== undefined) {
+    if (typeof value.team !== 'string' || value.team.length > MAX_TEAM_LENGTH) return null
+    if (value.team !== '') query.team = value.team
+  }
+  if (value.status !== undefined) {
+    if (!Array.isArray(value.status) || value.status.length === 0) return null
+    const wanted = value.status as unknown[]
+    if (!wanted.every((s) => STATUSES.includes(s as ConversationStatus))) return null
+    // Canonical: in the catalogue's order, once each.
+    query.status = STATUSES.filter((s) => wanted.includes(s))
+  }
+  if (value.order !== undefined) {
+    if (value.order !== 'priority' && value.order !== 'newest') return null
+    query.order = value.order
+  }
+  return query
 }
 
 /**
@@ -126,10 +170,20 @@ export function listQueryKey(query: ListQuery): string {
     case 'vip':
     case 'deleted-contacts':
       return query.kind
+    case 'conversations':
+      return `conversations:${JSON.stringify([
+        query.contactId ?? '',
+        query.team === undefined ? '' : query.team,
+        query.status === undefined ? '' : STATUSES.filter((s) => query.status?.includes(s)),
+        query.order ?? '',
+      ])}`
     case 'job':
     case 'export':
       return `${query.kind}:${query.jobId}`
-    default:
+    case 'linked':
+    case 'history':
+    case 'links-log':
+    case 'crm-status':
       return `${query.kind}:${query.contactId}`
   }
 }
@@ -151,7 +205,7 @@ export function mayReadList(role: Role, query: ListQuery): boolean {
  * listQueryContact({ kind: 'history', contactId: 'c1' }) // 'c1'
  */
 export function listQueryContact(query: ListQuery): string | null {
-  return 'contactId' in query ? query.contactId : null
+  return 'contactId' in query ? (query.contactId ?? null) : null
 }
 
 /**
@@ -166,8 +220,16 @@ export function listQueryPath(query: ListQuery): string {
   switch (query.kind) {
     case 'queue':
       return query.team === null ? '/queue' : `/queue?team=${enc(query.team)}`
-    case 'conversations':
-      return `/conversations?contactId=${enc(query.contactId)}`
+    case 'conversations': {
+      const params = new URLSearchParams()
+      if (query.contactId !== undefined) params.set('contactId', query.contactId)
+      if (query.team === null) params.set('unassigned', 'true')
+      else if (query.team !== undefined) params.set('team', query.team)
+      if (query.status !== undefined) params.set('status', query.status.join(','))
+      if (query.order !== undefined) params.set('order', query.order)
+      const search = params.toString()
+      return search === '' ? '/conversations' : `/conversations?${search}`
+    }
     case 'contacts':
       return query.vip === undefined ? '/contacts' : `/contacts?vip=${String(query.vip)}`
     case 'vip':

@@ -1,4 +1,4 @@
-import type { ListQuery } from '@cardfile/core'
+import type { ConversationStatus, ListQuery } from '@cardfile/core'
 import type { IndexRow } from '../storage/index-store'
 
 /**
@@ -15,6 +15,8 @@ export type ListChange =
       readonly contactId: string
       /** The queues it was in before and is in now (null: the unassigned queue). */
       readonly teams: readonly (string | null)[]
+      /** Its status before and now (one entry when unchanged or new). */
+      readonly statuses: readonly ConversationStatus[]
     }
   /** A contact's index row changed. */
   | {
@@ -63,12 +65,17 @@ export function listChangeOfRows(
       previous === undefined || previous.team === after.team
         ? [after.team]
         : [previous.team, after.team]
+    const statuses =
+      previous === undefined || previous.status === after.status
+        ? [after.status]
+        : [previous.status, after.status]
     return {
       type: 'conversation',
       workspace: after.workspace,
       id: after.id,
       contactId: after.contactId,
       teams,
+      statuses,
     }
   }
   const vip =
@@ -92,11 +99,18 @@ export function affectsList(query: ListQuery, change: ListChange): boolean {
         change.type === 'erased' ||
         (change.type === 'conversation' && change.teams.includes(query.team))
       )
-    case 'conversations':
+    case 'conversations': {
+      if (change.type === 'erased') {
+        return query.contactId === undefined || change.contactId === query.contactId
+      }
+      if (change.type !== 'conversation') return false
+      const { contactId, team, status } = query
       return (
-        (change.type === 'conversation' || change.type === 'erased') &&
-        change.contactId === query.contactId
+        (contactId === undefined || change.contactId === contactId) &&
+        (team === undefined || change.teams.includes(team)) &&
+        (status === undefined || change.statuses.some((s) => status.includes(s)))
       )
+    }
     case 'contacts':
       return (
         change.type === 'erased' ||
