@@ -9,7 +9,7 @@
  *
  *   node --import tsx bench/src/live-lists.ts   (BENCH_AGENTS=200 BENCH_MESSAGES=20 BENCH_IDLE_MS=15000)
  */
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -173,17 +173,48 @@ async function waitUntil(check: () => boolean, timeout = 120_000): Promise<void>
   }
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'cardfile-live-lists-bench-'))
-const backend = createSqliteBackend({ path: join(dir, 'bench.db'), synchronous: 'normal' })
-const server = await createCardfileServer({
-  backend,
-  auth: { secret: SECRET },
-  port: 0,
-  host: '127.0.0.1',
-  logger: { warn: () => undefined },
-  httpHandler: httpApi(),
-  route: ({ channel }) => ({ team: channel, priority: 0 }),
-  limits: { maxUnauthenticatedSockets: 4096 },
+/**
+ * The server runs in its own process, as it would beside browsers: its event loop is not the
+ * one of the clients (the two still share this machine's cores).
+ */
+if (process.env.LIVE_LISTS_SERVER === '1') {
+  const dir = mkdtempSync(join(tmpdir(), 'cardfile-live-lists-bench-'))
+  const backend = createSqliteBackend({ path: join(dir, 'bench.db'), synchronous: 'normal' })
+  const server = await createCardfileServer({
+    backend,
+    auth: { secret: SECRET },
+    port: 0,
+    host: '127.0.0.1',
+    logger: { warn: () => undefined },
+    httpHandler: httpApi(),
+    route: ({ channel }) => ({ team: channel, priority: 0 }),
+    limits: { maxUnauthenticatedSockets: 4096 },
+  })
+  process.stdout.write(`${JSON.stringify({ url: server.url, wsUrl: server.wsUrl })}\n`)
+  // Runs until the parent closes its stdin.
+  process.stdin.resume()
+  await new Promise((resolve) => process.stdin.once('end', resolve))
+  await server.close()
+  await backend.close()
+  rmSync(dir, { recursive: true, force: true })
+  process.exit(0)
+}
+
+const child = spawn(
+  process.execPath,
+  ['--conditions=source', '--import', 'tsx', fileURLToPath(import.meta.url)],
+  { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, LIVE_LISTS_SERVER: '1' } },
+)
+const server = await new Promise<{ url: string; wsUrl: string }>((resolve, reject) => {
+  let out = ''
+  child.stdout.on('data', (chunk: Buffer) => {
+    out += chunk.toString()
+    const [line] = out.split('\n')
+    if (out.includes('\n') && line !== undefined) {
+      resolve(JSON.parse(line) as { url: string; wsUrl: string })
+    }
+  })
+  child.once('exit', () => reject(new Error('the server process exited')))
 })
 try {
   console.log(
@@ -212,7 +243,6 @@ try {
       `at most ${GOAL_REQUESTS_PER_MIN} request per idle agent per minute: ${push.requestsPerIdleAgentMinute <= GOAL_REQUESTS_PER_MIN ? 'met' : 'NOT met'} (${push.requestsPerIdleAgentMinute.toFixed(2)})`,
   )
 } finally {
-  await server.close()
-  await backend.close()
-  rmSync(dir, { recursive: true, force: true })
+  child.stdin.end()
+  await new Promise((resolve) => child.once('exit', resolve))
 }

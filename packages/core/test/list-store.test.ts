@@ -247,6 +247,24 @@ describe('the list store without push', () => {
     expect(server.requests).toHaveLength(3)
   })
 
+  it('keeps polling through a long outage in which every reconnect attempt fails', async () => {
+    vi.useFakeTimers()
+    const channel = new TestChannel()
+    const server = fakeServer(rows(1))
+    store = new ListStore({ workspace: 'demo', fetch: server.fetch, channel, pollMs: 10_000 })
+    store.observe(QUEUE, 50, () => undefined)
+    channel.activate()
+    await vi.advanceTimersByTimeAsync(0)
+    expect(server.requests).toHaveLength(1)
+    channel.drop()
+    // The socket retries every 3 s and fails: `lost` again each time.
+    for (let t = 0; t < 7; t++) {
+      await vi.advanceTimersByTimeAsync(3000)
+      for (const s of channel.live()) s.handlers.state('lost', null)
+    }
+    expect(server.requests).toHaveLength(3)
+  })
+
   it('polls a list the server refused to push, and never while hidden', async () => {
     vi.useFakeTimers()
     const channel = new TestChannel()

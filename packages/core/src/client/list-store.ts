@@ -383,7 +383,7 @@ export class ListStore {
       entry.pollTimer = null
       return
     }
-    this.set(entry, { push })
+    if (entry.state.push !== push) this.set(entry, { push })
     if (push === 'active') {
       if (entry.waitTimer !== null) clearTimeout(entry.waitTimer)
       entry.waitTimer = null
@@ -394,7 +394,9 @@ export class ListStore {
       entry.unsubscribe = null
       if (entry.stale) this.fetchIfVisible(entry)
     }
-    this.schedulePoll(entry)
+    // Each failed reconnect says `lost` again: a poll already counting down keeps its time, or a
+    // long outage would push it back forever.
+    if (push === 'active' || entry.pollTimer === null) this.schedulePoll(entry)
   }
 
   private invalidated(entry: Entry): void {
