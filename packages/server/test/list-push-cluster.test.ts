@@ -4,6 +4,7 @@ import type { TestCluster } from './cluster-harness'
 import { listSubscriber } from './list-push-helpers'
 import type { ListSubscriber } from './list-push-helpers'
 import { SYSTEM, connectSynced, fieldValue, makeToken, seedDemo } from './sync-helpers'
+import { httpApi } from '../src/http/create-http-api'
 
 const DOC = 'demo/contact/c1'
 
@@ -11,7 +12,7 @@ describe('live lists across instances', () => {
   let cluster: TestCluster
   const subscribers: ListSubscriber[] = []
   beforeEach(async () => {
-    cluster = await startCluster(2)
+    cluster = await startCluster(2, { httpHandler: httpApi({ onError: () => undefined }) })
     // Instance 0 loads c1 first, so it owns it: commits happen there.
     await seedDemo(cluster.instances[0]!.server)
   })
@@ -65,5 +66,37 @@ describe('live lists across instances', () => {
     } finally {
       writer.close()
     }
+  })
+
+  it('a deletion served by one instance ends the subscriptions of the contact on the other', async () => {
+    const [owner, other] = cluster.instances.map((i) => i.server)
+    const agent = await listSubscriber(
+      other!,
+      'demo',
+      await makeToken({ user: 'ana', role: 'agent' }),
+    )
+    const admin = await listSubscriber(
+      other!,
+      'demo',
+      await makeToken({ user: 'root', role: 'admin' }),
+    )
+    subscribers.push(agent, admin)
+    await agent.subscribe(1, { kind: 'linked', contactId: 'c1' })
+    await agent.subscribe(2, { kind: 'contacts' })
+    await admin.subscribe(1, { kind: 'deleted-contacts' })
+    const answer = await fetch(`${owner!.url}/api/demo/contacts/c1`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${await makeToken({ user: 'root', role: 'admin' })}` },
+    })
+    expect(answer.status).toBe(200)
+    await admin.waitFor(1)
+    await agent.waitFor(2)
+    await expect
+      .poll(() =>
+        agent.events.some(
+          (e) => e.kind === 'state' && e.notice.id === 1 && e.notice.state === 'ended',
+        ),
+      )
+      .toBe(true)
   })
 })
