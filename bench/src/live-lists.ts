@@ -14,6 +14,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import type { CardfileClient, ListQuery } from '@cardfile/core'
 
 // The packages are imported from their sources (the `source` export condition); re-run with it.
 if (!process.execArgv.some((a) => a.includes('conditions=source'))) {
@@ -29,8 +30,6 @@ const { ListStore, apiJson, createCardfileClient } = await import('@cardfile/cor
 const { createCardfileServer, httpApi, signToken } = await import('@cardfile/server')
 const { createSqliteBackend } = await import('@cardfile/server/sqlite')
 const { WebSocket } = await import('ws')
-type CardfileClient = import('@cardfile/core').CardfileClient
-type ListQuery = import('@cardfile/core').ListQuery
 
 const AGENTS = Number(process.env.BENCH_AGENTS ?? 200)
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 20)
