@@ -66,6 +66,28 @@ describe("the SDK's list store, live", () => {
   })
 })
 
+describe('a list across a lost connection', () => {
+  it('catches up on what changed while the connection was down, once it is back', async () => {
+    h = await startHarness()
+    const started = await h.inbound({ channel: 'sms', platformUserId: '+14155550100' })
+    const viewer = await h.client('agent', 'viewer')
+    const lists = viewer.lists()
+    const queue: ListQuery = { kind: 'queue', team: null }
+    const ids = () => lists.state<{ id: string }>(queue, 50).items.map((r) => r.id)
+    const stop = lists.observe(queue, 50, () => undefined)
+    await expect.poll(() => lists.state(queue, 50).push).toBe('active')
+    await expect.poll(ids).toEqual([started.conversationId])
+
+    viewer.disconnect()
+    await expect.poll(() => lists.state(queue, 50).push).toBe('lost')
+    const missed = await h.inbound({ channel: 'sms', platformUserId: '+14155550101' })
+    viewer.connect()
+    await expect.poll(() => lists.state(queue, 50).push).toBe('active')
+    await expect.poll(ids).toEqual([started.conversationId, missed.conversationId])
+    stop()
+  })
+})
+
 describe('paging a live queue while its rows move', () => {
   it('shows every conversation once, in queue order, when rows move across the page being read', async () => {
     h = await startHarness()
