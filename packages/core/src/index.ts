@@ -177,6 +177,7 @@ export {
   readDurableAck,
   readHello,
   readListInvalidate,
+  readListInvalidation,
   readListState,
   readListSubscribe,
   readListUnsubscribe,

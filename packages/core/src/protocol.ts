@@ -79,6 +79,12 @@ export interface ListSubscribeRequest {
  */
 export interface ListInvalidation {
   readonly ids: readonly number[]
+  /**
+   * The changed conversation's index row after the commit, when one of `ids` is a list of
+   * conversations (a queue, a conversations query): the client may show it at once, before the
+   * refetch that confirms the list.
+   */
+  readonly row?: unknown
 }
 
 /**
@@ -325,11 +331,19 @@ export function readListUnsubscribe(decoder: decoding.Decoder): number | null {
   return isRecord(parsed) && isSubscriptionId(parsed.id) ? parsed.id : null
 }
 
-/** Reads the payload of a 107 list invalidation (ids that are not numbers are dropped). */
+/** Reads the ids of a 107 list invalidation (ids that are not numbers are dropped). */
 export function readListInvalidate(decoder: decoding.Decoder): number[] {
+  return readListInvalidation(decoder).ids
+}
+
+/** Reads a 107 list invalidation: its ids and the row it carries (null when none). */
+export function readListInvalidation(decoder: decoding.Decoder): {
+  readonly ids: number[]
+  readonly row: unknown
+} {
   const parsed = readJson(decoder)
-  if (!isRecord(parsed) || !Array.isArray(parsed.ids)) return []
-  return parsed.ids.filter(isSubscriptionId)
+  if (!isRecord(parsed) || !Array.isArray(parsed.ids)) return { ids: [], row: null }
+  return { ids: parsed.ids.filter(isSubscriptionId), row: isRecord(parsed.row) ? parsed.row : null }
 }
 
 /** Reads the payload of a 108 list state notice, or null when unreadable. */

@@ -28,7 +28,7 @@ class TestChannel implements ListChannel {
     for (const s of this.live()) s.handlers.state('active', null)
   }
   invalidate() {
-    for (const s of this.live()) s.handlers.invalidated()
+    for (const s of this.live()) s.handlers.invalidated(null)
   }
   drop() {
     this.isOpen = false
@@ -146,6 +146,52 @@ describe('the list store', () => {
     expect(during.items).toHaveLength(3)
     await vi.waitFor(() => expect(store.state(QUEUE, 50).items).toHaveLength(4))
     expect(store.state(QUEUE, 50).answer).toMatchObject({ extra: 'x' })
+  })
+
+  it('shows a pushed conversation row at once, before the refetch answers, and keeps it', async () => {
+    const queue = { kind: 'queue', team: null } as const
+    const conv = (id: string, createdAt: number) => ({
+      id,
+      contactId: 'c1',
+      status: 'new',
+      team: null,
+      priority: 0,
+      createdAt,
+    })
+    let answer: unknown = { items: [conv('a', 1)], next: null }
+    let release: (() => void) | null = null
+    store = new ListStore({
+      workspace: 'demo',
+      channel,
+      visibility,
+      fetch: async () => {
+        const now = answer
+        await new Promise<void>((resolve) => (release = resolve))
+        return now
+      },
+    })
+    store.observe(queue, 50, () => undefined)
+    channel.activate()
+    await vi.waitFor(() => expect(release).not.toBeNull())
+    release!()
+    await vi.waitFor(() => expect(store.state(queue, 50).items).toHaveLength(1))
+    release = null
+    // A refetch is on its way (another change) when the row is pushed: the row shows at once.
+    channel.invalidate()
+    await vi.waitFor(() => expect(release).not.toBeNull())
+    const stale = release!
+    release = null
+    for (const s of channel.live()) s.handlers.invalidated(conv('b', 2))
+    expect(store.state<{ id: string }>(queue, 50).items.map((r) => r.id)).toEqual(['a', 'b'])
+    // That refetch answers from before the row's commit: the row stays shown.
+    answer = { items: [conv('a', 1), conv('b', 2)], next: null }
+    stale()
+    await vi.waitFor(() => expect(release).not.toBeNull())
+    expect(store.state<{ id: string }>(queue, 50).items.map((r) => r.id)).toEqual(['a', 'b'])
+    // And the refetch asked for with the row confirms it.
+    release!()
+    await vi.waitFor(() => expect(store.state(queue, 50).refreshing).toBe(false))
+    expect(store.state<{ id: string }>(queue, 50).items.map((r) => r.id)).toEqual(['a', 'b'])
   })
 
   it('coalesces invalidations that arrive during a fetch into one more fetch', async () => {

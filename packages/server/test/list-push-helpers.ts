@@ -2,7 +2,7 @@ import {
   MessageTypes,
   encodeListSubscribe,
   encodeListUnsubscribe,
-  readListInvalidate,
+  readListInvalidation,
   readListState,
   schemaDocName,
 } from '@cardfile/core'
@@ -13,7 +13,7 @@ import type { RawClient } from './sync-helpers'
 
 /** What a list subscriber heard, in arrival order. */
 export type ListEvent =
-  | { readonly kind: 'invalidate'; readonly ids: readonly number[] }
+  | { readonly kind: 'invalidate'; readonly ids: readonly number[]; readonly row: unknown }
   | { readonly kind: 'state'; readonly notice: ListStateNotice }
 
 /** A raw websocket client on a workspace's schema document that subscribes to lists. */
@@ -50,7 +50,8 @@ export async function listSubscriber(
     const decoder = decoding.createDecoder(new Uint8Array(data))
     const type = decoding.readVarUint(decoder)
     if (type === MessageTypes.ListInvalidate) {
-      events.push({ kind: 'invalidate', ids: readListInvalidate(decoder) })
+      const { ids, row } = readListInvalidation(decoder)
+      events.push({ kind: 'invalidate', ids, row })
     } else if (type === MessageTypes.ListState) {
       const notice = readListState(decoder)
       if (notice !== null) events.push({ kind: 'state', notice })

@@ -69,6 +69,16 @@ describe('live lists over the websocket', () => {
     await agent.waitFor(1, 2)
     expect(another.conversationId).not.toBe(started.conversationId)
     expect(agent.invalidated().slice(before)).not.toContain(4)
+    // The queue's invalidation carries the conversation's row; the contacts' does not.
+    const rows = agent.events.flatMap((e) => (e.kind === 'invalidate' ? [e] : []))
+    expect(rows.find((e) => e.ids.includes(1))?.row).toMatchObject({
+      id: started.conversationId,
+      contactId: started.contactId,
+      status: 'new',
+    })
+    expect(
+      rows.filter((e) => e.ids.length === 1 && e.ids[0] === 2).every((e) => e.row === null),
+    ).toBe(true)
   })
 
   it('pushes VIP marks and status changes in commit order', async () => {

@@ -5,7 +5,7 @@ import {
   MessageTypes,
   encodeListSubscribe,
   encodeListUnsubscribe,
-  readListInvalidate,
+  readListInvalidation,
   readListState,
 } from '../protocol'
 import type { DocumentReplica, ListSink } from './document-replica'
@@ -23,8 +23,11 @@ export type ListPushState =
 
 /** What a list subscription hears. */
 export interface ListSubscriptionHandlers {
-  /** A commit changed the list: fetch it again. */
-  invalidated(): void
+  /**
+   * A commit changed the list: fetch it again. `row` is the changed conversation's index row
+   * when the server sent it (lists of conversations), else null.
+   */
+  invalidated(row: unknown): void
   /** Push became available or unavailable; `error` for `refused` and `ended`. */
   state(state: ListPushState, error: CardfileError | null): void
 }
@@ -109,8 +112,8 @@ export class ReplicaListChannel implements ListChannel, ListSink {
 
   message(type: number, decoder: decoding.Decoder): void {
     if (type === MessageTypes.ListInvalidate) {
-      for (const id of readListInvalidate(decoder))
-        this.subscriptions.get(id)?.handlers.invalidated()
+      const { ids, row } = readListInvalidation(decoder)
+      for (const id of ids) this.subscriptions.get(id)?.handlers.invalidated(row)
       return
     }
     const notice = readListState(decoder)

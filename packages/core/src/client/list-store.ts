@@ -2,6 +2,7 @@ import { CardfileError, ErrorCodes } from '../errors'
 import { listQueryKey, listQueryPath } from '../list-queries'
 import type { ListQuery } from '../list-queries'
 import type { ListChannel, ListPushState } from './list-channel'
+import { applyConversationRow } from './list-deltas'
 
 /** Most items one request may ask for (the HTTP API's page limit). */
 export const MAX_LIST_PAGE = 200
@@ -94,6 +95,8 @@ interface Entry {
   stale: boolean
   /** A further page was asked for while a fetch from the start was under way. */
   moreAfterReload: boolean
+  /** Rows pushed while a fetch from the start was under way: its answer may predate them. */
+  rowsDuringReload: unknown[]
   pollTimer: ReturnType<typeof setTimeout> | null
   waitTimer: ReturnType<typeof setTimeout> | null
   gcTimer: ReturnType<typeof setTimeout> | null
@@ -303,6 +306,7 @@ export class ListStore {
         again: false,
         stale: true,
         moreAfterReload: false,
+        rowsDuringReload: [],
         pollTimer: null,
         waitTimer: null,
         gcTimer: null,
@@ -323,7 +327,10 @@ export class ListStore {
     if (channel !== null) {
       const wasOpen = channel.open()
       entry.unsubscribe = channel.subscribe(entry.query, {
-        invalidated: () => this.invalidated(entry),
+        invalidated: (row) => {
+          if (row !== null) this.applyRow(entry, row)
+          this.invalidated(entry)
+        },
         state: (push, error) => this.onPush(entry, push, error),
       })
       // On an open socket the subscription is active within a round trip: fetch then, once,
@@ -399,6 +406,15 @@ export class ListStore {
     if (push === 'active' || entry.pollTimer === null) this.schedulePoll(entry)
   }
 
+  /** Shows a pushed row at once; the refetch that follows confirms the list. */
+  private applyRow(entry: Entry, row: unknown): void {
+    if (entry.state.fetchedAt === 0 || entry.state.push === 'ended') return
+    const items = applyConversationRow(entry.query, entry.state.items, row, !entry.state.hasMore)
+    if (items === null) return
+    if (entry.reloading) entry.rowsDuringReload.push(row)
+    this.set(entry, { items })
+  }
+
   private invalidated(entry: Entry): void {
     entry.stale = true
     if (entry.listeners.size > 0) this.fetchIfVisible(entry)
@@ -449,8 +465,14 @@ export class ListStore {
       (answer) => {
         const page = pageOf(answer)
         entry.next = page.next
+        // Rows pushed meanwhile stay shown until the next fetch, which was asked for with them.
+        let items = page.items
+        for (const row of entry.rowsDuringReload) {
+          items = applyConversationRow(entry.query, items, row, page.next === null) ?? items
+        }
+        entry.rowsDuringReload = []
         this.set(entry, {
-          items: page.items,
+          items,
           answer,
           hasMore: page.next !== null,
           loading: false,
@@ -460,6 +482,7 @@ export class ListStore {
         })
       },
       (e: unknown) => {
+        entry.rowsDuringReload = []
         this.set(entry, { loading: false, refreshing: false, error: asError(e) })
         throw e
       },

@@ -1,5 +1,5 @@
 import type { ConversationStatus, ListQuery } from '@cardfile/core'
-import type { IndexRow } from '../storage/index-store'
+import type { ConversationIndexRow, IndexRow } from '../storage/index-store'
 
 /**
  * What one committed change means to the lists clients keep live. It carries ids and the
@@ -17,6 +17,8 @@ export type ListChange =
       readonly teams: readonly (string | null)[]
       /** Its status before and now (one entry when unchanged or new). */
       readonly statuses: readonly ConversationStatus[]
+      /** Its index row now: sent with the invalidation of lists that show conversation rows. */
+      readonly row: ConversationIndexRow
     }
   /** A contact's index row changed. */
   | {
@@ -76,6 +78,7 @@ export function listChangeOfRows(
       contactId: after.contactId,
       teams,
       statuses,
+      row: after,
     }
   }
   const vip =

@@ -162,6 +162,7 @@ export class ListHub {
         continue
       }
       const ids: number[] = []
+      let showsRows = false
       for (const [id, query] of subscriber.queries) {
         if (change.type === 'erased' && listQueryContact(query) === change.contactId) {
           subscriber.queries.delete(id)
@@ -175,9 +176,14 @@ export class ListHub {
           )
         } else if (affectsList(query, change)) {
           ids.push(id)
+          if (query.kind === 'queue' || query.kind === 'conversations') showsRows = true
         }
       }
-      if (ids.length > 0) subscriber.conn.send(encodeListInvalidate({ ids }))
+      if (ids.length === 0) continue
+      // The conversation's new row goes with it to lists that show such rows (which the role
+      // may read, or they would not be subscribed): the client shows it before its refetch.
+      const row = showsRows && change.type === 'conversation' ? change.row : undefined
+      subscriber.conn.send(encodeListInvalidate(row === undefined ? { ids } : { ids, row }))
     }
   }
 
