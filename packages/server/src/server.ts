@@ -9,10 +9,13 @@ import {
   CloseCodes,
   ErrorCodes,
   MessageTypes,
+  SchemaDoc,
+  capabilities,
   encodeHello,
   encodePermissionDenied,
   encodePurge,
   parseDocName,
+  schemaDocName,
   tokenFromSubprotocols,
 } from '@cardfile/core'
 import * as decoding from 'lib0/decoding'
@@ -288,6 +291,16 @@ export async function createCardfileServer(
   // instances, delivered by each when the bus hands it back (so every instance in one order).
   const lists = new ListHub({
     logger,
+    // The plan check of the CRM and export routes, read from the schema as they read it.
+    planAllows: (workspace, feature) =>
+      registry.read(schemaDocName(workspace), (doc) => {
+        const schema = new SchemaDoc(doc)
+        try {
+          return capabilities(schema.settings().plan)[feature]
+        } finally {
+          schema.destroy()
+        }
+      }),
     bus:
       cluster === undefined
         ? undefined

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
+import { SchemaDoc } from '@cardfile/core'
 import type { CardfileClient, Role } from '@cardfile/core'
 import { signToken } from '../src/tokens'
 import { SECRET, WS, startHarness } from './linking-harness'
@@ -249,6 +250,36 @@ describe('live lists never tell a client what it may not read', () => {
     await admin.waitFor(1)
     expect(agent.invalidated()).toEqual([])
     expect(bot.invalidated()).toEqual([])
+  })
+
+  it('refuses the CRM status and export lists on a plan without the CRM or exports', async () => {
+    h = await startHarness()
+    const a = await h!.inbound({ channel: 'whatsapp', platformUserId: '+14155550100' })
+    const admin = await subscriber('admin')
+    const agent = await subscriber('agent')
+    // The default plan has both: the lists are pushed.
+    expect((await agent.subscribe(1, { kind: 'crm-status', contactId: a.contactId })).state).toBe(
+      'active',
+    )
+    expect((await admin.subscribe(1, { kind: 'export', jobId: 'j1' })).state).toBe('active')
+    await h!.server.host.transact('acme/schema', { userId: 'ops', role: 'system' }, (doc) => {
+      const schema = new SchemaDoc(doc)
+      try {
+        schema.updateSettings({ plan: 'standard' })
+      } finally {
+        schema.destroy()
+      }
+    })
+    expect(await agent.subscribe(2, { kind: 'crm-status', contactId: a.contactId })).toMatchObject({
+      state: 'refused',
+      code: 'plan-lacks-feature',
+    })
+    expect(await admin.subscribe(2, { kind: 'export', jobId: 'j1' })).toMatchObject({
+      state: 'refused',
+      code: 'plan-lacks-feature',
+    })
+    // The agent may not read exports whatever the plan.
+    expect((await agent.subscribe(3, { kind: 'export', jobId: 'j1' })).code).toBe('forbidden')
   })
 
   it('sends nothing about another workspace', async () => {

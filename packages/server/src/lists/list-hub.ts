@@ -31,12 +31,27 @@ interface Subscriber {
   readonly conn: Connection
   readonly workspace: string
   readonly queries: Map<number, ListQuery>
+  /** Subscriptions waiting for the workspace's plan to be checked. */
+  readonly pending: Set<number>
+}
+
+/** Plan features some lists need, as their HTTP routes require them. */
+export type ListFeature = 'crm' | 'exports'
+
+const FEATURE_OF: Partial<Record<ListQuery['kind'], ListFeature>> = {
+  'crm-status': 'crm',
+  export: 'exports',
 }
 
 export interface ListHubOptions {
   readonly logger: Pick<ServerLogger, 'warn' | 'error'>
   /** Several instances: changes ride it and are delivered when it hands them back. */
   readonly bus?: ListChangeBus | undefined
+  /**
+   * Whether the workspace's plan has `feature` (the CRM, exports): lists whose route needs it
+   * are refused (`plan-lacks-feature`) on a plan without it. Absent: not checked.
+   */
+  readonly planAllows?: (workspace: string, feature: ListFeature) => Promise<boolean>
 }
 
 /**
@@ -83,6 +98,7 @@ export class ListHub {
       if (id === null) throw new Error('malformed list unsubscription')
       const subscriber = this.subscribers.get(conn)
       subscriber?.queries.delete(id)
+      subscriber?.pending.delete(id)
       if (subscriber !== undefined && subscriber.queries.size === 0) this.drop(conn)
       return
     }
@@ -102,18 +118,43 @@ export class ListHub {
     }
     let subscriber = this.subscribers.get(conn)
     if (subscriber === undefined) {
-      subscriber = { conn, workspace: actor.workspace, queries: new Map() }
+      subscriber = { conn, workspace: actor.workspace, queries: new Map(), pending: new Set() }
       this.subscribers.set(conn, subscriber)
       let set = this.byWorkspace.get(actor.workspace)
       if (set === undefined) this.byWorkspace.set(actor.workspace, (set = new Set()))
       set.add(subscriber)
     }
-    if (!subscriber.queries.has(request.id) && subscriber.queries.size >= MAX_LIST_SUBSCRIPTIONS) {
+    const held = subscriber.queries.size + subscriber.pending.size
+    if (!subscriber.queries.has(request.id) && held >= MAX_LIST_SUBSCRIPTIONS) {
       refuse(ErrorCodes.RateLimited, `At most ${MAX_LIST_SUBSCRIPTIONS} lists per connection`)
       return
     }
-    subscriber.queries.set(request.id, query)
-    conn.send(encodeListState({ id: request.id, state: 'active' }))
+    const feature = FEATURE_OF[query.kind]
+    const planAllows = this.options.planAllows
+    if (feature === undefined || planAllows === undefined) {
+      subscriber.queries.set(request.id, query)
+      conn.send(encodeListState({ id: request.id, state: 'active' }))
+      return
+    }
+    const waiting = subscriber
+    waiting.pending.add(request.id)
+    planAllows(actor.workspace, feature).then(
+      (allowed) => {
+        // Unsubscribed or gone meanwhile: nothing to answer.
+        if (!waiting.pending.delete(request.id) || conn.closed) return
+        if (!allowed) {
+          refuse(ErrorCodes.PlanLacksFeature, `The plan has no ${feature}`)
+          return
+        }
+        waiting.queries.set(request.id, query)
+        conn.send(encodeListState({ id: request.id, state: 'active' }))
+      },
+      (error: unknown) => {
+        if (!waiting.pending.delete(request.id) || conn.closed) return
+        this.options.logger.warn('a list subscription could not be checked', errorContext(error))
+        refuse(ErrorCodes.Unavailable, 'The workspace could not be read; subscribe again')
+      },
+    )
   }
 
   /** Forgets every subscription of `conn` (it closed). */
