@@ -1,10 +1,11 @@
-import type { ConversationStatus, IndexedContact, IndexedConversation } from '@cardfile/core'
+import type { IndexedContact, IndexedConversation } from '@cardfile/core'
 import type { Session } from './session'
 import { WORKSPACE } from './session'
 
 /**
- * The list endpoints of the HTTP API. Lists come from the server's index (a workspace's
- * contacts never ship to the browser as documents); each item is then opened live with hooks.
+ * The HTTP API beside the hooks. Lists come from the server's index through the live list
+ * hooks (a workspace's contacts never ship to the browser as documents); each item is then
+ * opened live with hooks.
  */
 
 /** A conversation as the queue endpoint lists it (core's shared index shape). */
@@ -42,35 +43,6 @@ export async function getJson<T>(session: Session, path: string): Promise<T> {
   return body as T
 }
 
-/** Every page of a paginated list (the demo's lists are short; a real inbox pages lazily). */
-async function all<T>(session: Session, path: string, query: URLSearchParams): Promise<T[]> {
-  const items: T[] = []
-  let cursor: string | null = null
-  do {
-    const q = new URLSearchParams(query)
-    q.set('limit', '200')
-    if (cursor !== null) q.set('cursor', cursor)
-    const page: PageBody<T> = await getJson<PageBody<T>>(session, `${path}?${q.toString()}`)
-    items.push(...page.items)
-    cursor = page.next
-  } while (cursor !== null && items.length < 1000)
-  return items
-}
-
-/**
- * Conversations in the given statuses, by priority (then oldest first); with `group`, only
- * those of the contacts in that group (`vip`).
- */
-export function listConversations(
-  session: Session,
-  statuses: readonly ConversationStatus[],
-  group?: 'vip',
-): Promise<ConversationRow[]> {
-  const query = new URLSearchParams({ status: statuses.join(','), order: 'priority' })
-  if (group !== undefined) query.set('group', group)
-  return all(session, 'conversations', query)
-}
-
 /**
  * A contact's newest conversation (any status), to open it from a contact list such as the VIP
  * group; null when it has none.
@@ -85,8 +57,4 @@ export async function newestConversation(
     `conversations?${query.toString()}`,
   )
   return page.items[0] ?? null
-}
-
-export function listContacts(session: Session): Promise<ContactRow[]> {
-  return all(session, 'contacts', new URLSearchParams())
 }

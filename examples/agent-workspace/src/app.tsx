@@ -10,7 +10,11 @@ import { WORKSPACE, createSession, saveUser, savedUser } from './session'
 import type { DemoUser, Session } from './session'
 import { websocketBase } from './server-url'
 
+/** How often a shown list is fetched while the server cannot push (five minutes). */
+const LIST_FALLBACK_POLL_MS = 5 * 60_000
+
 /** Signed out: the sign-in page. Signed in: the workspace, with its own client per user. */
+
 export function App() {
   const [user, setUser] = useState<DemoUser | null>(savedUser)
   const signIn = (next: DemoUser): void => {
@@ -44,6 +48,8 @@ function SignedIn({ user, onSignOut }: { user: DemoUser; onSignOut: () => void }
       role: user.role,
       onBeforeUnload: true,
       connect: navigator.onLine,
+      // Lists are pushed by the server; polling is only the fallback while push is down.
+      listPollMs: LIST_FALLBACK_POLL_MS,
     })
     // Follow the browser's network state: edits keep working offline and sync on return.
     const offline = (): void => next.disconnect()

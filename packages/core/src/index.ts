@@ -152,6 +152,9 @@ export type {
   CloseCode,
   CloseCodeName,
   HelloNotice,
+  ListInvalidation,
+  ListStateNotice,
+  ListSubscribeRequest,
   MessageType,
   PurgeNotice,
   RefusalNotice,
@@ -162,6 +165,10 @@ export {
   encodeAwarenessMessage,
   encodeDurableAck,
   encodeHello,
+  encodeListInvalidate,
+  encodeListState,
+  encodeListSubscribe,
+  encodeListUnsubscribe,
   encodePermissionDenied,
   encodePurge,
   encodeRefusal,
@@ -170,6 +177,11 @@ export {
   encodeSyncUpdate,
   readDurableAck,
   readHello,
+  readListInvalidate,
+  readListInvalidation,
+  readListState,
+  readListSubscribe,
+  readListUnsubscribe,
   readPurge,
   readRefusal,
 } from './protocol'
@@ -179,5 +191,22 @@ export {
   tokenFromSubprotocols,
   tokenSubprotocols,
 } from './client/token-transport'
+export type { ListQuery, ListQueryKind } from './list-queries'
+export {
+  LIST_QUERY_ROLES,
+  listQueryContact,
+  listQueryKey,
+  listQueryPath,
+  mayReadList,
+  parseListQuery,
+} from './list-queries'
+export type { ListChannel, ListPushState, ListSubscriptionHandlers } from './client/list-channel'
+export type { ListState, ListStoreOptions, VisibilitySource } from './client/list-store'
+export {
+  DEFAULT_LIST_POLL_MS,
+  ListStore,
+  MAX_LIST_PAGE,
+  documentVisibility,
+} from './client/list-store'
 export type { ApiEndpoint } from './client/http-api'
 export { apiFetch, apiJson, httpUrlOf } from './client/http-api'

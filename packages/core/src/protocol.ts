@@ -5,6 +5,8 @@ import * as syncProtocol from 'y-protocols/sync'
 import type * as Y from 'yjs'
 import { ErrorCodes, isErrorCode } from './errors'
 import type { ErrorCode } from './errors'
+import { parseListQuery } from './list-queries'
+import type { ListQuery } from './list-queries'
 
 /*
  * The wire protocol, once, for both ends: message types, close codes with their reasons, and
@@ -29,6 +31,14 @@ export const MessageTypes = {
   Hello: 103,
   /** Client to server: a fresh token for the open connection. */
   TokenRefresh: 104,
+  /** Client to server: keep a list query live on this connection. */
+  ListSubscribe: 105,
+  /** Client to server: stop keeping a list query live. */
+  ListUnsubscribe: 106,
+  /** Server to client: a commit changed what these subscribed queries return. */
+  ListInvalidate: 107,
+  /** Server to client: a subscription is active, refused or ended. */
+  ListState: 108,
 } as const
 
 export type MessageType = (typeof MessageTypes)[keyof typeof MessageTypes]
@@ -54,6 +64,40 @@ export interface PurgeNotice {
 export interface HelloNotice {
   /** The storage's generation id (see `Storage.generation`). */
   readonly generation: string
+}
+
+/** The JSON payload of a list subscription (type 105). */
+export interface ListSubscribeRequest {
+  /** Chosen by the client, unique among its subscriptions on this connection. */
+  readonly id: number
+  readonly query: ListQuery
+}
+
+/**
+ * The JSON payload of a list invalidation (type 107): the subscriptions of this connection
+ * whose query one commit changed. Sent in commit order; the client refetches them.
+ */
+export interface ListInvalidation {
+  readonly ids: readonly number[]
+  /**
+   * The changed conversation's index row after the commit, when one of `ids` is a list of
+   * conversations (a queue, a conversations query): the client may show it at once, before the
+   * refetch that confirms the list.
+   */
+  readonly row?: unknown
+}
+
+/**
+ * The JSON payload of a list state notice (type 108). `active`: the subscription is in place
+ * and every later commit that changes the list is announced (fetch now). `refused`: it was
+ * never set up (`code` says why: forbidden, bad-request, rate-limited). `ended`: it was
+ * dropped (`deleted`: the contact it was about was deleted).
+ */
+export interface ListStateNotice {
+  readonly id: number
+  readonly state: 'active' | 'refused' | 'ended'
+  readonly code?: ErrorCode
+  readonly message?: string
 }
 
 /** A message of `type` whose payload is `bytes` as a varUint8Array. */
@@ -130,6 +174,26 @@ export function encodePurge(notice: PurgeNotice): Uint8Array {
  */
 export function encodeHello(notice: HelloNotice): Uint8Array {
   return jsonMessage(MessageTypes.Hello, notice)
+}
+
+/** A list subscription (type 105), client to server. */
+export function encodeListSubscribe(request: ListSubscribeRequest): Uint8Array {
+  return jsonMessage(MessageTypes.ListSubscribe, request)
+}
+
+/** The end of a list subscription (type 106), client to server. */
+export function encodeListUnsubscribe(id: number): Uint8Array {
+  return jsonMessage(MessageTypes.ListUnsubscribe, { id })
+}
+
+/** A list invalidation (type 107), server to client. */
+export function encodeListInvalidate(invalidation: ListInvalidation): Uint8Array {
+  return jsonMessage(MessageTypes.ListInvalidate, invalidation)
+}
+
+/** A list state notice (type 108), server to client. */
+export function encodeListState(notice: ListStateNotice): Uint8Array {
+  return jsonMessage(MessageTypes.ListState, notice)
 }
 
 /**
@@ -237,4 +301,63 @@ export function readHello(decoder: decoding.Decoder): string | null {
     // fall through: an unreadable hello names no generation
   }
   return null
+}
+
+const isSubscriptionId = (value: unknown): value is number =>
+  typeof value === 'number' && Number.isSafeInteger(value) && value >= 0
+
+const readJson = (decoder: decoding.Decoder): unknown => {
+  try {
+    return JSON.parse(decoding.readVarString(decoder))
+  } catch {
+    return null
+  }
+}
+
+/**
+ * Reads the payload of a 105 list subscription: `query` is null when it is not a list query
+ * the protocol knows (the server refuses it by id), and the whole request null when it has no
+ * usable id.
+ */
+export function readListSubscribe(
+  decoder: decoding.Decoder,
+): { readonly id: number; readonly query: ListQuery | null } | null {
+  const parsed = readJson(decoder)
+  if (!isRecord(parsed) || !isSubscriptionId(parsed.id)) return null
+  return { id: parsed.id, query: parseListQuery(parsed.query) }
+}
+
+/** Reads the payload of a 106 list unsubscription: its id, or null when unreadable. */
+export function readListUnsubscribe(decoder: decoding.Decoder): number | null {
+  const parsed = readJson(decoder)
+  return isRecord(parsed) && isSubscriptionId(parsed.id) ? parsed.id : null
+}
+
+/** Reads the ids of a 107 list invalidation (ids that are not numbers are dropped). */
+export function readListInvalidate(decoder: decoding.Decoder): number[] {
+  return readListInvalidation(decoder).ids
+}
+
+/** Reads a 107 list invalidation: its ids and the row it carries (null when none). */
+export function readListInvalidation(decoder: decoding.Decoder): {
+  readonly ids: number[]
+  readonly row: unknown
+} {
+  const parsed = readJson(decoder)
+  if (!isRecord(parsed) || !Array.isArray(parsed.ids)) return { ids: [], row: null }
+  return { ids: parsed.ids.filter(isSubscriptionId), row: isRecord(parsed.row) ? parsed.row : null }
+}
+
+/** Reads the payload of a 108 list state notice, or null when unreadable. */
+export function readListState(decoder: decoding.Decoder): ListStateNotice | null {
+  const parsed = readJson(decoder)
+  if (!isRecord(parsed) || !isSubscriptionId(parsed.id)) return null
+  const state = parsed.state
+  if (state !== 'active' && state !== 'refused' && state !== 'ended') return null
+  return {
+    id: parsed.id,
+    state,
+    ...(isErrorCode(parsed.code) ? { code: parsed.code } : {}),
+    ...(typeof parsed.message === 'string' ? { message: parsed.message } : {}),
+  }
 }

@@ -1,6 +1,6 @@
 import type { AttributeChange } from '@cardfile/core'
-import { useLiveList } from './use-polled-pages'
-import type { LiveListOptions, LiveListResult } from './use-polled-pages'
+import { useLiveList } from './use-live-list'
+import type { LiveListOptions, LiveListResult } from './use-live-list'
 
 /** What {@link useAttributeHistory} returns: the changes loaded so far, newest first. */
 export type AttributeHistoryResult = LiveListResult<AttributeChange>
@@ -9,8 +9,8 @@ export type AttributeHistoryResult = LiveListResult<AttributeChange>
  * The history of one value of a contact: every change of attribute `attributeId` (a custom or
  * platform attribute id, or `vip` for the VIP flag), newest first, each with who made it (a user
  * and their role, or the CRM, a bot or the system), when, and the value before and after. Pages
- * of `pageSize` (default 50) with `loadMore`; live by polling (`pollMs`, default 5 s) and at
- * once when the contact's document changes while this client has it open. Pass `null` as the
+ * of `pageSize` (default 50) with `loadMore`; kept live by the server, which pushes a change
+ * of the contact to every client showing its history. Pass `null` as the
  * attribute to load nothing (a closed disclosure). Admins and agents may read it.
  *
  * @example
@@ -35,13 +35,9 @@ export function useAttributeHistory(
   attributeId: string | null,
   options: LiveListOptions = {},
 ): AttributeHistoryResult {
-  const path =
-    attributeId === null
-      ? null
-      : `/contacts/${encodeURIComponent(contactId)}/history/values?attribute=${encodeURIComponent(attributeId)}`
-  const { answer: _answer, ...list } = useLiveList<AttributeChange>(path, {
-    ...options,
-    watchContact: contactId,
-  })
+  const { answer: _answer, ...list } = useLiveList<AttributeChange>(
+    attributeId === null ? null : { kind: 'value-history', contactId, attributeId },
+    options,
+  )
   return list
 }

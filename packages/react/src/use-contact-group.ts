@@ -1,5 +1,5 @@
-import { useLiveList } from './use-polled-pages'
-import type { LiveListOptions, LiveListResult } from './use-polled-pages'
+import { useLiveList } from './use-live-list'
+import type { LiveListOptions, LiveListResult } from './use-live-list'
 import type { IndexedContact } from '@cardfile/core'
 
 /** The contact groups there are; VIP is the first. */
@@ -18,9 +18,9 @@ interface GroupAnswer {
 }
 
 /**
- * The contacts of a group (`'vip'`: the VIP contacts), newest first, a page at a time. Live by
- * polling (`pollMs`, default 5 s), since membership changes on contacts the client does not
- * have open. For agents and admins.
+ * The contacts of a group (`'vip'`: the VIP contacts), newest first, a page at a time. Live:
+ * the server pushes every change of the group (a VIP mark by anyone, VIP switched off), so the
+ * list is fetched again only when it changed. For agents and admins.
  *
  * @example
  * function VipList() {
@@ -33,10 +33,7 @@ export function useContactGroup(
   group: ContactGroupName,
   options: LiveListOptions = {},
 ): ContactGroupResult {
-  const { answer, ...list } = useLiveList<IndexedContact, GroupAnswer>(
-    `/groups/${encodeURIComponent(group)}`,
-    options,
-  )
+  const { answer, ...list } = useLiveList<IndexedContact, GroupAnswer>({ kind: group }, options)
   // Unknown until the first answer: treated as enabled so a list does not flash "off".
   return { ...list, enabled: answer?.enabled ?? true }
 }

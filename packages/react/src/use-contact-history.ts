@@ -2,8 +2,8 @@ import { useEffect, useMemo, useRef, useState } from 'react'
 import { apiJson } from '@cardfile/core'
 import type { CardfileClient, IndexedContact, IndexedConversation } from '@cardfile/core'
 import { useCardfileClient } from './context'
-import { useLiveList } from './use-polled-pages'
-import type { LiveListOptions, LiveListResult } from './use-polled-pages'
+import { useLiveList } from './use-live-list'
+import type { LiveListOptions, LiveListResult } from './use-live-list'
 
 /** A row of the cross-channel history: the conversation and its contact's masked handle. */
 export interface HistoryConversation extends IndexedConversation {
@@ -62,9 +62,9 @@ async function membersOf(
 
 /**
  * A contact's cross-channel history: every conversation of every contact linked to it, newest
- * first, a page at a time, each row with its contact's masked handle (`hint`). Live by polling
- * (`pollMs`, default 5 s), at once when the contact's document changes while this client has it
- * open, and after links changed through {@link useContactLinks}. Open a conversation with
+ * first, a page at a time, each row with its contact's masked handle (`hint`). Live: the server
+ * pushes new conversations, status changes, links and unlinks by anyone, and links changed
+ * through {@link useContactLinks} refresh it at once. Open a conversation with
  * `client.conversation(id)` to read its messages.
  *
  * @example
@@ -84,8 +84,8 @@ export function useContactHistory(
 ): ContactHistoryResult {
   const client = useCardfileClient()
   const { answer, ...list } = useLiveList<IndexedConversation, HistoryAnswer>(
-    `/contacts/${encodeURIComponent(contactId)}/history`,
-    { ...options, watchContact: contactId, watchLinks: true },
+    { kind: 'history', contactId },
+    options,
   )
 
   // Handles do not change, so members are kept by id across answers and only the ones not

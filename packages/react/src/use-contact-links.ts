@@ -3,8 +3,8 @@ import { CardfileError, ErrorCodes, apiJson } from '@cardfile/core'
 import { useCardfileClient } from './context'
 import { linksChanged } from './link-events'
 import type { ContactLinkRecord } from './use-linked-contacts'
-import { useLiveList } from './use-polled-pages'
-import type { LiveListOptions, LiveListResult } from './use-polled-pages'
+import { useLiveList } from './use-live-list'
+import type { LiveListOptions, LiveListResult } from './use-live-list'
 
 /** One entry of the record of manual link changes: who linked, unlinked or reverted, when. */
 export interface ContactLinkLogEntry {
@@ -86,9 +86,8 @@ export function useContactLinks(
     () => false,
   )
   const { answer: _answer, ...log } = useLiveList<ContactLinkLogEntry>(
-    options.log === false ? null : `/contacts/${encodeURIComponent(contactId)}/links/log`,
-    // Changes made from either contact of a pair show in the log: refresh on every one.
-    { ...options, watchLinks: true },
+    options.log === false ? null : { kind: 'links-log', contactId },
+    options,
   )
   const [pending, setPending] = useState(0)
   const [error, setError] = useState<CardfileError | null>(null)

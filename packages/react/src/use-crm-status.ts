@@ -2,10 +2,10 @@ import { useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore
 import { CardfileError, ErrorCodes, apiJson, capabilities } from '@cardfile/core'
 import { contactAccess } from './access'
 import { useCardfileClient } from './context'
+import { useLiveList } from './use-live-list'
 import {
   connectionOfError,
   crmConnection,
-  loadCrmConnection,
   onCrmConnection,
   setCrmConnection,
 } from './crm-connection'
@@ -72,6 +72,11 @@ export interface CrmStatusResult extends CrmStatus {
   readonly lookupResult: CrmLookupOutcome | CardfileError | null
 }
 
+/** What `GET /api/<ws>/contacts/<id>/crm` says of the connection. */
+interface CrmStatusAnswer {
+  readonly connection?: { readonly configured?: unknown; readonly enabled?: unknown }
+}
+
 const isIdList = (value: unknown): value is string[] =>
   Array.isArray(value) && value.every((v) => typeof v === 'string')
 
@@ -129,14 +134,27 @@ export function useCrmStatus(contactId: string): CrmStatusResult {
     () => crmConnection(client),
     () => 'unknown' as const,
   )
-  // Read on every mount and contact, not cached for good: an admin may have just changed it.
-  // Asked once the server has confirmed the contact: offline there is no one to ask, and a
-  // contact opened offline asks when it first syncs.
+  // The connection is read from the contact's CRM status, a list the server pushes changes of
+  // (an admin switching the CRM on or off): asked once the server has confirmed the contact, so
+  // offline there is no one to ask, and a contact opened offline asks when it first syncs.
   const plan = status.plan
   const reachable = status.source === 'server'
+  const crm = useLiveList<never, CrmStatusAnswer>(
+    plan && reachable ? { kind: 'crm-status', contactId } : null,
+  )
+  const answered = crm.answer?.connection
+  const refused = crm.error
   useEffect(() => {
-    if (plan && reachable) void loadCrmConnection(client, contactId)
-  }, [client, contactId, plan, reachable])
+    if (answered !== undefined) {
+      setCrmConnection(
+        client,
+        answered.configured === true && answered.enabled === true ? 'on' : 'off',
+      )
+    } else if (refused !== null) {
+      const state = connectionOfError(refused)
+      if (state !== null) setCrmConnection(client, state)
+    }
+  }, [client, answered, refused])
 
   const [pending, setPending] = useState(0)
   const [lookupResult, setLookupResult] = useState<CrmLookupOutcome | CardfileError | null>(null)

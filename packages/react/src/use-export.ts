@@ -9,6 +9,7 @@ import {
 } from '@cardfile/core'
 import { schemaAccess } from './access'
 import { useCardfileClient } from './context'
+import { useLiveList } from './use-live-list'
 import { useDocumentSelector } from './use-document-selector'
 
 /** Where an export job stands. `removed`: its file held a contact deleted since. */
@@ -35,7 +36,11 @@ export type TimeBound = Date | number | string
 
 /** Options of {@link useExport}. */
 export interface UseExportOptions {
-  /** How often progress is polled while the job runs, in ms (default 500). */
+  /**
+   * Kept for compatibility and ignored: the server pushes every step of the job's progress.
+   *
+   * @deprecated Progress is pushed; set `listPollMs` on the client for the fallback.
+   */
   readonly pollMs?: number
 }
 
@@ -79,9 +84,8 @@ const asCardfileError = (e: unknown): CardfileError =>
  *   )
  * }
  */
-export function useExport(options: UseExportOptions = {}): ExportResult {
+export function useExport(_options: UseExportOptions = {}): ExportResult {
   const client = useCardfileClient()
-  const pollMs = options.pollMs ?? 500
   const canExport = useDocumentSelector(
     schemaAccess(client.workspace),
     (schema, c) =>
@@ -95,33 +99,20 @@ export function useExport(options: UseExportOptions = {}): ExportResult {
   jobRef.current = job
   const base = `/api/${encodeURIComponent(client.workspace)}/exports`
 
-  // Poll while the job runs; a new job or unmount stops the previous loop.
+  // Followed while it runs: the server pushes each step of its progress and its end.
   const jobId = job?.id ?? null
   const jobRunning = job?.status === 'running'
+  const live = useLiveList<never, { job: ExportJobInfo }>(
+    jobId !== null && jobRunning ? { kind: 'export', jobId } : null,
+  )
+  const liveJob = live.answer?.job ?? null
   useEffect(() => {
-    if (jobId === null || !jobRunning) return
-    let stopped = false
-    let timer: ReturnType<typeof setTimeout> | null = null
-    const poll = (): void => {
-      apiJson<{ job: ExportJobInfo }>(client, `${base}/${encodeURIComponent(jobId)}`).then(
-        (answer) => {
-          if (stopped) return
-          setJob(answer.job)
-          if (answer.job.status === 'running') timer = setTimeout(poll, pollMs)
-        },
-        (e: unknown) => {
-          if (stopped) return
-          setError(asCardfileError(e))
-          timer = setTimeout(poll, pollMs * 4)
-        },
-      )
-    }
-    timer = setTimeout(poll, pollMs)
-    return () => {
-      stopped = true
-      if (timer !== null) clearTimeout(timer)
-    }
-  }, [client, base, jobId, jobRunning, pollMs])
+    if (liveJob !== null && liveJob.id === jobRef.current?.id) setJob(liveJob)
+  }, [liveJob])
+  const liveError = live.error
+  useEffect(() => {
+    if (liveError !== null) setError(liveError)
+  }, [liveError])
 
   const start = useCallback(
     async (range: { readonly from?: TimeBound; readonly to?: TimeBound } = {}) => {

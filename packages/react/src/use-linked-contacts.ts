@@ -1,6 +1,6 @@
 import type { IndexedContact } from '@cardfile/core'
-import { useLiveList } from './use-polled-pages'
-import type { LiveListOptions, LiveListResult } from './use-polled-pages'
+import { useLiveList } from './use-live-list'
+import type { LiveListOptions, LiveListResult } from './use-live-list'
 
 /** A manual link or unlink between two contacts, with who made it. */
 export interface ContactLinkRecord {
@@ -33,10 +33,10 @@ interface LinkedAnswer {
 
 /**
  * The contacts linked to a contact across channels (same normalised value of the workspace's
- * matching attribute, plus manual links, minus unlinks), newest first, a page at a time. Live
- * by polling (`pollMs`, default 5 s), at once when the contact's document changes while this
- * client has it open (whichever component opened it), and after a link change made through
- * {@link useContactLinks}, which links and unlinks by hand. For agents and admins.
+ * matching attribute, plus manual links, minus unlinks), newest first, a page at a time. Live:
+ * the server pushes links, unlinks and contact changes by anyone, and a link change made
+ * through {@link useContactLinks} (which links and unlinks by hand) refreshes it at once. The
+ * list ends (error `deleted`, no items) when the contact is deleted. For agents and admins.
  *
  * @example
  * function Linked({ contactId }: { contactId: string }) {
@@ -54,8 +54,8 @@ export function useLinkedContacts(
   options: LiveListOptions = {},
 ): LinkedContactsResult {
   const { answer, ...list } = useLiveList<IndexedContact, LinkedAnswer>(
-    `/contacts/${encodeURIComponent(contactId)}/linked`,
-    { ...options, watchContact: contactId, watchLinks: true },
+    { kind: 'linked', contactId },
+    options,
   )
   return {
     ...list,

@@ -218,8 +218,10 @@ describe('live refresh of the contact lists', () => {
       </StrictMode>,
     )
     await waitFor(() => expect(screen.getByTestId('size').textContent).toBe('1'))
-    // Two lists follow the document, once each despite the double mount.
-    expect(updateListeners()).toBe(before + 2)
+    // The lists follow the server's push, not the document: they add no listener to it, and
+    // they share one subscription each despite the double mount.
+    expect(updateListeners()).toBe(before)
+    expect(agent.inspect().lists.map((l) => l.subscribers)).toEqual([1, 1])
     view.unmount()
     expect(updateListeners()).toBe(before)
     held.release()

@@ -9,6 +9,8 @@ import {
   CloseCodes,
   ErrorCodes,
   MessageTypes,
+  SchemaDoc,
+  capabilities,
   encodeHello,
   encodePermissionDenied,
   encodePurge,
@@ -57,6 +59,8 @@ import { Connection } from './sync/connection'
 import { DocumentRegistry } from './sync/document-registry'
 import type { HostedDocument } from './sync/document-registry'
 import { ClusterNode } from './cluster/cluster-node'
+import { ListHub } from './lists/list-hub'
+import { parseListChange } from './lists/list-change'
 import { DEFAULT_LIMITS } from './sync/limits'
 import type { ServerLimits } from './sync/limits'
 import type { CommitEvent } from './sync/live-document'
@@ -291,6 +295,36 @@ export async function createCardfileServer(
           logger,
           ...(options.ownerLeaseMs === undefined ? {} : { leaseMs: options.ownerLeaseMs }),
         })
+  // Live lists: a change is published by the instance that committed it and, with several
+  // instances, delivered by each when the bus hands it back (so every instance in one order).
+  const lists = new ListHub({
+    logger,
+    // The plan check of the CRM and export routes, read from the schema as they read it.
+    planAllows: (workspace, feature) =>
+      registry.read(schemaDocName(workspace), (doc) => {
+        const schema = new SchemaDoc(doc)
+        try {
+          return capabilities(schema.settings().plan)[feature]
+        } finally {
+          schema.destroy()
+        }
+      }),
+    bus:
+      cluster === undefined
+        ? undefined
+        : {
+            publish: (change) =>
+              cluster.publishListChange(change.workspace, JSON.stringify(change)),
+          },
+  })
+  cluster?.listenToLists({
+    onListChange(workspace, json) {
+      const change = parseListChange(workspace, json)
+      if (change === null) logger.warn('an unreadable list change was dropped', {})
+      else lists.deliver(change)
+    },
+    onListResync: () => lists.invalidateAll(),
+  })
   const registry: DocumentRegistry = new DocumentRegistry({
     cluster,
     backend: options.backend,
@@ -300,6 +334,7 @@ export async function createCardfileServer(
     autoCreateWorkspaces: options.autoCreateWorkspaces,
     eventTypes,
     onEvents: () => pump?.poke(),
+    onListChange: (change) => lists.changed(change),
   })
   const extensionContext: ExtensionContext = {
     host: registry,
@@ -350,6 +385,8 @@ export async function createCardfileServer(
   }
   pump = startEventPump({ store: options.backend.events, consumers, ...leases })
   runner = startJobRunner({
+    onChange: (job) =>
+      lists.changed({ type: 'job', workspace: job.workspace, jobId: job.id, kind: job.kind }),
     store: options.backend.jobs,
     handlers: jobHandlers,
     ...leases,
@@ -384,7 +421,11 @@ export async function createCardfileServer(
       return principal
     },
     ready: () => !closing && options.backend.available() && (coordination.available?.() ?? true),
-    erasureHooks: extensionErasureHooks,
+    erasureHooks: [
+      ...extensionErasureHooks,
+      ({ workspace, contactId }) => lists.changed({ type: 'erased', workspace, contactId }),
+    ],
+    lists,
     erasureBarriers,
     coordination,
     logger,
@@ -407,6 +448,18 @@ export async function createCardfileServer(
   const handleMessage = (conn: Connection, live: HostedDocument, message: Uint8Array): void => {
     if (message[0] === MessageTypes.TokenRefresh) {
       renewToken(conn, message)
+      return
+    }
+    if (conn.extended && ListHub.handles(message)) {
+      try {
+        lists.receive(conn, message)
+      } catch (error) {
+        logger.debug('malformed list message, closing the connection', {
+          connectionId: conn.id,
+          ...errorContext(error),
+        })
+        conn.close(CloseCodes.BadRequest)
+      }
       return
     }
     try {
@@ -591,6 +644,7 @@ export async function createCardfileServer(
     connections.delete(conn)
     metrics.connections.set(connections.size)
     attached.get(conn)?.removeConnection(conn)
+    lists.drop(conn)
     attached.delete(conn)
   }
 

@@ -3,7 +3,7 @@ import type { ConversationMeta, ConversationStatus } from '@cardfile/core'
 import { displayName, handleUnderName } from '../contact-identity'
 import { channelLabel, clockTime } from '../format'
 import { useContactIdentity } from '../use-contact-identity'
-import type { ConversationState } from '../use-conversation'
+import type { ConversationResult } from '@cardfile/react'
 import { ChannelIcon } from './channel-icon'
 import { humanMessage } from '../human-message'
 
@@ -14,7 +14,7 @@ const STATUSES: readonly { id: ConversationStatus; label: string }[] = [
 ]
 
 interface ConversationViewProps {
-  readonly conversation: ConversationState
+  readonly conversation: ConversationResult
   readonly vip: boolean
   readonly onChanged: () => void
 }

@@ -1,22 +1,33 @@
-import { useCallback, useMemo, useState } from 'react'
+import { useCallback, useEffect, useMemo, useState } from 'react'
 import type { ConversationStatus } from '@cardfile/core'
-import { useContactGroup } from '@cardfile/react'
-import { listContacts, listConversations } from '../api'
+import { useContactGroup, useContacts, useConversation, useConversations } from '@cardfile/react'
+import type { InboxListResult } from '@cardfile/react'
 import type { ContactRow, ConversationRow } from '../api'
 import { loadQueueSnapshot, saveQueueSnapshot } from '../queue-snapshot'
 import { navigate } from '../router'
 import { useSession } from '../session-context'
-import { usePolled } from '../use-polled'
 import { ContactPanel } from './contact-panel'
 import { ConversationView } from './conversation-view'
 import { QueueList } from './queue-list'
 import { StarIcon } from './icons'
 import { VipContactList } from './vip-contact-list'
-import { useConversation } from '../use-conversation'
 import { humanMessage } from '../human-message'
 
-/** How often the queue is re-read from the server's index. */
-const QUEUE_POLL_MS = 1500
+/** Rows per request; the inbox keeps loading pages up to {@link MAX_ROWS}. */
+const PAGE = 200
+const MAX_ROWS = 1000
+
+/**
+ * Loads every page of a live list (up to {@link MAX_ROWS}): the inbox groups the conversations
+ * by team itself, and names them from the contacts.
+ */
+function useAllPages<T>(list: InboxListResult<T>): InboxListResult<T> {
+  const { hasMore, loading, error, loadMore, items } = list
+  useEffect(() => {
+    if (hasMore && !loading && error === null && items.length < MAX_ROWS) loadMore()
+  }, [hasMore, loading, error, loadMore, items.length])
+  return list
+}
 
 /** The inbox's list views: the open or resolved queues, or the VIP contact group. */
 export type QueueFilter = 'open' | 'resolved' | 'vip'
@@ -53,16 +64,40 @@ export function InboxPage({ conversationId }: { conversationId: string | null })
   const group = filter === 'vip' ? 'vip' : undefined
   const view = `${statuses.join(',')}${group === undefined ? '' : `:${group}`}`
   const userId = session.user.userId
-  const load = useCallback(async (): Promise<InboxData> => {
-    const [conversations, contacts] = await Promise.all([
-      listConversations(session, statuses, group),
-      listContacts(session),
-    ])
-    saveQueueSnapshot(userId, view, { conversations, contacts })
-    return { conversations, contacts: new Map(contacts.map((c) => [c.id, c])) }
-  }, [session, statuses, group, userId, view])
-  const polled = usePolled(`inbox:${view}`, load, QUEUE_POLL_MS)
-  const { error, refresh } = polled
+  // Live lists: the server pushes every change of them, nothing is polled.
+  const conversations = useAllPages(
+    useConversations(group === undefined ? { status: statuses } : { status: statuses, group }, {
+      pageSize: PAGE,
+    }),
+  )
+  const contacts = useAllPages(useContacts({}, { pageSize: PAGE }))
+  const error = conversations.error ?? contacts.error
+  const loaded = !conversations.loading && !contacts.loading && error === null
+  const live = useMemo(
+    (): InboxData | null =>
+      loaded
+        ? {
+            conversations: conversations.items,
+            contacts: new Map(contacts.items.map((c) => [c.id, c])),
+          }
+        : null,
+    [loaded, conversations.items, contacts.items],
+  )
+  useEffect(() => {
+    if (live !== null) {
+      saveQueueSnapshot(userId, view, {
+        conversations: live.conversations,
+        contacts: [...live.contacts.values()],
+      })
+    }
+  }, [live, userId, view])
+  const refreshConversations = conversations.refresh
+  const refreshContacts = contacts.refresh
+  // After a change made here: at once, without waiting for the server's word.
+  const refresh = useCallback(() => {
+    refreshConversations()
+    refreshContacts()
+  }, [refreshConversations, refreshContacts])
   // Until the server answers (or while it cannot be reached), the queue as last loaded here.
   const saved = useMemo((): InboxData | null => {
     const snapshot = loadQueueSnapshot(userId, view)
@@ -73,7 +108,7 @@ export function InboxPage({ conversationId }: { conversationId: string | null })
           contacts: new Map(snapshot.contacts.map((c) => [c.id, c])),
         }
   }, [userId, view])
-  const data = polled.data ?? saved
+  const data = live ?? saved
   const openContactId = data?.conversations.find((c) => c.id === conversationId)?.contactId ?? null
 
   return (

@@ -13,7 +13,10 @@ import type { Actor, Role } from '../types'
 import { DocumentReplica } from './document-replica'
 import type { ReplicaContext, WebSocketConstructor } from './document-replica'
 import type { ContactHandle, ConversationHandle, DocHandle, SchemaHandle } from './handles'
-import { httpUrlOf } from './http-api'
+import { apiJson, httpUrlOf } from './http-api'
+import { ReplicaListChannel } from './list-channel'
+import { ListStore } from './list-store'
+import type { VisibilitySource } from './list-store'
 import type { ApiEndpoint } from './http-api'
 import { Listeners } from './listeners'
 import { isLoaded, loadFailure } from './load'
@@ -52,6 +55,14 @@ export interface CardfileClientOptions {
   readonly undoCaptureMs?: number
   /** Connect at once (default true); otherwise call `client.connect()`. */
   readonly connect?: boolean
+  /**
+   * How often a shown list is fetched again while the server cannot push its changes (a lost
+   * connection, a server without live lists), in ms (default 120000; 0: never). With push,
+   * lists are fetched only when they change.
+   */
+  readonly listPollMs?: number
+  /** Page visibility for the list store (default: the document's `visibilityState`). */
+  readonly visibility?: VisibilitySource
 }
 
 /** Something to call with an error and the document it is about. */
@@ -175,6 +186,17 @@ export interface CardfileClient {
    * for `apiFetch` and the hooks built on it (deletion, audit log, exports, lists).
    */
   apiEndpoint(): ApiEndpoint
+  /**
+   * The client's store of server lists (queues, groups, histories, job progress): one cache
+   * per query shared by every observer, kept live by the server's push over the schema
+   * document's connection, polled only while push is unavailable (`listPollMs`). The list
+   * hooks of `@cardfile/react` read it.
+   *
+   * @example
+   * const lists = client.lists()
+   * const stop = lists.observe({ kind: 'vip' }, 50, () => console.log(lists.state({ kind: 'vip' }, 50)))
+   */
+  lists(): ListStore
   /** Closes every document and socket; resolves once local copies are flushed and closed. */
   destroy(): Promise<void>
 }
@@ -222,13 +244,14 @@ class Client implements CardfileClient {
   private actorCache: Actor | null = null
   private statusCache: ClientStatus | null = null
   private destroyed = false
+  private listStore: ListStore | null = null
   private readonly beforeUnload: ((event: BeforeUnloadEvent) => void) | null = null
   /** The store generation the server named last (see PROTOCOL.md, "103 hello"). */
   private generation: string | null = null
   /** The latest errors, newest first. */
   private recentErrors: RecentError[] = []
   /** Live lists on screen, by path, with their subscriber counts. */
-  private readonly lists = new Map<string, number>()
+  private readonly trackedLists = new Map<string, number>()
   /** Requests under way or just settled, by key (see `sharedRequest`). */
   private readonly requests = new Map<string, SharedRequest<unknown>>()
   /** Loads under way or just settled, by document name (see `preload`). */
@@ -441,20 +464,20 @@ class Client implements CardfileClient {
         error: r.error(),
       })),
       recentErrors: [...this.recentErrors],
-      lists: [...this.lists].map(([path, subscribers]) => ({ path, subscribers })),
+      lists: [...this.trackedLists].map(([path, subscribers]) => ({ path, subscribers })),
     }
   }
 
   trackList(path: string): () => void {
-    this.lists.set(path, (this.lists.get(path) ?? 0) + 1)
+    this.trackedLists.set(path, (this.trackedLists.get(path) ?? 0) + 1)
     this.changed()
     let tracked = true
     return () => {
       if (!tracked) return
       tracked = false
-      const left = (this.lists.get(path) ?? 1) - 1
-      if (left > 0) this.lists.set(path, left)
-      else this.lists.delete(path)
+      const left = (this.trackedLists.get(path) ?? 1) - 1
+      if (left > 0) this.trackedLists.set(path, left)
+      else this.trackedLists.delete(path)
       this.changed()
     }
   }
@@ -517,9 +540,26 @@ class Client implements CardfileClient {
     }
   }
 
+  lists(): ListStore {
+    if (this.listStore !== null) return this.listStore
+    const channel = new ReplicaListChannel(
+      () => this.acquireReplica(schemaDocName(this.workspace), 'schema'),
+      (replica) => this.release(replica),
+    )
+    this.listStore = new ListStore({
+      workspace: this.workspace,
+      fetch: (path) => apiJson(this, path),
+      channel,
+      ...(this.options.listPollMs === undefined ? {} : { pollMs: this.options.listPollMs }),
+      ...(this.options.visibility === undefined ? {} : { visibility: this.options.visibility }),
+    })
+    return this.listStore
+  }
+
   async destroy(): Promise<void> {
     if (this.destroyed) return
     this.destroyed = true
+    this.listStore?.destroy()
     if (this.refreshTimer !== null) clearTimeout(this.refreshTimer)
     for (const timer of this.holds) clearTimeout(timer)
     this.holds.clear()

@@ -23,6 +23,7 @@ import {
   readRefusal,
 } from '../protocol'
 import { closeError, refusalError } from './wire'
+import type * as decoding from 'lib0/decoding'
 
 /** A WebSocket constructor: the browser's, or `ws` in Node. */
 export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => object
@@ -77,6 +78,16 @@ const isFieldValueLike = (v: unknown): v is { value: unknown; by: Record<string,
  * extensions), its IndexedDB copy, its status, durability and undo stack. The client keeps one
  * replica per document name and reference-counts it.
  */
+/** Hears what a connection says about live lists (the client's list channel). */
+export interface ListSink {
+  /** A 107 or 108 arrived; `decoder` is positioned after the message type. */
+  message(type: number, decoder: decoding.Decoder): void
+  /** The socket opened: subscriptions are sent (again). */
+  connected(): void
+  /** The socket closed: the server forgot this connection's subscriptions. */
+  disconnected(): void
+}
+
 export class DocumentReplica {
   readonly doc = new Y.Doc()
   readonly provider: WebsocketProvider
@@ -120,6 +131,8 @@ export class DocumentReplica {
   private statusCache: DocStatus | null = null
   private presenceCache: { version: number; value: readonly Presence[] } | null = null
   private readonly attached = new Map<string, { value: unknown; destroy: () => void }>()
+  /** Where list messages and connection changes go (null: nobody subscribes here). */
+  private listSink: ListSink | null = null
 
   constructor(
     readonly name: string,
@@ -428,6 +441,12 @@ export class DocumentReplica {
         void this.discard(generation)
       }
     }
+    handlers[MessageTypes.ListInvalidate] = (_encoder, decoder) => {
+      this.listSink?.message(MessageTypes.ListInvalidate, decoder)
+    }
+    handlers[MessageTypes.ListState] = (_encoder, decoder) => {
+      this.listSink?.message(MessageTypes.ListState, decoder)
+    }
     handlers[MessageTypes.Purge] = (_encoder, decoder) => {
       const notice = readPurge(decoder, this.name)
       this.purge(notice.reason)
@@ -458,7 +477,26 @@ export class DocumentReplica {
   private readonly onConnectionChange = (event: { status: string }): void => {
     // A connection that closes while still wanted was dropped: what follows is a retry.
     if (event.status === 'disconnected' && this.provider.shouldConnect) this.dropped = true
+    if (event.status === 'connected') this.listSink?.connected()
+    if (event.status === 'disconnected') this.listSink?.disconnected()
     this.changed()
+  }
+
+  /**
+   * Routes this connection's list messages to `sink` (null: nobody listens); a sink set while
+   * the socket is open hears `connected` at once.
+   */
+  setListSink(sink: ListSink | null): void {
+    this.listSink = sink
+    if (sink !== null && this.provider.wsconnected) sink.connected()
+  }
+
+  /** Sends a Cardfile message on the open socket; false when it is not open. */
+  sendMessage(message: Uint8Array): boolean {
+    const ws = this.provider.ws
+    if (ws === null || !this.provider.wsconnected) return false
+    ws.send(message)
+    return true
   }
 
   private readonly onSync = (synced: boolean): void => {

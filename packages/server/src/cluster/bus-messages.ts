@@ -32,6 +32,8 @@ export const BusKinds = {
   Purge: 11,
   /** Owner → follower: close one forwarding connection with `code`. */
   Close: 12,
+  /** Anyone → everyone: a committed change of lists clients keep live (`doc`: the workspace). */
+  ListChange: 13,
 } as const
 
 export type BusMessage =
@@ -84,6 +86,7 @@ export type BusMessage =
       readonly code: number
       readonly reason: string
     }
+  | { readonly kind: 13; readonly from: string; readonly doc: string; readonly change: string }
 
 const writeActor = (encoder: encoding.Encoder, actor: AuthenticatedActor | null): void => {
   encoding.writeVarString(encoder, actor === null ? '' : JSON.stringify(actor))
@@ -141,6 +144,9 @@ export function encodeBusMessage(message: BusMessage): Uint8Array {
       encoding.writeVarString(encoder, message.connection)
       encoding.writeVarUint(encoder, message.code)
       encoding.writeVarString(encoder, message.reason)
+      break
+    case BusKinds.ListChange:
+      encoding.writeVarString(encoder, message.change)
       break
     default:
       break
@@ -214,6 +220,8 @@ export function decodeBusMessage(bytes: Uint8Array): BusMessage {
         code: decoding.readVarUint(decoder),
         reason: decoding.readVarString(decoder),
       }
+    case BusKinds.ListChange:
+      return { kind, from, doc, change: decoding.readVarString(decoder) }
     default:
       throw new Error(`unknown bus message kind ${kind}`)
   }

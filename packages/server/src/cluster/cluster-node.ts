@@ -27,6 +27,13 @@ export interface ClusterHost {
   loaded(): Iterable<LiveDocument | ReplicaDocument>
 }
 
+/** Hears the list changes every instance publishes (JSON of a `ListChange`). */
+export interface ListChangeListener {
+  onListChange(workspace: string, change: string): void
+  /** Changes sent meanwhile may have been lost. */
+  onListResync(): void
+}
+
 export interface ClusterNodeOptions {
   readonly instanceId: string
   readonly bus: ClusterBus
@@ -66,6 +73,7 @@ export class ClusterNode {
   private readonly resolving = new Map<string, Promise<void>>()
   private timer: ReturnType<typeof setInterval> | null = null
   private host: ClusterHost | null = null
+  private lists: ListChangeListener | null = null
 
   constructor(private readonly options: ClusterNodeOptions) {
     this.instanceId = options.instanceId
@@ -100,6 +108,23 @@ export class ClusterNode {
   async announcePurge(doc: string, reason: string): Promise<void> {
     await this.options.bus.broadcast(
       encodeBusMessage({ kind: BusKinds.Purge, from: this.instanceId, doc, reason }),
+    )
+  }
+
+  /** Where list changes heard on the bus go (the server's list hub). */
+  listenToLists(listener: ListChangeListener): void {
+    this.lists = listener
+  }
+
+  /** Hands a list change of `workspace` to every instance (this one too), in call order. */
+  async publishListChange(workspace: string, change: string): Promise<void> {
+    await this.options.bus.broadcast(
+      encodeBusMessage({
+        kind: BusKinds.ListChange,
+        from: this.instanceId,
+        doc: workspace,
+        change,
+      }),
     )
   }
 
@@ -214,6 +239,9 @@ export class ClusterNode {
     switch (message.kind) {
       case BusKinds.Purge:
         this.host?.purgeLocal(message.doc, message.reason)
+        return
+      case BusKinds.ListChange:
+        this.lists?.onListChange(message.doc, message.change)
         return
       case BusKinds.FollowAck:
       case BusKinds.Relay:
@@ -399,6 +427,7 @@ export class ClusterNode {
 
   /** The bus may have lost messages: followed documents catch up from storage and resend. */
   private onResync(): void {
+    this.lists?.onListResync()
     for (const doc of this.host?.loaded() ?? []) {
       if (!(doc instanceof ReplicaDocument) || doc.destroyed || doc.promoted !== null) continue
       doc.owner = null

@@ -98,6 +98,7 @@ export function crmRoutes(
       } else if (method === 'PUT' || method === 'PATCH') {
         const body = parseInput(configBody, await readJsonBody(req, MAX_BODY), 'body')
         sendJson(res, 200, await crm.updateConfig(workspace, body))
+        ctx.lists?.changed({ type: 'crm', workspace })
       } else allow(['GET', 'PUT', 'PATCH'])
       return true
     }

@@ -1,3 +1,4 @@
+import type { ListChange } from '../lists/list-change'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AuthenticateHook } from '../auth/authenticate'
 import type { Coordination } from '../coordination/coordination'
@@ -31,6 +32,8 @@ export interface HttpContext {
   readonly coordination?: Coordination
   /** The server's logger: its lines carry the request's id and never a credential. */
   readonly logger?: ServerLogger
+  /** Live lists: routes that change what a list returns outside documents announce it here. */
+  readonly lists?: { changed(change: ListChange): void }
 }
 
 /**

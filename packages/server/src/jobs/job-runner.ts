@@ -53,6 +53,8 @@ export interface JobRunnerOptions {
   readonly pollMs?: number
   /** Jobs run at once by this process (default 4). */
   readonly concurrency?: number
+  /** Told after a job was taken, stored progress, finished or failed (live job views). */
+  readonly onChange?: (job: Job) => void
 }
 
 /** Runs jobs from the store with the registered handlers. */
@@ -102,6 +104,14 @@ export function startJobRunner(options: JobRunnerOptions): JobRunner {
     timer.unref()
   }
 
+  const changed = (job: Job): void => {
+    try {
+      options.onChange?.(job)
+    } catch (error) {
+      logger.error('a job change listener threw', errorContext(error))
+    }
+  }
+
   const runOne = async (job: Job, handler: JobHandler, abort: AbortController): Promise<void> => {
     let lost = false
     const renew = setInterval(
@@ -130,11 +140,13 @@ export function startJobRunner(options: JobRunnerOptions): JobRunner {
           abort.abort()
           throw new JobLostError(`job ${job.id} was cancelled or taken over`)
         }
+        changed(job)
       },
     }
     try {
       const result = await handler.run(context)
       if (!lost && !(await store.complete(job.id, owner, result))) lost = true
+      if (!lost) changed(job)
     } catch (error) {
       if (lost || error instanceof JobLostError) return
       // Stopping: the lease runs out and the next process resumes the job.
@@ -146,6 +158,7 @@ export function startJobRunner(options: JobRunnerOptions): JobRunner {
         { job: job.id, kind: job.kind, attempts: job.attempts, ...errorContext(error) },
       )
       await store.fail(job.id, owner, messageOf(error), retryAt).catch(() => undefined)
+      changed(job)
       if (retryIn !== null) schedule(retryIn)
     } finally {
       clearInterval(renew)
@@ -164,6 +177,7 @@ export function startJobRunner(options: JobRunnerOptions): JobRunner {
         return
       }
       if (job === null || stopped) break
+      changed(job)
       const handler = handlers.get(job.kind)!
       const abort = new AbortController()
       const run = { abort, done: Promise.resolve() }

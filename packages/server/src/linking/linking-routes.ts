@@ -150,6 +150,7 @@ export function linkingRoutes(deps: LinkingRoutesDeps): HttpRequestHandler {
           at: Date.now(),
         }
         await links.putLink(record)
+        ctx.lists?.changed({ type: 'links', workspace, contactIds: [a, b] })
         sendJson(res, 200, { record })
         return true
       }
@@ -183,6 +184,7 @@ export function linkingRoutes(deps: LinkingRoutesDeps): HttpRequestHandler {
             'No manual link or unlink between these contacts',
           )
         }
+        ctx.lists?.changed({ type: 'links', workspace, contactIds: [a, b] })
         sendJson(res, 200, { removed })
         return true
       }

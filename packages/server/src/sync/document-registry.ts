@@ -23,6 +23,7 @@ import type { ClusterHost, ClusterNode } from '../cluster/cluster-node'
 import { ReplicaDocument } from '../cluster/replica-document'
 import type { ReplicaDeps } from '../cluster/replica-document'
 import type { DocumentFence } from '../storage/document-owners'
+import type { ListChange } from '../lists/list-change'
 
 /** A loaded document: owned here, or followed from the instance that owns it. */
 export type HostedDocument = LiveDocument | ReplicaDocument
@@ -49,6 +50,8 @@ export interface DocumentRegistryOptions {
    * every document of another one is refused `unknown-workspace`.
    */
   readonly autoCreateWorkspaces?: Plan | undefined
+  /** Called, in commit order, after a commit that may have changed a list kept live. */
+  readonly onListChange?: ((change: ListChange) => void) | undefined
   /**
    * This instance's part in a cluster: documents are then owned by one instance at a time and
    * followed by the others. Absent: this is the only instance and owns everything.
@@ -84,6 +87,7 @@ export class DocumentRegistry implements DocumentHost, ClusterHost {
       onCommit: options.onCommit,
       eventTypes: options.eventTypes ?? new Set(),
       onEvents: options.onEvents,
+      onListChange: options.onListChange,
       onIdle: (live) => this.onIdle(live),
     }
   }

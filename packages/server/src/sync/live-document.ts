@@ -35,6 +35,9 @@ import type { ValueChange } from '../history/value-history'
 import type { DocumentFacts } from '../events/derive-events'
 import type { DomainEventType, NewDomainEvent } from '../events/domain-event'
 import { dropUnintegrable } from './refused-residue'
+import { listChangeOfRows } from '../lists/list-change'
+import type { ListChange } from '../lists/list-change'
+import type { IndexRow } from '../storage/index-store'
 
 /** Transaction origin of loading a document from storage. */
 const LOAD_ORIGIN = Symbol('cardfile.load')
@@ -81,6 +84,11 @@ export interface LiveDocumentDeps {
   readonly eventTypes: ReadonlySet<DomainEventType>
   /** Called after a commit that wrote events. */
   readonly onEvents?: (() => void) | undefined
+  /**
+   * Called, in commit order, after a commit that may have changed a list clients keep live
+   * (absent: no list is kept live, and no index row is remembered between commits).
+   */
+  readonly onListChange?: ((change: ListChange) => void) | undefined
   /** Called when the last hold is released: the registry decides whether to unload. */
   readonly onIdle: (live: LiveDocument) => void
 }
@@ -199,6 +207,8 @@ export class LiveDocument implements GateHost {
   private facts: DocumentFacts | null = null
   /** A contact's committed values, which its value history derives from (null: no contact). */
   private values: ContactValues | null = null
+  /** The index row as of the last commit handed to storage, for the list change of the next. */
+  private listRow: IndexRow | undefined = undefined
 
   constructor(
     readonly name: string,
@@ -226,6 +236,9 @@ export class LiveDocument implements GateHost {
     for (const event of PROVIDER_EVENTS) this.doc._observers.delete(event)
     if (deps.eventTypes.size > 0) this.facts = factsOf(parsed, this.doc)
     if (parsed.kind === 'contact') this.values = contactValuesOf(this.doc)
+    if (deps.onListChange !== undefined && parsed.kind !== 'schema') {
+      this.listRow = indexRowFor(name, this.doc, schema?.doc ?? null)
+    }
     liveOfDoc.set(this.doc, this)
     this.doc.on('afterTransaction', LiveDocument.onAfterTransaction)
     this.doc.on('update', LiveDocument.onUpdate)
@@ -588,6 +601,7 @@ export class LiveDocument implements GateHost {
     const index = indexRowFor(this.name, this.doc, this.schema?.doc ?? null)
     const events = this.eventsOf(update, actor, refusals)
     const history = this.valueChangesOf(actor)
+    const listChange = this.listChangeOf(index)
     const started = performance.now()
     let appended: Promise<void>
     try {
@@ -638,6 +652,7 @@ export class LiveDocument implements GateHost {
           }
           this.scheduleRelay()
           if (events.length > 0) this.deps.onEvents?.()
+          if (listChange !== null) this.deps.onListChange?.(listChange)
           try {
             this.deps.onCommit?.({ docName: this.name, update, actor, refusals })
           } catch (error) {
@@ -661,6 +676,18 @@ export class LiveDocument implements GateHost {
       if (this.holds <= 0) this.deps.onIdle(this)
     })
     return done
+  }
+
+  /**
+   * The list change of a commit whose index row is `index`, from the row of the commit before
+   * (moved on here, in the order commits are handed to storage, like the facts).
+   */
+  private listChangeOf(index: IndexRow | undefined): ListChange | null {
+    if (this.deps.onListChange === undefined) return null
+    if (this.parsed.kind === 'schema') return { type: 'schema', workspace: this.parsed.workspace }
+    const before = this.listRow
+    this.listRow = index
+    return listChangeOfRows(before, index)
   }
 
   /**

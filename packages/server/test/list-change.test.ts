@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest'
+import { affectsList, listChangeOfRows, parseListChange } from '../src/lists/list-change'
+import type { ConversationIndexRow, ContactIndexRow } from '../src/storage/index-store'
+
+const conversation = (patch: Partial<ConversationIndexRow> = {}): ConversationIndexRow => ({
+  kind: 'conversation',
+  workspace: 'demo',
+  id: 'v1',
+  contactId: 'c1',
+  channel: 'sms',
+  status: 'new',
+  team: 'billing',
+  priority: 0,
+  createdAt: 1,
+  updatedAt: 1,
+  ...patch,
+})
+
+const contact = (patch: Partial<ContactIndexRow> = {}): ContactIndexRow => ({
+  kind: 'contact',
+  workspace: 'demo',
+  id: 'c1',
+  channel: 'sms',
+  platformUserId: '+1',
+  hint: '',
+  vip: false,
+  matchValue: null,
+  values: {},
+  createdAt: 1,
+  updatedAt: 1,
+  ...patch,
+})
+
+describe('list changes of a commit', () => {
+  it('announce nothing when the row is the same but for its update time', () => {
+    expect(listChangeOfRows(conversation(), conversation({ updatedAt: 99 }))).toBeNull()
+    expect(listChangeOfRows(undefined, undefined)).toBeNull()
+  })
+
+  it('name both queues and both statuses of a conversation that moved', () => {
+    const change = listChangeOfRows(
+      conversation(),
+      conversation({ team: 'vip', status: 'pending' }),
+    )
+    expect(change).toMatchObject({ teams: ['billing', 'vip'], statuses: ['new', 'pending'] })
+    expect(affectsList({ kind: 'queue', team: 'billing' }, change!)).toBe(true)
+    expect(affectsList({ kind: 'queue', team: 'vip' }, change!)).toBe(true)
+    expect(affectsList({ kind: 'queue', team: null }, change!)).toBe(false)
+    expect(affectsList({ kind: 'conversations', status: ['resolved'] }, change!)).toBe(false)
+    expect(affectsList({ kind: 'conversations', status: ['pending'] }, change!)).toBe(true)
+    expect(affectsList({ kind: 'conversations', contactId: 'c2' }, change!)).toBe(false)
+  })
+
+  it('tell VIP lists about a VIP mark and non-VIP lists about the contact leaving them', () => {
+    const change = listChangeOfRows(contact(), contact({ vip: true }))!
+    expect(affectsList({ kind: 'vip' }, change)).toBe(true)
+    expect(affectsList({ kind: 'contacts', vip: false }, change)).toBe(true)
+    const edit = listChangeOfRows(contact(), contact({ hint: 'an***' }))!
+    expect(affectsList({ kind: 'vip' }, edit)).toBe(false)
+    expect(affectsList({ kind: 'contacts', vip: false }, edit)).toBe(true)
+  })
+
+  it('read back only changes of the workspace they were published for', () => {
+    const json = JSON.stringify({ type: 'links', workspace: 'demo', contactIds: ['a', 'b'] })
+    expect(parseListChange('demo', json)).toMatchObject({ type: 'links' })
+    expect(parseListChange('other', json)).toBeNull()
+    expect(parseListChange('demo', '{"type":"nonsense","workspace":"demo"}')).toBeNull()
+    expect(parseListChange('demo', 'not json')).toBeNull()
+  })
+})
