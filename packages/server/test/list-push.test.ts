@@ -107,6 +107,46 @@ describe('live lists over the websocket', () => {
     expect(agent.invalidated().filter((id) => id === 3)).toHaveLength(2)
   })
 
+  it("pushes a value's history and the VIP contacts' conversations when a contact changes", async () => {
+    h = await startHarness()
+    const marked = await h!.inbound({ channel: 'whatsapp', platformUserId: '+14155550100' })
+    const other = await h!.inbound({ channel: 'sms', platformUserId: '+4915112345678' })
+    const agent = await subscriber('agent')
+    await agent.subscribe(1, {
+      kind: 'value-history',
+      contactId: marked.contactId,
+      attributeId: 'vip',
+    })
+    await agent.subscribe(2, {
+      kind: 'value-history',
+      contactId: other.contactId,
+      attributeId: 'vip',
+    })
+    await agent.subscribe(3, { kind: 'conversations', group: 'vip' })
+    const writer = await h!.client('agent', 'agent-2')
+
+    await setVip(writer, marked.contactId, true)
+    await agent.waitFor(1)
+    await agent.waitFor(3)
+    expect(agent.invalidated()).not.toContain(2)
+    const history = await h!.api(
+      'agent',
+      'GET',
+      `/contacts/${marked.contactId}/history/values?attribute=vip`,
+    )
+    expect((history.json as { items: { value: unknown }[] }).items[0]?.value).toBe(true)
+
+    // Deleting the contact ends its history's subscription, and only that one.
+    expect((await h!.api('admin', 'DELETE', `/contacts/${marked.contactId}`)).status).toBe(200)
+    await expect
+      .poll(() =>
+        agent.events.flatMap((e) =>
+          e.kind === 'state' && e.notice.state === 'ended' ? [e.notice.id] : [],
+        ),
+      )
+      .toEqual([1])
+  })
+
   it('pushes links and unlinks to the linked contacts and history of the contacts', async () => {
     h = await startHarness()
     const a = await h!.inbound({ channel: 'whatsapp', platformUserId: '+14155550100' })
