@@ -1,13 +1,14 @@
 import { isOrderKey } from './attribute-order'
+import { checkRulesShape } from './attribute-rules'
 import type { FieldChange, PolicyContext, Refusal } from './change-policy'
 import { NON_JSON_VALUE } from './change-policy'
 import { isChannelId } from './channels'
 import {
-  ATTRIBUTE_PROPS,
   CONVERSATION_META_KEYS,
   CRM_FLAG_KEYS,
   OPTION_PROPS,
   PROFILE_KEYS,
+  REQUIRED_ATTRIBUTE_PROPS,
   ROOT_MAPS,
   SETTING_KEYS,
   attributeKey,
@@ -25,6 +26,7 @@ import { readDefinition } from './schema-read'
 import { sameJson } from './same-json'
 import type { Actor, AttributeDefinition } from './types'
 import { validateDefinitions, validateSetting, validateValue } from './validation'
+import { isAttributeType } from './value-types'
 import {
   isBoolean,
   isFieldValueOf,
@@ -126,7 +128,9 @@ function checkAttributeProp(prop: AttributeProp | 'channelVisible', value: unkno
     case 'kind':
       return value === 'platform' || value === 'custom' ? OK : invalid('unknown kind')
     case 'type':
-      return value === 'text' || value === 'dropdown' ? OK : invalid('unknown type')
+      return isAttributeType(value) ? OK : invalid('unknown type')
+    case 'rules':
+      return checkRulesShape(value)
     case 'channels':
       return Array.isArray(value) && value.every(isChannelId) ? OK : invalid('unknown channels')
     case 'maxLength':
@@ -231,7 +235,7 @@ function authorizeSchema(judged: Judged[], ctx: PolicyContext): void {
       ...(ctx.definitions.get(id)?.options.map((o) => o.id) ?? []),
       ...(optionIds.get(id) ?? []),
     ])
-    const missingProp = ATTRIBUTE_PROPS.find(
+    const missingProp = REQUIRED_ATTRIBUTE_PROPS.find(
       (p) => readAttribute(attributeKey(id, p)) === undefined,
     )
     const missingOption = [...ids].find((o) =>

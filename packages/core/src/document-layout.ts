@@ -99,8 +99,17 @@ export const ATTRIBUTE_PROPS = [
   'retired',
   'maxLength',
   'order',
+  'rules',
 ] as const
 export type AttributeProp = (typeof ATTRIBUTE_PROPS)[number]
+
+/**
+ * The properties every definition has. `rules` is optional: definitions written before rules
+ * existed have none, and read as having no rule.
+ */
+export const REQUIRED_ATTRIBUTE_PROPS: readonly AttributeProp[] = ATTRIBUTE_PROPS.filter(
+  (p) => p !== 'rules',
+)
 
 /** Properties of a dropdown option. */
 export const OPTION_PROPS = ['label', 'order', 'retired'] as const

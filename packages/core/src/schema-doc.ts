@@ -1,5 +1,6 @@
 import type * as Y from 'yjs'
 import { keyBetween, keysForReorder, planMove, planReorder, sortByOrder } from './attribute-order'
+import { DEFAULT_RULES, isDefaultRules, rulesToJson } from './attribute-rules'
 import type { MoveTarget, OrderPlan } from './attribute-order'
 import { PLATFORM_ATTRIBUTES } from './channels'
 import {
@@ -19,6 +20,7 @@ import { sameJson } from './same-json'
 import { DEFAULT_SETTINGS, readDefinition, readSettings } from './schema-read'
 import type {
   AttributeDefinition,
+  AttributeRules,
   AttributeType,
   ChannelId,
   DropdownOption,
@@ -26,6 +28,7 @@ import type {
   WorkspaceSettings,
 } from './types'
 import { DEFAULT_MAX_LENGTH, validateDefinition, validateSetting } from './validation'
+import { hasOptions } from './value-types'
 
 /** What permission and value checks read from the schema: definitions by id and settings. */
 export interface SchemaView {
@@ -44,8 +47,10 @@ export interface CreateAttributeInput {
   readonly id?: string
   readonly label: string
   readonly type: AttributeType
-  /** Dropdown options (two or more). */
+  /** Dropdown and multi-select options (two or more). */
   readonly options?: readonly OptionInput[]
+  /** Required, pattern, min/max, decimals, default, help text (unset ones have no rule). */
+  readonly rules?: Partial<AttributeRules>
   /** CRM key; defaults to a slug of the label (or the id when that slug is taken). */
   readonly alias?: string
   readonly maxLength?: number
@@ -62,6 +67,8 @@ export interface AttributePatch {
   readonly maxLength?: number
   readonly crmManaged?: boolean
   readonly lookup?: boolean
+  /** Rules to change (the others are kept); `null` for a bound, pattern or default removes it. */
+  readonly rules?: Partial<AttributeRules>
 }
 
 /** Options of {@link SchemaDoc}. */
@@ -292,11 +299,19 @@ export class SchemaDoc {
     this.setAttr(id, 'retired', def.retired)
     this.setAttr(id, 'maxLength', def.maxLength)
     this.setAttr(id, 'order', def.order)
+    this.writeRules(id, def.rules)
     for (const [channel, visible] of Object.entries(def.channelVisibility)) {
       const key = channelVisibilityKey(id, channel)
       if (this.attributes.get(key) !== visible) this.attributes.set(key, visible)
     }
     for (const option of def.options) this.writeOption(id, option)
+  }
+
+  private writeRules(id: string, rules: AttributeRules): void {
+    // Definitions without rules store no key, as before rules existed (older readers and
+    // documents see exactly what they always did).
+    if (isDefaultRules(rules) && !this.attributes.has(attributeKey(id, 'rules'))) return
+    this.setAttr(id, 'rules', rulesToJson(rules))
   }
 
   private writeOption(attributeId: string, option: DropdownOption): void {
@@ -369,6 +384,7 @@ export class SchemaDoc {
       maxLength: input.maxLength ?? DEFAULT_MAX_LENGTH,
       order: keyBetween(this.lastKey(definitions), null),
       options,
+      rules: Object.freeze({ ...DEFAULT_RULES, ...input.rules }),
     })
     this.check(def)
     this.transact(() => this.writeDefinition(def))
@@ -384,10 +400,13 @@ export class SchemaDoc {
   }
 
   /**
-   * Edits the label, alias, maximum length or CRM flags of an attribute.
+   * Edits the label, alias, maximum length, CRM flags or rules of an attribute. Rules are
+   * checked whole (`invalid-definition` for a minimum above the maximum, a default that breaks
+   * the rules, an unsafe pattern ...).
    *
    * @example
    * schema.updateAttribute('plan', { label: 'Plan tier', crmManaged: true })
+   * schema.updateAttribute('age', { rules: { min: '18', required: true } })
    */
   updateAttribute(id: string, patch: AttributePatch): void {
     const def = this.require(id)
@@ -395,6 +414,7 @@ export class SchemaDoc {
       ...def,
       ...patch,
       label: patch.label === undefined ? def.label : patch.label.trim(),
+      rules: patch.rules === undefined ? def.rules : { ...def.rules, ...patch.rules },
     }
     this.check(candidate)
     this.transact(() => {
@@ -403,6 +423,7 @@ export class SchemaDoc {
       this.setAttr(id, 'maxLength', candidate.maxLength)
       this.setAttr(id, 'crmManaged', candidate.crmManaged)
       this.setAttr(id, 'lookup', candidate.lookup)
+      this.writeRules(id, candidate.rules)
     })
   }
 
@@ -479,10 +500,10 @@ export class SchemaDoc {
 
   private requireDropdown(attributeId: string): AttributeDefinition {
     const def = this.require(attributeId)
-    if (def.type !== 'dropdown') {
+    if (!hasOptions(def.type)) {
       throw new CardfileError(
         ErrorCodes.InvalidDefinition,
-        `${def.label} is a text attribute and has no options`,
+        `${def.label} is a ${def.type} attribute and has no options`,
         attributeId,
       )
     }
