@@ -141,9 +141,7 @@ export function checkPattern(pattern: string): CheckResult {
     return invalid('the pattern is not a valid regular expression')
   }
   // A group's flags: does it contain a repetition, an alternation?
-  const stack: { repeats: boolean; alternates: boolean }[] = [
-    { repeats: false, alternates: false },
-  ]
+  const stack: { repeats: boolean; alternates: boolean }[] = [{ repeats: false, alternates: false }]
   let inClass = false
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i]!

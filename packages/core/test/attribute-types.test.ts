@@ -13,12 +13,7 @@ import {
   validateDefinition,
   validateValue,
 } from '../src/index'
-import type {
-  AttributeDefinition,
-  AttributeRules,
-  AttributeType,
-  CheckResult,
-} from '../src/index'
+import type { AttributeDefinition, AttributeRules, AttributeType, CheckResult } from '../src/index'
 
 const codeOf = (r: CheckResult): string => (r.ok ? 'ok' : r.code)
 
@@ -162,7 +157,15 @@ describe('checkbox, URL, email and phone values', () => {
     const email = def('email')
     expect(codeOf(validateValue(email, 'ana@example.com'))).toBe('ok')
     expect(codeOf(validateValue(email, 'josé@correo.españa'))).toBe('ok')
-    for (const v of ['ana', 'ana@', '@x.com', 'a b@x.com', 'a@b@c.com', 'a@localhost', 'a@x..com']) {
+    for (const v of [
+      'ana',
+      'ana@',
+      '@x.com',
+      'a b@x.com',
+      'a@b@c.com',
+      'a@localhost',
+      'a@x..com',
+    ]) {
       expect(codeOf(validateValue(email, v)), v).toBe('type-mismatch')
     }
     expect(codeOf(validateValue(email, `${'a'.repeat(250)}@x.com`))).toBe('type-mismatch')
@@ -247,9 +250,7 @@ describe('rules of a definition', () => {
     expect(codeOf(validateDefinition(def('number', { pattern: '^1$' }), others))).toBe(
       'invalid-definition',
     )
-    expect(codeOf(validateDefinition(def('text', { min: '1' }), others))).toBe(
-      'invalid-definition',
-    )
+    expect(codeOf(validateDefinition(def('text', { min: '1' }), others))).toBe('invalid-definition')
     expect(codeOf(validateDefinition(def('date', { decimals: 2 }), others))).toBe(
       'invalid-definition',
     )

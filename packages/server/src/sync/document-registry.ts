@@ -2,6 +2,8 @@ import {
   CardfileError,
   ErrorCodes,
   ROOT_MAPS,
+  contactDocName,
+  isValidId,
   parseDocName,
   schemaDocName,
   seedWorkspace,
@@ -76,7 +78,41 @@ export class DocumentRegistry implements DocumentHost, ClusterHost {
       eventTypes: options.eventTypes ?? new Set(),
       onEvents: options.onEvents,
       onIdle: (live) => this.onIdle(live),
+      contactFor: (live, name) => this.contactFor(live, name),
     }
+  }
+
+  /**
+   * The contact document `live` (a conversation) reads for its rules: the copy in memory, held
+   * by the conversation until it unloads; null when the contact was erased; undefined while it
+   * is not in memory, in which case it is loaded (and held) for the next attempt.
+   */
+  private contactFor(live: LiveDocument, name: string): Y.Doc | null | undefined {
+    if (live.goneContact === name || this.erasing.has(name) || this.purged.has(name)) return null
+    const hold = (doc: HostedDocument): void => {
+      if (live.destroyed) {
+        doc.release()
+        return
+      }
+      live.heldContact?.release()
+      live.heldContact = doc
+    }
+    if (live.heldContact?.name === name && !(live.heldContact as HostedDocument).destroyed) {
+      return (live.heldContact as HostedDocument).erased ? null : live.heldContact.doc
+    }
+    const loaded = this.lookup(name)
+    if (loaded !== undefined && !loaded.destroyed && !loaded.failed) {
+      if (loaded.erased) return null
+      loaded.hold()
+      hold(loaded)
+      return loaded.doc
+    }
+    this.acquire(name).then(hold, (error: unknown) => {
+      if (error instanceof CardfileError && error.code === ErrorCodes.Deleted) {
+        live.goneContact = name
+      }
+    })
+    return undefined
   }
 
   /** Number of documents in memory. */
@@ -156,6 +192,17 @@ export class DocumentRegistry implements DocumentHost, ClusterHost {
       this.refuseErased(docName)
       const live = new LiveDocument(docName, parsed, schema, updates, this.deps, fence)
       this.docs.set(docName, live)
+      const requires = [...(schema?.view().definitions.values() ?? [])].some(
+        (d) => d.rules.required && !d.retired,
+      )
+      if (parsed.kind === 'conversation' && requires) {
+        // Resolving reads the contact's required values: have them at hand before anyone asks
+        // (only where some attribute is required: elsewhere a conversation needs no contact).
+        const contactId = live.doc.getMap('meta').get('contactId')
+        if (typeof contactId === 'string' && isValidId(contactId)) {
+          this.contactFor(live, contactDocName(parsed.workspace, contactId))
+        }
+      }
       if (fence !== undefined) this.options.cluster?.ownerLoaded(live, fence.epoch)
       metrics.documentsLoaded.set(this.docs.size)
       metrics.documentLoads.inc()
@@ -264,7 +311,11 @@ export class DocumentRegistry implements DocumentHost, ClusterHost {
       this.options.metrics.documentsLoaded.set(this.docs.size)
       this.options.metrics.documentUnloads.inc()
       doc.schema?.release()
-      if (doc instanceof LiveDocument) this.options.cluster?.ownerUnloaded(doc)
+      if (doc instanceof LiveDocument) {
+        doc.heldContact?.release()
+        doc.heldContact = null
+        this.options.cluster?.ownerUnloaded(doc)
+      }
     })
   }
 
