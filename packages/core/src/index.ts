@@ -128,6 +128,7 @@ export {
 } from './attribute-rules'
 export type { ConversionReport, ConversionFailure } from './type-conversion'
 export { convertValue, convertedDefinition } from './type-conversion'
+export { newId } from './ids'
 
 // Permissions and the server's change policy
 export type { ConversationMetaKey, FieldRef, PermissionContext, ProfileKey } from './permissions'

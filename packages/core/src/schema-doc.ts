@@ -428,6 +428,25 @@ export class SchemaDoc {
   }
 
   /**
+   * Rewrites an attribute's definition for a new type (see `convertedDefinition`: the type, its
+   * options and the rules that still apply). Only the server does this, after converting every
+   * stored value: the change policy refuses a type change from any client (`immutable-field`),
+   * because values of the old type would be left behind.
+   *
+   * @example
+   * schema.changeType(convertedDefinition(schema.definition('age')!, 'number'))
+   */
+  changeType(target: AttributeDefinition): void {
+    const def = this.require(target.id)
+    this.check({ ...def, type: target.type, rules: target.rules, options: target.options })
+    this.transact(() => {
+      this.setAttr(def.id, 'type', target.type)
+      this.writeRules(def.id, target.rules)
+      for (const option of target.options) this.writeOption(def.id, option)
+    })
+  }
+
+  /**
    * Switches an attribute on or off: a custom one on every channel, a platform one on
    * `channel` (required for platform attributes, and it must be one of theirs).
    *

@@ -34,7 +34,7 @@ export interface ConversionReport {
 
 /**
  * The definition after a type change: the new type, options kept for dropdowns and
- * multi-selects (given ones used when the attribute had none), rules kept where they still
+ * multi-selects (given ones added), retired for other types, rules kept where they still
  * mean something (required and help always; a pattern on text; bounds and decimals between
  * number and date only when the type stays; the default only when it converts).
  *
@@ -46,7 +46,11 @@ export function convertedDefinition(
   to: AttributeType,
   options: readonly DropdownOption[] = [],
 ): AttributeDefinition {
-  const keepOptions = hasOptions(to) ? (def.options.length > 0 ? def.options : options) : []
+  // Options are never deleted: a type without options keeps them retired, and options given
+  // for a type with options join the ones it had.
+  const keepOptions = hasOptions(to)
+    ? [...def.options, ...options.filter((o) => !def.options.some((d) => d.id === o.id))]
+    : def.options.map((o) => (o.retired ? o : Object.freeze({ ...o, retired: true })))
   const rules = {
     ...DEFAULT_RULES,
     required: def.rules.required,

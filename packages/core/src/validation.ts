@@ -172,7 +172,9 @@ function checkOwnRules(def: AttributeDefinition): CheckResult {
     }
   }
 
-  if (!hasOptions(def.type) && def.options.length > 0) {
+  // Options are never deleted: an attribute whose type changed away from options keeps them,
+  // retired.
+  if (!hasOptions(def.type) && def.options.some((o) => !o.retired)) {
     return refuse(ErrorCodes.InvalidDefinition, `${def.type} attributes have no options`)
   }
   if (hasOptions(def.type)) {
