@@ -1,6 +1,13 @@
 import { useEffect, useRef, useState } from 'react'
-import { formatValue, normaliseInput, selectedIds, validateValue } from '@cardfile/core'
-import type { AttributeType, CardfileError, Presence } from '@cardfile/core'
+import {
+  CardfileError,
+  ErrorCodes,
+  formatValue,
+  normaliseInput,
+  selectedIds,
+  validateValue,
+} from '@cardfile/core'
+import type { AttributeType, Presence } from '@cardfile/core'
 import type { ContactField } from '@cardfile/react'
 import { ago } from '../format'
 import { humanMessage } from '../human-message'
@@ -96,7 +103,13 @@ export function AttributeField({
     if (typed === null) {
       // Not readable as the type at all: the SDK's check says why, in the server's words.
       const check = validateValue(def, trimmed)
-      setRefusal(check.ok ? `${field.label} cannot hold "${trimmed}"` : check.message)
+      setRefusal(
+        humanMessage(
+          check.ok
+            ? new CardfileError(ErrorCodes.TypeMismatch, `${field.label} cannot hold "${trimmed}"`)
+            : new CardfileError(check.code, check.message),
+        ),
+      )
       return
     }
     if (typed === (field.value ?? '')) {

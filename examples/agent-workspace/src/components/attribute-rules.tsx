@@ -215,7 +215,7 @@ export function AttributeRulesEditor({
           {problem}
         </p>
       )}
-      <button type="submit" className="button small" data-testid="save-rules">
+      <button type="submit" className="button small rules-save" data-testid="save-rules">
         Save rules
       </button>
     </form>
