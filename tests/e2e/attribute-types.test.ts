@@ -97,6 +97,12 @@ describe('typed attributes with rules, from settings to the contact panel', () =
 
       const renewal = panelRow(ben, 'Renewal date')
       await expect(renewal.textContent()).resolves.toContain('required')
+      // Resolving waits for the required date.
+      await ben.getByTestId('status-resolved').click()
+      await poll(() => ben.locator('.notice.error[role=alert]').textContent()).toBe(
+        'Fill in Renewal date before resolving the conversation.',
+      )
+      expect(await ben.getByTestId('status-resolved').getAttribute('aria-checked')).toBe('false')
       await enter(ben, 'Renewal date', '2024-06-30')
       await poll(() => renewal.getByTestId('field-error').textContent()).toContain(
         'Renewal date is at least 2025-01-01',
@@ -115,6 +121,13 @@ describe('typed attributes with rules, from settings to the contact panel', () =
       await poll(() => panelRow(ben, 'Renewal date').getByTestId('field-value').textContent()).toBe(
         '2026-03-31',
       )
+
+      // With the date filled in, the server lets the conversation be resolved.
+      await ben.getByTestId('status-resolved').click()
+      await poll(() => ben.getByTestId('status-resolved').getAttribute('aria-checked')).toBe('true')
+      await poll(() => ben.getByTestId('save-status').getAttribute('data-state')).toBe('saved')
+      // Saved means the server's verdict is in: a refusal would have put the status back.
+      expect(await ben.getByTestId('status-resolved').getAttribute('aria-checked')).toBe('true')
     },
     E2E_TIMEOUT,
   )
