@@ -145,9 +145,9 @@ export function normaliseInput(type: AttributeType, input: string): string | nul
         .filter((s) => s !== '')
         .join(',')
     case 'number': {
-      const m = /^([+-]?)([0-9]+)(?:[.,]([0-9]*))?$/.exec(trimmed)
-      if (m === null || trimmed.length > 60) return null
-      const int = m[2]!.replace(/^0+(?=[0-9])/, '')
+      const m = /^([+-]?)([0-9]*)(?:[.,]([0-9]*))?$/.exec(trimmed)
+      if (m === null || trimmed.length > 60 || !/[0-9]/.test(trimmed)) return null
+      const int = m[2] === '' ? '0' : m[2]!.replace(/^0+(?=[0-9])/, '')
       const frac = (m[3] ?? '').replace(/0+$/, '')
       const body = frac === '' ? int : `${int}.${frac}`
       const value = m[1] === '-' && body !== '0' ? `-${body}` : body

@@ -165,9 +165,12 @@ export function AttributeField({
     )
   } else if (field.type === 'multiselect' && field.canEdit) {
     const chosen = field.value === null ? [] : selectedIds(field.value)
+    // Live options, and retired ones the contact holds (shown so the agent can untick them:
+    // a value keeping a retired option is refused).
+    const offered = def.options.filter((o) => !o.retired || chosen.includes(o.id))
     control = (
       <fieldset className="field-multi" aria-labelledby={labelId} data-testid="field-input">
-        {field.options.map((o) => (
+        {offered.map((o) => (
           <label key={o.id} className="field-check">
             <input
               type="checkbox"
@@ -175,8 +178,8 @@ export function AttributeField({
               onFocus={() => onEditing(true)}
               onBlur={() => onEditing(false)}
               onChange={(event) => {
-                // Keeps the options' order; a retired option the agent unticks is gone for good.
-                const next = field.options
+                // Keeps the options' order; an unticked retired option cannot be ticked again.
+                const next = offered
                   .map((x) => x.id)
                   .filter((id) => (id === o.id ? event.target.checked : chosen.includes(id)))
                 choose(next.length === 0 ? null : next.join(','))

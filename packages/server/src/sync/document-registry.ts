@@ -82,6 +82,18 @@ export class DocumentRegistry implements DocumentHost, ClusterHost {
     }
   }
 
+  /** Conversations let go of an erased contact, so that it leaves memory now, not when they do. */
+  private dropContactHolds(name: string): void {
+    for (const doc of this.docs.values()) {
+      if (doc instanceof LiveDocument && doc.heldContact?.name === name) {
+        const held = doc.heldContact
+        doc.heldContact = null
+        doc.goneContact = name
+        held.release()
+      }
+    }
+  }
+
   /**
    * The contact document `live` (a conversation) reads for its rules: the copy in memory, held
    * by the conversation until it unloads; null when the contact was erased; undefined while it
@@ -298,7 +310,10 @@ export class DocumentRegistry implements DocumentHost, ClusterHost {
     const doc = this.lookup(name)
     if (doc === undefined) return
     doc.erased = true
-    void doc.settled().then(() => doc.purge(reason))
+    void doc.settled().then(() => {
+      doc.purge(reason)
+      this.dropContactHolds(name)
+    })
   }
 
   /** Unloads `doc` once nothing holds it and its commits have settled. */
@@ -353,6 +368,7 @@ export class DocumentRegistry implements DocumentHost, ClusterHost {
         // Let in-flight commits land first, so nothing written before the erase outlives it.
         await live.settled()
         live.purge('erased')
+        this.dropContactHolds(name)
       }
       await this.options.backend.documents.erase(docNames)
     } finally {
