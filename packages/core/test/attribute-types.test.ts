@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import {
   DEFAULT_RULES,
   SchemaDoc,
+  authorizeChanges,
   checkPattern,
   convertValue,
   convertedDefinition,
@@ -13,7 +14,16 @@ import {
   validateDefinition,
   validateValue,
 } from '../src/index'
-import type { AttributeDefinition, AttributeRules, AttributeType, CheckResult } from '../src/index'
+import type {
+  Actor,
+  AttributeDefinition,
+  AttributeRules,
+  AttributeType,
+  CheckResult,
+  FieldChange,
+  PolicyContext,
+} from '../src/index'
+import { NOW, agent, policy, system, workspace } from './helpers'
 
 const codeOf = (r: CheckResult): string => (r.ok ? 'ok' : r.code)
 
@@ -336,5 +346,50 @@ describe('type conversion', () => {
       ok: true,
       value: 'Red, Blue',
     })
+  })
+})
+
+describe('resolving a conversation with required attributes', () => {
+  const resolve = (
+    actor: Actor,
+    required: boolean,
+    contactValues?: PolicyContext['contactValues'],
+  ): string[] => {
+    const { schema } = workspace()
+    if (required) schema.updateAttribute('account_id', { rules: { required: true } })
+    const change: FieldChange = {
+      map: 'meta',
+      key: 'status',
+      oldValue: 'new',
+      newValue: 'resolved',
+    }
+    const ctx: PolicyContext = {
+      ...policy(actor, 'demo/conversation/v1', schema.view(), (map, key) =>
+        map === 'meta' && key === 'contactId' ? 'c1' : undefined,
+      ),
+      ...(contactValues === undefined ? {} : { contactValues }),
+    }
+    return authorizeChanges([change], ctx).map((r) => `${r.code}: ${r.message}`)
+  }
+  const holding = (values: Record<string, unknown>) => () => (id: string) => values[id]
+  const filled = { value: 'AC-1', by: { role: 'agent', userId: 'alan', at: NOW } }
+
+  it('is refused while the contact lacks a required value, naming it', () => {
+    expect(resolve(agent, true, holding({}))).toEqual([
+      'required-missing: fill in Account id before resolving the conversation',
+    ])
+    expect(resolve(agent, true, holding({ account_id: { ...filled, value: '' } }))).toHaveLength(1)
+  })
+  it('goes through once the value is there, or when nothing is required', () => {
+    expect(resolve(agent, true, holding({ account_id: filled }))).toEqual([])
+    expect(resolve(agent, false)).toEqual([])
+  })
+  it('asks for a retry while the contact is not at hand, and requires nothing of an erased one', () => {
+    expect(resolve(agent, true, () => undefined)[0]).toMatch(/^unavailable/)
+    expect(resolve(agent, true)[0]).toMatch(/^unavailable/)
+    expect(resolve(agent, true, () => null)).toEqual([])
+  })
+  it('does not hold the system to it', () => {
+    expect(resolve(system, true, holding({}))).toEqual([])
   })
 })
