@@ -260,4 +260,39 @@ describe('a hostile client writing typed values and rules', () => {
     hostile.close()
     agent.close()
   })
+
+  it('reads the contact for a resolve even when the rule came after the conversation was opened', async () => {
+    const { server } = await startServer()
+    await seed(server)
+    const name = conversationDocName(WORKSPACE, 'v1')
+    // No rule yet: opening the conversation does not load its contact.
+    await server.host.transact(schemaDocName(WORKSPACE), SYSTEM, (doc) => {
+      const schema = new SchemaDoc(doc)
+      schema.updateAttribute('order_no', { rules: { required: false } })
+      schema.destroy()
+    })
+    const agent = await connectHostile(server, name, 'bo', 'agent')
+    await server.host.transact(schemaDocName(WORKSPACE), SYSTEM, (doc) => {
+      const schema = new SchemaDoc(doc)
+      schema.updateAttribute('order_no', { rules: { required: true } })
+      schema.destroy()
+    })
+    // The first attempt may find the contact still loading (unavailable: retry); it is then
+    // refused for what it lacks, and nothing of either attempt stays.
+    const codes = async (): Promise<string | undefined> => {
+      const seen = agent.refusals.length
+      agent.doc.transact(() => agent.doc.getMap('meta').set('status', 'resolved'))
+      await expect.poll(() => agent.refusals.length).toBeGreaterThan(seen)
+      await expect.poll(() => agent.doc.getMap('meta').get('status')).toBe('new')
+      return agent.refusals[agent.refusals.length - 1]?.code
+    }
+    let code = await codes()
+    for (let retry = 0; retry < 5 && code === 'unavailable'; retry++) code = await codes()
+    expect(code).toBe('required-missing')
+    expect(agent.refusals.every((r) => ['unavailable', 'required-missing'].includes(r.code))).toBe(
+      true,
+    )
+    expect(await server.host.read(name, (d) => d.getMap('meta').get('status'))).toBe('new')
+    agent.close()
+  })
 })
