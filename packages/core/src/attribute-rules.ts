@@ -109,6 +109,21 @@ export function readRules(value: unknown): AttributeRules {
   })
 }
 
+/**
+ * `base` with the rules `patch` sets (a key given as undefined is left as it was; null removes
+ * a bound, pattern, decimals or default).
+ *
+ * @example
+ * mergeRules(def.rules, { max: null, required: true })
+ */
+export function mergeRules(base: AttributeRules, patch: Partial<AttributeRules>): AttributeRules {
+  const merged: Record<string, unknown> = { ...base }
+  for (const key of RULE_KEYS) {
+    if (patch[key] !== undefined) merged[key] = patch[key]
+  }
+  return Object.freeze(merged as unknown as AttributeRules)
+}
+
 /** The rules as stored: keys with their default value left out. */
 export function rulesToJson(rules: AttributeRules): Record<string, unknown> {
   const out: Record<string, unknown> = {}

@@ -1,6 +1,6 @@
 import type * as Y from 'yjs'
 import { keyBetween, keysForReorder, planMove, planReorder, sortByOrder } from './attribute-order'
-import { DEFAULT_RULES, isDefaultRules, rulesToJson } from './attribute-rules'
+import { DEFAULT_RULES, isDefaultRules, mergeRules, rulesToJson } from './attribute-rules'
 import type { MoveTarget, OrderPlan } from './attribute-order'
 import { PLATFORM_ATTRIBUTES } from './channels'
 import {
@@ -384,7 +384,7 @@ export class SchemaDoc {
       maxLength: input.maxLength ?? DEFAULT_MAX_LENGTH,
       order: keyBetween(this.lastKey(definitions), null),
       options,
-      rules: Object.freeze({ ...DEFAULT_RULES, ...input.rules }),
+      rules: mergeRules(DEFAULT_RULES, input.rules ?? {}),
     })
     this.check(def)
     this.transact(() => this.writeDefinition(def))
@@ -414,7 +414,7 @@ export class SchemaDoc {
       ...def,
       ...patch,
       label: patch.label === undefined ? def.label : patch.label.trim(),
-      rules: patch.rules === undefined ? def.rules : { ...def.rules, ...patch.rules },
+      rules: patch.rules === undefined ? def.rules : mergeRules(def.rules, patch.rules),
     }
     this.check(candidate)
     this.transact(() => {

@@ -393,3 +393,18 @@ describe('resolving a conversation with required attributes', () => {
     expect(resolve(system, true, holding({}))).toEqual([])
   })
 })
+
+describe('rules given with undefined keys', () => {
+  it('leaves a rule given as undefined as it was, and stores no undefined', () => {
+    const doc = new Y.Doc()
+    const schema = new SchemaDoc(doc)
+    const age = schema.createAttribute({
+      label: 'Age',
+      type: 'number',
+      rules: { min: '1', max: undefined },
+    })
+    schema.updateAttribute(age.id, { rules: { min: undefined, required: true } })
+    expect(schema.definition(age.id)?.rules).toMatchObject({ min: '1', max: null, required: true })
+    expect(doc.getMap('attributes').get(`${age.id}:rules`)).toEqual({ min: '1', required: true })
+  })
+})
