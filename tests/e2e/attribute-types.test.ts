@@ -128,6 +128,19 @@ describe('typed attributes with rules, from settings to the contact panel', () =
       await poll(() => ben.getByTestId('save-status').getAttribute('data-state')).toBe('saved')
       // Saved means the server's verdict is in: a refusal would have put the status back.
       expect(await ben.getByTestId('status-resolved').getAttribute('aria-checked')).toBe('true')
+
+      // The admin turns the number into text: checked first, then every value converted.
+      const change = total.getByTestId('type-change')
+      await change.getByRole('combobox').selectOption('text')
+      await change.getByRole('button', { name: 'Check' }).click()
+      await poll(() => change.getByTestId('type-change-report').textContent()).toBe(
+        '1 value(s) would convert; 0 would not.',
+      )
+      await change.getByRole('button', { name: 'Change type' }).click()
+      await poll(() => adminRow(ana, 'Order total').textContent()).toContain('Custom · text')
+      await poll(() => panelRow(ben, 'Order total').getByTestId('field-value').textContent()).toBe(
+        '12.5',
+      )
     },
     E2E_TIMEOUT,
   )

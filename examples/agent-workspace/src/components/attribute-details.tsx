@@ -3,7 +3,7 @@ import type { FormEvent } from 'react'
 import type { AttributeDefinition } from '@cardfile/core'
 import type { AttributeAdmin } from '@cardfile/react'
 import { attempt } from '../attempt'
-import { AttributeRulesEditor } from './attribute-rules'
+import { AttributeRulesEditor, AttributeTypeChange } from './attribute-rules'
 import { OptionEditor } from './option-editor'
 import { Switch } from './switch'
 
@@ -113,6 +113,7 @@ export function AttributeDetails({
       {def.kind === 'custom' && (
         <AttributeRulesEditor admin={admin} def={def} onProblem={onProblem} />
       )}
+      {def.kind === 'custom' && <AttributeTypeChange key={def.type} def={def} />}
     </div>
   )
 }

@@ -1,4 +1,9 @@
 import { useState } from 'react'
+import { ATTRIBUTE_TYPES } from '@cardfile/core'
+import { changeAttributeType } from '../api'
+import type { TypeChangeReport } from '../api'
+import { humanMessage } from '../human-message'
+import { useSession } from '../session-context'
 import type { FormEvent } from 'react'
 import { hasOptions, isRangeType, normaliseInput } from '@cardfile/core'
 import type { AttributeDefinition, AttributeRules, AttributeType } from '@cardfile/core'
@@ -219,5 +224,76 @@ export function AttributeRulesEditor({
         Save rules
       </button>
     </form>
+  )
+}
+
+/**
+ * Changes the type of a custom attribute through the server, which converts every stored value:
+ * "Check" lists the values that would not convert, "Change type" goes ahead only when none is
+ * left (the server refuses otherwise, and nothing changes).
+ */
+export function AttributeTypeChange({ def }: { def: AttributeDefinition }) {
+  const session = useSession()
+  const [type, setType] = useState<AttributeType>(def.type === 'text' ? 'longtext' : 'text')
+  const [report, setReport] = useState<TypeChangeReport | null>(null)
+  const [problem, setProblem] = useState<string | null>(null)
+  const run = (apply: boolean): void => {
+    setProblem(null)
+    changeAttributeType(session, def.id, type, apply).then(setReport, (error: unknown) => {
+      setReport(null)
+      setProblem(humanMessage(error))
+    })
+  }
+  return (
+    <div className="details-section" data-testid="type-change">
+      <label className="form-row">
+        <span>Change the type (values are converted)</span>
+        <span className="inline-form">
+          <select
+            value={type}
+            aria-label={`New type of ${def.label}`}
+            onChange={(event) => {
+              setType(ATTRIBUTE_TYPES.find((t) => t === event.target.value) ?? 'text')
+              setReport(null)
+            }}
+          >
+            {ATTRIBUTE_TYPES.filter((t) => t !== def.type).map((t) => (
+              <option key={t} value={t}>
+                {TYPE_LABELS[t]}
+              </option>
+            ))}
+          </select>
+          <button type="button" className="button small" onClick={() => run(false)}>
+            Check
+          </button>
+          <button type="button" className="button small" onClick={() => run(true)}>
+            Change type
+          </button>
+        </span>
+      </label>
+      {report !== null && (
+        <div className="muted small" role="status" data-testid="type-change-report">
+          {report.applied
+            ? `Changed: ${report.converted} value(s) converted.`
+            : `${report.converted} value(s) would convert; ${report.failures.length} would not${
+                report.failures.length > 0 ? ' (fix them, or the change is refused)' : ''
+              }.`}
+          {report.failures.length > 0 && (
+            <ul>
+              {report.failures.slice(0, 20).map((f) => (
+                <li key={f.contactId}>
+                  “{f.value}”: {f.reason}
+                </li>
+              ))}
+            </ul>
+          )}
+        </div>
+      )}
+      {problem !== null && (
+        <p className="field-error" role="alert">
+          {problem}
+        </p>
+      )}
+    </div>
   )
 }
