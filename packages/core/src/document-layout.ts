@@ -76,7 +76,8 @@ export function formatDocName(name: DocName): string {
  * Contact document:
  *   profile:  `channel` | `platformUserId` | `hint` | `createdAt`  -> JSON (system only)
  *   platform: `<attributeId>` -> FieldValue<string>                (system only)
- *   custom:   `<attributeId>` -> FieldValue<string>  (dropdown values hold the option id)
+ *   custom:   `<attributeId>` -> FieldValue<string>  (dropdown values hold the option id; every
+ *             type's value is text in its canonical form, see value-types.ts)
  *   flags:    `vip` -> FieldValue<boolean>
  *             `crmValidated` -> boolean | null, `crmLookupAt` -> number | null,
  *             `crmPending` -> string[] (attribute ids)                 (system only: CRM_FLAG_KEYS)
