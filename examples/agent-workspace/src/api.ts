@@ -58,3 +58,40 @@ export async function newestConversation(
   )
   return page.items[0] ?? null
 }
+
+/** What a type change would do, or did, to the values of the workspace's contacts. */
+export interface TypeChangeReport {
+  readonly converted: number
+  readonly failures: readonly { contactId: string; value: string; reason: string }[]
+  readonly applied: boolean
+}
+
+/**
+ * Asks the server to change an attribute's type (`apply`) or only to report which values would
+ * not convert. A change refused because a value cannot convert answers with the report too.
+ */
+export async function changeAttributeType(
+  session: Session,
+  attributeId: string,
+  type: string,
+  apply: boolean,
+): Promise<TypeChangeReport> {
+  const res = await fetch(`/api/${WORKSPACE}/attributes/${attributeId}/type`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${await session.token()}`,
+      'content-type': 'application/json',
+    },
+    body: JSON.stringify({ type, apply }),
+  })
+  const body = (await res.json().catch(() => null)) as {
+    report?: TypeChangeReport
+    error?: { code: string; message: string }
+  } | null
+  if (body?.report !== undefined) return body.report
+  throw new ApiError(
+    res.status,
+    body?.error?.code ?? 'internal',
+    body?.error?.message ?? res.statusText,
+  )
+}

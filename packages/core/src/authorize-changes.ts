@@ -1,13 +1,14 @@
 import { isOrderKey } from './attribute-order'
+import { checkRulesShape } from './attribute-rules'
 import type { FieldChange, PolicyContext, Refusal } from './change-policy'
 import { NON_JSON_VALUE } from './change-policy'
 import { isChannelId } from './channels'
 import {
-  ATTRIBUTE_PROPS,
   CONVERSATION_META_KEYS,
   CRM_FLAG_KEYS,
   OPTION_PROPS,
   PROFILE_KEYS,
+  REQUIRED_ATTRIBUTE_PROPS,
   ROOT_MAPS,
   SETTING_KEYS,
   attributeKey,
@@ -24,7 +25,8 @@ import type { ConversationMetaKey, FieldRef, ProfileKey } from './permissions'
 import { readDefinition } from './schema-read'
 import { sameJson } from './same-json'
 import type { Actor, AttributeDefinition } from './types'
-import { validateDefinitions, validateSetting, validateValue } from './validation'
+import { missingRequired, validateDefinitions, validateSetting, validateValue } from './validation'
+import { isAttributeType } from './value-types'
 import {
   isBoolean,
   isFieldValueOf,
@@ -128,9 +130,9 @@ function checkAttributeProp(prop: AttributeProp | 'channelVisible', value: unkno
         ? OK
         : invalid('unknown kind')
     case 'type':
-      return value === 'text' || value === 'dropdown' || value === 'flag'
-        ? OK
-        : invalid('unknown type')
+      return isAttributeType(value) ? OK : invalid('unknown type')
+    case 'rules':
+      return checkRulesShape(value)
     case 'channels':
       return Array.isArray(value) && value.every(isChannelId) ? OK : invalid('unknown channels')
     case 'maxLength':
@@ -246,7 +248,7 @@ function authorizeSchema(judged: Judged[], ctx: PolicyContext): void {
       ...(ctx.definitions.get(id)?.options.map((o) => o.id) ?? []),
       ...(optionIds.get(id) ?? []),
     ])
-    const missingProp = ATTRIBUTE_PROPS.find(
+    const missingProp = REQUIRED_ATTRIBUTE_PROPS.find(
       (p) => readAttribute(attributeKey(id, p)) === undefined,
     )
     const missingOption = [...ids].find((o) =>
@@ -347,7 +349,11 @@ function judgeConversationChange(j: Judged, ctx: PolicyContext): CheckResult {
   switch (field.kind) {
     case 'conversation-meta':
       if (value === undefined) return invalid('conversation metadata is never deleted')
-      return isMetaValue(field.key, value) ? OK : invalid(`malformed ${field.key}`)
+      if (!isMetaValue(field.key, value)) return invalid(`malformed ${field.key}`)
+      if (field.key === 'status' && value === 'resolved' && change.oldValue !== 'resolved') {
+        return checkResolvable(ctx)
+      }
+      return OK
     case 'message': {
       // Deleting a message is for the system only, which checkWrite already ensured.
       if (value === undefined) return OK
@@ -368,6 +374,34 @@ function judgeConversationChange(j: Judged, ctx: PolicyContext): CheckResult {
 }
 
 /**
+ * A conversation may be resolved once its contact holds a value of every required attribute
+ * (the system, closing conversations itself, is not held to it).
+ */
+function checkResolvable(ctx: PolicyContext): CheckResult {
+  if (ctx.actor.role === 'system') return OK
+  const required = [...ctx.definitions.values()].filter(
+    (d) => d.kind === 'custom' && !d.retired && d.rules.required,
+  )
+  if (required.length === 0) return OK
+  const contactId = ctx.read('meta', 'contactId')
+  if (typeof contactId !== 'string') return OK
+  const reader = ctx.contactValues?.(contactId)
+  if (reader === null) return OK
+  if (reader === undefined) {
+    return refuse(ErrorCodes.Unavailable, "the contact's values are being loaded: try again")
+  }
+  const missing = missingRequired(required, (id) => {
+    const entry = reader(id)
+    return isRecord(entry) ? entry.value : undefined
+  })
+  if (missing.length === 0) return OK
+  return refuse(
+    ErrorCodes.RequiredMissing,
+    `fill in ${missing.map((d) => d.label).join(', ')} before resolving the conversation`,
+  )
+}
+
+/**
  * Decides which changes of one client transaction stand. The server calls it with every key
  * the transaction changed and, for each refusal, restores the key's `oldValue` in a
  * compensating transaction (persisted and relayed with the original) and tells the sender.
@@ -376,7 +410,10 @@ function judgeConversationChange(j: Judged, ctx: PolicyContext): CheckResult {
  * plain JSON (`invalid-value`); the actor may write the field ({@link checkWrite}); deletes
  * only where meaningful (custom and platform values, messages by the system); the value's
  * shape and its validity against its definition (`validateValue`); provenance names the actor
- * (`provenance-mismatch`); kind, type and channels never change (`immutable-field`); and every
+ * (`provenance-mismatch`); kind, type and channels never change (`immutable-field`: a type
+ * changes through the server's conversion, which converts every value or refuses); a
+ * conversation is resolved only when its contact has every required value (`required-missing`,
+ * read through `ctx.contactValues`); and every
  * touched definition, read whole after the change, passes `validateDefinition`. A
  * definition is all or nothing: when one change to it is refused, every change to it is.
  *

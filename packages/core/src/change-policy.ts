@@ -37,4 +37,14 @@ export interface PolicyContext {
   readonly read: (map: string, key: string) => unknown
   /** Current time in ms, injectable for tests. */
   readonly now: number
+  /**
+   * Reads the custom values of another contact of the workspace, for rules that span documents
+   * (resolving a conversation needs its contact's required values). Returns a reader of one
+   * attribute's stored entry, null when the contact is gone (nothing is required of it), or
+   * undefined when its values are not at hand (the rule then refuses with `unavailable`, and
+   * the caller should have them at hand for a retry). Absent: as if never at hand.
+   */
+  readonly contactValues?: (
+    contactId: string,
+  ) => ((attributeId: string) => unknown) | null | undefined
 }

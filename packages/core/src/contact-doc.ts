@@ -16,6 +16,7 @@ import type {
   Provenance,
 } from './types'
 import { validateValue } from './validation'
+import { formatValue, selectedIds } from './value-types'
 import { isBoolean, isFieldValueOf, isProfileValue, isString } from './value-shapes'
 
 /** Options of {@link ContactDoc}. */
@@ -26,9 +27,9 @@ export interface ContactDocOptions {
 
 /** How a value reads in a panel. */
 export interface ValueLabel {
-  /** The text, or the dropdown option's label. */
+  /** The display form (`formatValue`): the text, option labels, Yes/No ... */
   readonly label: string
-  /** The value is a retired dropdown option (shown, marked as retired). */
+  /** The value is (or, for a multi-select, includes) a retired option (shown, marked). */
   readonly retired: boolean
 }
 
@@ -45,9 +46,20 @@ export function valueLabel(
   value: string | null | undefined,
 ): ValueLabel | null {
   if (value === null || value === undefined) return null
-  if (!def || def.type === 'text') return { label: value, retired: false }
-  const option = def.options.find((o) => o.id === value)
-  return option ? { label: option.label, retired: option.retired } : null
+  if (!def) return { label: value, retired: false }
+  if (def.type === 'dropdown') {
+    const option = def.options.find((o) => o.id === value)
+    return option ? { label: option.label, retired: option.retired } : null
+  }
+  if (def.type === 'multiselect') {
+    const ids = selectedIds(value)
+    const options = def.options.filter((o) => ids.includes(o.id))
+    return {
+      label: formatValue(def, value),
+      retired: options.some((o) => o.retired),
+    }
+  }
+  return { label: formatValue(def, value), retired: false }
 }
 
 const throwIfRefused = (result: CheckResult, field: string): void => {

@@ -76,7 +76,8 @@ export function formatDocName(name: DocName): string {
  * Contact document:
  *   profile:  `channel` | `platformUserId` | `hint` | `createdAt`  -> JSON (system only)
  *   platform: `<attributeId>` -> FieldValue<string>                (system only)
- *   custom:   `<attributeId>` -> FieldValue<string>  (dropdown values hold the option id)
+ *   custom:   `<attributeId>` -> FieldValue<string>  (dropdown values hold the option id; every
+ *             type's value is text in its canonical form, see value-types.ts)
  *   flags:    `vip` -> FieldValue<boolean>  (the value of the `vip` standard attribute)
  *             `crmValidated` -> boolean | null, `crmLookupAt` -> number | null,
  *             `crmPending` -> string[] (attribute ids)                 (system only: CRM_FLAG_KEYS)
@@ -99,8 +100,17 @@ export const ATTRIBUTE_PROPS = [
   'retired',
   'maxLength',
   'order',
+  'rules',
 ] as const
 export type AttributeProp = (typeof ATTRIBUTE_PROPS)[number]
+
+/**
+ * The properties every definition has. `rules` is optional: definitions written before rules
+ * existed have none, and read as having no rule.
+ */
+export const REQUIRED_ATTRIBUTE_PROPS: readonly AttributeProp[] = ATTRIBUTE_PROPS.filter(
+  (p) => p !== 'rules',
+)
 
 /** Properties of a dropdown option. */
 export const OPTION_PROPS = ['label', 'order', 'retired'] as const

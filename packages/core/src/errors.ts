@@ -11,6 +11,14 @@ export const ErrorCodes = {
   RetiredAttribute: 'retired-attribute',
   TooLong: 'too-long',
   TypeMismatch: 'type-mismatch',
+  /** A number or date outside the attribute's min/max, or with more decimals than allowed. */
+  OutOfRange: 'out-of-range',
+  /** A text value that does not match the attribute's pattern. */
+  PatternMismatch: 'pattern-mismatch',
+  /** A conversation resolved while its contact lacks values of required attributes. */
+  RequiredMissing: 'required-missing',
+  /** An attribute's type change that some stored values cannot follow (nothing was changed). */
+  NotConvertible: 'not-convertible',
   // validation of definitions
   TooFewOptions: 'too-few-options',
   DuplicateLabel: 'duplicate-label',

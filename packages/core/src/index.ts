@@ -7,6 +7,7 @@ export type {
   AttachmentRef,
   AttributeDefinition,
   AttributeKind,
+  AttributeRules,
   AttributeType,
   ChannelId,
   ContactData,
@@ -35,6 +36,7 @@ export type {
 } from './document-layout'
 export {
   ATTRIBUTE_PROPS,
+  REQUIRED_ATTRIBUTE_PROPS,
   CONVERSATION_META_KEYS,
   CRM_FLAG_KEYS,
   ID_PATTERN,
@@ -92,11 +94,42 @@ export {
   DEFAULT_MAX_LENGTH,
   MAX_LABEL_LENGTH,
   MAX_MAX_LENGTH,
+  missingRequired,
   validateDefinition,
   validateDefinitions,
   validateSetting,
   validateValue,
 } from './validation'
+
+// Attribute types and rules
+export type { FormatDefinition } from './value-types'
+export {
+  ATTRIBUTE_TYPES,
+  MAX_DECIMALS,
+  MAX_NUMBER_MAGNITUDE,
+  compareValues,
+  formatValue,
+  hasOptions,
+  isAttributeType,
+  isRangeType,
+  isTextType,
+  normaliseInput,
+  selectedIds,
+} from './value-types'
+export {
+  DEFAULT_RULES,
+  MAX_HELP_LENGTH,
+  MAX_PATTERN_INPUT,
+  MAX_PATTERN_LENGTH,
+  checkPattern,
+  checkRules,
+  checkRulesShape,
+  readRules,
+  rulesToJson,
+} from './attribute-rules'
+export type { ConversionReport, ConversionFailure } from './type-conversion'
+export { convertValue, convertedDefinition } from './type-conversion'
+export { newId } from './ids'
 
 // Permissions and the server's change policy
 export type { ConversationMetaKey, FieldRef, PermissionContext, ProfileKey } from './permissions'

@@ -1,5 +1,6 @@
 import type * as Y from 'yjs'
 import { keyBetween, keysForReorder, planMove, planReorder, sortByOrder } from './attribute-order'
+import { DEFAULT_RULES, isDefaultRules, mergeRules, rulesToJson } from './attribute-rules'
 import type { MoveTarget, OrderPlan } from './attribute-order'
 import { PLATFORM_ATTRIBUTES } from './channels'
 import {
@@ -19,6 +20,7 @@ import { sameJson } from './same-json'
 import { DEFAULT_SETTINGS, readDefinition, readSettings } from './schema-read'
 import type {
   AttributeDefinition,
+  AttributeRules,
   AttributeType,
   ChannelId,
   DropdownOption,
@@ -28,6 +30,7 @@ import type {
 import { VIP_ATTRIBUTE_ID } from './types'
 import { vipActive } from './vip'
 import { DEFAULT_MAX_LENGTH, validateDefinition, validateSetting } from './validation'
+import { hasOptions } from './value-types'
 
 /** What permission and value checks read from the schema: definitions by id and settings. */
 export interface SchemaView {
@@ -46,8 +49,10 @@ export interface CreateAttributeInput {
   readonly id?: string
   readonly label: string
   readonly type: AttributeType
-  /** Dropdown options (two or more). */
+  /** Dropdown and multi-select options (two or more). */
   readonly options?: readonly OptionInput[]
+  /** Required, pattern, min/max, decimals, default, help text (unset ones have no rule). */
+  readonly rules?: Partial<AttributeRules>
   /** CRM key; defaults to a slug of the label (or the id when that slug is taken). */
   readonly alias?: string
   readonly maxLength?: number
@@ -64,6 +69,8 @@ export interface AttributePatch {
   readonly maxLength?: number
   readonly crmManaged?: boolean
   readonly lookup?: boolean
+  /** Rules to change (the others are kept); `null` for a bound, pattern or default removes it. */
+  readonly rules?: Partial<AttributeRules>
 }
 
 /** Options of {@link SchemaDoc}. */
@@ -297,11 +304,19 @@ export class SchemaDoc {
     this.setAttr(id, 'retired', def.retired)
     this.setAttr(id, 'maxLength', def.maxLength)
     this.setAttr(id, 'order', def.order)
+    this.writeRules(id, def.rules)
     for (const [channel, visible] of Object.entries(def.channelVisibility)) {
       const key = channelVisibilityKey(id, channel)
       if (this.attributes.get(key) !== visible) this.attributes.set(key, visible)
     }
     for (const option of def.options) this.writeOption(id, option)
+  }
+
+  private writeRules(id: string, rules: AttributeRules): void {
+    // Definitions without rules store no key, as before rules existed (older readers and
+    // documents see exactly what they always did).
+    if (isDefaultRules(rules) && !this.attributes.has(attributeKey(id, 'rules'))) return
+    this.setAttr(id, 'rules', rulesToJson(rules))
   }
 
   private writeOption(attributeId: string, option: DropdownOption): void {
@@ -374,6 +389,7 @@ export class SchemaDoc {
       maxLength: input.maxLength ?? DEFAULT_MAX_LENGTH,
       order: keyBetween(this.lastKey(definitions), null),
       options,
+      rules: mergeRules(DEFAULT_RULES, input.rules ?? {}),
     })
     this.check(def)
     this.transact(() => this.writeDefinition(def))
@@ -389,10 +405,13 @@ export class SchemaDoc {
   }
 
   /**
-   * Edits the label, alias, maximum length or CRM flags of an attribute.
+   * Edits the label, alias, maximum length, CRM flags or rules of an attribute. Rules are
+   * checked whole (`invalid-definition` for a minimum above the maximum, a default that breaks
+   * the rules, an unsafe pattern ...).
    *
    * @example
    * schema.updateAttribute('plan', { label: 'Plan tier', crmManaged: true })
+   * schema.updateAttribute('age', { rules: { min: '18', required: true } })
    */
   updateAttribute(id: string, patch: AttributePatch): void {
     const def = this.require(id)
@@ -400,6 +419,7 @@ export class SchemaDoc {
       ...def,
       ...patch,
       label: patch.label === undefined ? def.label : patch.label.trim(),
+      rules: patch.rules === undefined ? def.rules : mergeRules(def.rules, patch.rules),
     }
     this.check(candidate)
     this.transact(() => {
@@ -408,6 +428,26 @@ export class SchemaDoc {
       this.setAttr(id, 'maxLength', candidate.maxLength)
       this.setAttr(id, 'crmManaged', candidate.crmManaged)
       this.setAttr(id, 'lookup', candidate.lookup)
+      this.writeRules(id, candidate.rules)
+    })
+  }
+
+  /**
+   * Rewrites an attribute's definition for a new type (see `convertedDefinition`: the type, its
+   * options and the rules that still apply). Only the server does this, after converting every
+   * stored value: the change policy refuses a type change from any client (`immutable-field`),
+   * because values of the old type would be left behind.
+   *
+   * @example
+   * schema.changeType(convertedDefinition(schema.definition('age')!, 'number'))
+   */
+  changeType(target: AttributeDefinition): void {
+    const def = this.require(target.id)
+    this.check({ ...def, type: target.type, rules: target.rules, options: target.options })
+    this.transact(() => {
+      this.setAttr(def.id, 'type', target.type)
+      this.writeRules(def.id, target.rules)
+      for (const option of target.options) this.writeOption(def.id, option)
     })
   }
 
@@ -484,10 +524,10 @@ export class SchemaDoc {
 
   private requireDropdown(attributeId: string): AttributeDefinition {
     const def = this.require(attributeId)
-    if (def.type !== 'dropdown') {
+    if (!hasOptions(def.type)) {
       throw new CardfileError(
         ErrorCodes.InvalidDefinition,
-        `${def.label} is a text attribute and has no options`,
+        `${def.label} is a ${def.type} attribute and has no options`,
         attributeId,
       )
     }

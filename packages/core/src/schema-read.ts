@@ -1,4 +1,5 @@
 import { sortByOrder } from './attribute-order'
+import { readRules } from './attribute-rules'
 import { isChannelId } from './channels'
 import { attributeKey, channelVisibilityKey, optionKey } from './document-layout'
 import type {
@@ -10,6 +11,7 @@ import type {
 } from './types'
 import { PLANS } from './types'
 import { DEFAULT_MAX_LENGTH } from './validation'
+import { isAttributeType } from './value-types'
 
 /*
  * Reading definitions and settings from raw key/value reads. Shared by SchemaDoc (reading a
@@ -46,7 +48,7 @@ export function readDefinition(
   const rawKind = attributes(attributeKey(id, 'kind'))
   const kind = rawKind === 'platform' || rawKind === 'standard' ? rawKind : 'custom'
   const rawType = attributes(attributeKey(id, 'type'))
-  const type = rawType === 'dropdown' || rawType === 'flag' ? rawType : 'text'
+  const type = isAttributeType(rawType) ? rawType : 'text'
   const rawChannels = attributes(attributeKey(id, 'channels'))
   const channels: ChannelId[] = Array.isArray(rawChannels) ? rawChannels.filter(isChannelId) : []
   const channelVisibility: Partial<Record<ChannelId, boolean>> = {}
@@ -80,6 +82,7 @@ export function readDefinition(
     maxLength: typeof maxLength === 'number' ? maxLength : DEFAULT_MAX_LENGTH,
     order: str(attributes(attributeKey(id, 'order')), ''),
     options: Object.freeze(sortByOrder(opts)),
+    rules: readRules(attributes(attributeKey(id, 'rules'))),
   })
 }
 

@@ -45,11 +45,50 @@ export interface FieldValue<T = string> {
  * switch, a label and an alias like the others, and its value is the contact's VIP flag.
  */
 export type AttributeKind = 'platform' | 'custom' | 'standard'
-/** `flag`: yes or no (the VIP standard attribute only). */
-export type AttributeType = 'text' | 'dropdown' | 'flag'
+/**
+ * The type of an attribute's values. Every custom value is stored as text in one canonical form
+ * per type (see `value-types.ts`): `text` and `longtext` free text, `dropdown` an option id,
+ * `multiselect` option ids joined by commas, `number` a decimal such as `-12.5`, `date`
+ * `YYYY-MM-DD`, `checkbox` `true`/`false`, `url`, `email` and `phone` their trimmed text.
+ * `flag`: yes or no, the VIP standard attribute only (its value is the contact's VIP flag).
+ */
+export type AttributeType =
+  | 'text'
+  | 'longtext'
+  | 'dropdown'
+  | 'multiselect'
+  | 'number'
+  | 'date'
+  | 'checkbox'
+  | 'url'
+  | 'email'
+  | 'phone'
+  | 'flag'
 
 /** The id of the VIP standard attribute (reserved: no custom attribute may take it). */
 export const VIP_ATTRIBUTE_ID = 'vip'
+/**
+ * Per-attribute rules (see `attribute-rules.ts`). Bounds and the default are stored values of
+ * the attribute's type (`'10.5'`, `'2024-01-31'`); null when unset.
+ */
+export interface AttributeRules {
+  /** A value is needed before a conversation of the contact can be resolved. */
+  readonly required: boolean
+  /** Text attributes: a regular expression (Unicode mode) every value matches. */
+  readonly pattern: string | null
+  /** Numbers and dates: the smallest and largest accepted value. */
+  readonly min: string | null
+  readonly max: string | null
+  /** Numbers: most digits after the decimal point (0: whole numbers); null for up to 6. */
+  readonly decimals: number | null
+  /**
+   * What a contact without a value reads as (shown in the panel, exported, and counted for
+   * `required`); never written into contacts.
+   */
+  readonly default: string | null
+  /** Shown under the input in the panel. */
+  readonly help: string
+}
 
 /** One option of a dropdown attribute. Options are never deleted, only retired. */
 export interface DropdownOption {
@@ -84,8 +123,10 @@ export interface AttributeDefinition {
   readonly maxLength: number
   /** Fractional-index key; definitions sort by key, ties by id. */
   readonly order: string
-  /** Dropdown options in order (retired ones included, marked). */
+  /** Dropdown and multi-select options in order (retired ones included, marked). */
   readonly options: readonly DropdownOption[]
+  /** Required, pattern, bounds, default and help text. */
+  readonly rules: AttributeRules
 }
 
 /** Workspace settings held in the schema document. */

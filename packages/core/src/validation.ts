@@ -1,4 +1,5 @@
 import { isOrderKey } from './attribute-order'
+import { MAX_PATTERN_INPUT, checkRange, checkRules, patternOf } from './attribute-rules'
 import { isChannelId } from './channels'
 import { isValidId } from './document-layout'
 import type { SettingKey } from './document-layout'
@@ -7,6 +8,17 @@ import type { CheckResult } from './errors'
 import type { AttributeDefinition, AttributeKind } from './types'
 import { VIP_ATTRIBUTE_ID } from './types'
 import { PLANS } from './types'
+import {
+  MAX_SELECTED,
+  hasOptions,
+  isAttributeType,
+  isCanonicalDate,
+  isCanonicalNumber,
+  isEmail,
+  isPhone,
+  isUrl,
+  selectedIds,
+} from './value-types'
 
 /** Longest label of an attribute or option, in characters after trimming. */
 export const MAX_LABEL_LENGTH = 100
@@ -38,7 +50,8 @@ function checkLabel(label: unknown, what: string): CheckResult {
  * (case-insensitive) among non-retired definitions; alias matching {@link ALIAS_PATTERN} and
  * unique among non-retired definitions; `maxLength` an integer in 1..10000; platform
  * attributes belong to at least one channel and are never CRM-managed; custom attributes
- * belong to no channel; dropdowns have at least two non-retired options with unique labels;
+ * belong to no channel; dropdowns and multi-selects have at least two non-retired options with
+ * unique labels; rules fit the type (`checkRules`) and a default passes the value checks;
  * text attributes have no options.
  *
  * @example
@@ -149,8 +162,8 @@ function checkOwnRules(def: AttributeDefinition): CheckResult {
   if (def.kind !== 'platform' && def.kind !== 'custom' && def.kind !== 'standard') {
     return refuse(ErrorCodes.InvalidDefinition, 'kind must be platform or custom')
   }
-  if (def.type !== 'text' && def.type !== 'dropdown' && def.type !== 'flag') {
-    return refuse(ErrorCodes.InvalidDefinition, 'type must be text or dropdown')
+  if (!isAttributeType(def.type)) {
+    return refuse(ErrorCodes.InvalidDefinition, `unknown type "${String(def.type)}"`)
   }
   const standard = checkStandard(def)
   if (!standard.ok) return standard
@@ -189,10 +202,12 @@ function checkOwnRules(def: AttributeDefinition): CheckResult {
     }
   }
 
-  if (def.type === 'text' && def.options.length > 0) {
-    return refuse(ErrorCodes.InvalidDefinition, 'text attributes have no options')
+  // Options are never deleted: an attribute whose type changed away from options keeps them,
+  // retired.
+  if (!hasOptions(def.type) && def.options.some((o) => !o.retired)) {
+    return refuse(ErrorCodes.InvalidDefinition, `${def.type} attributes have no options`)
   }
-  if (def.type === 'dropdown') {
+  if (hasOptions(def.type)) {
     const seen = new Set<string>()
     let live = 0
     for (const option of def.options) {
@@ -216,21 +231,32 @@ function checkOwnRules(def: AttributeDefinition): CheckResult {
       seen.add(key)
     }
     if (live < 2) {
-      return refuse(ErrorCodes.TooFewOptions, 'a dropdown needs at least two options')
+      return refuse(ErrorCodes.TooFewOptions, `a ${def.type} needs at least two options`)
     }
   }
 
+  const rules = checkRules(def.type, def.rules)
+  if (!rules.ok) return rules
+  if (def.rules.default !== null) {
+    const fits = checkTypedValue(def, def.rules.default)
+    if (!fits.ok) {
+      return refuse(ErrorCodes.InvalidDefinition, `the default does not fit: ${fits.message}`)
+    }
+  }
   return OK
 }
 
 /**
- * Checks a value against its definition. `value` is what a contact holds: text for a text
- * attribute, the option id for a dropdown, null for "cleared" (always acceptable for a known
+ * Checks a value against its definition and its rules. `value` is what a contact holds, in the
+ * stored form of its type (see `value-types.ts`: text, an option id, `12.5`, `2024-12-31`,
+ * `true` ...), null for "cleared" (always acceptable for a known
  * attribute, retired ones included: clearing never breaks a definition). `kind`, when given, is
  * the kind of attribute the value is written as (`wrong-kind` when it differs).
  *
  * Codes: `unknown-attribute`, `wrong-kind`, `retired-attribute`, `type-mismatch`, `too-long`,
- * `not-an-option`, `retired-option`.
+ * `not-an-option`, `retired-option`, `invalid-value` (a multi-select option chosen twice),
+ * `out-of-range` (min, max, decimals), `pattern-mismatch`. `required` is not checked here: a
+ * value may be cleared; resolving a conversation is what needs it ({@link missingRequired}).
  *
  * @example
  * validateValue(planDefinition, 'gold')
@@ -250,21 +276,99 @@ export function validateValue(
   if (typeof value !== 'string') {
     return refuse(ErrorCodes.TypeMismatch, `a value of ${def.label} must be text`)
   }
-  if (def.type === 'text') {
-    if (value.length > def.maxLength) {
-      return refuse(
-        ErrorCodes.TooLong,
-        `a value of ${def.label} is at most ${def.maxLength} characters`,
-      )
+  return checkTypedValue(def, value)
+}
+
+const mismatch = (def: AttributeDefinition, what: string): CheckResult =>
+  refuse(ErrorCodes.TypeMismatch, `${def.label} must be ${what}`)
+
+/** Checks a stored-form value against its attribute's type and rules (not retirement). */
+function checkTypedValue(def: AttributeDefinition, value: string): CheckResult {
+  switch (def.type) {
+    case 'text':
+    case 'longtext': {
+      if (value.length > def.maxLength) {
+        return refuse(
+          ErrorCodes.TooLong,
+          `a value of ${def.label} is at most ${def.maxLength} characters`,
+        )
+      }
+      const pattern = def.type === 'text' ? patternOf(def.rules) : null
+      if (pattern === null) return OK
+      // Bounded input keeps matching fast whatever the pattern (nested repetition is refused).
+      if (value.length > MAX_PATTERN_INPUT) {
+        return refuse(
+          ErrorCodes.TooLong,
+          `a value of ${def.label} is at most ${MAX_PATTERN_INPUT} characters`,
+        )
+      }
+      return pattern.test(value)
+        ? OK
+        : refuse(
+            ErrorCodes.PatternMismatch,
+            def.rules.help !== ''
+              ? `${def.label} does not have the expected form: ${def.rules.help}`
+              : `${def.label} does not have the expected form`,
+          )
     }
-    return OK
+    case 'dropdown': {
+      const option = def.options.find((o) => o.id === value)
+      if (!option) {
+        return refuse(ErrorCodes.NotAnOption, `"${value}" is not an option of ${def.label}`)
+      }
+      if (option.retired) {
+        return refuse(
+          ErrorCodes.RetiredOption,
+          `"${option.label}" is a retired option of ${def.label}`,
+        )
+      }
+      return OK
+    }
+    case 'multiselect': {
+      if (value === '') return mismatch(def, 'one option or more (clear it instead)')
+      const ids = selectedIds(value)
+      if (ids.length > MAX_SELECTED) {
+        return refuse(ErrorCodes.TooLong, `${def.label} holds at most ${MAX_SELECTED} options`)
+      }
+      const seen = new Set<string>()
+      for (const id of ids) {
+        const option = def.options.find((o) => o.id === id)
+        if (!option) {
+          return refuse(ErrorCodes.NotAnOption, `"${id}" is not an option of ${def.label}`)
+        }
+        if (option.retired) {
+          return refuse(
+            ErrorCodes.RetiredOption,
+            `"${option.label}" is a retired option of ${def.label}`,
+          )
+        }
+        if (seen.has(id)) {
+          return refuse(ErrorCodes.InvalidValue, `"${option.label}" is chosen twice`)
+        }
+        seen.add(id)
+      }
+      return OK
+    }
+    case 'number':
+      if (!isCanonicalNumber(value)) {
+        return mismatch(def, 'a number such as 12.5 (below a million billion)')
+      }
+      return checkRange(def.type, def.rules, value, def.label)
+    case 'date':
+      if (!isCanonicalDate(value)) return mismatch(def, 'a date such as 2024-12-31')
+      return checkRange(def.type, def.rules, value, def.label)
+    case 'checkbox':
+      return value === 'true' || value === 'false' ? OK : mismatch(def, 'true or false')
+    case 'url':
+      return isUrl(value) ? OK : mismatch(def, 'a web address starting with http:// or https://')
+    case 'email':
+      return isEmail(value) ? OK : mismatch(def, 'an email address such as ana@example.com')
+    case 'phone':
+      return isPhone(value) ? OK : mismatch(def, 'a phone number such as +14155550100')
+    case 'flag':
+      // The VIP standard attribute's value is the contact's VIP flag, never a custom value.
+      return mismatch(def, 'set with the VIP switch')
   }
-  const option = def.options.find((o) => o.id === value)
-  if (!option) return refuse(ErrorCodes.NotAnOption, `"${value}" is not an option of ${def.label}`)
-  if (option.retired) {
-    return refuse(ErrorCodes.RetiredOption, `"${option.label}" is a retired option of ${def.label}`)
-  }
-  return OK
 }
 
 /**
@@ -303,4 +407,27 @@ export function validateSetting(
       return OK
     }
   }
+}
+
+/**
+ * The required attributes that a contact lacks a value of: live custom attributes whose rules
+ * say `required`, with no value (null, absent or empty) and no default. `valueOf` reads the
+ * contact's stored value of an attribute.
+ *
+ * @example
+ * missingRequired(schema.definitions(), (id) => contact.data().custom[id]?.value)
+ * // [{ id: 'order_number', label: 'Order number', ... }]
+ */
+export function missingRequired(
+  definitions: Iterable<AttributeDefinition>,
+  valueOf: (attributeId: string) => unknown,
+): AttributeDefinition[] {
+  const missing: AttributeDefinition[] = []
+  for (const def of definitions) {
+    if (def.kind !== 'custom' || def.retired || !def.rules.required) continue
+    if (def.rules.default !== null) continue
+    const value = valueOf(def.id)
+    if (typeof value !== 'string' || value === '') missing.push(def)
+  }
+  return missing
 }

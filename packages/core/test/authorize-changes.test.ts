@@ -356,7 +356,7 @@ describe('authorizeChanges: schema', () => {
     expect(refusals.find((r) => r.key === 'fake:kind')?.code).toBe('forbidden')
     // All or nothing: every key of the refused definition is refused.
     expect(refusals.every((r) => r.key.startsWith('fake:'))).toBe(true)
-    expect(refusals).toHaveLength(11)
+    expect(refusals).toHaveLength(12)
   })
 
   it('judges schema changes the same with definitions read before or after the change', () => {

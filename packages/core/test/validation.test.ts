@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { validateDefinition, validateSetting, validateValue } from '../src/index'
+import { DEFAULT_RULES, validateDefinition, validateSetting, validateValue } from '../src/index'
 import type { AttributeDefinition, DropdownOption } from '../src/index'
 import { workspace } from './helpers'
 
@@ -25,6 +25,7 @@ const text = (patch: Partial<AttributeDefinition> = {}): AttributeDefinition => 
   maxLength: 1000,
   order: 'a5',
   options: [],
+  rules: DEFAULT_RULES,
   ...patch,
 })
 
@@ -129,7 +130,7 @@ describe('validateDefinition', () => {
     expect(codeOf(validateDefinition(text({ order: 'a' }), others))).toBe('invalid-definition')
     const badKind = { ...text(), kind: 'magic' } as unknown as AttributeDefinition
     expect(codeOf(validateDefinition(badKind, others))).toBe('invalid-definition')
-    const badType = { ...text(), type: 'number' } as unknown as AttributeDefinition
+    const badType = { ...text(), type: 'currency' } as unknown as AttributeDefinition
     expect(codeOf(validateDefinition(badType, others))).toBe('invalid-definition')
   })
 

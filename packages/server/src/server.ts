@@ -21,6 +21,7 @@ import {
 import * as decoding from 'lib0/decoding'
 import { WebSocket, WebSocketServer } from 'ws'
 import type { RawData } from 'ws'
+import { attributeTypeRoutes } from './attributes/attribute-type-routes'
 import { createAuthenticator, tokenExpiry } from './auth/authenticate'
 import type { AuthOptions, AuthenticatedActor } from './auth/authenticate'
 import type { DocumentHost } from './document-host'
@@ -368,6 +369,7 @@ export async function createCardfileServer(
     ...started.flatMap(({ parts }) => (parts.routes === undefined ? [] : [parts.routes])),
     // Any job with a view, whichever extension runs it.
     jobRoutes(options.backend.jobs, jobHandlers),
+    attributeTypeRoutes(),
   ]
   const extensionErasureHooks: ContactErasureHook[] = started.flatMap(({ parts }) =>
     parts.onContactErased === undefined ? [] : [parts.onContactErased],

@@ -226,6 +226,63 @@ describe('contact-attribute exports', () => {
     expect(await vipCell()).toBe('yes')
   })
 
+  it('prints every attribute type in its display form, and the default for a contact without a value', async () => {
+    const running = await startPrivacyServer()
+    const admin = await tokenFor('admin')
+    const colours = [{ label: 'Red' }, { label: 'Blue' }]
+    const ids = {
+      age: await createAttribute(running, { label: 'Age', type: 'number' }),
+      renewal: await createAttribute(running, { label: 'Renewal', type: 'date' }),
+      consent: await createAttribute(running, { label: 'Consent', type: 'checkbox' }),
+      site: await createAttribute(running, { label: 'Site', type: 'url' }),
+      mail: await createAttribute(running, { label: 'Work email', type: 'email' }),
+      mobile: await createAttribute(running, { label: 'Mobile', type: 'phone' }),
+      tags: await createAttribute(running, {
+        label: 'Tags',
+        type: 'multiselect',
+        options: colours,
+      }),
+      story: await createAttribute(running, { label: 'Story', type: 'longtext' }),
+      tier: await createAttribute(running, {
+        label: 'Tier',
+        type: 'number',
+        rules: { default: '3' },
+      }),
+    }
+    const options = await updateSchema(running, (s) => s.definition(ids.tags)!.options)
+    const contact = await ingest(running, {
+      channel: 'email',
+      platformUserId: 'lee@example.org',
+      metadata: { email: 'lee@example.org' },
+      message: { text: 'hello' },
+    })
+    await setValues(running, contact.contactId, {
+      [ids.age]: '-12.5',
+      [ids.renewal]: '2031-02-28',
+      [ids.consent]: 'true',
+      [ids.site]: 'https://example.org/a?b=1,2',
+      [ids.mail]: 'lee@example.org',
+      [ids.mobile]: '+14155550100',
+      [ids.tags]: `${options[1]!.id},${options[0]!.id}`,
+      [ids.story]: 'line one\nline "two", with a comma',
+    })
+
+    const rows = rowsOf(await finishedExport(running, admin))
+    const row = Object.fromEntries(rows[0]!.map((h, i) => [h, rows[1]![i]]))
+    // Cells starting with - or + keep the export's formula guard: spreadsheets hide the quote.
+    expect(row).toMatchObject({
+      Age: "'-12.5",
+      Renewal: '2031-02-28',
+      Consent: 'Yes',
+      Site: 'https://example.org/a?b=1,2',
+      'Work email': 'lee@example.org',
+      Mobile: "'+14155550100",
+      Tags: 'Blue, Red',
+      Story: 'line one\nline "two", with a comma',
+      Tier: '3',
+    })
+  })
+
   it('escapes cells a spreadsheet would run as formulas, in values and in labels', async () => {
     const running = await startPrivacyServer()
     const admin = await tokenFor('admin')

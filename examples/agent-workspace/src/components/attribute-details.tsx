@@ -3,13 +3,14 @@ import type { FormEvent } from 'react'
 import type { AttributeDefinition } from '@cardfile/core'
 import type { AttributeAdmin } from '@cardfile/react'
 import { attempt } from '../attempt'
+import { AttributeRulesEditor, AttributeTypeChange } from './attribute-rules'
 import { OptionEditor } from './option-editor'
 import { Switch } from './switch'
 
 /**
  * What an admin edits of one attribute beyond its label and visibility: the alias the CRM
  * knows it by, whether the CRM manages its values, whether contacts are looked up by it, and
- * a dropdown's options.
+ * a dropdown's or multi-select's options, and its rules.
  */
 export function AttributeDetails({
   admin,
@@ -108,9 +109,13 @@ export function AttributeDetails({
           </p>
         )}
       </div>
-      {def.kind === 'custom' && def.type === 'dropdown' && (
+      {def.kind === 'custom' && (def.type === 'dropdown' || def.type === 'multiselect') && (
         <OptionEditor admin={admin} def={def} onProblem={onProblem} />
       )}
+      {def.kind === 'custom' && (
+        <AttributeRulesEditor admin={admin} def={def} onProblem={onProblem} />
+      )}
+      {def.kind === 'custom' && <AttributeTypeChange key={def.type} def={def} />}
     </div>
   )
 }

@@ -1,5 +1,13 @@
 import { useEffect, useRef, useState } from 'react'
-import type { CardfileError, Presence } from '@cardfile/core'
+import {
+  CardfileError,
+  ErrorCodes,
+  formatValue,
+  normaliseInput,
+  selectedIds,
+  validateValue,
+} from '@cardfile/core'
+import type { AttributeType, Presence } from '@cardfile/core'
 import type { ContactField } from '@cardfile/react'
 import { ago } from '../format'
 import { humanMessage } from '../human-message'
@@ -13,10 +21,30 @@ const PROVENANCE: Record<string, string> = {
   system: 'channel',
 }
 
+/** The input element each typed attribute edits with (text inputs keep the browser's checks off:
+ * the SDK's own sentence says what is wrong, the same one the server would send). */
+const INPUT_TYPE: Partial<Record<AttributeType, string>> = {
+  date: 'date',
+  url: 'url',
+  email: 'email',
+  phone: 'tel',
+}
+
+/** What the keyboard of a phone should offer for a type. */
+const INPUT_MODE: Partial<Record<AttributeType, 'decimal' | 'tel' | 'email' | 'url'>> = {
+  number: 'decimal',
+  phone: 'tel',
+  email: 'email',
+  url: 'url',
+}
+
 /**
  * One attribute of the contact panel: its value, and inline editing for those the user may
- * change (Enter or leaving the field saves, Escape cancels; dropdowns save on choice). A value
- * the definition refuses stays in the box with the reason below it.
+ * change (Enter or leaving the field saves, Escape cancels; long text saves with Ctrl+Enter or
+ * on leaving; dropdowns, checkboxes and multi-selects save on choice). What a person types is
+ * read as the attribute's type first (`normaliseInput`: "12,50" is the number 12.5); a value the
+ * definition refuses stays in the box with the reason below it. An empty value shows the
+ * attribute's default, marked; the help text shows under the field.
  */
 export function AttributeField({
   contactId,
@@ -40,7 +68,8 @@ export function AttributeField({
   const [editing, setEditing] = useState(false)
   const [draft, setDraft] = useState('')
   const [refusal, setRefusal] = useState<string | null>(null)
-  const input = useRef<HTMLInputElement>(null)
+  const input = useRef<HTMLInputElement & HTMLTextAreaElement>(null)
+  const def = field.attribute
 
   useEffect(() => {
     if (editing) input.current?.focus()
@@ -63,7 +92,34 @@ export function AttributeField({
       stop()
       return
     }
-    const refused = trimmed === '' ? onClear() : onSave(trimmed)
+    if (trimmed === '') {
+      const refused = onClear()
+      if (refused !== null) {
+        setRefusal(humanMessage(refused))
+        return
+      }
+      setRefusal(null)
+      stop()
+      return
+    }
+    const typed = field.type === 'text' ? trimmed : normaliseInput(field.type, trimmed)
+    if (typed === null) {
+      // Not readable as the type at all: the SDK's check says why, in the server's words.
+      const check = validateValue(def, trimmed)
+      setRefusal(
+        humanMessage(
+          check.ok
+            ? new CardfileError(ErrorCodes.TypeMismatch, `${field.label} cannot hold "${trimmed}"`)
+            : new CardfileError(check.code, check.message),
+        ),
+      )
+      return
+    }
+    if (typed === (field.value ?? '')) {
+      stop()
+      return
+    }
+    const refused = onSave(typed)
     if (refused !== null) {
       setRefusal(humanMessage(refused))
       return
@@ -80,8 +136,65 @@ export function AttributeField({
       ? undefined
       : `Set by ${by.userId} (${PROVENANCE[by.role] ?? by.role}) ${ago(by.at)}`
 
+  const fallback =
+    field.value === null && def.rules.default !== null ? formatValue(def, def.rules.default) : null
+  const choose = (next: string | null): void => {
+    const refused = next === null ? onClear() : onSave(next)
+    setRefusal(refused === null ? null : humanMessage(refused))
+  }
+
   let control
-  if (field.type === 'dropdown' && field.canEdit) {
+  if (field.type === 'checkbox' && field.canEdit) {
+    const checked = (field.value ?? def.rules.default) === 'true'
+    control = (
+      <label className="field-check">
+        <input
+          type="checkbox"
+          aria-labelledby={labelId}
+          checked={checked}
+          data-testid="field-input"
+          onFocus={() => onEditing(true)}
+          onBlur={() => onEditing(false)}
+          onChange={(event) => choose(event.target.checked ? 'true' : 'false')}
+        />
+        {field.value === null
+          ? fallback === null
+            ? 'Not set'
+            : `${fallback} (default)`
+          : checked
+            ? 'Yes'
+            : 'No'}
+      </label>
+    )
+  } else if (field.type === 'multiselect' && field.canEdit) {
+    const chosen = field.value === null ? [] : selectedIds(field.value)
+    // Live options, and retired ones the contact holds (shown so the agent can untick them:
+    // a value keeping a retired option is refused).
+    const offered = def.options.filter((o) => !o.retired || chosen.includes(o.id))
+    control = (
+      <fieldset className="field-multi" aria-labelledby={labelId} data-testid="field-input">
+        {offered.map((o) => (
+          <label key={o.id} className="field-check">
+            <input
+              type="checkbox"
+              checked={chosen.includes(o.id)}
+              onFocus={() => onEditing(true)}
+              onBlur={() => onEditing(false)}
+              onChange={(event) => {
+                // Keeps the options' order; an unticked retired option cannot be ticked again.
+                const next = offered
+                  .map((x) => x.id)
+                  .filter((id) => (id === o.id ? event.target.checked : chosen.includes(id)))
+                choose(next.length === 0 ? null : next.join(','))
+              }}
+            />
+            {o.label}
+            {o.retired ? ' (retired)' : ''}
+          </label>
+        ))}
+      </fieldset>
+    )
+  } else if (field.type === 'dropdown' && field.canEdit) {
     control = (
       <select
         className="field-select"
@@ -105,11 +218,37 @@ export function AttributeField({
         ))}
       </select>
     )
+  } else if (editing && field.type === 'longtext') {
+    control = (
+      <textarea
+        ref={input}
+        className="field-input field-long"
+        aria-labelledby={labelId}
+        aria-invalid={shownRefusal !== null}
+        value={draft}
+        rows={5}
+        data-testid="field-input"
+        onChange={(event) => {
+          setDraft(event.target.value)
+          setRefusal(null)
+        }}
+        onBlur={() => commit(draft)}
+        onKeyDown={(event) => {
+          if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) commit(draft)
+          if (event.key === 'Escape') {
+            setRefusal(null)
+            stop()
+          }
+        }}
+      />
+    )
   } else if (editing) {
     control = (
       <input
         ref={input}
         className="field-input"
+        type={INPUT_TYPE[field.type] ?? 'text'}
+        inputMode={INPUT_MODE[field.type]}
         aria-labelledby={labelId}
         aria-invalid={shownRefusal !== null}
         value={draft}
@@ -139,7 +278,8 @@ export function AttributeField({
         data-testid="field-value"
         title={title}
       >
-        {field.display ?? (field.canEdit ? 'Add…' : '—')}
+        {field.display ?? fallback ?? (field.canEdit ? 'Add…' : '—')}
+        {field.display === null && fallback !== null && <span className="tag">default</span>}
         {field.retiredOption && <span className="tag">retired option</span>}
       </button>
     )
@@ -160,6 +300,11 @@ export function AttributeField({
             channel
           </span>
         )}
+        {def.rules.required && (
+          <span className="tag required" title="Needed before a conversation is resolved">
+            required
+          </span>
+        )}
         {field.crmManaged && (
           <span className="tag crm" title="The CRM is the source of truth">
             CRM
@@ -172,6 +317,11 @@ export function AttributeField({
         )}
       </div>
       {control}
+      {def.rules.help !== '' && (
+        <p className="field-help" data-testid="field-help">
+          {def.rules.help}
+        </p>
+      )}
       {shownRefusal !== null && (
         <p className="field-error" role="alert" data-testid="field-error">
           {shownRefusal}

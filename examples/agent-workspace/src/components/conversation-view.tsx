@@ -1,11 +1,26 @@
 import { useEffect, useRef, useState } from 'react'
 import type { ConversationMeta, ConversationStatus } from '@cardfile/core'
+import { useContact } from '@cardfile/react'
+import type { ContactView } from '@cardfile/react'
 import { displayName, handleUnderName } from '../contact-identity'
 import { channelLabel, clockTime } from '../format'
 import { useContactIdentity } from '../use-contact-identity'
 import type { ConversationResult } from '@cardfile/react'
 import { ChannelIcon } from './channel-icon'
 import { humanMessage } from '../human-message'
+
+/** Labels of the required attributes the contact has no value of, joined ('' for none). */
+const missingRequired = (contact: ContactView): string =>
+  contact.fields
+    .filter(
+      (f) =>
+        f.kind === 'custom' &&
+        f.attribute.rules.required &&
+        f.attribute.rules.default === null &&
+        (f.value === null || f.value === ''),
+    )
+    .map((f) => f.label)
+    .join(', ')
 
 const STATUSES: readonly { id: ConversationStatus; label: string }[] = [
   { id: 'new', label: 'New' },
@@ -41,12 +56,18 @@ function LoadedConversation({
   const [draft, setDraft] = useState('')
   const [problem, setProblem] = useState<string | null>(null)
   const bottom = useRef<HTMLDivElement>(null)
+  // The server refuses to resolve while these are empty; saying so here saves a round trip.
+  const missing = useContact(meta.contactId, { select: missingRequired }).data
 
   useEffect(() => {
     bottom.current?.scrollIntoView({ block: 'end' })
   }, [messages.length])
 
   const changeStatus = (status: ConversationStatus): void => {
+    if (status === 'resolved' && meta.status !== 'resolved' && missing !== '') {
+      setProblem(`Fill in ${missing} before resolving the conversation.`)
+      return
+    }
     const refused = setStatus(status)
     setProblem(refused === null ? null : humanMessage(refused))
     if (refused === null) onChanged()

@@ -1,11 +1,13 @@
 import { useState } from 'react'
 import type { FormEvent, ReactNode } from 'react'
-import type { AttributeDefinition } from '@cardfile/core'
+import { ATTRIBUTE_TYPES, hasOptions } from '@cardfile/core'
+import type { AttributeDefinition, AttributeType } from '@cardfile/core'
 import { useAttributeAdmin } from '@cardfile/react'
 import type { AttributeAdmin } from '@cardfile/react'
 import { attempt } from '../attempt'
 import { channelLabel } from '../format'
 import { AttributeDetails } from './attribute-details'
+import { RulesFields, TYPE_LABELS, draftRules, rulesDraft } from './attribute-rules'
 import { CrmConnectionCard } from './crm-connection-card'
 import { FailedDeliveries } from './failed-deliveries'
 import { RelinkProgress } from './relink-progress'
@@ -18,9 +20,11 @@ function describe(def: AttributeDefinition): string {
     return `Channel attribute · ${def.channels.map(channelLabel).join(', ')}`
   }
   const live = def.options.filter((o) => !o.retired).length
-  return def.type === 'dropdown'
-    ? `Custom · dropdown · ${live} option${live === 1 ? '' : 's'}`
-    : `Custom · text · up to ${def.maxLength} characters`
+  if (def.type === 'text') return `Custom · text · up to ${def.maxLength} characters`
+  const type = TYPE_LABELS[def.type].toLowerCase()
+  return hasOptions(def.type)
+    ? `Custom · ${type} · ${live} option${live === 1 ? '' : 's'}`
+    : `Custom · ${type}`
 }
 
 function AttributeRow({
@@ -89,7 +93,7 @@ function AttributeRow({
             </div>
           )}
           <span className="muted small">{describe(def)}</span>
-          {def.type === 'dropdown' && def.kind === 'custom' && (
+          {hasOptions(def.type) && def.kind === 'custom' && (
             <div className="options">
               {def.options
                 .filter((o) => !o.retired)
@@ -175,8 +179,9 @@ function AttributeRow({
 
 function CreateAttribute({ admin }: { admin: AttributeAdmin }) {
   const [label, setLabel] = useState('')
-  const [type, setType] = useState<'text' | 'dropdown'>('text')
+  const [type, setType] = useState<AttributeType>('text')
   const [options, setOptions] = useState('')
+  const [rules, setRules] = useState(rulesDraft)
   const [problem, setProblem] = useState<string | null>(null)
 
   const submit = (event: FormEvent): void => {
@@ -185,17 +190,21 @@ function CreateAttribute({ admin }: { admin: AttributeAdmin }) {
       .split('\n')
       .map((o) => o.trim())
       .filter((o) => o !== '')
+    // Option ids are chosen here so that a default can name options by label.
+    const optionInputs = optionLabels.map((l, i) => ({ id: `o${i + 1}`, label: l }))
     const result = attempt(() => {
       admin.createAttribute({
         label: label.trim(),
         type,
-        ...(type === 'dropdown' ? { options: optionLabels.map((l) => ({ label: l })) } : {}),
+        ...(hasOptions(type) ? { options: optionInputs } : {}),
+        rules: draftRules(rules, type, optionInputs),
       })
     })
     setProblem(result)
     if (result === null) {
       setLabel('')
       setOptions('')
+      setRules(rulesDraft())
     }
   }
 
@@ -215,14 +224,19 @@ function CreateAttribute({ admin }: { admin: AttributeAdmin }) {
         <span>Type</span>
         <select
           value={type}
-          onChange={(event) => setType(event.target.value === 'dropdown' ? 'dropdown' : 'text')}
+          onChange={(event) =>
+            setType(ATTRIBUTE_TYPES.find((t) => t === event.target.value) ?? 'text')
+          }
           data-testid="new-attribute-type"
         >
-          <option value="text">Text field</option>
-          <option value="dropdown">Dropdown list</option>
+          {ATTRIBUTE_TYPES.map((t) => (
+            <option key={t} value={t}>
+              {TYPE_LABELS[t]}
+            </option>
+          ))}
         </select>
       </label>
-      {type === 'dropdown' && (
+      {hasOptions(type) && (
         <label className="form-row">
           <span>Options (one per line)</span>
           <textarea
@@ -234,6 +248,7 @@ function CreateAttribute({ admin }: { admin: AttributeAdmin }) {
           />
         </label>
       )}
+      <RulesFields type={type} draft={rules} onChange={setRules} />
       {problem !== null && (
         <p className="field-error" role="alert">
           {problem}

@@ -1,4 +1,4 @@
-import { VIP_ATTRIBUTE_ID, vipActive } from '@cardfile/core'
+import { VIP_ATTRIBUTE_ID, formatValue, normaliseInput, vipActive } from '@cardfile/core'
 import type { AttributeDefinition, Role, SchemaView } from '@cardfile/core'
 import type * as Y from 'yjs'
 
@@ -17,21 +17,45 @@ export const fieldOf = (raw: unknown): FieldLike | null => {
   return raw as FieldLike
 }
 
-/** A stored value as the CRM reads it: text, or a dropdown option's label. */
+/**
+ * A stored value as the CRM reads it: a dropdown option's label, a multi-select's labels joined
+ * by ", ", anything else in its stored form (numbers, dates and checkboxes stay `12.5`,
+ * `2024-12-31`, `true`, which every CRM reads the same way).
+ */
 export const toCrmValue = (def: AttributeDefinition, value: string | null): string | null => {
-  if (value === null || def.type === 'text') return value
-  return def.options.find((o) => o.id === value)?.label ?? value
+  if (value === null) return value
+  if (def.type === 'dropdown') return def.options.find((o) => o.id === value)?.label ?? value
+  if (def.type === 'multiselect') return formatValue(def, value)
+  return value
 }
 
-/** A CRM value as stored: text, or the id of the dropdown option it names (by label or id). */
-export const fromCrmValue = (def: AttributeDefinition, value: string | null): string | null => {
-  if (value === null || def.type === 'text') return value
+/** The id of the option a CRM names by id or label; the text itself when none matches. */
+const optionIdOf = (def: AttributeDefinition, value: string): string => {
   const wanted = value.trim().toLowerCase()
   return (
-    def.options.find((o) => o.id === value)?.id ??
+    def.options.find((o) => o.id === value.trim())?.id ??
     def.options.find((o) => o.label.trim().toLowerCase() === wanted)?.id ??
     value
   )
+}
+
+/**
+ * A CRM value as stored: the id of the dropdown option it names (by label or id), a
+ * multi-select's ids from labels or ids separated by commas, a typed value read as its type
+ * (`normaliseInput`: "12,50" is 12.5), text as it came. What cannot be read is passed on as it
+ * came, for validation to refuse.
+ */
+export const fromCrmValue = (def: AttributeDefinition, value: string | null): string | null => {
+  if (value === null || def.type === 'text' || def.type === 'longtext') return value
+  if (def.type === 'dropdown') return optionIdOf(def, value)
+  if (def.type === 'multiselect') {
+    return value
+      .split(',')
+      .filter((piece) => piece.trim() !== '')
+      .map((piece) => optionIdOf(def, piece))
+      .join(',')
+  }
+  return normaliseInput(def.type, value) ?? value
 }
 
 /**

@@ -56,6 +56,8 @@ export interface GateHost {
   gateSchema(): SchemaView
   /** Told when the policy itself threw (everything is refused then). */
   gatePolicyError(error: unknown): void
+  /** Another contact's custom values, for rules spanning documents (`PolicyContext.contactValues`). */
+  gateContactValues?(contactId: string): ((attributeId: string) => unknown) | null | undefined
 }
 
 /**
@@ -208,6 +210,7 @@ export class ChangeGate {
       settings: view.settings,
       read,
       now: Date.now(),
+      contactValues: (contactId) => this.host.gateContactValues?.(contactId),
     }
     try {
       return authorizeChanges(changes, ctx)

@@ -2,6 +2,8 @@ import {
   CardfileError,
   ErrorCodes,
   ROOT_MAPS,
+  contactDocName,
+  isValidId,
   parseDocName,
   schemaDocName,
   VIP_ATTRIBUTE_ID,
@@ -89,7 +91,53 @@ export class DocumentRegistry implements DocumentHost, ClusterHost {
       onEvents: options.onEvents,
       onListChange: options.onListChange,
       onIdle: (live) => this.onIdle(live),
+      contactFor: (live, name) => this.contactFor(live, name),
     }
+  }
+
+  /** Conversations let go of an erased contact, so that it leaves memory now, not when they do. */
+  private dropContactHolds(name: string): void {
+    for (const doc of this.docs.values()) {
+      if (doc instanceof LiveDocument && doc.heldContact?.name === name) {
+        const held = doc.heldContact
+        doc.heldContact = null
+        doc.goneContact = name
+        held.release()
+      }
+    }
+  }
+
+  /**
+   * The contact document `live` (a conversation) reads for its rules: the copy in memory, held
+   * by the conversation until it unloads; null when the contact was erased; undefined while it
+   * is not in memory, in which case it is loaded (and held) for the next attempt.
+   */
+  private contactFor(live: LiveDocument, name: string): Y.Doc | null | undefined {
+    if (live.goneContact === name || this.erasing.has(name) || this.purged.has(name)) return null
+    const hold = (doc: HostedDocument): void => {
+      if (live.destroyed) {
+        doc.release()
+        return
+      }
+      live.heldContact?.release()
+      live.heldContact = doc
+    }
+    if (live.heldContact?.name === name && !(live.heldContact as HostedDocument).destroyed) {
+      return (live.heldContact as HostedDocument).erased ? null : live.heldContact.doc
+    }
+    const loaded = this.lookup(name)
+    if (loaded !== undefined && !loaded.destroyed && !loaded.failed) {
+      if (loaded.erased) return null
+      loaded.hold()
+      hold(loaded)
+      return loaded.doc
+    }
+    this.acquire(name).then(hold, (error: unknown) => {
+      if (error instanceof CardfileError && error.code === ErrorCodes.Deleted) {
+        live.goneContact = name
+      }
+    })
+    return undefined
   }
 
   /** Number of documents in memory. */
@@ -183,6 +231,17 @@ export class DocumentRegistry implements DocumentHost, ClusterHost {
       }
       const live = new LiveDocument(docName, parsed, schema, updates, this.deps, fence)
       this.docs.set(docName, live)
+      const requires = [...(schema?.view().definitions.values() ?? [])].some(
+        (d) => d.rules.required && !d.retired,
+      )
+      if (parsed.kind === 'conversation' && requires) {
+        // Resolving reads the contact's required values: have them at hand before anyone asks
+        // (only where some attribute is required: elsewhere a conversation needs no contact).
+        const contactId = live.doc.getMap('meta').get('contactId')
+        if (typeof contactId === 'string' && isValidId(contactId)) {
+          this.contactFor(live, contactDocName(parsed.workspace, contactId))
+        }
+      }
       if (fence !== undefined) this.options.cluster?.ownerLoaded(live, fence.epoch)
       metrics.documentsLoaded.set(this.docs.size)
       metrics.documentLoads.inc()
@@ -283,7 +342,10 @@ export class DocumentRegistry implements DocumentHost, ClusterHost {
     const doc = this.lookup(name)
     if (doc === undefined) return
     doc.erased = true
-    void doc.settled().then(() => doc.purge(reason))
+    void doc.settled().then(() => {
+      doc.purge(reason)
+      this.dropContactHolds(name)
+    })
   }
 
   /** Unloads `doc` once nothing holds it and its commits have settled. */
@@ -296,7 +358,11 @@ export class DocumentRegistry implements DocumentHost, ClusterHost {
       this.options.metrics.documentsLoaded.set(this.docs.size)
       this.options.metrics.documentUnloads.inc()
       doc.schema?.release()
-      if (doc instanceof LiveDocument) this.options.cluster?.ownerUnloaded(doc)
+      if (doc instanceof LiveDocument) {
+        doc.heldContact?.release()
+        doc.heldContact = null
+        this.options.cluster?.ownerUnloaded(doc)
+      }
     })
   }
 
@@ -356,6 +422,7 @@ export class DocumentRegistry implements DocumentHost, ClusterHost {
         // Let in-flight commits land first, so nothing written before the erase outlives it.
         await live.settled()
         live.purge('erased')
+        this.dropContactHolds(name)
       }
       await this.options.backend.documents.erase(docNames)
     } finally {

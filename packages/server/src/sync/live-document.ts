@@ -13,6 +13,7 @@ import {
   encodeSyncStep2,
   encodeSyncUpdate,
 } from '@cardfile/core'
+import { contactDocName } from '@cardfile/core'
 import type { Actor, DocName, Refusal, RefusalNotice, SchemaView } from '@cardfile/core'
 import * as decoding from 'lib0/decoding'
 import * as awarenessProtocol from 'y-protocols/awareness'
@@ -91,6 +92,13 @@ export interface LiveDocumentDeps {
   readonly onListChange?: ((change: ListChange) => void) | undefined
   /** Called when the last hold is released: the registry decides whether to unload. */
   readonly onIdle: (live: LiveDocument) => void
+  /**
+   * The contact document a conversation's rules read (resolving needs its required values):
+   * the loaded copy, null when the contact was erased, undefined when it is not in memory (the
+   * registry then starts loading it, held by the conversation, for the next attempt).
+   */
+  readonly contactFor?:
+    ((live: LiveDocument, docName: string) => Y.Doc | null | undefined) | undefined
 }
 
 /**
@@ -209,6 +217,13 @@ export class LiveDocument implements GateHost {
   private values: ContactValues | null = null
   /** The index row as of the last commit handed to storage, for the list change of the next. */
   private listRow: IndexRow | undefined = undefined
+  /**
+   * A conversation's contact document, held while the conversation is loaded so that its rules
+   * can read the contact's values at once (set by the registry; released when this unloads).
+   */
+  heldContact: { readonly name: string; readonly doc: Y.Doc; release(): void } | null = null
+  /** A contact this conversation found erased (nothing is required of it). */
+  goneContact: string | null = null
 
   constructor(
     readonly name: string,
@@ -537,6 +552,13 @@ export class LiveDocument implements GateHost {
   /** The workspace's schema as it stands (this document's own when it is the schema). */
   gateSchema(): SchemaView {
     return this.schema === null ? this.view() : this.schema.view()
+  }
+  /** A contact's custom values for the rules of this conversation (see `contactFor`). */
+  gateContactValues(contactId: string): ((attributeId: string) => unknown) | null | undefined {
+    const contact = this.deps.contactFor?.(this, contactDocName(this.parsed.workspace, contactId))
+    if (contact === null || contact === undefined) return contact
+    const custom = contact.getMap('custom')
+    return (attributeId) => custom.get(attributeId)
   }
   /** The change policy threw: logged by code, the change was refused whole. */
   gatePolicyError(error: unknown): void {
