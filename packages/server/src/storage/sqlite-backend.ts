@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { rmSync } from 'node:fs'
 import Database from 'better-sqlite3'
-import * as Y from 'yjs'
+import { collectedSnapshot } from './collected-snapshot'
 import { CardfileError, ErrorCodes, parseDocName } from '@cardfile/core'
 import { removeAttachments } from './attachments'
 import { lockDatabaseFile } from './file-lock'
@@ -364,12 +364,12 @@ export function createSqliteBackend(input: string | SqliteBackendOptions): Sqlit
     const bound = last.seq
     const parts = rows.map((r) => asBytes(r.data))
     if (snapshot !== undefined) parts.unshift(asBytes(snapshot.data))
-    const merged = Y.mergeUpdates(parts)
+    const merged = collectedSnapshot(parts)
     // Let queued group commits land before writing: appends committed meanwhile get a seq
     // above `bound`, so the delete below leaves them in place.
     await nextTurn()
     if (closed) return false
-    return db
+    const done = db
       .transaction(() => {
         // Erased while merging: writing the snapshot would bring the document back.
         if (sql.isErased.get(doc) !== undefined) return false
@@ -379,6 +379,17 @@ export function createSqliteBackend(input: string | SqliteBackendOptions): Sqlit
         return true
       })
       .immediate()
+    // secure_delete zeroed the merged rows in the pages, but the WAL still holds the pages as
+    // they were: checkpoint and truncate it, so what was overwritten is gone from every file.
+    // Busy (an export's reader): the next compaction or erasure finishes it.
+    if (done) checkpoint()
+    return done
+  }
+
+  /** Copies the WAL into the main file and truncates it; false when a reader kept it busy. */
+  function checkpoint(): boolean {
+    const [result] = db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[]
+    return result !== undefined && result.busy === 0
   }
 
   const statementCache = new Map<string, Database.Statement<unknown[]>>()
@@ -449,8 +460,7 @@ export function createSqliteBackend(input: string | SqliteBackendOptions): Sqlit
       ensureOpen()
       // The WAL still holds the pages as they were before the deletes; copy everything into the
       // main file (where secure_delete zeroed the rows) and truncate the WAL to nothing.
-      const [result] = db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[]
-      if (result === undefined || result.busy !== 0) {
+      if (!checkpoint()) {
         throw new CardfileError(
           ErrorCodes.Internal,
           'erasure could not checkpoint the WAL; old copies may remain until it is retried',
