@@ -179,6 +179,42 @@ describe('SQLite storage', () => {
     expect(await reopened.index.findContact('w1', 'whatsapp', 'pu-c2')).toBeNull()
   })
 
+  it('commits on a thread of its own: a commit waiting for the file leaves the event loop free and is acknowledged once done', async () => {
+    const { path } = freshPath()
+    const backend = open({ path, busyTimeoutMs: 10_000 })
+    // The thread opens its connection in the background; the first commits run here meanwhile.
+    let warm = 0
+    await expect
+      .poll(async () => {
+        await backend.documents.append('w1/contact/c1', updateSetting('warm', String(warm++)))
+        return backend.stats().offThreadCommits
+      })
+      .toBeGreaterThan(0)
+
+    // Another connection holds the write lock: the commit waits for it (busy_timeout).
+    const blocker = new Database(path)
+    cleanups.push(() => {
+      blocker.close()
+    })
+    blocker.exec('BEGIN IMMEDIATE')
+    let acknowledged = false
+    const append = backend.documents
+      .append('w1/contact/c1', updateSetting('late', 'yes'))
+      .then(() => (acknowledged = true))
+    let turns = 0
+    const ticker = setInterval(() => turns++, 5)
+    cleanups.push(() => clearInterval(ticker))
+    // Timers keep firing and reads are served while the commit waits, unacknowledged.
+    await expect.poll(() => turns).toBeGreaterThan(20)
+    expect(backend.stats().pendingAppends).toBe(0)
+    expect(mapOf(await backend.documents.load('w1/contact/c1'))).not.toHaveProperty('late')
+    expect(acknowledged).toBe(false)
+
+    blocker.exec('COMMIT')
+    await append
+    expect(mapOf(await backend.documents.load('w1/contact/c1'))).toMatchObject({ late: 'yes' })
+  })
+
   it('commits pending appends on close', async () => {
     const { path } = freshPath()
     const backend = open({ path, groupCommitMs: 60_000 })

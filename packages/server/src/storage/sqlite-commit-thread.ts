@@ -1,0 +1,164 @@
+import { Worker } from 'node:worker_threads'
+import type { StorageLogger } from '../backend'
+import { errorContext } from '../sync/logger'
+import type {
+  AppendRecord,
+  GroupOutcome,
+  SqliteConnectionOptions,
+  SqliteDocumentWriter,
+} from './sqlite-document-writer'
+
+/** What the commit thread opens. */
+export interface CommitWorkerData extends SqliteConnectionOptions {
+  readonly path: string
+  readonly compactAfter: number
+}
+
+/** A request to the commit thread. */
+export type CommitRequest =
+  | { readonly kind: 'commit'; readonly batch: readonly AppendRecord[] }
+  | { readonly kind: 'compact'; readonly doc: string }
+  | { readonly kind: 'close' }
+
+/** The commit thread's answer to one request, in the order of the requests. */
+export type CommitReply =
+  | { readonly kind: 'committed'; readonly outcome: GroupOutcome; readonly ms: number }
+  | { readonly kind: 'compacted'; readonly done: boolean }
+  | { readonly kind: 'failed'; readonly message: string }
+  | { readonly kind: 'closed' }
+  /** Sent once, unasked, when the thread's connection is open. */
+  | { readonly kind: 'ready' }
+
+/** Where the SQLite backend's document writes run. */
+export interface CommitThread {
+  /** Commits a group; resolves after the commit (fsync included), rejects if none happened. */
+  commitGroup(
+    batch: readonly AppendRecord[],
+  ): Promise<{ outcome: GroupOutcome; ms: number; offThread: boolean }>
+  /** Compacts a document; resolves true when it did. */
+  compact(doc: string): Promise<boolean>
+  /** Waits for the requests sent so far, then stops (closing the thread's connection). */
+  close(): Promise<void>
+}
+
+/** The writes on the calling thread: for an in-memory database, which no thread can share. */
+export function localCommitThread(writer: SqliteDocumentWriter): CommitThread {
+  return {
+    async commitGroup(batch) {
+      const started = performance.now()
+      const outcome = writer.commitGroup(batch)
+      return { outcome, ms: performance.now() - started, offThread: false }
+    },
+    async compact(doc) {
+      const prepared = writer.prepareCompaction(doc)
+      if (prepared === null) return false
+      // Let queued group commits land before writing, as the merge held the thread.
+      await new Promise((resolve) => setImmediate(resolve))
+      return writer.writeCompaction(doc, prepared.merged, prepared.bound)
+    },
+    async close() {},
+  }
+}
+
+/**
+ * The worker script beside this module: the built file of the same format in dist (the build
+ * emits one beside each bundle holding this code), or, run from the TypeScript sources (tests,
+ * the `source` condition), the source itself, loaded through tsx's hooks registered in the
+ * thread (Node 20 ignores `--import` in a worker's execArgv).
+ */
+function workerScript(): { readonly script: URL | string; readonly eval: boolean } {
+  const here = import.meta.url
+  if (here.endsWith('.ts')) {
+    const source = new URL('./sqlite-commit-worker.ts', here).href
+    return {
+      script: `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(source)}) })`,
+      eval: true,
+    }
+  }
+  const ext = here.endsWith('.cjs') ? 'cjs' : 'js'
+  return { script: new URL(`./sqlite-commit-worker.${ext}`, here), eval: false }
+}
+
+/**
+ * Starts the commit thread for a database file: a worker thread with its own connection (WAL
+ * lets it write while the main connection reads) that runs every document append and
+ * compaction, so their transactions and fsyncs never stall the event loop. Requests are
+ * answered in order, one at a time. Until the thread is ready, and should it die, they run on
+ * `fallback`, the main connection (the requests a dying thread held are rejected: none of them
+ * was acknowledged).
+ *
+ * @example
+ * const thread = startCommitThread({ path, synchronous: 'full', busyTimeoutMs: 5000, compactAfter: 500 }, () => createSqliteDocumentWriter(db, 500), logger)
+ * const { outcome } = await thread.commitGroup(batch) // after the commit
+ */
+export function startCommitThread(
+  data: CommitWorkerData,
+  fallback: () => SqliteDocumentWriter,
+  logger: StorageLogger,
+): CommitThread {
+  const { script, eval: isSource } = workerScript()
+  const worker = new Worker(script, { workerData: data, eval: isSource })
+  // Idle, the thread must not keep the process alive (as the connection it replaces did not).
+  worker.unref()
+  const waiting: { resolve: (reply: CommitReply) => void; reject: (e: Error) => void }[] = []
+  // Until the thread has opened its connection (tens of ms), and if it ever dies, the writes
+  // run on the main connection: a server takes its first edits at once.
+  let mainWriter: CommitThread | null = null
+  const onMain = (): CommitThread => (mainWriter ??= localCommitThread(fallback()))
+  let ready = false
+  let dead = false
+  let closing: Promise<void> | null = null
+
+  const stopped = (error: Error): void => {
+    for (const w of waiting.splice(0)) w.reject(error)
+    if (dead || closing !== null) return
+    dead = true
+    logger.error('storage commit thread stopped; committing on the main thread', {
+      ...errorContext(error),
+    })
+  }
+  worker.on('message', (reply: CommitReply) => {
+    if (reply.kind === 'ready') {
+      ready = true
+      return
+    }
+    waiting.shift()?.resolve(reply)
+    if (waiting.length === 0) worker.unref()
+  })
+  worker.on('error', (error) => stopped(error))
+  worker.on('exit', (code) => stopped(new Error(`storage commit thread exited with code ${code}`)))
+
+  const request = (message: CommitRequest): Promise<CommitReply> =>
+    new Promise((resolve, reject) => {
+      waiting.push({ resolve, reject })
+      worker.ref()
+      worker.postMessage(message)
+    })
+
+  const failed = (reply: CommitReply): Error =>
+    new Error(reply.kind === 'failed' ? reply.message : `unexpected reply ${reply.kind}`)
+
+  return {
+    async commitGroup(batch) {
+      if (dead || !ready) return onMain().commitGroup(batch)
+      const reply = await request({ kind: 'commit', batch })
+      if (reply.kind !== 'committed') throw failed(reply)
+      return { outcome: reply.outcome, ms: reply.ms, offThread: true }
+    },
+    async compact(doc) {
+      if (dead || !ready) return onMain().compact(doc)
+      const reply = await request({ kind: 'compact', doc })
+      if (reply.kind !== 'compacted') throw failed(reply)
+      return reply.done
+    },
+    close() {
+      closing ??= (async () => {
+        if (dead) return
+        const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()))
+        await request({ kind: 'close' }).catch(() => undefined)
+        await exited
+      })()
+      return closing
+    },
+  }
+}
