@@ -52,6 +52,35 @@ describe('the built packages', () => {
     expect(JSON.parse(withSqlite)).toBe(true)
   })
 
+  it('commits on the SQLite commit thread from the built ESM and CommonJS entries', () => {
+    // Appends until one is committed off the main thread (the thread opens in the background).
+    const body = (load: string) => `
+      const { createSqliteBackend } = ${load}
+      const { mkdtempSync, rmSync } = require('node:fs')
+      const dir = mkdtempSync(require('node:path').join(require('node:os').tmpdir(), 'cf-pub-'))
+      const Y = require('yjs')
+      ;(async () => {
+        const backend = createSqliteBackend({ path: dir + '/x.db' })
+        for (let i = 0; i < 5000 && backend.stats().offThreadCommits === 0; i++) {
+          const doc = new Y.Doc()
+          doc.getMap('m').set('k', i)
+          await backend.documents.append('w1/contact/c1', Y.encodeStateAsUpdate(doc))
+        }
+        console.log(JSON.stringify(backend.stats().offThreadCommits))
+        await backend.close()
+        rmSync(dir, { recursive: true, force: true })
+      })()`
+    const esm = run(
+      `import { createRequire } from 'node:module'
+       const require = createRequire(process.cwd() + '/')
+       ${body("await import('@cardfile/server/sqlite')")}`,
+      'module',
+    )
+    expect(JSON.parse(esm)).toBeGreaterThan(0)
+    const cjs = run(body("require('@cardfile/server/sqlite')"), 'commonjs')
+    expect(JSON.parse(cjs)).toBeGreaterThan(0)
+  })
+
   it('keeps demo seeding out of the server root entry', () => {
     const out = run(
       `const m = await import('@cardfile/server'); console.log(JSON.stringify(Object.keys(m)))`,

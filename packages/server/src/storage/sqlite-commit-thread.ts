@@ -97,7 +97,12 @@ export function startCommitThread(
   logger: StorageLogger,
 ): CommitThread {
   const { script, eval: isSource } = workerScript()
-  const worker = new Worker(script, { workerData: data, eval: isSource })
+  const worker = new Worker(script, {
+    workerData: data,
+    eval: isSource,
+    // The process's flags, less the one a worker refuses (a host run as `node --input-type -e`).
+    execArgv: process.execArgv.filter((flag) => !flag.startsWith('--input-type')),
+  })
   // Idle, the thread must not keep the process alive (as the connection it replaces did not).
   worker.unref()
   const waiting: { resolve: (reply: CommitReply) => void; reject: (e: Error) => void }[] = []
