@@ -37,6 +37,17 @@ function open(options: SqliteBackendOptions): SqliteBackend {
   return backend
 }
 
+/** Appends until a commit ran on the commit thread (it opens its connection in the background). */
+async function untilOffThread(backend: SqliteBackend): Promise<void> {
+  let warm = 0
+  await expect
+    .poll(async () => {
+      await backend.documents.append('w1/contact/warm', updateSetting('warm', String(warm++)))
+      return backend.stats().offThreadCommits
+    })
+    .toBeGreaterThan(0)
+}
+
 /** The root map `m` of the document rebuilt from `parts`, as JSON. */
 const mapOf = (parts: readonly Uint8Array[]): Record<string, unknown> =>
   rebuild(parts).getMap('m').toJSON()
@@ -182,14 +193,7 @@ describe('SQLite storage', () => {
   it('commits on a thread of its own: a commit waiting for the file leaves the event loop free and is acknowledged once done', async () => {
     const { path } = freshPath()
     const backend = open({ path, busyTimeoutMs: 10_000 })
-    // The thread opens its connection in the background; the first commits run here meanwhile.
-    let warm = 0
-    await expect
-      .poll(async () => {
-        await backend.documents.append('w1/contact/c1', updateSetting('warm', String(warm++)))
-        return backend.stats().offThreadCommits
-      })
-      .toBeGreaterThan(0)
+    await untilOffThread(backend)
 
     // Another connection holds the write lock: the commit waits for it (busy_timeout).
     const blocker = new Database(path)
@@ -213,6 +217,33 @@ describe('SQLite storage', () => {
     blocker.exec('COMMIT')
     await append
     expect(mapOf(await backend.documents.load('w1/contact/c1'))).toMatchObject({ late: 'yes' })
+  })
+
+  it('refuses an append whose document was erased by another connection before its group committed, and commits the rest of the group', async () => {
+    const { path } = freshPath()
+    const backend = open({ path, busyTimeoutMs: 10_000 })
+    await untilOffThread(backend)
+    const blocker = new Database(path)
+    cleanups.push(() => {
+      blocker.close()
+    })
+    // The erasure holds the write lock while the group is handed to the commit thread.
+    blocker.exec('BEGIN IMMEDIATE')
+    blocker
+      .prepare('INSERT INTO tombstones (doc, erased_at) VALUES (?, ?)')
+      .run('w1/contact/gone', Date.now())
+    const results = Promise.allSettled([
+      backend.documents.append('w1/contact/gone', updateSetting('late', 'x')),
+      backend.documents.append('w1/contact/kept', updateSetting('late', 'y')),
+    ])
+    await expect.poll(() => backend.stats().pendingAppends).toBe(0)
+    blocker.exec('COMMIT')
+    const [gone, kept] = await results
+    expect(gone.status).toBe('rejected')
+    expect(await codeOf(Promise.reject((gone as PromiseRejectedResult).reason))).toBe('deleted')
+    expect(kept.status).toBe('fulfilled')
+    expect(await backend.documents.load('w1/contact/gone')).toEqual([])
+    expect(mapOf(await backend.documents.load('w1/contact/kept'))).toEqual({ late: 'y' })
   })
 
   it('commits pending appends on close', async () => {
