@@ -160,7 +160,12 @@ export function startCommitThread(
       closing ??= (async () => {
         if (dead) return
         const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()))
-        await request({ kind: 'close' }).catch(() => undefined)
+        // Not up yet: nothing was sent to it, so there is nothing to wait for.
+        if (!ready) await worker.terminate()
+        else await request({ kind: 'close' }).catch(() => undefined)
+        // Held until it is gone: a process closing its backend on the way out (a failed start)
+        // would otherwise end before the thread, and its exit code and last words with it.
+        worker.ref()
         await exited
       })()
       return closing
