@@ -110,8 +110,7 @@ const messageOf = (e: unknown): string => (e instanceof Error ? e.message : Stri
  * Opens (or creates) the embedded SQLite backend: one file in WAL mode holding every store,
  * appends committed in groups on a thread of their own (off the event loop) and acknowledged
  * only after the commit, documents compacted there with garbage collection, and erasure that
- * leaves no readable copy in the file or its WAL. Takes the
- * database path, or options with it.
+ * leaves no readable copy in the file or its WAL. Takes the database path, or options with it.
  *
  * @example
  * const backend = createSqliteBackend({ path: './cardfile.db', attachmentsDir: './files' })
@@ -197,12 +196,15 @@ export function createSqliteBackend(input: string | SqliteBackendOptions): Sqlit
 
   // Appends and compactions run on the commit thread, a worker with its own connection, so
   // their transactions and fsyncs never stall the sockets; the main connection keeps the reads
-  // and the other stores' writes. SQLite lets one connection write at a time: a main-thread
-  // write waits (busy_timeout) for the commit in progress, a millisecond or two, and every
-  // transaction that reads before it writes starts IMMEDIATE, so none fails after reading a
-  // state the commit thread has since changed. An erasure commits on the main connection while a group may be
-  // committing: the group reads the tombstones in its own transaction (see the writer).
-  // An in-memory database cannot be shared with a thread: its writes stay on this one.
+  // and the other stores' writes (rarer, small). This rather than a thread owning every write:
+  // the other stores stay synchronous and unchanged, and only the hot path pays a message.
+  // SQLite lets one connection write at a time: a main-thread write waits (busy_timeout) for
+  // the commit in progress, a millisecond or two, and every transaction that reads before it
+  // writes starts IMMEDIATE, so none fails after reading a state the commit thread has since
+  // changed. An erasure commits on the main connection while a group may be committing: the
+  // group reads the tombstones in its own transaction (see the writer), and a compaction
+  // checks them before it writes. An in-memory database cannot be shared with a thread: its
+  // writes stay on this one.
   const thread: CommitThread =
     options.path === ':memory:' || options.path === ''
       ? localCommitThread(createSqliteDocumentWriter(db, compactAfter))

@@ -41,6 +41,15 @@ export interface CommitThread {
   close(): Promise<void>
 }
 
+/**
+ * The record with its update in a buffer of its own: posting a view clones the whole buffer
+ * under it (a socket's receive buffer, a pool slab), not just the update.
+ */
+const tightRecord = (r: AppendRecord): AppendRecord =>
+  r.update.byteOffset === 0 && r.update.byteLength === r.update.buffer.byteLength
+    ? r
+    : { ...r, update: r.update.slice() }
+
 /** The writes on the calling thread: for an in-memory database, which no thread can share. */
 export function localCommitThread(writer: SqliteDocumentWriter): CommitThread {
   return {
@@ -146,7 +155,7 @@ export function startCommitThread(
   return {
     async commitGroup(batch) {
       if (dead || !ready) return onMain().commitGroup(batch)
-      const reply = await request({ kind: 'commit', batch })
+      const reply = await request({ kind: 'commit', batch: batch.map(tightRecord) })
       if (reply.kind !== 'committed') throw failed(reply)
       return { outcome: reply.outcome, ms: reply.ms, offThread: true }
     },
