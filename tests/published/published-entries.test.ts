@@ -81,6 +81,22 @@ describe('the built packages', () => {
     expect(JSON.parse(cjs)).toBeGreaterThan(0)
   })
 
+  it('closes a SQLite backend opened a moment ago, before its commit thread is up', () => {
+    // Nothing else keeps the process alive: a close that only waited for the thread would hang.
+    const out = run(
+      `const { mkdtempSync, rmSync } = await import('node:fs')
+       const { join } = await import('node:path')
+       const { tmpdir } = await import('node:os')
+       const { createSqliteBackend } = await import('@cardfile/server/sqlite')
+       const dir = mkdtempSync(join(tmpdir(), 'cf-pub-'))
+       await createSqliteBackend({ path: join(dir, 'x.db') }).close()
+       rmSync(dir, { recursive: true, force: true })
+       console.log(JSON.stringify('closed'))`,
+      'module',
+    )
+    expect(JSON.parse(out)).toBe('closed')
+  })
+
   it('keeps demo seeding out of the server root entry', () => {
     const out = run(
       `const m = await import('@cardfile/server'); console.log(JSON.stringify(Object.keys(m)))`,

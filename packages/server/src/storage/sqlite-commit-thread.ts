@@ -169,11 +169,13 @@ export function startCommitThread(
       closing ??= (async () => {
         if (dead) return
         const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()))
+        // Held until it is gone: a process closing its backend on the way out (a failed start)
+        // would otherwise end before the thread, and its exit code and last words with it.
+        worker.ref()
         // Not up yet: nothing was sent to it, so there is nothing to wait for.
         if (!ready) await worker.terminate()
         else await request({ kind: 'close' }).catch(() => undefined)
-        // Held until it is gone: a process closing its backend on the way out (a failed start)
-        // would otherwise end before the thread, and its exit code and last words with it.
+        // The reply to the close unref'd it again.
         worker.ref()
         await exited
       })()
