@@ -41,6 +41,9 @@ export interface CommitThread {
   close(): Promise<void>
 }
 
+/** How long after the backend opens its commit thread starts. */
+const SPAWN_DELAY_MS = 1000
+
 /**
  * The record with its update in a buffer of its own: posting a view clones the whole buffer
  * under it (a socket's receive buffer, a pool slab), not just the update.
@@ -92,9 +95,9 @@ function workerScript(): { readonly script: URL | string; readonly eval: boolean
  * Starts the commit thread for a database file: a worker thread with its own connection (WAL
  * lets it write while the main connection reads) that runs every document append and
  * compaction, so their transactions and fsyncs never stall the event loop. Requests are
- * answered in order, one at a time. Until the thread is ready, and should it die, they run on
- * `fallback`, the main connection (the requests a dying thread held are rejected: none of them
- * was acknowledged).
+ * answered in order, one at a time. Until the thread is ready (it starts a second after the
+ * backend), and should it die, they run on `fallback`, the main connection (the requests a
+ * dying thread held are rejected: none of them was acknowledged).
  *
  * @example
  * const thread = startCommitThread({ path, synchronous: 'full', busyTimeoutMs: 5000, compactAfter: 500 }, () => createSqliteDocumentWriter(db, 500), logger)
@@ -105,18 +108,9 @@ export function startCommitThread(
   fallback: () => SqliteDocumentWriter,
   logger: StorageLogger,
 ): CommitThread {
-  const { script, eval: isSource } = workerScript()
-  const worker = new Worker(script, {
-    workerData: data,
-    eval: isSource,
-    // The process's flags, less the one a worker refuses (a host run as `node --input-type -e`).
-    execArgv: process.execArgv.filter((flag) => !flag.startsWith('--input-type')),
-  })
-  // Idle, the thread must not keep the process alive (as the connection it replaces did not).
-  worker.unref()
   const waiting: { resolve: (reply: CommitReply) => void; reject: (e: Error) => void }[] = []
-  // Until the thread has opened its connection (tens of ms), and if it ever dies, the writes
-  // run on the main connection: a server takes its first edits at once.
+  // Until the thread has opened its connection, and if it ever dies, the writes run on the
+  // main connection: a server takes its first edits at once.
   let mainWriter: CommitThread | null = null
   const onMain = (): CommitThread => (mainWriter ??= localCommitThread(fallback()))
   let ready = false
@@ -131,22 +125,43 @@ export function startCommitThread(
       ...errorContext(error),
     })
   }
-  worker.on('message', (reply: CommitReply) => {
-    if (reply.kind === 'ready') {
-      ready = true
-      return
-    }
-    waiting.shift()?.resolve(reply)
-    if (waiting.length === 0) worker.unref()
-  })
-  worker.on('error', (error) => stopped(error))
-  worker.on('exit', (code) => stopped(new Error(`storage commit thread exited with code ${code}`)))
 
-  const request = (message: CommitRequest): Promise<CommitReply> =>
+  let worker: Worker | null = null
+  const spawn = (): void => {
+    const { script, eval: isSource } = workerScript()
+    const started = new Worker(script, {
+      workerData: data,
+      eval: isSource,
+      // The process's flags, less one a worker refuses (a host run as `node --input-type -e`).
+      execArgv: process.execArgv.filter((flag) => !flag.startsWith('--input-type')),
+    })
+    // Idle, the thread must not keep the process alive (as the connection it replaces did not).
+    started.unref()
+    started.on('message', (reply: CommitReply) => {
+      if (reply.kind === 'ready') {
+        ready = true
+        return
+      }
+      waiting.shift()?.resolve(reply)
+      if (waiting.length === 0) started.unref()
+    })
+    started.on('error', (error) => stopped(error))
+    started.on('exit', (code) =>
+      stopped(new Error(`storage commit thread exited with code ${code}`)),
+    )
+    worker = started
+  }
+  // Started a moment after the backend: loading a thread costs CPU that a starting server
+  // (migrations, listening, the first requests) needs more, and a short-lived process (a CLI
+  // command, a test) may never need it.
+  const spawnTimer = setTimeout(spawn, SPAWN_DELAY_MS)
+  spawnTimer.unref()
+
+  const request = (thread: Worker, message: CommitRequest): Promise<CommitReply> =>
     new Promise((resolve, reject) => {
       waiting.push({ resolve, reject })
-      worker.ref()
-      worker.postMessage(message)
+      thread.ref()
+      thread.postMessage(message)
     })
 
   const failed = (reply: CommitReply): Error =>
@@ -154,29 +169,31 @@ export function startCommitThread(
 
   return {
     async commitGroup(batch) {
-      if (dead || !ready) return onMain().commitGroup(batch)
-      const reply = await request({ kind: 'commit', batch: batch.map(tightRecord) })
+      if (dead || !ready || worker === null) return onMain().commitGroup(batch)
+      const reply = await request(worker, { kind: 'commit', batch: batch.map(tightRecord) })
       if (reply.kind !== 'committed') throw failed(reply)
       return { outcome: reply.outcome, ms: reply.ms, offThread: true }
     },
     async compact(doc) {
-      if (dead || !ready) return onMain().compact(doc)
-      const reply = await request({ kind: 'compact', doc })
+      if (dead || !ready || worker === null) return onMain().compact(doc)
+      const reply = await request(worker, { kind: 'compact', doc })
       if (reply.kind !== 'compacted') throw failed(reply)
       return reply.done
     },
     close() {
       closing ??= (async () => {
-        if (dead) return
-        const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()))
+        clearTimeout(spawnTimer)
+        const thread = worker
+        if (dead || thread === null) return
+        const exited = new Promise<void>((resolve) => thread.once('exit', () => resolve()))
         // Held until it is gone: a process closing its backend on the way out (a failed start)
         // would otherwise end before the thread, and its exit code and last words with it.
-        worker.ref()
+        thread.ref()
         // Not up yet: nothing was sent to it, so there is nothing to wait for.
-        if (!ready) await worker.terminate()
-        else await request({ kind: 'close' }).catch(() => undefined)
+        if (!ready) await thread.terminate()
+        else await request(thread, { kind: 'close' }).catch(() => undefined)
         // The reply to the close unref'd it again.
-        worker.ref()
+        thread.ref()
         await exited
       })()
       return closing
