@@ -129,12 +129,22 @@ export function startCommitThread(
   let worker: Worker | null = null
   const spawn = (): void => {
     const { script, eval: isSource } = workerScript()
-    const started = new Worker(script, {
-      workerData: data,
-      eval: isSource,
-      // The process's flags, less one a worker refuses (a host run as `node --input-type -e`).
-      execArgv: process.execArgv.filter((flag) => !flag.startsWith('--input-type')),
-    })
+    // A worker inherits the process's flags, but fails to load under --input-type (a host run
+    // as `node --input-type=module -e`); flags given explicitly are checked, and V8 ones such
+    // as --expose-gc refused, so they are given only to drop that one.
+    const flags = process.execArgv
+    const inputType = (flag: string): boolean => flag.startsWith('--input-type')
+    let started: Worker
+    try {
+      started = new Worker(script, {
+        workerData: data,
+        eval: isSource,
+        ...(flags.some(inputType) ? { execArgv: flags.filter((f) => !inputType(f)) } : {}),
+      })
+    } catch (error) {
+      stopped(error instanceof Error ? error : new Error(String(error)))
+      return
+    }
     // Idle, the thread must not keep the process alive (as the connection it replaces did not).
     started.unref()
     started.on('message', (reply: CommitReply) => {
