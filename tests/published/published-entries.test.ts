@@ -52,6 +52,58 @@ describe('the built packages', () => {
     expect(JSON.parse(withSqlite)).toBe(true)
   })
 
+  it('commits on the SQLite commit thread from the built ESM and CommonJS entries', () => {
+    // Appends until one is committed off the main thread (the thread opens in the background).
+    const body = (load: string) => `
+      const { createSqliteBackend } = ${load}
+      const { mkdtempSync, rmSync } = require('node:fs')
+      const dir = mkdtempSync(require('node:path').join(require('node:os').tmpdir(), 'cf-pub-'))
+      const Y = require('yjs')
+      ;(async () => {
+        const backend = createSqliteBackend({ path: dir + '/x.db' })
+        for (let i = 0; i < 5000 && backend.stats().offThreadCommits === 0; i++) {
+          const doc = new Y.Doc()
+          doc.getMap('m').set('k', i)
+          await backend.documents.append('w1/contact/c1', Y.encodeStateAsUpdate(doc))
+        }
+        console.log(JSON.stringify(backend.stats().offThreadCommits))
+        await backend.close()
+        rmSync(dir, { recursive: true, force: true })
+      })()`
+    const esm = run(
+      `import { createRequire } from 'node:module'
+       const require = createRequire(process.cwd() + '/')
+       ${body("await import('@cardfile/server/sqlite')")}`,
+      'module',
+    )
+    expect(JSON.parse(esm)).toBeGreaterThan(0)
+    const cjs = run(body("require('@cardfile/server/sqlite')"), 'commonjs')
+    expect(JSON.parse(cjs)).toBeGreaterThan(0)
+    // A V8 flag on the process (as the benchmark's --expose-gc) is no reason to fail the thread.
+    const withGc = execFileSync(
+      process.execPath,
+      ['--expose-gc', '-e', body("require('@cardfile/server/sqlite')")],
+      { cwd: root, encoding: 'utf8' },
+    )
+    expect(JSON.parse(withGc)).toBeGreaterThan(0)
+  })
+
+  it('closes a SQLite backend opened a moment ago, before its commit thread is up', () => {
+    // Nothing else keeps the process alive: a close that only waited for the thread would hang.
+    const out = run(
+      `const { mkdtempSync, rmSync } = await import('node:fs')
+       const { join } = await import('node:path')
+       const { tmpdir } = await import('node:os')
+       const { createSqliteBackend } = await import('@cardfile/server/sqlite')
+       const dir = mkdtempSync(join(tmpdir(), 'cf-pub-'))
+       await createSqliteBackend({ path: join(dir, 'x.db') }).close()
+       rmSync(dir, { recursive: true, force: true })
+       console.log(JSON.stringify('closed'))`,
+      'module',
+    )
+    expect(JSON.parse(out)).toBe('closed')
+  })
+
   it('keeps demo seeding out of the server root entry', () => {
     const out = run(
       `const m = await import('@cardfile/server'); console.log(JSON.stringify(Object.keys(m)))`,

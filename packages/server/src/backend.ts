@@ -86,6 +86,11 @@ export interface StorageStats {
   readonly lastCommitMs: number
   /** Compactions of a document into its snapshot since start. */
   readonly compactions: number
+  /**
+   * Of `commits`, those run on a thread of their own, off the event loop (SQLite's commit
+   * thread); absent where commits are asynchronous I/O anyway.
+   */
+  readonly offThreadCommits?: number
 }
 
 /** Where storage reports problems it handles itself (background compaction failures). */

@@ -1,14 +1,21 @@
+import { readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Backend } from '../src/backend'
 import { createMemoryBackend } from '../src/storage/memory-backend'
 import { createPostgresBackend } from '../src/storage/postgres-backend'
 import { createSqliteBackend } from '../src/storage/sqlite-backend'
+import { openPgDatabase } from '../src/storage/postgres-database'
 import { dropSchema, freshSchema, postgresUrl } from './postgres-test-db'
 import { tempDir } from './storage-helpers'
 
 /** A fresh backend and what removes it (the backend's files or schema too). */
 export interface OpenBackend {
   readonly backend: Backend
+  /**
+   * Every stored byte that could hold a document, to search for what must be gone: SQLite's
+   * files (main, WAL and shared memory), PostgreSQL's document rows, memory's parts of `doc`.
+   */
+  bytesAtRest(doc: string): Promise<Buffer>
   cleanup(): Promise<void>
 }
 
@@ -23,7 +30,11 @@ export const backends: [string, () => Promise<OpenBackend>][] = [
     'memory',
     async () => {
       const backend = createMemoryBackend()
-      return { backend, cleanup: () => backend.close() }
+      return {
+        backend,
+        bytesAtRest: async (doc) => Buffer.concat(await backend.documents.load(doc)),
+        cleanup: () => backend.close(),
+      }
     },
   ],
   [
@@ -33,6 +44,12 @@ export const backends: [string, () => Promise<OpenBackend>][] = [
       const backend = createSqliteBackend({ path: join(dir, 'cardfile.db'), logger: silent })
       return {
         backend,
+        bytesAtRest: async () =>
+          Buffer.concat(
+            readdirSync(dir)
+              .filter((name) => name.startsWith('cardfile.db'))
+              .map((name) => readFileSync(join(dir, name))),
+          ),
         cleanup: async () => {
           await backend.close()
           cleanup()
@@ -52,6 +69,17 @@ export const backends: [string, () => Promise<OpenBackend>][] = [
       })
       return {
         backend,
+        bytesAtRest: async () => {
+          const db = await openPgDatabase({ url: postgresUrl(), schema })
+          try {
+            const rows = await db.rows<{ data: Buffer }>(
+              'SELECT data FROM updates UNION ALL SELECT data FROM snapshots',
+            )
+            return Buffer.concat(rows.map((r) => r.data))
+          } finally {
+            await db.close()
+          }
+        },
         cleanup: async () => {
           await backend.close()
           await dropSchema(schema)

@@ -3,6 +3,7 @@ import * as Y from 'yjs'
 import type { Backend } from '../src/backend'
 import type { NewDomainEvent } from '../src/events/domain-event'
 import { backends } from './backends'
+import type { OpenBackend } from './backends'
 import { codeOf } from './contract-helpers'
 import {
   contactRow,
@@ -26,9 +27,10 @@ const changed = (subject: string): NewDomainEvent => ({
 
 describe.each(backends)('%s document store', (_name, open) => {
   let backend: Backend
+  let bytesAtRest: OpenBackend['bytesAtRest']
   let cleanup: () => Promise<void>
   beforeEach(async () => {
-    ;({ backend, cleanup } = await open())
+    ;({ backend, bytesAtRest, cleanup } = await open())
   })
   afterEach(() => cleanup())
 
@@ -91,6 +93,76 @@ describe.each(backends)('%s document store', (_name, open) => {
     expect(await backend.documents.compact('w1/contact/c1')).toBe(true)
     expect(mapOf(await backend.documents.load('w1/contact/c1'))).toEqual(doc.getMap('m').toJSON())
     expect(await backend.documents.compact('w1/contact/none')).toBe(false)
+  })
+
+  it('drops overwritten values from every stored byte at the next compaction, and loads the same document', async () => {
+    const doc = new Y.Doc()
+    const updates = recordUpdates(doc)
+    const map = doc.getMap<string>('m')
+    const text = doc.getText('t')
+    map.set('plan', 'overwritten-Quokka-7731')
+    text.insert(0, 'kept Deleted-Wombat-4410 kept')
+    for (let i = 0; i < 40; i++) map.set('plan', `plan ${i}`)
+    text.delete(5, 'Deleted-Wombat-4410 '.length)
+    for (const u of updates) await backend.documents.append('w1/contact/c1', u)
+    const found = async (marker: string): Promise<boolean> =>
+      (await bytesAtRest('w1/contact/c1')).includes(Buffer.from(marker))
+    // The scan sees them before: their absence afterwards means something.
+    expect(await found('overwritten-Quokka-7731')).toBe(true)
+    expect(await found('Deleted-Wombat-4410')).toBe(true)
+
+    expect(await backend.documents.compact('w1/contact/c1')).toBe(true)
+    expect(await found('overwritten-Quokka-7731')).toBe(false)
+    expect(await found('Deleted-Wombat-4410')).toBe(false)
+    expect(await found('plan 38')).toBe(false)
+    const parts = await backend.documents.load('w1/contact/c1')
+    expect(parts).toHaveLength(1)
+    const loaded = rebuild(parts)
+    expect(loaded.getMap('m').toJSON()).toEqual({ plan: 'plan 39' })
+    expect(loaded.getText('t').toString()).toBe('kept kept')
+    expect(Y.encodeStateVector(loaded)).toEqual(Y.encodeStateVector(doc))
+    // The snapshot is the document re-encoded (the writer's own Y.Doc collects garbage too).
+    expect(parts[0]!.byteLength).toBeLessThanOrEqual(Y.encodeStateAsUpdate(doc).byteLength * 1.1)
+  })
+
+  it('lets a client holding the state from before a compaction merge its offline edits and converge', async () => {
+    const writer = new Y.Doc()
+    const updates = recordUpdates(writer)
+    writer.getMap<string>('m').set('plan', 'silver')
+    writer.getText('t').insert(0, 'hello wide world')
+    for (const u of updates.splice(0)) await backend.documents.append('w1/contact/c1', u)
+    // A client syncs, then goes offline still holding what the writer is about to overwrite.
+    const offline = rebuild(await backend.documents.load('w1/contact/c1'))
+    writer.getMap<string>('m').set('plan', 'gold')
+    writer.getText('t').delete(5, ' wide'.length)
+    for (const u of updates.splice(0)) await backend.documents.append('w1/contact/c1', u)
+    expect(await backend.documents.compact('w1/contact/c1')).toBe(true)
+
+    // Offline edits next to content the snapshot no longer holds, and over the overwritten key.
+    offline.getText('t').insert('hello wide'.length, ' (offline)')
+    offline.getMap<string>('m').set('plan', 'bronze')
+    offline.getMap<string>('m').set('note', 'from offline')
+
+    // Reconnect: the client sends what the store lacks and receives what it lacks.
+    const stored = rebuild(await backend.documents.load('w1/contact/c1'))
+    await backend.documents.append(
+      'w1/contact/c1',
+      Y.encodeStateAsUpdate(offline, Y.encodeStateVector(stored)),
+    )
+    Y.applyUpdate(offline, Y.encodeStateAsUpdate(stored, Y.encodeStateVector(offline)))
+    Y.applyUpdate(writer, Y.encodeStateAsUpdate(offline, Y.encodeStateVector(writer)))
+
+    const merged = rebuild(await backend.documents.load('w1/contact/c1'))
+    expect(merged.getText('t').toString()).toBe('hello (offline) world')
+    expect(merged.getText('t').toString()).toBe(offline.getText('t').toString())
+    expect(merged.getMap('m').toJSON()).toEqual(offline.getMap('m').toJSON())
+    expect(merged.getMap('m').get('note')).toBe('from offline')
+    expect(writer.getMap('m').toJSON()).toEqual(offline.getMap('m').toJSON())
+    expect(writer.getText('t').toString()).toBe(offline.getText('t').toString())
+    expect(await backend.documents.compact('w1/contact/c1')).toBe(true)
+    const again = rebuild(await backend.documents.load('w1/contact/c1'))
+    expect(again.getMap('m').toJSON()).toEqual(offline.getMap('m').toJSON())
+    expect(again.getText('t').toString()).toBe('hello (offline) world')
   })
 
   it('erases documents with their index rows, leaves tombstones and refuses later appends', async () => {

@@ -15,11 +15,15 @@ afterEach(() => {
 })
 
 /** Runs the writer until it has acknowledged `atLeast` appends, then kills it with SIGKILL. */
-function runAndKill(path: string, atLeast: number): Promise<{ acked: number[]; signal: string }> {
+function runAndKill(
+  path: string,
+  atLeast: number,
+  mode: 'from-start' | 'on-thread' = 'from-start',
+): Promise<{ acked: number[]; signal: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      ['--conditions=source', '--import', 'tsx', fixture, path],
+      ['--conditions=source', '--import', 'tsx', fixture, path, mode],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     )
     const acked: number[] = []
@@ -44,22 +48,28 @@ function runAndKill(path: string, atLeast: number): Promise<{ acked: number[]; s
 }
 
 describe('SQLite storage under kill -9', () => {
-  it('keeps every acknowledged update when the process is killed mid-write', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cardfile-crash-'))
-    dirs.push(dir)
-    const path = join(dir, 'cardfile.db')
+  it.each([
+    ['from its start (commits on the main connection)', 'from-start'],
+    ['once its commits run on the commit thread', 'on-thread'],
+  ] as const)(
+    'keeps every acknowledged update when the process is killed mid-write %s',
+    async (_label, mode) => {
+      const dir = mkdtempSync(join(tmpdir(), 'cardfile-crash-'))
+      dirs.push(dir)
+      const path = join(dir, 'cardfile.db')
 
-    const { acked, signal } = await runAndKill(path, 400)
-    expect(signal).toBe('SIGKILL')
-    expect(acked.length).toBeGreaterThanOrEqual(400)
+      const { acked, signal } = await runAndKill(path, 400, mode)
+      expect(signal).toBe('SIGKILL')
+      expect(acked.length).toBeGreaterThanOrEqual(400)
 
-    const backend = createSqliteBackend({ path })
-    const doc = new Y.Doc()
-    for (const part of await backend.documents.load('crash/contact/c1')) Y.applyUpdate(doc, part)
-    await backend.close()
+      const backend = createSqliteBackend({ path })
+      const doc = new Y.Doc()
+      for (const part of await backend.documents.load('crash/contact/c1')) Y.applyUpdate(doc, part)
+      await backend.close()
 
-    const map = doc.getMap<number>('m')
-    const missing = acked.filter((n) => map.get(`k${n}`) !== n)
-    expect(missing).toEqual([])
-  })
+      const map = doc.getMap<number>('m')
+      const missing = acked.filter((n) => map.get(`k${n}`) !== n)
+      expect(missing).toEqual([])
+    },
+  )
 })

@@ -37,6 +37,17 @@ function open(options: SqliteBackendOptions): SqliteBackend {
   return backend
 }
 
+/** Appends until a commit ran on the commit thread (it opens its connection in the background). */
+async function untilOffThread(backend: SqliteBackend): Promise<void> {
+  let warm = 0
+  await expect
+    .poll(async () => {
+      await backend.documents.append('w1/contact/warm', updateSetting('warm', String(warm++)))
+      return backend.stats().offThreadCommits
+    })
+    .toBeGreaterThan(0)
+}
+
 /** The root map `m` of the document rebuilt from `parts`, as JSON. */
 const mapOf = (parts: readonly Uint8Array[]): Record<string, unknown> =>
   rebuild(parts).getMap('m').toJSON()
@@ -177,6 +188,62 @@ describe('SQLite storage', () => {
     expect(copy.getMap('m').toJSON()).toEqual({ before: 'yes', after: 'yes' })
     expect(await reopened.documents.load('w1/contact/c2')).toEqual([])
     expect(await reopened.index.findContact('w1', 'whatsapp', 'pu-c2')).toBeNull()
+  })
+
+  it('commits on a thread of its own: a commit waiting for the file leaves the event loop free and is acknowledged once done', async () => {
+    const { path } = freshPath()
+    const backend = open({ path, busyTimeoutMs: 10_000 })
+    await untilOffThread(backend)
+
+    // Another connection holds the write lock: the commit waits for it (busy_timeout).
+    const blocker = new Database(path)
+    cleanups.push(() => {
+      blocker.close()
+    })
+    blocker.exec('BEGIN IMMEDIATE')
+    let acknowledged = false
+    const append = backend.documents
+      .append('w1/contact/c1', updateSetting('late', 'yes'))
+      .then(() => (acknowledged = true))
+    let turns = 0
+    const ticker = setInterval(() => turns++, 5)
+    cleanups.push(() => clearInterval(ticker))
+    // Timers keep firing and reads are served while the commit waits, unacknowledged.
+    await expect.poll(() => turns).toBeGreaterThan(20)
+    expect(backend.stats().pendingAppends).toBe(0)
+    expect(mapOf(await backend.documents.load('w1/contact/c1'))).not.toHaveProperty('late')
+    expect(acknowledged).toBe(false)
+
+    blocker.exec('COMMIT')
+    await append
+    expect(mapOf(await backend.documents.load('w1/contact/c1'))).toMatchObject({ late: 'yes' })
+  })
+
+  it('refuses an append whose document was erased by another connection before its group committed, and commits the rest of the group', async () => {
+    const { path } = freshPath()
+    const backend = open({ path, busyTimeoutMs: 10_000 })
+    await untilOffThread(backend)
+    const blocker = new Database(path)
+    cleanups.push(() => {
+      blocker.close()
+    })
+    // The erasure holds the write lock while the group is handed to the commit thread.
+    blocker.exec('BEGIN IMMEDIATE')
+    blocker
+      .prepare('INSERT INTO tombstones (doc, erased_at) VALUES (?, ?)')
+      .run('w1/contact/gone', Date.now())
+    const results = Promise.allSettled([
+      backend.documents.append('w1/contact/gone', updateSetting('late', 'x')),
+      backend.documents.append('w1/contact/kept', updateSetting('late', 'y')),
+    ])
+    await expect.poll(() => backend.stats().pendingAppends).toBe(0)
+    blocker.exec('COMMIT')
+    const [gone, kept] = await results
+    expect(gone.status).toBe('rejected')
+    expect(await codeOf(Promise.reject((gone as PromiseRejectedResult).reason))).toBe('deleted')
+    expect(kept.status).toBe('fulfilled')
+    expect(await backend.documents.load('w1/contact/gone')).toEqual([])
+    expect(mapOf(await backend.documents.load('w1/contact/kept'))).toEqual({ late: 'y' })
   })
 
   it('commits pending appends on close', async () => {

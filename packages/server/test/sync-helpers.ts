@@ -93,7 +93,7 @@ export async function connectRaw(
   server: Pick<CardfileServer, 'wsUrl'>,
   docName: string,
   token: string | null,
-  options: { cardfile?: boolean; path?: string; generation?: string } = {},
+  options: { cardfile?: boolean; path?: string; generation?: string; doc?: Y.Doc } = {},
 ): Promise<RawClient> {
   const params = new URLSearchParams()
   if (token !== null) params.set('token', token)
@@ -101,7 +101,8 @@ export async function connectRaw(
   if (options.generation !== undefined) params.set('generation', options.generation)
   const ws = new WebSocket(`${server.wsUrl}/${options.path ?? docName}?${params.toString()}`)
   ws.binaryType = 'nodebuffer'
-  const doc = new Y.Doc()
+  // A given doc: a client reconnecting with the state it kept (and edited) while offline.
+  const doc = options.doc ?? new Y.Doc()
   let resolveClosed: (info: { code: number; reason: string }) => void = () => undefined
   const client: RawClient = {
     ws,
@@ -187,7 +188,7 @@ export async function connectSynced(
   server: Pick<CardfileServer, 'wsUrl'>,
   docName: string,
   token: string,
-  options: { cardfile?: boolean; generation?: string } = {},
+  options: { cardfile?: boolean; generation?: string; doc?: Y.Doc } = {},
 ): Promise<RawClient> {
   const client = await connectRaw(server, docName, token, options)
   await expectPoll(() => client.synced || client.closeInfo !== null)

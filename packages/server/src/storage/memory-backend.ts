@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import * as Y from 'yjs'
+import { collectedSnapshot } from './collected-snapshot'
 import { CardfileError, ErrorCodes, parseDocName } from '@cardfile/core'
 import { removeAttachments } from './attachments'
 import { checkLimit, decodeCursor, encodeCursor } from './cursor'
@@ -83,7 +83,7 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryB
     const doc = docs.get(docName)
     if (doc === undefined || doc.updates.length === 0) return false
     const parts = doc.snapshot === null ? doc.updates : [doc.snapshot, ...doc.updates]
-    doc.snapshot = Y.mergeUpdates(parts)
+    doc.snapshot = collectedSnapshot(parts)
     doc.updates = []
     counters.compactions += 1
     return true

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import * as Y from 'yjs'
+import { collectedSnapshot } from './collected-snapshot'
 import { CardfileError, ErrorCodes, parseDocName } from '@cardfile/core'
 import type { Backend, StorageLogger } from '../backend'
 import type { BlobStore } from '../blobs/blob-store'
@@ -392,7 +392,7 @@ function createGroupCommitter(
       if (last === undefined) return false
       const parts = rows.map((r) => new Uint8Array(r.data))
       if (snapshot !== undefined) parts.unshift(new Uint8Array(snapshot.data))
-      const merged = Y.mergeUpdates(parts)
+      const merged = collectedSnapshot(parts)
       await tx.run(
         `INSERT INTO snapshots (doc, data, upto) VALUES ($1, $2, $3)
          ON CONFLICT (doc) DO UPDATE SET data = excluded.data, upto = excluded.upto`,

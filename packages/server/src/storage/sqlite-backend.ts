@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto'
 import { rmSync } from 'node:fs'
 import Database from 'better-sqlite3'
-import * as Y from 'yjs'
 import { CardfileError, ErrorCodes, parseDocName } from '@cardfile/core'
 import { removeAttachments } from './attachments'
 import { lockDatabaseFile } from './file-lock'
 import { checkLimit, decodeCursor, newestPage, priorityPage } from './cursor'
-import { checkIndexRow, identityTaken } from './index-rules'
+import { checkIndexRow } from './index-rules'
 import { createSqliteLinkStorage } from '../linking/sqlite-link-storage'
 import { createSqliteDeletionLog } from '../deletion/sqlite-deletion-log'
 import { createSqliteExportStore } from '../exports/sqlite-export-store'
@@ -17,6 +16,14 @@ import { createSqliteCrmStorage } from '../crm/sqlite-crm-storage'
 import { errorContext } from '../sync/logger'
 import { migrate } from './sqlite-schema'
 import { createBackgroundCompactor } from './background-compactor'
+import { localCommitThread, startCommitThread } from './sqlite-commit-thread'
+import type { CommitThread } from './sqlite-commit-thread'
+import {
+  configureConnection,
+  createSqliteDocumentWriter,
+  errorOfRefusal,
+} from './sqlite-document-writer'
+import type { SqliteConnectionOptions } from './sqlite-document-writer'
 import type { NewDomainEvent } from '../events/domain-event'
 import { createSqliteEventStore } from '../events/sqlite-event-store'
 import { createSqliteValueHistory } from '../history/sqlite-value-history'
@@ -44,8 +51,9 @@ export interface SqliteBackendOptions {
    */
   readonly groupCommitMs?: number
   /**
-   * Most appends in one transaction. better-sqlite3 blocks the event loop while it writes, so
-   * a burst is committed in several short transactions instead of one long one. Default 1000.
+   * Most appends in one transaction. A burst is committed in several short transactions
+   * instead of one long one, so other writers of the file (and, before the commit thread is
+   * up or for an in-memory database, the event loop) wait less. Default 1000.
    */
   readonly maxGroupSize?: number
   /** A document with more updates than this is compacted into its snapshot. Default 500. */
@@ -103,9 +111,9 @@ const messageOf = (e: unknown): string => (e instanceof Error ? e.message : Stri
 
 /**
  * Opens (or creates) the embedded SQLite backend: one file in WAL mode holding every store,
- * appends committed in groups and acknowledged only after the commit, documents compacted in
- * the background, and erasure that leaves no readable copy in the file or its WAL. Takes the
- * database path, or options with it.
+ * appends committed in groups on a thread of their own (off the event loop) and acknowledged
+ * only after the commit, documents compacted there with garbage collection, and erasure that
+ * leaves no readable copy in the file or its WAL. Takes the database path, or options with it.
  *
  * @example
  * const backend = createSqliteBackend({ path: './cardfile.db', attachmentsDir: './files' })
@@ -121,6 +129,11 @@ export function createSqliteBackend(input: string | SqliteBackendOptions): Sqlit
   const compactDelayMs = options.compactDelayMs ?? 1000
   const logger: StorageLogger = options.logger ?? console
 
+  const connection: SqliteConnectionOptions = {
+    synchronous: options.synchronous ?? 'full',
+    busyTimeoutMs: options.busyTimeoutMs ?? 5000,
+  }
+
   // One writer per file: a second server would interleave its own caches and commits with ours.
   const lock = options.path === ':memory:' ? null : lockDatabaseFile(options.path)
   let db: Database.Database
@@ -130,11 +143,7 @@ export function createSqliteBackend(input: string | SqliteBackendOptions): Sqlit
     }
     db = new Database(options.path)
     try {
-      db.pragma('journal_mode = WAL')
-      db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`)
-      // Zero deleted content in place, so an erased document leaves no bytes behind in the file.
-      db.pragma('secure_delete = ON')
-      db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`)
+      configureConnection(db, connection)
       migrate(db)
     } catch (error) {
       db.close()
@@ -152,42 +161,12 @@ export function createSqliteBackend(input: string | SqliteBackendOptions): Sqlit
     isErased: db.prepare<[string], { one: number }>(
       'SELECT 1 AS one FROM tombstones WHERE doc = ?',
     ),
-    insertUpdate: db.prepare<[string, Uint8Array]>('INSERT INTO updates (doc, data) VALUES (?, ?)'),
-    upsertContact: db.prepare<[ContactSqlRow]>(
-      `INSERT INTO contacts (workspace, id, channel, platform_user_id, hint, vip, match_value,
-         values_json, created_at, updated_at)
-       VALUES (@workspace, @id, @channel, @platform_user_id, @hint, @vip, @match_value,
-         @values_json, @created_at, @updated_at)
-       ON CONFLICT (workspace, id) DO UPDATE SET channel = excluded.channel,
-         platform_user_id = excluded.platform_user_id, hint = excluded.hint, vip = excluded.vip,
-         match_value = excluded.match_value, values_json = excluded.values_json,
-         created_at = excluded.created_at, updated_at = excluded.updated_at`,
-    ),
-    upsertConversation: db.prepare<[ConversationSqlRow]>(
-      `INSERT INTO conversations (workspace, id, contact_id, channel, status, team, priority,
-         created_at, updated_at)
-       VALUES (@workspace, @id, @contact_id, @channel, @status, @team, @priority, @created_at,
-         @updated_at)
-       ON CONFLICT (workspace, id) DO UPDATE SET contact_id = excluded.contact_id,
-         channel = excluded.channel, status = excluded.status, team = excluded.team,
-         priority = excluded.priority, created_at = excluded.created_at,
-         updated_at = excluded.updated_at`,
-    ),
-    // Bounded scan: reads at most compactAfter + 1 index entries whatever the document's size.
-    overLimit: db.prepare<[string, number], { n: number }>(
-      'SELECT count(*) AS n FROM (SELECT 1 FROM updates WHERE doc = ? LIMIT ?)',
-    ),
     snapshot: db.prepare<[string], { data: Buffer; upto: number }>(
       'SELECT data, upto FROM snapshots WHERE doc = ?',
     ),
     updates: db.prepare<[string], { seq: number; data: Buffer }>(
       'SELECT seq, data FROM updates WHERE doc = ? ORDER BY seq',
     ),
-    writeSnapshot: db.prepare<[string, Uint8Array, number]>(
-      `INSERT INTO snapshots (doc, data, upto) VALUES (?, ?, ?)
-       ON CONFLICT (doc) DO UPDATE SET data = excluded.data, upto = excluded.upto`,
-    ),
-    deleteUpTo: db.prepare<[string, number]>('DELETE FROM updates WHERE doc = ? AND seq <= ?'),
     deleteUpdates: db.prepare<[string]>('DELETE FROM updates WHERE doc = ?'),
     deleteSnapshot: db.prepare<[string]>('DELETE FROM snapshots WHERE doc = ?'),
     deleteContact: db.prepare<[string, string]>(
@@ -208,73 +187,6 @@ export function createSqliteBackend(input: string | SqliteBackendOptions): Sqlit
     ),
   }
 
-  // Index upserts, one per append. Called inside the group transaction, so better-sqlite3 runs
-  // each as a savepoint: a row that breaks a constraint fails its own append, not the group.
-  const writeAppend = db.transaction((p: PendingAppend) => {
-    if (p.fence !== undefined) owners.checkNow(p.doc, p.fence)
-    sql.insertUpdate.run(p.doc, p.update)
-    if (p.events !== undefined) events.insertNow(p.events)
-    if (p.history !== undefined) valueHistory.insertNow(p.history)
-    const row = p.index
-    if (row?.kind === 'contact') {
-      try {
-        sql.upsertContact.run({
-          workspace: row.workspace,
-          id: row.id,
-          channel: row.channel,
-          platform_user_id: row.platformUserId,
-          hint: row.hint,
-          vip: row.vip ? 1 : 0,
-          match_value: row.matchValue,
-          // A row built without values (older callers) stores none rather than failing.
-          values_json: JSON.stringify(row.values ?? {}),
-          created_at: row.createdAt,
-          updated_at: row.updatedAt,
-        })
-      } catch (e) {
-        if (e instanceof Database.SqliteError && e.code === 'SQLITE_CONSTRAINT_UNIQUE') {
-          throw identityTaken(row)
-        }
-        throw e
-      }
-    } else if (row?.kind === 'conversation') {
-      sql.upsertConversation.run({
-        workspace: row.workspace,
-        id: row.id,
-        contact_id: row.contactId,
-        channel: row.channel,
-        status: row.status,
-        team: row.team,
-        priority: row.priority,
-        created_at: row.createdAt,
-        updated_at: row.updatedAt,
-      })
-    }
-  })
-
-  const writeGroup = db.transaction((batch: readonly PendingAppend[]) => {
-    const refused = new Map<PendingAppend, CardfileError>()
-    for (const p of batch) {
-      if (
-        p.index === undefined &&
-        p.fence === undefined &&
-        (p.events === undefined || p.events.length === 0) &&
-        (p.history === undefined || p.history.length === 0)
-      ) {
-        sql.insertUpdate.run(p.doc, p.update)
-        continue
-      }
-      try {
-        writeAppend(p)
-      } catch (e) {
-        // Only the append's own, expected refusal is isolated; anything else fails the group.
-        if (!(e instanceof CardfileError)) throw e
-        refused.set(p, e)
-      }
-    }
-    return refused
-  })
-
   const eraseRows = db.transaction((docs: readonly string[], at: number) => {
     for (const doc of docs) {
       sql.deleteUpdates.run(doc)
@@ -286,11 +198,33 @@ export function createSqliteBackend(input: string | SqliteBackendOptions): Sqlit
     }
   })
 
+  // Appends and compactions run on the commit thread, a worker with its own connection, so
+  // their transactions and fsyncs never stall the sockets; the main connection keeps the reads
+  // and the other stores' writes (rarer, small). This rather than a thread owning every write:
+  // the other stores stay synchronous and unchanged, and only the hot path pays a message.
+  // SQLite lets one connection write at a time: a main-thread write waits (busy_timeout) for
+  // the commit in progress, a millisecond or two, and every transaction that reads before it
+  // writes starts IMMEDIATE, so none fails after reading a state the commit thread has since
+  // changed. An erasure commits on the main connection while a group may be committing: the
+  // group reads the tombstones in its own transaction (see the writer), and a compaction
+  // checks them before it writes. An in-memory database cannot be shared with a thread: its
+  // writes stay on this one.
+  const thread: CommitThread =
+    options.path === ':memory:' || options.path === ''
+      ? localCommitThread(createSqliteDocumentWriter(db, compactAfter))
+      : startCommitThread(
+          { path: options.path, compactAfter, ...connection },
+          () => createSqliteDocumentWriter(db, compactAfter),
+          logger,
+        )
+
   let queue: PendingAppend[] = []
+  /** The group the commit thread is committing (one at a time: the next one gathers meanwhile). */
+  let committing: Promise<void> | null = null
   let cancelScheduled: (() => void) | null = null
   let closed = false
   let closing: Promise<void> | null = null
-  const counters = { commits: 0, appends: 0, lastCommitMs: 0, compactions: 0 }
+  const counters = { commits: 0, appends: 0, lastCommitMs: 0, compactions: 0, offThreadCommits: 0 }
 
   const compactor = createBackgroundCompactor({
     compactNow: (doc) => compactNow(doc),
@@ -324,18 +258,34 @@ export function createSqliteBackend(input: string | SqliteBackendOptions): Sqlit
     cancelScheduled = null
   }
 
-  /** Commits queued appends (up to maxGroupSize) in one transaction, then settles them. */
+  /**
+   * Sends queued appends (up to maxGroupSize) to the commit thread as one transaction, then
+   * settles them; appends that arrive meanwhile form the next group.
+   */
   function flush(): void {
     cancelScheduled = null
-    if (queue.length === 0) return
+    if (committing !== null || queue.length === 0) return
     const batch = queue.length > maxGroupSize ? queue.splice(0, maxGroupSize) : queue
     if (batch === queue) queue = []
-    // The rest of a burst goes in the next turn, so sockets are served between transactions.
-    else scheduleFlush(true)
-    const started = performance.now()
-    let refused: Map<PendingAppend, CardfileError>
+    committing = commit(batch).finally(() => {
+      committing = null
+      if (queue.length > 0) scheduleFlush(true)
+    })
+  }
+
+  async function commit(batch: readonly PendingAppend[]): Promise<void> {
+    let result: Awaited<ReturnType<CommitThread['commitGroup']>>
     try {
-      refused = writeGroup.immediate(batch)
+      result = await thread.commitGroup(
+        batch.map(({ doc, update, index, events, fence, history }) => ({
+          doc,
+          update,
+          index,
+          events,
+          fence,
+          history,
+        })),
+      )
     } catch (e) {
       // Nothing of the group is committed, so nothing of it may be acknowledged.
       const error = new CardfileError(ErrorCodes.Internal, `storage commit failed: ${messageOf(e)}`)
@@ -343,48 +293,30 @@ export function createSqliteBackend(input: string | SqliteBackendOptions): Sqlit
       for (const p of batch) p.reject(error)
       return
     }
+    const refused = new Map(result.outcome.refused)
     counters.commits += 1
     counters.appends += batch.length - refused.size
-    counters.lastCommitMs = performance.now() - started
-    const touched = new Set<string>()
-    for (const p of batch) {
-      const error = refused.get(p)
-      if (error === undefined) {
-        touched.add(p.doc)
-        p.resolve()
-      } else {
-        p.reject(error)
-      }
-    }
-    for (const doc of touched) {
-      if (sql.overLimit.get(doc, compactAfter + 1)!.n > compactAfter) compactor.due(doc)
-    }
+    counters.lastCommitMs = result.ms
+    if (result.offThread) counters.offThreadCommits += 1
+    batch.forEach((p, at) => {
+      const refusal = refused.get(at)
+      if (refusal === undefined) p.resolve()
+      else p.reject(errorOfRefusal(refusal))
+    })
+    for (const doc of result.outcome.overLimit) compactor.due(doc)
   }
 
   async function compactNow(doc: string): Promise<boolean> {
     ensureOpen()
-    const snapshot = sql.snapshot.get(doc)
-    const rows = sql.updates.all(doc)
-    const last = rows.at(-1)
-    if (last === undefined) return false
-    const bound = last.seq
-    const parts = rows.map((r) => asBytes(r.data))
-    if (snapshot !== undefined) parts.unshift(asBytes(snapshot.data))
-    const merged = Y.mergeUpdates(parts)
-    // Let queued group commits land before writing: appends committed meanwhile get a seq
-    // above `bound`, so the delete below leaves them in place.
-    await nextTurn()
-    if (closed) return false
-    return db
-      .transaction(() => {
-        // Erased while merging: writing the snapshot would bring the document back.
-        if (sql.isErased.get(doc) !== undefined) return false
-        sql.writeSnapshot.run(doc, merged, bound)
-        sql.deleteUpTo.run(doc, bound)
-        counters.compactions += 1
-        return true
-      })
-      .immediate()
+    const done = await thread.compact(doc)
+    if (done) counters.compactions += 1
+    return done
+  }
+
+  /** Copies the WAL into the main file and truncates it; false when a reader kept it busy. */
+  function checkpoint(): boolean {
+    const [result] = db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[]
+    return result !== undefined && result.busy === 0
   }
 
   const statementCache = new Map<string, Database.Statement<unknown[]>>()
@@ -456,7 +388,7 @@ export function createSqliteBackend(input: string | SqliteBackendOptions): Sqlit
         return false
       })
       for (const doc of docs) compactor.forget(doc)
-      eraseRows([...docs], Date.now())
+      eraseRows.immediate([...docs], Date.now())
       await removeAttachments(options.attachmentsDir, docs)
     },
 
@@ -464,8 +396,7 @@ export function createSqliteBackend(input: string | SqliteBackendOptions): Sqlit
       ensureOpen()
       // The WAL still holds the pages as they were before the deletes; copy everything into the
       // main file (where secure_delete zeroed the rows) and truncate the WAL to nothing.
-      const [result] = db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[]
-      if (result === undefined || result.busy !== 0) {
+      if (!checkpoint()) {
         throw new CardfileError(
           ErrorCodes.Internal,
           'erasure could not checkpoint the WAL; old copies may remain until it is retried',
@@ -606,9 +537,13 @@ export function createSqliteBackend(input: string | SqliteBackendOptions): Sqlit
         // Drain in-flight compactions before refusing new calls.
         await compactor.stop()
         cancelFlush()
-        while (queue.length > 0) flush()
+        while (queue.length > 0 || committing !== null) {
+          if (committing === null) flush()
+          await committing
+        }
         cancelFlush()
         closed = true
+        await thread.close()
         db.close()
         lock?.release()
       })()

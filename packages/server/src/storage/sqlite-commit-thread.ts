@@ -1,0 +1,212 @@
+import { Worker } from 'node:worker_threads'
+import type { StorageLogger } from '../backend'
+import { errorContext } from '../sync/logger'
+import type {
+  AppendRecord,
+  GroupOutcome,
+  SqliteConnectionOptions,
+  SqliteDocumentWriter,
+} from './sqlite-document-writer'
+
+/** What the commit thread opens. */
+export interface CommitWorkerData extends SqliteConnectionOptions {
+  readonly path: string
+  readonly compactAfter: number
+}
+
+/** A request to the commit thread. */
+export type CommitRequest =
+  | { readonly kind: 'commit'; readonly batch: readonly AppendRecord[] }
+  | { readonly kind: 'compact'; readonly doc: string }
+  | { readonly kind: 'close' }
+
+/** The commit thread's answer to one request, in the order of the requests. */
+export type CommitReply =
+  | { readonly kind: 'committed'; readonly outcome: GroupOutcome; readonly ms: number }
+  | { readonly kind: 'compacted'; readonly done: boolean }
+  | { readonly kind: 'failed'; readonly message: string }
+  | { readonly kind: 'closed' }
+  /** Sent once, unasked, when the thread's connection is open. */
+  | { readonly kind: 'ready' }
+
+/** Where the SQLite backend's document writes run. */
+export interface CommitThread {
+  /** Commits a group; resolves after the commit (fsync included), rejects if none happened. */
+  commitGroup(
+    batch: readonly AppendRecord[],
+  ): Promise<{ outcome: GroupOutcome; ms: number; offThread: boolean }>
+  /** Compacts a document; resolves true when it did. */
+  compact(doc: string): Promise<boolean>
+  /** Waits for the requests sent so far, then stops (closing the thread's connection). */
+  close(): Promise<void>
+}
+
+/** How long after the backend opens its commit thread starts. */
+const SPAWN_DELAY_MS = 1000
+
+/**
+ * The record with its update in a buffer of its own: posting a view clones the whole buffer
+ * under it (a socket's receive buffer, a pool slab), not just the update.
+ */
+const tightRecord = (r: AppendRecord): AppendRecord =>
+  r.update.byteOffset === 0 && r.update.byteLength === r.update.buffer.byteLength
+    ? r
+    : { ...r, update: r.update.slice() }
+
+/** The writes on the calling thread: for an in-memory database, which no thread can share. */
+export function localCommitThread(writer: SqliteDocumentWriter): CommitThread {
+  return {
+    async commitGroup(batch) {
+      const started = performance.now()
+      const outcome = writer.commitGroup(batch)
+      return { outcome, ms: performance.now() - started, offThread: false }
+    },
+    async compact(doc) {
+      const prepared = writer.prepareCompaction(doc)
+      if (prepared === null) return false
+      // Let queued group commits land before writing, as the merge held the thread.
+      await new Promise((resolve) => setImmediate(resolve))
+      return writer.writeCompaction(doc, prepared.merged, prepared.bound)
+    },
+    async close() {},
+  }
+}
+
+/**
+ * The worker script beside this module: the built file of the same format in dist (the build
+ * emits one beside each bundle holding this code), or, run from the TypeScript sources (tests,
+ * the `source` condition), the source itself, loaded through tsx's hooks registered in the
+ * thread (Node 20 ignores `--import` in a worker's execArgv).
+ */
+function workerScript(): { readonly script: URL | string; readonly eval: boolean } {
+  const here = import.meta.url
+  if (here.endsWith('.ts')) {
+    const source = new URL('./sqlite-commit-worker.ts', here).href
+    return {
+      script: `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(source)}) })`,
+      eval: true,
+    }
+  }
+  const ext = here.endsWith('.cjs') ? 'cjs' : 'js'
+  return { script: new URL(`./sqlite-commit-worker.${ext}`, here), eval: false }
+}
+
+/**
+ * Starts the commit thread for a database file: a worker thread with its own connection (WAL
+ * lets it write while the main connection reads) that runs every document append and
+ * compaction, so their transactions and fsyncs never stall the event loop. Requests are
+ * answered in order, one at a time. Until the thread is ready (it starts a second after the
+ * backend), and should it die, they run on `fallback`, the main connection (the requests a
+ * dying thread held are rejected: none of them was acknowledged).
+ *
+ * @example
+ * const thread = startCommitThread({ path, synchronous: 'full', busyTimeoutMs: 5000, compactAfter: 500 }, () => createSqliteDocumentWriter(db, 500), logger)
+ * const { outcome } = await thread.commitGroup(batch) // after the commit
+ */
+export function startCommitThread(
+  data: CommitWorkerData,
+  fallback: () => SqliteDocumentWriter,
+  logger: StorageLogger,
+): CommitThread {
+  const waiting: { resolve: (reply: CommitReply) => void; reject: (e: Error) => void }[] = []
+  // Until the thread has opened its connection, and if it ever dies, the writes run on the
+  // main connection: a server takes its first edits at once.
+  let mainWriter: CommitThread | null = null
+  const onMain = (): CommitThread => (mainWriter ??= localCommitThread(fallback()))
+  let ready = false
+  let dead = false
+  let closing: Promise<void> | null = null
+
+  const stopped = (error: Error): void => {
+    for (const w of waiting.splice(0)) w.reject(error)
+    if (dead || closing !== null) return
+    dead = true
+    logger.error('storage commit thread stopped; committing on the main thread', {
+      ...errorContext(error),
+    })
+  }
+
+  let worker: Worker | null = null
+  const spawn = (): void => {
+    const { script, eval: isSource } = workerScript()
+    // A worker inherits the process's flags, but fails to load under --input-type (a host run
+    // as `node --input-type=module -e`); flags given explicitly are checked, and V8 ones such
+    // as --expose-gc refused, so they are given only to drop that one.
+    const flags = process.execArgv
+    const inputType = (flag: string): boolean => flag.startsWith('--input-type')
+    let started: Worker
+    try {
+      started = new Worker(script, {
+        workerData: data,
+        eval: isSource,
+        ...(flags.some(inputType) ? { execArgv: flags.filter((f) => !inputType(f)) } : {}),
+      })
+    } catch (error) {
+      stopped(error instanceof Error ? error : new Error(String(error)))
+      return
+    }
+    // Idle, the thread must not keep the process alive (as the connection it replaces did not).
+    started.unref()
+    started.on('message', (reply: CommitReply) => {
+      if (reply.kind === 'ready') {
+        ready = true
+        return
+      }
+      waiting.shift()?.resolve(reply)
+      if (waiting.length === 0) started.unref()
+    })
+    started.on('error', (error) => stopped(error))
+    started.on('exit', (code) =>
+      stopped(new Error(`storage commit thread exited with code ${code}`)),
+    )
+    worker = started
+  }
+  // Started a moment after the backend: loading a thread costs CPU that a starting server
+  // (migrations, listening, the first requests) needs more, and a short-lived process (a CLI
+  // command, a test) may never need it.
+  const spawnTimer = setTimeout(spawn, SPAWN_DELAY_MS)
+  spawnTimer.unref()
+
+  const request = (thread: Worker, message: CommitRequest): Promise<CommitReply> =>
+    new Promise((resolve, reject) => {
+      waiting.push({ resolve, reject })
+      thread.ref()
+      thread.postMessage(message)
+    })
+
+  const failed = (reply: CommitReply): Error =>
+    new Error(reply.kind === 'failed' ? reply.message : `unexpected reply ${reply.kind}`)
+
+  return {
+    async commitGroup(batch) {
+      if (dead || !ready || worker === null) return onMain().commitGroup(batch)
+      const reply = await request(worker, { kind: 'commit', batch: batch.map(tightRecord) })
+      if (reply.kind !== 'committed') throw failed(reply)
+      return { outcome: reply.outcome, ms: reply.ms, offThread: true }
+    },
+    async compact(doc) {
+      if (dead || !ready || worker === null) return onMain().compact(doc)
+      const reply = await request(worker, { kind: 'compact', doc })
+      if (reply.kind !== 'compacted') throw failed(reply)
+      return reply.done
+    },
+    close() {
+      closing ??= (async () => {
+        clearTimeout(spawnTimer)
+        const thread = worker
+        if (dead || thread === null) return
+        const exited = new Promise<void>((resolve) => thread.once('exit', () => resolve()))
+        // Held until it is gone: a process closing its backend on the way out (a failed start)
+        // would otherwise end before the thread, and its exit code and last words with it.
+        thread.ref()
+        // Not up yet: nothing was sent to it, so there is nothing to wait for.
+        if (!ready) await thread.terminate()
+        else await request(thread, { kind: 'close' }).catch(() => undefined)
+        // The reply to the close unref'd it again.
+        thread.ref()
+        await exited
+      })()
+      return closing
+    },
+  }
+}

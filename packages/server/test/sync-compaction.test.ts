@@ -1,0 +1,93 @@
+import { readFileSync, readdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import type * as Y from 'yjs'
+import { createSqliteBackend } from '../src/storage/sqlite-backend'
+import type { Backend } from '../src/backend'
+import { tempDir } from './storage-helpers'
+import type { TestServer } from './sync-helpers'
+import {
+  connectSynced,
+  expectPoll,
+  fieldValue,
+  loadFromStorage,
+  makeToken,
+  seedDemo,
+  startServer,
+} from './sync-helpers'
+
+const ANA = { role: 'agent' as const, userId: 'ana' }
+const DOC = 'demo/contact/c1'
+
+let servers: TestServer[] = []
+let backend: Backend | null = null
+let cleanup: (() => void) | null = null
+afterEach(async () => {
+  for (const s of servers) await s.close()
+  await backend?.close()
+  cleanup?.()
+  servers = []
+  backend = null
+  cleanup = null
+})
+
+const valueOf = (doc: Y.Doc, key: string): unknown =>
+  (doc.getMap('custom').get(key) as { value: unknown } | undefined)?.value
+
+describe('compaction with garbage collection, over real sockets', () => {
+  it('drops an overwritten value from the files and lets a client that was offline across it converge', async () => {
+    const temp = tempDir('cardfile-compaction-')
+    cleanup = temp.cleanup
+    backend = createSqliteBackend({ path: join(temp.dir, 'cardfile.db'), compactDelayMs: 60_000 })
+    const first = await startServer({ backend })
+    servers.push(first)
+    await seedDemo(first.server)
+    const token = await makeToken({ user: 'ana', role: 'agent' })
+    const writer = await connectSynced(first.server, DOC, token)
+    const offline = await connectSynced(first.server, DOC, token)
+
+    writer.doc.getMap('custom').set('note', fieldValue('Zebra-991', ANA))
+    // A refused value: compensated by the server, it must not stay at rest either.
+    writer.doc.getMap('custom').set('plan', fieldValue('platinum', ANA))
+    await expectPoll(() => writer.refusals.length > 0 && writer.saved())
+    await expectPoll(
+      () =>
+        valueOf(offline.doc, 'note') === 'Zebra-991' && valueOf(offline.doc, 'plan') === 'silver',
+    )
+    // The offline client keeps its replica, overwritten value included, and edits it.
+    offline.close()
+    await offline.closed
+    for (let i = 0; i < 20; i++) writer.doc.getMap('custom').set('note', fieldValue(`n${i}`, ANA))
+    writer.doc.getMap('custom').set('note', fieldValue('current', ANA))
+    await expectPoll(() => writer.saved())
+    offline.doc.getMap('custom').set('plan', fieldValue('gold', ANA))
+
+    const files = (): Buffer =>
+      Buffer.concat(
+        readdirSync(temp.dir)
+          .filter((name) => name.startsWith('cardfile.db'))
+          .map((name) => readFileSync(join(temp.dir, name))),
+      )
+    expect(files().includes(Buffer.from('Zebra-991'))).toBe(true)
+    expect(await backend.documents.compact(DOC)).toBe(true)
+    expect(files().includes(Buffer.from('Zebra-991'))).toBe(false)
+    expect(files().includes(Buffer.from('platinum'))).toBe(false)
+
+    // A new server instance loads the document from the compacted snapshot only.
+    writer.close()
+    await first.close()
+    servers = []
+    const second = await startServer({ backend })
+    servers.push(second)
+    const back = await connectSynced(second.server, DOC, token, { doc: offline.doc })
+    const watcher = await connectSynced(second.server, DOC, token)
+    await expectPoll(() => valueOf(watcher.doc, 'plan') === 'gold' && back.saved())
+    expect(back.refusals).toEqual([])
+    expect(valueOf(back.doc, 'note')).toBe('current')
+    expect(back.doc.getMap('custom').toJSON()).toEqual(watcher.doc.getMap('custom').toJSON())
+    const stored = await loadFromStorage(backend, DOC)
+    expect(stored.getMap('custom').toJSON()).toEqual(back.doc.getMap('custom').toJSON())
+    back.close()
+    watcher.close()
+  })
+})
