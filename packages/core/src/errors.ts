@@ -55,6 +55,8 @@ export const ErrorCodes = {
   Fenced: 'fenced',
   /** A service the server depends on (its database, its message bus) did not answer: retry. */
   Unavailable: 'unavailable',
+  /** A conditional write (HTTP `If-Match`) named a version the document has moved past. */
+  PreconditionFailed: 'precondition-failed',
   Internal: 'internal',
 } as const
 

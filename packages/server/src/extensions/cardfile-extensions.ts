@@ -1,3 +1,4 @@
+import { contactsExtension } from '../contacts/contacts-extension'
 import { crmExtension } from '../crm/crm-extension'
 import type { CrmOptions } from '../crm/crm-service'
 import { deletionExtension } from '../deletion/deletion-extension'
@@ -25,7 +26,7 @@ export interface CardfileExtensionOptions extends RoutingOptions {
 
 /**
  * The built-in extensions, in the order the server starts them (ingestion, linking, routing,
- * CRM, deletion, exports), each only when its options turn it on.
+ * CRM, contacts, deletion, exports), each only when its options turn it on.
  *
  * @example
  * await createCardfileServer({ backend, auth, extensions: [...cardfileExtensions({ crm: {} }), audit] })
@@ -40,6 +41,7 @@ export function cardfileExtensions(options: CardfileExtensionOptions = {}): Exte
       ...(options.botHandoff === undefined ? {} : { botHandoff: options.botHandoff }),
     }),
     ...(options.crm === undefined ? [] : [crmExtension(options.crm)]),
+    contactsExtension(),
     deletionExtension(options.deletion),
     exportsExtension(options.exports),
   ]

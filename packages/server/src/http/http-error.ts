@@ -36,6 +36,8 @@ export function statusForCode(code: ErrorCode): number {
       return 404
     case ErrorCodes.Deleted:
       return 410
+    case ErrorCodes.PreconditionFailed:
+      return 412
     case ErrorCodes.PayloadTooLarge:
       return 413
     case ErrorCodes.RateLimited:
