@@ -10,6 +10,8 @@ import { linkingExtension } from '../linking/linking-extension'
 import type { LinkingOptions } from '../linking/linking-extension'
 import { routingExtension } from '../routing/routing-extension'
 import type { RoutingOptions } from '../routing/routing-extension'
+import { webhooksExtension } from '../webhooks/webhooks-extension'
+import type { WebhooksOptions } from '../webhooks/webhooks-extension'
 import type { Extension } from './extension'
 
 /** The server options the built-in extensions are made from. */
@@ -22,11 +24,13 @@ export interface CardfileExtensionOptions extends RoutingOptions {
   readonly crm?: CrmOptions
   /** Contact exports (always on; the plan decides who may use them). */
   readonly exports?: ExportsOptions
+  /** Webhook deliveries' retries and timeout (webhooks are always on; admins register them). */
+  readonly webhooks?: WebhooksOptions
 }
 
 /**
  * The built-in extensions, in the order the server starts them (ingestion, linking, routing,
- * CRM, contacts, deletion, exports), each only when its options turn it on.
+ * CRM, contacts, deletion, exports, webhooks), each only when its options turn it on.
  *
  * @example
  * await createCardfileServer({ backend, auth, extensions: [...cardfileExtensions({ crm: {} }), audit] })
@@ -44,5 +48,6 @@ export function cardfileExtensions(options: CardfileExtensionOptions = {}): Exte
     contactsExtension(),
     deletionExtension(options.deletion),
     exportsExtension(options.exports),
+    webhooksExtension(options.webhooks),
   ]
 }
