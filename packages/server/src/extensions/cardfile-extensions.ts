@@ -5,6 +5,8 @@ import { deletionExtension } from '../deletion/deletion-extension'
 import type { DeletionOptions } from '../deletion/deletion-extension'
 import { exportsExtension } from '../exports/exports-extension'
 import type { ExportsOptions } from '../exports/exports-extension'
+import { importsExtension } from '../imports/imports-extension'
+import type { ImportsOptions } from '../imports/imports-extension'
 import { ingestionExtension } from '../ingestion/ingestion-extension'
 import { linkingExtension } from '../linking/linking-extension'
 import type { LinkingOptions } from '../linking/linking-extension'
@@ -26,11 +28,14 @@ export interface CardfileExtensionOptions extends RoutingOptions {
   readonly exports?: ExportsOptions
   /** Webhook deliveries' retries and timeout (webhooks are always on; admins register them). */
   readonly webhooks?: WebhooksOptions
+  /** Contact imports' limits (imports are always on; admins upload them). */
+  readonly imports?: ImportsOptions
 }
 
 /**
  * The built-in extensions, in the order the server starts them (ingestion, linking, routing,
- * CRM, contacts, deletion, exports, webhooks), each only when its options turn it on.
+ * CRM, contacts, deletion, exports, webhooks,
+ * imports), each only when its options turn it on.
  *
  * @example
  * await createCardfileServer({ backend, auth, extensions: [...cardfileExtensions({ crm: {} }), audit] })
@@ -49,5 +54,6 @@ export function cardfileExtensions(options: CardfileExtensionOptions = {}): Exte
     deletionExtension(options.deletion),
     exportsExtension(options.exports),
     webhooksExtension(options.webhooks),
+    importsExtension(options.imports),
   ]
 }

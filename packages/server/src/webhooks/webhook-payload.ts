@@ -15,7 +15,7 @@ export interface WebhookValue {
   readonly by: Provenance | null
 }
 
-/** The JSON body of a webhook delivery (see docs/webhooks.md). */
+/** The JSON body of a webhook delivery (`WebhookBody` in docs/openapi.yaml). */
 export interface WebhookBody {
   /** The delivery's id, also sent as its idempotency key: the same on every attempt. */
   readonly id: string
