@@ -3,7 +3,7 @@ import { contactRoutes } from './contact-routes'
 
 /**
  * The contact REST API as an extension: `GET /api/<ws>/contacts/<id>` and
- * `PATCH /api/<ws>/contacts/<id>/values` (see {@link contactRoutes}). Started before the
+ * `PATCH /api/<ws>/contacts/<id>/values` (see `contactRoutes`). Started before the
  * deletion extension, which answers `DELETE` on the same path.
  *
  * @example

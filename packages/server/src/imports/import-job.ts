@@ -60,7 +60,7 @@ export interface ImportReport {
   /** Rows whose values were already those of the contact. */
   readonly unchanged: number
   readonly refused: number
-  /** The first {@link MAX_REPORTED_ROWS} refused rows. */
+  /** The first 1000 refused rows. */
   readonly refusals: readonly RowRefusal[]
 }
 

@@ -15,7 +15,7 @@ export interface ImportsOptions {
 /**
  * Contact imports as an extension: `POST /api/<ws>/imports` (admins) takes a CSV of contacts
  * (channel identity plus attribute columns by alias) and the `contact-import` job creates or
- * updates them, row by row, with a report of refused rows (see {@link importJobHandler}).
+ * updates them, row by row, with a report of refused rows (see `importJobHandler`).
  *
  * @example
  * await createCardfileServer({ backend, auth, extensions: [importsExtension({ maxBytes: 16 * 1024 * 1024 })] })

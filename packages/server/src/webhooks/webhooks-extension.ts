@@ -19,7 +19,7 @@ export interface WebhooksOptions {
  * Signed webhooks as an extension: admins register them per workspace (routes under
  * `/api/<ws>/webhooks`); the `webhooks` consumer queues a delivery job per subscribed webhook
  * for each contact created, attributes changed, VIP changed, contact linked and contact
- * deleted; the `webhook-delivery` job handler sends them (see {@link webhookDeliveryHandler});
+ * deleted; the `webhook-delivery` job handler sends them (see `webhookDeliveryHandler`);
  * an erasure drops the contact's deliveries, whose bodies hold its values.
  *
  * @example
