@@ -13,6 +13,8 @@ import {
 import { createSqliteBackend } from '@cardfile/server/sqlite'
 import { afterEach, describe, expect, it } from 'vitest'
 import { WEBHOOK_DELIVERY } from '../src/webhooks/webhook-delivery'
+import { webhookConsumer } from '../src/webhooks/webhook-consumer'
+import type { DomainEvent } from '../src/events/domain-event'
 import { tempDir } from './storage-helpers'
 import { editSchema, expectPoll, makeToken, seedDemo, startServer } from './sync-helpers'
 import type { TestServer } from './sync-helpers'
@@ -375,6 +377,33 @@ describe('webhooks', () => {
       404,
     )
     await writeNote(running, 'unheard')
+    await running.server.idle()
+    expect(receiver.received).toHaveLength(1)
+  })
+
+  it('queues nothing more when an event is handled again (a replay after a crash)', async () => {
+    const running = await start()
+    const receiver = await startReceiver()
+    await register(running, receiver.url, ['contact.vip-changed'])
+    const consumer = webhookConsumer({
+      host: running.server.host,
+      store: running.backend.webhooks,
+      enqueue: (job) => running.backend.jobs.enqueue(job),
+    })
+    const event: DomainEvent = {
+      seq: 1_000_000,
+      type: 'contact.vip-changed',
+      workspace: 'demo',
+      subject: 'c1',
+      actor: { userId: 'admin-1', role: 'admin' },
+      data: { vip: true },
+      at: Date.now(),
+    }
+    await consumer.handle(event)
+    await consumer.handle(event)
+    const jobs = await running.backend.jobs.list({ workspace: 'demo', kind: WEBHOOK_DELIVERY }, 10)
+    expect(jobs).toHaveLength(1)
+    await expectPoll(() => receiver.received.length === 1)
     await running.server.idle()
     expect(receiver.received).toHaveLength(1)
   })
