@@ -200,4 +200,42 @@ describe('POST /api/<ws>/imports', () => {
     expect(job.state).toBe('done')
     expect(await running.backend.blobs.list('imports/')).toEqual([])
   })
+
+  it('resumes an import cut off by a crash after its last reported row, without importing rows twice', async () => {
+    const running = await start()
+    const csv = 'channel,platformUserId,note\nx,6001,a\nx,6002,b\nx,6003,c\nx,6004,d\n'
+    const blobKey = 'imports/demo/resumed.csv'
+    await running.backend.blobs.write(
+      blobKey,
+      (async function* () {
+        yield Buffer.from(csv)
+      })(),
+    )
+    // A job whose earlier run reported its first two rows done before the process died.
+    const job = await running.backend.jobs.enqueue({
+      kind: 'contact-import',
+      workspace: 'demo',
+      input: { blobKey, bytes: csv.length, actor: { userId: 'admin-1', role: 'admin' } },
+      progress: {
+        phase: 'importing',
+        total: 4,
+        rows: 2,
+        created: 2,
+        updated: 0,
+        unchanged: 0,
+        refused: 0,
+        refusals: [],
+      },
+    })
+    await expect
+      .poll(async () => (await running.backend.jobs.get(job.id))?.state, { timeout: 15_000 })
+      .toBe('done')
+    expect((await running.backend.jobs.get(job.id))?.result).toMatchObject({
+      rows: 4,
+      created: 4,
+      phase: 'done',
+    })
+    const imported = (await contacts(running)).filter((r) => r.channel === 'x')
+    expect(imported.map((r) => r.platformUserId).sort()).toEqual(['6003', '6004'])
+  })
 })
