@@ -133,8 +133,9 @@ async function post(
       signal: AbortSignal.timeout(timeoutMs),
       redirect: 'error',
     })
-    // The answer's content is not read further: a receiver says yes or no by its status.
-    await response.arrayBuffer().catch(() => undefined)
+    // The answer's content is not read: a receiver says yes or no by its status, and a large
+    // answer must not fill this process's memory.
+    await response.body?.cancel().catch(() => undefined)
   } catch (error) {
     const name = error instanceof Error ? error.name : ''
     throw new WebhookFailed(
