@@ -5,12 +5,14 @@ export type Route =
   | { readonly page: 'inbox'; readonly conversationId: string | null }
   | { readonly page: 'settings' }
   | { readonly page: 'exports' }
+  | { readonly page: 'imports' }
   | { readonly page: 'deleted' }
 
 export function parseRoute(pathname: string): Route {
   const parts = pathname.split('/').filter((p) => p !== '')
   if (parts[0] === 'settings') return { page: 'settings' }
   if (parts[0] === 'exports') return { page: 'exports' }
+  if (parts[0] === 'imports') return { page: 'imports' }
   if (parts[0] === 'deleted-contacts') return { page: 'deleted' }
   const id = parts[0] === 'inbox' && parts[1] !== undefined ? decodeURIComponent(parts[1]) : null
   return { page: 'inbox', conversationId: id }

@@ -70,6 +70,8 @@ export const ErrorCodes = {
   UnknownWorkspace: 'unknown-workspace',
   /** Creating a workspace that already exists (its plan is changed with set-plan instead). */
   WorkspaceExists: 'workspace-exists',
+  /** A conditional write (HTTP `If-Match`) named a version the document has moved past. */
+  PreconditionFailed: 'precondition-failed',
   Internal: 'internal',
 } as const
 

@@ -40,6 +40,8 @@ export type {
   UseExportOptions,
 } from './use-export'
 export { useExport } from './use-export'
+export type { ImportJobInfo, ImportResult, ImportRowRefusal, UseImportOptions } from './use-import'
+export { useImport } from './use-import'
 export type { CrmConnection } from './crm-connection'
 export type { CrmLookupOutcome, CrmStatus, CrmStatusResult } from './use-crm-status'
 export { useCrmStatus } from './use-crm-status'

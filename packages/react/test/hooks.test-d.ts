@@ -28,6 +28,7 @@ import {
   useCrmDeliveries,
   useCrmSettings,
   useCrmStatus,
+  useImport,
   usePresence,
   useRelink,
   useSyncStatus,
@@ -178,5 +179,17 @@ describe('hook types', () => {
     // @ts-expect-error not a delivery state
     useCrmDeliveries({ state: 'failed' })
     expectTypeOf(useRelink().start).returns.resolves.toHaveProperty('processed').toBeNumber()
+  })
+
+  it('useImport takes a file or text and reports typed rows and states', () => {
+    const imports = useImport({ pollMs: 100 })
+    expectTypeOf(imports.start).parameter(0).toEqualTypeOf<Blob | string>()
+    expectTypeOf(imports.start).returns.resolves.toHaveProperty('refusals')
+    expectTypeOf(imports.job?.state).toEqualTypeOf<
+      'queued' | 'running' | 'done' | 'failed' | 'cancelled' | undefined
+    >()
+    expectTypeOf(imports.progress).toBeNumber()
+    // @ts-expect-error a file, not a list of rows
+    void imports.start([['x', '1']])
   })
 })

@@ -7,6 +7,7 @@ import type { ValueHistoryStore } from './history/value-history'
 import type { InboundLog } from './ingestion/inbound-log'
 import type { JobStore } from './jobs/job-store'
 import type { LinkStorage } from './linking/link-store'
+import type { WebhookStore } from './webhooks/webhook-store'
 import type { DocumentOwners } from './storage/document-owners'
 import type { DocumentStore } from './storage/document-store'
 import type { IndexStore } from './storage/index-store'
@@ -56,6 +57,8 @@ export interface Backend {
   readonly blobs: BlobStore
   /** CRM connection settings, pending write-backs and lookup outcomes. */
   readonly crm: CrmStorage
+  /** Webhooks registered per workspace (their deliveries are jobs). */
+  readonly webhooks: WebhookStore
   /** The domain event log (document commits write theirs through `documents.append`). */
   readonly events: EventStore
   /** The leased jobs table. */

@@ -50,6 +50,8 @@ import { startEventPump } from './events/event-consumers'
 import type { EventConsumer, EventPump } from './events/event-consumers'
 import type { DomainEventType } from './events/domain-event'
 import { cardfileExtensions } from './extensions/cardfile-extensions'
+import type { WebhooksOptions } from './webhooks/webhooks-extension'
+import type { ImportsOptions } from './imports/imports-extension'
 import type { ExportsOptions } from './exports/exports-extension'
 import type { Extension, ExtensionContext, ExtensionParts } from './extensions/extension'
 import { startJobRunner } from './jobs/job-runner'
@@ -135,6 +137,13 @@ export interface CardfileServerOptions {
    * given): jobs in the jobs table, files in `backend.blobs`.
    */
   readonly exports?: ExportsOptions
+  /**
+   * Webhook deliveries (the `webhooks` extension among the built-in ones when `extensions` is
+   * not given): retries and timeout. Admins register webhooks under `/api/<ws>/webhooks`.
+   */
+  readonly webhooks?: WebhooksOptions
+  /** Contact imports' limits (the `imports` extension among the built-in ones). */
+  readonly imports?: ImportsOptions
   /**
    * Features started in this order (their routes are served in it too, before `httpHandler`)
    * and stopped in reverse: each contributes event consumers, job handlers, routes and an

@@ -13,6 +13,7 @@ import type { DemoUser } from '../session'
 import { AdminOnlyPage } from './admin-only-page'
 import { DeletedContactsPage } from './deleted-contacts-page'
 import { ExportsPage } from './exports-page'
+import { ImportsPage } from './imports-page'
 import { InboxPage } from './inbox-page'
 import { FlashMessages } from './flash-messages'
 import { KeyboardIcon } from './icons'
@@ -81,6 +82,9 @@ export function AppShell({ user, onSignOut }: { user: DemoUser; onSignOut: () =>
     case 'exports':
       page = admin ? <ExportsPage /> : <AdminOnlyPage what="export contact data" />
       break
+    case 'imports':
+      page = admin ? <ImportsPage /> : <AdminOnlyPage what="import contacts" />
+      break
     case 'deleted':
       page = admin ? <DeletedContactsPage /> : <AdminOnlyPage what="see deleted contacts" />
       break
@@ -105,6 +109,9 @@ export function AppShell({ user, onSignOut }: { user: DemoUser; onSignOut: () =>
               </NavLink>
               <NavLink to="/exports" active={route.page === 'exports'}>
                 Exports
+              </NavLink>
+              <NavLink to="/imports" active={route.page === 'imports'}>
+                Import
               </NavLink>
               <NavLink to="/deleted-contacts" active={route.page === 'deleted'}>
                 Deleted contacts

@@ -125,14 +125,19 @@ export async function deleteContact(
         ;(context.onError ?? ((e: unknown) => console.error(errorForConsole(e))))(error)
       }
     }
-    // Ids and the creation time only: the event outlives the contact in the log.
+    // Ids, the creation time and the masked hint only (what the deleted-contacts log keeps
+    // too): the event outlives the contact in the log.
     await backend.events.publish([
       {
         type: 'contact.erased',
         workspace,
         subject: contactId,
         actor: { userId: admin.userId, role: 'admin' },
-        data: { createdAt: profile.createdAt, conversationIds: [...erasedConversations] },
+        data: {
+          createdAt: profile.createdAt,
+          conversationIds: [...erasedConversations],
+          hint: profile.hint,
+        },
         at: erasedAt,
       },
     ])

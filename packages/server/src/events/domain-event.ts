@@ -19,6 +19,11 @@ export type DomainEventData = {
   }
   /** The contact's VIP flag is now `vip` (it was not before). */
   readonly 'contact.vip-changed': { readonly vip: boolean }
+  /**
+   * A user linked the contact to `other` by hand, or (`unlink`) detached `other` from its
+   * group. Published by the linking routes, not derived from a document.
+   */
+  readonly 'contact.linked': { readonly other: string; readonly kind: 'link' | 'unlink' }
   /** The conversation got its metadata: it exists now. */
   readonly 'conversation.started': { readonly contactId: string }
   /** A conversation that existed changed status. */
@@ -42,6 +47,11 @@ export type DomainEventData = {
     /** The contact's creation time (exports that cover it are removed). */
     readonly createdAt: number | null
     readonly conversationIds: readonly string[]
+    /**
+     * The contact's masked handle, as the deleted-contacts log keeps it (absent from events
+     * written before it was recorded).
+     */
+    readonly hint?: string
   }
 }
 
@@ -52,6 +62,7 @@ export type DomainEventType = keyof DomainEventData
 export const DOMAIN_EVENT_TYPES: readonly DomainEventType[] = [
   'contact.changed',
   'contact.vip-changed',
+  'contact.linked',
   'conversation.started',
   'conversation.status-changed',
   'workspace.matching-changed',

@@ -1,9 +1,12 @@
+import { contactsExtension } from '../contacts/contacts-extension'
 import { crmExtension } from '../crm/crm-extension'
 import type { CrmOptions } from '../crm/crm-service'
 import { deletionExtension } from '../deletion/deletion-extension'
 import type { DeletionOptions } from '../deletion/deletion-extension'
 import { exportsExtension } from '../exports/exports-extension'
 import type { ExportsOptions } from '../exports/exports-extension'
+import { importsExtension } from '../imports/imports-extension'
+import type { ImportsOptions } from '../imports/imports-extension'
 import { ingestionExtension } from '../ingestion/ingestion-extension'
 import { linkingExtension } from '../linking/linking-extension'
 import type { LinkingOptions } from '../linking/linking-extension'
@@ -11,6 +14,8 @@ import { routingExtension } from '../routing/routing-extension'
 import type { RoutingOptions } from '../routing/routing-extension'
 import { valueHistoryExtension } from '../history/history-extension'
 import { workspacesExtension } from '../workspaces/workspaces-extension'
+import { webhooksExtension } from '../webhooks/webhooks-extension'
+import type { WebhooksOptions } from '../webhooks/webhooks-extension'
 import type { Extension } from './extension'
 
 /** The server options the built-in extensions are made from. */
@@ -23,12 +28,16 @@ export interface CardfileExtensionOptions extends RoutingOptions {
   readonly crm?: CrmOptions
   /** Contact exports (always on; the plan decides who may use them). */
   readonly exports?: ExportsOptions
+  /** Webhook deliveries' retries and timeout (webhooks are always on; admins register them). */
+  readonly webhooks?: WebhooksOptions
+  /** Contact imports' limits (imports are always on; admins upload them). */
+  readonly imports?: ImportsOptions
 }
 
 /**
  * The built-in extensions, in the order the server starts them (workspaces, ingestion,
- * linking, routing, CRM, deletion, value history, exports), each only when its options turn
- * it on.
+ * linking, routing, CRM, contacts, deletion, value history, exports, webhooks, imports), each
+ * only when its options turn it on.
  *
  * @example
  * await createCardfileServer({ backend, auth, extensions: [...cardfileExtensions({ crm: {} }), audit] })
@@ -44,8 +53,11 @@ export function cardfileExtensions(options: CardfileExtensionOptions = {}): Exte
       ...(options.botHandoff === undefined ? {} : { botHandoff: options.botHandoff }),
     }),
     ...(options.crm === undefined ? [] : [crmExtension(options.crm)]),
+    contactsExtension(),
     deletionExtension(options.deletion),
     valueHistoryExtension(),
     exportsExtension(options.exports),
+    webhooksExtension(options.webhooks),
+    importsExtension(options.imports),
   ]
 }

@@ -39,6 +39,8 @@ export function statusForCode(code: ErrorCode): number {
       return 409
     case ErrorCodes.Deleted:
       return 410
+    case ErrorCodes.PreconditionFailed:
+      return 412
     case ErrorCodes.PayloadTooLarge:
       return 413
     case ErrorCodes.RateLimited:

@@ -151,6 +151,17 @@ export function linkingRoutes(deps: LinkingRoutesDeps): HttpRequestHandler {
         }
         await links.putLink(record)
         ctx.lists?.changed({ type: 'links', workspace, contactIds: [a, b] })
+        // For the parts of the server that react to links (webhooks); ids only.
+        await ctx.backend.events.publish([
+          {
+            type: 'contact.linked',
+            workspace,
+            subject: contactId,
+            actor: record.by,
+            data: { other: body.contactId, kind: body.kind },
+            at: record.at,
+          },
+        ])
         sendJson(res, 200, { record })
         return true
       }

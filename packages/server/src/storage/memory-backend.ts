@@ -20,6 +20,7 @@ import { createMemoryExportStore } from '../exports/memory-export-store'
 import type { BlobStore } from '../blobs/blob-store'
 import { createMemoryBlobStore } from '../blobs/memory-blob-store'
 import { createMemoryCrmStorage } from '../crm/memory-crm-storage'
+import { createMemoryWebhookStore } from '../webhooks/memory-webhook-store'
 import { createMemoryEventStore } from '../events/memory-event-store'
 import { createMemoryValueHistory } from '../history/memory-value-history'
 import { createMemoryJobStore } from '../jobs/memory-job-store'
@@ -243,6 +244,7 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryB
     exports: createMemoryExportStore(() => contacts.values()),
     blobs: options.blobs ?? createMemoryBlobStore(),
     crm: createMemoryCrmStorage(ensureOpen),
+    webhooks: createMemoryWebhookStore(ensureOpen),
 
     stats() {
       return { pendingAppends: 0, ...counters }

@@ -5,6 +5,7 @@ import type { Backend, StorageLogger } from '../backend'
 import type { BlobStore } from '../blobs/blob-store'
 import { createPostgresBlobStore } from '../blobs/postgres-blob-store'
 import { createPostgresCrmStorage } from '../crm/postgres-crm-storage'
+import { createPostgresWebhookStore } from '../webhooks/postgres-webhook-store'
 import { createPostgresDeletionLog } from '../deletion/postgres-deletion-log'
 import type { NewDomainEvent } from '../events/domain-event'
 import { createPostgresEventStore } from '../events/postgres-event-store'
@@ -142,6 +143,7 @@ export async function createPostgresBackend(
     inbound: createPostgresInboundLog(db),
     links: createPostgresLinkStorage(db),
     crm: createPostgresCrmStorage(db),
+    webhooks: createPostgresWebhookStore(db),
     deletionLog: createPostgresDeletionLog(db),
     valueHistory,
     exports: createPostgresExportStore(db),

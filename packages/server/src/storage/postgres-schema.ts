@@ -274,6 +274,23 @@ const MIGRATIONS: readonly { readonly version: number; readonly sql: string }[] 
       CREATE INDEX value_history_contact ON value_history (workspace, contact_id, id);
       CREATE INDEX value_history_attribute
         ON value_history (workspace, contact_id, attribute_id, id);
+      `,
+    },
+    {
+      version: 4,
+      sql: `
+      -- Webhooks admins registered per workspace: where to POST which contact events, signed
+      -- with their secret. No contact data: deliveries are jobs in their contact's lane.
+      CREATE TABLE webhooks (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        workspace TEXT COLLATE "C" NOT NULL,
+        url TEXT NOT NULL,
+        events TEXT NOT NULL,
+        secret TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL
+      );
+      CREATE INDEX webhooks_workspace ON webhooks (workspace, created_at);
     `,
   },
 ]

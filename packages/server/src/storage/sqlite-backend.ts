@@ -13,6 +13,7 @@ import type { BlobStore } from '../blobs/blob-store'
 import { createFsBlobStore } from '../blobs/fs-blob-store'
 import { createMemoryBlobStore } from '../blobs/memory-blob-store'
 import { createSqliteCrmStorage } from '../crm/sqlite-crm-storage'
+import { createSqliteWebhookStore } from '../webhooks/sqlite-webhook-store'
 import { errorContext } from '../sync/logger'
 import { migrate } from './sqlite-schema'
 import { createBackgroundCompactor } from './background-compactor'
@@ -517,6 +518,7 @@ export function createSqliteBackend(input: string | SqliteBackendOptions): Sqlit
     links: createSqliteLinkStorage(db, ensureOpen),
 
     crm: createSqliteCrmStorage(db, ensureOpen),
+    webhooks: createSqliteWebhookStore(db, ensureOpen),
     deletionLog: createSqliteDeletionLog(db),
     valueHistory,
     exports: createSqliteExportStore(options.path),

@@ -1,0 +1,152 @@
+import { useCallback, useEffect, useState } from 'react'
+import { CardfileError, ErrorCodes, apiJson } from '@cardfile/core'
+import type { ErrorCode } from '@cardfile/core'
+import { useCardfileClient } from './context'
+import { useDocumentSelector } from './use-document-selector'
+import { schemaAccess } from './access'
+
+/** One refused row of an import: its record number (the header is 1) and why, per column. */
+export interface ImportRowRefusal {
+  readonly row: number
+  readonly errors: readonly {
+    readonly column: string
+    readonly code: ErrorCode
+    readonly message: string
+  }[]
+}
+
+/** An import job as the server reports it (`GET /api/<ws>/jobs/<id>`). */
+export interface ImportJobInfo {
+  readonly id: string
+  readonly state: 'queued' | 'running' | 'done' | 'failed' | 'cancelled'
+  /** Why the import imported nothing (a file that is not CSV, an unknown column). */
+  readonly error: string | null
+  readonly phase: 'checking' | 'importing' | 'done'
+  /** Data rows in the file, once checked. */
+  readonly total: number | null
+  readonly rows: number
+  readonly created: number
+  readonly updated: number
+  readonly unchanged: number
+  readonly refused: number
+  /** The first 1000 refused rows. */
+  readonly refusals: readonly ImportRowRefusal[]
+  readonly createdAt: number
+  readonly finishedAt: number | null
+}
+
+/** Options of {@link useImport}. */
+export interface UseImportOptions {
+  /** How often progress is polled while the import runs, in ms (default 500). */
+  readonly pollMs?: number
+}
+
+/** What {@link useImport} returns. */
+export interface ImportResult {
+  /** Uploads a CSV (a File, Blob or text) and starts importing it. */
+  start(file: Blob | string): Promise<ImportJobInfo>
+  /** The import started last, with its latest progress and row report; null before `start`. */
+  readonly job: ImportJobInfo | null
+  readonly error: CardfileError | null
+  /** The import is queued or running. */
+  readonly running: boolean
+  /** Share of the rows handled, 0 to 1 (0 while the file is being checked). */
+  readonly progress: number
+  /** Admins only; the server enforces it as well. */
+  readonly canImport: boolean
+}
+
+const asCardfileError = (e: unknown): CardfileError =>
+  e instanceof CardfileError ? e : new CardfileError(ErrorCodes.Internal, String(e))
+
+const isRunning = (job: ImportJobInfo | null): boolean =>
+  job?.state === 'queued' || job?.state === 'running'
+
+/**
+ * Uploads a CSV of contacts (`channel`, `platformUserId` and one column per attribute alias) to
+ * `POST /api/<ws>/imports` and follows the import job until it ends: progress, counts, and the
+ * rows the server refused with their reasons.
+ *
+ * @example
+ * function ImportBox() {
+ *   const { start, job, running, progress, canImport } = useImport()
+ *   if (!canImport) return null
+ *   return (
+ *     <>
+ *       <input type="file" accept=".csv" disabled={running} onChange={(e) => e.target.files?.[0] && start(e.target.files[0])} />
+ *       {job && <p>{Math.round(progress * 100)} % · {job.created} created · {job.refused} refused</p>}
+ *     </>
+ *   )
+ * }
+ */
+export function useImport(options: UseImportOptions = {}): ImportResult {
+  const client = useCardfileClient()
+  const pollMs = options.pollMs ?? 500
+  const canImport = useDocumentSelector(
+    schemaAccess(client.workspace),
+    (_schema, c) => c.actor()?.role === 'admin',
+  )
+  const [job, setJob] = useState<ImportJobInfo | null>(null)
+  const [error, setError] = useState<CardfileError | null>(null)
+  const workspace = encodeURIComponent(client.workspace)
+
+  const jobId = job?.id ?? null
+  const running = isRunning(job)
+  useEffect(() => {
+    if (jobId === null || !running) return
+    let stopped = false
+    let timer: ReturnType<typeof setTimeout> | null = null
+    const poll = (): void => {
+      apiJson<{ job: ImportJobInfo }>(
+        client,
+        `/api/${workspace}/jobs/${encodeURIComponent(jobId)}`,
+      ).then(
+        (answer) => {
+          if (stopped) return
+          setJob(answer.job)
+          if (isRunning(answer.job)) timer = setTimeout(poll, pollMs)
+        },
+        (e: unknown) => {
+          if (stopped) return
+          setError(asCardfileError(e))
+          timer = setTimeout(poll, pollMs * 4)
+        },
+      )
+    }
+    timer = setTimeout(poll, pollMs)
+    return () => {
+      stopped = true
+      if (timer !== null) clearTimeout(timer)
+    }
+  }, [client, workspace, jobId, running, pollMs])
+
+  const start = useCallback(
+    async (file: Blob | string) => {
+      try {
+        const answer = await apiJson<{ job: ImportJobInfo }>(client, `/api/${workspace}/imports`, {
+          method: 'POST',
+          headers: { 'content-type': 'text/csv' },
+          body: file,
+        })
+        setError(null)
+        setJob(answer.job)
+        return answer.job
+      } catch (e) {
+        const failure = asCardfileError(e)
+        setError(failure)
+        throw failure
+      }
+    },
+    [client, workspace],
+  )
+
+  const progress =
+    job === null
+      ? 0
+      : job.state === 'done'
+        ? 1
+        : job.total === null || job.total === 0
+          ? 0
+          : Math.min(1, job.rows / job.total)
+  return { start, job, error, running, progress, canImport }
+}
