@@ -26,7 +26,7 @@ const historyQuery = z
  * contact, 410 `deleted` for an erased one.
  *
  * @example
- * GET /api/acme/contacts/c1/history/values?attribute=plan&limit=20
+ * // GET on /api/acme/contacts/c1/history/values?attribute=plan&limit=20
  * // { items: [{ id, attributeId: 'plan', previous: 'free', value: 'pro', by: { role: 'agent', userId: 'ana' }, at }], next }
  */
 export function historyRoutes(): HttpRequestHandler {
