@@ -1,6 +1,12 @@
 import { useCallback, useEffect, useMemo, useState } from 'react'
 import type { ConversationStatus } from '@cardfile/core'
-import { useContactGroup, useContacts, useConversation, useConversations } from '@cardfile/react'
+import {
+  useConnectionStatus,
+  useContactGroup,
+  useContacts,
+  useConversation,
+  useConversations,
+} from '@cardfile/react'
 import type { InboxListResult } from '@cardfile/react'
 import type { ContactRow, ConversationRow } from '../api'
 import { loadQueueSnapshot, saveQueueSnapshot } from '../queue-snapshot'
@@ -11,7 +17,7 @@ import { ConversationView } from './conversation-view'
 import { QueueList } from './queue-list'
 import { StarIcon } from './icons'
 import { VipContactList } from './vip-contact-list'
-import { humanMessage } from '../human-message'
+import { OFFLINE_MESSAGE, humanMessage } from '../human-message'
 
 /** Rows per request; the inbox keeps loading pages up to {@link MAX_ROWS}. */
 const PAGE = 200
@@ -109,6 +115,9 @@ export function InboxPage({ conversationId }: { conversationId: string | null })
         }
   }, [userId, view])
   const data = live ?? saved
+  // Pushed lists fetch nothing while nothing changes, so going offline raises no fetch error:
+  // the connection says it instead.
+  const offline = useConnectionStatus() === 'offline'
   const openContactId = data?.conversations.find((c) => c.id === conversationId)?.contactId ?? null
 
   return (
@@ -134,10 +143,10 @@ export function InboxPage({ conversationId }: { conversationId: string | null })
             ))}
           </div>
         </div>
-        {error !== null && (
+        {(error !== null || offline) && (
           <p className="notice error" data-testid="queue-error">
             {data === null ? 'Couldn’t load the queue.' : 'Showing the queue as last loaded.'}{' '}
-            {humanMessage(error)}
+            {offline || error === null ? OFFLINE_MESSAGE : humanMessage(error)}
           </p>
         )}
         {filter === 'vip' && <VipContactList group={vip} selectedContactId={openContactId} />}
