@@ -383,10 +383,10 @@ const MIGRATIONS: readonly { readonly version: number; readonly sql: string }[] 
       CREATE INDEX value_history_attribute
         ON value_history (workspace, contact_id, attribute_id, id);
       `,
-    },
-    {
-      version: 12,
-      sql: `
+  },
+  {
+    version: 12,
+    sql: `
       -- Webhooks admins registered per workspace: where to POST which contact events, signed
       -- with their secret. No contact data: deliveries are jobs in their contact's lane.
       CREATE TABLE webhooks (
