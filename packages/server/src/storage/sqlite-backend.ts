@@ -27,6 +27,13 @@ import type { DocumentStore } from './document-store'
 import { createSqliteDocumentOwners } from './sqlite-document-owners'
 import type { IndexRow, IndexStore } from './index-store'
 import { toContactIndexRow } from './contact-sql-row'
+import { checkSearch } from '../search/contact-search-query'
+import {
+  backfillSqliteSearch,
+  registerSearchFunctions,
+  createSqliteSearchWriter,
+  searchSqlite,
+} from '../search/sqlite-search'
 import type { ContactSqlRow } from './contact-sql-row'
 import { toConversation } from './conversation-sql-row'
 import type { ConversationSqlRow } from './conversation-sql-row'
@@ -133,6 +140,8 @@ export function createSqliteBackend(input: string | SqliteBackendOptions): Sqlit
       db.pragma('secure_delete = ON')
       db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`)
       migrate(db)
+      registerSearchFunctions(db)
+      backfillSqliteSearch(db)
     } catch (error) {
       db.close()
       throw error
@@ -143,21 +152,23 @@ export function createSqliteBackend(input: string | SqliteBackendOptions): Sqlit
   }
 
   const events = createSqliteEventStore(db)
+  const search = createSqliteSearchWriter(db)
   const owners = createSqliteDocumentOwners(db)
   const sql = {
     isErased: db.prepare<[string], { one: number }>(
       'SELECT 1 AS one FROM tombstones WHERE doc = ?',
     ),
     insertUpdate: db.prepare<[string, Uint8Array]>('INSERT INTO updates (doc, data) VALUES (?, ?)'),
-    upsertContact: db.prepare<[ContactSqlRow]>(
+    upsertContact: db.prepare<[ContactSqlRow & { search_keys: string; sort_name: string | null }]>(
       `INSERT INTO contacts (workspace, id, channel, platform_user_id, hint, vip, match_value,
-         values_json, created_at, updated_at)
+         values_json, created_at, updated_at, search_keys, sort_name)
        VALUES (@workspace, @id, @channel, @platform_user_id, @hint, @vip, @match_value,
-         @values_json, @created_at, @updated_at)
+         @values_json, @created_at, @updated_at, @search_keys, @sort_name)
        ON CONFLICT (workspace, id) DO UPDATE SET channel = excluded.channel,
          platform_user_id = excluded.platform_user_id, hint = excluded.hint, vip = excluded.vip,
          match_value = excluded.match_value, values_json = excluded.values_json,
-         created_at = excluded.created_at, updated_at = excluded.updated_at`,
+         created_at = excluded.created_at, updated_at = excluded.updated_at,
+         search_keys = excluded.search_keys, sort_name = excluded.sort_name`,
     ),
     upsertConversation: db.prepare<[ConversationSqlRow]>(
       `INSERT INTO conversations (workspace, id, contact_id, channel, status, team, priority,
@@ -225,6 +236,7 @@ export function createSqliteBackend(input: string | SqliteBackendOptions): Sqlit
           values_json: JSON.stringify(row.values ?? {}),
           created_at: row.createdAt,
           updated_at: row.updatedAt,
+          ...search.columns(row),
         })
       } catch (e) {
         if (e instanceof Database.SqliteError && e.code === 'SQLITE_CONSTRAINT_UNIQUE') {
@@ -498,6 +510,11 @@ export function createSqliteBackend(input: string | SqliteBackendOptions): Sqlit
         [...params, limit + 1],
       ).map(toContactIndexRow)
       return newestPage(rows, limit, (r) => ({ t: r.createdAt, i: r.id }))
+    },
+
+    async searchContacts(workspace, q) {
+      ensureOpen()
+      return searchSqlite(db, workspace, checkSearch(q))
     },
 
     async listConversations(workspace, q) {
