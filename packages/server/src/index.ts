@@ -129,6 +129,13 @@ export type { DeletionOptions } from './deletion/deletion-extension'
 export { deletionExtension } from './deletion/deletion-extension'
 export type { RoutingOptions } from './routing/routing-extension'
 export { routingExtension } from './routing/routing-extension'
+export { searchExtension } from './search/search-extension'
+export type {
+  AttributeFilter,
+  ContactSearchQuery,
+  ContactSearchSort,
+} from './search/contact-search-query'
+export { CONTACT_SEARCH_SORTS } from './search/contact-search-query'
 export type {
   RouteDecision,
   RouteHook,

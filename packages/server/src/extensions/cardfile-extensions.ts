@@ -8,6 +8,7 @@ import { ingestionExtension } from '../ingestion/ingestion-extension'
 import { linkingExtension } from '../linking/linking-extension'
 import type { LinkingOptions } from '../linking/linking-extension'
 import { routingExtension } from '../routing/routing-extension'
+import { searchExtension } from '../search/search-extension'
 import type { RoutingOptions } from '../routing/routing-extension'
 import type { Extension } from './extension'
 
@@ -25,7 +26,7 @@ export interface CardfileExtensionOptions extends RoutingOptions {
 
 /**
  * The built-in extensions, in the order the server starts them (ingestion, linking, routing,
- * CRM, deletion, exports), each only when its options turn it on.
+ * search, CRM, deletion, exports), each only when its options turn it on.
  *
  * @example
  * await createCardfileServer({ backend, auth, extensions: [...cardfileExtensions({ crm: {} }), audit] })
@@ -39,6 +40,8 @@ export function cardfileExtensions(options: CardfileExtensionOptions = {}): Exte
       ...(options.scoring === undefined ? {} : { scoring: options.scoring }),
       ...(options.botHandoff === undefined ? {} : { botHandoff: options.botHandoff }),
     }),
+    // Before deletion's `/contacts/<id>` routes: `/contacts/search` is the search.
+    searchExtension(),
     ...(options.crm === undefined ? [] : [crmExtension(options.crm)]),
     deletionExtension(options.deletion),
     exportsExtension(options.exports),
