@@ -71,3 +71,11 @@ export type { IndexedContact, IndexedConversation } from '@cardfile/core'
 export { useContactHistory } from './use-contact-history'
 export type { ContactGroupName, ContactGroupResult } from './use-contact-group'
 export { useContactGroup } from './use-contact-group'
+export { useContactSearch } from './use-contact-search'
+export type {
+  ContactSearch,
+  ContactSearchFilter,
+  ContactSearchHit,
+  ContactSearchOptions,
+  ContactSearchResult,
+} from './use-contact-search'
