@@ -12,6 +12,7 @@ import { ConversationView } from './conversation-view'
 import { QueueList } from './queue-list'
 import { StarIcon } from './icons'
 import { VipContactList } from './vip-contact-list'
+import { ContactSearchBox } from './contact-search-box'
 import { useConversation } from '../use-conversation'
 import { humanMessage } from '../human-message'
 
@@ -43,6 +44,7 @@ interface InboxData {
 export function InboxPage({ conversationId }: { conversationId: string | null }) {
   const session = useSession()
   const [chosen, setFilter] = useState<QueueFilter>('open')
+  const [search, setSearch] = useState('')
   const vip = useContactGroup('vip')
   // With VIP switched off (by an admin, live) the VIP view goes away with its tab.
   const filter: QueueFilter = chosen === 'vip' && !vip.enabled ? 'open' : chosen
@@ -98,13 +100,16 @@ export function InboxPage({ conversationId }: { conversationId: string | null })
             ))}
           </div>
         </div>
-        {error !== null && (
-          <p className="notice error" data-testid="queue-error">
-            {data === null ? 'Couldn’t load the queue.' : 'Showing the queue as last loaded.'}{' '}
-            {humanMessage(error)}
-          </p>
-        )}
-        {filter === 'vip' ? (
+        <ContactSearchBox text={search} onText={setSearch} selectedContactId={openContactId} />
+        {search.trim() !== ''
+          ? null
+          : error !== null && (
+              <p className="notice error" data-testid="queue-error">
+                {data === null ? 'Couldn’t load the queue.' : 'Showing the queue as last loaded.'}{' '}
+                {humanMessage(error)}
+              </p>
+            )}
+        {search.trim() !== '' ? null : filter === 'vip' ? (
           <VipContactList group={vip} selectedContactId={openContactId} />
         ) : data === null ? (
           <p className="muted pad">Loading conversations…</p>
