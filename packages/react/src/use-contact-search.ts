@@ -2,6 +2,7 @@ import { useCallback, useEffect, useRef, useState } from 'react'
 import { CardfileError, ErrorCodes, apiJson } from '@cardfile/core'
 import type { ChannelId, IndexedContact } from '@cardfile/core'
 import { useCardfileClient } from './context'
+import { onContactDeleted } from './use-delete-contact'
 
 /** A condition on one attribute value (see the server's `GET /contacts/search`). */
 export type ContactSearchFilter =
@@ -201,6 +202,9 @@ export function useContactSearch(
       generation.current += 1
     }
   }, [key, send, debounceMs])
+
+  // A contact deleted through this client leaves the results at once: the query runs again.
+  useEffect(() => onContactDeleted(client, send), [client, send])
 
   const loadMore = useCallback(() => {
     const { next, loading, answered } = stateRef.current

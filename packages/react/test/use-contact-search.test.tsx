@@ -4,7 +4,7 @@ import { act, cleanup, fireEvent, render, screen, waitFor } from '@testing-libra
 import { useState } from 'react'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { CardfileClient } from '@cardfile/core'
-import { CardfileProvider, useContactSearch } from '@cardfile/react'
+import { CardfileProvider, useContactSearch, useDeleteContact } from '@cardfile/react'
 import type { ContactSearch } from '@cardfile/react'
 import { startHarness } from '../../server/test/linking-harness'
 import type { Harness } from '../../server/test/linking-harness'
@@ -32,6 +32,22 @@ function Search({ filters = {} }: { filters?: Omit<ContactSearch, 'text'> }) {
       <p data-testid="error">{error?.code ?? ''}</p>
       {hasMore && <button onClick={loadMore}>more</button>}
     </div>
+  )
+}
+
+/** Results with a delete button each, as an admin's screen would have. */
+function SearchAndDelete() {
+  const { items } = useContactSearch('ann', { debounceMs: 0 })
+  const { deleteContact } = useDeleteContact()
+  return (
+    <ul>
+      {items.map((c) => (
+        <li key={c.id} data-testid="hit">
+          {c.values.email_name}
+          <button onClick={() => void deleteContact(c.id)}>delete {c.values.email_name}</button>
+        </li>
+      ))}
+    </ul>
   )
 }
 
@@ -110,5 +126,15 @@ describe('useContactSearch', () => {
     act(() => schema.schema.updateSettings({ vipEnabled: false }))
     mount(await h.client('agent'), <Search filters={{ vip: true }} />)
     await waitFor(() => expect(screen.getByTestId('error').textContent).toBe('vip-disabled'))
+  })
+
+  it('drops a contact deleted through this client from the results without a new query', async () => {
+    h = await startHarness()
+    await people()
+    mount(await h.client('admin'), <SearchAndDelete />)
+    const hits = () => screen.queryAllByTestId('hit').map((e) => e.firstChild?.textContent)
+    await waitFor(() => expect(hits()).toEqual(['Annika Berg', 'Ann Lee']))
+    act(() => screen.getByText('delete Ann Lee').click())
+    await waitFor(() => expect(hits()).toEqual(['Annika Berg']))
   })
 })
