@@ -5,10 +5,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { Backend } from '../src/backend'
 import type { ContactSearchQuery } from '../src/search/contact-search-query'
 import type { ContactIndexRow } from '../src/storage/index-store'
+import { createPostgresBackend } from '../src/storage/postgres-backend'
 import { createSqliteBackend } from '../src/storage/sqlite-backend'
 import { migrate } from '../src/storage/sqlite-schema'
 import { backends } from './backends'
 import { allPages, codeOf, contactDoc, indexContact } from './contract-helpers'
+import { openTestDatabase, postgresUrl } from './postgres-test-db'
 import { contactRow, tempDir } from './storage-helpers'
 
 type SearchInput = Omit<ContactSearchQuery, 'limit'> & { readonly limit?: number }
@@ -387,6 +389,37 @@ describe('SQLite contact search index', () => {
     } finally {
       await backend.close()
       cleanup()
+    }
+  })
+})
+
+describe('PostgreSQL contact search index', () => {
+  it('indexes contacts written before search existed when the store opens', async () => {
+    const { db, schema, cleanup } = await openTestDatabase()
+    try {
+      // A row as the index held it before search: no words, keys or name yet.
+      await db.run(
+        `INSERT INTO contacts (workspace, id, channel, platform_user_id, hint, vip, match_value,
+           values_json, created_at, updated_at) VALUES ('w1', 'c1', 'email', 'u1', 'h', 0, NULL, $1, 1, 1)`,
+        [JSON.stringify({ email: 'old.timer@example.org', email_name: 'Old Timer' })],
+      )
+      const backend = await createPostgresBackend({
+        url: postgresUrl(),
+        schema,
+        maxConnections: 2,
+        logger: { warn: () => {}, error: () => {} },
+      })
+      try {
+        const page = await backend.index.searchContacts('w1', { text: 'old tim', limit: 5 })
+        expect(page.items.map((r) => r.id)).toEqual(['c1'])
+        const byName = await backend.index.searchContacts('w1', { sort: 'name', limit: 5 })
+        expect(byName.next).toBeNull()
+        expect(byName.items.map((r) => r.id)).toEqual(['c1'])
+      } finally {
+        await backend.close()
+      }
+    } finally {
+      await cleanup()
     }
   })
 })
