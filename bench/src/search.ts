@@ -229,10 +229,9 @@ type Kind = { readonly name: string; make(i: number): Omit<ContactSearchQuery, '
 
 /** The query mix: each kind asks about contacts that exist (and the odd prefix of many). */
 const KINDS: readonly Kind[] = [
-  {
-    name: 'name prefix',
-    make: (i) => ({ text: `${pick(FIRST, i).slice(0, 3)} ${pick(LAST, i * 3).slice(0, 2)}` }),
-  },
+  // As an agent types a name: the first name whole, the last name begun.
+  { name: 'name, typing', make: (i) => ({ text: `${firstOf(i)} ${lastOf(i).slice(0, 3)}` }) },
+  { name: 'one word begun', make: (i) => ({ text: lastOf(i).slice(0, 4) }) },
   { name: 'full name', make: (i) => ({ text: nameOf(i) }) },
   { name: 'email exact', make: (i) => ({ text: emailOf(onChannel(i, 'email')) }) },
   // Without the country code, as an agent types a number from a note.

@@ -90,7 +90,9 @@ describe.each(backends)('%s contact search', (_name, factory) => {
     expect(await ids(backend, 'w1', { text: 'ann.lee@example.org' })).toEqual(['ann'])
     expect(await ids(backend, 'w1', { text: 'Cleo' })).toEqual(['cleo'])
     expect(await ids(backend, 'w1', { text: '@cleo_ann' })).toEqual(['cleo'])
-    expect(await ids(backend, 'w1', { text: 'cleoann' })).toEqual(['cleo'])
+    // Whole words, the last one begun: "ann" is no word of Bob Annan's.
+    expect(await ids(backend, 'w1', { text: 'ann bob' })).toEqual([])
+    expect(await ids(backend, 'w1', { text: 'bob ann' })).toEqual(['bob'])
     expect(await ids(backend, 'w1', { text: '442079460958' })).toEqual(['bob'])
     expect(await ids(backend, 'w1', { text: '+44 20 7946 0958' })).toEqual(['bob'])
     expect(await ids(backend, 'w1', { text: '5550107788' })).toEqual(['dan'])

@@ -12,8 +12,9 @@ const NUMBER_SQL = `'^-?[0-9]{1,30}(\\.[0-9]{1,30})?$'`
 
 /**
  * Contact search on PostgreSQL: a generated tsvector of each contact's words with a GIN index,
- * queried with prefix terms (`'ann':*`), which also serves handles, emails and phones (their
- * tokens and run-together keys are words), so pg_trgm is not needed.
+ * queried with whole words and the last one as a prefix (`'anna' & 'kar':*`), which also serves
+ * handles, emails and phones (their tokens, and a phone's digits run together, are words), so
+ * pg_trgm is not needed.
  */
 export const postgresSearchDialect: SearchDialect = {
   mark: (n) => `$${n}`,
@@ -23,7 +24,12 @@ export const postgresSearchDialect: SearchDialect = {
   }),
   // Tokens are letters and digits only; quoted anyway, so none can read as a tsquery operator.
   matchQuery: (tokens) =>
-    tokens.map((t) => `'${t.replaceAll('\\', '').replaceAll("'", "''")}':*`).join(' & '),
+    tokens
+      .map(
+        (t, i) =>
+          `'${t.replaceAll('\\', '').replaceAll("'", "''")}'${i === tokens.length - 1 ? ':*' : ''}`,
+      )
+      .join(' & '),
   attribute: (mark) => `(c.values_json::jsonb ->> ${mark}::text)`,
   attributeParam: (id) => id,
   lower: (expr) => `lower(${expr})`,
@@ -31,6 +37,8 @@ export const postgresSearchDialect: SearchDialect = {
   binary: (expr) => `(${expr} COLLATE "C")`,
   contains: (haystack, needle) => `strpos(${haystack}, ${needle}) > 0`,
   nameOrder: 'c.sort_name ASC NULLS LAST, c.id ASC',
+  // The planner weighs indexes by statistics (ANALYZE) here.
+  filterOnly: (column) => column,
 }
 
 /** The search columns of contact rows, as arrays for the upsert's unnest. */

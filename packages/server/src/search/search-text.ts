@@ -84,13 +84,14 @@ export function contactSearchFields(contact: {
     const key = tokens.join('')
     if (key.length === 0 || key.length > MAX_KEY) return
     keys.add(key)
-    // Run together too, so `annlee` finds the handle `ann_lee` and `4420` the phone `+44 20 …`.
-    if (tokens.length > 1 && key.length <= MAX_TOKEN && words.size < MAX_WORDS) words.add(key)
-    // A phone number is also found without its first group (country or area code).
-    if (tokens.length > 2 && PHONE.test(value) && words.size < MAX_WORDS) {
-      const local = tokens.slice(1).join('')
-      if (local.length <= MAX_TOKEN) words.add(local)
-    }
+    if (tokens.length < 2 || !PHONE.test(value)) return
+    // A phone number's digits run together are a word too (`4420794` finds `+44 20 7946 …`),
+    // and so are they without the first group (country or area code). Only phone numbers:
+    // every other value would add a word of its own per contact, and prefix queries get
+    // slower with every distinct word that shares their prefix.
+    if (key.length <= MAX_TOKEN && words.size < MAX_WORDS) words.add(key)
+    const local = tokens.slice(1).join('')
+    if (tokens.length > 2 && local.length <= MAX_TOKEN && words.size < MAX_WORDS) words.add(local)
   }
   add(contact.platformUserId)
   for (const value of Object.values(values)) if (typeof value === 'string') add(value)
@@ -115,7 +116,11 @@ const foldName = (name: string): string => tokensOf(name.slice(0, 200)).join(' '
 
 /** A search text read into what each index needs. */
 export interface ParsedSearchText {
-  /** Distinct tokens, at most {@link MAX_QUERY_TOKENS}: each must prefix a word of a match. */
+  /**
+   * Distinct tokens, at most {@link MAX_QUERY_TOKENS}: each must be a word of a match, except
+   * the last, which must begin one (the word being typed). Whole words keep a query on common
+   * words (`example`, `org`) an index seek instead of a merge of every word they begin.
+   */
   readonly tokens: readonly string[]
   /** The tokens run together: a match with this whole-value key ranks first. */
   readonly key: string
@@ -128,11 +133,14 @@ export interface ParsedSearchText {
  *
  * @example
  * parseSearchText('"Ann" NEAR(lee*)') // { tokens: ['ann', 'near', 'lee'], key: 'annnearlee', ... }
+ * // matches contacts with the words "ann" and "near" and a word beginning with "lee"
  */
 export function parseSearchText(text: string): ParsedSearchText {
   const all = tokensOf(text)
+  const last = all.at(-1)
+  const whole = [...new Set(all.slice(0, -1))].filter((t) => t !== last)
   return {
-    tokens: [...new Set(all)].slice(0, MAX_QUERY_TOKENS),
+    tokens: last === undefined ? [] : [...whole.slice(0, MAX_QUERY_TOKENS - 1), last],
     key: all.join(''),
     namePrefix: foldName(text),
   }
@@ -154,8 +162,10 @@ export function relevanceTier(fields: ContactSearchFields, query: ParsedSearchTe
   return 0
 }
 
-/** True when every query token is a prefix of one of the words. */
+/** True when every query token but the last is one of the words and the last begins one. */
 export function matchesTokens(words: string, tokens: readonly string[]): boolean {
   const list = words === '' ? [] : words.split(' ')
-  return tokens.every((t) => list.some((w) => w.startsWith(t)))
+  return tokens.every((t, i) =>
+    i === tokens.length - 1 ? list.some((w) => w.startsWith(t)) : list.includes(t),
+  )
 }

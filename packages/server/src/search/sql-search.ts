@@ -1,4 +1,3 @@
-import type { ChannelId } from '@cardfile/core'
 import type { ContactSqlRow } from '../storage/contact-sql-row'
 import { toContactIndexRow } from '../storage/contact-sql-row'
 import type { ContactIndexRow, Page } from '../storage/index-store'
@@ -13,7 +12,7 @@ export interface SearchDialect {
   mark(n: number): string
   /** The FROM clause and the condition that keeps contacts whose words match `match`. */
   textMatch(match: string): { readonly from: string; readonly where: string }
-  /** The engine's full-text query for tokens (letters and digits only), each a prefix. */
+  /** The engine's full-text query for tokens (letters and digits only): whole words, the last a prefix. */
   matchQuery(tokens: readonly string[]): string
   /** An attribute value's text: the expression and the parameter naming the attribute. */
   attribute(mark: string): string
@@ -28,6 +27,8 @@ export interface SearchDialect {
   contains(haystack: string, needle: string): string
   /** ORDER BY of the name sort (display name A to Z, none last, then id). */
   readonly nameOrder: string
+  /** A column the planner should filter by rather than look up in an index. */
+  filterOnly(column: string): string
 }
 
 /** A contacts row with what the search query adds. */
@@ -62,9 +63,11 @@ export function searchSql(
     where.push(m.where)
   }
   where.push(`c.workspace = ${p(workspace)}`)
-  if (search.channel !== undefined)
-    where.push(`c.channel = ${p(search.channel satisfies ChannelId)}`)
-  if (search.vip !== undefined) where.push(`c.vip = ${p(search.vip ? 1 : 0)}`)
+  // Without a text, the order's own index is walked and these filter the rows it passes: an
+  // index on the filter would find every VIP (or every contact of a channel) and sort them all.
+  const col = (name: string): string => (text === null ? d.filterOnly(name) : name)
+  if (search.channel !== undefined) where.push(`${col('c.channel')} = ${p(search.channel)}`)
+  if (search.vip !== undefined) where.push(`${col('c.vip')} = ${p(search.vip ? 1 : 0)}`)
   for (const f of search.attributes) where.push(filterSql(f, d, p))
 
   // The relevance tier, as relevanceTier computes it (see search-text).

@@ -18,14 +18,20 @@ export const sqliteSearchDialect: SearchDialect = {
     where: `f.contact_search MATCH ${match}`,
   }),
   // Tokens are letters and digits only; quoted anyway, so none can read as an FTS5 operator.
-  matchQuery: (tokens) => tokens.map((t) => `"${t.replaceAll('"', '""')}"*`).join(' '),
+  matchQuery: (tokens) =>
+    tokens
+      .map((t, i) => `"${t.replaceAll('"', '""')}"${i === tokens.length - 1 ? '*' : ''}`)
+      .join(' '),
   attribute: (mark) => `json_extract(c.values_json, ${mark})`,
   attributeParam: (id) => `$."${id}"`,
   lower: (expr) => `cardfile_lower(${expr})`,
   number: (expr) => `cardfile_number(${expr})`,
   binary: (expr) => expr,
   contains: (haystack, needle) => `instr(${haystack}, ${needle}) > 0`,
-  nameOrder: 'c.sort_name IS NULL, c.sort_name, c.id',
+  // NULLS LAST, which the contacts_name index serves (an IS NULL term would need a sort).
+  nameOrder: 'c.sort_name ASC NULLS LAST, c.id ASC',
+  // A unary plus keeps SQLite from using an index for the term.
+  filterOnly: (column) => `+${column}`,
 }
 
 /**

@@ -382,12 +382,13 @@ const MIGRATIONS: readonly { readonly version: number; readonly sql: string }[] 
         words TEXT NOT NULL,
         UNIQUE (workspace, id)
       );
-      -- secure-delete: a deleted row's tokens are removed from the index's own pages, not only
+      -- The prefix indexes answer a word being typed (its last word) of up to 4 letters with one
+      -- seek. secure-delete: a deleted row's tokens are removed from the index's own pages, not only
       -- marked deleted, so an erased contact's words leave the file with its row (the pages
       -- are then zeroed by PRAGMA secure_delete like every other table's).
       CREATE VIRTUAL TABLE contact_search USING fts5(
         words, content = 'contact_search_rows', content_rowid = 'rowid',
-        tokenize = 'unicode61 remove_diacritics 0', prefix = '2 3'
+        tokenize = 'unicode61 remove_diacritics 0', prefix = '2 3 4'
       );
       INSERT INTO contact_search (contact_search, rank) VALUES ('secure-delete', 1);
 
