@@ -68,7 +68,7 @@ export interface ContactSearchFields {
  *
  * @example
  * contactSearchFields({ channel: 'email', platformUserId: 'u1', values: { email: 'ann@example.org' } })
- * // { words: 'u1 ann example org annexampleorg', keys: ' u1 annexampleorg ', sortName: null }
+ * // { words: 'u1 ann example org', keys: ' u1 annexampleorg ', sortName: null }
  */
 export function contactSearchFields(contact: {
   readonly channel: ChannelId
