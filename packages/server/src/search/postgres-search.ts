@@ -37,8 +37,6 @@ export const postgresSearchDialect: SearchDialect = {
   binary: (expr) => `(${expr} COLLATE "C")`,
   contains: (haystack, needle) => `strpos(${haystack}, ${needle}) > 0`,
   nameOrder: 'c.sort_name ASC NULLS LAST, c.id ASC',
-  // The planner weighs indexes by statistics (ANALYZE) here.
-  filterOnly: (column) => column,
 }
 
 /** The search columns of contact rows, as arrays for the upsert's unnest. */

@@ -27,8 +27,6 @@ export interface SearchDialect {
   contains(haystack: string, needle: string): string
   /** ORDER BY of the name sort (display name A to Z, none last, then id). */
   readonly nameOrder: string
-  /** A column the planner should filter by rather than look up in an index. */
-  filterOnly(column: string): string
 }
 
 /** A contacts row with what the search query adds. */
@@ -63,11 +61,8 @@ export function searchSql(
     where.push(m.where)
   }
   where.push(`c.workspace = ${p(workspace)}`)
-  // Without a text, the order's own index is walked and these filter the rows it passes: an
-  // index on the filter would find every VIP (or every contact of a channel) and sort them all.
-  const col = (name: string): string => (text === null ? d.filterOnly(name) : name)
-  if (search.channel !== undefined) where.push(`${col('c.channel')} = ${p(search.channel)}`)
-  if (search.vip !== undefined) where.push(`${col('c.vip')} = ${p(search.vip ? 1 : 0)}`)
+  if (search.channel !== undefined) where.push(`c.channel = ${p(search.channel)}`)
+  if (search.vip !== undefined) where.push(`c.vip = ${p(search.vip ? 1 : 0)}`)
   for (const f of search.attributes) where.push(filterSql(f, d, p))
 
   // The relevance tier, as relevanceTier computes it (see search-text).

@@ -30,8 +30,6 @@ export const sqliteSearchDialect: SearchDialect = {
   contains: (haystack, needle) => `instr(${haystack}, ${needle}) > 0`,
   // NULLS LAST, which the contacts_name index serves (an IS NULL term would need a sort).
   nameOrder: 'c.sort_name ASC NULLS LAST, c.id ASC',
-  // A unary plus keeps SQLite from using an index for the term.
-  filterOnly: (column) => `+${column}`,
 }
 
 /**

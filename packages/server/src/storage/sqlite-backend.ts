@@ -70,6 +70,11 @@ export interface SqliteBackendOptions {
    * but the last commits may be lost on power loss; faster on slow disks.
    */
   readonly synchronous?: 'full' | 'normal'
+  /**
+   * SQLite's page cache in MB (default: SQLite's own, about 2 MB). A large index (searches over
+   * a million contacts) reads far less from the file with a cache that holds its hot pages.
+   */
+  readonly cacheMb?: number
   /** How long a commit waits for a lock held by another connection. Default 5000. */
   readonly busyTimeoutMs?: number
   readonly logger?: StorageLogger
@@ -139,6 +144,10 @@ export function createSqliteBackend(input: string | SqliteBackendOptions): Sqlit
       // Zero deleted content in place, so an erased document leaves no bytes behind in the file.
       db.pragma('secure_delete = ON')
       db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`)
+      if (options.cacheMb !== undefined) {
+        // Negative: a size in KiB rather than in pages.
+        db.pragma(`cache_size = ${-Math.max(1, Math.round(options.cacheMb * 1024))}`)
+      }
       migrate(db)
       registerSearchFunctions(db)
       backfillSqliteSearch(db)
