@@ -85,3 +85,11 @@ export { useContacts, useConversations, useQueue } from './use-inbox-lists'
 export type { ConversationResult } from './use-conversation'
 export { useConversation } from './use-conversation'
 export type { LiveListExtras } from './use-live-list'
+export { useContactSearch } from './use-contact-search'
+export type {
+  ContactSearch,
+  ContactSearchFilter,
+  ContactSearchHit,
+  ContactSearchOptions,
+  ContactSearchResult,
+} from './use-contact-search'

@@ -156,6 +156,13 @@ export { readWorkspace, setWorkspacePlan } from './workspaces/workspace-plan'
 export type { WorkspaceInfo } from './workspaces/workspace-plan'
 export type { RoutingOptions } from './routing/routing-extension'
 export { routingExtension } from './routing/routing-extension'
+export { searchExtension } from './search/search-extension'
+export type {
+  AttributeFilter,
+  ContactSearchQuery,
+  ContactSearchSort,
+} from './search/contact-search-query'
+export { CONTACT_SEARCH_SORTS } from './search/contact-search-query'
 export type {
   RouteDecision,
   RouteHook,

@@ -98,7 +98,12 @@ describe('authentication of the API routes', () => {
 
   it('answers a workspace the authenticate hook refuses with 403 on the CRM routes too', async () => {
     const { server } = await start()
-    for (const path of ['/api/locked/crm/config', '/api/locked/contacts', '/api/locked/queue']) {
+    for (const path of [
+      '/api/locked/crm/config',
+      '/api/locked/contacts',
+      '/api/locked/contacts/search?q=ann',
+      '/api/locked/queue',
+    ]) {
       const answer = await call(server, path, 'locked.admin.ana')
       expect({ path, status: answer.status, code: answer.code }).toEqual({
         path,

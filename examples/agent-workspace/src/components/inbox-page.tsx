@@ -17,6 +17,7 @@ import { ConversationView } from './conversation-view'
 import { QueueList } from './queue-list'
 import { StarIcon } from './icons'
 import { VipContactList } from './vip-contact-list'
+import { ContactSearchBox } from './contact-search-box'
 import { OFFLINE_MESSAGE, humanMessage } from '../human-message'
 
 /** Rows per request; the inbox keeps loading pages up to {@link MAX_ROWS}. */
@@ -60,6 +61,7 @@ interface InboxData {
 export function InboxPage({ conversationId }: { conversationId: string | null }) {
   const session = useSession()
   const [chosen, setFilter] = useState<QueueFilter>('open')
+  const [search, setSearch] = useState('')
   const vip = useContactGroup('vip')
   // With VIP switched off (by an admin, live) the VIP view goes away with its tab.
   const filter: QueueFilter = chosen === 'vip' && !vip.enabled ? 'open' : chosen
@@ -143,14 +145,17 @@ export function InboxPage({ conversationId }: { conversationId: string | null })
             ))}
           </div>
         </div>
-        {(error !== null || offline) && (
+        <ContactSearchBox text={search} onText={setSearch} selectedContactId={openContactId} />
+        {search.trim() === '' && (error !== null || offline) && (
           <p className="notice error" data-testid="queue-error">
             {data === null ? 'Couldn’t load the queue.' : 'Showing the queue as last loaded.'}{' '}
             {offline || error === null ? OFFLINE_MESSAGE : humanMessage(error)}
           </p>
         )}
-        {filter === 'vip' && <VipContactList group={vip} selectedContactId={openContactId} />}
-        {data === null ? (
+        {search.trim() === '' && filter === 'vip' && (
+          <VipContactList group={vip} selectedContactId={openContactId} />
+        )}
+        {search.trim() !== '' ? null : data === null ? (
           <p className="muted pad">Loading conversations…</p>
         ) : (
           <QueueList

@@ -11,6 +11,7 @@ import { ingestionExtension } from '../ingestion/ingestion-extension'
 import { linkingExtension } from '../linking/linking-extension'
 import type { LinkingOptions } from '../linking/linking-extension'
 import { routingExtension } from '../routing/routing-extension'
+import { searchExtension } from '../search/search-extension'
 import type { RoutingOptions } from '../routing/routing-extension'
 import { valueHistoryExtension } from '../history/history-extension'
 import { workspacesExtension } from '../workspaces/workspaces-extension'
@@ -36,8 +37,8 @@ export interface CardfileExtensionOptions extends RoutingOptions {
 
 /**
  * The built-in extensions, in the order the server starts them (workspaces, ingestion,
- * linking, routing, CRM, contacts, deletion, value history, exports, webhooks, imports), each
- * only when its options turn it on.
+ * linking, routing, search, CRM, contacts, deletion, value history, exports, webhooks,
+ * imports), each only when its options turn it on.
  *
  * @example
  * await createCardfileServer({ backend, auth, extensions: [...cardfileExtensions({ crm: {} }), audit] })
@@ -52,6 +53,8 @@ export function cardfileExtensions(options: CardfileExtensionOptions = {}): Exte
       ...(options.scoring === undefined ? {} : { scoring: options.scoring }),
       ...(options.botHandoff === undefined ? {} : { botHandoff: options.botHandoff }),
     }),
+    // Before deletion's `/contacts/<id>` routes: `/contacts/search` is the search.
+    searchExtension(),
     ...(options.crm === undefined ? [] : [crmExtension(options.crm)]),
     contactsExtension(),
     deletionExtension(options.deletion),

@@ -1,5 +1,6 @@
 import type { ChannelId, ConversationStatus } from '@cardfile/core'
 import type { ContactIndexRow, ConversationIndexRow, Page } from './index-row-types'
+import type { ContactSearchQuery } from '../search/contact-search-query'
 
 export type { ContactIndexRow, ConversationIndexRow, IndexRow, Page } from './index-row-types'
 
@@ -34,6 +35,12 @@ export interface IndexStore {
       readonly cursor?: string | null
     },
   ): Promise<Page<ContactIndexRow>>
+  /**
+   * Searches contacts by text (names, emails, phones, handles, any attribute value; every word
+   * a prefix of a word of the contact) and filters, in the chosen order, a page at a time.
+   * Refuses malformed input with `bad-request`; a text of punctuation only matches nothing.
+   */
+  searchContacts(workspace: string, query: ContactSearchQuery): Promise<Page<ContactIndexRow>>
   /** Lists conversations: of given contacts newest first, or a team's queue by priority. */
   listConversations(
     workspace: string,

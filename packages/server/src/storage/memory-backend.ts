@@ -26,6 +26,8 @@ import { createMemoryValueHistory } from '../history/memory-value-history'
 import { createMemoryJobStore } from '../jobs/memory-job-store'
 import { createMemoryInboundLog } from '../ingestion/inbound-log'
 import { createMemoryDocumentOwners } from './memory-document-owners'
+import { checkSearch } from '../search/contact-search-query'
+import { searchInMemory } from '../search/memory-search'
 
 export interface MemoryBackendOptions {
   /** A document with more updates than this is merged into its snapshot. Default 500. */
@@ -195,6 +197,11 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryB
         .filter((r) => after === null || isAfterNewest(r, after))
         .sort(compareNewest)
       return page(rows, limit, (r) => encodeCursor({ o: 'newest', t: r.createdAt, i: r.id }))
+    },
+
+    async searchContacts(workspace, q) {
+      ensureOpen()
+      return searchInMemory(contacts.values(), workspace, checkSearch(q))
     },
 
     async listConversations(workspace, q) {

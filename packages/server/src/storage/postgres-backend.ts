@@ -26,6 +26,7 @@ import { createPostgresIndexStore } from './postgres-index-store'
 import { codeOf, openPgDatabase } from './postgres-database'
 import type { PgConnectionOptions, PgDatabase, PgSession } from './postgres-database'
 import { migratePostgres } from './postgres-schema'
+import { backfillPostgresSearch, searchColumns } from '../search/postgres-search'
 import { checkIndexRow, identityTaken } from './index-rules'
 import type { ContactIndexRow, ConversationIndexRow, IndexRow } from './index-store'
 
@@ -106,6 +107,7 @@ export async function createPostgresBackend(
   })
   try {
     await migratePostgres(db)
+    await backfillPostgresSearch(db)
     if (options.newGeneration === true) {
       await db.run("UPDATE store_meta SET value = $1 WHERE key = 'generation'", [randomUUID()])
     }
@@ -561,13 +563,16 @@ const constraintOf = (e: unknown): string | undefined =>
 async function upsertContacts(tx: PgSession, rows: readonly ContactIndexRow[]): Promise<void> {
   await tx.run(
     `INSERT INTO contacts (workspace, id, channel, platform_user_id, hint, vip, match_value,
-       values_json, created_at, updated_at)
+       values_json, created_at, updated_at, search_words, search_keys, sort_name)
      SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
-       $6::int[], $7::text[], $8::text[], $9::bigint[], $10::bigint[])
+       $6::int[], $7::text[], $8::text[], $9::bigint[], $10::bigint[], $11::text[], $12::text[],
+       $13::text[])
      ON CONFLICT (workspace, id) DO UPDATE SET channel = excluded.channel,
        platform_user_id = excluded.platform_user_id, hint = excluded.hint, vip = excluded.vip,
        match_value = excluded.match_value, values_json = excluded.values_json,
-       created_at = excluded.created_at, updated_at = excluded.updated_at`,
+       created_at = excluded.created_at, updated_at = excluded.updated_at,
+       search_words = excluded.search_words, search_keys = excluded.search_keys,
+       sort_name = excluded.sort_name`,
     [
       rows.map((r) => r.workspace),
       rows.map((r) => r.id),
@@ -580,6 +585,7 @@ async function upsertContacts(tx: PgSession, rows: readonly ContactIndexRow[]): 
       rows.map((r) => JSON.stringify(r.values ?? {})),
       rows.map((r) => r.createdAt),
       rows.map((r) => r.updatedAt),
+      ...searchColumns(rows),
     ],
   )
 }

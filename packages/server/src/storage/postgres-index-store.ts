@@ -5,6 +5,8 @@ import type { ConversationSqlRow } from './conversation-sql-row'
 import { checkLimit, decodeCursor, newestPage, priorityPage } from './cursor'
 import type { PgDatabase } from './postgres-database'
 import type { IndexStore } from './index-store'
+import { checkSearch } from '../search/contact-search-query'
+import { searchPostgres } from '../search/postgres-search'
 
 /** Builds a WHERE clause with numbered parameters. */
 class Filter {
@@ -69,6 +71,10 @@ export function createPostgresIndexStore(db: PgDatabase): IndexStore {
         where.params,
       )
       return newestPage(rows.map(toContactIndexRow), limit, (r) => ({ t: r.createdAt, i: r.id }))
+    },
+
+    async searchContacts(workspace, q) {
+      return searchPostgres(db, workspace, checkSearch(q))
     },
 
     async listConversations(workspace, q) {

@@ -291,6 +291,24 @@ const MIGRATIONS: readonly { readonly version: number; readonly sql: string }[] 
         updated_at BIGINT NOT NULL
       );
       CREATE INDEX webhooks_workspace ON webhooks (workspace, created_at);
+      `,
+  },
+  {
+    version: 5,
+    sql: `
+      -- Contact search. The words, whole-value keys and display name are derived from the
+      -- values in JavaScript (one tokeniser for every engine); NULL words: not derived yet, the
+      -- backend fills them at open (contacts indexed before search existed). The tsvector is
+      -- generated from the words (already tokens, so the 'simple' configuration keeps them
+      -- as they are) and lives in the row, so it goes with the row on erasure.
+      ALTER TABLE contacts ADD COLUMN search_words TEXT COLLATE "C";
+      ALTER TABLE contacts ADD COLUMN search_keys TEXT COLLATE "C";
+      ALTER TABLE contacts ADD COLUMN sort_name TEXT COLLATE "C";
+      ALTER TABLE contacts ADD COLUMN search_vector tsvector
+        GENERATED ALWAYS AS (to_tsvector('simple'::regconfig, coalesce(search_words, ''))) STORED;
+      CREATE INDEX contacts_search ON contacts USING gin (search_vector);
+      CREATE INDEX contacts_updated ON contacts (workspace, updated_at DESC, id DESC);
+      CREATE INDEX contacts_name ON contacts (workspace, sort_name, id);
     `,
   },
 ]

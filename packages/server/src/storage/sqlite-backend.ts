@@ -37,6 +37,12 @@ import type { DocumentStore } from './document-store'
 import { createSqliteDocumentOwners } from './sqlite-document-owners'
 import type { IndexRow, IndexStore } from './index-store'
 import { toContactIndexRow } from './contact-sql-row'
+import { checkSearch } from '../search/contact-search-query'
+import {
+  backfillSqliteSearch,
+  registerSearchFunctions,
+  searchSqlite,
+} from '../search/sqlite-search'
 import type { ContactSqlRow } from './contact-sql-row'
 import { toConversation } from './conversation-sql-row'
 import type { ConversationSqlRow } from './conversation-sql-row'
@@ -74,6 +80,11 @@ export interface SqliteBackendOptions {
    * but the last commits may be lost on power loss; faster on slow disks.
    */
   readonly synchronous?: 'full' | 'normal'
+  /**
+   * SQLite's page cache in MB (default: SQLite's own, about 2 MB). A large index (searches over
+   * a million contacts) reads far less from the file with a cache that holds its hot pages.
+   */
+  readonly cacheMb?: number
   /** How long a commit waits for a lock held by another connection. Default 5000. */
   readonly busyTimeoutMs?: number
   readonly logger?: StorageLogger
@@ -133,6 +144,7 @@ export function createSqliteBackend(input: string | SqliteBackendOptions): Sqlit
   const connection: SqliteConnectionOptions = {
     synchronous: options.synchronous ?? 'full',
     busyTimeoutMs: options.busyTimeoutMs ?? 5000,
+    cacheMb: options.cacheMb,
   }
 
   // One writer per file: a second server would interleave its own caches and commits with ours.
@@ -146,6 +158,8 @@ export function createSqliteBackend(input: string | SqliteBackendOptions): Sqlit
     try {
       configureConnection(db, connection)
       migrate(db)
+      registerSearchFunctions(db)
+      backfillSqliteSearch(db)
     } catch (error) {
       db.close()
       throw error
@@ -445,6 +459,11 @@ export function createSqliteBackend(input: string | SqliteBackendOptions): Sqlit
         [...params, limit + 1],
       ).map(toContactIndexRow)
       return newestPage(rows, limit, (r) => ({ t: r.createdAt, i: r.id }))
+    },
+
+    async searchContacts(workspace, q) {
+      ensureOpen()
+      return searchSqlite(db, workspace, checkSearch(q))
     },
 
     async listConversations(workspace, q) {

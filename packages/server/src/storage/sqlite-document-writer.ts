@@ -4,6 +4,7 @@ import type { ErrorCode } from '@cardfile/core'
 import { createSqliteEventStore } from '../events/sqlite-event-store'
 import type { NewDomainEvent } from '../events/domain-event'
 import { createSqliteValueHistory } from '../history/sqlite-value-history'
+import { createSqliteSearchWriter } from '../search/sqlite-search'
 import type { ValueChange } from '../history/value-history'
 import { collectedSnapshot } from './collected-snapshot'
 import type { DocumentFence } from './document-owners'
@@ -65,6 +66,8 @@ export interface SqliteDocumentWriter {
 export interface SqliteConnectionOptions {
   readonly synchronous: 'full' | 'normal'
   readonly busyTimeoutMs: number
+  /** Page cache of the connection in MiB (absent: SQLite's default). */
+  readonly cacheMb?: number | undefined
 }
 
 /** Sets up a connection to the backend's file: WAL, durability, zeroed deletes, busy wait. */
@@ -74,6 +77,10 @@ export function configureConnection(db: Database.Database, options: SqliteConnec
   // Zero deleted content in place, so an erased document leaves no bytes behind in the file.
   db.pragma('secure_delete = ON')
   db.pragma(`busy_timeout = ${options.busyTimeoutMs}`)
+  if (options.cacheMb !== undefined) {
+    // Negative: a size in KiB rather than in pages.
+    db.pragma(`cache_size = ${-Math.max(1, Math.round(options.cacheMb * 1024))}`)
+  }
 }
 
 export const refusalOf = (e: CardfileError): Refusal => ({
@@ -96,21 +103,23 @@ export function createSqliteDocumentWriter(
 ): SqliteDocumentWriter {
   const events = createSqliteEventStore(db)
   const valueHistory = createSqliteValueHistory(db)
+  const search = createSqliteSearchWriter(db)
   const owners = createSqliteDocumentOwners(db)
   const sql = {
     isErased: db.prepare<[string], { one: number }>(
       'SELECT 1 AS one FROM tombstones WHERE doc = ?',
     ),
     insertUpdate: db.prepare<[string, Uint8Array]>('INSERT INTO updates (doc, data) VALUES (?, ?)'),
-    upsertContact: db.prepare<[ContactSqlRow]>(
+    upsertContact: db.prepare<[ContactSqlRow & { search_keys: string; sort_name: string | null }]>(
       `INSERT INTO contacts (workspace, id, channel, platform_user_id, hint, vip, match_value,
-         values_json, created_at, updated_at)
+         values_json, created_at, updated_at, search_keys, sort_name)
        VALUES (@workspace, @id, @channel, @platform_user_id, @hint, @vip, @match_value,
-         @values_json, @created_at, @updated_at)
+         @values_json, @created_at, @updated_at, @search_keys, @sort_name)
        ON CONFLICT (workspace, id) DO UPDATE SET channel = excluded.channel,
          platform_user_id = excluded.platform_user_id, hint = excluded.hint, vip = excluded.vip,
          match_value = excluded.match_value, values_json = excluded.values_json,
-         created_at = excluded.created_at, updated_at = excluded.updated_at`,
+         created_at = excluded.created_at, updated_at = excluded.updated_at,
+         search_keys = excluded.search_keys, sort_name = excluded.sort_name`,
     ),
     upsertConversation: db.prepare<[ConversationSqlRow]>(
       `INSERT INTO conversations (workspace, id, contact_id, channel, status, team, priority,
@@ -161,6 +170,7 @@ export function createSqliteDocumentWriter(
           values_json: JSON.stringify(row.values ?? {}),
           created_at: row.createdAt,
           updated_at: row.updatedAt,
+          ...search.columns(row),
         })
       } catch (e) {
         if (e instanceof Database.SqliteError && e.code === 'SQLITE_CONSTRAINT_UNIQUE') {

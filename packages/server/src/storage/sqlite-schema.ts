@@ -399,6 +399,55 @@ const MIGRATIONS: readonly { readonly version: number; readonly sql: string }[] 
         updated_at INTEGER NOT NULL
       );
       CREATE INDEX webhooks_workspace ON webhooks (workspace, created_at);
+      `,
+  },
+  {
+    version: 13,
+    sql: `
+      -- Contact search. The words, whole-value keys and display name are derived from the
+      -- values in JavaScript (one tokeniser for every engine); NULL keys: not derived yet, the
+      -- backend fills them at open (contacts indexed before search existed).
+      ALTER TABLE contacts ADD COLUMN search_keys TEXT;
+      ALTER TABLE contacts ADD COLUMN sort_name TEXT;
+      CREATE INDEX contacts_updated ON contacts (workspace, updated_at DESC, id DESC);
+      CREATE INDEX contacts_name ON contacts (workspace, sort_name, id);
+
+      -- Each contact's words under a rowid of its own (an INTEGER PRIMARY KEY, so VACUUM keeps
+      -- it), the content of the full-text index below.
+      CREATE TABLE contact_search_rows (
+        rowid INTEGER PRIMARY KEY,
+        workspace TEXT NOT NULL,
+        id TEXT NOT NULL,
+        words TEXT NOT NULL,
+        UNIQUE (workspace, id)
+      );
+      -- The prefix indexes answer a word being typed (its last word) of up to 4 letters with one
+      -- seek. secure-delete: a deleted row's tokens are removed from the index's own pages, not only
+      -- marked deleted, so an erased contact's words leave the file with its row (the pages
+      -- are then zeroed by PRAGMA secure_delete like every other table's).
+      CREATE VIRTUAL TABLE contact_search USING fts5(
+        words, content = 'contact_search_rows', content_rowid = 'rowid',
+        tokenize = 'unicode61 remove_diacritics 0', prefix = '2 3 4'
+      );
+      INSERT INTO contact_search (contact_search, rank) VALUES ('secure-delete', 1);
+
+      -- The index follows its content table, and the content table follows the contacts
+      -- table's deletions, within the writer's transaction whoever deletes a contact.
+      CREATE TRIGGER contact_search_rows_insert AFTER INSERT ON contact_search_rows BEGIN
+        INSERT INTO contact_search (rowid, words) VALUES (new.rowid, new.words);
+      END;
+      CREATE TRIGGER contact_search_rows_update AFTER UPDATE OF words ON contact_search_rows BEGIN
+        INSERT INTO contact_search (contact_search, rowid, words)
+          VALUES ('delete', old.rowid, old.words);
+        INSERT INTO contact_search (rowid, words) VALUES (new.rowid, new.words);
+      END;
+      CREATE TRIGGER contact_search_rows_delete AFTER DELETE ON contact_search_rows BEGIN
+        INSERT INTO contact_search (contact_search, rowid, words)
+          VALUES ('delete', old.rowid, old.words);
+      END;
+      CREATE TRIGGER contacts_search_delete AFTER DELETE ON contacts BEGIN
+        DELETE FROM contact_search_rows WHERE workspace = old.workspace AND id = old.id;
+      END;
     `,
   },
 ]
