@@ -25,6 +25,7 @@ async function startServer(): Promise<CardfileServer> {
   cleanups.push(() => backend.close())
   const server = await createCardfileServer({
     backend,
+    autoCreateWorkspaces: 'advanced',
     auth: { secret: SECRET },
     port: 0,
     host: '127.0.0.1',

@@ -4,7 +4,7 @@ import { z } from 'zod'
 import { apiRoutes } from '../http/api-routes'
 import type { HttpRequestHandler } from '../http/http-context'
 import { HttpError, sendJson } from '../http/http-error'
-import { parseInput, requireRole } from '../http/route-auth'
+import { allowMethods, parseInput, requireRole } from '../http/route-auth'
 import { within } from '../http/within'
 import { CONTACT_SEARCH_SORTS, MAX_ATTRIBUTE_FILTERS } from './contact-search-query'
 import type { AttributeFilter } from './contact-search-query'
@@ -82,9 +82,10 @@ function readAttributeFilters(params: URLSearchParams): {
  */
 export function searchRoutes(): HttpRequestHandler {
   return apiRoutes(async (req, res, { method, workspace, resource, rest, url }, ctx) => {
-    // Other methods stay with the routes of a contact whose id is "search" (DELETE).
+    // "search" is reserved: no contact route ever sees it as an id (ids are UUIDs from
+    // ingestion), so every other method is refused here rather than reaching them.
     if (resource !== 'contacts' || rest.length !== 1 || rest[0] !== 'search') return false
-    if (method !== 'GET') return false
+    allowMethods(method, ['GET'], url.pathname)
     requireRole(await ctx.principal(req, workspace), ['admin', 'agent'], 'search contacts')
     const { filters, rest: params } = readAttributeFilters(url.searchParams)
     const q = parseInput(searchQuery, params, 'query')
