@@ -1,5 +1,5 @@
 import { CardfileError, ErrorCodes } from '@cardfile/core'
-import type { Page } from './index-store'
+import type { Page } from './index-row-types'
 
 /**
  * Keyset pagination cursors. A cursor is the sort key of the last row of a page, as base64url
