@@ -48,7 +48,7 @@ export interface LiveListResult<T> {
   refresh(): void
 }
 
-/** What {@link useLiveList} adds for the hooks built on it. */
+/** What the live list bridge adds for the hooks built on it. */
 export interface LiveListExtras<A> {
   /** The last answer fetched from the start (the fields routes send beside the page). */
   readonly answer: A | null
