@@ -240,7 +240,7 @@ async function workspaceCommand(argv: readonly string[]): Promise<number> {
   } catch (error) {
     if (error instanceof CardfileError && error.code === ErrorCodes.DatabaseInUse) {
       throw new StartError(
-        `${data} is in use by a running server: change the plan through its HTTP API (PUT on /api/${workspace}/plan with a system token)`,
+        `${data} is in use by a running server: change the plan through it (PUT /api/${workspace}/plan with a system token)`,
       )
     }
     throw error

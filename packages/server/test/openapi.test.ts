@@ -40,6 +40,9 @@ function namedInSource(): { method: string; path: string; file: string }[] {
         for (const m of text.matchAll(
           /\b((?:GET|POST|PUT|PATCH|DELETE)(?:\|(?:GET|POST|PUT|PATCH|DELETE))*) +(\/api\/[^\s`'",)?]+)/g,
         )) {
+          // A path built in a template literal (an error message naming the route) is not a
+          // route of its own.
+          if (m[2]!.includes('${')) continue
           const path = m[2]!
             .replace(/<(workspace|ws)>/g, '{ws}')
             .replace(/<(\w+)>/g, (_, name: string) => `{${name}}`)
