@@ -45,6 +45,8 @@ async function main(): Promise<void> {
   const backend = createSqliteBackend({ path: join(dir, 'cardfile.db'), synchronous: 'normal' })
   const server = await createCardfileServer({
     backend,
+    // A benchmark's throwaway workspace, created when first used.
+    autoCreateWorkspaces: 'advanced',
     auth: { secret: SECRET },
     port: 0,
     host: '127.0.0.1',

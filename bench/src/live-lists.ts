@@ -185,6 +185,8 @@ if (process.env.LIVE_LISTS_SERVER === '1') {
   const backend = createSqliteBackend({ path: join(dir, 'bench.db'), synchronous: 'normal' })
   const server = await createCardfileServer({
     backend,
+    // A benchmark's throwaway workspace, created when first used.
+    autoCreateWorkspaces: 'advanced',
     auth: { secret: SECRET },
     port: 0,
     host: '127.0.0.1',

@@ -74,6 +74,8 @@ async function main(): Promise<void> {
         const store = open()
         const server = await createCardfileServer({
           backend: store,
+          // A benchmark's throwaway workspace, created when first used.
+          autoCreateWorkspaces: 'advanced',
           auth: { secret: SECRET },
           port: 0,
           host: '127.0.0.1',
