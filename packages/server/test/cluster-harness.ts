@@ -24,7 +24,14 @@ export interface TestCluster {
   close(): Promise<void>
 }
 
-const quiet = { warn: () => undefined, error: () => undefined, info: () => undefined }
+/** Silent, unless CARDFILE_TEST_LOG is set: then the instances' logs go to stderr. */
+const quiet = process.env.CARDFILE_TEST_LOG
+  ? {
+      warn: (message: string, context?: unknown) => console.error('warn', message, context),
+      error: (message: string, context?: unknown) => console.error('error', message, context),
+      info: (message: string, context?: unknown) => console.error('info', message, context),
+    }
+  : { warn: () => undefined, error: () => undefined, info: () => undefined }
 
 /**
  * `count` server instances sharing one fresh PostgreSQL schema and one Redis key prefix: the

@@ -108,6 +108,24 @@ describe('several instances on one PostgreSQL and Redis', () => {
     onOwner.close()
   })
 
+  it('a change on an instance that takes a document over while the last owner lets it go commits', async () => {
+    const [a, b] = servers(cluster)
+    // The owner unloads an idle document and gives its lease back while the next instance is
+    // asking to follow it: that instance takes it over in the middle of its own load.
+    for (let i = 0; i < 30; i++) {
+      const name = `demo/contact/handover${i}`
+      await a.host.transact(name, SYSTEM, (doc) =>
+        doc.getMap('custom').set('note', fieldValue('on a', SYSTEM)),
+      )
+      await b.host.transact(name, SYSTEM, (doc) =>
+        doc.getMap('custom').set('plan', fieldValue('gold', SYSTEM)),
+      )
+      const stored = await loadFromStorage(cluster.instances[2]!.backend, name)
+      expect(valueOf(stored, 'custom', 'note')).toBe('on a')
+      expect(valueOf(stored, 'custom', 'plan')).toBe('gold')
+    }
+  })
+
   it('when the owner stops, a following instance takes the document over and its client keeps its socket', async () => {
     const [owner, follower] = cluster.instances as [ClusterInstance, ClusterInstance]
     const token = await makeToken({ user: 'ana', role: 'agent' })

@@ -93,6 +93,12 @@ export class ReplicaDocument {
   /** The live document this instance made when it took the document over. */
   promoted: LiveDocument | null = null
   readonly schema = null
+  /**
+   * The replica's holders hold the promoted document through one hold of the replica's own,
+   * taken only while it has holders: a replica promoted while it was still being loaded has
+   * none yet, and its loader holds the promoted document itself.
+   */
+  private holdsPromoted = false
 
   private readonly replica: Y.Doc
   private readonly forwards = new Map<string, Forwarding>()
@@ -135,6 +141,13 @@ export class ReplicaDocument {
 
   hold(): void {
     this.holds += 1
+    this.holdPromoted()
+  }
+
+  private holdPromoted(): void {
+    if (this.promoted === null || this.holdsPromoted || this.destroyed) return
+    this.promoted.hold()
+    this.holdsPromoted = true
   }
 
   release(): void {
@@ -570,7 +583,7 @@ export class ReplicaDocument {
     this.following?.reject(new CardfileError(ErrorCodes.Unavailable, 'taken over here'))
     this.following = null
     // The replica's own holders (dependents, host operations) now hold the live document.
-    live.hold()
+    if (this.holds > 0) this.holdPromoted()
     const awareness = this.awarenessState
     if (awareness !== null && awareness.getStates().size > 0) {
       live.applyPeerAwareness(
@@ -637,7 +650,8 @@ export class ReplicaDocument {
     if (this.destroyed) return
     this.destroyed = true
     if (this.promoted !== null) {
-      this.promoted.release()
+      if (this.holdsPromoted) this.promoted.release()
+      this.holdsPromoted = false
       return
     }
     // The presence of clients that just left goes to the owner before we stop following.
