@@ -367,11 +367,16 @@ export class DocumentRegistry implements DocumentHost, ClusterHost {
   }
 
   async transact<T>(docName: string, actor: Actor, change: (doc: Y.Doc) => T): Promise<T> {
-    const live = await this.acquire(docName)
-    try {
-      return await live.transactAsHost(actor, change)
-    } finally {
-      live.release()
+    for (let attempt = 0; ; attempt++) {
+      const live = await this.acquire(docName)
+      try {
+        // Failed or given up between its load and now (storage failed, another instance took it
+        // over): nothing of the change ran yet, so it runs on a copy loaded afresh.
+        if ((live.failed || live.destroyed) && attempt < 2) continue
+        return await live.transactAsHost(actor, change)
+      } finally {
+        live.release()
+      }
     }
   }
 

@@ -508,7 +508,7 @@ export class LiveDocument implements GateHost {
   async transactAsHost<T>(actor: Actor, change: (doc: Y.Doc) => T): Promise<T> {
     if (this.erased) throw new CardfileError(ErrorCodes.Deleted, `${this.name} was deleted`)
     if (this.failed || this.destroyed) {
-      throw new CardfileError(ErrorCodes.Internal, `${this.name} is unavailable, try again`)
+      throw new CardfileError(ErrorCodes.Unavailable, `${this.name} is unavailable, try again`)
     }
     this.commitPending()
     const origin: HostOrigin = { kind: 'host', actor }
