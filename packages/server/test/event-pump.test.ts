@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import type { DomainEvent, NewDomainEvent } from '../src/events/domain-event'
 import { startEventPump } from '../src/events/event-consumers'
 import type { EventConsumer } from '../src/events/event-consumers'
+import type { EventStore } from '../src/events/event-store'
 import { createMemoryEventStore } from '../src/events/memory-event-store'
 import { JobLostError, startJobRunner } from '../src/jobs/job-runner'
 import { createMemoryJobStore } from '../src/jobs/memory-job-store'
@@ -68,6 +69,103 @@ describe('event pump', () => {
     await pump.settled()
     expect(failures).toBe(3)
     expect(r.seen).toEqual(['good'])
+    await pump.stop()
+  })
+})
+
+/** The store with a count of its writes (claims and cursor moves). */
+const counted = (store: EventStore) => {
+  const writes = { claim: 0, advance: 0 }
+  const wrapped: EventStore = {
+    ...store,
+    claim: (...args) => {
+      writes.claim += 1
+      return store.claim(...args)
+    },
+    advance: (...args) => {
+      writes.advance += 1
+      return store.advance(...args)
+    },
+  }
+  return { writes, store: wrapped }
+}
+
+const other = (subject: string): NewDomainEvent => ({ ...vip(subject), type: 'contact.changed' })
+
+describe('event pump bookkeeping', () => {
+  it('writes nothing for events a consumer skips, and stores its cursor when it stops', async () => {
+    const memory = createMemoryEventStore()
+    const { writes, store } = counted(memory)
+    const a = recorder('a')
+    let pump = startEventPump({ store, consumers: [a.consumer], owner: 'p1', logger: quiet })
+    await pump.settled()
+    const before = { ...writes }
+    for (let i = 0; i < 5; i++) {
+      await memory.publish([other(`skip${i}`)])
+      pump.poke()
+      await pump.settled()
+    }
+    expect(writes).toEqual(before)
+    await pump.stop()
+    // The next process starts after the skipped events, not before them.
+    await memory.publish([vip('after')])
+    const b = recorder('a')
+    const seen: string[] = []
+    pump = startEventPump({
+      store: memory,
+      consumers: [{ ...b.consumer, types: ['contact.vip-changed', 'contact.changed'] }],
+      owner: 'p2',
+      logger: quiet,
+    })
+    await pump.settled()
+    seen.push(...b.seen)
+    expect(seen).toEqual(['after'])
+    await pump.stop()
+  })
+
+  it('stores the cursor once per batch of handled events', async () => {
+    const memory = createMemoryEventStore()
+    const { writes, store } = counted(memory)
+    const a = recorder('a')
+    const pump = startEventPump({ store, consumers: [a.consumer], owner: 'p1', logger: quiet })
+    await pump.settled()
+    const before = writes.advance
+    await memory.publish([vip('c1'), vip('c2'), vip('c3')])
+    pump.poke()
+    await pump.settled()
+    expect(a.seen).toEqual(['c1', 'c2', 'c3'])
+    expect(writes.advance - before).toBe(1)
+    await pump.stop()
+  })
+
+  it('claims the stream again once a cursor move finds its lease lost', async () => {
+    const memory = createMemoryEventStore()
+    let lose = false
+    const claims: number[] = []
+    const store: EventStore = {
+      ...memory,
+      claim: async (...args) => {
+        const lease = await memory.claim(...args)
+        claims.push(lease?.cursor ?? -1)
+        return lease
+      },
+      // The lease ran out while this process stalled: the move is refused, nothing stored.
+      advance: async (...args) => (lose ? ((lose = false), false) : memory.advance(...args)),
+    }
+    const a = recorder('a')
+    const pump = startEventPump({ store, consumers: [a.consumer], owner: 'p1', logger: quiet })
+    await pump.settled()
+    expect(claims).toHaveLength(1)
+    lose = true
+    await memory.publish([vip('c1')])
+    pump.poke()
+    await pump.settled()
+    await memory.publish([vip('c2')])
+    pump.poke()
+    await pump.settled()
+    // Claimed again from the stored cursor: the effect whose move was refused runs again.
+    expect(claims).toHaveLength(2)
+    expect(a.seen).toEqual(['c1', 'c1', 'c2'])
     await pump.stop()
   })
 })

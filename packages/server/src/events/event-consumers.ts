@@ -127,22 +127,59 @@ export function startEventPump(options: EventPumpOptions): EventPump {
       }
     }
 
+    /**
+     * The lease as this loop holds it, with the cursor as far as it got. Renewing it stores
+     * the cursor: the store is written when an effect was done, when the lease needs renewing,
+     * and on stop, not on every look at the log (an edit pokes every consumer, and most of them
+     * skip most events).
+     */
+    let held: { cursor: number; stored: number; renewedAt: number } | null = null
+    const renewEveryMs = leaseMs / 3
+
+    const storeCursor = async (): Promise<void> => {
+      if (held === null) return
+      const at = performance.now()
+      if (await store.advance(consumer.name, owner, held.cursor, leaseMs)) {
+        held.stored = held.cursor
+        held.renewedAt = at
+      } else {
+        // Lost (run out while this process stalled, taken by another): claim it again.
+        held = null
+      }
+    }
+
+    const holdLease = async (): Promise<boolean> => {
+      if (held !== null && performance.now() - held.renewedAt >= renewEveryMs) await storeCursor()
+      if (held !== null) return true
+      const at = performance.now()
+      const lease = await store.claim(consumer.name, owner, leaseMs)
+      held = lease === null ? null : { cursor: lease.cursor, stored: lease.cursor, renewedAt: at }
+      return held !== null
+    }
+
     const run = async (): Promise<void> => {
       while (!state.stopped) {
         const seen = pokes
         let progressed = false
         try {
-          const lease = await store.claim(consumer.name, owner, leaseMs)
           // Another process holds the stream: there is nothing for this one to catch up on.
-          if (lease === null) markIdle(seen)
+          if (!(await holdLease()) || held === null) markIdle(seen)
           else {
+            const lease: { cursor: number } = held
             const events = await store.read(lease.cursor, batchSize)
+            let effects = false
             for (const event of events) {
               if (state.stopped) break
-              if (wanted.has(event.type)) await handleWithRetry(event)
-              if (!(await store.advance(consumer.name, owner, event.seq, leaseMs))) break
+              if (wanted.has(event.type)) {
+                await handleWithRetry(event)
+                effects = true
+              }
+              lease.cursor = event.seq
               progressed = true
             }
+            // Stored once the effects of the batch are done (one cut off by a crash runs
+            // again); past events it skipped, the cursor is stored with the next renewal.
+            if (effects) await storeCursor()
             if (events.length === 0) markIdle(seen)
           }
         } catch (error) {
@@ -154,6 +191,7 @@ export function startEventPump(options: EventPumpOptions): EventPump {
         }
         if (!progressed && pokes === seen && !state.stopped) await sleep(pollMs, signal)
       }
+      if (held !== null && held.cursor > held.stored) await storeCursor().catch(() => undefined)
       await store.release(consumer.name, owner).catch(() => undefined)
       for (const w of waiters.splice(0)) w.resolve()
     }
