@@ -110,19 +110,27 @@ export function createSqliteJobStore(db: Database, now: () => number = Date.now)
     return toJob(row!)
   })
 
-  const claim = db.transaction((kinds: readonly string[], owner: string, leaseMs: number) => {
-    const at = now()
-    const row = prepare(
+  const nextDue = (kinds: readonly string[], at: number): JobSqlRow | undefined =>
+    prepare(
       `SELECT * FROM jobs j WHERE kind IN (${kindsIn(kinds)})
          AND ((state = 'queued' AND run_at <= ?) OR (state = 'running' AND lease_until <= ?))
          AND (lane IS NULL OR NOT EXISTS (SELECT 1 FROM jobs o WHERE o.lane = j.lane
            AND o.seq < j.seq AND o.state IN ('queued', 'running')))
        ORDER BY seq LIMIT 1`,
     ).get(...kinds, at, at) as JobSqlRow | undefined
+
+  const take = db.transaction((kinds: readonly string[], owner: string, leaseMs: number) => {
+    const at = now()
+    const row = nextDue(kinds, at)
     if (row === undefined) return null
     sql.take.run(owner, at + leaseMs, at, row.id)
     return toJob(sql.byId.get(row.id)!)
   })
+
+  // A look that finds nothing due takes no write lock: the runner looks every second, and
+  // waiting for the lock would stall the event loop behind the commit thread's commits.
+  const claim = (kinds: readonly string[], owner: string, leaseMs: number): Job | null =>
+    nextDue(kinds, now()) === undefined ? null : take.immediate(kinds, owner, leaseMs)
 
   return {
     async enqueue(job) {
@@ -150,7 +158,7 @@ export function createSqliteJobStore(db: Database, now: () => number = Date.now)
       return counts
     },
     async claim(kinds, owner, leaseMs) {
-      return claim.immediate(kinds, owner, leaseMs)
+      return claim(kinds, owner, leaseMs)
     },
     async heartbeat(id, owner, leaseMs, progress) {
       const at = now()
