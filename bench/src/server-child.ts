@@ -44,10 +44,15 @@ export function startServerChild(
 ): Promise<ServerChild> {
   const entry = fileURLToPath(new URL('./server-process.ts', import.meta.url))
   const child = fork(entry, [kind], {
-    // Cardfile runs from its sources; Hocuspocus from its build (it names its sources "source" too).
+    // Every server runs from its build, as in production (`npm run bench` builds Cardfile
+    // first): from its TypeScript sources, Cardfile's CPU figures would count the compiling of
+    // each module it loads lazily. The bench's own modules are TypeScript, loaded through tsx.
     execArgv: [
       '--expose-gc',
-      ...(kind === 'hocuspocus' ? [] : ['--conditions=source']),
+      // BENCH_CPU_PROF=<dir>: a V8 CPU profile of every server thread, written when it stops.
+      ...(process.env.BENCH_CPU_PROF
+        ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
+        : []),
       '--import',
       'tsx',
     ],
