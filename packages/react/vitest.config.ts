@@ -1,4 +1,7 @@
-import { defineConfig } from 'vitest/config'
+import { defineConfig, mergeConfig } from 'vitest/config'
 import { sharedTestConfig } from '../../vitest.shared'
 
-export default defineConfig(sharedTestConfig)
+export default mergeConfig(
+  sharedTestConfig,
+  defineConfig({ test: { setupFiles: ['./vitest.setup.ts'] } }),
+)
