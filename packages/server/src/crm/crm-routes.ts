@@ -148,6 +148,7 @@ export function crmRoutes(
           jobId: action,
           kind: CRM_DELIVERY,
           state: 'queued',
+          from: 'failed',
         })
         sendJson(res, 202, { retried: action })
         return true

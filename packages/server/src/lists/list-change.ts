@@ -46,6 +46,8 @@ export type ListChange =
       readonly kind: string
       /** Its state after the change, when known (a worker that lost the job does not know). */
       readonly state?: JobState
+      /** Its state before, when the change took it out of one that lists show (a retry). */
+      readonly from?: JobState
     }
 
 /** The index row fields a list shows or filters by: `updatedAt` moves on every commit. */
@@ -160,7 +162,9 @@ export function affectsList(query: ListQuery, change: ListChange): boolean {
       // An erased contact's deliveries go with it.
       if (change.type === 'erased') return true
       if (change.type !== 'job' || change.kind !== CRM_DELIVERY) return false
-      return change.state === undefined || deliveryListMayChange(query.state, change.state)
+      return (
+        change.state === undefined || deliveryListMayChange(query.state, change.state, change.from)
+      )
     case 'value-history':
       return (
         (change.type === 'contact' && change.id === query.contactId) ||
@@ -177,11 +181,15 @@ export function affectsList(query: ListQuery, change: ListChange): boolean {
 }
 
 /**
- * Whether a delivery job that went to `state` may have entered or left the list of deliveries
- * in `listed` (undefined: all). Pending deliveries are queued or running; a dead one leaves
- * the dead letter only when an admin sends it again (back to queued).
+ * Whether a delivery job that went to `state` (from `from`, when said) may have entered or
+ * left the list of deliveries in `listed` (undefined: all). Pending deliveries are queued or
+ * running; a dead one leaves the dead letter only when an admin sends it again, which says so.
  */
-function deliveryListMayChange(listed: CrmDeliveryListState | undefined, state: JobState): boolean {
+function deliveryListMayChange(
+  listed: CrmDeliveryListState | undefined,
+  state: JobState,
+  from: JobState | undefined,
+): boolean {
   switch (listed) {
     case undefined:
     case 'pending':
@@ -189,7 +197,7 @@ function deliveryListMayChange(listed: CrmDeliveryListState | undefined, state: 
     case 'delivered':
       return state === 'done'
     case 'dead':
-      return state === 'failed' || state === 'queued' || state === 'cancelled'
+      return state === 'failed' || from === 'failed'
   }
 }
 
