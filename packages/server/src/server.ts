@@ -368,8 +368,8 @@ export async function createCardfileServer(
     instanceId,
     async enqueue(job) {
       const queued = await options.backend.jobs.enqueue(job)
-      runner?.poke()
-      // Lists of a kind's newest jobs show it at once, before a worker takes it.
+      // Lists of a kind's newest jobs show it at once; announced before a worker can take it,
+      // so its steps follow in order.
       lists.changed({
         type: 'job',
         workspace: queued.workspace,
@@ -377,6 +377,7 @@ export async function createCardfileServer(
         kind: queued.kind,
         state: queued.state,
       })
+      runner?.poke()
       return queued
     },
     jobChanged(job, state) {
