@@ -137,6 +137,34 @@ describe('useCrmDeliveries', () => {
     expect(crm.notifications()).toHaveLength(1)
   })
 
+  it('follows a retry the CRM refuses again back into the dead letter', async () => {
+    const crm = await startCrm()
+    const cardfile = await startCardfile()
+    await setUpWorkspace(cardfile)
+    const configured = await cardfile.api(`/api/${WORKSPACE}/crm/config`, {
+      method: 'PUT',
+      body: { enabled: true, lookupUrl: crm.lookupUrl, notificationUrl: crm.notificationUrl },
+    })
+    crm.setSecret(((await configured.json()) as { secret: string }).secret)
+    crm.setBehaviour({ failStatus: 422 })
+    const admin = await connectClient(cardfile.server.wsUrl, ADMIN.userId, 'admin', {
+      listPollMs: MINUTES,
+    })
+    mount(admin, <Deliveries />)
+    await inbound(cardfile, 'ana@example.com')
+    await waitFor(() => expect(seen.deliveries?.items).toHaveLength(1), { timeout: 10_000 })
+    const dead = seen.deliveries!.items[0]!
+
+    await act(() => seen.deliveries!.retry(dead.id))
+    expect(seen.deliveries?.items).toEqual([])
+    await waitFor(
+      () => expect(seen.deliveries?.retries).toEqual([{ id: dead.id, state: 'dead' }]),
+      { timeout: 10_000 },
+    )
+    expect(seen.deliveries?.items.map((d) => d.id)).toEqual([dead.id])
+    expect(seen.deliveries?.items[0]?.updatedAt).toBeGreaterThan(dead.updatedAt)
+  })
+
   it("shows a delivery that fails and another admin's retry of it without polling", async () => {
     const crm = await startCrm()
     const cardfile = await startCardfile()
