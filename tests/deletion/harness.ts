@@ -67,11 +67,12 @@ export async function apiClient(
   running: ApiServer,
   userId: string,
   role: Role,
-  options: { device?: string; name?: string } = {},
+  options: { device?: string; name?: string; listPollMs?: number } = {},
 ): Promise<CardfileClient> {
   // The token carries the display name: the server records who deleted from the token.
-  const token = await httpToken(role, userId, options.name ?? userId)
-  return connectClient(running.wsUrl, userId, role, { ...options, token })
+  const { name, ...rest } = options
+  const token = await httpToken(role, userId, name ?? userId)
+  return connectClient(running.wsUrl, userId, role, { ...rest, token })
 }
 
 export { WORKSPACE }

@@ -59,4 +59,24 @@ describe('live lists in the browser, with polling only every five minutes', () =
     },
     E2E_TIMEOUT,
   )
+
+  it(
+    "shows the re-link another admin's matching-attribute change starts, to done, without polling",
+    async () => {
+      const server = await startDemoServer()
+      const watcher = await signIn(server, 'ana')
+      await watcher.goto(`${server.url}/settings`)
+      const relink = watcher.getByTestId('relink')
+      await relink.waitFor()
+      // The same admin in another browser: a separate client, as another admin's would be.
+      const editor = await signIn(server, 'ana')
+      await editor.goto(`${server.url}/settings`)
+      await editor.getByTestId('matching-attribute').selectOption('notes')
+      await poll(() => relink.getByTestId('relink-outcome').textContent()).toMatch(
+        /^Re-linked by Notes .*: \d+ contacts, \d+ changed\.$/,
+      )
+      expect(await relink.getAttribute('data-state')).toBe('done')
+    },
+    E2E_TIMEOUT,
+  )
 })

@@ -9,6 +9,9 @@ import { WORKSPACE, apiClient, ingest, startApiServer } from '../deletion/harnes
 
 afterEach(() => cleanup())
 
+/** Lists are polled only this often while push is unavailable: every change here is pushed. */
+const MINUTES = 5 * 60_000
+
 const wrapper =
   (client: CardfileClient) =>
   ({ children }: { children: ReactNode }) => (
@@ -42,8 +45,8 @@ async function workspaceWithTier() {
 describe('useImport', () => {
   it('uploads a CSV, follows the import to done, and shows the refused rows', async () => {
     const running = await workspaceWithTier()
-    const admin = await apiClient(running, 'ana', 'admin')
-    const { result } = renderHook(() => useImport({ pollMs: 20 }), { wrapper: wrapper(admin) })
+    const admin = await apiClient(running, 'ana', 'admin', { listPollMs: MINUTES })
+    const { result } = renderHook(() => useImport(), { wrapper: wrapper(admin) })
     await waitFor(() => expect(result.current.canImport).toBe(true))
     const csv = 'channel,platformUserId,tier\nx,u1,gold\nx,u2,platinum\nsms,+1555,\n'
     await act(async () => {
@@ -60,8 +63,8 @@ describe('useImport', () => {
 
   it('reports an import that imported nothing, and is not offered to agents', async () => {
     const running = await workspaceWithTier()
-    const admin = await apiClient(running, 'ana', 'admin')
-    const { result } = renderHook(() => useImport({ pollMs: 20 }), { wrapper: wrapper(admin) })
+    const admin = await apiClient(running, 'ana', 'admin', { listPollMs: MINUTES })
+    const { result } = renderHook(() => useImport(), { wrapper: wrapper(admin) })
     await act(async () => {
       await result.current.start('channel,platformUserId,shoe\nx,u1,44\n')
     })

@@ -195,6 +195,7 @@ export type {
 export {
   CloseCodes,
   MessageTypes,
+  ServerFeatures,
   encodeAwarenessMessage,
   encodeDurableAck,
   encodeHello,
@@ -210,6 +211,7 @@ export {
   encodeSyncUpdate,
   readDurableAck,
   readHello,
+  readHelloNotice,
   readListInvalidate,
   readListInvalidation,
   readListState,
@@ -224,7 +226,7 @@ export {
   tokenFromSubprotocols,
   tokenSubprotocols,
 } from './client/token-transport'
-export type { ListQuery, ListQueryKind } from './list-queries'
+export type { CrmDeliveryListState, ListQuery, ListQueryKind } from './list-queries'
 export {
   LIST_QUERY_ROLES,
   listQueryContact,

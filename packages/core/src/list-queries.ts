@@ -43,14 +43,30 @@ export type ListQuery =
   | { readonly kind: 'links-log'; readonly contactId: string }
   /** The deleted-contacts log (admins). */
   | { readonly kind: 'deleted-contacts' }
-  /** One background job's progress (a re-link; any job kind `GET /jobs/<id>` shows). */
+  /**
+   * One background job's progress (a re-link, an import; any job kind `GET /jobs/<id>` shows,
+   * to the roles that may read that kind).
+   */
   | { readonly kind: 'job'; readonly jobId: string }
+  /**
+   * The newest jobs of one kind (`relink`, say), newest first: changes with every step of any
+   * of them, and when one is queued or cancelled.
+   */
+  | { readonly kind: 'jobs'; readonly jobKind: string }
   /** One export's progress (admins). */
   | { readonly kind: 'export'; readonly jobId: string }
   /** A contact's CRM status (last lookup, pending write-backs, connection state). */
   | { readonly kind: 'crm-status'; readonly contactId: string }
+  /**
+   * The workspace's CRM deliveries in one state (all of them when left out), newest first
+   * (admins): changes when a delivery fails, is sent again or is accepted.
+   */
+  | { readonly kind: 'crm-deliveries'; readonly state?: CrmDeliveryListState }
   /** Every change of one value of a contact (an attribute id, or `vip`), newest first. */
   | { readonly kind: 'value-history'; readonly contactId: string; readonly attributeId: string }
+
+/** Where a CRM delivery stands: queued or retrying, accepted by the CRM, or given up on. */
+export type CrmDeliveryListState = 'pending' | 'delivered' | 'dead'
 
 /** The kinds of list query there are. */
 export type ListQueryKind = ListQuery['kind']
@@ -66,8 +82,10 @@ export const LIST_QUERY_ROLES: { readonly [K in ListQueryKind]: readonly Role[] 
   'links-log': ['admin', 'agent'],
   'deleted-contacts': ['admin'],
   job: ['admin', 'agent'],
+  jobs: ['admin', 'agent'],
   export: ['admin'],
   'crm-status': ['admin', 'agent'],
+  'crm-deliveries': ['admin'],
   'value-history': ['admin', 'agent'],
 }
 
@@ -79,6 +97,11 @@ const idOrNull = (value: unknown): string | null =>
 
 /** Longest team name a queue query may carry (team names are free text). */
 const MAX_TEAM_LENGTH = 64
+
+/** Job kinds are short names (`relink`, `contact-import`). */
+const JOB_KIND = /^[a-z][a-z0-9-]{0,63}$/
+
+const DELIVERY_STATES: readonly CrmDeliveryListState[] = ['pending', 'delivered', 'dead']
 
 const STATUSES: readonly ConversationStatus[] = ['new', 'pending', 'resolved']
 
@@ -112,6 +135,17 @@ export function parseListQuery(value: unknown): ListQuery | null {
     case 'export': {
       const jobId = idOrNull(value.jobId)
       return jobId === null ? null : { kind: value.kind, jobId }
+    }
+    case 'jobs':
+      return typeof value.jobKind === 'string' && JOB_KIND.test(value.jobKind)
+        ? { kind: 'jobs', jobKind: value.jobKind }
+        : null
+    case 'crm-deliveries': {
+      const state = value.state
+      if (state === undefined || state === null) return { kind: 'crm-deliveries' }
+      return DELIVERY_STATES.includes(state as CrmDeliveryListState)
+        ? { kind: 'crm-deliveries', state: state as CrmDeliveryListState }
+        : null
     }
     case 'conversations':
       return parseConversationsQuery(value)
@@ -198,6 +232,10 @@ export function listQueryKey(query: ListQuery): string {
     case 'job':
     case 'export':
       return `${query.kind}:${query.jobId}`
+    case 'jobs':
+      return `jobs:${query.jobKind}`
+    case 'crm-deliveries':
+      return `crm-deliveries:${query.state ?? ''}`
     case 'linked':
     case 'history':
     case 'links-log':
@@ -267,6 +305,10 @@ export function listQueryPath(query: ListQuery): string {
       return `/jobs/${enc(query.jobId)}`
     case 'export':
       return `/exports/${enc(query.jobId)}`
+    case 'jobs':
+      return `/jobs?kind=${enc(query.jobKind)}`
+    case 'crm-deliveries':
+      return query.state === undefined ? '/crm/deliveries' : `/crm/deliveries?state=${query.state}`
     case 'crm-status':
       return `/contacts/${enc(query.contactId)}/crm`
     case 'value-history':

@@ -60,10 +60,26 @@ export interface PurgeNotice {
   readonly reason: string
 }
 
+/**
+ * What a server may announce in its hello, each as a string of `HelloNotice.features`: a client
+ * uses a message type above the stock ones only when the hello named its feature (a server
+ * that does not know a message closes the connection with 4400).
+ */
+export const ServerFeatures = {
+  /** Live lists: the server takes list subscriptions (105, 106) and pushes 107 and 108. */
+  Lists: 'lists',
+} as const
+
 /** The JSON payload of a hello (type 103): which store the server's documents live in. */
 export interface HelloNotice {
   /** The storage's generation id (see `Storage.generation`). */
   readonly generation: string
+  /**
+   * What the server supports beyond the stock protocol and the types every Cardfile server
+   * speaks (100-104), such as `lists` (see {@link ServerFeatures}). Absent in hellos of servers
+   * older than the field: they support none. Unknown strings are ignored by clients.
+   */
+  readonly features?: readonly string[]
 }
 
 /** The JSON payload of a list subscription (type 105). */
@@ -292,15 +308,35 @@ export function readPurge(decoder: decoding.Decoder, docName: string): PurgeNoti
  * unreadable (the client then keeps what it has; the server still refuses a stale cache).
  */
 export function readHello(decoder: decoding.Decoder): string | null {
+  return readHelloNotice(decoder).generation
+}
+
+/**
+ * Reads the whole payload of a 103 hello: the store generation (null when unreadable) and the
+ * features the server announced (none for a hello without them, an unreadable one included;
+ * strings only, duplicates dropped).
+ *
+ * @example
+ * const { generation, features } = readHelloNotice(decoder)
+ * const push = features.includes(ServerFeatures.Lists)
+ */
+export function readHelloNotice(decoder: decoding.Decoder): {
+  readonly generation: string | null
+  readonly features: readonly string[]
+} {
+  let parsed: unknown = null
   try {
-    const parsed: unknown = JSON.parse(decoding.readVarString(decoder))
-    if (isRecord(parsed) && typeof parsed.generation === 'string' && parsed.generation !== '') {
-      return parsed.generation
-    }
+    parsed = JSON.parse(decoding.readVarString(decoder))
   } catch {
-    // fall through: an unreadable hello names no generation
+    // fall through: an unreadable hello names no generation and no feature
   }
-  return null
+  if (!isRecord(parsed)) return { generation: null, features: [] }
+  const generation =
+    typeof parsed.generation === 'string' && parsed.generation !== '' ? parsed.generation : null
+  const features = Array.isArray(parsed.features)
+    ? [...new Set(parsed.features.filter((f): f is string => typeof f === 'string'))]
+    : []
+  return { generation, features }
 }
 
 const isSubscriptionId = (value: unknown): value is number =>

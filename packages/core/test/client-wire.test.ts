@@ -3,7 +3,7 @@ import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
 import { CardfileError } from '../src/errors'
 import { decodeTokenClaims, refreshDelay } from '../src/client/token'
-import { readHello, readPurge, readRefusal } from '../src/protocol'
+import { readHello, readHelloNotice, readPurge, readRefusal } from '../src/protocol'
 import { closeError, refusalError } from '../src/client/wire'
 
 const stringPayload = (text: string) => {
@@ -53,6 +53,17 @@ describe('wire messages', () => {
     expect(readHello(stringPayload('{nope'))).toBeNull()
     expect(readHello(stringPayload(JSON.stringify({ generation: 7 })))).toBeNull()
     expect(readHello(stringPayload(JSON.stringify({ generation: '' })))).toBeNull()
+  })
+
+  it("reads a hello's features: strings once each, none from a hello without them", () => {
+    const hello = (value: unknown) => readHelloNotice(stringPayload(JSON.stringify(value)))
+    expect(hello({ generation: 'g-1', features: ['lists', 'mux', 'lists', 3] })).toEqual({
+      generation: 'g-1',
+      features: ['lists', 'mux'],
+    })
+    expect(hello({ generation: 'g-1' })).toEqual({ generation: 'g-1', features: [] })
+    expect(hello({ generation: 'g-1', features: 'lists' }).features).toEqual([])
+    expect(readHelloNotice(stringPayload('{nope'))).toEqual({ generation: null, features: [] })
   })
 
   it('maps a stale-generation close to cache-discarded', () => {

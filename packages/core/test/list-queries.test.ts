@@ -27,6 +27,17 @@ describe('list queries', () => {
     expect(parseListQuery({ kind: 'queue', team: 'x'.repeat(65) })).toBeNull()
     expect(parseListQuery({ kind: 'drop-tables' })).toBeNull()
     expect(parseListQuery('queue')).toBeNull()
+    expect(parseListQuery({ kind: 'jobs', jobKind: 'relink' })).toEqual({
+      kind: 'jobs',
+      jobKind: 'relink',
+    })
+    expect(parseListQuery({ kind: 'jobs', jobKind: 'Re link' })).toBeNull()
+    expect(parseListQuery({ kind: 'crm-deliveries', state: 'dead' })).toEqual({
+      kind: 'crm-deliveries',
+      state: 'dead',
+    })
+    expect(parseListQuery({ kind: 'crm-deliveries' })).toEqual({ kind: 'crm-deliveries' })
+    expect(parseListQuery({ kind: 'crm-deliveries', state: 'lost' })).toBeNull()
   })
 
   it('gives equal queries one key, whatever the order of their fields and statuses', () => {
@@ -55,6 +66,13 @@ describe('list queries', () => {
     )
     expect(listQueryPath({ kind: 'export', jobId: 'j1' })).toBe('/exports/j1')
     expect(listQueryPath({ kind: 'crm-status', contactId: 'c1' })).toBe('/contacts/c1/crm')
+    expect(listQueryPath({ kind: 'jobs', jobKind: 'relink' })).toBe('/jobs?kind=relink')
+    expect(listQueryPath({ kind: 'crm-deliveries', state: 'dead' })).toBe(
+      '/crm/deliveries?state=dead',
+    )
+    expect(listQueryKey({ kind: 'crm-deliveries' })).not.toBe(
+      listQueryKey({ kind: 'crm-deliveries', state: 'dead' }),
+    )
   })
 
   it('lets roles read what their HTTP routes let them read', () => {
@@ -63,6 +81,8 @@ describe('list queries', () => {
     expect(mayReadList('agent', { kind: 'export', jobId: 'j' })).toBe(false)
     expect(mayReadList('bot', { kind: 'queue', team: null })).toBe(false)
     expect(mayReadList('agent', { kind: 'queue', team: null })).toBe(true)
+    expect(mayReadList('agent', { kind: 'crm-deliveries' })).toBe(false)
+    expect(mayReadList('admin', { kind: 'crm-deliveries', state: 'dead' })).toBe(true)
   })
 
   it('names the contact a query is about', () => {

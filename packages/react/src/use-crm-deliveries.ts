@@ -1,8 +1,9 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
-import { CardfileError, ErrorCodes, apiJson, capabilities } from '@cardfile/core'
+import { CardfileError, ErrorCodes, MAX_LIST_PAGE, apiJson, capabilities } from '@cardfile/core'
 import { schemaAccess } from './access'
 import { useCardfileClient } from './context'
 import { useDocumentSelector } from './use-document-selector'
+import { useLiveList } from './use-live-list'
 
 /** Where a CRM delivery stands: queued or retrying, accepted by the CRM, or given up on. */
 export type CrmDeliveryState = 'pending' | 'delivered' | 'dead'
@@ -32,9 +33,16 @@ export interface CrmRetryInfo {
 export interface UseCrmDeliveriesOptions {
   /** Which deliveries to list (default `dead`: the failed ones an admin may send again). */
   readonly state?: CrmDeliveryState
-  /** At most this many, newest first (1 to 500, default 50). */
+  /** At most this many, newest first (1 to 200, default 50; more reads as 200). */
   readonly limit?: number
-  /** How often the list is read again, in ms (default 5000; 0 turns polling off). */
+  /**
+   * Kept for compatibility and ignored: the server pushes every change of the list (a
+   * delivery that failed, was sent again or was accepted), whichever admin or worker made it.
+   * While push is unavailable (a server older than live lists, a lost connection) the client
+   * polls every `listPollMs` (an option of `createCardfileClient`, default two minutes).
+   *
+   * @deprecated The list is pushed; set `listPollMs` on the client for the fallback.
+   */
   readonly pollMs?: number
 }
 
@@ -56,10 +64,6 @@ export interface CrmDeliveriesResult {
   refresh(): void
 }
 
-interface DeliveryAnswer {
-  readonly items: readonly CrmDeliveryInfo[]
-}
-
 const asCardfileError = (error: unknown): CardfileError =>
   error instanceof CardfileError
     ? error
@@ -78,10 +82,21 @@ const infoOf = (d: CrmDeliveryInfo): CrmDeliveryInfo => ({
   updatedAt: d.updatedAt,
 })
 
+/** A delivery sent again, and its `updatedAt` when it was: a dead one updated since failed again. */
+interface Followed {
+  readonly id: string
+  readonly state: CrmDeliveryState
+  readonly since: number
+}
+
+/** Deliveries followed after a retry wait in these lists for their fate (the CRM's pages). */
+const FOLLOW_PAGE = MAX_LIST_PAGE
+
 /**
- * The workspace's CRM deliveries for admins, by default the failed ones (dead letters), read
- * again every `pollMs`, with a retry that follows the delivery until the CRM accepted it or
- * it failed again.
+ * The workspace's CRM deliveries for admins, by default the failed ones (dead letters), with a
+ * retry that follows the delivery until the CRM accepted it or it failed again. The server
+ * pushes every change of the list (a live `crm-deliveries` list of the client's list store):
+ * a delivery that fails, or another admin's retry, shows without polling.
  *
  * @example
  * function FailedDeliveries() {
@@ -101,8 +116,7 @@ const infoOf = (d: CrmDeliveryInfo): CrmDeliveryInfo => ({
 export function useCrmDeliveries(options: UseCrmDeliveriesOptions = {}): CrmDeliveriesResult {
   const client = useCardfileClient()
   const state = options.state ?? 'dead'
-  const limit = options.limit ?? 50
-  const pollMs = options.pollMs ?? 5000
+  const pageSize = Math.min(MAX_LIST_PAGE, Math.max(1, options.limit ?? 50))
   const canManage = useDocumentSelector(
     schemaAccess(client.workspace),
     (schema, c) =>
@@ -111,101 +125,90 @@ export function useCrmDeliveries(options: UseCrmDeliveriesOptions = {}): CrmDeli
       capabilities(schema.schema.settings().plan).crm,
   )
   const base = `/api/${encodeURIComponent(client.workspace)}/crm/deliveries`
-  const [items, setItems] = useState<readonly CrmDeliveryInfo[]>([])
-  const [loading, setLoading] = useState(false)
-  const [error, setError] = useState<CardfileError | null>(null)
-  const [retries, setRetries] = useState<readonly CrmRetryInfo[]>([])
-  const [tick, setTick] = useState(0)
-  const retriesRef = useRef(retries)
-  retriesRef.current = retries
+  const [followed, setFollowed] = useState<readonly Followed[]>([])
+  const [retryError, setRetryError] = useState<CardfileError | null>(null)
 
-  const list = useCallback(
-    async (which: CrmDeliveryState, size: number) =>
-      (
-        await apiJson<DeliveryAnswer>(
-          client,
-          `${base}?state=${which}&limit=${encodeURIComponent(String(size))}`,
-        )
-      ).items.map(infoOf),
-    [client, base],
+  const shown = useLiveList<CrmDeliveryInfo>(canManage ? { kind: 'crm-deliveries', state } : null, {
+    pageSize,
+  })
+  // While a retry is followed, its fate shows in the delivered or the dead list.
+  const following = followed.some((r) => r.state === 'pending')
+  const delivered = useLiveList<CrmDeliveryInfo>(
+    canManage && following && state !== 'delivered'
+      ? { kind: 'crm-deliveries', state: 'delivered' }
+      : null,
+    { pageSize: FOLLOW_PAGE },
   )
+  const dead = useLiveList<CrmDeliveryInfo>(
+    canManage && following && state !== 'dead' ? { kind: 'crm-deliveries', state: 'dead' } : null,
+    { pageSize: FOLLOW_PAGE },
+  )
+  const deliveredItems = state === 'delivered' ? shown.items : delivered.items
+  const deadItems = state === 'dead' ? shown.items : dead.items
 
-  const following = retries.some((r) => r.state === 'pending')
   useEffect(() => {
-    if (!canManage) return
-    let stopped = false
-    let timer: ReturnType<typeof setTimeout> | null = null
-    const read = async (): Promise<void> => {
-      setLoading(true)
-      try {
-        const shown = await list(state, limit)
-        // A delivery sent again is pending until the CRM takes it or it is dead again.
-        const waiting = retriesRef.current.filter((r) => r.state === 'pending')
-        const [delivered, dead] =
-          waiting.length === 0
-            ? [[], []]
-            : await Promise.all([
-                state === 'delivered' ? shown : list('delivered', 500),
-                state === 'dead' ? shown : list('dead', 500),
-              ])
-        if (stopped) return
-        setItems(shown)
-        setError(null)
-        if (waiting.length > 0) {
-          const ids = (found: readonly CrmDeliveryInfo[]) => new Set(found.map((d) => d.id))
-          const ok = ids(delivered)
-          const failed = ids(dead)
-          setRetries((current) =>
-            current.map((r) =>
-              r.state !== 'pending'
-                ? r
-                : ok.has(r.id)
-                  ? { id: r.id, state: 'delivered' }
-                  : failed.has(r.id)
-                    ? { id: r.id, state: 'dead' }
-                    : r,
-            ),
-          )
-        }
-      } catch (e) {
-        if (!stopped) setError(asCardfileError(e))
-      } finally {
-        if (!stopped) setLoading(false)
-      }
-      // While a retry is followed, read sooner: the admin waits for its outcome.
-      const every = retriesRef.current.some((r) => r.state === 'pending')
-        ? Math.min(pollMs || 1000, 1000)
-        : pollMs
-      if (!stopped && every > 0) timer = setTimeout(() => void read(), every)
+    if (!following) return
+    const ok = new Set(deliveredItems.map((d) => d.id))
+    const failedAgain = new Map(deadItems.map((d) => [d.id, d.updatedAt]))
+    const fateOf = (r: Followed): CrmDeliveryState => {
+      if (r.state !== 'pending') return r.state
+      if (ok.has(r.id)) return 'delivered'
+      const at = failedAgain.get(r.id)
+      return at !== undefined && at > r.since ? 'dead' : 'pending'
     }
-    void read()
-    return () => {
-      stopped = true
-      if (timer !== null) clearTimeout(timer)
-    }
-  }, [canManage, list, state, limit, pollMs, tick, following])
+    if (followed.every((r) => fateOf(r) === r.state)) return
+    setFollowed((current) => current.map((r) => ({ ...r, state: fateOf(r) })))
+  }, [following, followed, deliveredItems, deadItems])
 
+  const itemsRef = useRef(shown.items)
+  itemsRef.current = shown.items
+  const { push, refresh: refreshShown } = shown
   const retry = useCallback(
     async (id: string) => {
+      const since = itemsRef.current.find((d) => d.id === id)?.updatedAt ?? Date.now()
       try {
         await apiJson(client, `${base}/${encodeURIComponent(id)}/retry`, { method: 'POST' })
       } catch (e) {
         const failure = asCardfileError(e)
-        setError(failure)
+        setRetryError(failure)
         throw failure
       }
-      setRetries((current) => [{ id, state: 'pending' }, ...current.filter((r) => r.id !== id)])
-      // It left the dead letter: show that at once instead of at the next read.
-      if (state === 'dead') setItems((current) => current.filter((d) => d.id !== id))
-      setTick((n) => n + 1)
+      setRetryError(null)
+      setFollowed((current) => [
+        { id, state: 'pending', since },
+        ...current.filter((r) => r.id !== id),
+      ])
+      // Pushed lists hear of it from the server; a polled one is read again now.
+      if (push !== 'active') refreshShown()
     },
-    [client, base, state],
+    [client, base, push, refreshShown],
   )
 
-  const refresh = useCallback(() => setTick((n) => n + 1), [])
+  // A delivery sent again leaves the dead letter at once, until it is dead again (updated).
+  const items = useMemo(() => {
+    const hidden = new Map(
+      followed.filter((r) => r.state === 'pending').map((r) => [r.id, r.since] as const),
+    )
+    return hidden.size === 0 || state !== 'dead'
+      ? shown.items.map(infoOf)
+      : shown.items.filter((d) => !(d.updatedAt <= (hidden.get(d.id) ?? -1))).map(infoOf)
+  }, [shown.items, followed, state])
 
+  const retries = useMemo(
+    () => followed.map((r): CrmRetryInfo => ({ id: r.id, state: r.state })),
+    [followed],
+  )
+  const { refresh: refreshDelivered } = delivered
+  const { refresh: refreshDead } = dead
+  const refresh = useCallback(() => {
+    refreshShown()
+    refreshDelivered()
+    refreshDead()
+  }, [refreshShown, refreshDelivered, refreshDead])
+
+  const error = retryError ?? shown.error
   return useMemo(
-    () => ({ canManage, items, loading, error, retry, retries, refresh }),
-    [canManage, items, loading, error, retry, retries, refresh],
+    () => ({ canManage, items, loading: shown.loading, error, retry, retries, refresh }),
+    [canManage, items, shown.loading, error, retry, retries, refresh],
   )
 }

@@ -1,8 +1,9 @@
-import { useCallback, useEffect, useState } from 'react'
+import { useCallback, useEffect, useRef, useState } from 'react'
 import { CardfileError, ErrorCodes, apiJson } from '@cardfile/core'
 import type { ErrorCode } from '@cardfile/core'
 import { useCardfileClient } from './context'
 import { useDocumentSelector } from './use-document-selector'
+import { useLiveList } from './use-live-list'
 import { schemaAccess } from './access'
 
 /** One refused row of an import: its record number (the header is 1) and why, per column. */
@@ -37,7 +38,13 @@ export interface ImportJobInfo {
 
 /** Options of {@link useImport}. */
 export interface UseImportOptions {
-  /** How often progress is polled while the import runs, in ms (default 500). */
+  /**
+   * Kept for compatibility and ignored: the server pushes every step of the import's progress.
+   * While push is unavailable (a server older than live lists, a lost connection) the client
+   * polls it every `listPollMs` (an option of `createCardfileClient`, default two minutes).
+   *
+   * @deprecated Progress is pushed; set `listPollMs` on the client for the fallback.
+   */
   readonly pollMs?: number
 }
 
@@ -65,7 +72,8 @@ const isRunning = (job: ImportJobInfo | null): boolean =>
 /**
  * Uploads a CSV of contacts (`channel`, `platformUserId` and one column per attribute alias) to
  * `POST /api/<ws>/imports` and follows the import job until it ends: progress, counts, and the
- * rows the server refused with their reasons.
+ * rows the server refused with their reasons. Progress is pushed by the server (a live `job`
+ * list of the client's list store), not polled.
  *
  * @example
  * function ImportBox() {
@@ -79,46 +87,32 @@ const isRunning = (job: ImportJobInfo | null): boolean =>
  *   )
  * }
  */
-export function useImport(options: UseImportOptions = {}): ImportResult {
+export function useImport(_options: UseImportOptions = {}): ImportResult {
   const client = useCardfileClient()
-  const pollMs = options.pollMs ?? 500
   const canImport = useDocumentSelector(
     schemaAccess(client.workspace),
     (_schema, c) => c.actor()?.role === 'admin',
   )
   const [job, setJob] = useState<ImportJobInfo | null>(null)
   const [error, setError] = useState<CardfileError | null>(null)
+  const jobRef = useRef(job)
+  jobRef.current = job
   const workspace = encodeURIComponent(client.workspace)
 
+  // Followed while it runs: the server pushes each step of its progress and its end.
   const jobId = job?.id ?? null
   const running = isRunning(job)
+  const live = useLiveList<never, { job: ImportJobInfo }>(
+    jobId !== null && running ? { kind: 'job', jobId } : null,
+  )
+  const liveJob = live.answer?.job ?? null
   useEffect(() => {
-    if (jobId === null || !running) return
-    let stopped = false
-    let timer: ReturnType<typeof setTimeout> | null = null
-    const poll = (): void => {
-      apiJson<{ job: ImportJobInfo }>(
-        client,
-        `/api/${workspace}/jobs/${encodeURIComponent(jobId)}`,
-      ).then(
-        (answer) => {
-          if (stopped) return
-          setJob(answer.job)
-          if (isRunning(answer.job)) timer = setTimeout(poll, pollMs)
-        },
-        (e: unknown) => {
-          if (stopped) return
-          setError(asCardfileError(e))
-          timer = setTimeout(poll, pollMs * 4)
-        },
-      )
-    }
-    timer = setTimeout(poll, pollMs)
-    return () => {
-      stopped = true
-      if (timer !== null) clearTimeout(timer)
-    }
-  }, [client, workspace, jobId, running, pollMs])
+    if (liveJob !== null && liveJob.id === jobRef.current?.id) setJob(liveJob)
+  }, [liveJob])
+  const liveError = live.error
+  useEffect(() => {
+    if (liveError !== null) setError(liveError)
+  }, [liveError])
 
   const start = useCallback(
     async (file: Blob | string) => {

@@ -1,8 +1,10 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
 import { CardfileError, ErrorCodes, apiJson } from '@cardfile/core'
+import type { ListQuery } from '@cardfile/core'
 import { schemaAccess } from './access'
 import { useCardfileClient } from './context'
 import { useDocumentSelector } from './use-document-selector'
+import { useLiveList } from './use-live-list'
 
 /** A re-link of the workspace's contacts by its matching attribute, as the server reports it. */
 export interface RelinkJobInfo {
@@ -25,11 +27,18 @@ export interface RelinkJobInfo {
 
 /** Options of {@link useRelink}. */
 export interface UseRelinkOptions {
-  /** How often a queued or running job is read, in ms (default 500). */
+  /**
+   * Kept for compatibility and ignored: the server pushes every step of a re-link, and when
+   * one is queued. While push is unavailable (a server older than live lists, a lost
+   * connection) the client polls every `listPollMs` (an option of `createCardfileClient`,
+   * default two minutes).
+   *
+   * @deprecated Progress is pushed; set `listPollMs` on the client for the fallback.
+   */
   readonly pollMs?: number
   /**
-   * How long to wait for the server to queue the re-link a change of the matching attribute
-   * causes, in ms (default 30000).
+   * How long `running` stays true after a change of the matching attribute while the server
+   * has not queued its re-link yet, in ms (default 30000).
    */
   readonly awaitMs?: number
 }
@@ -59,9 +68,24 @@ const asCardfileError = (error: unknown): CardfileError =>
 const isActive = (job: RelinkJobInfo | null): boolean =>
   job !== null && (job.state === 'queued' || job.state === 'running')
 
+/** The workspace's newest re-links: one is all the hook shows. */
+const NEWEST_RELINK: ListQuery = { kind: 'jobs', jobKind: 'relink' }
+
+/**
+ * What the hook shows: the newest re-link the server listed, unless the one this hook just
+ * started is newer than what the list held when it was fetched.
+ */
+const newer = (listed: RelinkJobInfo | null, started: RelinkJobInfo | null) =>
+  started === null ||
+  (listed !== null && (listed.id === started.id || listed.startedAt >= started.startedAt))
+    ? listed
+    : started
+
 /**
  * The progress and outcome of the workspace's re-link, the job that links contacts across
- * channels again after the matching attribute changed (or when an admin asks).
+ * channels again after the matching attribute changed (or when an admin asks). The server
+ * pushes each step of it, and the re-link it queues by itself when the matching attribute
+ * changes on any client (a live `jobs` list of the client's list store, not polled).
  *
  * @example
  * function RelinkProgress() {
@@ -76,7 +100,6 @@ const isActive = (job: RelinkJobInfo | null): boolean =>
  */
 export function useRelink(options: UseRelinkOptions = {}): RelinkResult {
   const client = useCardfileClient()
-  const pollMs = options.pollMs ?? 500
   const awaitMs = options.awaitMs ?? 30_000
   const { matching, canStart, loaded } = useDocumentSelector(
     schemaAccess(client.workspace),
@@ -87,14 +110,13 @@ export function useRelink(options: UseRelinkOptions = {}): RelinkResult {
     }),
   )
   const ws = encodeURIComponent(client.workspace)
-  const [job, setJob] = useState<RelinkJobInfo | null>(null)
-  const [error, setError] = useState<CardfileError | null>(null)
-  // After a change of the matching attribute: the newest job id seen before it, and until when
-  // to look for the job the server queues for it.
-  const [awaiting, setAwaiting] = useState<{
-    readonly before: string | null
-    until: number
-  } | null>(null)
+  const live = useLiveList<RelinkJobInfo>(NEWEST_RELINK, { pageSize: 1 })
+  const [started, setStarted] = useState<RelinkJobInfo | null>(null)
+  const [startError, setStartError] = useState<CardfileError | null>(null)
+  const job = newer(live.items[0] ?? null, started)
+  // After a change of the matching attribute: the newest job id seen before it, until the
+  // server's re-link for it shows (or `awaitMs` passed).
+  const [awaiting, setAwaiting] = useState<{ readonly before: string | null } | null>(null)
   const jobRef = useRef(job)
   jobRef.current = job
   const seenMatching = useRef<{ value: string | null } | null>(null)
@@ -107,60 +129,37 @@ export function useRelink(options: UseRelinkOptions = {}): RelinkResult {
     }
     if (seenMatching.current.value === matching) return
     seenMatching.current = { value: matching }
-    setAwaiting({ before: jobRef.current?.id ?? null, until: Date.now() + awaitMs })
-  }, [loaded, matching, awaitMs])
+    setAwaiting({ before: jobRef.current?.id ?? null })
+  }, [loaded, matching])
 
   const jobId = job?.id ?? null
-  const active = isActive(job)
   useEffect(() => {
-    let stopped = false
-    let timer: ReturnType<typeof setTimeout> | null = null
-    const read = async (): Promise<void> => {
-      try {
-        // A job being followed is read by id; otherwise the newest one is asked for.
-        const next =
-          active && jobId !== null && awaiting === null
-            ? (await apiJson<{ job: RelinkJobInfo }>(client, `/api/${ws}/jobs/${jobId}`)).job
-            : ((
-                await apiJson<{ items: RelinkJobInfo[] }>(
-                  client,
-                  `/api/${ws}/jobs?kind=relink&limit=1`,
-                )
-              ).items[0] ?? null)
-        if (stopped) return
-        setError(null)
-        setJob(next)
-        if (awaiting !== null && next !== null && next.id !== awaiting.before) setAwaiting(null)
-        else if (awaiting !== null && Date.now() > awaiting.until) setAwaiting(null)
-        else if (isActive(next) || awaiting !== null) timer = setTimeout(() => void read(), pollMs)
-      } catch (e) {
-        if (stopped) return
-        setError(asCardfileError(e))
-        timer = setTimeout(() => void read(), pollMs * 4)
-      }
+    if (awaiting === null) return
+    if (jobId !== awaiting.before) {
+      setAwaiting(null)
+      return
     }
-    void read()
-    return () => {
-      stopped = true
-      if (timer !== null) clearTimeout(timer)
-    }
-  }, [client, ws, jobId, active, awaiting, pollMs])
+    // The server may queue nothing (the attribute changed back meanwhile): stop saying so.
+    const timer = setTimeout(() => setAwaiting(null), awaitMs)
+    return () => clearTimeout(timer)
+  }, [awaiting, jobId, awaitMs])
 
   const start = useCallback(async (): Promise<RelinkJobInfo> => {
     try {
       const answer = await apiJson<{ job: RelinkJobInfo }>(client, `/api/${ws}/relink`, {
         method: 'POST',
       })
-      setError(null)
-      setJob(answer.job)
+      setStartError(null)
+      setStarted(answer.job)
       return answer.job
     } catch (e) {
       const failure = asCardfileError(e)
-      setError(failure)
+      setStartError(failure)
       throw failure
     }
   }, [client, ws])
 
+  const error = startError ?? live.error
   return useMemo(
     () => ({ job, running: isActive(job) || awaiting !== null, error, start, canStart }),
     [job, awaiting, error, start, canStart],

@@ -19,6 +19,9 @@ import {
 
 afterEach(() => cleanup())
 
+/** Lists are polled only this often while push is unavailable: every change here is pushed. */
+const MINUTES = 5 * 60_000
+
 interface Captured {
   settings: CrmSettingsResult | null
   deliveries: CrmDeliveriesResult | null
@@ -31,11 +34,11 @@ function Settings() {
   return null
 }
 function Deliveries() {
-  seen.deliveries = useCrmDeliveries({ pollMs: 200 })
+  seen.deliveries = useCrmDeliveries()
   return null
 }
 function Relink() {
-  seen.relink = useRelink({ pollMs: 50 })
+  seen.relink = useRelink()
   return null
 }
 
@@ -112,7 +115,9 @@ describe('useCrmDeliveries', () => {
     crm.setSecret(((await configured.json()) as { secret: string }).secret)
     // 422 is not retried: the notification goes to the dead letter at once.
     crm.setBehaviour({ failStatus: 422 })
-    const admin = await connectClient(cardfile.server.wsUrl, ADMIN.userId, 'admin')
+    const admin = await connectClient(cardfile.server.wsUrl, ADMIN.userId, 'admin', {
+      listPollMs: MINUTES,
+    })
     mount(admin, <Deliveries />)
     const { contactId } = await inbound(cardfile, 'ana@example.com')
 
@@ -131,6 +136,69 @@ describe('useCrmDeliveries', () => {
     )
     expect(crm.notifications()).toHaveLength(1)
   })
+
+  it('follows a retry the CRM refuses again back into the dead letter', async () => {
+    const crm = await startCrm()
+    const cardfile = await startCardfile()
+    await setUpWorkspace(cardfile)
+    const configured = await cardfile.api(`/api/${WORKSPACE}/crm/config`, {
+      method: 'PUT',
+      body: { enabled: true, lookupUrl: crm.lookupUrl, notificationUrl: crm.notificationUrl },
+    })
+    crm.setSecret(((await configured.json()) as { secret: string }).secret)
+    crm.setBehaviour({ failStatus: 422 })
+    const admin = await connectClient(cardfile.server.wsUrl, ADMIN.userId, 'admin', {
+      listPollMs: MINUTES,
+    })
+    mount(admin, <Deliveries />)
+    await inbound(cardfile, 'ana@example.com')
+    await waitFor(() => expect(seen.deliveries?.items).toHaveLength(1), { timeout: 10_000 })
+    const dead = seen.deliveries!.items[0]!
+
+    await act(() => seen.deliveries!.retry(dead.id))
+    expect(seen.deliveries?.items).toEqual([])
+    await waitFor(
+      () => expect(seen.deliveries?.retries).toEqual([{ id: dead.id, state: 'dead' }]),
+      { timeout: 10_000 },
+    )
+    expect(seen.deliveries?.items.map((d) => d.id)).toEqual([dead.id])
+    expect(seen.deliveries?.items[0]?.updatedAt).toBeGreaterThan(dead.updatedAt)
+  })
+
+  it("shows a delivery that fails and another admin's retry of it without polling", async () => {
+    const crm = await startCrm()
+    const cardfile = await startCardfile()
+    await setUpWorkspace(cardfile)
+    const configured = await cardfile.api(`/api/${WORKSPACE}/crm/config`, {
+      method: 'PUT',
+      body: { enabled: true, lookupUrl: crm.lookupUrl, notificationUrl: crm.notificationUrl },
+    })
+    crm.setSecret(((await configured.json()) as { secret: string }).secret)
+    crm.setBehaviour({ failStatus: 422 })
+    const admin = await connectClient(cardfile.server.wsUrl, ADMIN.userId, 'admin', {
+      listPollMs: MINUTES,
+    })
+    mount(admin, <Deliveries />)
+    await waitFor(() => expect(seen.deliveries?.canManage).toBe(true))
+    await waitFor(() => expect(seen.deliveries?.loading).toBe(false))
+    expect(seen.deliveries?.items).toEqual([])
+
+    // A delivery fails after the list was read: it shows.
+    await inbound(cardfile, 'ana@example.com')
+    await waitFor(() => expect(seen.deliveries?.items).toHaveLength(1), { timeout: 10_000 })
+    const dead = seen.deliveries!.items[0]!
+
+    // Another admin sends it again (here through the API): it leaves this admin's list.
+    crm.setBehaviour({ failStatus: null })
+    const retried = await cardfile.api(
+      `/api/${WORKSPACE}/crm/deliveries/${encodeURIComponent(dead.id)}/retry`,
+      { method: 'POST', as: { userId: 'another-admin', role: 'admin' } },
+    )
+    expect(retried.status).toBe(202)
+    await waitFor(() => expect(seen.deliveries?.items).toEqual([]), { timeout: 10_000 })
+    await waitFor(() => expect(crm.notifications()).toHaveLength(1), { timeout: 10_000 })
+    expect(seen.deliveries?.retries).toEqual([])
+  })
 })
 
 describe('useRelink', () => {
@@ -139,7 +207,9 @@ describe('useRelink', () => {
     await setUpWorkspace(cardfile)
     await inbound(cardfile, 'ana@example.com')
     await inbound(cardfile, 'ben@example.com')
-    const admin = await connectClient(cardfile.server.wsUrl, ADMIN.userId, 'admin')
+    const admin = await connectClient(cardfile.server.wsUrl, ADMIN.userId, 'admin', {
+      listPollMs: MINUTES,
+    })
     mount(admin, <Relink />)
     await waitFor(() => expect(seen.relink?.canStart).toBe(true))
     expect(seen.relink?.job).toBeNull()

@@ -12,7 +12,9 @@ describe('inbox hook types', () => {
   it('useQueue takes a team or null and lists conversations', () => {
     const queue = useQueue('billing', { pageSize: 25 })
     expectTypeOf(queue.items).toEqualTypeOf<readonly IndexedConversation[]>()
-    expectTypeOf(queue.push).toEqualTypeOf<'active' | 'lost' | 'refused' | 'ended' | 'none'>()
+    expectTypeOf(queue.push).toEqualTypeOf<
+      'active' | 'lost' | 'unsupported' | 'refused' | 'ended' | 'none'
+    >()
     expectTypeOf(useQueue(null).loadMore).toEqualTypeOf<() => void>()
     // @ts-expect-error a team is a string or null
     useQueue(3)

@@ -11,6 +11,7 @@ import {
   MessageTypes,
   SchemaDoc,
   capabilities,
+  ServerFeatures,
   encodeHello,
   encodePermissionDenied,
   encodePurge,
@@ -42,7 +43,7 @@ import type { ServerMetrics } from './metrics'
 import { startProcessMetrics } from './process-metrics'
 import type { BotHandoffOptions } from './routing/bot-handoff'
 import type { RouteHook, ScoringOptions } from './routing/priority'
-import { jobRoutes } from './jobs/job-routes'
+import { jobListAccess, jobReaders, jobRoutes } from './jobs/job-routes'
 import type { LinkingOptions } from './linking/linking-extension'
 import type { DeletionOptions } from './deletion/deletion-extension'
 import type { Backend } from './backend'
@@ -57,7 +58,7 @@ import type { Extension, ExtensionContext, ExtensionParts } from './extensions/e
 import { startJobRunner } from './jobs/job-runner'
 import type { JobHandler, JobRunner } from './jobs/job-runner'
 import type { ContactErasureHook, ErasureBarrier } from './deletion/contact-erasure'
-import type { CloseCode, Plan } from '@cardfile/core'
+import type { CloseCode, Plan, Role } from '@cardfile/core'
 import { Connection } from './sync/connection'
 import { DocumentRegistry } from './sync/document-registry'
 import type { HostedDocument } from './sync/document-registry'
@@ -152,6 +153,13 @@ export interface CardfileServerOptions {
   readonly extensions?: readonly Extension[]
   /** Timing of the event consumers and the job runner (tests shorten the leases). */
   readonly background?: BackgroundOptions
+  /**
+   * Live lists (default true): the hello announces `lists` and list subscriptions are taken.
+   * False speaks the protocol of a server before live lists: the hello announces nothing and a
+   * subscription (105, 106) closes the connection with 4400, so clients poll their lists (for
+   * testing clients against older servers).
+   */
+  readonly liveLists?: boolean
   /**
    * How long a document's ownership outlives an instance that stopped renewing it (crashed,
    * paused), in ms: the longest a document waits to be taken over. Used when `coordination`
@@ -278,7 +286,8 @@ export async function createCardfileServer(
   const limits: ServerLimits = { ...DEFAULT_LIMITS, ...options.limits }
   // The store's generation never changes, so one hello serves every connection.
   const generation = await options.backend.generation()
-  const hello = encodeHello({ generation })
+  const liveLists = options.liveLists ?? true
+  const hello = encodeHello({ generation, features: liveLists ? [ServerFeatures.Lists] : [] })
   const logScope = createLogScope()
   const logger = contextualLogger(completeLogger(options.logger), logScope)
   const processMetrics = startProcessMetrics()
@@ -307,8 +316,12 @@ export async function createCardfileServer(
         })
   // Live lists: a change is published by the instance that committed it and, with several
   // instances, delivered by each when the bus hands it back (so every instance in one order).
+  // Known once the extensions started; no subscription is taken before the server listens.
+  let jobKindReaders: ReadonlyMap<string, readonly Role[]> = new Map()
   const lists = new ListHub({
     logger,
+    // Jobs are followed by whom their routes show them to.
+    jobAccess: jobListAccess(options.backend.jobs, () => jobKindReaders),
     // The plan check of the CRM and export routes, read from the schema as they read it.
     planAllows: (workspace, feature) =>
       registry.read(schemaDocName(workspace), (doc) => {
@@ -355,8 +368,20 @@ export async function createCardfileServer(
     instanceId,
     async enqueue(job) {
       const queued = await options.backend.jobs.enqueue(job)
+      // Lists of a kind's newest jobs show it at once; announced before a worker can take it,
+      // so its steps follow in order.
+      lists.changed({
+        type: 'job',
+        workspace: queued.workspace,
+        jobId: queued.id,
+        kind: queued.kind,
+        state: queued.state,
+      })
       runner?.poke()
       return queued
+    },
+    jobChanged(job, state) {
+      lists.changed({ type: 'job', workspace: job.workspace, jobId: job.id, kind: job.kind, state })
     },
   }
   // Before anything loads a document: documents are claimed and followed over the bus.
@@ -374,6 +399,7 @@ export async function createCardfileServer(
   const crm: CrmService | null = extensions.find(isCrmExtension)?.service ?? null
   const consumers: EventConsumer[] = started.flatMap(({ parts }) => parts.consumers ?? [])
   const jobHandlers: JobHandler[] = started.flatMap(({ parts }) => parts.jobs ?? [])
+  jobKindReaders = jobReaders(jobHandlers)
   const extensionRoutes: HttpRequestHandler[] = [
     ...started.flatMap(({ parts }) => (parts.routes === undefined ? [] : [parts.routes])),
     // Any job with a view, whichever extension runs it.
@@ -396,8 +422,14 @@ export async function createCardfileServer(
   }
   pump = startEventPump({ store: options.backend.events, consumers, ...leases })
   runner = startJobRunner({
-    onChange: (job) =>
-      lists.changed({ type: 'job', workspace: job.workspace, jobId: job.id, kind: job.kind }),
+    onChange: (job, state) =>
+      lists.changed({
+        type: 'job',
+        workspace: job.workspace,
+        jobId: job.id,
+        kind: job.kind,
+        ...(state === undefined ? {} : { state }),
+      }),
     store: options.backend.jobs,
     handlers: jobHandlers,
     ...leases,
@@ -461,7 +493,7 @@ export async function createCardfileServer(
       renewToken(conn, message)
       return
     }
-    if (conn.extended && ListHub.handles(message)) {
+    if (liveLists && conn.extended && ListHub.handles(message)) {
       try {
         lists.receive(conn, message)
       } catch (error) {

@@ -45,7 +45,10 @@ export interface Harness {
 }
 
 export async function startHarness(
-  options: Pick<CardfileServerOptions, 'route' | 'botHandoff' | 'scoring' | 'logger'> = {},
+  options: Pick<
+    CardfileServerOptions,
+    'route' | 'botHandoff' | 'scoring' | 'logger' | 'crm' | 'liveLists'
+  > = {},
 ): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'cardfile-linking-'))
   const backend = createSqliteBackend({ path: join(dir, 'cardfile.db') })

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest'
+import type { ListQuery } from '@cardfile/core'
+import type { JobState } from '../src/jobs/job-store'
 import { affectsList, listChangeOfRows, parseListChange } from '../src/lists/list-change'
+import type { ListChange } from '../src/lists/list-change'
 import type { ConversationIndexRow, ContactIndexRow } from '../src/storage/index-store'
 
 const conversation = (patch: Partial<ConversationIndexRow> = {}): ConversationIndexRow => ({
@@ -66,5 +69,41 @@ describe('list changes of a commit', () => {
     expect(parseListChange('other', json)).toBeNull()
     expect(parseListChange('demo', '{"type":"nonsense","workspace":"demo"}')).toBeNull()
     expect(parseListChange('demo', 'not json')).toBeNull()
+  })
+})
+
+describe('job changes', () => {
+  const job = (state?: JobState, from?: JobState): ListChange => ({
+    type: 'job',
+    workspace: 'demo',
+    jobId: 'd1',
+    kind: 'crm-delivery',
+    ...(state === undefined ? {} : { state }),
+    ...(from === undefined ? {} : { from }),
+  })
+
+  it('tell the dead letter only of deliveries that died or were sent again', () => {
+    const dead: ListQuery = { kind: 'crm-deliveries', state: 'dead' }
+    expect(affectsList(dead, job('failed'))).toBe(true)
+    expect(affectsList(dead, job('queued', 'failed'))).toBe(true)
+    // A new delivery, one taken by a worker, one retried by the outbox, one accepted.
+    expect(affectsList(dead, job('queued'))).toBe(false)
+    expect(affectsList(dead, job('running'))).toBe(false)
+    expect(affectsList(dead, job('done'))).toBe(false)
+    // A worker that lost the job does not know its state: the list may have changed.
+    expect(affectsList(dead, job())).toBe(true)
+  })
+
+  it('tell delivered and pending lists what enters or leaves them, and only of deliveries', () => {
+    expect(affectsList({ kind: 'crm-deliveries', state: 'delivered' }, job('done'))).toBe(true)
+    expect(affectsList({ kind: 'crm-deliveries', state: 'delivered' }, job('failed'))).toBe(false)
+    expect(affectsList({ kind: 'crm-deliveries', state: 'pending' }, job('running'))).toBe(true)
+    expect(affectsList({ kind: 'crm-deliveries' }, job('queued'))).toBe(true)
+    const relink: ListChange = { type: 'job', workspace: 'demo', jobId: 'r1', kind: 'relink' }
+    expect(affectsList({ kind: 'crm-deliveries' }, relink)).toBe(false)
+    expect(affectsList({ kind: 'jobs', jobKind: 'relink' }, relink)).toBe(true)
+    expect(affectsList({ kind: 'jobs', jobKind: 'contact-import' }, relink)).toBe(false)
+    expect(affectsList({ kind: 'job', jobId: 'r1' }, relink)).toBe(true)
+    expect(affectsList({ kind: 'job', jobId: 'r2' }, relink)).toBe(false)
   })
 })

@@ -69,6 +69,8 @@ export interface RawClient {
   readonly purges: PurgeNotice[]
   /** Generations named by the server's hellos (type 103). */
   readonly hellos: string[]
+  /** Features announced by the server's hellos (none for a hello without the field). */
+  readonly features: (readonly string[])[]
   readonly types: number[]
   synced: boolean
   closeInfo: { code: number; reason: string } | null
@@ -111,6 +113,7 @@ export async function connectRaw(
     acks: [],
     purges: [],
     hellos: [],
+    features: [],
     types: [],
     synced: false,
     closeInfo: null,
@@ -156,11 +159,15 @@ export async function connectRaw(
       case 102:
         client.purges.push(JSON.parse(decoding.readVarString(decoder)) as PurgeNotice)
         break
-      case 103:
-        client.hellos.push(
-          (JSON.parse(decoding.readVarString(decoder)) as { generation: string }).generation,
-        )
+      case 103: {
+        const hello = JSON.parse(decoding.readVarString(decoder)) as {
+          generation: string
+          features?: string[]
+        }
+        client.hellos.push(hello.generation)
+        client.features.push(hello.features ?? [])
         break
+      }
       default:
         break
     }

@@ -18,7 +18,7 @@ const retryLine = (retry: CrmRetryInfo): string =>
  * why and a retry, which sends it again with the same idempotency key (the CRM applies it once).
  */
 export function FailedDeliveries() {
-  const deliveries = useCrmDeliveries({ pollMs: 3000 })
+  const deliveries = useCrmDeliveries()
   const [problem, setProblem] = useState<string | null>(null)
   if (!deliveries.canManage) return null
   const { items, retries } = deliveries

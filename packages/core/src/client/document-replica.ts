@@ -17,8 +17,9 @@ import type { DocStatus, LoadSource, SyncState } from './status'
 import {
   CloseCodes,
   MessageTypes,
+  ServerFeatures,
   readDurableAck,
-  readHello,
+  readHelloNotice,
   readPurge,
   readRefusal,
 } from '../protocol'
@@ -82,8 +83,13 @@ const isFieldValueLike = (v: unknown): v is { value: unknown; by: Record<string,
 export interface ListSink {
   /** A 107 or 108 arrived; `decoder` is positioned after the message type. */
   message(type: number, decoder: decoding.Decoder): void
-  /** The socket opened: subscriptions are sent (again). */
+  /** The connection's hello announced live lists: subscriptions are sent (again). */
   connected(): void
+  /**
+   * The connection's hello did not announce live lists (a server older than them, which would
+   * close the connection on a subscription): nothing is sent, lists are polled.
+   */
+  unsupported(): void
   /** The socket closed: the server forgot this connection's subscriptions. */
   disconnected(): void
 }
@@ -133,6 +139,8 @@ export class DocumentReplica {
   private readonly attached = new Map<string, { value: unknown; destroy: () => void }>()
   /** Where list messages and connection changes go (null: nobody subscribes here). */
   private listSink: ListSink | null = null
+  /** What the open connection's hello announced; null until it arrives (and once closed). */
+  private serverFeatures: readonly string[] | null = null
 
   constructor(
     readonly name: string,
@@ -431,15 +439,20 @@ export class DocumentReplica {
       this.fail(refusalError(readRefusal(decoder, this.name)))
     }
     handlers[MessageTypes.Hello] = (_encoder, decoder) => {
-      const generation = readHello(decoder)
-      if (generation === null) return
-      this.ctx.learnGeneration(generation)
-      if (this.generation === null) {
-        this.setGeneration(generation)
-        this.saveGeneration()
-      } else if (this.generation !== generation) {
-        void this.discard(generation)
+      const { generation, features } = readHelloNotice(decoder)
+      if (generation !== null) {
+        this.ctx.learnGeneration(generation)
+        if (this.generation === null) {
+          this.setGeneration(generation)
+          this.saveGeneration()
+        } else if (this.generation !== generation) {
+          // The socket closes for the discard: no list is subscribed on it.
+          void this.discard(generation)
+          return
+        }
       }
+      this.serverFeatures = features
+      this.tellListSink()
     }
     handlers[MessageTypes.ListInvalidate] = (_encoder, decoder) => {
       this.listSink?.message(MessageTypes.ListInvalidate, decoder)
@@ -477,18 +490,29 @@ export class DocumentReplica {
   private readonly onConnectionChange = (event: { status: string }): void => {
     // A connection that closes while still wanted was dropped: what follows is a retry.
     if (event.status === 'disconnected' && this.provider.shouldConnect) this.dropped = true
-    if (event.status === 'connected') this.listSink?.connected()
-    if (event.status === 'disconnected') this.listSink?.disconnected()
+    // Lists wait for the hello, which says whether the server takes subscriptions at all.
+    if (event.status === 'disconnected') {
+      this.serverFeatures = null
+      this.listSink?.disconnected()
+    }
     this.changed()
   }
 
   /**
-   * Routes this connection's list messages to `sink` (null: nobody listens); a sink set while
-   * the socket is open hears `connected` at once.
+   * Routes this connection's list messages to `sink` (null: nobody listens); a sink set once
+   * the open socket's hello arrived hears at once whether the server pushes lists.
    */
   setListSink(sink: ListSink | null): void {
     this.listSink = sink
-    if (sink !== null && this.provider.wsconnected) sink.connected()
+    this.tellListSink()
+  }
+
+  /** Tells the list sink what the open connection's hello said of live lists. */
+  private tellListSink(): void {
+    const sink = this.listSink
+    if (sink === null || this.serverFeatures === null || !this.provider.wsconnected) return
+    if (this.serverFeatures.includes(ServerFeatures.Lists)) sink.connected()
+    else sink.unsupported()
   }
 
   /** Sends a Cardfile message on the open socket; false when it is not open. */

@@ -16,6 +16,11 @@ export type ListPushState =
   | 'active'
   /** The connection dropped (or is not open yet): nothing is announced until it is back. */
   | 'lost'
+  /**
+   * The connection is open but its server does not push lists (its hello did not announce
+   * them: a server older than live lists): the list is polled.
+   */
+  | 'unsupported'
   /** The server refused the subscription (its `error` says why). */
   | 'refused'
   /** The subscription ended for good: the contact it was about was deleted. */
@@ -34,7 +39,10 @@ export interface ListSubscriptionHandlers {
 
 /** Where list subscriptions go: a Cardfile connection of the workspace. */
 export interface ListChannel {
-  /** True while the connection is open (a subscription is answered within a round trip). */
+  /**
+   * True while the connection is open and its server pushes lists (a subscription is answered
+   * within a round trip).
+   */
   open(): boolean
   /** Subscribes `query`; returns the function that ends the subscription. */
   subscribe(query: ListQuery, handlers: ListSubscriptionHandlers): () => void
@@ -47,8 +55,9 @@ interface Subscription {
 
 /**
  * List subscriptions over the workspace's schema document connection, which the channel holds
- * open while it has any: subscriptions are sent when the socket opens (again after every
- * reconnect, since the server forgets them with the connection) and each hears its own
+ * open while it has any: subscriptions are sent once the connection's hello announced live
+ * lists (again after every reconnect, since the server forgets them with the connection; never
+ * to a server whose hello did not, which would close the connection) and each hears its own
  * invalidations and state.
  *
  * @example
@@ -60,6 +69,8 @@ export class ReplicaListChannel implements ListChannel, ListSink {
   private nextId = 1
   private replica: DocumentReplica | null = null
   private isOpen = false
+  /** The open connection's server does not push lists. */
+  private pushless = false
 
   constructor(
     private readonly acquire: () => DocumentReplica,
@@ -79,6 +90,11 @@ export class ReplicaListChannel implements ListChannel, ListSink {
       this.replica.setListSink(this)
     } else if (this.isOpen) {
       this.replica.sendMessage(encodeListSubscribe({ id, query }))
+    } else if (this.pushless) {
+      // Told after the caller has its unsubscribe function, as every other state is.
+      queueMicrotask(() => {
+        if (this.pushless && this.subscriptions.has(id)) handlers.state('unsupported', null)
+      })
     }
     let ended = false
     return () => {
@@ -93,6 +109,7 @@ export class ReplicaListChannel implements ListChannel, ListSink {
         replica.setListSink(null)
         this.replica = null
         this.isOpen = false
+        this.pushless = false
         this.release(replica)
       }
     }
@@ -100,13 +117,24 @@ export class ReplicaListChannel implements ListChannel, ListSink {
 
   connected(): void {
     this.isOpen = true
+    this.pushless = false
     for (const [id, { query }] of this.subscriptions) {
       this.replica?.sendMessage(encodeListSubscribe({ id, query }))
     }
   }
 
+  unsupported(): void {
+    // Subscriptions stay held: a reconnect to a newer server (an upgrade) subscribes them.
+    this.isOpen = false
+    this.pushless = true
+    for (const { handlers } of [...this.subscriptions.values()]) {
+      handlers.state('unsupported', null)
+    }
+  }
+
   disconnected(): void {
     this.isOpen = false
+    this.pushless = false
     for (const { handlers } of [...this.subscriptions.values()]) handlers.state('lost', null)
   }
 

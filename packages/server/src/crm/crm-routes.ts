@@ -4,6 +4,7 @@ import type { Role } from '@cardfile/core'
 import { z } from 'zod'
 import { readSchemaView } from './crm-service'
 import type { CrmService } from './crm-service'
+import { CRM_DELIVERY } from './delivery-job'
 import type { HttpContext } from '../http/http-context'
 import { HttpError, sendError, sendJson } from '../http/http-error'
 import { readJsonBody } from '../http/read-body'
@@ -140,6 +141,15 @@ export function crmRoutes(
         if (!(await crm.retry(workspace, action))) {
           throw new HttpError(404, ErrorCodes.NotFound, 'No dead delivery with that id')
         }
+        // It left the dead letter: other admins' lists show it without waiting for a worker.
+        ctx.lists?.changed({
+          type: 'job',
+          workspace,
+          jobId: action,
+          kind: CRM_DELIVERY,
+          state: 'queued',
+          from: 'failed',
+        })
         sendJson(res, 202, { retried: action })
         return true
       }

@@ -3,7 +3,7 @@ import type { ContactErasureHook, ErasureBarrier } from '../deletion/contact-era
 import type { DocumentHost } from '../document-host'
 import type { EventConsumer } from '../events/event-consumers'
 import type { HttpRequestHandler } from '../http/http-context'
-import type { Job, NewJob } from '../jobs/job-store'
+import type { Job, JobState, NewJob } from '../jobs/job-store'
 import type { JobHandler } from '../jobs/job-runner'
 import type { ServerMetrics } from '../metrics'
 import type { Backend } from '../backend'
@@ -21,6 +21,11 @@ export interface ExtensionContext {
   readonly instanceId: string
   /** Enqueues a job (once per kind and key) and wakes the job runner. */
   enqueue(job: NewJob): Promise<Job>
+  /**
+   * Tells live lists that a job changed outside the job runner (cancelled, queued again), so
+   * whoever follows it hears of it; the runner's own steps are announced already.
+   */
+  jobChanged(job: Pick<Job, 'id' | 'kind' | 'workspace'>, state: JobState): void
 }
 
 /** What a started extension contributes to the server. */

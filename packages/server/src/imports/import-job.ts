@@ -292,6 +292,8 @@ export function importJobHandler(deps: ImportHandlerDeps): JobHandler {
     // An import is not run again after a failure (its file is gone); a crash still resumes it.
     retryAfter: () => null,
     view: importView,
+    // Only admins may import: the report of refused rows is theirs.
+    readers: ['admin'],
   }
 }
 

@@ -1,6 +1,7 @@
+import type { Role } from '@cardfile/core'
 import { errorContext } from '../sync/logger'
 import type { ServerLogger } from '../sync/logger'
-import type { Job, JobStore } from './job-store'
+import type { Job, JobState, JobStore } from './job-store'
 
 /** Thrown by `JobContext.progress` once the job is no longer this worker's. */
 export class JobLostError extends Error {
@@ -39,6 +40,11 @@ export interface JobHandler {
    * jobs of a kind without a view are not shown there.
    */
   view?(job: Job): unknown
+  /**
+   * Who may read the view (and follow the job live); default admins and agents. A job only
+   * admins may start (an import) is only theirs to read.
+   */
+  readonly readers?: readonly Role[]
 }
 
 export interface JobRunnerOptions {
@@ -53,8 +59,12 @@ export interface JobRunnerOptions {
   readonly pollMs?: number
   /** Jobs run at once by this process (default 4). */
   readonly concurrency?: number
-  /** Told after a job was taken, stored progress, finished or failed (live job views). */
-  readonly onChange?: (job: Job) => void
+  /**
+   * Told after a job was taken, stored progress, finished or failed, with its state then, and
+   * when a worker found it lost (cancelled or taken over; its state is not known then): live
+   * job views.
+   */
+  readonly onChange?: (job: Job, state?: JobState) => void
 }
 
 /** Runs jobs from the store with the registered handlers. */
@@ -104,9 +114,9 @@ export function startJobRunner(options: JobRunnerOptions): JobRunner {
     timer.unref()
   }
 
-  const changed = (job: Job): void => {
+  const changed = (job: Job, state?: JobState): void => {
     try {
-      options.onChange?.(job)
+      options.onChange?.(job, state)
     } catch (error) {
       logger.error('a job change listener threw', errorContext(error))
     }
@@ -118,9 +128,11 @@ export function startJobRunner(options: JobRunnerOptions): JobRunner {
       () => {
         void store.heartbeat(job.id, owner, leaseMs).then(
           (held) => {
-            if (!held) {
+            if (!held && !lost) {
               lost = true
               abort.abort()
+              // Cancelled, most likely: its followers learn it now rather than never.
+              changed(job)
             }
           },
           () => undefined,
@@ -136,17 +148,18 @@ export function startJobRunner(options: JobRunnerOptions): JobRunner {
         if (lost || abort.signal.aborted)
           throw new JobLostError(`job ${job.id} is not running here`)
         if (!(await store.heartbeat(job.id, owner, leaseMs, progress))) {
+          if (!lost) changed(job)
           lost = true
           abort.abort()
           throw new JobLostError(`job ${job.id} was cancelled or taken over`)
         }
-        changed(job)
+        changed(job, 'running')
       },
     }
     try {
       const result = await handler.run(context)
       if (!lost && !(await store.complete(job.id, owner, result))) lost = true
-      if (!lost) changed(job)
+      if (!lost) changed(job, 'done')
     } catch (error) {
       if (lost || error instanceof JobLostError) return
       // Stopping: the lease runs out and the next process resumes the job.
@@ -158,7 +171,7 @@ export function startJobRunner(options: JobRunnerOptions): JobRunner {
         { job: job.id, kind: job.kind, attempts: job.attempts, ...errorContext(error) },
       )
       await store.fail(job.id, owner, messageOf(error), retryAt).catch(() => undefined)
-      changed(job)
+      changed(job, retryAt === null ? 'failed' : 'queued')
       if (retryIn !== null) schedule(retryIn)
     } finally {
       clearInterval(renew)
@@ -177,7 +190,7 @@ export function startJobRunner(options: JobRunnerOptions): JobRunner {
         return
       }
       if (job === null || stopped) break
-      changed(job)
+      changed(job, 'running')
       const handler = handlers.get(job.kind)!
       const abort = new AbortController()
       const run = { abort, done: Promise.resolve() }

@@ -38,12 +38,13 @@ async function queueRelink(
     { workspace, kind: RELINK_JOB, states: ['queued', 'running'] },
     100,
   )
-  const superseded = older.filter((j) => j.seq < job.seq).map((j) => j.id)
+  const superseded = older.filter((j) => j.seq < job.seq)
   if (superseded.length > 0) {
     await context.backend.jobs.cancel(
-      { workspace, ids: superseded },
+      { workspace, ids: superseded.map((j) => j.id) },
       'superseded by a newer re-link',
     )
+    for (const j of superseded) context.jobChanged(j, 'cancelled')
   }
   return job
 }

@@ -1,4 +1,6 @@
-import type { ConversationStatus, ListQuery } from '@cardfile/core'
+import type { ConversationStatus, CrmDeliveryListState, ListQuery } from '@cardfile/core'
+import { CRM_DELIVERY } from '../crm/delivery-job'
+import type { JobState } from '../jobs/job-store'
 import type { ConversationIndexRow, IndexRow } from '../storage/index-store'
 
 /**
@@ -36,12 +38,16 @@ export type ListChange =
   | { readonly type: 'erased'; readonly workspace: string; readonly contactId: string }
   /** The workspace's CRM connection was configured, switched on or off. */
   | { readonly type: 'crm'; readonly workspace: string }
-  /** A background job changed state or progress. */
+  /** A background job was queued, or changed state or progress. */
   | {
       readonly type: 'job'
       readonly workspace: string
       readonly jobId: string
       readonly kind: string
+      /** Its state after the change, when known (a worker that lost the job does not know). */
+      readonly state?: JobState
+      /** Its state before, when the change took it out of one that lists show (a retry). */
+      readonly from?: JobState
     }
 
 /** The index row fields a list shows or filters by: `updatedAt` moves on every commit. */
@@ -150,6 +156,15 @@ export function affectsList(query: ListQuery, change: ListChange): boolean {
     case 'job':
     case 'export':
       return change.type === 'job' && change.jobId === query.jobId
+    case 'jobs':
+      return change.type === 'job' && change.kind === query.jobKind
+    case 'crm-deliveries':
+      // An erased contact's deliveries go with it.
+      if (change.type === 'erased') return true
+      if (change.type !== 'job' || change.kind !== CRM_DELIVERY) return false
+      return (
+        change.state === undefined || deliveryListMayChange(query.state, change.state, change.from)
+      )
     case 'value-history':
       return (
         (change.type === 'contact' && change.id === query.contactId) ||
@@ -162,6 +177,27 @@ export function affectsList(query: ListQuery, change: ListChange): boolean {
         change.type === 'crm' ||
         change.type === 'schema'
       )
+  }
+}
+
+/**
+ * Whether a delivery job that went to `state` (from `from`, when said) may have entered or
+ * left the list of deliveries in `listed` (undefined: all). Pending deliveries are queued or
+ * running; a dead one leaves the dead letter only when an admin sends it again, which says so.
+ */
+function deliveryListMayChange(
+  listed: CrmDeliveryListState | undefined,
+  state: JobState,
+  from: JobState | undefined,
+): boolean {
+  switch (listed) {
+    case undefined:
+    case 'pending':
+      return true
+    case 'delivered':
+      return state === 'done'
+    case 'dead':
+      return state === 'failed' || from === 'failed'
   }
 }
 

@@ -10,7 +10,7 @@ import {
   readListSubscribe,
   readListUnsubscribe,
 } from '@cardfile/core'
-import type { ListQuery, ListStateNotice } from '@cardfile/core'
+import type { ListQuery, ListStateNotice, Role } from '@cardfile/core'
 import type { Connection } from '../sync/connection'
 import { errorContext } from '../sync/logger'
 import type { ServerLogger } from '../sync/logger'
@@ -40,7 +40,17 @@ export type ListFeature = 'crm' | 'exports'
 
 const FEATURE_OF: Partial<Record<ListQuery['kind'], ListFeature>> = {
   'crm-status': 'crm',
+  'crm-deliveries': 'crm',
   export: 'exports',
+}
+
+/** The list queries about background jobs, which the jobs' own readers may follow. */
+export type JobListQuery = Extract<ListQuery, { kind: 'job' | 'jobs' }>
+
+/** Why a subscription is refused: the code and message of its 108. */
+export interface ListRefusal {
+  readonly code: NonNullable<ListStateNotice['code']>
+  readonly message: string
 }
 
 export interface ListHubOptions {
@@ -52,6 +62,16 @@ export interface ListHubOptions {
    * are refused (`plan-lacks-feature`) on a plan without it. Absent: not checked.
    */
   readonly planAllows?: (workspace: string, feature: ListFeature) => Promise<boolean>
+  /**
+   * Whether `role` may follow a job or a kind's jobs, as `GET /api/<ws>/jobs` would answer
+   * (the job is of the workspace, its kind has a view the role may read): null when it may,
+   * else why not. Absent: not checked.
+   */
+  readonly jobAccess?: (
+    workspace: string,
+    role: Role,
+    query: JobListQuery,
+  ) => Promise<ListRefusal | null>
 }
 
 /**
@@ -129,21 +149,20 @@ export class ListHub {
       refuse(ErrorCodes.RateLimited, `At most ${MAX_LIST_SUBSCRIPTIONS} lists per connection`)
       return
     }
-    const feature = FEATURE_OF[query.kind]
-    const planAllows = this.options.planAllows
-    if (feature === undefined || planAllows === undefined) {
+    const check = this.checkOf(actor.workspace, actor.role, query)
+    if (check === null) {
       subscriber.queries.set(request.id, query)
       conn.send(encodeListState({ id: request.id, state: 'active' }))
       return
     }
     const waiting = subscriber
     waiting.pending.add(request.id)
-    planAllows(actor.workspace, feature).then(
-      (allowed) => {
+    check.then(
+      (refusal) => {
         // Unsubscribed or gone meanwhile: nothing to answer.
         if (!waiting.pending.delete(request.id) || conn.closed) return
-        if (!allowed) {
-          refuse(ErrorCodes.PlanLacksFeature, `The plan has no ${feature}`)
+        if (refusal !== null) {
+          refuse(refusal.code, refusal.message)
           return
         }
         waiting.queries.set(request.id, query)
@@ -155,6 +174,34 @@ export class ListHub {
         refuse(ErrorCodes.Unavailable, 'The workspace could not be read; subscribe again')
       },
     )
+  }
+
+  /**
+   * What must be read before `query` may be followed (the plan, the job), or null when the
+   * role check was all: resolves the refusal, or null to accept.
+   */
+  private checkOf(
+    workspace: string,
+    role: Role,
+    query: ListQuery,
+  ): Promise<ListRefusal | null> | null {
+    const feature = FEATURE_OF[query.kind]
+    const planAllows = this.options.planAllows
+    const jobAccess = this.options.jobAccess
+    const plan =
+      feature === undefined || planAllows === undefined
+        ? null
+        : planAllows(workspace, feature).then((allowed): ListRefusal | null =>
+            allowed
+              ? null
+              : { code: ErrorCodes.PlanLacksFeature, message: `The plan has no ${feature}` },
+          )
+    const job =
+      (query.kind === 'job' || query.kind === 'jobs') && jobAccess !== undefined
+        ? jobAccess(workspace, role, query)
+        : null
+    if (plan === null || job === null) return plan ?? job
+    return Promise.all([plan, job]).then(([lacks, denied]) => lacks ?? denied)
   }
 
   /** Forgets every subscription of `conn` (it closed). */
