@@ -90,7 +90,14 @@ const counted = (store: EventStore) => {
   return { writes, store: wrapped }
 }
 
-const other = (subject: string): NewDomainEvent => ({ ...vip(subject), type: 'contact.changed' })
+const other = (subject: string): NewDomainEvent => ({
+  type: 'contact.changed',
+  workspace: 'ws',
+  subject,
+  actor: null,
+  data: { custom: ['note'], platform: [], created: false },
+  at: Date.now(),
+})
 
 describe('event pump bookkeeping', () => {
   it('writes nothing for events a consumer skips, and stores its cursor when it stops', async () => {
