@@ -51,7 +51,7 @@ export async function startReceiver(cleanups: (() => Promise<void> | void)[]) {
 
 /** One API call with a bearer token; the answer's status and JSON. */
 export async function call(
-  running: TestServer,
+  running: Pick<TestServer, 'server'> | { readonly server: { readonly url: string } },
   method: string,
   path: string,
   tok: string,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { collectedSnapshot } from './collected-snapshot'
-import { CardfileError, ErrorCodes, parseDocName } from '@cardfile/core'
+import { CardfileError, ErrorCodes, contactDocName, parseDocName } from '@cardfile/core'
 import type { Backend, StorageLogger } from '../backend'
 import type { BlobStore } from '../blobs/blob-store'
 import { createPostgresBlobStore } from '../blobs/postgres-blob-store'
@@ -9,6 +9,8 @@ import { createPostgresWebhookStore } from '../webhooks/postgres-webhook-store'
 import { createPostgresDeletionLog } from '../deletion/postgres-deletion-log'
 import type { NewDomainEvent } from '../events/domain-event'
 import { createPostgresEventStore } from '../events/postgres-event-store'
+import { actorOfCommit } from '../linking/auto-links'
+import { trackPostgresMatchChanges } from '../linking/postgres-auto-links'
 import { createPostgresExportStore } from '../exports/postgres-export-store'
 import { createPostgresValueHistory } from '../history/postgres-value-history'
 import type { ValueChange } from '../history/value-history'
@@ -362,8 +364,57 @@ function createGroupCommitter(
       if (p.index?.kind === 'contact') contacts.set(p.doc, p.index)
       else if (p.index?.kind === 'conversation') conversations.set(p.doc, p.index)
     }
+    const linking = contacts.size > 0 ? await trackGroupLinks(tx, [...contacts.values()]) : []
     if (contacts.size > 0) await upsertContacts(tx, [...contacts.values()])
     if (conversations.size > 0) await upsertConversations(tx, [...conversations.values()])
+    if (linking.length > 0) {
+      // Each link is told with the actor of the commit that changed its subject.
+      const actors = new Map(appends.map((p) => [p.doc, actorOfCommit(p.events)] as const))
+      const linked: NewDomainEvent[] = []
+      for (const tracker of linking) {
+        for (const e of await tracker.finish(null, Date.now())) {
+          linked.push({ ...e, actor: actors.get(contactDocName(e.workspace, e.subject)) ?? null })
+        }
+      }
+      if (linked.length > 0) await insert.events(tx, linked)
+    }
+  }
+
+  /**
+   * Locks the group's contact rows, reads their matching values as stored, and starts the
+   * automatic-link tracking of the ones that change (one tracker per workspace).
+   */
+  async function trackGroupLinks(tx: PgSession, rows: readonly ContactIndexRow[]) {
+    const stored = new Map<string, string | null>()
+    for (const r of await tx.rows<{ workspace: string; id: string; match_value: string | null }>(
+      `SELECT c.workspace, c.id, c.match_value FROM contacts AS c
+         JOIN unnest($1::text[], $2::text[]) AS u(workspace, id)
+           ON c.workspace = u.workspace AND c.id = u.id
+         ORDER BY c.workspace, c.id FOR NO KEY UPDATE OF c`,
+      [rows.map((r) => r.workspace), rows.map((r) => r.id)],
+    )) {
+      stored.set(`${r.workspace}\u0000${r.id}`, r.match_value)
+    }
+    const byWorkspace = new Map<string, ContactIndexRow[]>()
+    for (const r of rows) {
+      if ((stored.get(`${r.workspace}\u0000${r.id}`) ?? null) === r.matchValue) continue
+      byWorkspace.set(r.workspace, [...(byWorkspace.get(r.workspace) ?? []), r])
+    }
+    const trackers = []
+    for (const workspace of [...byWorkspace.keys()].sort()) {
+      const changed = byWorkspace.get(workspace) ?? []
+      const tracker = await trackPostgresMatchChanges(
+        tx,
+        workspace,
+        changed.map((r) => ({
+          id: r.id,
+          before: stored.get(`${r.workspace}\u0000${r.id}`) ?? null,
+          after: r.matchValue,
+        })),
+      )
+      trackers.push(tracker)
+    }
+    return trackers
   }
 
   const isRowRefusal = (e: unknown): boolean =>
