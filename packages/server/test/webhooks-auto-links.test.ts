@@ -183,7 +183,7 @@ describe('automatic link webhooks', () => {
 })
 
 describe('automatic link webhooks with two instances', { timeout: 60_000 }, () => {
-  it('tells of each pair linked once when its two contacts take one address at once on two instances', async () => {
+  it('tells of each pair linked once when its two contacts take one address at once on two instances, and of the links and unlinks of a re-link once', async () => {
     const cluster = await startCluster(2, {
       httpHandler: httpApi({ onError: () => undefined }),
       background: { leaseMs: 500, pollMs: 50 },
@@ -192,7 +192,10 @@ describe('automatic link webhooks with two instances', { timeout: 60_000 }, () =
     cleanups.push(() => cluster.close())
     const [a, b] = cluster.instances.map((i) => i.server) as [CardfileServer, CardfileServer]
     const idle = () => Promise.all([a.idle(), b.idle()])
-    await editSchema(a, (schema) => schema.updateSettings({ matchingAttribute: 'email' }))
+    await editSchema(a, (schema) => {
+      schema.createAttribute({ id: 'note', label: 'Note', type: 'text' })
+      schema.updateSettings({ matchingAttribute: 'email' })
+    })
     await idle()
     const receiver = await startReceiver(cleanups)
     const secret = await registerLinks(b, receiver.url)
@@ -214,5 +217,24 @@ describe('automatic link webhooks with two instances', { timeout: 60_000 }, () =
       new Set(Array.from({ length: pairs }, (_, i) => `e${i}+w${i}`)),
     )
     expect(links.every((l) => l.kind === 'link' && l.source === 'match')).toBe(true)
+
+    // Linking by note instead, on the other instance: the re-link (one job for the cluster)
+    // unlinks every pair and links e0 with w1, the one pair with equal notes.
+    await setNote(a, 'e0', 'same')
+    await setNote(b, 'w1', 'same')
+    await idle()
+    expect(receiver.received).toHaveLength(pairs)
+    await editSchema(b, (schema) => schema.updateSettings({ matchingAttribute: 'note' }))
+    await expectPoll(() => receiver.received.length >= 2 * pairs + 1, 20_000)
+    await idle()
+    await idle()
+    const relinked = receiver.received.slice(pairs).map((r) => linkOf(r, secret))
+    expect(relinked).toHaveLength(pairs + 1)
+    expect(
+      new Set(relinked.map((l) => `${l.kind} ${[l.subject, l.other].sort().join('+')}`)),
+    ).toEqual(
+      new Set([...Array.from({ length: pairs }, (_, i) => `unlink e${i}+w${i}`), 'link e0+w1']),
+    )
+    expect(relinked.every((l) => l.source === 'match' && l.actor === null)).toBe(true)
   })
 })
