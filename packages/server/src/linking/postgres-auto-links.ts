@@ -49,8 +49,8 @@ export interface PostgresAutoLinkTracker {
 const NONE: PostgresAutoLinkTracker = { finish: async () => [] }
 
 /**
- * Automatic links in a PostgreSQL transaction that changes matching values (a group commit, a
- * re-link chunk), called once the contacts' rows are locked: locks the values the changes touch (in sorted order, so two transactions
+ * Automatic links in a PostgreSQL transaction that changes matching values (a re-link chunk),
+ * called once the contacts' rows are locked: locks the values the changes touch (in sorted order, so two transactions
  * never wait on each other in a circle), reads their classes before the writes, and hands back
  * a tracker whose `finish` reads them again after and derives the `contact.linked` events.
  *
@@ -77,4 +77,36 @@ export async function trackPostgresMatchChanges(
       return autoLinkEvents({ workspace, changes: real, before, after, records, actor, at })
     },
   }
+}
+
+/**
+ * The automatic link events of contact rows a transaction has just written (`changes`, with
+ * their matching values before and after): locks the values they touch, then reads their
+ * classes once; the classes before are those less the contacts that came in and plus those
+ * that left, since the locks keep every other change of them out until this transaction ends.
+ * Commits pay nothing for it unless a matching value changed.
+ *
+ * @example
+ * const linked = await postgresLinksAfterWrite(tx, 'demo', [{ id: 'c2', before: null, after: 'ana@x.org' }], Date.now())
+ */
+export async function postgresLinksAfterWrite(
+  tx: PgSession,
+  workspace: string,
+  changes: readonly MatchChange[],
+  at: number,
+): Promise<NewDomainEvent[]> {
+  const real = changes.filter((c) => c.before !== c.after)
+  if (real.length === 0) return []
+  const values = matchValuesOf(real)
+  await tx.run(VALUE_LOCKS, [workspace, values])
+  const after = await classesOf(tx, workspace, values)
+  const before = new Map<string, string[]>()
+  for (const [value, members] of after) {
+    const cameIn = new Set(real.filter((c) => c.after === value).map((c) => c.id))
+    const left = real.filter((c) => c.before === value).map((c) => c.id)
+    before.set(value, [...members.filter((m) => !cameIn.has(m)), ...left])
+  }
+  const ids = new Set([...before.values(), ...after.values()].flat())
+  const records = await tx.rows<ManualRecord>(RECORDS, [workspace, [...ids]])
+  return autoLinkEvents({ workspace, changes: real, before, after, records, actor: null, at })
 }

@@ -10,7 +10,7 @@ import { createPostgresDeletionLog } from '../deletion/postgres-deletion-log'
 import type { NewDomainEvent } from '../events/domain-event'
 import { createPostgresEventStore } from '../events/postgres-event-store'
 import { actorOfCommit } from '../linking/auto-links'
-import { trackPostgresMatchChanges } from '../linking/postgres-auto-links'
+import { postgresLinksAfterWrite } from '../linking/postgres-auto-links'
 import { createPostgresExportStore } from '../exports/postgres-export-store'
 import { createPostgresValueHistory } from '../history/postgres-value-history'
 import type { ValueChange } from '../history/value-history'
@@ -364,57 +364,21 @@ function createGroupCommitter(
       if (p.index?.kind === 'contact') contacts.set(p.doc, p.index)
       else if (p.index?.kind === 'conversation') conversations.set(p.doc, p.index)
     }
-    const linking = contacts.size > 0 ? await trackGroupLinks(tx, [...contacts.values()]) : []
-    if (contacts.size > 0) await upsertContacts(tx, [...contacts.values()])
+    const stored = contacts.size > 0 ? await upsertContacts(tx, [...contacts.values()]) : []
     if (conversations.size > 0) await upsertConversations(tx, [...conversations.values()])
-    if (linking.length > 0) {
+    const moved = stored.filter((r) => r.before !== r.after)
+    if (moved.length > 0) {
       // Each link is told with the actor of the commit that changed its subject.
       const actors = new Map(appends.map((p) => [p.doc, actorOfCommit(p.events)] as const))
       const linked: NewDomainEvent[] = []
-      for (const tracker of linking) {
-        for (const e of await tracker.finish(null, Date.now())) {
+      for (const workspace of [...new Set(moved.map((r) => r.workspace))].sort()) {
+        const changes = moved.filter((r) => r.workspace === workspace)
+        for (const e of await postgresLinksAfterWrite(tx, workspace, changes, Date.now())) {
           linked.push({ ...e, actor: actors.get(contactDocName(e.workspace, e.subject)) ?? null })
         }
       }
       if (linked.length > 0) await insert.events(tx, linked)
     }
-  }
-
-  /**
-   * Locks the group's contact rows, reads their matching values as stored, and starts the
-   * automatic-link tracking of the ones that change (one tracker per workspace).
-   */
-  async function trackGroupLinks(tx: PgSession, rows: readonly ContactIndexRow[]) {
-    const stored = new Map<string, string | null>()
-    for (const r of await tx.rows<{ workspace: string; id: string; match_value: string | null }>(
-      `SELECT c.workspace, c.id, c.match_value FROM contacts AS c
-         JOIN unnest($1::text[], $2::text[]) AS u(workspace, id)
-           ON c.workspace = u.workspace AND c.id = u.id
-         ORDER BY c.workspace, c.id FOR NO KEY UPDATE OF c`,
-      [rows.map((r) => r.workspace), rows.map((r) => r.id)],
-    )) {
-      stored.set(`${r.workspace}\u0000${r.id}`, r.match_value)
-    }
-    const byWorkspace = new Map<string, ContactIndexRow[]>()
-    for (const r of rows) {
-      if ((stored.get(`${r.workspace}\u0000${r.id}`) ?? null) === r.matchValue) continue
-      byWorkspace.set(r.workspace, [...(byWorkspace.get(r.workspace) ?? []), r])
-    }
-    const trackers = []
-    for (const workspace of [...byWorkspace.keys()].sort()) {
-      const changed = byWorkspace.get(workspace) ?? []
-      const tracker = await trackPostgresMatchChanges(
-        tx,
-        workspace,
-        changed.map((r) => ({
-          id: r.id,
-          before: stored.get(`${r.workspace}\u0000${r.id}`) ?? null,
-          after: r.matchValue,
-        })),
-      )
-      trackers.push(tracker)
-    }
-    return trackers
   }
 
   const isRowRefusal = (e: unknown): boolean =>
@@ -611,8 +575,15 @@ const constraintOf = (e: unknown): string | undefined =>
     ? String((e as { constraint: unknown }).constraint)
     : undefined
 
-async function upsertContacts(tx: PgSession, rows: readonly ContactIndexRow[]): Promise<void> {
-  await tx.run(
+/**
+ * Writes contact index rows; answers each row's matching value before and after (the
+ * subquery of RETURNING reads the rows as they were before this statement).
+ */
+async function upsertContacts(
+  tx: PgSession,
+  rows: readonly ContactIndexRow[],
+): Promise<{ workspace: string; id: string; before: string | null; after: string | null }[]> {
+  return tx.rows(
     `INSERT INTO contacts (workspace, id, channel, platform_user_id, hint, vip, match_value,
        values_json, created_at, updated_at, search_words, search_keys, sort_name)
      SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
@@ -623,7 +594,10 @@ async function upsertContacts(tx: PgSession, rows: readonly ContactIndexRow[]): 
        match_value = excluded.match_value, values_json = excluded.values_json,
        created_at = excluded.created_at, updated_at = excluded.updated_at,
        search_words = excluded.search_words, search_keys = excluded.search_keys,
-       sort_name = excluded.sort_name`,
+       sort_name = excluded.sort_name
+     RETURNING workspace, id, match_value AS after,
+       (SELECT o.match_value FROM contacts AS o
+         WHERE o.workspace = contacts.workspace AND o.id = contacts.id) AS before`,
     [
       rows.map((r) => r.workspace),
       rows.map((r) => r.id),
