@@ -72,6 +72,11 @@ export const ErrorCodes = {
   WorkspaceExists: 'workspace-exists',
   /** A conditional write (HTTP `If-Match`) named a version the document has moved past. */
   PreconditionFailed: 'precondition-failed',
+  /**
+   * An outbound URL (a webhook) that points at this server's own network: loopback, private,
+   * link-local (cloud metadata), unique-local or unspecified addresses, or one with credentials.
+   */
+  ForbiddenTarget: 'forbidden-target',
   Internal: 'internal',
 } as const
 

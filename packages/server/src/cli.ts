@@ -35,7 +35,7 @@ const USAGE = `Usage:
                  [--owner-lease-ms N] [--secret S]
                  [--cors-origin URL]... [--static ./dist]
                  [--demo [--reset-demo] [--crm-url URL [--crm-secret HEX]]]
-                 [--create-workspaces PLAN]
+                 [--create-workspaces PLAN] [--allow-private-webhook-targets]
   cardfile workspace create|set-plan|show --workspace W [--plan PLAN]
                  [--data ./cardfile.db | --postgres URL [--postgres-schema NAME]
                   [--redis URL [--redis-prefix P]]]
@@ -77,6 +77,9 @@ Options of serve:
               workspace exists only once \`cardfile workspace create\` (or POST
               /api/<ws>/workspace with a system token) made it, and anything else is refused
               with unknown-workspace
+  --allow-private-webhook-targets  let webhooks reach loopback, private and link-local
+              addresses (or env CARDFILE_ALLOW_PRIVATE_WEBHOOK_TARGETS=true); for development
+              and receivers on this machine only: without it such URLs are refused
 
 Commands of workspace (plans: ${PLANS.join(', ')}):
   create      create workspace --workspace on --plan (fails when it exists)
@@ -337,6 +340,7 @@ async function serveCommand(argv: readonly string[]): Promise<number> {
     'crm-url': { type: 'string' },
     'crm-secret': { type: 'string' },
     'create-workspaces': { type: 'string' },
+    'allow-private-webhook-targets': { type: 'boolean' },
   })
   const port = portFrom(values)
   const autoCreate = text(values, 'create-workspaces')
@@ -371,6 +375,7 @@ async function serveCommand(argv: readonly string[]): Promise<number> {
     throw new UsageError(`--static ${staticDir} has no index.html (build the app first)`)
   }
   const crm = crmFrom(values, demo)
+  const allowPrivateWebhookTargets = allowPrivateTargetsFrom(values)
   return runServer({
     port,
     hostname,
@@ -386,7 +391,17 @@ async function serveCommand(argv: readonly string[]): Promise<number> {
     staticDir,
     ...(crm ? { crm } : {}),
     ...(createWorkspaces === undefined ? {} : { createWorkspaces }),
+    allowPrivateWebhookTargets,
   })
+}
+
+/** `--allow-private-webhook-targets` (or CARDFILE_ALLOW_PRIVATE_WEBHOOK_TARGETS), checked up front. */
+function allowPrivateTargetsFrom(values: Values): boolean {
+  if (values['allow-private-webhook-targets'] === true) return true
+  const env = process.env.CARDFILE_ALLOW_PRIVATE_WEBHOOK_TARGETS
+  if (env === undefined || env === '' || env === 'false' || env === '0') return false
+  if (env === 'true' || env === '1') return true
+  throw new UsageError('CARDFILE_ALLOW_PRIVATE_WEBHOOK_TARGETS must be true or false')
 }
 
 /** `--postgres` and `--postgres-schema` (or their environment variables), checked up front. */
@@ -528,6 +543,8 @@ interface ServeSettings {
   readonly crm?: { readonly url: string; readonly secret?: string }
   /** The plan of workspaces created on first use (`--create-workspaces`). */
   readonly createWorkspaces?: Plan
+  /** Webhooks may reach private addresses (`--allow-private-webhook-targets`). */
+  readonly allowPrivateWebhookTargets: boolean
 }
 
 /** What {@link openBackend} reads of the settings. */
@@ -669,6 +686,7 @@ async function runServer(settings: ServeSettings): Promise<number> {
       // The CRM integration is on; each workspace connects its CRM through the HTTP API
       // (admins, plans with the CRM). Nothing is called until a workspace configures one.
       crm: {},
+      allowPrivateWebhookTargets: settings.allowPrivateWebhookTargets,
       ...(settings.createWorkspaces === undefined
         ? {}
         : { autoCreateWorkspaces: settings.createWorkspaces }),

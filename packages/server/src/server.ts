@@ -143,6 +143,13 @@ export interface CardfileServerOptions {
    * not given): retries and timeout. Admins register webhooks under `/api/<ws>/webhooks`.
    */
   readonly webhooks?: WebhooksOptions
+  /**
+   * Lets webhooks point at loopback, private (10/8, 172.16/12, 192.168/16), link-local
+   * (169.254/16, cloud metadata) and unique-local addresses. Default false: such URLs are
+   * refused `forbidden-target` when registered, and a delivery whose host resolves to one is
+   * refused unsent (dead, with the reason). For development and local test receivers only.
+   */
+  readonly allowPrivateWebhookTargets?: boolean
   /** Contact imports' limits (the `imports` extension among the built-in ones). */
   readonly imports?: ImportsOptions
   /**

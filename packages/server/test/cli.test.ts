@@ -217,3 +217,37 @@ describe('cardfile serve, deployed safely', () => {
     expect(await count(port2, token2)).toBe(before - 1)
   })
 })
+
+describe('cardfile serve, webhook targets', () => {
+  /** A demo server started with `args` and `env`: its URL and an admin token. */
+  const demo = async (args: readonly string[], env: Record<string, string> = {}) => {
+    const { output } = serve(
+      ['--port', '0', '--data', join(tempDir(), 'w.db'), '--demo', ...args],
+      env,
+    )
+    const port = await portOf(output)
+    await expect.poll(() => /ana \(admin\): (\S+)/.exec(output())?.[1]).toBeDefined()
+    return { base: `http://127.0.0.1:${port}`, token: /ana \(admin\): (\S+)/.exec(output())![1]! }
+  }
+  const register = async ({ base, token }: { base: string; token: string }) => {
+    const response = await fetch(`${base}/api/demo/webhooks`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ url: 'http://127.0.0.1:9/hook', events: ['contact.created'] }),
+    })
+    const body = (await response.json()) as { error?: { code: string } }
+    return { status: response.status, code: body.error?.code }
+  }
+
+  it('refuses a loopback webhook unless --allow-private-webhook-targets or its environment variable allows it', async () => {
+    expect(await register(await demo([]))).toEqual({ status: 400, code: 'forbidden-target' })
+    expect((await register(await demo(['--allow-private-webhook-targets']))).status).toBe(201)
+    const byEnv = await demo([], { CARDFILE_ALLOW_PRIVATE_WEBHOOK_TARGETS: 'true' })
+    expect((await register(byEnv)).status).toBe(201)
+    const bad = runCli(['serve', '--port', '0', '--demo'], {
+      CARDFILE_ALLOW_PRIVATE_WEBHOOK_TARGETS: 'sometimes',
+    })
+    expect(bad.status).toBe(2)
+    expect(bad.stderr).toContain('CARDFILE_ALLOW_PRIVATE_WEBHOOK_TARGETS must be true or false')
+  })
+})

@@ -3,7 +3,7 @@ import type { Role } from '@cardfile/core'
 import { createSqliteBackend } from '@cardfile/server/sqlite'
 import { afterEach, describe, expect, it } from 'vitest'
 import { tempDir } from './storage-helpers'
-import { makeToken, seedDemo, startServer } from './sync-helpers'
+import { editSchema, makeToken, seedDemo, startServer } from './sync-helpers'
 import type { TestServer } from './sync-helpers'
 
 const cleanups: (() => Promise<void> | void)[] = []
@@ -64,8 +64,12 @@ async function upload(
 }
 
 /** Uploads and waits for the job to end, through the jobs route. */
-async function importCsv(running: TestServer, csv: string): Promise<ImportJob> {
-  const answer = await upload(running, csv)
+async function importCsv(
+  running: TestServer,
+  csv: string,
+  role: Role = 'admin',
+): Promise<ImportJob> {
+  const answer = await upload(running, csv, { role })
   expect(answer.status).toBe(202)
   const id = answer.json.job!.id
   // An import's report is the admins' to read, as the import is theirs to start.
@@ -140,6 +144,111 @@ describe('POST /api/<ws>/imports', () => {
     expect(body.contact.values.plan).toMatchObject({ value: 'gold', by: { userId: 'admin-1' } })
   })
 
+  it("imports platform and VIP columns by alias with the websocket's authority: an admin's platform value refuses its whole row, VIP follows the setting", async () => {
+    const running = await start()
+    await editSchema(running.server, 'demo', (schema) =>
+      schema.updateSettings({ vipEnabled: false }),
+    )
+    const csv = [
+      'channel,platformUserId,EMAIL,vip,note',
+      // An admin may not write a platform value: nothing of the row lands, its note included.
+      'email,bo@example.com,bo@example.com,,bo note',
+      // VIP is switched off: refused, and the note with it.
+      'x,4001,,yes,vip note',
+      // Both refused columns are reported, and a VIP cell that is no flag.
+      'x,4002,ci@example.com,maybe,ci',
+      // Empty platform and VIP cells leave them: the row imports.
+      'x,4003,,,plain',
+      // An existing contact keeps everything of a refused row.
+      'email,ana@example.com,ana@elsewhere.example,,changed',
+    ].join('\n')
+    const job = await importCsv(running, csv)
+    expect(job).toMatchObject({ state: 'done', total: 5, created: 1, refused: 4 })
+    expect(job.refusals).toEqual([
+      {
+        row: 2,
+        errors: [
+          {
+            column: 'EMAIL',
+            code: 'forbidden',
+            message:
+              'the admin role may not change platform attributes (they come from the channel)',
+          },
+        ],
+      },
+      { row: 3, errors: [expect.objectContaining({ column: 'vip', code: 'vip-disabled' })] },
+      {
+        row: 4,
+        errors: [
+          expect.objectContaining({ column: 'vip', code: 'invalid-value' }),
+          expect.objectContaining({ column: 'EMAIL', code: 'forbidden' }),
+        ],
+      },
+      { row: 6, errors: [expect.objectContaining({ column: 'EMAIL', code: 'forbidden' })] },
+    ])
+    expect(
+      (await running.backend.index.findContact('demo', 'email', 'ana@example.com'))?.values,
+    ).toEqual({
+      email: 'ana@example.com',
+      plan: 'silver',
+    })
+    // The refused value is not kept in the report.
+    expect(JSON.stringify(job.refusals)).not.toContain('ci@example.com')
+    expect(await running.backend.index.findContact('demo', 'email', 'bo@example.com')).toBeNull()
+    expect(await running.backend.index.findContact('demo', 'x', '4001')).toBeNull()
+    expect(await running.backend.index.findContact('demo', 'x', '4002')).toBeNull()
+    expect((await running.backend.index.findContact('demo', 'x', '4003'))?.values).toEqual({
+      note: 'plain',
+    })
+
+    await editSchema(running.server, 'demo', (schema) =>
+      schema.updateSettings({ vipEnabled: true }),
+    )
+    const again = await importCsv(
+      running,
+      'channel,platformUserId,VIP,note\nx,4001,Yes,vip note\nx,4003,true,\nx,4004,no,\n',
+    )
+    expect(again).toMatchObject({ state: 'done', created: 2, updated: 1, refused: 0 })
+    expect((await running.backend.index.findContact('demo', 'x', '4001'))?.vip).toBe(true)
+    expect((await running.backend.index.findContact('demo', 'x', '4003'))?.vip).toBe(true)
+    expect((await running.backend.index.findContact('demo', 'x', '4004'))?.vip).toBe(false)
+  })
+
+  it('lets the system import platform values, checked against their definitions, with its provenance', async () => {
+    const running = await start()
+    const long = 'a'.repeat(1001)
+    const csv = [
+      'channel,platformUserId,email,phone_number,x_handle,Plan',
+      'email,dee@example.com,Dee@Example.com,,,Gold',
+      'sms,+15550009,,+15550009,,',
+      `x,4101,,,${long},Gold`,
+      'email,ana@example.com,ana.new@example.com,,,',
+    ].join('\n')
+    const job = await importCsv(running, csv, 'system')
+    expect(job).toMatchObject({ state: 'done', created: 2, updated: 1, refused: 1 })
+    expect(job.refusals).toEqual([
+      { row: 4, errors: [expect.objectContaining({ column: 'x_handle', code: 'too-long' })] },
+    ])
+    expect(await running.backend.index.findContact('demo', 'x', '4101')).toBeNull()
+    const dee = await running.backend.index.findContact('demo', 'email', 'dee@example.com')
+    expect(dee?.values).toEqual({ email: 'Dee@Example.com', plan: 'gold' })
+    // The email is the matching attribute: the imported value links like an ingested one.
+    expect(dee?.matchValue).toBe('dee@example.com')
+    expect((await running.backend.index.findContact('demo', 'sms', '+15550009'))?.values).toEqual({
+      phone_number: '+15550009',
+    })
+    const c1 = await fetch(`${running.server.url}/api/demo/contacts/c1`, {
+      headers: { authorization: `Bearer ${await token('admin')}` },
+    })
+    const body = (await c1.json()) as {
+      contact: { platform: Record<string, { value: string; by: { role: string } }> }
+    }
+    expect(body.contact.platform.email).toMatchObject({
+      value: 'ana.new@example.com',
+      by: { role: 'system' },
+    })
+  })
+
   it('imports nothing from a file that is not CSV, with the row that broke it', async () => {
     const running = await start()
     const before = (await contacts(running)).length
@@ -155,14 +264,15 @@ describe('POST /api/<ws>/imports', () => {
     expect(await contacts(running)).toHaveLength(before)
   })
 
-  it('imports nothing when the header names an unknown alias, a platform attribute, or lacks the identity', async () => {
+  it('imports nothing when the header names an unknown alias, a retired attribute, or lacks the identity', async () => {
     const running = await start()
     const before = (await contacts(running)).length
     const unknown = await importCsv(running, 'channel,platformUserId,shoe_size\nx,3001,44\n')
     expect(unknown.state).toBe('failed')
     expect(unknown.error).toContain('"shoe_size" is not an attribute alias')
-    const platform = await importCsv(running, 'channel,platformUserId,email\nx,3002,a@b.c\n')
-    expect(platform.error).toContain('platform attribute')
+    await editSchema(running.server, 'demo', (schema) => schema.retireAttribute('note'))
+    const retired = await importCsv(running, 'channel,platformUserId,note\nx,3002,old\n')
+    expect(retired.error).toContain('"note" is retired')
     const identity = await importCsv(running, 'note\nhello\n')
     expect(identity.error).toContain('no "channel" column')
     const twice = await importCsv(running, 'channel,platformUserId,note,NOTE\nx,3003,a,b\n')

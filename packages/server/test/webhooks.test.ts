@@ -1,6 +1,3 @@
-import { createServer } from 'node:http'
-import type { IncomingHttpHeaders, Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { ContactDoc, SchemaDoc } from '@cardfile/core'
 import type { Actor, Role } from '@cardfile/core'
@@ -18,52 +15,14 @@ import type { DomainEvent } from '../src/events/domain-event'
 import { tempDir } from './storage-helpers'
 import { editSchema, expectPoll, makeToken, seedDemo, startServer } from './sync-helpers'
 import type { TestServer } from './sync-helpers'
+import { call, startReceiver as startReceiverOn } from './webhook-helpers'
 
 const cleanups: (() => Promise<void> | void)[] = []
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
 })
 
-/** One request the receiver got. */
-interface Received {
-  readonly headers: IncomingHttpHeaders
-  readonly raw: string
-  readonly body: {
-    id: string
-    type: string
-    contact: Record<string, unknown>
-    data: Record<string, unknown>
-    actor: { role: string; userId: string } | null
-  }
-}
-
-/**
- * A real HTTP receiver on port 0. It applies each delivery once per idempotency key (its
- * "effect"), and answers with whatever `answer` says (after applying, so a 500 here is a
- * receiver that did the work and lost its answer).
- */
-async function startReceiver() {
-  const received: Received[] = []
-  const effects = new Map<string, number>()
-  const state = { answer: (_r: Received): number => 200 }
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = []
-    req.on('data', (c: Buffer) => chunks.push(c))
-    req.on('end', () => {
-      const raw = Buffer.concat(chunks).toString('utf8')
-      const r: Received = { headers: req.headers, raw, body: JSON.parse(raw) as Received['body'] }
-      received.push(r)
-      const key = String(req.headers[IDEMPOTENCY_HEADER])
-      // The receiver's side of idempotency: a key it has seen is not applied again.
-      if (!effects.has(key)) effects.set(key, 1)
-      res.writeHead(state.answer(r)).end()
-    })
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())))
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`
-  return { url, received, effects, state }
-}
+const startReceiver = () => startReceiverOn(cleanups)
 
 async function start(): Promise<TestServer> {
   const { dir, cleanup } = tempDir('cardfile-webhooks-')
@@ -76,6 +35,8 @@ async function start(): Promise<TestServer> {
     host: '127.0.0.1',
     background: { pollMs: 20, leaseMs: 2000 },
     webhooks: { retry: { maxAttempts: 3, baseDelayMs: 20, maxDelayMs: 40 }, random: () => 0 },
+    // The receivers listen on 127.0.0.1.
+    allowPrivateWebhookTargets: true,
   })
   cleanups.push(() => running.close())
   await seedDemo(running.server)
@@ -84,28 +45,6 @@ async function start(): Promise<TestServer> {
 }
 
 const token = (role: Role, user = `${role}-1`) => makeToken({ user, role, workspace: 'demo' })
-
-async function call(
-  running: TestServer,
-  method: string,
-  path: string,
-  tok: string,
-  body?: unknown,
-): Promise<{ status: number; json: Record<string, unknown> }> {
-  const response = await fetch(`${running.server.url}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${tok}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  })
-  const text = await response.text()
-  return {
-    status: response.status,
-    json: (text === '' ? {} : JSON.parse(text)) as Record<string, unknown>,
-  }
-}
 
 async function register(running: TestServer, url: string, events: string[]) {
   const answer = await call(running, 'POST', '/api/demo/webhooks', await token('admin'), {

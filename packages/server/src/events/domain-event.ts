@@ -21,9 +21,16 @@ export type DomainEventData = {
   readonly 'contact.vip-changed': { readonly vip: boolean }
   /**
    * A user linked the contact to `other` by hand, or (`unlink`) detached `other` from its
-   * group. Published by the linking routes, not derived from a document.
+   * group (published by the linking routes); or, with `source: 'match'`, the two became linked
+   * (or stopped being linked) automatically because a commit or a re-link changed a matching
+   * value (written in that transaction).
    */
-  readonly 'contact.linked': { readonly other: string; readonly kind: 'link' | 'unlink' }
+  readonly 'contact.linked': {
+    readonly other: string
+    readonly kind: 'link' | 'unlink'
+    /** `match` for an automatic link; absent for a manual one. */
+    readonly source?: 'match'
+  }
   /** The conversation got its metadata: it exists now. */
   readonly 'conversation.started': { readonly contactId: string }
   /** A conversation that existed changed status. */

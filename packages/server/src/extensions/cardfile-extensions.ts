@@ -31,6 +31,8 @@ export interface CardfileExtensionOptions extends RoutingOptions {
   readonly exports?: ExportsOptions
   /** Webhook deliveries' retries and timeout (webhooks are always on; admins register them). */
   readonly webhooks?: WebhooksOptions
+  /** Lets webhooks point at loopback and private addresses (see `WebhooksOptions`). */
+  readonly allowPrivateWebhookTargets?: boolean
   /** Contact imports' limits (imports are always on; admins upload them). */
   readonly imports?: ImportsOptions
 }
@@ -60,7 +62,10 @@ export function cardfileExtensions(options: CardfileExtensionOptions = {}): Exte
     deletionExtension(options.deletion),
     valueHistoryExtension(),
     exportsExtension(options.exports),
-    webhooksExtension(options.webhooks),
+    webhooksExtension({
+      ...options.webhooks,
+      ...(options.allowPrivateWebhookTargets === true ? { allowPrivateTargets: true } : {}),
+    }),
     importsExtension(options.imports),
   ]
 }

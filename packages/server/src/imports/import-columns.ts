@@ -6,7 +6,10 @@ export interface ImportColumns {
   /** Column index of the channel and of the platform user id. */
   readonly channel: number
   readonly platformUserId: number
-  /** Attribute columns: index, the header as written, and the definition it names. */
+  /**
+   * Attribute columns (custom, platform and the VIP standard one): index, the header as
+   * written, and the definition it names.
+   */
   readonly attributes: readonly {
     readonly index: number
     readonly header: string
@@ -30,9 +33,11 @@ const IDENTITY: Readonly<Record<string, 'channel' | 'platformUserId'>> = {
 
 /**
  * Maps an import's header: `channel` and `platformUserId` (the channel identity) and one column
- * per custom attribute, named by its alias (case does not matter). Throws
- * {@link ImportRefused} listing every unknown, duplicate, retired or platform column and a
- * missing identity column: an import with a column it cannot place imports nothing.
+ * per attribute, custom, platform or standard (VIP), named by its alias (case does not
+ * matter). Whether the importing role may write a platform or VIP column is decided per row,
+ * by the websocket's rules. Throws {@link ImportRefused} listing every unknown, duplicate or
+ * retired column and a missing identity column: an import with a column it cannot place
+ * imports nothing.
  *
  * @example
  * importColumns(['channel', 'platformUserId', 'plan'], schema.view())
@@ -64,8 +69,6 @@ export function importColumns(header: readonly string[], schema: SchemaView): Im
     }
     const def = byAlias.get(key)
     if (def === undefined) problems.push(`"${name}" is not an attribute alias`)
-    else if (def.kind === 'platform')
-      problems.push(`"${name}" is a platform attribute (it comes from its channel)`)
     else if (def.retired) problems.push(`"${name}" is retired`)
     else attributes.push({ index, header: name, def })
   })

@@ -4,12 +4,8 @@ import type { Actor, ChannelId, ErrorCode } from '@cardfile/core'
 import type { BlobStore } from '../blobs/blob-store'
 import type { KeyedLock } from '../coordination/keyed-lock'
 import type { DocumentHost } from '../document-host'
-import {
-  readSchema,
-  refusalsOf,
-  ValuesRefused,
-  writeContactValues,
-} from '../contacts/contact-values'
+import { readSchema, ValuesRefused } from '../contacts/contact-values'
+import type { ValueRefusal } from '../contacts/contact-values'
 import { within } from '../http/within'
 import { maskHint } from '../ingestion/mask-hint'
 import { JobLostError } from '../jobs/job-runner'
@@ -17,6 +13,8 @@ import type { JobHandler } from '../jobs/job-runner'
 import type { Job } from '../jobs/job-store'
 import type { IndexStore } from '../storage/index-store'
 import { cellValue, importColumns } from './import-columns'
+import { applyRow, badVipCell, rowRefusals, vipCell, writesNothing } from './import-row'
+import type { RowWrites } from './import-row'
 import type { ImportColumns } from './import-columns'
 import { readCsvRows } from './csv-reader'
 import type { CsvLimits } from './csv-reader'
@@ -102,10 +100,12 @@ const identityKey = (workspace: string, channel: ChannelId, platformUserId: stri
 /**
  * Runs contact imports. The uploaded file is read twice, streamed both times: first to check
  * that it is CSV and that its header names only known columns (nothing is written before that
- * passed), then row by row: each row's identity and values are checked with core's rules (the
- * same as the websocket's and `PATCH .../values`), a refused row is reported and skipped, and
- * an accepted one creates its contact (profile and values in one transaction, under the
- * identity's ingestion lock) or writes its values through the REST write path. Progress is
+ * passed), then row by row: each row's identity and values (custom, platform and VIP columns)
+ * are checked with core's rules and the importing role's authority (the same as the
+ * websocket's and `PATCH .../values`: platform values are the system's to write, VIP needs the
+ * plan and the setting), a refused row is reported with every refused column and nothing of
+ * it is written, and an accepted one creates its contact or updates it, profile and values in
+ * one transaction, under the identity's ingestion lock. Progress is
  * stored every few rows, so an import cut off by a crash resumes after its last reported row.
  *
  * @example
@@ -148,62 +148,74 @@ export function importJobHandler(deps: ImportHandlerDeps): JobHandler {
         message: 'a platform user id is 1 to 256 characters',
       })
     }
-    const values: Record<string, string> = {}
+    const custom: Record<string, string> = {}
+    const platform: Record<string, string> = {}
+    let vip: boolean | undefined
     const cells = new Map<string, { header: string; cell: string }>()
+    const refusals: ValueRefusal[] = []
     for (const { index, header, def } of columns.attributes) {
       const cell = fields[index]!
       // An empty cell leaves the value as it is.
       if (cell === '') continue
-      values[def.id] = cellValue(def, cell)
       cells.set(def.id, { header, cell })
+      if (def.kind === 'custom') custom[def.id] = cellValue(def, cell)
+      else if (def.kind === 'platform') platform[def.id] = cell
+      else {
+        const flag = vipCell(cell)
+        if (flag === null) refusals.push(badVipCell(def.id))
+        else vip = flag
+      }
     }
-    for (const r of refusalsOf(values, actor, schema)) {
+    const writes: RowWrites = { custom, platform, ...(vip === undefined ? {} : { vip }) }
+    const refusedAs = (r: ValueRefusal) => {
       const at = cells.get(r.attributeId)
-      errors.push({
+      return {
         column: at?.header ?? r.attributeId,
         code: r.code,
         message: withoutValue(r.message, at?.cell ?? ''),
-      })
+      }
     }
+    errors.push(...[...refusals, ...rowRefusals(writes, actor, schema)].map(refusedAs))
     if (errors.length > 0 || !isChannelId(channel)) return { row, errors }
 
     try {
       return await deps.locks.run(identityKey(workspace, channel, platformUserId), async () => {
         const existing = (await deps.index.findContact(workspace, channel, platformUserId))?.id
-        if (existing !== undefined) {
-          if (Object.keys(values).length === 0) return 'unchanged'
-          const written = await writeContactValues(deps.host, workspace, existing, actor, values)
-          return written.changed.length > 0 ? 'updated' : 'unchanged'
-        }
-        const contactId = randomUUID()
+        if (existing !== undefined && writesNothing(writes)) return 'unchanged'
+        const contactId = existing ?? randomUUID()
         const now = Date.now()
-        await deps.host.transact(contactDocName(workspace, contactId), actor, (doc) =>
-          within(new ContactDoc(doc, contactId), (contact) => {
-            contact.setProfile({
-              channel,
-              platformUserId,
-              hint: maskHint(channel, { platformUserId, metadata: {} }),
-              createdAt: now,
-            })
-            for (const [id, value] of Object.entries(values)) {
-              contact.setValue(id, value, actor, schema, now)
-            }
-          }),
+        // An update is checked against the schema as it is now (it may have changed since the
+        // file was checked), as `PATCH .../values` does.
+        const current = existing === undefined ? schema : await readSchema(deps.host, workspace)
+        const changed = await deps.host.transact(
+          contactDocName(workspace, contactId),
+          actor,
+          (doc) =>
+            within(new ContactDoc(doc, contactId), (contact) => {
+              const before = contact.read()
+              if (existing !== undefined) {
+                if (before.profile === null) {
+                  throw new CardfileError(ErrorCodes.NotFound, `No contact ${contactId}`)
+                }
+              } else {
+                contact.setProfile({
+                  channel,
+                  platformUserId,
+                  hint: maskHint(channel, { platformUserId, metadata: {} }),
+                  createdAt: now,
+                })
+              }
+              const late = rowRefusals(writes, actor, current)
+              if (late.length > 0) throw new ValuesRefused(late)
+              return applyRow(contact, before, writes, actor, current, now)
+            }),
         )
-        return 'created'
+        if (existing === undefined) return 'created'
+        return changed > 0 ? 'updated' : 'unchanged'
       })
     } catch (error) {
       // The schema changed since the check, or the contact was erased meanwhile.
-      if (error instanceof ValuesRefused) {
-        return {
-          row,
-          errors: error.refusals.map((r) => ({
-            column: cells.get(r.attributeId)?.header ?? r.attributeId,
-            code: r.code,
-            message: withoutValue(r.message, cells.get(r.attributeId)?.cell ?? ''),
-          })),
-        }
-      }
+      if (error instanceof ValuesRefused) return { row, errors: error.refusals.map(refusedAs) }
       if (error instanceof CardfileError && error.code !== ErrorCodes.Internal) {
         return { row, errors: [{ column: '*', code: error.code, message: error.message }] }
       }

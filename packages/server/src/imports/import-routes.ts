@@ -35,7 +35,7 @@ async function* capped(req: IncomingMessage, limit: number): AsyncGenerator<Uint
 }
 
 /**
- * The import route (admins): `POST /api/<ws>/imports` with a CSV body (`text/csv`) streams the
+ * The import route (admins and the system): `POST /api/<ws>/imports` with a CSV body (`text/csv`) streams the
  * file to the blob store (never whole in memory, at most `maxBytes`) and queues an import job;
  * answers 202 with the job, whose progress and row report `GET /api/<ws>/jobs/<id>` shows.
  * Imports of a workspace run one at a time, in the order they were uploaded.
@@ -48,7 +48,9 @@ export function importRoutes(deps: ImportRoutesDeps): HttpRequestHandler {
     if (resource !== 'imports' || rest.length > 0) return false
     allowMethods(method, ['POST'], url.pathname)
     const principal = await ctx.principal(req, workspace)
-    requireRole(principal, ['admin'], 'import contacts')
+    // The system may import too: platform columns (name, email, phone...) are the system's to
+    // write, as on the websocket, so an operator's migration imports them with a system token.
+    requireRole(principal, ['admin', 'system'], 'import contacts')
     const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? ''
     if (type !== 'text/csv' && type !== 'application/csv') {
       throw new HttpError(415, ErrorCodes.BadRequest, 'Send the file as text/csv')

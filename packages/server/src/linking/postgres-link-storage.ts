@@ -6,6 +6,9 @@ import { checkRelinkChunk } from './link-store'
 import type { LinkStorage } from './link-store'
 import { toLinkLogEntry, toLinkRecord } from './link-rows'
 import type { ChunkSqlRow, LinkSqlRow, LogSqlRow } from './link-rows'
+import type { MatchChange } from './auto-links'
+import { trackPostgresMatchChanges } from './postgres-auto-links'
+import { createPostgresEventStore } from '../events/postgres-event-store'
 
 const LINK_COLUMNS = 'workspace, a, b, kind, subject, by_role, by_user, at'
 const LOG_COLUMNS = 'seq, workspace, a, b, action, subject, by_role, by_user, at'
@@ -74,7 +77,8 @@ const seqBound = (t: number): number => Math.min(Number.MAX_SAFE_INTEGER, Math.m
  * The PostgreSQL side of {@link LinkStorage}, over the tables `contact_links`,
  * `contact_link_log` and `contacts`, with the same answers as the SQLite one. Link writes are
  * single statements; a re-link chunk is one short transaction that locks only the rows it
- * reads and writes only those whose matching value changed. Safe with several server
+ * reads and writes only those whose matching value changed, with the `contact.linked` events
+ * of the automatic links it makes and breaks. Safe with several server
  * processes on one database.
  *
  * @example
@@ -82,6 +86,7 @@ const seqBound = (t: number): number => Math.min(Number.MAX_SAFE_INTEGER, Math.m
  * await links.putLink({ workspace: 'demo', a: 'c1', b: 'c2', kind: 'link', subject: 'c2', by, at })
  */
 export function createPostgresLinkStorage(db: PgDatabase): LinkStorage {
+  const events = createPostgresEventStore(db)
   return {
     async putLink(r) {
       await db.run(PUT_LINK, [
@@ -148,15 +153,18 @@ export function createPostgresLinkStorage(db: PgDatabase): LinkStorage {
       checkRelinkChunk(limit)
       return db.transaction(async (tx) => {
         const rows = await tx.rows<ChunkSqlRow>(READ_CHUNK, [workspace, after ?? '', limit])
-        const ids: string[] = []
-        const values: (string | null)[] = []
+        const changes: MatchChange[] = []
         for (const r of rows) {
           const next = compute(parseContactValues(r.values_json))
-          if (next === r.match_value) continue
-          ids.push(r.id)
-          values.push(next)
+          if (next !== r.match_value) changes.push({ id: r.id, before: r.match_value, after: next })
         }
-        if (ids.length > 0) await tx.run(WRITE_CHUNK, [workspace, ids, values])
+        const ids = changes.map((c) => c.id)
+        const tracker = await trackPostgresMatchChanges(tx, workspace, changes)
+        if (ids.length > 0) {
+          await tx.run(WRITE_CHUNK, [workspace, ids, changes.map((c) => c.after)])
+        }
+        const linked = await tracker.finish(null, Date.now())
+        if (linked.length > 0) await events.insertIn(tx, linked)
         return {
           processed: rows.length,
           changed: ids.length,

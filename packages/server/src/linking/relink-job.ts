@@ -102,8 +102,11 @@ const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmedi
  * each (so a run cut off by a crash resumes after the last chunk it recorded, and a chunk
  * recomputed twice writes the same values). Between chunks the index keeps answering: a group
  * query meanwhile sees some contacts linked the old way and some the new way, never a broken
- * row. A newer re-link of the workspace cancels this one; its next progress then throws and
- * the run stops.
+ * row. Each chunk writes, in its transaction, the `contact.linked` events (`source: 'match'`)
+ * of the pairs it links and unlinks as the index shows them; a pair linked under both
+ * attributes whose two contacts fall in different chunks is told unlinked, then linked again,
+ * as the index showed it between the chunks. A newer re-link of the workspace cancels this
+ * one; its next progress then throws and the run stops.
  *
  * @example
  * startJobRunner({ store, handlers: [relinkJobHandler({ links, logger })], owner, logger })

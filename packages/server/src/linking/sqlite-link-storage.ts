@@ -2,6 +2,9 @@ import type { Database } from 'better-sqlite3'
 import { checkLimit, decodeCursor, newestPage } from '../storage/cursor'
 import type { ContactLinkRecord, LinkAuthor, LinkStorage } from './link-store'
 import { checkRelinkChunk } from './link-store'
+import type { MatchChange } from './auto-links'
+import { createSqliteAutoLinks } from './sqlite-auto-links'
+import { createSqliteEventStore } from '../events/sqlite-event-store'
 import { toLinkLogEntry, toLinkRecord } from './link-rows'
 import type { ChunkSqlRow, LinkSqlRow, LogSqlRow } from './link-rows'
 import { parseContactValues, toContactIndexRow } from '../storage/contact-sql-row'
@@ -10,13 +13,16 @@ import type { ContactSqlRow } from '../storage/contact-sql-row'
 /**
  * The SQLite side of {@link LinkStorage}, on the store's own connection (tables of schema
  * migration 2). Every call is one short synchronous transaction, so it interleaves with group
- * commits without ever seeing half of one.
+ * commits without ever seeing half of one. A re-link chunk writes the `contact.linked` events
+ * of the automatic links it makes and breaks in its own transaction.
  *
  * @example
  * const links = createSqliteLinkStorage(db, ensureOpen)
  * await links.putLink({ workspace: 'demo', a: 'c1', b: 'c2', kind: 'link', subject: 'c2', by, at })
  */
 export function createSqliteLinkStorage(db: Database, ensureOpen: () => void): LinkStorage {
+  const autoLinks = createSqliteAutoLinks(db)
+  const events = createSqliteEventStore(db)
   const sql = {
     upsert: db.prepare<[LinkSqlRow]>(
       `INSERT INTO contact_links (workspace, a, b, kind, subject, by_role, by_user, at)
@@ -103,13 +109,16 @@ export function createSqliteLinkStorage(db: Database, ensureOpen: () => void): L
       limit: number,
     ) => {
       const rows = sql.chunk.all(workspace, after ?? '', limit)
-      let changed = 0
+      const changes: MatchChange[] = []
       for (const r of rows) {
         const next = compute(parseContactValues(r.values_json))
-        if (next === r.match_value) continue
-        sql.setMatch.run(next, workspace, r.id)
-        changed += 1
+        if (next !== r.match_value) changes.push({ id: r.id, before: r.match_value, after: next })
       }
+      const tracker = autoLinks.track(workspace, changes)
+      for (const c of changes) sql.setMatch.run(c.after, workspace, c.id)
+      const linked = tracker.finish(null, Date.now())
+      if (linked.length > 0) events.insertNow(linked)
+      const changed = changes.length
       return {
         processed: rows.length,
         changed,

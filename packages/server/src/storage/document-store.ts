@@ -9,6 +9,8 @@ import type { IndexRow } from './index-row-types'
  * - `append` resolves only after the update is committed (group commit: appends arriving close
  *   together share one transaction), together with the document's index row, the domain
  *   events it announces and the value changes it makes; a restart loses nothing that resolved.
+ *   A contact row whose matching value changes also writes, in that transaction, the
+ *   `contact.linked` events of the automatic links it makes and breaks (`autoLinkEvents`).
  * - `erase` deletes the documents and their index rows, leaving a tombstone so that a stale
  *   client can never bring one back; once `sealErasure` resolves, no file the backend keeps
  *   holds a readable copy of anything deleted before it.

@@ -22,6 +22,8 @@ import { createMemoryBlobStore } from '../blobs/memory-blob-store'
 import { createMemoryCrmStorage } from '../crm/memory-crm-storage'
 import { createMemoryWebhookStore } from '../webhooks/memory-webhook-store'
 import { createMemoryEventStore } from '../events/memory-event-store'
+import { actorOfCommit } from '../linking/auto-links'
+import type { AutoLinkTracker } from '../linking/auto-links'
 import { createMemoryValueHistory } from '../history/memory-value-history'
 import { createMemoryJobStore } from '../jobs/memory-job-store'
 import { createMemoryInboundLog } from '../ingestion/inbound-log'
@@ -80,7 +82,7 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryB
     if (closed) throw new CardfileError(ErrorCodes.Internal, 'storage is closed')
   }
   const key = (workspace: string, id: string): string => `${workspace}\u0000${id}`
-  const links = createMemoryLinkStorage(contacts, ensureOpen)
+  const links = createMemoryLinkStorage(contacts, ensureOpen, (linked) => events.appendNow(linked))
 
   const compactSync = (docName: string): boolean => {
     const doc = docs.get(docName)
@@ -107,6 +109,7 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryB
         throw new CardfileError(ErrorCodes.Deleted, `document ${docName} was deleted`)
       }
       if (fence !== undefined) owners.check(docName, fence)
+      let tracker: AutoLinkTracker | null = null
       if (index?.kind === 'contact') {
         for (const other of contacts.values()) {
           if (
@@ -118,6 +121,10 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryB
             throw identityTaken(index)
           }
         }
+        const before = contacts.get(key(index.workspace, index.id))?.matchValue ?? null
+        tracker = links.trackMatchChanges(index.workspace, [
+          { id: index.id, before, after: index.matchValue },
+        ])
         contacts.set(key(index.workspace, index.id), index)
       } else if (index?.kind === 'conversation') {
         conversations.set(key(index.workspace, index.id), index)
@@ -127,6 +134,8 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryB
       // Copy: the caller may reuse its buffer, and a stored update must not change.
       doc.updates.push(update.slice())
       if (announced !== undefined) events.appendNow(announced)
+      const linked = tracker?.finish(actorOfCommit(announced), index?.updatedAt ?? Date.now()) ?? []
+      if (linked.length > 0) events.appendNow(linked)
       if (history !== undefined) valueHistory.insertNow(history)
       counters.commits += 1
       counters.appends += 1

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { collectedSnapshot } from './collected-snapshot'
-import { CardfileError, ErrorCodes, parseDocName } from '@cardfile/core'
+import { CardfileError, ErrorCodes, contactDocName, parseDocName } from '@cardfile/core'
 import type { Backend, StorageLogger } from '../backend'
 import type { BlobStore } from '../blobs/blob-store'
 import { createPostgresBlobStore } from '../blobs/postgres-blob-store'
@@ -9,6 +9,8 @@ import { createPostgresWebhookStore } from '../webhooks/postgres-webhook-store'
 import { createPostgresDeletionLog } from '../deletion/postgres-deletion-log'
 import type { NewDomainEvent } from '../events/domain-event'
 import { createPostgresEventStore } from '../events/postgres-event-store'
+import { actorOfCommit } from '../linking/auto-links'
+import { postgresLinksAfterWrite } from '../linking/postgres-auto-links'
 import { createPostgresExportStore } from '../exports/postgres-export-store'
 import { createPostgresValueHistory } from '../history/postgres-value-history'
 import type { ValueChange } from '../history/value-history'
@@ -362,8 +364,21 @@ function createGroupCommitter(
       if (p.index?.kind === 'contact') contacts.set(p.doc, p.index)
       else if (p.index?.kind === 'conversation') conversations.set(p.doc, p.index)
     }
-    if (contacts.size > 0) await upsertContacts(tx, [...contacts.values()])
+    const stored = contacts.size > 0 ? await upsertContacts(tx, [...contacts.values()]) : []
     if (conversations.size > 0) await upsertConversations(tx, [...conversations.values()])
+    const moved = stored.filter((r) => r.before !== r.after)
+    if (moved.length > 0) {
+      // Each link is told with the actor of the commit that changed its subject.
+      const actors = new Map(appends.map((p) => [p.doc, actorOfCommit(p.events)] as const))
+      const linked: NewDomainEvent[] = []
+      for (const workspace of [...new Set(moved.map((r) => r.workspace))].sort()) {
+        const changes = moved.filter((r) => r.workspace === workspace)
+        for (const e of await postgresLinksAfterWrite(tx, workspace, changes, Date.now())) {
+          linked.push({ ...e, actor: actors.get(contactDocName(e.workspace, e.subject)) ?? null })
+        }
+      }
+      if (linked.length > 0) await insert.events(tx, linked)
+    }
   }
 
   const isRowRefusal = (e: unknown): boolean =>
@@ -560,8 +575,15 @@ const constraintOf = (e: unknown): string | undefined =>
     ? String((e as { constraint: unknown }).constraint)
     : undefined
 
-async function upsertContacts(tx: PgSession, rows: readonly ContactIndexRow[]): Promise<void> {
-  await tx.run(
+/**
+ * Writes contact index rows; answers each row's matching value before and after (the
+ * subquery of RETURNING reads the rows as they were before this statement).
+ */
+async function upsertContacts(
+  tx: PgSession,
+  rows: readonly ContactIndexRow[],
+): Promise<{ workspace: string; id: string; before: string | null; after: string | null }[]> {
+  return tx.rows(
     `INSERT INTO contacts (workspace, id, channel, platform_user_id, hint, vip, match_value,
        values_json, created_at, updated_at, search_words, search_keys, sort_name)
      SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
@@ -572,7 +594,10 @@ async function upsertContacts(tx: PgSession, rows: readonly ContactIndexRow[]): 
        match_value = excluded.match_value, values_json = excluded.values_json,
        created_at = excluded.created_at, updated_at = excluded.updated_at,
        search_words = excluded.search_words, search_keys = excluded.search_keys,
-       sort_name = excluded.sort_name`,
+       sort_name = excluded.sort_name
+     RETURNING workspace, id, match_value AS after,
+       (SELECT o.match_value FROM contacts AS o
+         WHERE o.workspace = contacts.workspace AND o.id = contacts.id) AS before`,
     [
       rows.map((r) => r.workspace),
       rows.map((r) => r.id),

@@ -4,6 +4,8 @@ import type { ErrorCode } from '@cardfile/core'
 import { createSqliteEventStore } from '../events/sqlite-event-store'
 import type { NewDomainEvent } from '../events/domain-event'
 import { createSqliteValueHistory } from '../history/sqlite-value-history'
+import { actorOfCommit } from '../linking/auto-links'
+import { createSqliteAutoLinks } from '../linking/sqlite-auto-links'
 import { createSqliteSearchWriter } from '../search/sqlite-search'
 import type { ValueChange } from '../history/value-history'
 import { collectedSnapshot } from './collected-snapshot'
@@ -105,6 +107,7 @@ export function createSqliteDocumentWriter(
   const valueHistory = createSqliteValueHistory(db)
   const search = createSqliteSearchWriter(db)
   const owners = createSqliteDocumentOwners(db)
+  const autoLinks = createSqliteAutoLinks(db)
   const sql = {
     isErased: db.prepare<[string], { one: number }>(
       'SELECT 1 AS one FROM tombstones WHERE doc = ?',
@@ -157,6 +160,9 @@ export function createSqliteDocumentWriter(
     if (p.history !== undefined) valueHistory.insertNow(p.history)
     const row = p.index
     if (row?.kind === 'contact') {
+      const links = autoLinks.track(row.workspace, [
+        { id: row.id, before: autoLinks.matchOf(row.workspace, row.id), after: row.matchValue },
+      ])
       try {
         sql.upsertContact.run({
           workspace: row.workspace,
@@ -178,6 +184,8 @@ export function createSqliteDocumentWriter(
         }
         throw e
       }
+      const linked = links.finish(actorOfCommit(p.events), row.updatedAt)
+      if (linked.length > 0) events.insertNow(linked)
     } else if (row?.kind === 'conversation') {
       sql.upsertConversation.run({
         workspace: row.workspace,

@@ -1,3 +1,5 @@
+import { request as httpRequest } from 'node:http'
+import { request as httpsRequest } from 'node:https'
 import { CardfileError, ErrorCodes } from '@cardfile/core'
 import type { JobHandler } from '../jobs/job-runner'
 import type { Job, JobState } from '../jobs/job-store'
@@ -12,6 +14,7 @@ import type { RetryPolicy } from '../crm/delivery-job'
 import { signBody } from '../crm/signing'
 import type { ServerLogger } from '../sync/logger'
 import type { WebhookEvent, WebhookStore } from './webhook-store'
+import { ForbiddenTargetError, checkWebhookTarget, guardedLookup } from './webhook-target'
 
 /** The job kind of a webhook delivery. */
 export const WEBHOOK_DELIVERY = 'webhook-delivery'
@@ -108,48 +111,79 @@ export interface WebhookDeliveryOptions {
   readonly timeoutMs: number
   readonly random: () => number
   readonly logger: Pick<ServerLogger, 'warn'>
+  /** Lets deliveries reach loopback and private addresses (development, tests). */
+  readonly allowPrivateTargets?: boolean
 }
 
-async function post(
-  url: string,
-  secret: string,
-  input: WebhookDeliveryInput,
-  id: string,
-  timeoutMs: number,
-) {
-  let response: Response
+/** What one attempt sends, and where. */
+interface Attempt {
+  readonly url: string
+  readonly secret: string
+  readonly input: WebhookDeliveryInput
+  readonly id: string
+  readonly timeoutMs: number
+  readonly allowPrivate: boolean
+}
+
+/**
+ * One POST, through node:http so that the address connected to is the address checked (a
+ * `lookup` that refuses private addresses; an IP literal is checked here, as Node does not
+ * look one up). Redirects are never followed: a 3xx is a refusal, as the place it points to
+ * was never checked.
+ */
+async function post(attempt: Attempt): Promise<void> {
+  const { input, timeoutMs } = attempt
+  let url: URL
   try {
-    response = await fetch(url, {
+    url = checkWebhookTarget(attempt.url, attempt.allowPrivate)
+  } catch (error) {
+    throw new WebhookFailed(
+      error instanceof CardfileError ? error.message : 'the webhook URL is refused',
+      false,
+    )
+  }
+  const send = url.protocol === 'https:' ? httpsRequest : httpRequest
+  const status = await new Promise<number>((resolve, reject) => {
+    const req = send(url, {
       method: 'POST',
       headers: {
         'content-type': 'application/json',
-        [SIGNATURE_HEADER]: signBody(input.body, secret),
+        'content-length': Buffer.byteLength(input.body),
+        [SIGNATURE_HEADER]: signBody(input.body, attempt.secret),
         [TIMESTAMP_HEADER]: String(Date.now()),
-        [IDEMPOTENCY_HEADER]: id,
+        [IDEMPOTENCY_HEADER]: attempt.id,
         [EVENT_HEADER]: input.event,
         'user-agent': 'cardfile-webhooks/1',
       },
-      body: input.body,
+      lookup: guardedLookup(attempt.allowPrivate),
       signal: AbortSignal.timeout(timeoutMs),
-      redirect: 'error',
     })
-    // The answer's content is not read: a receiver says yes or no by its status, and a large
-    // answer must not fill this process's memory.
-    await response.body?.cancel().catch(() => undefined)
-  } catch (error) {
-    const name = error instanceof Error ? error.name : ''
-    throw new WebhookFailed(
-      name === 'TimeoutError' || name === 'AbortError'
-        ? `the receiver did not answer within ${timeoutMs} ms`
-        : 'the receiver could not be reached',
-      true,
-    )
+    req.on('response', (res) => {
+      // The answer's content is not read: a receiver says yes or no by its status, and a
+      // large answer must not fill this process's memory.
+      res.destroy()
+      resolve(res.statusCode ?? 0)
+    })
+    req.on('error', (error) => {
+      const name = error.name
+      reject(
+        error instanceof ForbiddenTargetError
+          ? new WebhookFailed(error.message, false)
+          : new WebhookFailed(
+              name === 'TimeoutError' || name === 'AbortError'
+                ? `the receiver did not answer within ${timeoutMs} ms`
+                : 'the receiver could not be reached',
+              true,
+            ),
+      )
+    })
+    req.end(input.body)
+  })
+  if (status >= 300 && status < 400) {
+    throw new WebhookFailed(`the receiver answered ${status}; redirects are not followed`, false)
   }
-  if (!response.ok) {
-    throw new WebhookFailed(
-      `the receiver answered ${response.status}`,
-      isRetryableStatus(response.status),
-    )
+  if (status < 200 || status >= 300) {
+    throw new WebhookFailed(`the receiver answered ${status}`, isRetryableStatus(status))
   }
 }
 
@@ -159,13 +193,16 @@ async function post(
  * a receiver applies a delivery sent twice (a crash after it answered) once. Failed attempts
  * are retried with exponential backoff and jitter up to `maxAttempts`; a permanent refusal
  * or the last failure leaves it dead (a failed job), which an admin can retry. A delivery of
- * a webhook deleted since is dropped unsent.
+ * a webhook deleted since is dropped unsent. A URL whose host is (or now resolves to) a
+ * loopback, private or link-local address is refused unsent, dead at once with the reason,
+ * unless `allowPrivateTargets`.
  *
  * @example
  * const handler = webhookDeliveryHandler({ store: backend.webhooks, retry: DEFAULT_RETRY, timeoutMs: 10_000, random: Math.random, logger })
  */
 export function webhookDeliveryHandler(options: WebhookDeliveryOptions): JobHandler {
   const { store, retry, timeoutMs, random, logger } = options
+  const allowPrivateTargets = options.allowPrivateTargets ?? false
   return {
     kind: WEBHOOK_DELIVERY,
     async run({ job }) {
@@ -173,7 +210,14 @@ export function webhookDeliveryHandler(options: WebhookDeliveryOptions): JobHand
       const hook = await store.get(job.workspace, input.webhookId)
       if (hook === null) return { dropped: 'the webhook was deleted' }
       try {
-        await post(hook.url, hook.secret, input, job.id, timeoutMs)
+        await post({
+          url: hook.url,
+          secret: hook.secret,
+          input,
+          id: job.id,
+          timeoutMs,
+          allowPrivate: allowPrivateTargets,
+        })
       } catch (error) {
         if (
           error instanceof WebhookFailed &&

@@ -32,7 +32,11 @@ export interface WebhookBody {
     readonly channel?: string
     readonly createdAt?: number
   }
-  /** What changed; by event: `values`, `vip`, `other` and `kind`, or nothing for a deletion. */
+  /**
+   * What changed; by event: `values`, `vip`, `other`, `kind` and `source` (`manual`, or `match`
+   * for contacts linked or unlinked automatically by a matching value), or nothing for a
+   * deletion.
+   */
   readonly data: Readonly<Record<string, unknown>>
 }
 
@@ -130,7 +134,15 @@ export async function webhookPayload(
         case 'contact.vip-changed':
           return { ...base, contact, data: { vip: event.data.vip } }
         case 'contact.linked':
-          return { ...base, contact, data: { other: event.data.other, kind: event.data.kind } }
+          return {
+            ...base,
+            contact,
+            data: {
+              other: event.data.other,
+              kind: event.data.kind,
+              source: event.data.source ?? 'manual',
+            },
+          }
         default:
           return { ...base, contact, data: {} }
       }

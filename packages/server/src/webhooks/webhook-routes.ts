@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { ErrorCodes } from '@cardfile/core'
+import { CardfileError, ErrorCodes } from '@cardfile/core'
 import { z } from 'zod'
 import { generateSecret, secretHint } from '../crm/signing'
 import { apiRoutes } from '../http/api-routes'
@@ -12,6 +12,7 @@ import { DELIVERY_JOB_STATES, WEBHOOK_DELIVERY, webhookDeliveryOf } from './webh
 import type { WebhookDelivery } from './webhook-delivery'
 import { WEBHOOK_EVENTS } from './webhook-store'
 import type { Webhook, WebhookEvent } from './webhook-store'
+import { checkResolvedTarget, checkWebhookTarget } from './webhook-target'
 
 /** The most webhooks one workspace may register. */
 export const MAX_WEBHOOKS = 20
@@ -53,10 +54,17 @@ const webhookView = (w: Webhook) => ({
   updatedAt: w.updatedAt,
 })
 
+/** What the webhook endpoints are told by the server's configuration. */
+export interface WebhookRoutesOptions {
+  /** Accepts URLs of loopback and private addresses (development, tests). */
+  readonly allowPrivateTargets?: boolean
+}
+
 /**
  * The webhook endpoints (admins only):
  * - `POST /api/<ws>/webhooks` `{ url, events }`: registers one; answers it with its secret,
- *   shown this once (201);
+ *   shown this once (201); a URL with credentials, or whose host is or resolves to a loopback,
+ *   private or link-local address, is refused `forbidden-target` (400);
  * - `GET /api/<ws>/webhooks`: the workspace's webhooks (secrets as hints);
  * - `DELETE /api/<ws>/webhooks/<id>`: deletes one (its queued deliveries are dropped unsent);
  * - `POST /api/<ws>/webhooks/<id>/secret`: rotates the secret; answers the new one, once;
@@ -67,7 +75,8 @@ const webhookView = (w: Webhook) => ({
  * @example
  * const routes = webhookRoutes()
  */
-export function webhookRoutes(): HttpRequestHandler {
+export function webhookRoutes(options: WebhookRoutesOptions = {}): HttpRequestHandler {
+  const allowPrivate = options.allowPrivateTargets ?? false
   return apiRoutes(async (req, res, { method, workspace, resource, rest, url }, ctx) => {
     if (resource !== 'webhooks') return false
     const store = ctx.backend.webhooks
@@ -82,6 +91,14 @@ export function webhookRoutes(): HttpRequestHandler {
         return true
       }
       const body = parseInput(createBody, await readJsonBody(req, MAX_BODY), 'body')
+      try {
+        await checkResolvedTarget(checkWebhookTarget(body.url, allowPrivate), allowPrivate)
+      } catch (error) {
+        if (error instanceof CardfileError) {
+          throw new HttpError(400, error.code, error.message)
+        }
+        throw error
+      }
       if ((await store.list(workspace)).length >= MAX_WEBHOOKS) {
         throw new HttpError(
           409,

@@ -13,6 +13,13 @@ export interface WebhooksOptions {
   readonly timeoutMs?: number
   /** Jitter source of the backoff (tests pin it). */
   readonly random?: () => number
+  /**
+   * Lets webhooks point at loopback, private, link-local and unique-local addresses
+   * (default false: refused when registered and again when delivered, after resolving the
+   * host). For development and tests with receivers on this machine; never with untrusted
+   * admins. The server's `allowPrivateWebhookTargets` sets it.
+   */
+  readonly allowPrivateTargets?: boolean
 }
 
 /**
@@ -45,9 +52,10 @@ export function webhooksExtension(options: WebhooksOptions = {}): Extension {
             timeoutMs: options.timeoutMs ?? 10_000,
             random: options.random ?? Math.random,
             logger,
+            allowPrivateTargets: options.allowPrivateTargets ?? false,
           }),
         ],
-        routes: webhookRoutes(),
+        routes: webhookRoutes({ allowPrivateTargets: options.allowPrivateTargets ?? false }),
         onContactErased: async ({ workspace, contactId }) => {
           await backend.jobs.remove({
             workspace,
