@@ -215,9 +215,24 @@ export {
   readListState,
   readListSubscribe,
   readListUnsubscribe,
+  readHelloNotice,
   readPurge,
   readRefusal,
 } from './protocol'
+export type { ChannelCloseNotice, ChannelOpenRequest, Frame } from './mux'
+export {
+  MAX_CHANNEL_ID,
+  MUX_FEATURE,
+  SOCKET_CHANNEL,
+  encodeChannelClose,
+  encodeChannelOpen,
+  encodeFrame,
+  muxPath,
+  parseMuxPath,
+  readChannelClose,
+  readChannelOpen,
+  readFrame,
+} from './mux'
 export {
   CARDFILE_SUBPROTOCOL,
   encodeTokenRefresh,

@@ -39,6 +39,10 @@ export const MessageTypes = {
   ListInvalidate: 107,
   /** Server to client: a subscription is active, refused or ended. */
   ListState: 108,
+  /** Client to server, on a multiplexed socket's channel 0: open a document on a channel. */
+  ChannelOpen: 109,
+  /** Both ways, on a multiplexed socket's channel 0: a channel is closed (code and reason). */
+  ChannelClose: 110,
 } as const
 
 export type MessageType = (typeof MessageTypes)[keyof typeof MessageTypes]
@@ -64,6 +68,11 @@ export interface PurgeNotice {
 export interface HelloNotice {
   /** The storage's generation id (see `Storage.generation`). */
   readonly generation: string
+  /**
+   * Protocol features the server supports beyond the base protocol, for example `mux` (one
+   * socket for many documents, see PROTOCOL.md). Absent on servers that predate it.
+   */
+  readonly features?: readonly string[]
 }
 
 /** The JSON payload of a list subscription (type 105). */
@@ -303,9 +312,6 @@ export function readHello(decoder: decoding.Decoder): string | null {
   return null
 }
 
-const isSubscriptionId = (value: unknown): value is number =>
-  typeof value === 'number' && Number.isSafeInteger(value) && value >= 0
-
 const readJson = (decoder: decoding.Decoder): unknown => {
   try {
     return JSON.parse(decoding.readVarString(decoder))
@@ -313,6 +319,27 @@ const readJson = (decoder: decoding.Decoder): unknown => {
     return null
   }
 }
+
+/**
+ * Reads the payload of a 103 hello whole: its generation (null when unreadable) and the
+ * features it announces (empty when it names none).
+ */
+export function readHelloNotice(decoder: decoding.Decoder): {
+  readonly generation: string | null
+  readonly features: readonly string[]
+} {
+  const parsed = readJson(decoder)
+  if (!isRecord(parsed)) return { generation: null, features: [] }
+  const generation =
+    typeof parsed.generation === 'string' && parsed.generation !== '' ? parsed.generation : null
+  const features = Array.isArray(parsed.features)
+    ? parsed.features.filter((f): f is string => typeof f === 'string')
+    : []
+  return { generation, features }
+}
+
+const isSubscriptionId = (value: unknown): value is number =>
+  typeof value === 'number' && Number.isSafeInteger(value) && value >= 0
 
 /**
  * Reads the payload of a 105 list subscription: `query` is null when it is not a list query
