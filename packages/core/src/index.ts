@@ -171,6 +171,7 @@ export type {
   ListInspection,
   RecentError,
 } from './client/inspection'
+export type { TransportMode } from './client/mux-transport'
 export type {
   ClientStatus,
   ConnectionEvent,

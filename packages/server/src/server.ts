@@ -102,6 +102,12 @@ export interface CardfileServerOptions {
    * one count for every instance. Behind a proxy every client shares one address: raise it.
    */
   readonly authFailuresPerMinute?: number
+  /**
+   * Serve many documents over one websocket at `/<workspace>/mux` (default true; see
+   * PROTOCOL.md). False: one document per socket only, as servers did before; Cardfile clients
+   * notice and open a socket per document.
+   */
+  readonly multiplex?: boolean
   /** Per-connection bounds; anything left out takes its default from `DEFAULT_LIMITS`. */
   readonly limits?: Partial<ServerLimits>
   /** Called after every storage commit of a document change. */
@@ -282,7 +288,8 @@ export async function createCardfileServer(
   const limits: ServerLimits = { ...DEFAULT_LIMITS, ...options.limits }
   // The store's generation never changes, so one hello serves every connection.
   const generation = await options.backend.generation()
-  const hello = encodeHello({ generation, features: [MUX_FEATURE] })
+  const multiplex = options.multiplex ?? true
+  const hello = encodeHello(multiplex ? { generation, features: [MUX_FEATURE] } : { generation })
   const logScope = createLogScope()
   const logger = contextualLogger(completeLogger(options.logger), logScope)
   const processMetrics = startProcessMetrics()
@@ -755,7 +762,7 @@ export async function createCardfileServer(
     } catch {
       docName = ''
     }
-    const muxWorkspace = parseMuxPath(docName)
+    const muxWorkspace = multiplex ? parseMuxPath(docName) : null
     const conn =
       muxWorkspace === null
         ? new Connection(ws, docName, url.searchParams.get('cardfile') === '1', limits, metrics)
