@@ -46,6 +46,7 @@ describe('one socket for many documents', () => {
     expect(mux.features).toContain('mux')
     expect(server.connectionCount()).toBe(1)
     expect(server.metrics.connections.get()).toBe(1)
+    expect(server.metrics.channels.get()).toBe(6)
     expect(server.loadedDocuments()).toBeGreaterThanOrEqual(6)
     // Every channel heard its document's own hello and an ack of the server's state.
     for (const channel of channels) {
@@ -141,6 +142,7 @@ describe('one socket for many documents', () => {
     c1.close()
     // Nothing holds c1 any more: it unloads, while c2 stays.
     await expectPoll(() => server.loadedDocuments() === 2, 10_000)
+    expect(server.metrics.channels.get()).toBe(1)
     c2.doc.getMap('custom').set('note', fieldValue('on', ANA))
     await expectPoll(() => c2.saved())
   })

@@ -191,7 +191,13 @@ class SharedSocket {
       return
     }
     const decoder = decoding.createDecoder(frame.message)
-    const type = decoding.readVarUint(decoder)
+    let type: number
+    try {
+      type = decoding.readVarUint(decoder)
+    } catch {
+      // A message the client cannot read is dropped: it must not take the socket down.
+      return
+    }
     if (type === MessageTypes.Hello && !this.ready) {
       if (!readHelloNotice(decoder).features.includes(MUX_FEATURE)) {
         const waiting = [...this.waiting]

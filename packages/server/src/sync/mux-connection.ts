@@ -132,6 +132,7 @@ export class MuxConnection extends Connection {
     this.lastChannel = request.channel
     const channel = new MuxChannel(this, request.channel, request.doc, this.limits, this.metrics)
     this.channels.set(request.channel, channel)
+    this.metrics.channels.inc()
     if (this.channels.size > this.limits.maxChannelsPerSocket) {
       channel.close({ code: CloseCodes.RateLimited.code, reason: 'too-many-channels' })
       return
@@ -143,6 +144,7 @@ export class MuxConnection extends Connection {
   forget(channel: MuxChannel): void {
     if (this.channels.get(channel.channel) !== channel) return
     this.channels.delete(channel.channel)
+    this.metrics.channels.dec()
     this.handlers.closed(channel)
   }
 
