@@ -206,6 +206,26 @@ describe('one socket for many documents', () => {
     await channelSynced(b)
   })
 
+  it('gives the socket the message rate of its documents together, and closes a flood', async () => {
+    const { server } = await start({ limits: { messagesPerSecond: 10 } })
+    const token = await makeToken({ user: 'ana', role: 'agent' })
+    const burst = async (documents: number) => {
+      const mux = await connectMux(server, 'demo', token)
+      const channels = Array.from({ length: documents }, (_, i) => mux.open(`demo/contact/c${i}`))
+      for (const channel of channels) await channelSynced(channel)
+      // The same burst of awareness queries: over the budget of one document's socket, within
+      // that of four.
+      for (let i = 0; i < 60; i++) mux.sendRaw(encodeFrame(channels[0]!.id, new Uint8Array([3])))
+      return mux
+    }
+    const one = await burst(1)
+    expect(await one.closed).toEqual({ code: 4429, reason: 'rate-limited' })
+    const four = await burst(4)
+    const c0 = four.open('demo/contact/c9')
+    await channelSynced(c0)
+    expect(four.closeInfo).toBeNull()
+  })
+
   it('closes every channel when the server shuts down, after acknowledging', async () => {
     const { server } = await start()
     const mux = await connectMux(server, 'demo', await makeToken({ user: 'ana', role: 'agent' }))

@@ -109,7 +109,7 @@ export class Connection {
    * (TCP pushes back on the sender); a sender that keeps going far past that is closed.
    */
   admit(): boolean {
-    const rate = this.limits.messagesPerSecond
+    const rate = this.messageRate()
     const now = performance.now()
     this.tokens = refillTokens(this.tokens, now - this.refilledAt, rate, rate * 2) - 1
     this.refilledAt = now
@@ -130,6 +130,11 @@ export class Connection {
       )
     }
     return true
+  }
+
+  /** Messages per second this connection may send (see {@link admit}). */
+  protected messageRate(): number {
+    return this.limits.messagesPerSecond
   }
 
   /**

@@ -65,6 +65,14 @@ export class MuxConnection extends Connection {
     return this.channels.size
   }
 
+  /**
+   * Every open document keeps the message rate it would have on a socket of its own: the
+   * socket's budget is the per-connection rate times its open channels (at least one).
+   */
+  protected override messageRate(): number {
+    return this.limits.messagesPerSecond * Math.max(1, this.channels.size)
+  }
+
   /** The socket's own messages go on channel 0. */
   override sendUncounted(message: Uint8Array): boolean {
     return this.write(encodeFrame(SOCKET_CHANNEL, message))
