@@ -204,4 +204,42 @@ describe('one socket per client', () => {
     expect(server.connectionCount()).toBe(3)
     expect(agent.inspect().transport).toBe('per-document')
   })
+
+  it('sends a renewed token once for the socket, not once per document', async () => {
+    const backend = createMemoryBackend()
+    const checks: Array<{ token: string; doc: string }> = []
+    const authenticate = (raw: string, doc: string): Promise<AuthenticatedActor> => {
+      checks.push({ token: raw, doc })
+      return Promise.resolve({ userId: 'bo', role: 'agent', workspace: 'demo' })
+    }
+    const server = await createCardfileServer({
+      backend,
+      auth: { authenticate },
+      autoCreateWorkspaces: 'advanced',
+    })
+    try {
+      let issued = 0
+      const agent = await connectClient(server.wsUrl, 'bo', 'agent', {
+        getToken: () => `token-${++issued}`,
+        userId: 'bo',
+        role: 'agent',
+      })
+      const inbox = openInbox(agent)
+      const handles = [inbox.schema, ...inbox.contacts, ...inbox.conversations]
+      await Promise.all(handles.map((h) => h.whenSynced()))
+      expect(await agent.refreshToken()).toBe('token-2')
+      // A document opened after the refresh rides the same socket behind it: once it is synced,
+      // the server has read every refresh the documents sent.
+      await agent.contact('c9').whenSynced()
+      const renewals = checks.filter((c) => c.token === 'token-2' && c.doc === 'demo/schema')
+      expect(renewals).toHaveLength(1)
+      // The document opened later was admitted with the renewed token.
+      expect(checks).toContainEqual({ token: 'token-2', doc: 'demo/contact/c9' })
+      expect(server.connectionCount()).toBe(1)
+      await agent.destroy()
+    } finally {
+      await server.close()
+      await backend.close()
+    }
+  })
 })
