@@ -556,7 +556,7 @@ export async function createCardfileServer(
       else handleMessage(channel, live, message)
     },
     closed: detach,
-    socketMessage: renewTokenOf,
+    socketMessage: (conn: MuxConnection, message: Uint8Array) => renewToken(conn, message),
   }
 
   const refuse = (conn: Connection, code: CloseCode): void => {
@@ -607,10 +607,6 @@ export async function createCardfileServer(
         )
       },
     )
-  }
-
-  function renewTokenOf(conn: MuxConnection, message: Uint8Array): void {
-    renewToken(conn, message)
   }
 
   /**
