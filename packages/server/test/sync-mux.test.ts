@@ -114,6 +114,32 @@ describe('one socket for many documents', () => {
     expect(server.connectionCount()).toBe(1)
   })
 
+  it('closes a stale cache and an unknown workspace on their channels only', async () => {
+    const { server } = await start()
+    const mux = await connectMux(server, 'demo', await makeToken({ user: 'ana', role: 'agent' }))
+    const fresh = mux.open('demo/contact/c1')
+    const stale = mux.open('demo/contact/c2', { generation: 'another-store' })
+    expect(await stale.closed).toEqual({ code: 4409, reason: 'stale-generation' })
+    // The hello before the close names the server's generation, as on a per-document socket.
+    expect(stale.hellos).toHaveLength(1)
+    await channelSynced(fresh)
+
+    const strict = await startServer({ autoCreateWorkspaces: undefined })
+    try {
+      const ghost = await connectMux(
+        strict.server,
+        'ghost',
+        await makeToken({ user: 'ana', role: 'agent', workspace: 'ghost' }),
+      )
+      const schema = ghost.open('ghost/schema')
+      expect(await schema.closed).toEqual({ code: 4404, reason: 'unknown-workspace' })
+      expect(ghost.closeInfo).toBeNull()
+      ghost.close()
+    } finally {
+      await strict.close()
+    }
+  })
+
   it('purges an erased contact on its channel only', async () => {
     const { server } = await start()
     const mux = await connectMux(server, 'demo', await makeToken({ user: 'ana', role: 'agent' }))
