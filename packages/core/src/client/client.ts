@@ -136,7 +136,8 @@ export interface CardfileClient {
   openDocuments(): string[]
   /**
    * A read-only report of the client: open documents with their load source, pending and
-   * acknowledged changes, handles, presence and last error; recent errors; live lists. For
+   * acknowledged changes, handles, presence and last error; recent errors; live lists; whether
+   * documents share one socket (`transport`). For
    * devtools and debugging: it builds a fresh copy on every call.
    *
    * @example
