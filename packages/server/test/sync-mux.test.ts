@@ -252,6 +252,21 @@ describe('one socket for many documents', () => {
     expect(four.closeInfo).toBeNull()
   })
 
+  it('closes the whole socket as a slow consumer when its buffer is over the bound', async () => {
+    const { server } = await start({ limits: { maxBufferedBytes: 4096 } })
+    const mux = await connectMux(server, 'demo', await makeToken({ user: 'ana', role: 'agent' }))
+    const c1 = mux.open('demo/contact/c1')
+    const c2 = mux.open('demo/contact/c2')
+    await channelSynced(c1)
+    await channelSynced(c2)
+    // One change bigger than the whole bound, for one document: the socket cannot take it.
+    await server.host.transact('demo/contact/c1', SYSTEM, (doc) =>
+      doc.getMap('profile').set('hint', 'x'.repeat(8192)),
+    )
+    expect(await mux.closed).toEqual({ code: 1013, reason: 'slow-consumer' })
+    expect(c2.closeInfo).toEqual({ code: 1013, reason: 'slow-consumer' })
+  })
+
   it('closes every channel when the server shuts down, after acknowledging', async () => {
     const { server } = await start()
     const mux = await connectMux(server, 'demo', await makeToken({ user: 'ana', role: 'agent' }))
