@@ -3,6 +3,7 @@ import type { AuthenticatedActor } from '@cardfile/server'
 import { afterEach, describe, expect, it } from 'vitest'
 import { channelSynced, connectMux } from './mux-helpers'
 import type { TestServer } from './sync-helpers'
+import { prng } from './prng'
 import {
   SYSTEM,
   connectSynced,
@@ -205,6 +206,35 @@ describe('one socket for many documents', () => {
     const after = await connectMux(server, 'demo', token)
     await channelSynced(after.open('demo/contact/c1'))
     await expectPoll(() => server.connectionCount() === 1)
+  })
+
+  it('survives seeded random frames: each closes its channel or its socket, never the server', async () => {
+    const { server } = await start()
+    const token = await makeToken({ user: 'ana', role: 'agent' })
+    const bytes = (rng: ReturnType<typeof prng>, n: number) =>
+      Uint8Array.from({ length: n }, () => rng.int(256))
+    for (let seed = 1; seed <= 30; seed++) {
+      const rng = prng(seed)
+      const mux = await connectMux(server, 'demo', token)
+      const c1 = mux.open('demo/contact/c1')
+      await channelSynced(c1)
+      const garbage = rng.pick([
+        () => bytes(rng, rng.int(12)),
+        // A socket message of a Cardfile type with a random payload.
+        () => encodeFrame(0, Uint8Array.from([100 + rng.int(12), ...bytes(rng, rng.int(10))])),
+        // A random message on the open document's channel.
+        () => encodeFrame(c1.id, bytes(rng, 1 + rng.int(12))),
+      ])()
+      mux.sendRaw(garbage)
+      // A document opened after the garbage syncs on this socket unless the garbage closed it.
+      const probe = mux.open('demo/contact/c2')
+      await expectPoll(() => probe.synced || probe.closeInfo !== null)
+      if (mux.closeInfo !== null) expect(mux.closeInfo.code).toBe(4400)
+      if (c1.closeInfo !== null) expect(c1.closeInfo.code).toBe(4400)
+      mux.close()
+    }
+    const after = await connectMux(server, 'demo', token)
+    await channelSynced(after.open('demo/contact/c1'))
   })
 
   it('refuses the socket with the per-document codes for a bad token', async () => {
