@@ -56,14 +56,20 @@ function varUintLength(value: number): number {
 }
 
 /**
- * A frame: `message` on `channel`.
+ * A frame: `message` on `channel`. `allocate` makes the frame's bytes (they are all written);
+ * a server relaying to thousands of channels passes a pooled allocator such as Node's
+ * `Buffer.allocUnsafe`, several times faster than a fresh zeroed array per frame.
  *
  * @example
  * ws.send(encodeFrame(3, encodeSyncUpdate(update)))
  */
-export function encodeFrame(channel: number, message: Uint8Array): Uint8Array {
+export function encodeFrame(
+  channel: number,
+  message: Uint8Array,
+  allocate: (length: number) => Uint8Array = (length) => new Uint8Array(length),
+): Uint8Array {
   const header = varUintLength(channel)
-  const frame = new Uint8Array(header + message.byteLength)
+  const frame = allocate(header + message.byteLength)
   let value = channel
   let at = 0
   while (value > 0x7f) {

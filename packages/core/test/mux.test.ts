@@ -31,6 +31,13 @@ describe('mux frames', () => {
     }
   })
 
+  it('writes every byte of a frame into the array its allocator gives', () => {
+    // A pooled allocator hands out memory that is not zeroed.
+    const frame = encodeFrame(300, new Uint8Array([1, 2, 3]), (n) => new Uint8Array(n).fill(0xee))
+    expect(readFrame(frame)).toEqual({ channel: 300, message: new Uint8Array([1, 2, 3]) })
+    expect(frame).toHaveLength(5)
+  })
+
   it('refuses frames without a whole channel id, with one too large, or without a message', () => {
     expect(readFrame(new Uint8Array([]))).toBeNull()
     expect(readFrame(new Uint8Array([0x80, 0x80]))).toBeNull()

@@ -15,6 +15,9 @@ import type { ServerMetrics } from '../metrics'
 import { Connection } from './connection'
 import type { ServerLimits } from './limits'
 
+/** Frame bytes from Node's pool (every byte is written, so unzeroed memory never leaks). */
+const allocateFrame = (length: number): Uint8Array => Buffer.allocUnsafe(length)
+
 /** How a multiplexed socket closes on a frame it cannot read or a protocol violation. */
 export const BAD_MUX_FRAME: CloseCode = {
   code: CloseCodes.BadRequest.code,
@@ -75,12 +78,15 @@ export class MuxConnection extends Connection {
 
   /** The socket's own messages go on channel 0. */
   override sendUncounted(message: Uint8Array): boolean {
-    return this.write(encodeFrame(SOCKET_CHANNEL, message))
+    return this.writeFrame(SOCKET_CHANNEL, message)
   }
 
-  /** Writes `message` on `channel`; false when the socket is closed (or was, for being slow). */
+  /**
+   * Writes `message` on `channel`; false when the socket is closed (or was, for being slow).
+   * A relay frames the same update once per channel, so frames come from Node's buffer pool.
+   */
   writeFrame(channel: number, message: Uint8Array): boolean {
-    return this.write(encodeFrame(channel, message))
+    return this.open && this.write(encodeFrame(channel, message, allocateFrame))
   }
 
   /**
