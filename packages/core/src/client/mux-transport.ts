@@ -184,6 +184,10 @@ class SharedSocket {
   }
 
   private onFrame(bytes: Uint8Array): void {
+    if (!this.ready) {
+      this.onFirstFrame(bytes)
+      return
+    }
     const frame = readFrame(bytes)
     if (frame === null) return
     if (frame.channel !== SOCKET_CHANNEL) {
@@ -198,31 +202,45 @@ class SharedSocket {
       // A message the client cannot read is dropped: it must not take the socket down.
       return
     }
-    if (type === MessageTypes.Hello && !this.ready) {
-      if (!readHelloNotice(decoder).features.includes(MUX_FEATURE)) {
-        const waiting = [...this.waiting]
-        this.waiting.clear()
-        this.ended = true
-        this.ws.close(1000)
-        this.transport.learnedPerDocument(waiting)
-        return
+    if (type !== MessageTypes.ChannelClose) return
+    const notice = readChannelClose(decoder)
+    if (notice === null) return
+    const channel = this.channels.get(notice.channel)
+    if (channel === undefined) return
+    this.channels.delete(notice.channel)
+    channel.closedBy(notice.code, notice.reason)
+    this.closeIfIdle()
+  }
+
+  /**
+   * The first frame must be a hello naming `mux`. Anything else (a hello without it, or a
+   * server that took the endpoint for a document and started syncing it) means this server
+   * does not multiplex: the socket is closed and documents use sockets of their own.
+   */
+  private onFirstFrame(bytes: Uint8Array): void {
+    const frame = readFrame(bytes)
+    let multiplexes = false
+    if (frame !== null && frame.channel === SOCKET_CHANNEL) {
+      const decoder = decoding.createDecoder(frame.message)
+      try {
+        multiplexes =
+          decoding.readVarUint(decoder) === MessageTypes.Hello &&
+          readHelloNotice(decoder).features.includes(MUX_FEATURE)
+      } catch {
+        multiplexes = false
       }
-      this.ready = true
-      this.transport.learnedMux()
-      const waiting = [...this.waiting]
-      this.waiting.clear()
-      for (const channel of waiting) this.open(channel)
+    }
+    const waiting = [...this.waiting]
+    this.waiting.clear()
+    if (!multiplexes) {
+      this.ended = true
+      this.ws.close(1000)
+      this.transport.learnedPerDocument(waiting)
       return
     }
-    if (type === MessageTypes.ChannelClose) {
-      const notice = readChannelClose(decoder)
-      if (notice === null) return
-      const channel = this.channels.get(notice.channel)
-      if (channel === undefined) return
-      this.channels.delete(notice.channel)
-      channel.closedBy(notice.code, notice.reason)
-      this.closeIfIdle()
-    }
+    this.ready = true
+    this.transport.learnedMux()
+    for (const channel of waiting) this.open(channel)
   }
 
   private onClose(code: number, reason: string): void {
