@@ -3,12 +3,15 @@
  * the workspace schema, a conversation and three contacts (neighbouring agents share contacts,
  * so an edit reaches several screens), measured against every server in a fresh child process:
  * time to open an agent's documents, server memory per agent, and edit-to-visible on a shared
- * contact. Cardfile and the bare relay open a socket per document (the y-websocket protocol);
- * Hocuspocus multiplexes an agent's documents over one socket with its provider.
+ * contact. The bare relay opens a socket per document (the y-websocket protocol), Cardfile
+ * either a socket per document (what stock y-websocket clients do) or, `multiplexed`, one socket
+ * for all of them (what the Cardfile client does); Hocuspocus multiplexes an agent's documents
+ * over one socket with its provider.
  */
 import { contactNumber } from './contact-edits'
 import { BENCH_WORKSPACE } from './ipc'
 import { HocuspocusSharedSocket } from './hocuspocus-client'
+import { BenchMuxSocket } from './mux-client'
 import { measureLatency } from './latency'
 import type { LatencyClient, LatencyResult } from './latency'
 import { closeAll, connectPhaseClient } from './phase-client'
@@ -49,8 +52,25 @@ function documentsOf(index: number, agents: number): string[] {
   ]
 }
 
-async function openAgent(child: ServerChild, names: readonly string[]): Promise<Agent> {
+async function openAgent(
+  child: ServerChild,
+  names: readonly string[],
+  multiplexed: boolean,
+): Promise<Agent> {
   const documents = new Map<string, LatencyClient>()
+  if (child.kind === 'cardfile' && multiplexed) {
+    const token = child.tokens?.agent
+    if (token === undefined) throw new Error('the Cardfile child minted no token')
+    const socket = await BenchMuxSocket.connect(
+      child.url,
+      BENCH_WORKSPACE,
+      token,
+      CONNECT_TIMEOUT_MS,
+    )
+    const clients = await Promise.all(names.map((name) => socket.open(name, CONNECT_TIMEOUT_MS)))
+    names.forEach((name, i) => documents.set(name, clients[i]!))
+    return { documents, close: () => socket.close() }
+  }
   if (child.kind === 'hocuspocus') {
     const token = child.tokens?.agent
     if (token === undefined) throw new Error('the Hocuspocus child minted no token')
@@ -79,6 +99,8 @@ export async function inboxWorkload(
   child: ServerChild,
   agents: number,
   samples: number,
+  /** Cardfile only: every agent's documents over one socket (`/<workspace>/mux`). */
+  multiplexed = false,
 ): Promise<InboxResult> {
   const opened: Agent[] = []
   try {
@@ -90,7 +112,7 @@ export async function inboxWorkload(
         { length: Math.min(OPEN_CONCURRENCY, agents - start) },
         async (_, k) => {
           const startedAt = performance.now()
-          const agent = await openAgent(child, documentsOf(start + k, agents))
+          const agent = await openAgent(child, documentsOf(start + k, agents), multiplexed)
           openMs.push(performance.now() - startedAt)
           return agent
         },
@@ -114,7 +136,10 @@ export async function inboxWorkload(
     return {
       openMs,
       heapPerAgent: (after.heapUsed + after.external - before.heapUsed - before.external) / agents,
-      socketsPerAgent: child.kind === 'hocuspocus' ? 1 : documentsOf(0, agents).length,
+      socketsPerAgent:
+        child.kind === 'hocuspocus' || (child.kind === 'cardfile' && multiplexed)
+          ? 1
+          : documentsOf(0, agents).length,
       latency,
     }
   } finally {

@@ -461,60 +461,19 @@ async function main(): Promise<void> {
       failed ||= !outcome.ok
       inbox[kind] = valueOf(outcome)
     }
-    const setting = `${INBOX_AGENTS} agents`
-    const inboxRow = (
-      figure: string,
-      unit: string,
-      digits: number,
-      read: (run: InboxResult) => number,
-      goal?: Row['goal'],
-    ): Row => ({
-      figure: `inbox: ${figure}`,
-      clients: setting,
-      unit,
-      digits,
-      values: figures(inbox, read),
-      ...(goal === undefined ? {} : { goal }),
-    })
+    // The same workload with the Cardfile client's transport: an agent's documents over one
+    // socket. Its rows put it in the Cardfile column, beside the same Hocuspocus and bare runs.
+    const multiplexed: Runs<InboxResult> = { ...inbox, cardfile: null }
+    if (KINDS.includes('cardfile')) {
+      const outcome = await attempt(`cardfile, inbox of ${INBOX_AGENTS} agents, one socket`, () =>
+        withServer('cardfile', (child) => inboxWorkload(child, INBOX_AGENTS, SAMPLES, true)),
+      )
+      failed ||= !outcome.ok
+      multiplexed.cardfile = valueOf(outcome)
+    }
     rows.push(
-      inboxRow(
-        'sockets per agent (schema, conversation, 3 contacts)',
-        '',
-        0,
-        (r) => r.socketsPerAgent,
-      ),
-      inboxRow(
-        "open an agent's documents, p50",
-        'ms',
-        1,
-        (r) => percentile(r.openMs, 50),
-        AT_MOST_HOCUSPOCUS,
-      ),
-      inboxRow(
-        "open an agent's documents, p99",
-        'ms',
-        1,
-        (r) => percentile(r.openMs, 99),
-        AT_MOST_HOCUSPOCUS,
-      ),
-      inboxRow('server heap per agent', 'KB', 2, (r) => r.heapPerAgent / 1024, {
-        against: 'hocuspocus',
-        atMost: 0.5,
-      }),
-      inboxRow(
-        'edit-to-visible on a shared contact, p50',
-        'ms',
-        2,
-        (r) => percentile(r.latency.untilAll, 50),
-        AT_MOST_HOCUSPOCUS,
-      ),
-      inboxRow(
-        'edit-to-visible on a shared contact, p99',
-        'ms',
-        2,
-        (r) => percentile(r.latency.untilAll, 99),
-        AT_MOST_HOCUSPOCUS,
-      ),
+      ...inboxRows(`${INBOX_AGENTS} agents`, 'Cardfile a socket per document', inbox),
+      ...inboxRows(`${INBOX_AGENTS} agents`, 'Cardfile one socket per agent', multiplexed),
     )
   }
   const lifecycle: Rows = []
@@ -555,6 +514,64 @@ async function main(): Promise<void> {
 }
 
 type Rows = Row[]
+
+/** The inbox workload's rows; `variant` names how Cardfile's agents connected. */
+function inboxRows(setting: string, variant: string, inbox: Runs<InboxResult>): Row[] {
+  const inboxRow = (
+    figure: string,
+    unit: string,
+    digits: number,
+    read: (run: InboxResult) => number,
+    goal?: Row['goal'],
+  ): Row => ({
+    figure: `inbox (${variant}): ${figure}`,
+    clients: setting,
+    unit,
+    digits,
+    values: figures(inbox, read),
+    ...(goal === undefined ? {} : { goal }),
+  })
+  return [
+    inboxRow(
+      'sockets per agent (schema, conversation, 3 contacts)',
+      '',
+      0,
+      (r) => r.socketsPerAgent,
+    ),
+    inboxRow(
+      "open an agent's documents, p50",
+      'ms',
+      1,
+      (r) => percentile(r.openMs, 50),
+      AT_MOST_HOCUSPOCUS,
+    ),
+    inboxRow(
+      "open an agent's documents, p99",
+      'ms',
+      1,
+      (r) => percentile(r.openMs, 99),
+      AT_MOST_HOCUSPOCUS,
+    ),
+    inboxRow('server heap per agent', 'KB', 2, (r) => r.heapPerAgent / 1024, {
+      against: 'hocuspocus',
+      atMost: 0.5,
+    }),
+    inboxRow(
+      'edit-to-visible on a shared contact, p50',
+      'ms',
+      2,
+      (r) => percentile(r.latency.untilAll, 50),
+      AT_MOST_HOCUSPOCUS,
+    ),
+    inboxRow(
+      'edit-to-visible on a shared contact, p99',
+      'ms',
+      2,
+      (r) => percentile(r.latency.untilAll, 99),
+      AT_MOST_HOCUSPOCUS,
+    ),
+  ]
+}
 
 main().catch((error: unknown) => {
   console.error(error)

@@ -13,9 +13,9 @@ describe('the Cardfile client', () => {
     const handles = [client.contact('c1'), client.contact('c1'), client.contact('c1')]
     expect(new Set(handles.map((h) => h.doc)).size).toBe(1)
     await handles[0]?.whenSynced()
-    // one socket for the contact, one for the schema it is read against
-    expect(openSockets()).toBe(2)
-    expect(server.connectionCount()).toBe(2)
+    // one socket for the contact and the schema it is read against
+    expect(openSockets()).toBe(1)
+    expect(server.connectionCount()).toBe(1)
     handles[0]?.release()
     handles[0]?.release() // releasing twice counts once
     handles[1]?.release()

@@ -59,11 +59,12 @@ describe('tokens stay out of URLs', () => {
     const schema = client.schema()
     await Promise.all([contact.whenSynced(), schema.whenSynced()])
     const opened = Number(/cardfile_connections_total (\d+)/.exec(server.metrics.render())?.[1])
-    expect(opened).toBe(2)
-    // Outlive the first tokens by far: each renewal reaches the open connections in-band.
+    // Both documents ride the client's one socket.
+    expect(opened).toBe(1)
+    // Outlive the first tokens by far: each renewal reaches the open connection in-band.
     await expect.poll(() => issued, { timeout: 12_000 }).toBeGreaterThanOrEqual(5)
-    expect(Number(/cardfile_connections_total (\d+)/.exec(server.metrics.render())?.[1])).toBe(2)
-    expect(server.connectionCount()).toBe(2)
+    expect(Number(/cardfile_connections_total (\d+)/.exec(server.metrics.render())?.[1])).toBe(1)
+    expect(server.connectionCount()).toBe(1)
     expect(contact.status().status).toBe('synced')
     expect(contact.error()).toBeNull()
   })

@@ -37,6 +37,7 @@ describe('CardfileDevtools', () => {
     await waitFor(() => expect(cell('demo/contact/c1', 'source')).toBe('server'))
     expect(cell('demo/schema', 'source')).toBe('server')
     expect(within(devtools).getByTestId('devtools-connection').textContent).toBe('synced')
+    expect(within(devtools).getByTestId('devtools-transport').textContent).toBe('one socket')
     await waitFor(() => expect(cell('demo/contact/c1', 'presence')).toBe('cy'))
     await waitFor(() =>
       expect(within(devtools).getByTestId('devtools-lists').textContent).toContain('/groups/vip'),

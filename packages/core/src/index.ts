@@ -171,6 +171,7 @@ export type {
   ListInspection,
   RecentError,
 } from './client/inspection'
+export type { TransportMode } from './client/mux-transport'
 export type {
   ClientStatus,
   ConnectionEvent,
@@ -220,6 +221,20 @@ export {
   readPurge,
   readRefusal,
 } from './protocol'
+export type { ChannelCloseNotice, ChannelOpenRequest, Frame } from './mux'
+export {
+  MAX_CHANNEL_ID,
+  MUX_FEATURE,
+  SOCKET_CHANNEL,
+  encodeChannelClose,
+  encodeChannelOpen,
+  encodeFrame,
+  muxPath,
+  parseMuxPath,
+  readChannelClose,
+  readChannelOpen,
+  readFrame,
+} from './mux'
 export {
   CARDFILE_SUBPROTOCOL,
   encodeTokenRefresh,

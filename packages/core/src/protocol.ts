@@ -39,6 +39,10 @@ export const MessageTypes = {
   ListInvalidate: 107,
   /** Server to client: a subscription is active, refused or ended. */
   ListState: 108,
+  /** Client to server, on a multiplexed socket's channel 0: open a document on a channel. */
+  ChannelOpen: 109,
+  /** Both ways, on a multiplexed socket's channel 0: a channel is closed (code and reason). */
+  ChannelClose: 110,
 } as const
 
 export type MessageType = (typeof MessageTypes)[keyof typeof MessageTypes]
@@ -68,6 +72,8 @@ export interface PurgeNotice {
 export const ServerFeatures = {
   /** Live lists: the server takes list subscriptions (105, 106) and pushes 107 and 108. */
   Lists: 'lists',
+  /** One socket for many documents: `/<workspace>/mux` with channel frames (109, 110). */
+  Mux: 'mux',
 } as const
 
 /** The JSON payload of a hello (type 103): which store the server's documents live in. */
@@ -76,8 +82,8 @@ export interface HelloNotice {
   readonly generation: string
   /**
    * What the server supports beyond the stock protocol and the types every Cardfile server
-   * speaks (100-104), such as `lists` (see {@link ServerFeatures}). Absent in hellos of servers
-   * older than the field: they support none. Unknown strings are ignored by clients.
+   * speaks (100-104), such as `lists` and `mux` (see {@link ServerFeatures}). Absent in hellos
+   * of servers older than the field: they support none. Unknown strings are ignored by clients.
    */
   readonly features?: readonly string[]
 }
@@ -339,9 +345,6 @@ export function readHelloNotice(decoder: decoding.Decoder): {
   return { generation, features }
 }
 
-const isSubscriptionId = (value: unknown): value is number =>
-  typeof value === 'number' && Number.isSafeInteger(value) && value >= 0
-
 const readJson = (decoder: decoding.Decoder): unknown => {
   try {
     return JSON.parse(decoding.readVarString(decoder))
@@ -349,6 +352,9 @@ const readJson = (decoder: decoding.Decoder): unknown => {
     return null
   }
 }
+
+const isSubscriptionId = (value: unknown): value is number =>
+  typeof value === 'number' && Number.isSafeInteger(value) && value >= 0
 
 /**
  * Reads the payload of a 105 list subscription: `query` is null when it is not a list query

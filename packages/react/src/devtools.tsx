@@ -62,9 +62,10 @@ function useInspection(client: CardfileClient): ClientInspection | null {
 }
 
 /**
- * A panel showing what the Cardfile client is doing: the connection status, each open document
- * with its load source, sync state, pending and acknowledged changes, handles, presence and
- * last error, the recent refusals and errors, and the live lists on screen. Import it from
+ * A panel showing what the Cardfile client is doing: the connection status and whether its
+ * documents share one socket, each open document with its load source, sync state, pending and
+ * acknowledged changes, handles, presence and last error, the recent refusals and errors, and
+ * the live lists on screen. Import it from
  * `@cardfile/react/devtools` so it is loaded only when asked for (for example behind a flag or
  * in development builds); it renders nothing during server rendering.
  *
@@ -95,7 +96,10 @@ export function CardfileDevtools({ client: given, style }: CardfileDevtoolsProps
     >
       <header>
         <strong>Cardfile</strong> {report.workspace} · {report.actor?.userId ?? 'no user'} ·{' '}
-        <span data-testid="devtools-connection">{report.connection}</span>
+        <span data-testid="devtools-connection">{report.connection}</span> ·{' '}
+        <span data-testid="devtools-transport">
+          {report.transport === 'mux' ? 'one socket' : report.transport}
+        </span>
       </header>
       <table>
         <caption style={{ textAlign: 'left' }}>Open documents</caption>

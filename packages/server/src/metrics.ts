@@ -132,7 +132,9 @@ export interface ServerMetrics {
   readonly connectionsTotal: Counter
   /** Sockets dropped on arrival because too many were still unauthenticated. */
   readonly socketsRefused: Counter
-  /** Closes by close code (label `code`). */
+  /** Documents open on multiplexed sockets (channels; each socket counts once in `connections`). */
+  readonly channels: Gauge
+  /** Closes by close code (label `code`); a multiplexed socket's channels count theirs too. */
   readonly closes: Counter
   readonly documentsLoaded: Gauge
   readonly documentLoads: Counter
@@ -175,6 +177,7 @@ export function createServerMetrics(options: ServerMetricsOptions = {}): ServerM
       'cardfile_sockets_refused_total',
       'Sockets dropped on arrival: too many connections had not yet authenticated',
     ),
+    channels: new Gauge('cardfile_channels', 'Documents open on multiplexed sockets'),
     closes: new Counter('cardfile_connection_closes_total', 'Connections closed, by close code'),
     documentsLoaded: new Gauge('cardfile_documents_loaded', 'Documents held in memory'),
     documentLoads: new Counter('cardfile_document_loads_total', 'Documents loaded from storage'),

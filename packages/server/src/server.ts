@@ -16,6 +16,7 @@ import {
   encodePermissionDenied,
   encodePurge,
   parseDocName,
+  parseMuxPath,
   schemaDocName,
   tokenFromSubprotocols,
 } from '@cardfile/core'
@@ -60,6 +61,8 @@ import type { JobHandler, JobRunner } from './jobs/job-runner'
 import type { ContactErasureHook, ErasureBarrier } from './deletion/contact-erasure'
 import type { CloseCode, Plan, Role } from '@cardfile/core'
 import { Connection } from './sync/connection'
+import { MuxChannel, MuxConnection } from './sync/mux-connection'
+import type { MuxHandlers } from './sync/mux-connection'
 import { DocumentRegistry } from './sync/document-registry'
 import type { HostedDocument } from './sync/document-registry'
 import { ClusterNode } from './cluster/cluster-node'
@@ -99,6 +102,12 @@ export interface CardfileServerOptions {
    * one count for every instance. Behind a proxy every client shares one address: raise it.
    */
   readonly authFailuresPerMinute?: number
+  /**
+   * Serve many documents over one websocket at `/<workspace>/mux` (default true; see
+   * PROTOCOL.md). False: one document per socket only, as servers did before; Cardfile clients
+   * notice and open a socket per document.
+   */
+  readonly multiplex?: boolean
   /** Per-connection bounds; anything left out takes its default from `DEFAULT_LIMITS`. */
   readonly limits?: Partial<ServerLimits>
   /** Called after every storage commit of a document change. */
@@ -294,7 +303,14 @@ export async function createCardfileServer(
   // The store's generation never changes, so one hello serves every connection.
   const generation = await options.backend.generation()
   const liveLists = options.liveLists ?? true
-  const hello = encodeHello({ generation, features: liveLists ? [ServerFeatures.Lists] : [] })
+  const multiplex = options.multiplex ?? true
+  const hello = encodeHello({
+    generation,
+    features: [
+      ...(liveLists ? [ServerFeatures.Lists] : []),
+      ...(multiplex ? [ServerFeatures.Mux] : []),
+    ],
+  })
   const logScope = createLogScope()
   const logger = contextualLogger(completeLogger(options.logger), logScope)
   const processMetrics = startProcessMetrics()
@@ -497,7 +513,8 @@ export async function createCardfileServer(
 
   const handleMessage = (conn: Connection, live: HostedDocument, message: Uint8Array): void => {
     if (message[0] === MessageTypes.TokenRefresh) {
-      renewToken(conn, message)
+      // A channel's token is its socket's: a refresh sent on one renews the socket.
+      renewToken(conn instanceof MuxChannel ? conn.socket : conn, message)
       return
     }
     if (liveLists && conn.extended && ListHub.handles(message)) {
@@ -534,12 +551,56 @@ export async function createCardfileServer(
     const message = toBytes(data)
     metrics.bytesReceived.inc(message.byteLength)
     if (!conn.admit()) return
+    if (conn instanceof MuxConnection) {
+      if (conn.ready) conn.receive(message)
+      else conn.queue(message)
+      return
+    }
     const live = attached.get(conn)
     if (live === undefined) {
       conn.queue(message)
       return
     }
     handleMessage(conn, live, message)
+  }
+
+  /** A connection's use of its document ends: the socket closed, or its channel did. */
+  const detach = (conn: Connection): void => {
+    attached.get(conn)?.removeConnection(conn)
+    lists.drop(conn)
+    attached.delete(conn)
+  }
+
+  // Channels of multiplexed sockets go through the same admission, messages and detachment as
+  // per-document sockets: to the document, a channel is a Connection like any other.
+  const muxHandlers: MuxHandlers = {
+    opened(channel: MuxChannel, cacheGeneration: string | null) {
+      if (closing) {
+        channel.close(CloseCodes.GoingAway)
+        return
+      }
+      const parsed = parseDocName(channel.docName)
+      if (parsed === null) {
+        channel.close({ code: CloseCodes.BadRequest.code, reason: 'bad-document-name' })
+        return
+      }
+      admit(channel, parsed.workspace, channel.socket.token, cacheGeneration).catch(
+        (error: unknown) => {
+          logger.error('admitting a channel failed', {
+            doc: channel.docName,
+            ...errorContext(error),
+          })
+          channel.close(CloseCodes.Internal)
+        },
+      )
+    },
+    message(channel: MuxChannel, message: Uint8Array) {
+      const live = attached.get(channel)
+      if (live === undefined) channel.queue(message)
+      else handleMessage(channel, live, message)
+    },
+    closed: detach,
+    socketMessage: (conn: MuxConnection, message: Uint8Array) => renewToken(conn, message),
   }
 
   const refuse = (conn: Connection, code: CloseCode): void => {
@@ -580,6 +641,7 @@ export async function createCardfileServer(
           return
         }
         conn.expireAt(tokenExpiry(token))
+        if (conn instanceof MuxConnection) conn.token = token
       },
       (error: unknown) => {
         if (conn.closed) return
@@ -589,6 +651,41 @@ export async function createCardfileServer(
         )
       },
     )
+  }
+
+  /**
+   * Authenticates a multiplexed socket for its workspace (against the workspace's schema
+   * document, which every client of it opens), then says hello and handles what it queued.
+   * Each document it opens is admitted on its own, as a per-document socket is.
+   */
+  const admitMux = async (conn: MuxConnection, workspace: string, token: string): Promise<void> => {
+    let actor: AuthenticatedActor
+    try {
+      actor = await authenticate(token, conn.docName)
+    } catch (error) {
+      if (!(error instanceof CardfileError)) {
+        logger.warn('authenticate failed unexpectedly', {
+          connectionId: conn.id,
+          ...withoutSecret(errorContext(error), token),
+        })
+      }
+      refuse(conn, error instanceof CardfileError ? closeForError(error) : CloseCodes.Unauthorized)
+      return
+    }
+    if (conn.closed) return
+    if (actor.workspace !== workspace) {
+      refuse(conn, { code: CloseCodes.Forbidden.code, reason: ErrorCodes.WrongWorkspace })
+      return
+    }
+    conn.actor = actor
+    conn.token = token
+    conn.expireAt(tokenExpiry(token))
+    conn.ready = true
+    conn.send(hello)
+    for (const message of conn.takeQueued()) {
+      if (conn.closed) break
+      conn.receive(message)
+    }
   }
 
   /** Authenticates, loads the document and attaches the connection; then drains its queue. */
@@ -693,9 +790,7 @@ export async function createCardfileServer(
     conn.markClosed()
     connections.delete(conn)
     metrics.connections.set(connections.size)
-    attached.get(conn)?.removeConnection(conn)
-    lists.drop(conn)
-    attached.delete(conn)
+    detach(conn)
   }
 
   wss.on('connection', (ws: WebSocket, req: IncomingMessage) => {
@@ -707,13 +802,11 @@ export async function createCardfileServer(
     } catch {
       docName = ''
     }
-    const conn = new Connection(
-      ws,
-      docName,
-      url.searchParams.get('cardfile') === '1',
-      limits,
-      metrics,
-    )
+    const muxWorkspace = multiplex ? parseMuxPath(docName) : null
+    const conn =
+      muxWorkspace === null
+        ? new Connection(ws, docName, url.searchParams.get('cardfile') === '1', limits, metrics)
+        : new MuxConnection(ws, schemaDocName(muxWorkspace), limits, metrics, muxHandlers)
     connections.add(conn)
     metrics.connections.set(connections.size)
     metrics.connectionsTotal.inc()
@@ -724,7 +817,7 @@ export async function createCardfileServer(
     ws.on('pong', onSocketPong)
     ws.on('error', onSocketError)
     ws.on('close', onSocketClose)
-    const parsed = parseDocName(docName)
+    const parsed = parseDocName(conn.docName)
     if (parsed === null) {
       conn.close({ code: CloseCodes.BadRequest.code, reason: 'bad-document-name' })
       return
@@ -736,10 +829,22 @@ export async function createCardfileServer(
       ''
     const socket = req.socket
     const authTimer = setTimeout(() => {
-      if (!attached.has(conn))
-        conn.close({ code: CloseCodes.TryAgainLater.code, reason: 'auth-timeout' })
+      const admitted = conn instanceof MuxConnection ? conn.ready : attached.has(conn)
+      if (!admitted) conn.close({ code: CloseCodes.TryAgainLater.code, reason: 'auth-timeout' })
     }, limits.authTimeoutMs)
     authTimer.unref()
+    if (conn instanceof MuxConnection) {
+      admitMux(conn, parsed.workspace, token)
+        .catch((error: unknown) => {
+          logger.error('admitting a connection failed', { doc: docName, ...errorContext(error) })
+          conn.close(CloseCodes.Internal)
+        })
+        .finally(() => {
+          clearTimeout(authTimer)
+          unauthenticated.delete(socket)
+        })
+      return
+    }
     // Not inside a log scope: a scope would stay referenced by whatever admitting creates for
     // the connection's life; admit's own lines name the connection.
     admit(conn, parsed.workspace, token, url.searchParams.get('generation'))

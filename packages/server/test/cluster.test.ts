@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { startCluster } from './cluster-harness'
+import { channelSynced, connectMux } from './mux-helpers'
 import type { ClusterInstance, TestCluster } from './cluster-harness'
 import type { CardfileServer } from '@cardfile/server'
 import * as decoding from 'lib0/decoding'
@@ -95,6 +96,29 @@ describe('several instances on one PostgreSQL and Redis', () => {
     expect(JSON.stringify(onOwner.doc.toJSON())).not.toContain('evil@example.com')
     onOwner.close()
     elsewhere.close()
+  })
+
+  it('a multiplexed socket on a following instance syncs, is refused and purged per document', async () => {
+    const [a, b] = servers(cluster)
+    const token = await makeToken({ user: 'ana', role: 'agent' })
+    const onOwner = await connectSynced(a, DOC, token)
+    const mux = await connectMux(b, 'demo', token)
+    const contact = mux.open(DOC)
+    const other = mux.open('demo/contact/c2')
+    await channelSynced(contact)
+    await channelSynced(other)
+    contact.doc.getMap('custom').set('note', fieldValue('via mux', ANA))
+    other.doc.getMap('platform').set('email', fieldValue('evil@example.com', ANA))
+    await expectPoll(() => valueOf(onOwner.doc, 'custom', 'note') === 'via mux')
+    await expectPoll(() => contact.saved() && other.refusals.length === 1)
+    expect(other.refusals[0]).toMatchObject({ doc: 'demo/contact/c2', code: 'forbidden' })
+    await a.host.erase([DOC])
+    expect((await contact.closed).code).toBe(4410)
+    expect(contact.purges).toHaveLength(1)
+    expect(other.closeInfo).toBeNull()
+    expect(b.connectionCount()).toBe(1)
+    onOwner.close()
+    mux.close()
   })
 
   it('a host change made on a following instance commits through the owner', async () => {

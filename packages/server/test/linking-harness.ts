@@ -47,7 +47,7 @@ export interface Harness {
 export async function startHarness(
   options: Pick<
     CardfileServerOptions,
-    'route' | 'botHandoff' | 'scoring' | 'logger' | 'crm' | 'liveLists'
+    'route' | 'botHandoff' | 'scoring' | 'logger' | 'crm' | 'liveLists' | 'multiplex'
   > = {},
 ): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'cardfile-linking-'))

@@ -23,11 +23,11 @@ describe('what a server announces in its hello', () => {
   it('announces live lists; without them a subscription closes the connection as before them', async () => {
     h = await startHarness()
     const current = await connectSynced(h.server, schemaDocName(WS), await agentToken())
-    expect(current.features).toEqual([['lists']])
+    expect(current.features).toEqual([['lists', 'mux']])
     current.close()
     await h.close()
 
-    h = await startHarness({ liveLists: false })
+    h = await startHarness({ liveLists: false, multiplex: false })
     const older = await listSubscriber(h.server, WS, await agentToken())
     expect(older.raw.features).toEqual([[]])
     older.raw.send(encodeListSubscribe({ id: 1, query: { kind: 'vip' } }))
@@ -37,7 +37,7 @@ describe('what a server announces in its hello', () => {
 
 describe('the SDK against a server without live lists', () => {
   it('never subscribes, fills its lists by polling, and keeps documents in sync', async () => {
-    h = await startHarness({ liveLists: false })
+    h = await startHarness({ liveLists: false, multiplex: false })
     const started = await h.inbound({ channel: 'whatsapp', platformUserId: '+14155550100' })
     // Every close of the viewer's sockets: a subscription would close one with 4400.
     const closes: number[] = []

@@ -15,6 +15,7 @@ import type { ReplicaContext, WebSocketConstructor } from './document-replica'
 import type { ContactHandle, ConversationHandle, DocHandle, SchemaHandle } from './handles'
 import { apiJson, httpUrlOf } from './http-api'
 import { ReplicaListChannel } from './list-channel'
+import { MuxTransport } from './mux-transport'
 import { ListStore } from './list-store'
 import type { VisibilitySource } from './list-store'
 import type { ApiEndpoint } from './http-api'
@@ -39,6 +40,12 @@ export interface CardfileClientOptions {
   readonly getToken?: () => string | Promise<string>
   /** WebSocket constructor; defaults to the global one (pass `ws` in Node). */
   readonly WebSocket?: WebSocketConstructor
+  /**
+   * Carry every document over one websocket when the server supports it (default true); a
+   * server that does not is detected on the first connection, and documents then use one
+   * socket each. False: always one socket per document.
+   */
+  readonly multiplex?: boolean
   /** Keep a copy of every document in IndexedDB (default: when `indexedDB` exists). */
   readonly indexedDB?: boolean
   /** Prefix of the IndexedDB database names (default `cardfile`). */
@@ -129,7 +136,8 @@ export interface CardfileClient {
   openDocuments(): string[]
   /**
    * A read-only report of the client: open documents with their load source, pending and
-   * acknowledged changes, handles, presence and last error; recent errors; live lists. For
+   * acknowledged changes, handles, presence and last error; recent errors; live lists; whether
+   * documents share one socket (`transport`). For
    * devtools and debugging: it builds a fresh copy on every call.
    *
    * @example
@@ -235,6 +243,8 @@ class Client implements CardfileClient {
   private lastConnection: ConnectionStatus = 'idle'
   private connectionLost = false
   private readonly ctx: ReplicaContext
+  /** The shared socket of every document (null when `multiplex` is false). */
+  private readonly transport: MuxTransport | null
   private readonly keepAliveMs: number
   private online: boolean
   private currentToken: string | null = null
@@ -274,9 +284,13 @@ class Client implements CardfileClient {
       throw new CardfileError(ErrorCodes.Unauthorized, 'Give a `token` or a `getToken` function')
     }
     const prefix = options.localPrefix ?? 'cardfile'
+    this.transport =
+      options.multiplex === false ? null : new MuxTransport(options.url, options.workspace, WS)
     this.ctx = {
       url: options.url,
-      WebSocket: WS,
+      // Every document's provider opens its "socket" through the transport: a channel on the
+      // client's one socket, or a socket of its own when the server cannot multiplex.
+      WebSocket: this.transport?.WebSocket ?? WS,
       indexedDB: options.indexedDB ?? typeof indexedDB !== 'undefined',
       // Scoped by user: another user's unsaved edits must never be sent under this user's token.
       localName: (docName) => `${prefix}:${this.actor()?.userId ?? '-'}:${docName}`,
@@ -454,6 +468,7 @@ class Client implements CardfileClient {
       workspace: this.workspace,
       actor: this.actor(),
       connection: this.connectionStatus(),
+      transport: this.transport?.mode() ?? 'per-document',
       documents: [...this.replicas.values()].map((r) => ({
         name: r.name,
         kind: r.kind,

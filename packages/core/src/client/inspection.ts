@@ -1,3 +1,4 @@
+import type { TransportMode } from './mux-transport'
 import type { DocKind } from '../document-layout'
 import type { CardfileError } from '../errors'
 import type { Actor } from '../types'
@@ -41,6 +42,12 @@ export interface ClientInspection {
   readonly workspace: string
   readonly actor: Actor | null
   readonly connection: ConnectionStatus
+  /**
+   * How documents reach the server: `mux` (all over one socket), `per-document` (a socket
+   * each: multiplexing is off, or the server does not support it), `unknown` (not connected
+   * yet).
+   */
+  readonly transport: TransportMode
   readonly documents: readonly DocumentInspection[]
   /** The latest errors, newest first (at most 20). */
   readonly recentErrors: readonly RecentError[]

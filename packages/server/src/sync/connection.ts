@@ -56,7 +56,7 @@ export class Connection {
     /** Opted in to Cardfile's message types (`cardfile=1`). */
     readonly extended: boolean,
     readonly limits: ServerLimits,
-    private readonly metrics: ServerMetrics,
+    protected readonly metrics: ServerMetrics,
   ) {
     this.tokens = limits.messagesPerSecond * 2
     this.refilledAt = performance.now()
@@ -81,12 +81,20 @@ export class Connection {
 
   /** {@link send} without counting bytes sent: broadcasts count them once for all receivers. */
   sendUncounted(message: Uint8Array): boolean {
+    return this.write(message)
+  }
+
+  /**
+   * Writes `bytes` as one binary frame on the socket, closing a consumer too slow to keep up;
+   * a multiplexed socket writes its channels' framed messages through it.
+   */
+  protected write(bytes: Uint8Array): boolean {
     if (!this.open) return false
-    if (this.ws.bufferedAmount + message.byteLength > this.limits.maxBufferedBytes) {
+    if (this.ws.bufferedAmount + bytes.byteLength > this.limits.maxBufferedBytes) {
       this.close({ code: CloseCodes.TryAgainLater.code, reason: 'slow-consumer' })
       return false
     }
-    this.ws.send(message, SEND_BINARY)
+    this.ws.send(bytes, SEND_BINARY)
     return true
   }
 
@@ -101,7 +109,7 @@ export class Connection {
    * (TCP pushes back on the sender); a sender that keeps going far past that is closed.
    */
   admit(): boolean {
-    const rate = this.limits.messagesPerSecond
+    const rate = this.messageRate()
     const now = performance.now()
     this.tokens = refillTokens(this.tokens, now - this.refilledAt, rate, rate * 2) - 1
     this.refilledAt = now
@@ -122,6 +130,11 @@ export class Connection {
       )
     }
     return true
+  }
+
+  /** Messages per second this connection may send (see {@link admit}). */
+  protected messageRate(): number {
+    return this.limits.messagesPerSecond
   }
 
   /**

@@ -26,6 +26,11 @@ export interface ServerLimits {
    * it new sockets are dropped at once, so half-open connections cannot exhaust the server.
    */
   readonly maxUnauthenticatedSockets: number
+  /**
+   * Documents one multiplexed socket may have open at once; a channel opened beyond it is
+   * closed with 4429 `too-many-channels` (the socket and its other channels stay open).
+   */
+  readonly maxChannelsPerSocket: number
 }
 
 /** Defaults sized for contact panels: small documents, a few edits per second per agent. */
@@ -40,6 +45,7 @@ export const DEFAULT_LIMITS: ServerLimits = Object.freeze({
   authTimeoutMs: 15_000,
   heartbeatMs: 30_000,
   maxUnauthenticatedSockets: 1024,
+  maxChannelsPerSocket: 512,
 })
 
 /**
