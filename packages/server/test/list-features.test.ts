@@ -39,12 +39,16 @@ describe('the SDK against a server without live lists', () => {
   it('never subscribes, fills its lists by polling, and keeps documents in sync', async () => {
     h = await startHarness({ liveLists: false, multiplex: false })
     const started = await h.inbound({ channel: 'whatsapp', platformUserId: '+14155550100' })
-    // Every close of the viewer's sockets: a subscription would close one with 4400.
+    // Every close of the viewer's document sockets: a subscription would close one with 4400.
+    // (Its first socket asks for one socket for all documents, which this server refuses with
+    // 4400 as servers did before multiplexing: the client then opens one per document.)
     const closes: number[] = []
     class RecordingWebSocket extends WebSocket {
       constructor(url: string, protocols?: string | string[]) {
         super(url, protocols)
-        this.on('close', (code: number) => closes.push(code))
+        if (!new URL(url).pathname.endsWith('/mux')) {
+          this.on('close', (code: number) => closes.push(code))
+        }
       }
     }
     const viewer = createCardfileClient({
