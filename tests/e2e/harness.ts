@@ -125,10 +125,11 @@ export interface DemoServer {
 
 /**
  * Starts `cardfile serve --demo --static <app>` with a fresh database on a free port, or on
- * `port` with the database file `data` when given.
+ * `port` with the database file `data` when given; `allowPrivateOutboundTargets` lets admins
+ * connect a CRM on this machine (the reference CRM of a test).
  */
 export async function startDemoServer(
-  options: { port?: number; data?: string } = {},
+  options: { port?: number; data?: string; allowPrivateOutboundTargets?: boolean } = {},
 ): Promise<DemoServer> {
   const app = buildApp()
   const dir = mkdtempSync(join(tmpdir(), 'cardfile-e2e-'))
@@ -150,6 +151,7 @@ export async function startDemoServer(
       data,
       '--static',
       app,
+      ...(options.allowPrivateOutboundTargets === true ? ['--allow-private-outbound-targets'] : []),
     ],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
   )

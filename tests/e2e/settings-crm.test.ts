@@ -99,7 +99,8 @@ describe('the CRM connection on the settings page', () => {
     'connects the reference CRM, tests it, rotates the secret so the next lookup still verifies, and switches it off',
     async () => {
       const crm = await startCrm()
-      const server = await startDemoServer()
+      // The reference CRM listens on this machine, which admins may not connect by default.
+      const server = await startDemoServer({ allowPrivateOutboundTargets: true })
       const admin = await openSettings(server)
 
       const first = await connectFromSettings(admin, crm, { writeBack: true, notification: true })
@@ -206,7 +207,8 @@ describe('the CRM connection on the settings page', () => {
     'lists a delivery the CRM refused, and sends it again once the CRM accepts again',
     async () => {
       const crm = await startCrm()
-      const server = await startDemoServer()
+      // The reference CRM listens on this machine, which admins may not connect by default.
+      const server = await startDemoServer({ allowPrivateOutboundTargets: true })
       const admin = await openSettings(server)
       await connectFromSettings(admin, crm, { notification: true })
       await poll(() => admin.getByTestId('no-failed-deliveries').count()).toBe(1)

@@ -51,6 +51,12 @@ export function adminMessage(error: unknown): string {
       }
       return humanMessage(error)
     }
+    case ErrorCodes.ForbiddenTarget: {
+      const field =
+        error.field ?? Object.keys(CRM_FIELDS).find((name) => error.message.includes(name))
+      const which = (field === undefined ? undefined : CRM_FIELDS[field]) ?? 'This address'
+      return `${which} points at the server's own network (this machine, a private or link-local address), which Cardfile does not call. Give the CRM's public address, or ask whoever runs the server to allow private addresses.`
+    }
     case ErrorCodes.NotFound:
       if (/dead delivery/.test(error.message)) {
         return 'This delivery is no longer waiting for a retry: it was sent again already.'

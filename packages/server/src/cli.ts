@@ -35,7 +35,7 @@ const USAGE = `Usage:
                  [--owner-lease-ms N] [--secret S]
                  [--cors-origin URL]... [--static ./dist]
                  [--demo [--reset-demo] [--crm-url URL [--crm-secret HEX]]]
-                 [--create-workspaces PLAN] [--allow-private-webhook-targets]
+                 [--create-workspaces PLAN] [--allow-private-outbound-targets]
   cardfile workspace create|set-plan|show --workspace W [--plan PLAN]
                  [--data ./cardfile.db | --postgres URL [--postgres-schema NAME]
                   [--redis URL [--redis-prefix P]]]
@@ -77,9 +77,12 @@ Options of serve:
               workspace exists only once \`cardfile workspace create\` (or POST
               /api/<ws>/workspace with a system token) made it, and anything else is refused
               with unknown-workspace
-  --allow-private-webhook-targets  let webhooks reach loopback, private and link-local
-              addresses (or env CARDFILE_ALLOW_PRIVATE_WEBHOOK_TARGETS=true); for development
-              and receivers on this machine only: without it such URLs are refused
+  --allow-private-outbound-targets  let the URLs admins give the server to call (webhooks,
+              CRM endpoints) reach loopback, private and link-local addresses (or env
+              CARDFILE_ALLOW_PRIVATE_OUTBOUND_TARGETS=true; the former names
+              --allow-private-webhook-targets and CARDFILE_ALLOW_PRIVATE_WEBHOOK_TARGETS work
+              too); for development and receivers on this machine only: without it such URLs
+              are refused. The CRM of --crm-url is the operator's and is always allowed
 
 Commands of workspace (plans: ${PLANS.join(', ')}):
   create      create workspace --workspace on --plan (fails when it exists)
@@ -340,6 +343,7 @@ async function serveCommand(argv: readonly string[]): Promise<number> {
     'crm-url': { type: 'string' },
     'crm-secret': { type: 'string' },
     'create-workspaces': { type: 'string' },
+    'allow-private-outbound-targets': { type: 'boolean' },
     'allow-private-webhook-targets': { type: 'boolean' },
   })
   const port = portFrom(values)
@@ -375,7 +379,7 @@ async function serveCommand(argv: readonly string[]): Promise<number> {
     throw new UsageError(`--static ${staticDir} has no index.html (build the app first)`)
   }
   const crm = crmFrom(values, demo)
-  const allowPrivateWebhookTargets = allowPrivateTargetsFrom(values)
+  const allowPrivateOutboundTargets = allowPrivateTargetsFrom(values)
   return runServer({
     port,
     hostname,
@@ -391,17 +395,29 @@ async function serveCommand(argv: readonly string[]): Promise<number> {
     staticDir,
     ...(crm ? { crm } : {}),
     ...(createWorkspaces === undefined ? {} : { createWorkspaces }),
-    allowPrivateWebhookTargets,
+    allowPrivateOutboundTargets,
   })
 }
 
-/** `--allow-private-webhook-targets` (or CARDFILE_ALLOW_PRIVATE_WEBHOOK_TARGETS), checked up front. */
+/**
+ * `--allow-private-outbound-targets` (or CARDFILE_ALLOW_PRIVATE_OUTBOUND_TARGETS), or their
+ * former webhook-only names, checked up front: any of them turns it on.
+ */
 function allowPrivateTargetsFrom(values: Values): boolean {
-  if (values['allow-private-webhook-targets'] === true) return true
-  const env = process.env.CARDFILE_ALLOW_PRIVATE_WEBHOOK_TARGETS
-  if (env === undefined || env === '' || env === 'false' || env === '0') return false
-  if (env === 'true' || env === '1') return true
-  throw new UsageError('CARDFILE_ALLOW_PRIVATE_WEBHOOK_TARGETS must be true or false')
+  let allowed =
+    values['allow-private-outbound-targets'] === true ||
+    values['allow-private-webhook-targets'] === true
+  for (const name of [
+    'CARDFILE_ALLOW_PRIVATE_OUTBOUND_TARGETS',
+    'CARDFILE_ALLOW_PRIVATE_WEBHOOK_TARGETS',
+  ]) {
+    const env = process.env[name]
+    if (env === 'true' || env === '1') allowed = true
+    else if (env !== undefined && env !== '' && env !== 'false' && env !== '0') {
+      throw new UsageError(`${name} must be true or false`)
+    }
+  }
+  return allowed
 }
 
 /** `--postgres` and `--postgres-schema` (or their environment variables), checked up front. */
@@ -543,8 +559,8 @@ interface ServeSettings {
   readonly crm?: { readonly url: string; readonly secret?: string }
   /** The plan of workspaces created on first use (`--create-workspaces`). */
   readonly createWorkspaces?: Plan
-  /** Webhooks may reach private addresses (`--allow-private-webhook-targets`). */
-  readonly allowPrivateWebhookTargets: boolean
+  /** Webhooks and CRM URLs may reach private addresses (`--allow-private-outbound-targets`). */
+  readonly allowPrivateOutboundTargets: boolean
 }
 
 /** What {@link openBackend} reads of the settings. */
@@ -685,8 +701,10 @@ async function runServer(settings: ServeSettings): Promise<number> {
       logger,
       // The CRM integration is on; each workspace connects its CRM through the HTTP API
       // (admins, plans with the CRM). Nothing is called until a workspace configures one.
-      crm: {},
-      allowPrivateWebhookTargets: settings.allowPrivateWebhookTargets,
+      // The CRM of --crm-url is the operator's own: trusted even on this machine (the
+      // reference CRM listens on localhost), unlike a URL an admin types in.
+      crm: settings.crm === undefined ? {} : { trustedUrls: [settings.crm.url] },
+      allowPrivateOutboundTargets: settings.allowPrivateOutboundTargets,
       ...(settings.createWorkspaces === undefined
         ? {}
         : { autoCreateWorkspaces: settings.createWorkspaces }),

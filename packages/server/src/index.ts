@@ -88,6 +88,7 @@ export { CRM_ACTOR } from './crm/crm-service'
 export type { CrmAdapter, CrmCall, CrmFailure } from './crm/adapter'
 export { CrmCallError } from './crm/adapter'
 export { httpCrmAdapter } from './crm/http-adapter'
+export type { HttpCrmAdapterOptions } from './crm/http-adapter'
 export type {
   AliasValues,
   ChangedBy,

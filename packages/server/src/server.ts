@@ -153,11 +153,16 @@ export interface CardfileServerOptions {
    */
   readonly webhooks?: WebhooksOptions
   /**
-   * Lets webhooks point at loopback, private (10/8, 172.16/12, 192.168/16), link-local
-   * (169.254/16, cloud metadata) and unique-local addresses. Default false: such URLs are
-   * refused `forbidden-target` when registered, and a delivery whose host resolves to one is
-   * refused unsent (dead, with the reason). For development and local test receivers only.
+   * Lets the URLs admins give the server to call (webhooks, CRM endpoints) point at loopback,
+   * private (10/8, 172.16/12, 192.168/16), link-local (169.254/16, cloud metadata) and
+   * unique-local addresses. Default false: such URLs are refused `forbidden-target` when
+   * configured, and a call whose host resolves to one fails unsent (a delivery is dead with
+   * the reason, a CRM connection test answers `unreachable` with it). For development and
+   * local test receivers only. URLs the operator sets (`botHandoff`, `auth.jwksUrl`, the CRM of
+   * `serve --demo --crm-url`) are trusted and never screened.
    */
+  readonly allowPrivateOutboundTargets?: boolean
+  /** The former name of `allowPrivateOutboundTargets`; either turns it on. */
   readonly allowPrivateWebhookTargets?: boolean
   /** Contact imports' limits (the `imports` extension among the built-in ones). */
   readonly imports?: ImportsOptions

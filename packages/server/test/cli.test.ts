@@ -218,7 +218,7 @@ describe('cardfile serve, deployed safely', () => {
   })
 })
 
-describe('cardfile serve, webhook targets', () => {
+describe('cardfile serve, outbound targets', () => {
   /** A demo server started with `args` and `env`: its URL and an admin token. */
   const demo = async (args: readonly string[], env: Record<string, string> = {}) => {
     const { output } = serve(
@@ -249,5 +249,28 @@ describe('cardfile serve, webhook targets', () => {
     })
     expect(bad.status).toBe(2)
     expect(bad.stderr).toContain('CARDFILE_ALLOW_PRIVATE_WEBHOOK_TARGETS must be true or false')
+  })
+
+  it('refuses a loopback CRM URL unless --allow-private-outbound-targets or its environment variable allows it, which allow webhooks too', async () => {
+    const configure = async ({ base, token }: { base: string; token: string }) => {
+      const response = await fetch(`${base}/api/demo/crm/config`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ lookupUrl: 'http://127.0.0.1:9/lookup' }),
+      })
+      const body = (await response.json()) as { error?: { code: string } }
+      return { status: response.status, code: body.error?.code }
+    }
+    expect(await configure(await demo([]))).toEqual({ status: 400, code: 'forbidden-target' })
+    const byFlag = await demo(['--allow-private-outbound-targets'])
+    expect((await configure(byFlag)).status).toBe(200)
+    expect((await register(byFlag)).status).toBe(201)
+    const byEnv = await demo([], { CARDFILE_ALLOW_PRIVATE_OUTBOUND_TARGETS: 'true' })
+    expect((await configure(byEnv)).status).toBe(200)
+    const bad = runCli(['serve', '--port', '0', '--demo'], {
+      CARDFILE_ALLOW_PRIVATE_OUTBOUND_TARGETS: 'sometimes',
+    })
+    expect(bad.status).toBe(2)
+    expect(bad.stderr).toContain('CARDFILE_ALLOW_PRIVATE_OUTBOUND_TARGETS must be true or false')
   })
 })

@@ -3,10 +3,10 @@ import type { Role } from '@cardfile/core'
 import { createSqliteBackend } from '@cardfile/server/sqlite'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
+  checkOutboundTarget,
   checkResolvedTarget,
-  checkWebhookTarget,
   isPrivateAddress,
-} from '../src/webhooks/webhook-target'
+} from '../src/http/outbound-target'
 import { tempDir } from './storage-helpers'
 import { editSchema, expectPoll, makeToken, seedDemo, startServer } from './sync-helpers'
 import type { TestServer } from './sync-helpers'
@@ -105,7 +105,7 @@ const FORBIDDEN = [
 describe('webhook targets', () => {
   it.each(FORBIDDEN)('refuses to register %s with forbidden-target', async (url) => {
     await expect(
-      (async () => checkResolvedTarget(checkWebhookTarget(url, false), false))(),
+      (async () => checkResolvedTarget(checkOutboundTarget(url, false), false))(),
     ).rejects.toMatchObject({ code: 'forbidden-target' })
   })
 

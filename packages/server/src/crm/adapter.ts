@@ -12,10 +12,12 @@ export type CrmFailure =
   | 'unknown-alias'
   | 'invalid-value'
   | 'not-configured'
+  | 'forbidden-target'
 
 /**
  * A failed CRM call: `retryable` says whether the outbox tries again (timeouts, network errors,
- * 408/425/429/5xx) or sends the delivery to the dead letter at once.
+ * 408/425/429/5xx) or sends the delivery to the dead letter at once (a refused private target,
+ * `forbidden-target`, among them).
  */
 export class CrmCallError extends CardfileError {
   constructor(
@@ -27,7 +29,14 @@ export class CrmCallError extends CardfileError {
     /** How long the CRM asked to wait (Retry-After), in ms. */
     readonly retryAfterMs?: number,
   ) {
-    super(failure === 'timeout' ? ErrorCodes.Timeout : ErrorCodes.BadRequest, message)
+    super(
+      failure === 'timeout'
+        ? ErrorCodes.Timeout
+        : failure === 'forbidden-target'
+          ? ErrorCodes.ForbiddenTarget
+          : ErrorCodes.BadRequest,
+      message,
+    )
   }
 }
 

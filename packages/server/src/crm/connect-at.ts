@@ -38,6 +38,8 @@ export function crmUrlsAt(base: string): CrmUrls {
  * calls as `PUT /api/<ws>/crm/config` and `POST /api/<ws>/crm/secret`. With a `secret` (hex) that
  * secret is set first, so no request is ever signed with another one; without, the first
  * configuration generates one and returns it this once (a later one keeps the stored secret).
+ * The URLs are screened as an admin's are: a private `base` needs it among the service's
+ * `trustedUrls` (as `serve --demo --crm-url` sets) or the server's opt-out.
  *
  * @example
  * const { secret } = await connectCrmAt(server.crm!, 'demo', 'http://localhost:4100/cardfile')

@@ -42,6 +42,7 @@ import {
 } from './delivery-job'
 import type { DeliveryCounters, DeliveryInput, RetryPolicy } from './delivery-job'
 import { httpCrmAdapter, newCallKey } from './http-adapter'
+import { checkOutboundTarget, checkResolvedTarget, isTrustedTarget } from '../http/outbound-target'
 import { SECRET_PATTERN, generateSecret, secretHint } from './signing'
 
 /** The server's own CRM actor: writes lookups' results (provenance `crm`) and status flags. */
@@ -59,6 +60,19 @@ export interface CrmOptions {
   readonly retry?: Partial<RetryPolicy>
   /** Jitter source, for tests. Default Math.random. */
   readonly random?: () => number
+  /**
+   * Lets CRM URLs point at loopback, private (10/8, 172.16/12, 192.168/16), link-local
+   * (169.254/16, cloud metadata) and unique-local addresses: the server's
+   * `allowPrivateOutboundTargets` sets it. Default false: such URLs are refused
+   * `forbidden-target` when configured, and a call whose host resolves to one fails unsent
+   * (a delivery goes to the dead letter with the reason).
+   */
+  readonly allowPrivateTargets?: boolean
+  /**
+   * Base URLs the operator connected (`serve --demo --crm-url`): CRM URLs under them are neither
+   * screened nor guarded, as the operator chose them, not an admin.
+   */
+  readonly trustedUrls?: readonly string[]
 }
 
 /** What admins read of a workspace's CRM connection: the secret only as its last 4 characters. */
@@ -93,7 +107,7 @@ export interface LookupOutcome extends CrmLookupRecord {
 export interface CrmConnectionTest {
   readonly ok: boolean
   /**
-   * `ok`; `not-configured`: no lookup URL is set; `unreachable`: no answer (timeout, refused
+   * `ok`; `not-configured`: no lookup URL is set; `unreachable`: no answer (a private target refused unsent, timeout, refused
    * connection); `rejected`: an error status (401 when the CRM's secret is not this one);
    * `malformed`: an answer that is not a lookup answer.
    */
@@ -180,6 +194,24 @@ const checkUrl = (name: string, url: string | null | undefined): void => {
   if (!ok) throw new CardfileError(ErrorCodes.InvalidValue, `${name} must be an http(s) URL`, name)
 }
 
+/**
+ * Refuses a CRM URL an admin gives that points at the server's own network (see
+ * `CrmOptions.allowPrivateTargets`): an IP literal in a private range, a `localhost` name, or a
+ * name that resolves to a private address now (every call checks again).
+ */
+async function screenUrl(
+  name: string,
+  url: string | null | undefined,
+  options: Pick<CrmOptions, 'allowPrivateTargets' | 'trustedUrls'>,
+): Promise<void> {
+  if (url === undefined || url === null || options.allowPrivateTargets === true) return
+  const what = `The CRM ${name}`
+  // Scheme and credentials first; the operator's own CRM may then be private.
+  const parsed = checkOutboundTarget(url, true, what, name)
+  if (isTrustedTarget(parsed, options.trustedUrls ?? [])) return
+  await checkResolvedTarget(checkOutboundTarget(url, false, what, name), false, what, name)
+}
+
 const viewOf = (config: CrmConfig | null): CrmConfigView =>
   config === null
     ? {
@@ -250,7 +282,12 @@ export function createCrmService(deps: {
   const { host, storage, jobs, logger } = deps
   const metrics = deps.metrics ?? createServerMetrics()
   const options = deps.options ?? {}
-  const adapter = options.adapter ?? httpCrmAdapter()
+  const adapter =
+    options.adapter ??
+    httpCrmAdapter({
+      allowPrivateTargets: options.allowPrivateTargets ?? false,
+      trustedUrls: options.trustedUrls ?? [],
+    })
   const timeoutMs = options.timeoutMs ?? 5000
   const retry: RetryPolicy = { ...DEFAULT_RETRY, ...options.retry }
   const coordination = deps.coordination ?? createLocalCoordination()
@@ -499,6 +536,9 @@ export function createCrmService(deps: {
       checkUrl('lookupUrl', patch.lookupUrl)
       checkUrl('writeBackUrl', patch.writeBackUrl)
       checkUrl('notificationUrl', patch.notificationUrl)
+      await screenUrl('lookupUrl', patch.lookupUrl, options)
+      await screenUrl('writeBackUrl', patch.writeBackUrl, options)
+      await screenUrl('notificationUrl', patch.notificationUrl, options)
       const current = await configOf(workspace)
       const generated = current === null ? generateSecret() : undefined
       const next: CrmConfig = {
@@ -594,7 +634,11 @@ export function createCrmService(deps: {
       } catch (error) {
         const reason = error instanceof Error ? error.message : String(error)
         if (!(error instanceof CrmCallError)) return result('unreachable', reason)
-        if (error.failure === 'timeout' || error.failure === 'network') {
+        if (
+          error.failure === 'timeout' ||
+          error.failure === 'network' ||
+          error.failure === 'forbidden-target'
+        ) {
           return result('unreachable', reason)
         }
         if (error.failure === 'status') return result('rejected', reason, error.status ?? null)

@@ -31,7 +31,12 @@ export interface CardfileExtensionOptions extends RoutingOptions {
   readonly exports?: ExportsOptions
   /** Webhook deliveries' retries and timeout (webhooks are always on; admins register them). */
   readonly webhooks?: WebhooksOptions
-  /** Lets webhooks point at loopback and private addresses (see `WebhooksOptions`). */
+  /**
+   * Lets webhooks and CRM URLs point at loopback and private addresses (see `WebhooksOptions`,
+   * `CrmOptions`).
+   */
+  readonly allowPrivateOutboundTargets?: boolean
+  /** The former name of `allowPrivateOutboundTargets`; either turns it on. */
   readonly allowPrivateWebhookTargets?: boolean
   /** Contact imports' limits (imports are always on; admins upload them). */
   readonly imports?: ImportsOptions
@@ -46,6 +51,8 @@ export interface CardfileExtensionOptions extends RoutingOptions {
  * await createCardfileServer({ backend, auth, extensions: [...cardfileExtensions({ crm: {} }), audit] })
  */
 export function cardfileExtensions(options: CardfileExtensionOptions = {}): Extension[] {
+  const allowPrivate =
+    options.allowPrivateOutboundTargets === true || options.allowPrivateWebhookTargets === true
   return [
     workspacesExtension(),
     ingestionExtension(),
@@ -57,14 +64,21 @@ export function cardfileExtensions(options: CardfileExtensionOptions = {}): Exte
     }),
     // Before deletion's `/contacts/<id>` routes: `/contacts/search` is the search.
     searchExtension(),
-    ...(options.crm === undefined ? [] : [crmExtension(options.crm)]),
+    ...(options.crm === undefined
+      ? []
+      : [
+          crmExtension({
+            ...options.crm,
+            ...(allowPrivate ? { allowPrivateTargets: true } : {}),
+          }),
+        ]),
     contactsExtension(),
     deletionExtension(options.deletion),
     valueHistoryExtension(),
     exportsExtension(options.exports),
     webhooksExtension({
       ...options.webhooks,
-      ...(options.allowPrivateWebhookTargets === true ? { allowPrivateTargets: true } : {}),
+      ...(allowPrivate ? { allowPrivateTargets: true } : {}),
     }),
     importsExtension(options.imports),
   ]

@@ -39,7 +39,9 @@ export interface BotHandoffAttribute {
  * too) is logged and retried with backoff, `attempts` times in all, also after a restart; another
  * 4xx is final. A hand-off that gave up is a dead letter admins list and retry
  * (`GET /api/<ws>/bot-handoffs?state=dead`, `POST .../bot-handoffs/<id>/retry`). None of it holds
- * the conversation up.
+ * the conversation up. The URL is the operator's (a server option, never set through the API),
+ * so it is trusted as given: a bot beside the server on this machine or a private network is
+ * called without `allowPrivateOutboundTargets`, which is about URLs admins set.
  *
  * @example
  * createCardfileServer({ ..., botHandoff: { url: 'https://bot.example.com/cardfile', timeoutMs: 3000 } })

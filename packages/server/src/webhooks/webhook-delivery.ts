@@ -14,7 +14,7 @@ import type { RetryPolicy } from '../crm/delivery-job'
 import { signBody } from '../crm/signing'
 import type { ServerLogger } from '../sync/logger'
 import type { WebhookEvent, WebhookStore } from './webhook-store'
-import { ForbiddenTargetError, checkWebhookTarget, guardedLookup } from './webhook-target'
+import { ForbiddenTargetError, checkOutboundTarget, guardedLookup } from '../http/outbound-target'
 
 /** The job kind of a webhook delivery. */
 export const WEBHOOK_DELIVERY = 'webhook-delivery'
@@ -135,7 +135,7 @@ async function post(attempt: Attempt): Promise<void> {
   const { input, timeoutMs } = attempt
   let url: URL
   try {
-    url = checkWebhookTarget(attempt.url, attempt.allowPrivate)
+    url = checkOutboundTarget(attempt.url, attempt.allowPrivate, 'A webhook URL')
   } catch (error) {
     throw new WebhookFailed(
       error instanceof CardfileError ? error.message : 'the webhook URL is refused',
@@ -155,7 +155,7 @@ async function post(attempt: Attempt): Promise<void> {
         [EVENT_HEADER]: input.event,
         'user-agent': 'cardfile-webhooks/1',
       },
-      lookup: guardedLookup(attempt.allowPrivate),
+      lookup: guardedLookup(attempt.allowPrivate, 'The webhook host'),
       signal: AbortSignal.timeout(timeoutMs),
     })
     req.on('response', (res) => {

@@ -12,7 +12,7 @@ import { DELIVERY_JOB_STATES, WEBHOOK_DELIVERY, webhookDeliveryOf } from './webh
 import type { WebhookDelivery } from './webhook-delivery'
 import { WEBHOOK_EVENTS } from './webhook-store'
 import type { Webhook, WebhookEvent } from './webhook-store'
-import { checkResolvedTarget, checkWebhookTarget } from './webhook-target'
+import { checkOutboundTarget, checkResolvedTarget } from '../http/outbound-target'
 
 /** The most webhooks one workspace may register. */
 export const MAX_WEBHOOKS = 20
@@ -92,7 +92,9 @@ export function webhookRoutes(options: WebhookRoutesOptions = {}): HttpRequestHa
       }
       const body = parseInput(createBody, await readJsonBody(req, MAX_BODY), 'body')
       try {
-        await checkResolvedTarget(checkWebhookTarget(body.url, allowPrivate), allowPrivate)
+        const what = 'A webhook URL'
+        const target = checkOutboundTarget(body.url, allowPrivate, what)
+        await checkResolvedTarget(target, allowPrivate, what)
       } catch (error) {
         if (error instanceof CardfileError) {
           throw new HttpError(400, error.code, error.message)

@@ -17,7 +17,7 @@ export interface WebhooksOptions {
    * Lets webhooks point at loopback, private, link-local and unique-local addresses
    * (default false: refused when registered and again when delivered, after resolving the
    * host). For development and tests with receivers on this machine; never with untrusted
-   * admins. The server's `allowPrivateWebhookTargets` sets it.
+   * admins. The server's `allowPrivateOutboundTargets` sets it.
    */
   readonly allowPrivateTargets?: boolean
 }

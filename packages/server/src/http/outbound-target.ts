@@ -5,8 +5,8 @@ import { CardfileError, ErrorCodes } from '@cardfile/core'
 
 /**
  * Address ranges an outbound call of the server must never reach unless the operator allowed
- * it: a webhook URL is chosen by a workspace admin, and the server would otherwise call its own
- * network for them (loopback services, the cloud metadata endpoint, the database).
+ * it: a webhook or CRM URL is chosen by a workspace admin, and the server would otherwise call
+ * its own network for them (loopback services, the cloud metadata endpoint, the database).
  */
 function privateRanges(): BlockList {
   const list = new BlockList()
@@ -74,40 +74,47 @@ export function isPrivateAddress(address: string): boolean {
   return PRIVATE.check(bare, 'ipv6')
 }
 
-/** The error of a URL or address the server refuses to call. */
+/** The error of a URL or address the server refuses to call (`field`: the setting it came in). */
 export class ForbiddenTargetError extends CardfileError {
-  constructor(message: string) {
-    super(ErrorCodes.ForbiddenTarget, message)
+  constructor(message: string, field?: string) {
+    super(ErrorCodes.ForbiddenTarget, message, field)
   }
 }
 
 /** The hint every refusal ends with, for operators who run receivers on their own network. */
 const OPT_OUT =
-  'allowed only when the server runs with allowPrivateWebhookTargets (--allow-private-webhook-targets)'
+  'allowed only when the server runs with allowPrivateOutboundTargets (--allow-private-outbound-targets)'
 
 /**
- * Checks a webhook URL before it is stored or called: http or https, no credentials, and no
- * host that is an IP literal in a private range (the URL parser has already turned decimal,
- * hex and octal IPv4 forms into dotted ones). A host name is resolved at registration by
- * `checkResolvedTarget` and at every delivery by `guardedLookup`. Throws `forbidden-target` (`bad-request` for a URL that
- * does not parse).
+ * Checks a URL an admin gave (a webhook, a CRM endpoint) before it is stored or called: http
+ * or https, no credentials, and no host that is an IP literal in a private range (the URL
+ * parser has already turned decimal, hex and octal IPv4 forms into dotted ones). A host name
+ * is resolved at configuration by `checkResolvedTarget` and at every call by `guardedLookup`.
+ * `what` names the URL in messages ("A webhook URL"); `field` is the setting, if any. Throws
+ * `forbidden-target` (`bad-request` for a URL that does not parse).
  *
  * @example
- * checkWebhookTarget('http://0x7f.0.0.1/hook', false) // throws forbidden-target
+ * checkOutboundTarget('http://0x7f.0.0.1/hook', false) // throws forbidden-target
  */
-export function checkWebhookTarget(raw: string, allowPrivate: boolean): URL {
+export function checkOutboundTarget(
+  raw: string,
+  allowPrivate: boolean,
+  what = 'The URL',
+  field?: string,
+): URL {
   let url: URL
   try {
     url = new URL(raw)
   } catch {
-    throw new CardfileError(ErrorCodes.BadRequest, 'The webhook URL does not parse')
+    throw new CardfileError(ErrorCodes.BadRequest, `${what} does not parse`, field)
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ForbiddenTargetError('A webhook URL must be http or https')
+    throw new ForbiddenTargetError(`${what} must be http or https`, field)
   }
   if (url.username !== '' || url.password !== '') {
     throw new ForbiddenTargetError(
-      'A webhook URL must not hold credentials: receivers check the signature instead',
+      `${what} must not hold credentials: receivers check the signature instead`,
+      field,
     )
   }
   if (allowPrivate) return url
@@ -115,11 +122,36 @@ export function checkWebhookTarget(raw: string, allowPrivate: boolean): URL {
   if (isIP(host) !== 0) {
     if (isPrivateAddress(host)) {
       throw new ForbiddenTargetError(
-        `A webhook URL must not point at a loopback, private or link-local address (${OPT_OUT})`,
+        `${what} must not point at a loopback, private or link-local address (${OPT_OUT})`,
+        field,
       )
     }
   }
   return url
+}
+
+/**
+ * True when `url` lies under one of the `trusted` base URLs the operator configured (same
+ * scheme, host and port; the path at or below the base's, at a segment boundary): such a
+ * target is called even when it is private, as the operator, not an admin, chose it.
+ *
+ * @example
+ * isTrustedTarget(new URL('http://localhost:4100/cardfile/lookup'), ['http://localhost:4100/cardfile']) // true
+ * isTrustedTarget(new URL('http://localhost:4101/cardfile/lookup'), ['http://localhost:4100/cardfile']) // false
+ */
+export function isTrustedTarget(url: URL, trusted: readonly string[]): boolean {
+  if (url.username !== '' || url.password !== '') return false
+  return trusted.some((raw) => {
+    let base: URL
+    try {
+      base = new URL(raw)
+    } catch {
+      return false
+    }
+    if (base.origin !== url.origin || base.origin === 'null') return false
+    const root = base.pathname.replace(/\/+$/, '')
+    return url.pathname === root || url.pathname.startsWith(`${root}/`)
+  })
 }
 
 type LookupCallback = (
@@ -131,13 +163,14 @@ type LookupCallback = (
 /**
  * A `lookup` for outbound requests that resolves the host and refuses the connection when any
  * of its addresses is private (`ForbiddenTargetError`), so a name that resolved to a public
- * address when the webhook was registered cannot be turned to the server's own network later
- * (DNS rebinding): the address checked is the address connected to.
+ * address when the URL was configured cannot be turned to the server's own network later
+ * (DNS rebinding): the address checked is the address connected to. `what` names the host in
+ * the message ("The webhook host").
  *
  * @example
  * http.request(url, { lookup: guardedLookup(false) })
  */
-export function guardedLookup(allowPrivate: boolean) {
+export function guardedLookup(allowPrivate: boolean, what = 'The host') {
   return (
     hostname: string,
     options: LookupOptions | number | undefined,
@@ -154,7 +187,7 @@ export function guardedLookup(allowPrivate: boolean) {
       if (forbidden.length > 0) {
         callback(
           new ForbiddenTargetError(
-            `The webhook host resolves to a loopback, private or link-local address (${OPT_OUT})`,
+            `${what} resolves to a loopback, private or link-local address (${OPT_OUT})`,
           ),
           [],
         )
@@ -169,24 +202,30 @@ export function guardedLookup(allowPrivate: boolean) {
 }
 
 /**
- * Registration's check of a host name: refused when it is a `localhost` name or resolves to a
- * private address now. A name that does not resolve yet is let through (delivery checks
- * again, every time).
+ * Configuration's check of a host name: refused when it is a `localhost` name or resolves to a
+ * private address now. A name that does not resolve yet is let through (every call checks
+ * again). `what` and `field` as for `checkOutboundTarget`.
  *
  * @example
  * await checkResolvedTarget(new URL('https://hooks.example.com/x'), false)
  */
-export async function checkResolvedTarget(url: URL, allowPrivate: boolean): Promise<void> {
+export async function checkResolvedTarget(
+  url: URL,
+  allowPrivate: boolean,
+  what = 'The URL',
+  field?: string,
+): Promise<void> {
   const host = url.hostname.replace(/^\[|\]$/g, '')
   if (allowPrivate || isIP(host) !== 0) return
   if (/(^|\.)localhost\.?$/i.test(host)) {
-    throw new ForbiddenTargetError(`A webhook URL must not point at localhost (${OPT_OUT})`)
+    throw new ForbiddenTargetError(`${what} must not point at localhost (${OPT_OUT})`, field)
   }
-  const lookup = guardedLookup(false)
+  const lookup = guardedLookup(false, `${what}'s host`)
   await new Promise<void>((resolve, reject) => {
     lookup(host, { all: true }, (error) => {
-      if (error instanceof ForbiddenTargetError) reject(error)
-      else resolve()
+      if (error instanceof ForbiddenTargetError) {
+        reject(field === undefined ? error : new ForbiddenTargetError(error.message, field))
+      } else resolve()
     })
   })
 }
