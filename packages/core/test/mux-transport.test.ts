@@ -67,9 +67,9 @@ function listen(socket: object) {
 
 const tick = () => new Promise<void>((resolve) => queueMicrotask(resolve))
 
-const setup = () => {
+const setup = (helloTimeoutMs?: number) => {
   FakeSocket.made = []
-  const transport = new MuxTransport('ws://host/', 'demo', FakeSocket)
+  const transport = new MuxTransport('ws://host/', 'demo', FakeSocket, helloTimeoutMs)
   const open = (doc: string, query = 'cardfile=1') =>
     new transport.WebSocket(`ws://host/${doc}?${query}`, ['cardfile', 'cardfile.auth.x'])
   return { transport, open }
@@ -176,6 +176,20 @@ describe('the client transport', () => {
     open('demo/schema')
     expect(FakeSocket.made).toHaveLength(2)
     expect(FakeSocket.made[1]?.url).toBe('ws://host/demo/mux?cardfile=1')
+  })
+
+  it('drops a socket that opens but says no hello, and its documents retry', async () => {
+    const { transport, open } = setup(20)
+    const schema = listen(open('demo/schema'))
+    const contact = listen(open('demo/contact/c1'))
+    shared().open()
+    await new Promise((resolve) => setTimeout(resolve, 60))
+    expect(shared().closedWith).toBe(1000)
+    expect(schema.closes).toEqual([1013])
+    expect(contact.closes).toEqual([1013])
+    expect(transport.mode()).toBe('unknown')
+    open('demo/schema')
+    expect(FakeSocket.made).toHaveLength(2)
   })
 
   it('closes the socket once its last document closes', async () => {

@@ -28,6 +28,12 @@ const CONNECTING = 0
 const OPEN = 1
 const CLOSED = 3
 
+/**
+ * A server (or a proxy in front of it) that accepts the upgrade and then says nothing would
+ * leave every document waiting: past this, the socket is dropped and the documents retry.
+ */
+const HELLO_TIMEOUT_MS = 15_000
+
 /** How documents reach the server: not known yet, over one socket, or one socket each. */
 export type TransportMode = 'unknown' | 'mux' | 'per-document'
 
@@ -59,6 +65,8 @@ export class MuxTransport {
     url: string,
     private readonly workspace: string,
     private readonly RealWebSocket: WebSocketConstructor,
+    /** How long a new shared socket may take to connect and say hello before it is dropped. */
+    readonly helloTimeoutMs = HELLO_TIMEOUT_MS,
   ) {
     this.base = trimSlashes(url)
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- the class below needs it
@@ -123,6 +131,7 @@ class SharedSocket {
   private nextChannel = 1
   /** The last token refresh sent, so that the one of every open document goes out once. */
   private lastRefresh = ''
+  private helloTimer: ReturnType<typeof setTimeout> | null
 
   constructor(
     private readonly transport: MuxTransport,
@@ -133,6 +142,24 @@ class SharedSocket {
     ws.onclose = (event) => this.onClose(event.code, event.reason)
     // Errors are followed by a close, which is what the channels hear.
     ws.onerror = () => undefined
+    this.helloTimer = setTimeout(() => this.onSilent(), transport.helloTimeoutMs)
+    // In Node, a wait for a hello must not keep the process alive by itself.
+    ;(this.helloTimer as { unref?: () => void }).unref?.()
+  }
+
+  /** No hello in time: every document hears a transient close and reconnects with backoff. */
+  private onSilent(): void {
+    this.helloTimer = null
+    if (this.ready || this.ended) return
+    this.ws.onmessage = null
+    this.ws.onclose = null
+    this.ws.close(1000)
+    this.onClose(CloseCodes.TryAgainLater.code, 'no-hello')
+  }
+
+  private stopHelloTimer(): void {
+    if (this.helloTimer !== null) clearTimeout(this.helloTimer)
+    this.helloTimer = null
   }
 
   add(channel: ChannelSocket): void {
@@ -179,6 +206,7 @@ class SharedSocket {
 
   private closeIfIdle(): void {
     if (this.ended || this.channels.size > 0 || this.waiting.size > 0) return
+    this.stopHelloTimer()
     this.ended = true
     this.ws.close(1000)
   }
@@ -218,6 +246,7 @@ class SharedSocket {
    * does not multiplex: the socket is closed and documents use sockets of their own.
    */
   private onFirstFrame(bytes: Uint8Array): void {
+    this.stopHelloTimer()
     const frame = readFrame(bytes)
     let multiplexes = false
     if (frame !== null && frame.channel === SOCKET_CHANNEL) {
@@ -244,6 +273,7 @@ class SharedSocket {
   }
 
   private onClose(code: number, reason: string): void {
+    this.stopHelloTimer()
     this.ended = true
     const waiting = [...this.waiting]
     this.waiting.clear()
