@@ -1,14 +1,15 @@
 import type Database from 'better-sqlite3'
-import type { ContactIndexRow, Page } from '../storage/index-store'
+import type { ContactIndexRow } from '../storage/index-store'
 import { toContactIndexRow } from '../storage/contact-sql-row'
 import type { ContactSqlRow } from '../storage/contact-sql-row'
-import { matchesNothing, numberOf } from './contact-search-query'
-import type { CheckedSearch } from './contact-search-query'
+import { numberOf } from './contact-search-query'
 import { contactSearchFields } from './search-text'
-import { searchPage, searchSql } from './sql-search'
-import type { SearchDialect, SearchSqlRow } from './sql-search'
+import type { SearchDialect } from './sql-search'
 
-/** Contact search on SQLite: an FTS5 table of each contact's words, keyed by the contact's rowid. */
+/**
+ * The SQL of contact search on SQLite: an FTS5 table of each contact's words, keyed by the
+ * rowid of its search row (sqlite-search-plan runs the searches).
+ */
 export const sqliteSearchDialect: SearchDialect = {
   // Named: the tier's parameters are bound after the WHERE clause's but read before it.
   mark: (n) => `@p${n}`,
@@ -44,13 +45,28 @@ export function registerSearchFunctions(db: Database.Database): void {
   db.function('cardfile_number', opts, (v: unknown) =>
     typeof v === 'string' ? numberOf(v) : typeof v === 'number' ? v : null,
   )
+  // A contact's words checked as the full-text index checks them (both split at spaces), for
+  // searches that walk an order's index rather than read every match.
+  db.function('cardfile_words_match', opts, (words: unknown, tokens: unknown) =>
+    typeof words === 'string' && typeof tokens === 'string' ? wordsMatch(words, tokens) : 0,
+  )
+}
+
+/** True (1) when every space-separated token but the last is a word and the last begins one. */
+function wordsMatch(words: string, tokens: string): number {
+  const padded = ` ${words} `
+  const list = tokens.split(' ')
+  const last = list.length - 1
+  for (let i = 0; i < last; i += 1) if (!padded.includes(` ${list[i]!} `)) return 0
+  return padded.includes(` ${list[last]!}`) ? 1 : 0
 }
 
 /** Writes a contact's search data with its index row (inside the append's transaction). */
 export interface SqliteSearchWriter {
   /**
-   * Stores the contact's words (the full-text index follows by trigger) and returns the
-   * columns of its contacts row.
+   * Stores the contact's words, keys, filter columns and sort keys (the full-text indexes
+   * follow by trigger when the words or keys change) and returns the columns of its contacts
+   * row.
    */
   columns(row: ContactIndexRow): { search_keys: string; sort_name: string | null }
 }
@@ -63,15 +79,30 @@ export interface SqliteSearchWriter {
  * upsertContact.run({ ...contactColumns, ...search.columns(row) })
  */
 export function createSqliteSearchWriter(db: Database.Database): SqliteSearchWriter {
-  const upsertWords = db.prepare<[string, string, string]>(
-    `INSERT INTO contact_search_rows (workspace, id, words) VALUES (?, ?, ?)
-     ON CONFLICT (workspace, id) DO UPDATE SET words = excluded.words
-     WHERE words IS NOT excluded.words`,
+  const upsert = db.prepare<[Record<string, unknown>]>(
+    `INSERT INTO contact_search_rows (workspace, id, words, search_keys, sort_name, channel, vip,
+       created_at, updated_at)
+     VALUES (@workspace, @id, @words, @search_keys, @sort_name, @channel, @vip, @created_at,
+       @updated_at)
+     ON CONFLICT (workspace, id) DO UPDATE SET words = excluded.words,
+       search_keys = excluded.search_keys, sort_name = excluded.sort_name,
+       channel = excluded.channel, vip = excluded.vip, created_at = excluded.created_at,
+       updated_at = excluded.updated_at`,
   )
   return {
     columns(row) {
       const f = contactSearchFields(row)
-      upsertWords.run(row.workspace, row.id, f.words)
+      upsert.run({
+        workspace: row.workspace,
+        id: row.id,
+        words: f.words,
+        search_keys: f.keys,
+        sort_name: f.sortName,
+        channel: row.channel,
+        vip: row.vip ? 1 : 0,
+        created_at: row.createdAt,
+        updated_at: row.updatedAt,
+      })
       return { search_keys: f.keys, sort_name: f.sortName }
     },
   }
@@ -103,23 +134,4 @@ export function backfillSqliteSearch(db: Database.Database, batch = 2_000): numb
     done += n
     if (n < batch) return done
   }
-}
-
-/**
- * Runs a checked search on SQLite.
- *
- * @example
- * const page = searchSqlite(db, 'demo', checkSearch({ text: 'ann', limit: 20 }))
- */
-export function searchSqlite(
-  db: Database.Database,
-  workspace: string,
-  search: CheckedSearch,
-): Page<ContactIndexRow> {
-  if (matchesNothing(search)) return { items: [], next: null }
-  const { sql, params } = searchSql(workspace, search, sqliteSearchDialect)
-  // Prepared per call: filters make many shapes, and preparing costs far less than the search.
-  const named = Object.fromEntries(params.map((value, i) => [`p${i + 1}`, value]))
-  const rows = db.prepare<[Record<string, unknown>], SearchSqlRow>(sql).all(named)
-  return searchPage(search, rows)
 }

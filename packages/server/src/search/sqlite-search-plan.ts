@@ -1,0 +1,343 @@
+import type Database from 'better-sqlite3'
+import type { ContactIndexRow, Page } from '../storage/index-store'
+import { matchesNothing, rankByRelevance } from './contact-search-query'
+import type { CheckedSearch, SearchCursor } from './contact-search-query'
+import { MAX_KEY } from './search-text'
+import { filterSql, searchPage } from './sql-search'
+import type { SearchSqlRow } from './sql-search'
+import { sqliteSearchDialect } from './sqlite-search'
+
+/**
+ * How a search runs on SQLite without reading every match of a broad text or filter.
+ *
+ * Results come in segments, each in one order with a fixed relevance tier: with a text ranked
+ * by relevance, the exact matches (tier 2), then the names starting with the text (tier 1),
+ * then the other matches (tier 0), each newest first; sorted by name, the named contacts A to
+ * Z, then the unnamed ones by id; otherwise one segment. Each segment is read one of two ways:
+ *
+ * - **From the few that can match**: when a full-text index (the words, or the whole-value
+ *   keys of tier 2) or the name index (tier 1) holds fewer than {@link FEW} candidates, they
+ *   are read, checked and sorted (a cost bounded by {@link FEW}).
+ * - **Along the order's index**: otherwise matches are many, so walking the order's index
+ *   and checking each contact (its filters, tier and words) finds a page after a few hundred
+ *   rows and stops. Past {@link WALK_BUDGET} rows (filters that few contacts pass), the walk
+ *   gives up and the segment reads every match of its text, or lets SQLite plan it.
+ *
+ * Both ways return the same rows in the same order as a single query would: the order and
+ * the cursor's keyset conditions are the same; only the work done to find them differs.
+ */
+
+/** Candidates counted at most: fewer, and a segment reads and sorts them all. */
+const FEW = 3_000
+/** Rows of an order's index a segment walks before it reads its matches instead. */
+const WALK_BUDGET = 6_000
+
+/** The order of a segment: newest created or updated first, named by name, unnamed by id. */
+type Order = 'created' | 'updated' | 'named' | 'unnamed'
+
+interface Segment {
+  readonly tier: number
+  readonly order: Order
+  /** The segment's tier condition on a table alias holding search_keys and sort_name. */
+  readonly tierSql: ((alias: string) => string) | null
+  /** Continue after this position (the cursor's segment only). */
+  readonly after: SearchCursor | null
+}
+
+/** Parameters bound by name as they are added. */
+class Params {
+  readonly values: Record<string, unknown> = {}
+  private n = 0
+  add(value: unknown): string {
+    this.n += 1
+    this.values[`p${this.n}`] = value
+    return `@p${this.n}`
+  }
+}
+
+const ORDER_BY: Record<Order, (a: string) => string> = {
+  created: (a) => `${a}.created_at DESC, ${a}.id DESC`,
+  updated: (a) => `${a}.updated_at DESC, ${a}.id DESC`,
+  named: (a) => `${a}.sort_name ASC, ${a}.id ASC`,
+  unnamed: (a) => `${a}.id ASC`,
+}
+
+/** The index that walks each order. */
+const WALK_INDEX: Record<Order, string> = {
+  created: 'contacts_newest',
+  updated: 'contacts_updated',
+  named: 'contacts_name',
+  unnamed: 'contacts_name',
+}
+
+/** The keyset condition of a position and what bounds a segment to its rows. */
+function orderSql(order: Order, a: string, after: SearchCursor | null, p: Params): string[] {
+  const where: string[] = []
+  if (order === 'named') where.push(`${a}.sort_name IS NOT NULL`)
+  if (order === 'unnamed') where.push(`${a}.sort_name IS NULL`)
+  if (after === null) return where
+  switch (order) {
+    case 'created':
+    case 'updated': {
+      const column = `${a}.${order}_at`
+      const k = p.add(after.k)
+      where.push(`(${column} < ${k} OR (${column} = ${k} AND ${a}.id < ${p.add(after.i)}))`)
+      break
+    }
+    case 'named': {
+      const k = p.add(after.k)
+      where.push(
+        `(${a}.sort_name > ${k} OR (${a}.sort_name = ${k} AND ${a}.id > ${p.add(after.i)}))`,
+      )
+      break
+    }
+    case 'unnamed':
+      where.push(`${a}.id > ${p.add(after.i)}`)
+  }
+  return where
+}
+
+/** The segments of a search, from the cursor's on. */
+function segmentsOf(search: CheckedSearch): Segment[] {
+  const after = search.after
+  if (search.sort === 'name') {
+    const named: Segment = { tier: 0, order: 'named', tierSql: null, after }
+    const unnamed: Segment = { tier: 0, order: 'unnamed', tierSql: null, after: null }
+    if (after === null) return [named, unnamed]
+    return after.k === null ? [{ ...unnamed, after }] : [named, unnamed]
+  }
+  const order = search.sort === 'updated' ? 'updated' : 'created'
+  const text = search.text
+  if (!rankByRelevance(search) || text === null) return [{ tier: 0, order, tierSql: null, after }]
+  // The tiers as relevanceTier computes them (see search-text): each condition excludes the
+  // higher tiers, so every match falls in exactly one segment.
+  const exact = text.key !== '' && text.key.length <= MAX_KEY ? ` ${text.key} ` : null
+  const prefix = text.namePrefix !== '' ? text.namePrefix : null
+  const isExact = (a: string): string =>
+    `coalesce(instr(${a}.search_keys, '${quote(exact!)}') > 0, 0)`
+  const isNamed = (a: string): string =>
+    `coalesce(substr(${a}.sort_name, 1, ${[...prefix!].length}) = '${quote(prefix!)}', 0)`
+  const all: Segment[] = []
+  if (exact !== null) all.push({ tier: 2, order, tierSql: isExact, after: null })
+  if (prefix !== null) {
+    all.push({
+      tier: 1,
+      order,
+      tierSql: (a) => (exact === null ? isNamed(a) : `NOT ${isExact(a)} AND ${isNamed(a)}`),
+      after: null,
+    })
+  }
+  const rest = (a: string): string => {
+    const not = [...(exact === null ? [] : [isExact(a)]), ...(prefix === null ? [] : [isNamed(a)])]
+    return not.map((c) => `NOT ${c}`).join(' AND ')
+  }
+  all.push({ tier: 0, order, tierSql: not0(exact, prefix) ? rest : null, after: null })
+  if (after === null) return all
+  return all.filter((s) => s.tier <= after.r).map((s) => (s.tier === after.r ? { ...s, after } : s))
+}
+
+const not0 = (exact: string | null, prefix: string | null): boolean =>
+  exact !== null || prefix !== null
+
+/**
+ * A text as an SQL literal. The texts quoted are folded tokens (letters, digits and spaces),
+ * inlined so a segment's tier condition can be written once per table alias.
+ */
+const quote = (text: string): string => text.replaceAll("'", "''")
+
+/** A contact search of a SQLite store, with its statements prepared once. */
+export type SqliteSearch = (workspace: string, search: CheckedSearch) => Page<ContactIndexRow>
+
+/**
+ * The contact search of a SQLite connection (its search functions registered).
+ *
+ * @example
+ * const search = createSqliteSearch(db)
+ * const page = search('demo', checkSearch({ text: 'ann', limit: 20 }))
+ */
+export function createSqliteSearch(db: Database.Database): SqliteSearch {
+  const counts = {
+    words: db.prepare<[string, number], { n: number }>(
+      `SELECT count(*) AS n FROM (SELECT 1 FROM contact_search WHERE contact_search MATCH ? LIMIT ?)`,
+    ),
+    keys: db.prepare<[string, number], { n: number }>(
+      `SELECT count(*) AS n FROM (SELECT 1 FROM contact_search_keys
+         WHERE contact_search_keys MATCH ? LIMIT ?)`,
+    ),
+    name: db.prepare<[string, string, string, number], { n: number }>(
+      `SELECT count(*) AS n FROM (SELECT 1 FROM contacts INDEXED BY contacts_name
+         WHERE workspace = ? AND sort_name >= ? AND sort_name < ? LIMIT ?)`,
+    ),
+  }
+  const rowsById = db.prepare<[string, string], SearchSqlRow>(
+    `SELECT c.workspace, c.id, c.channel, c.platform_user_id, c.hint, c.vip, c.match_value,
+       c.values_json, c.created_at, c.updated_at, c.sort_name, 0 AS tier
+     FROM contacts c WHERE c.workspace = ? AND c.id IN (SELECT value FROM json_each(?))`,
+  )
+
+  return (workspace, search) => {
+    if (matchesNothing(search)) return { items: [], next: null }
+    const text = search.text
+    const tokens = text === null ? null : text.tokens.join(' ')
+    const wordsQuery = text === null ? null : sqliteSearchDialect.matchQuery(text.tokens)
+    let wordsCount: number | undefined
+    const fewWords = (): boolean => {
+      if (wordsQuery === null) return false
+      wordsCount ??= counts.words.get(wordsQuery, FEW)!.n
+      return wordsCount < FEW
+    }
+
+    /** The filters, the tier and the words of a segment on a table alias. */
+    const conditions = (
+      seg: Segment,
+      a: string,
+      p: Params,
+      opts: { words: string | null; filters: boolean },
+    ): string[] => {
+      const where: string[] = []
+      if (opts.filters) {
+        if (search.channel !== undefined) where.push(`${a}.channel = ${p.add(search.channel)}`)
+        if (search.vip !== undefined) where.push(`${a}.vip = ${p.add(search.vip ? 1 : 0)}`)
+      }
+      if (seg.tierSql !== null) where.push(seg.tierSql(a))
+      for (const f of search.attributes) {
+        where.push(filterSql(f, sqliteSearchDialect, (v) => p.add(v)))
+      }
+      if (opts.words !== null && tokens !== null) {
+        where.push(`cardfile_words_match(${opts.words}, ${p.add(tokens)})`)
+      }
+      return where
+    }
+
+    const wordsOfContact = `(SELECT words FROM contact_search_rows w
+      WHERE w.workspace = c.workspace AND w.id = c.id)`
+
+    /** Reads every candidate of a driver that passes, sorted, and keeps the first `need`. */
+    const read = (
+      seg: Segment,
+      driver: 'words' | 'keys' | 'name' | 'plain',
+      need: number,
+    ): string[] => {
+      const p = new Params()
+      const join = 'JOIN contacts c ON c.workspace = s.workspace AND c.id = s.id'
+      const needsContact = search.attributes.length > 0
+      let from: string
+      let where: string[]
+      let a: string
+      switch (driver) {
+        case 'words':
+        case 'keys': {
+          const table = driver === 'words' ? 'contact_search' : 'contact_search_keys'
+          const match = driver === 'words' ? wordsQuery! : `"${text!.key}"`
+          from = `${table} f JOIN contact_search_rows s ON s.rowid = f.rowid ${needsContact ? join : ''}`
+          a = 's'
+          where = [
+            `f.${table} MATCH ${p.add(match)}`,
+            `s.workspace = ${p.add(workspace)}`,
+            ...conditions(seg, 's', p, {
+              words: driver === 'keys' ? 's.words' : null,
+              filters: true,
+            }),
+          ]
+          break
+        }
+        case 'name': {
+          const prefix = text!.namePrefix
+          from = 'contacts c INDEXED BY contacts_name'
+          a = 'c'
+          where = [
+            `c.workspace = ${p.add(workspace)}`,
+            `c.sort_name >= ${p.add(prefix)}`,
+            `c.sort_name < ${p.add(`${prefix}\u{10FFFF}`)}`,
+            ...conditions(seg, 'c', p, { words: wordsOfContact, filters: true }),
+          ]
+          break
+        }
+        case 'plain':
+          from = 'contacts c'
+          a = 'c'
+          where = [
+            `c.workspace = ${p.add(workspace)}`,
+            ...conditions(seg, 'c', p, { words: wordsOfContact, filters: true }),
+          ]
+      }
+      where.push(...orderSql(seg.order, a, seg.after, p))
+      const sql = `SELECT ${a}.id AS id FROM ${from} WHERE ${where.join(' AND ')}
+        ORDER BY ${ORDER_BY[seg.order](a)} LIMIT ${p.add(need)}`
+      return db
+        .prepare<[Record<string, unknown>], { id: string }>(sql)
+        .all(p.values)
+        .map((r) => r.id)
+    }
+
+    /**
+     * Walks the segment's order along an index, checking each contact; null when the budget
+     * ran out before the page was full.
+     */
+    const walk = (seg: Segment, need: number): string[] | null => {
+      const p = new Params()
+      const where = [`c.workspace = ${p.add(workspace)}`]
+      let index: string
+      let filters = true
+      if (seg.order === 'created' && search.vip !== undefined) {
+        // The VIPs (of a channel) have an index of their own in this order: the walk reads
+        // only contacts that pass those filters.
+        index = search.channel !== undefined ? 'contacts_channel_vip' : 'contacts_vip'
+        if (search.channel !== undefined) where.push(`c.channel = ${p.add(search.channel)}`)
+        where.push(`c.vip = ${p.add(search.vip ? 1 : 0)}`)
+        filters = false
+      } else {
+        index = WALK_INDEX[seg.order]
+      }
+      where.push(...orderSql(seg.order, 'c', seg.after, p))
+      const check = conditions(seg, 'c', p, { words: wordsOfContact, filters })
+      const sql = `SELECT c.id AS id, ${check.length === 0 ? '1' : `(${check.join(' AND ')})`} AS ok
+        FROM contacts c INDEXED BY ${index} WHERE ${where.join(' AND ')}
+        ORDER BY ${ORDER_BY[seg.order]('c')}`
+      const found: string[] = []
+      let seen = 0
+      for (const row of db
+        .prepare<[Record<string, unknown>], { id: string; ok: number }>(sql)
+        .iterate(p.values)) {
+        if (row.ok) {
+          found.push(row.id)
+          if (found.length >= need) return found
+        }
+        seen += 1
+        if (seen >= WALK_BUDGET) return null
+      }
+      return found
+    }
+
+    const runSegment = (seg: Segment, need: number): string[] => {
+      if (seg.tier === 2 && counts.keys.get(`"${text!.key}"`, FEW)!.n < FEW) {
+        return read(seg, 'keys', need)
+      }
+      if (seg.tier === 1) {
+        const prefix = text!.namePrefix
+        const n = counts.name.get(workspace, prefix, `${prefix}\u{10FFFF}`, FEW)!.n
+        if (n < FEW) return read(seg, 'name', need)
+      }
+      if (seg.tier !== 2 && fewWords()) return read(seg, 'words', need)
+      const walked = walk(seg, need)
+      if (walked !== null) return walked
+      if (text === null) return read(seg, 'plain', need)
+      return read(seg, seg.tier === 2 ? 'keys' : 'words', need)
+    }
+
+    const need = search.limit + 1
+    const found: { id: string; tier: number }[] = []
+    for (const seg of segmentsOf(search)) {
+      for (const id of runSegment(seg, need - found.length)) found.push({ id, tier: seg.tier })
+      if (found.length >= need) break
+    }
+    const byId = new Map(
+      rowsById.all(workspace, JSON.stringify(found.map((f) => f.id))).map((r) => [r.id, r]),
+    )
+    const rows = found.flatMap((f) => {
+      const row = byId.get(f.id)
+      return row === undefined ? [] : [{ ...row, tier: f.tier }]
+    })
+    return searchPage(search, rows)
+  }
+}
