@@ -16,11 +16,11 @@ import { sqliteSearchDialect } from './sqlite-search'
  * Z, then the unnamed ones by id; otherwise one segment. Each segment is read one of two ways:
  *
  * - **From the few that can match**: when a full-text index (the words, or the whole-value
- *   keys of tier 2) or the name index (tier 1) holds fewer than {@link FEW} candidates, they
- *   are read, checked and sorted (a cost bounded by {@link FEW}).
+ *   keys of tier 2) or the name index (tier 1) holds fewer than `FEW` candidates, they
+ *   are read, checked and sorted (a cost bounded by `FEW`).
  * - **Along the order's index**: otherwise matches are many, so walking the order's index
  *   and checking each contact (its filters, tier and words) finds a page after a few hundred
- *   rows and stops. Past {@link WALK_BUDGET} rows (filters that few contacts pass), the walk
+ *   rows and stops. Past `WALK_BUDGET` rows (filters that few contacts pass), the walk
  *   gives up and the segment reads every match of its text, or lets SQLite plan it.
  *
  * Both ways return the same rows in the same order as a single query would: the order and
@@ -31,6 +31,14 @@ import { sqliteSearchDialect } from './sqlite-search'
 const FEW = 3_000
 /** Rows of an order's index a segment walks before it reads its matches instead. */
 const WALK_BUDGET = 6_000
+
+/** The thresholds of the plan (tests set them to take every path on few contacts). */
+export interface SqliteSearchTuning {
+  /** Default `FEW` (3,000). */
+  readonly few?: number
+  /** Default `WALK_BUDGET` (6,000). */
+  readonly walkBudget?: number
+}
 
 /** The order of a segment: newest created or updated first, named by name, unnamed by id. */
 type Order = 'created' | 'updated' | 'named' | 'unnamed'
@@ -155,7 +163,12 @@ export type SqliteSearch = (workspace: string, search: CheckedSearch) => Page<Co
  * const search = createSqliteSearch(db)
  * const page = search('demo', checkSearch({ text: 'ann', limit: 20 }))
  */
-export function createSqliteSearch(db: Database.Database): SqliteSearch {
+export function createSqliteSearch(
+  db: Database.Database,
+  tuning: SqliteSearchTuning = {},
+): SqliteSearch {
+  const few = tuning.few ?? FEW
+  const walkBudget = tuning.walkBudget ?? WALK_BUDGET
   const counts = {
     words: db.prepare<[string, number], { n: number }>(
       `SELECT count(*) AS n FROM (SELECT 1 FROM contact_search WHERE contact_search MATCH ? LIMIT ?)`,
@@ -183,8 +196,8 @@ export function createSqliteSearch(db: Database.Database): SqliteSearch {
     let wordsCount: number | undefined
     const fewWords = (): boolean => {
       if (wordsQuery === null) return false
-      wordsCount ??= counts.words.get(wordsQuery, FEW)!.n
-      return wordsCount < FEW
+      wordsCount ??= counts.words.get(wordsQuery, few)!.n
+      return wordsCount < few
     }
 
     /** The filters, the tier and the words of a segment on a table alias. */
@@ -304,19 +317,19 @@ export function createSqliteSearch(db: Database.Database): SqliteSearch {
           if (found.length >= need) return found
         }
         seen += 1
-        if (seen >= WALK_BUDGET) return null
+        if (seen >= walkBudget) return null
       }
       return found
     }
 
     const runSegment = (seg: Segment, need: number): string[] => {
-      if (seg.tier === 2 && counts.keys.get(`"${text!.key}"`, FEW)!.n < FEW) {
+      if (seg.tier === 2 && counts.keys.get(`"${text!.key}"`, few)!.n < few) {
         return read(seg, 'keys', need)
       }
       if (seg.tier === 1) {
         const prefix = text!.namePrefix
-        const n = counts.name.get(workspace, prefix, `${prefix}\u{10FFFF}`, FEW)!.n
-        if (n < FEW) return read(seg, 'name', need)
+        const n = counts.name.get(workspace, prefix, `${prefix}\u{10FFFF}`, few)!.n
+        if (n < few) return read(seg, 'name', need)
       }
       if (seg.tier !== 2 && fewWords()) return read(seg, 'words', need)
       const walked = walk(seg, need)
