@@ -31,6 +31,11 @@ import { sqliteSearchDialect } from './sqlite-search'
 const FEW = 3_000
 /** Rows of an order's index a segment walks before it reads its matches instead. */
 const WALK_BUDGET = 6_000
+/**
+ * Contacts of a channel and VIP flag counted at most: fewer, and a list filtered by them reads
+ * them all (by their own index) rather than walk an order that may pass them late.
+ */
+const PARTITION = 12_000
 
 /** The thresholds of the plan (tests set them to take every path on few contacts). */
 export interface SqliteSearchTuning {
@@ -38,6 +43,8 @@ export interface SqliteSearchTuning {
   readonly few?: number
   /** Default `WALK_BUDGET` (6,000). */
   readonly walkBudget?: number
+  /** Default `PARTITION` (12,000). */
+  readonly partition?: number
 }
 
 /** The order of a segment: newest created or updated first, named by name, unnamed by id. */
@@ -50,6 +57,8 @@ interface Segment {
   readonly tierSql: ((alias: string) => string) | null
   /** Continue after this position (the cursor's segment only). */
   readonly after: SearchCursor | null
+  /** Only display names starting with this (a range of the name index). */
+  readonly namePrefix?: string
 }
 
 /** Parameters bound by name as they are added. */
@@ -169,6 +178,7 @@ export function createSqliteSearch(
 ): SqliteSearch {
   const few = tuning.few ?? FEW
   const walkBudget = tuning.walkBudget ?? WALK_BUDGET
+  const partitionCap = tuning.partition ?? PARTITION
   const counts = {
     words: db.prepare<[string, number], { n: number }>(
       `SELECT count(*) AS n FROM (SELECT 1 FROM contact_search WHERE contact_search MATCH ? LIMIT ?)`,
@@ -181,6 +191,30 @@ export function createSqliteSearch(
       `SELECT count(*) AS n FROM (SELECT 1 FROM contacts INDEXED BY contacts_name
          WHERE workspace = ? AND sort_name >= ? AND sort_name < ? LIMIT ?)`,
     ),
+  }
+  /** The index holding the contacts of a channel, of a VIP flag, or of both. */
+  const partitions = {
+    both: {
+      index: 'contacts_channel_vip',
+      count: db.prepare<[string, string, number, number], { n: number }>(
+        `SELECT count(*) AS n FROM (SELECT 1 FROM contacts INDEXED BY contacts_channel_vip
+           WHERE workspace = ? AND channel = ? AND vip = ? LIMIT ?)`,
+      ),
+    },
+    vip: {
+      index: 'contacts_vip',
+      count: db.prepare<[string, number, number], { n: number }>(
+        `SELECT count(*) AS n FROM (SELECT 1 FROM contacts INDEXED BY contacts_vip
+           WHERE workspace = ? AND vip = ? LIMIT ?)`,
+      ),
+    },
+    channel: {
+      index: 'contacts_identity',
+      count: db.prepare<[string, string, number], { n: number }>(
+        `SELECT count(*) AS n FROM (SELECT 1 FROM contacts INDEXED BY contacts_identity
+           WHERE workspace = ? AND channel = ? LIMIT ?)`,
+      ),
+    },
   }
   const rowsById = db.prepare<[string, string], SearchSqlRow>(
     `SELECT c.workspace, c.id, c.channel, c.platform_user_id, c.hint, c.vip, c.match_value,
@@ -225,10 +259,33 @@ export function createSqliteSearch(
     const wordsOfContact = `(SELECT words FROM contact_search_rows w
       WHERE w.workspace = c.workspace AND w.id = c.id)`
 
+    const vip = search.vip === undefined ? undefined : search.vip ? 1 : 0
+    const channel = search.channel
+    /** The index of the channel and VIP filters, and whether it holds few contacts. */
+    let partition: { index: string; few: boolean } | null | undefined
+    const partitionOf = (): { index: string; few: boolean } | null => {
+      if (partition !== undefined) return partition
+      let n: number
+      let index: string
+      if (channel !== undefined && vip !== undefined) {
+        index = partitions.both.index
+        n = partitions.both.count.get(workspace, channel, vip, partitionCap)!.n
+      } else if (vip !== undefined) {
+        index = partitions.vip.index
+        n = partitions.vip.count.get(workspace, vip, partitionCap)!.n
+      } else if (channel !== undefined) {
+        index = partitions.channel.index
+        n = partitions.channel.count.get(workspace, channel, partitionCap)!.n
+      } else {
+        return (partition = null)
+      }
+      return (partition = { index, few: n < partitionCap })
+    }
+
     /** Reads every candidate of a driver that passes, sorted, and keeps the first `need`. */
     const read = (
       seg: Segment,
-      driver: 'words' | 'keys' | 'name' | 'plain',
+      driver: 'words' | 'keys' | 'name' | 'partition' | 'plain',
       need: number,
     ): string[] => {
       const p = new Params()
@@ -255,7 +312,7 @@ export function createSqliteSearch(
           break
         }
         case 'name': {
-          const prefix = text!.namePrefix
+          const prefix = seg.namePrefix ?? text!.namePrefix
           from = 'contacts c INDEXED BY contacts_name'
           a = 'c'
           where = [
@@ -266,8 +323,10 @@ export function createSqliteSearch(
           ]
           break
         }
+        case 'partition':
         case 'plain':
-          from = 'contacts c'
+          from =
+            driver === 'partition' ? `contacts c INDEXED BY ${partitionOf()!.index}` : 'contacts c'
           a = 'c'
           where = [
             `c.workspace = ${p.add(workspace)}`,
@@ -287,7 +346,7 @@ export function createSqliteSearch(
      * Walks the segment's order along an index, checking each contact; null when the budget
      * ran out before the page was full.
      */
-    const walk = (seg: Segment, need: number): string[] | null => {
+    const walk = (seg: Segment, need: number, budget: number): string[] | null => {
       const p = new Params()
       const where = [`c.workspace = ${p.add(workspace)}`]
       let index: string
@@ -301,6 +360,10 @@ export function createSqliteSearch(
         filters = false
       } else {
         index = WALK_INDEX[seg.order]
+      }
+      if (seg.namePrefix !== undefined) {
+        where.push(`c.sort_name >= ${p.add(seg.namePrefix)}`)
+        where.push(`c.sort_name < ${p.add(`${seg.namePrefix}\u{10FFFF}`)}`)
       }
       where.push(...orderSql(seg.order, 'c', seg.after, p))
       const check = conditions(seg, 'c', p, { words: wordsOfContact, filters })
@@ -317,7 +380,7 @@ export function createSqliteSearch(
           if (found.length >= need) return found
         }
         seen += 1
-        if (seen >= walkBudget) return null
+        if (seen >= budget) return null
       }
       return found
     }
@@ -326,27 +389,68 @@ export function createSqliteSearch(
       if (seg.tier === 2 && counts.keys.get(`"${text!.key}"`, few)!.n < few) {
         return read(seg, 'keys', need)
       }
+      if (seg.namePrefix !== undefined) {
+        const prefix = seg.namePrefix
+        const n = counts.name.get(workspace, prefix, `${prefix}\u{10FFFF}`, few)!.n
+        if (n < few) return read(seg, 'name', need)
+        return walk(seg, need, walkBudget) ?? read(seg, 'words', need)
+      }
       if (seg.tier === 1) {
         const prefix = text!.namePrefix
         const n = counts.name.get(workspace, prefix, `${prefix}\u{10FFFF}`, few)!.n
         if (n < few) return read(seg, 'name', need)
       }
       if (seg.tier !== 2 && fewWords()) return read(seg, 'words', need)
-      const walked = walk(seg, need)
+      const part = partitionOf()
+      if (part?.few === true) {
+        // Newest first, the VIPs (of a channel) are an index range in order: walk it all if
+        // need be. In another order, read them and sort.
+        if (seg.order === 'created' && vip !== undefined) return walk(seg, need, Infinity)!
+        return read(seg, 'partition', need)
+      }
+      const walked = walk(seg, need, walkBudget)
       if (walked !== null) return walked
-      if (text === null) return read(seg, 'plain', need)
-      return read(seg, seg.tier === 2 ? 'keys' : 'words', need)
+      if (text !== null) return read(seg, seg.tier === 2 ? 'keys' : 'words', need)
+      return read(seg, part === null ? 'plain' : 'partition', need)
+    }
+
+    const rowsOf = (ids: readonly string[]): Map<string, SearchSqlRow> =>
+      new Map(rowsById.all(workspace, JSON.stringify(ids)).map((r) => [r.id, r]))
+
+    /**
+     * Named contacts matching a text, by name: those whose name starts with the text are one
+     * range of the name index, the others are spread over it. Each part is found on its own
+     * (the first lies late in the order when the text begins a late name, which a walk from
+     * the start would pass thousands of contacts to reach), then they are merged by name.
+     */
+    const byName = (seg: Segment, prefix: string, need: number): string[] => {
+      const starts = (a: string): string =>
+        `coalesce(substr(${a}.sort_name, 1, ${[...prefix].length}) = '${quote(prefix)}', 0)`
+      const first = runSegment({ ...seg, tierSql: starts, namePrefix: prefix }, need)
+      const rest = runSegment({ ...seg, tierSql: (a) => `NOT ${starts(a)}` }, need)
+      const byId = rowsOf([...first, ...rest])
+      const key = (id: string): [Buffer, Buffer] => [
+        Buffer.from(byId.get(id)?.sort_name ?? '', 'utf8'),
+        Buffer.from(id, 'utf8'),
+      ]
+      return [...first, ...rest]
+        .map((id) => ({ id, k: key(id) }))
+        .sort((x, y) => Buffer.compare(x.k[0], y.k[0]) || Buffer.compare(x.k[1], y.k[1]))
+        .slice(0, need)
+        .map((x) => x.id)
     }
 
     const need = search.limit + 1
     const found: { id: string; tier: number }[] = []
     for (const seg of segmentsOf(search)) {
-      for (const id of runSegment(seg, need - found.length)) found.push({ id, tier: seg.tier })
+      const ids =
+        seg.order === 'named' && text !== null && text.namePrefix !== ''
+          ? byName(seg, text.namePrefix, need - found.length)
+          : runSegment(seg, need - found.length)
+      for (const id of ids) found.push({ id, tier: seg.tier })
       if (found.length >= need) break
     }
-    const byId = new Map(
-      rowsById.all(workspace, JSON.stringify(found.map((f) => f.id))).map((r) => [r.id, r]),
-    )
+    const byId = rowsOf(found.map((f) => f.id))
     const rows = found.flatMap((f) => {
       const row = byId.get(f.id)
       return row === undefined ? [] : [{ ...row, tier: f.tier }]
