@@ -341,8 +341,12 @@ describe('SQLite contact search index', () => {
       const ftsHas = (): boolean => {
         const db = new Database(path, { readonly: true })
         try {
+          // The words' index and the whole-value keys' index.
           const blobs = db
-            .prepare('SELECT block FROM contact_search_data WHERE block IS NOT NULL')
+            .prepare(
+              `SELECT block FROM contact_search_data WHERE block IS NOT NULL
+               UNION ALL SELECT block FROM contact_search_keys_data WHERE block IS NOT NULL`,
+            )
             .all() as {
             block: Buffer
           }[]

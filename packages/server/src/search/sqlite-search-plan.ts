@@ -5,7 +5,13 @@ import type { CheckedSearch, SearchCursor } from './contact-search-query'
 import { MAX_KEY } from './search-text'
 import { filterSql, searchPage } from './sql-search'
 import type { SearchSqlRow } from './sql-search'
-import { sqliteSearchDialect } from './sqlite-search'
+import {
+  channelMarker,
+  nameMarker,
+  sqliteSearchDialect,
+  valueMarker,
+  vipMarker,
+} from './sqlite-search'
 
 /**
  * How a search runs on SQLite without reading every match of a broad text or filter.
@@ -59,6 +65,8 @@ interface Segment {
   readonly after: SearchCursor | null
   /** Only display names starting with this (a range of the name index). */
   readonly namePrefix?: string
+  /** No display name starting with the text (the full-text query leaves those out). */
+  readonly notNamed?: boolean
 }
 
 /** Parameters bound by name as they are added. */
@@ -148,7 +156,13 @@ function segmentsOf(search: CheckedSearch): Segment[] {
     const not = [...(exact === null ? [] : [isExact(a)]), ...(prefix === null ? [] : [isNamed(a)])]
     return not.map((c) => `NOT ${c}`).join(' AND ')
   }
-  all.push({ tier: 0, order, tierSql: not0(exact, prefix) ? rest : null, after: null })
+  all.push({
+    tier: 0,
+    order,
+    tierSql: not0(exact, prefix) ? rest : null,
+    after: null,
+    notNamed: prefix !== null,
+  })
   if (after === null) return all
   return all.filter((s) => s.tier <= after.r).map((s) => (s.tier === after.r ? { ...s, after } : s))
 }
@@ -226,12 +240,39 @@ export function createSqliteSearch(
     if (matchesNothing(search)) return { items: [], next: null }
     const text = search.text
     const tokens = text === null ? null : text.tokens.join(' ')
-    const wordsQuery = text === null ? null : sqliteSearchDialect.matchQuery(text.tokens)
-    let wordsCount: number | undefined
-    const fewWords = (): boolean => {
-      if (wordsQuery === null) return false
-      wordsCount ??= counts.words.get(wordsQuery, few)!.n
-      return wordsCount < few
+    const vip = search.vip === undefined ? undefined : search.vip ? 1 : 0
+    const channel = search.channel
+    // The full-text query of the text and of the filters' markers (see sqlite-search), and of
+    // the display names starting with the text, which some segments leave out.
+    const phrase = (w: string, prefix: boolean): string =>
+      `"${w.replaceAll('"', '""')}"${prefix ? '*' : ''}`
+    const matchAll = [
+      ...(text === null ? [] : [sqliteSearchDialect.matchQuery(text.tokens)]),
+      ...(channel === undefined ? [] : [phrase(channelMarker(channel), false)]),
+      ...(vip === undefined ? [] : [phrase(vipMarker(vip === 1), false)]),
+      ...search.attributes.flatMap((f) =>
+        f.op === 'eq' ? [phrase(valueMarker(f.attributeId, f.value), false)] : [],
+      ),
+    ].join(' ')
+    const named =
+      text === null || text.namePrefix === ''
+        ? null
+        : text.namePrefix
+            .split(' ')
+            .map((w, i, all) => phrase(nameMarker(i, w), i === all.length - 1))
+            .join(' ')
+    const ftsQueryOf = (seg: Segment): string | null => {
+      if (matchAll === '') return null
+      return seg.notNamed === true && named !== null ? `(${matchAll}) NOT (${named})` : matchAll
+    }
+    const ftsCounts = new Map<string, number>()
+    const fewMatches = (query: string): boolean => {
+      let n = ftsCounts.get(query)
+      if (n === undefined) {
+        n = counts.words.get(query, few)!.n
+        ftsCounts.set(query, n)
+      }
+      return n < few
     }
 
     /** The filters, the tier and the words of a segment on a table alias. */
@@ -259,8 +300,6 @@ export function createSqliteSearch(
     const wordsOfContact = `(SELECT words FROM contact_search_rows w
       WHERE w.workspace = c.workspace AND w.id = c.id)`
 
-    const vip = search.vip === undefined ? undefined : search.vip ? 1 : 0
-    const channel = search.channel
     /** The index of the channel and VIP filters, and whether it holds few contacts. */
     let partition: { index: string; few: boolean } | null | undefined
     const partitionOf = (): { index: string; few: boolean } | null => {
@@ -287,6 +326,7 @@ export function createSqliteSearch(
       seg: Segment,
       driver: 'words' | 'keys' | 'name' | 'partition' | 'plain',
       need: number,
+      fts: string | null = null,
     ): string[] => {
       const p = new Params()
       const join = 'JOIN contacts c ON c.workspace = s.workspace AND c.id = s.id'
@@ -298,7 +338,7 @@ export function createSqliteSearch(
         case 'words':
         case 'keys': {
           const table = driver === 'words' ? 'contact_search' : 'contact_search_keys'
-          const match = driver === 'words' ? wordsQuery! : `"${text!.key}"`
+          const match = driver === 'words' ? fts! : `"${text!.key}"`
           from = `${table} f JOIN contact_search_rows s ON s.rowid = f.rowid ${needsContact ? join : ''}`
           a = 's'
           where = [
@@ -386,21 +426,17 @@ export function createSqliteSearch(
     }
 
     const runSegment = (seg: Segment, need: number): string[] => {
-      if (seg.tier === 2 && counts.keys.get(`"${text!.key}"`, few)!.n < few) {
-        return read(seg, 'keys', need)
+      if (seg.tier === 2) {
+        if (counts.keys.get(`"${text!.key}"`, few)!.n < few) return read(seg, 'keys', need)
+        return walk(seg, need, walkBudget) ?? read(seg, 'keys', need)
       }
-      if (seg.namePrefix !== undefined) {
-        const prefix = seg.namePrefix
-        const n = counts.name.get(workspace, prefix, `${prefix}\u{10FFFF}`, few)!.n
-        if (n < few) return read(seg, 'name', need)
-        return walk(seg, need, walkBudget) ?? read(seg, 'words', need)
-      }
-      if (seg.tier === 1) {
-        const prefix = text!.namePrefix
+      if (seg.namePrefix !== undefined || seg.tier === 1) {
+        const prefix = seg.namePrefix ?? text!.namePrefix
         const n = counts.name.get(workspace, prefix, `${prefix}\u{10FFFF}`, few)!.n
         if (n < few) return read(seg, 'name', need)
       }
-      if (seg.tier !== 2 && fewWords()) return read(seg, 'words', need)
+      const fts = ftsQueryOf(seg)
+      if (fts !== null && fewMatches(fts)) return read(seg, 'words', need, fts)
       const part = partitionOf()
       if (part?.few === true) {
         // Newest first, the VIPs (of a channel) are an index range in order: walk it all if
@@ -410,7 +446,8 @@ export function createSqliteSearch(
       }
       const walked = walk(seg, need, walkBudget)
       if (walked !== null) return walked
-      if (text !== null) return read(seg, seg.tier === 2 ? 'keys' : 'words', need)
+      // Matches are few among many contacts: reading them all costs less than walking on.
+      if (fts !== null) return read(seg, 'words', need, fts)
       return read(seg, part === null ? 'plain' : 'partition', need)
     }
 
@@ -427,7 +464,7 @@ export function createSqliteSearch(
       const starts = (a: string): string =>
         `coalesce(substr(${a}.sort_name, 1, ${[...prefix].length}) = '${quote(prefix)}', 0)`
       const first = runSegment({ ...seg, tierSql: starts, namePrefix: prefix }, need)
-      const rest = runSegment({ ...seg, tierSql: (a) => `NOT ${starts(a)}` }, need)
+      const rest = runSegment({ ...seg, tierSql: (a) => `NOT ${starts(a)}`, notNamed: true }, need)
       const byId = rowsOf([...first, ...rest])
       const key = (id: string): [Buffer, Buffer] => [
         Buffer.from(byId.get(id)?.sort_name ?? '', 'utf8'),

@@ -1,8 +1,9 @@
+import { createHash } from 'node:crypto'
 import type Database from 'better-sqlite3'
 import type { ContactIndexRow } from '../storage/index-store'
 import { toContactIndexRow } from '../storage/contact-sql-row'
 import type { ContactSqlRow } from '../storage/contact-sql-row'
-import { numberOf } from './contact-search-query'
+import { MAX_FILTER_VALUE, numberOf } from './contact-search-query'
 import { contactSearchFields } from './search-text'
 import type { SearchDialect } from './sql-search'
 
@@ -61,6 +62,49 @@ function wordsMatch(words: string, tokens: string): number {
   return padded.includes(` ${list[last]!}`) ? 1 : 0
 }
 
+/**
+ * Marker words: SQLite's full-text index holds, beside a contact's words, a word per filter
+ * value (its channel, its VIP flag, each attribute value) and per word of its display name
+ * with its position, so a search intersects filters and texts in the index, and can leave out
+ * the names starting with a text, without reading rows. Each starts with a middle dot, which
+ * no search word holds (words are letters and digits), so no text finds a marker; the words
+ * JavaScript checks (`cardfile_words_match`) are unaffected.
+ */
+const MARK = '\u00b7'
+
+/** The marker of a channel. */
+export const channelMarker = (channel: string): string =>
+  `${MARK}c${Buffer.from(channel, 'utf8').toString('hex')}`
+
+/** The marker of a VIP flag. */
+export const vipMarker = (vip: boolean): string => `${MARK}v${vip ? 1 : 0}`
+
+/**
+ * The marker of an attribute value (a digest: any text, one word). A digest may collide, so a
+ * search still checks the value itself; it never misses one.
+ */
+export const valueMarker = (attributeId: string, value: string): string =>
+  `${MARK}a${createHash('sha256').update(`${attributeId}\u0000${value}`).digest('hex').slice(0, 20)}`
+
+/**
+ * The marker of the display name's word at a position (names sort as their words joined by
+ * spaces, so "the name starts with `anna kar`" is "word 0 is anna and word 1 begins with kar").
+ */
+export const nameMarker = (position: number, word: string): string =>
+  `${MARK}n${position}${MARK}${word}`
+
+/** The marker words of a contact. */
+function markersOf(row: ContactIndexRow, sortName: string | null): string[] {
+  const marks = [channelMarker(row.channel), vipMarker(row.vip)]
+  for (const [id, value] of Object.entries(row.values ?? {})) {
+    if (typeof value === 'string' && value.length <= MAX_FILTER_VALUE) {
+      marks.push(valueMarker(id, value))
+    }
+  }
+  if (sortName !== null) sortName.split(' ').forEach((w, i) => marks.push(nameMarker(i, w)))
+  return marks
+}
+
 /** Writes a contact's search data with its index row (inside the append's transaction). */
 export interface SqliteSearchWriter {
   /**
@@ -95,7 +139,7 @@ export function createSqliteSearchWriter(db: Database.Database): SqliteSearchWri
       upsert.run({
         workspace: row.workspace,
         id: row.id,
-        words: f.words,
+        words: [f.words, ...markersOf(row, f.sortName)].join(' ').trim(),
         search_keys: f.keys,
         sort_name: f.sortName,
         channel: row.channel,
@@ -114,19 +158,22 @@ export function createSqliteSearchWriter(db: Database.Database): SqliteSearchWri
  */
 export function backfillSqliteSearch(db: Database.Database, batch = 2_000): number {
   const writer = createSqliteSearchWriter(db)
-  const pending = db.prepare<[number], ContactSqlRow>(
-    'SELECT * FROM contacts WHERE search_keys IS NULL LIMIT ?',
+  // In rowid order from where the last batch stopped: rows already filled are not read again.
+  const pending = db.prepare<[number, number], ContactSqlRow & { rowid: number }>(
+    'SELECT rowid, * FROM contacts WHERE rowid > ? AND search_keys IS NULL ORDER BY rowid LIMIT ?',
   )
   const update = db.prepare<[string, string | null, string, string]>(
     'UPDATE contacts SET search_keys = ?, sort_name = ? WHERE workspace = ? AND id = ?',
   )
   let done = 0
+  let from = 0
   const step = db.transaction(() => {
-    const rows = pending.all(batch)
+    const rows = pending.all(from, batch)
     for (const r of rows) {
       const c = writer.columns(toContactIndexRow(r))
       update.run(c.search_keys, c.sort_name, r.workspace, r.id)
     }
+    from = rows.at(-1)?.rowid ?? from
     return rows.length
   })
   for (;;) {

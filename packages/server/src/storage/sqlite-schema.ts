@@ -453,45 +453,47 @@ const MIGRATIONS: readonly { readonly version: number; readonly sql: string }[] 
   {
     version: 14,
     sql: `
-      -- Each contact's filter columns, sort keys and whole-value keys beside its words, so a
-      -- search driven by the full-text index filters and sorts its matches without reading
-      -- the contacts table (the writer sets them with the contacts row, in the same statement
-      -- group). Filled from the contacts table for rows written before.
-      ALTER TABLE contact_search_rows ADD COLUMN channel TEXT;
-      ALTER TABLE contact_search_rows ADD COLUMN vip INTEGER;
-      ALTER TABLE contact_search_rows ADD COLUMN created_at INTEGER;
-      ALTER TABLE contact_search_rows ADD COLUMN updated_at INTEGER;
-      ALTER TABLE contact_search_rows ADD COLUMN sort_name TEXT;
-      ALTER TABLE contact_search_rows ADD COLUMN search_keys TEXT NOT NULL DEFAULT '';
-      DROP TRIGGER contact_search_rows_insert;
-      DROP TRIGGER contact_search_rows_update;
-      DROP TRIGGER contact_search_rows_delete;
+      -- The search rows again, with each contact's filter columns, sort keys and whole-value
+      -- keys beside its words, so a search driven by the full-text index filters and sorts its
+      -- matches without reading the contacts table; the words gain marker words (filters and
+      -- the display name's words, see sqlite-search). Emptied here: clearing search_keys
+      -- makes the backend derive every contact's search data again at open.
       DROP TABLE contact_search;
-      UPDATE contact_search_rows AS s SET channel = c.channel, vip = c.vip,
-        created_at = c.created_at, updated_at = c.updated_at, sort_name = c.sort_name,
-        search_keys = coalesce(c.search_keys, '')
-        FROM contacts c WHERE c.workspace = s.workspace AND c.id = s.id;
+      DROP TABLE contact_search_rows;
+      UPDATE contacts SET search_keys = NULL;
+      CREATE TABLE contact_search_rows (
+        rowid INTEGER PRIMARY KEY,
+        workspace TEXT NOT NULL,
+        id TEXT NOT NULL,
+        words TEXT NOT NULL,
+        search_keys TEXT NOT NULL,
+        sort_name TEXT,
+        channel TEXT NOT NULL,
+        vip INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        UNIQUE (workspace, id)
+      );
 
-      -- The words again, tokenised by spaces only (the ascii tokeniser: words hold letters and
-      -- digits, every character but a space is part of a word), so the index agrees exactly
-      -- with the tokeniser in JavaScript that a search also runs on single rows. A prefix
-      -- index for 1 to 4 letters makes a word begun one doclist that a search can stop
-      -- reading early; detail=none: no positions, a search never asks for phrases.
+      -- The words tokenised by spaces only (the ascii tokeniser: words hold letters and digits,
+      -- and every character but a space belongs to a word), so the index agrees exactly with
+      -- the check in JavaScript that a search also runs on single rows. A prefix index for 1
+      -- to 4 letters makes a word begun one doclist that a search can stop reading early;
+      -- detail=none: no positions, a search never asks for phrases.
       CREATE VIRTUAL TABLE contact_search USING fts5(
         words, content = 'contact_search_rows', content_rowid = 'rowid',
         tokenize = 'ascii', prefix = '1 2 3 4', detail = none
       );
       INSERT INTO contact_search (contact_search, rank) VALUES ('secure-delete', 1);
-      INSERT INTO contact_search (contact_search) VALUES ('rebuild');
       -- The whole-value keys, each one word: finds the exact matches that rank first.
       CREATE VIRTUAL TABLE contact_search_keys USING fts5(
         search_keys, content = 'contact_search_rows', content_rowid = 'rowid',
         tokenize = 'ascii', detail = none
       );
       INSERT INTO contact_search_keys (contact_search_keys, rank) VALUES ('secure-delete', 1);
-      INSERT INTO contact_search_keys (contact_search_keys) VALUES ('rebuild');
 
       -- Both indexes follow their content table; a change of sort keys alone leaves them be.
+      -- The contacts table's deletion trigger (migration 13) deletes the row, so the words.
       CREATE TRIGGER contact_search_rows_insert AFTER INSERT ON contact_search_rows BEGIN
         INSERT INTO contact_search (rowid, words) VALUES (new.rowid, new.words);
         INSERT INTO contact_search_keys (rowid, search_keys) VALUES (new.rowid, new.search_keys);
