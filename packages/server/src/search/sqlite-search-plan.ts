@@ -8,6 +8,7 @@ import type { SearchSqlRow } from './sql-search'
 import {
   channelMarker,
   nameMarker,
+  rangeMarkerQuery,
   sqliteSearchDialect,
   valueMarker,
   vipMarker,
@@ -250,10 +251,15 @@ export function createSqliteSearch(
       ...(text === null ? [] : [sqliteSearchDialect.matchQuery(text.tokens)]),
       ...(channel === undefined ? [] : [phrase(channelMarker(channel), false)]),
       ...(vip === undefined ? [] : [phrase(vipMarker(vip === 1), false)]),
-      ...search.attributes.flatMap((f) =>
-        f.op === 'eq' ? [phrase(valueMarker(f.attributeId, f.value), false)] : [],
-      ),
-    ].join(' ')
+      ...search.attributes.flatMap((f) => {
+        if (f.op === 'eq') return [phrase(valueMarker(f.attributeId, f.value), false)]
+        if (f.op !== 'range' || !f.numeric || f.min === undefined) return []
+        const range = rangeMarkerQuery(f.attributeId, f.min, f.max)
+        return range === null ? [] : [range]
+      }),
+    ]
+      .map((part) => `(${part})`)
+      .join(' AND ')
     const named =
       text === null || text.namePrefix === ''
         ? null

@@ -68,7 +68,9 @@ function wordsMatch(words: string, tokens: string): number {
  * with its position, so a search intersects filters and texts in the index, and can leave out
  * the names starting with a text, without reading rows. Each starts with a middle dot, which
  * no search word holds (words are letters and digits), so no text finds a marker; the words
- * JavaScript checks (`cardfile_words_match`) are unaffected.
+ * JavaScript checks (`cardfile_words_match`) are unaffected. The markers are part of the
+ * file's format: deriving them differently needs a migration that clears `search_keys`, so the
+ * backfill at open derives every contact's again.
  */
 const MARK = '\u00b7'
 
@@ -93,13 +95,92 @@ export const valueMarker = (attributeId: string, value: string): string =>
 export const nameMarker = (position: number, word: string): string =>
   `${MARK}n${position}${MARK}${word}`
 
+/** Most digits of a number's integer part a range marker spells out (exact as a double). */
+const MAX_RANGE_DIGITS = 15
+
+const attributeDigest = (attributeId: string): string =>
+  createHash('sha256').update(attributeId).digest('hex').slice(0, 12)
+
+/**
+ * The marker of a number's integer part (a value of at least 0): its digit count and its
+ * digits, so a numeric range is a few prefixes of them (see `rangeMarkerQuery`). Longer
+ * numbers share one marker.
+ */
+export function rangeMarker(attributeId: string, value: string): string | null {
+  const n = numberOf(value)
+  if (n === null || n < 0) return null
+  const digits = value
+    .replace(/^-/, '')
+    .split('.')[0]!
+    .replace(/^0+(?=\d)/, '')
+  const head = `${MARK}r${attributeDigest(attributeId)}${MARK}`
+  if (digits.length > MAX_RANGE_DIGITS) return `${head}big`
+  return `${head}${String(digits.length).padStart(2, '0')}${MARK}${digits}`
+}
+
+/** Prefixes of `lo`..`hi` (decimal strings of one length) that cover exactly that range. */
+function coverDigits(lo: string, hi: string): string[] {
+  if (lo === hi) return [lo]
+  let i = 0
+  while (lo[i] === hi[i]) i += 1
+  const common = lo.slice(0, i)
+  const tail = lo.length - i - 1
+  const lowRest = lo.slice(i + 1)
+  const highRest = hi.slice(i + 1)
+  if (/^0*$/.test(lowRest) && /^9*$/.test(highRest) && lo[i] === '0' && hi[i] === '9') {
+    return [common]
+  }
+  const out: string[] = []
+  const low = Number(lo[i])
+  const high = Number(hi[i])
+  if (/^0*$/.test(lowRest)) out.push(common + lo[i]!)
+  else out.push(...coverDigits(lo, common + lo[i]! + '9'.repeat(tail)))
+  for (let d = low + 1; d < high; d += 1) out.push(common + String(d))
+  if (/^9*$/.test(highRest)) out.push(common + hi[i]!)
+  else out.push(...coverDigits(common + hi[i]! + '0'.repeat(tail), hi))
+  return out
+}
+
+/**
+ * The full-text query (OR of marker prefixes) of the contacts whose value of an attribute may
+ * lie in a numeric range: those whose integer part does, a superset the range itself then
+ * narrows. Null when the markers cannot tell (a bound below 0: negative values have none).
+ */
+export function rangeMarkerQuery(attributeId: string, min: string, max?: string): string | null {
+  const low = numberOf(min)
+  if (low === null || low < 0) return null
+  const high = max === undefined ? Infinity : numberOf(max)
+  if (high === null) return null
+  const lo = Math.floor(low)
+  const head = `${MARK}r${attributeDigest(attributeId)}${MARK}`
+  const parts: string[] = []
+  const limit = 10 ** MAX_RANGE_DIGITS - 1
+  if (high > limit) parts.push(`"${head}big"`)
+  const hi = Math.min(Math.floor(high), limit)
+  for (let d = String(lo).length; d <= String(hi).length && lo <= hi; d += 1) {
+    const from = Math.max(lo, d === 1 ? 0 : 10 ** (d - 1))
+    const to = Math.min(hi, 10 ** d - 1)
+    if (from > to) continue
+    const size = `${String(d).padStart(2, '0')}${MARK}`
+    if (from === (d === 1 ? 0 : 10 ** (d - 1)) && to === 10 ** d - 1) {
+      parts.push(`"${head}${size}"*`)
+      continue
+    }
+    for (const p of coverDigits(String(from), String(to))) {
+      parts.push(`"${head}${size}${p}"${p.length < d ? '*' : ''}`)
+    }
+  }
+  return parts.length === 0 ? `"${head}none"` : `(${parts.join(' OR ')})`
+}
+
 /** The marker words of a contact. */
 function markersOf(row: ContactIndexRow, sortName: string | null): string[] {
   const marks = [channelMarker(row.channel), vipMarker(row.vip)]
   for (const [id, value] of Object.entries(row.values ?? {})) {
-    if (typeof value === 'string' && value.length <= MAX_FILTER_VALUE) {
-      marks.push(valueMarker(id, value))
-    }
+    if (typeof value !== 'string') continue
+    if (value.length <= MAX_FILTER_VALUE) marks.push(valueMarker(id, value))
+    const range = rangeMarker(id, value)
+    if (range !== null) marks.push(range)
   }
   if (sortName !== null) sortName.split(' ').forEach((w, i) => marks.push(nameMarker(i, w)))
   return marks
