@@ -46,7 +46,11 @@ function contactOf(next: () => number, id: string, version: number): ContactInde
   const name = `${pick(FIRST)} ${pick(LAST)}`
   const values: Record<string, string> = {
     plan: pick(PLANS),
-    seats: String(Math.floor(next() * 30)),
+    // Whole numbers, mostly; decimals, leading zeros, negatives, minus zero and no number.
+    seats:
+      next() < 0.8
+        ? String(Math.floor(next() * 30))
+        : pick(['007', '12.5', '-0', '-3', 'many', '9.5', '0']),
   }
   // sms contacts have no name attribute of their own: some contacts sort unnamed.
   values[NAME_ATTRIBUTE[channel]!] = next() < 0.15 ? pick(PLANS) : name
@@ -87,6 +91,8 @@ function queryOf(next: () => number): Omit<ContactSearchQuery, 'limit'> {
     [],
     [{ attributeId: 'plan', op: 'eq', value: 'gold' }],
     [{ attributeId: 'seats', op: 'range', min: '5', max: '20' }],
+    [{ attributeId: 'seats', op: 'range', min: '7.5' }],
+    [{ attributeId: 'seats', op: 'range', min: '0', max: '9.5' }],
     [{ attributeId: 'note', op: 'contains', value: 'ANN' }],
   ]
   return {
