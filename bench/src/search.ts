@@ -8,7 +8,7 @@
  *      BENCH_SEARCH_CONTACTS=50000 BENCH_SEARCH_BACKEND=postgres node --import tsx bench/src/search.ts
  */
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { contactDocName } from '@cardfile/core'
 import type { ChannelId } from '@cardfile/core'
@@ -233,7 +233,12 @@ function random(seed: number): () => number {
   }
 }
 
-type Kind = { readonly name: string; make(i: number): Omit<ContactSearchQuery, 'limit'> }
+type Kind = {
+  readonly name: string
+  make(i: number): Omit<ContactSearchQuery, 'limit'>
+  /** The page measured (default 1; the pages before it are fetched, not measured). */
+  readonly page?: number
+}
 
 /** The query mix: each kind asks about contacts that exist (and the odd prefix of many). */
 const KINDS: readonly Kind[] = [
@@ -263,6 +268,8 @@ const KINDS: readonly Kind[] = [
   { name: 'one letter', make: (i) => ({ text: firstOf(i).slice(0, 1) }) },
   { name: 'two letters', make: (i) => ({ text: lastOf(i).slice(0, 2) }) },
   { name: 'two letters, by name', make: (i) => ({ text: firstOf(i).slice(0, 2), sort: 'name' }) },
+  // Scrolling on: the third page of a broad prefix, and of a list by name.
+  { name: 'two letters, page 3', make: (i) => ({ text: lastOf(i).slice(0, 2) }), page: 3 },
   // Lists without a text: a filter or two and an order.
   { name: 'VIP, newest', make: () => ({ vip: true, sort: 'created' }) },
   {
@@ -275,6 +282,11 @@ const KINDS: readonly Kind[] = [
       attributes: [{ attributeId: 'plan', op: 'eq', value: pick(PLANS, i) }],
       sort: 'created',
     }),
+  },
+  {
+    name: 'VIP, by name, page 3',
+    make: () => ({ vip: true, sort: 'name' }),
+    page: 3,
   },
   {
     name: 'attribute range, by name',
@@ -384,8 +396,14 @@ async function main(): Promise<void> {
       await seed(backend, describe)
     }
 
+    const load = (): string =>
+      loadavg()
+        .map((l) => l.toFixed(2))
+        .join(', ')
+    console.log(`\nload average before the searches: ${load()}`)
     const next = random(42)
     const all: number[] = []
+    const kindP99: number[] = []
     console.log('\n| query | p50 ms | p99 ms | mean results |')
     console.log('| --- | --- | --- | --- |')
     for (const kind of KINDS) {
@@ -399,13 +417,18 @@ async function main(): Promise<void> {
         })
       }
       for (let q = 0; q < PER_KIND; q += 1) {
-        const query = { ...kind.make(Math.floor(next() * CONTACTS)), limit: 20 }
+        let query: ContactSearchQuery = { ...kind.make(Math.floor(next() * CONTACTS)), limit: 20 }
+        for (let page = 1; page < (kind.page ?? 1); page += 1) {
+          const before = await backend.index.searchContacts(WORKSPACE, query)
+          query = { ...query, cursor: before.next }
+        }
         const t0 = performance.now()
         const page = await backend.index.searchContacts(WORKSPACE, query)
         samples.push(performance.now() - t0)
         results += page.items.length
       }
       all.push(...samples)
+      kindP99.push(percentile(samples, 99))
       console.log(
         `| ${kind.name} | ${percentile(samples, 50).toFixed(2)} | ${percentile(samples, 99).toFixed(2)} | ${(results / PER_KIND).toFixed(1)} |`,
       )
@@ -416,6 +439,11 @@ async function main(): Promise<void> {
     console.log(
       `\ngoal: p99 < ${GOAL_P99_MS} ms over ${CONTACTS.toLocaleString('en')} contacts on ${ENGINE}: ${p99 < GOAL_P99_MS ? 'met' : 'not met'} (p99 ${p99.toFixed(2)} ms)`,
     )
+    const missed = KINDS.filter((_, k) => kindP99[k]! >= GOAL_P99_MS).map((k) => k.name)
+    console.log(
+      `every kind under ${GOAL_P99_MS} ms at p99: ${missed.length === 0 ? 'met' : `not met (${missed.join(', ')})`}`,
+    )
+    console.log(`load average after the searches: ${load()} (the machine's other work included)`)
   } finally {
     await cleanup()
   }

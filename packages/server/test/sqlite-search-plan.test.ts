@@ -135,7 +135,14 @@ const TUNINGS: [string, SqliteSearchTuning][] = [
   ['reading the few candidates', {}],
   ['reading the contacts of a channel or VIP flag', { few: 0 }],
   ['walking the order', { few: 0, partition: 0 }],
-  ['walking the order and giving up', { few: 0, partition: 0, walkBudget: 3 }],
+  [
+    'walking the order, giving up and looking at first words',
+    { few: 0, partition: 0, walkBudget: 3 },
+  ],
+  [
+    'walking the order, giving up and reading every match',
+    { few: 0, partition: 0, walkBudget: 3, firstWords: 0 },
+  ],
 ]
 
 describe('SQLite search plans', () => {

@@ -44,6 +44,9 @@ const WALK_BUDGET = 6_000
  */
 const PARTITION = 12_000
 
+/** First words of the names looked at before a search by name reads all its matches. */
+const MAX_FIRST_WORDS = 400
+
 /** The thresholds of the plan (tests set them to take every path on few contacts). */
 export interface SqliteSearchTuning {
   /** Default `FEW` (3,000). */
@@ -52,6 +55,8 @@ export interface SqliteSearchTuning {
   readonly walkBudget?: number
   /** Default `PARTITION` (12,000). */
   readonly partition?: number
+  /** Default `MAX_FIRST_WORDS` (400). */
+  readonly firstWords?: number
 }
 
 /** The order of a segment: newest created or updated first, named by name, unnamed by id. */
@@ -194,6 +199,7 @@ export function createSqliteSearch(
   const few = tuning.few ?? FEW
   const walkBudget = tuning.walkBudget ?? WALK_BUDGET
   const partitionCap = tuning.partition ?? PARTITION
+  const maxFirstWords = tuning.firstWords ?? MAX_FIRST_WORDS
   const counts = {
     words: db.prepare<[string, number], { n: number }>(
       `SELECT count(*) AS n FROM (SELECT 1 FROM contact_search WHERE contact_search MATCH ? LIMIT ?)`,
@@ -231,6 +237,11 @@ export function createSqliteSearch(
       ),
     },
   }
+  /** The first display name at or after a text: the next first word of the name order. */
+  const nameFrom = db.prepare<[string, string], { n: string | null }>(
+    `SELECT min(sort_name) AS n FROM contacts INDEXED BY contacts_name
+     WHERE workspace = ? AND sort_name >= ?`,
+  )
   const rowsById = db.prepare<[string, string], SearchSqlRow>(
     `SELECT c.workspace, c.id, c.channel, c.platform_user_id, c.hint, c.vip, c.match_value,
        c.values_json, c.created_at, c.updated_at, c.sort_name, 0 AS tier
@@ -431,6 +442,31 @@ export function createSqliteSearch(
       return found
     }
 
+    /**
+     * By name, the matches of a full-text query a first word of the names at a time: the
+     * index says at once whether a first word has any (filters that pass few names of a
+     * long stretch of the order cost one look each, not a walk through it), and those it has
+     * are read and sorted. Null past `MAX_FIRST_WORDS` of them.
+     */
+    const byFirstWord = (seg: Segment, need: number, fts: string): string[] | null => {
+      const found: string[] = []
+      let from =
+        seg.after === null || typeof seg.after.k !== 'string' ? '' : seg.after.k.split(' ')[0]!
+      for (let round = 0; round < maxFirstWords; round += 1) {
+        const next = nameFrom.get(workspace, from)!.n
+        if (next === null) return found
+        const word = next.split(' ')[0]!
+        const query = `(${fts}) AND ${phrase(nameMarker(0, word), false)}`
+        if (counts.words.get(query, 1)!.n > 0) {
+          found.push(...read(seg, 'words', need - found.length, query))
+          if (found.length >= need) return found
+        }
+        // No name holds a "!": every name whose first word is this one sorts before it.
+        from = `${word}!`
+      }
+      return null
+    }
+
     const runSegment = (seg: Segment, need: number): string[] => {
       if (seg.tier === 2) {
         if (counts.keys.get(`"${text!.key}"`, few)!.n < few) return read(seg, 'keys', need)
@@ -449,6 +485,15 @@ export function createSqliteSearch(
         // need be. In another order, read them and sort.
         if (seg.order === 'created' && vip !== undefined) return walk(seg, need, Infinity)!
         return read(seg, 'partition', need)
+      }
+      if (seg.order === 'named' && fts !== null) {
+        // Matches by name often gather (a filter that goes with some names), so the walk is
+        // short before the first words are looked at one by one.
+        const walked = walk(seg, need, Math.ceil(walkBudget / 3))
+        if (walked !== null) return walked
+        const found = byFirstWord(seg, need, fts)
+        if (found !== null) return found
+        return read(seg, 'words', need, fts)
       }
       const walked = walk(seg, need, walkBudget)
       if (walked !== null) return walked
