@@ -8,6 +8,7 @@ import type { SearchSqlRow } from './sql-search'
 import {
   channelMarker,
   nameMarker,
+  NO_NAME_MARKER,
   rangeMarkerQuery,
   sqliteSearchDialect,
   valueMarker,
@@ -73,6 +74,8 @@ interface Segment {
   readonly namePrefix?: string
   /** No display name starting with the text (the full-text query leaves those out). */
   readonly notNamed?: boolean
+  /** Only display names starting with the text (the full-text query asks for those). */
+  readonly onlyNamed?: boolean
 }
 
 /** Parameters bound by name as they are added. */
@@ -156,6 +159,7 @@ function segmentsOf(search: CheckedSearch): Segment[] {
       order,
       tierSql: (a) => (exact === null ? isNamed(a) : `NOT ${isExact(a)} AND ${isNamed(a)}`),
       after: null,
+      onlyNamed: true,
     })
   }
   const rest = (a: string): string => {
@@ -207,10 +211,6 @@ export function createSqliteSearch(
     keys: db.prepare<[string, number], { n: number }>(
       `SELECT count(*) AS n FROM (SELECT 1 FROM contact_search_keys
          WHERE contact_search_keys MATCH ? LIMIT ?)`,
-    ),
-    name: db.prepare<[string, string, string, number], { n: number }>(
-      `SELECT count(*) AS n FROM (SELECT 1 FROM contacts INDEXED BY contacts_name
-         WHERE workspace = ? AND sort_name >= ? AND sort_name < ? LIMIT ?)`,
     ),
   }
   /** The index holding the contacts of a channel, of a VIP flag, or of both. */
@@ -280,7 +280,12 @@ export function createSqliteSearch(
             .join(' ')
     const ftsQueryOf = (seg: Segment): string | null => {
       if (matchAll === '') return null
-      return seg.notNamed === true && named !== null ? `(${matchAll}) NOT (${named})` : matchAll
+      let query = `(${matchAll})`
+      if (seg.onlyNamed === true && named !== null) query = `${query} AND (${named})`
+      if (seg.order === 'named') query = `(${query}) NOT ${phrase(NO_NAME_MARKER, false)}`
+      if (seg.order === 'unnamed') query = `${query} AND ${phrase(NO_NAME_MARKER, false)}`
+      if (seg.notNamed === true && named !== null) query = `(${query}) NOT (${named})`
+      return query
     }
     const ftsCounts = new Map<string, number>()
     const fewMatches = (query: string): boolean => {
@@ -341,7 +346,7 @@ export function createSqliteSearch(
     /** Reads every candidate of a driver that passes, sorted, and keeps the first `need`. */
     const read = (
       seg: Segment,
-      driver: 'words' | 'keys' | 'name' | 'partition' | 'plain',
+      driver: 'words' | 'keys' | 'partition' | 'plain',
       need: number,
       fts: string | null = null,
     ): string[] => {
@@ -365,18 +370,6 @@ export function createSqliteSearch(
               words: driver === 'keys' ? 's.words' : null,
               filters: true,
             }),
-          ]
-          break
-        }
-        case 'name': {
-          const prefix = seg.namePrefix ?? text!.namePrefix
-          from = 'contacts c INDEXED BY contacts_name'
-          a = 'c'
-          where = [
-            `c.workspace = ${p.add(workspace)}`,
-            `c.sort_name >= ${p.add(prefix)}`,
-            `c.sort_name < ${p.add(`${prefix}\u{10FFFF}`)}`,
-            ...conditions(seg, 'c', p, { words: wordsOfContact, filters: true }),
           ]
           break
         }
@@ -472,11 +465,6 @@ export function createSqliteSearch(
         if (counts.keys.get(`"${text!.key}"`, few)!.n < few) return read(seg, 'keys', need)
         return walk(seg, need, walkBudget) ?? read(seg, 'keys', need)
       }
-      if (seg.namePrefix !== undefined || seg.tier === 1) {
-        const prefix = seg.namePrefix ?? text!.namePrefix
-        const n = counts.name.get(workspace, prefix, `${prefix}\u{10FFFF}`, few)!.n
-        if (n < few) return read(seg, 'name', need)
-      }
       const fts = ftsQueryOf(seg)
       if (fts !== null && fewMatches(fts)) return read(seg, 'words', need, fts)
       const part = partitionOf()
@@ -514,7 +502,10 @@ export function createSqliteSearch(
     const byName = (seg: Segment, prefix: string, need: number): string[] => {
       const starts = (a: string): string =>
         `coalesce(substr(${a}.sort_name, 1, ${[...prefix].length}) = '${quote(prefix)}', 0)`
-      const first = runSegment({ ...seg, tierSql: starts, namePrefix: prefix }, need)
+      const first = runSegment(
+        { ...seg, tierSql: starts, namePrefix: prefix, onlyNamed: true },
+        need,
+      )
       const rest = runSegment({ ...seg, tierSql: (a) => `NOT ${starts(a)}`, notNamed: true }, need)
       const byId = rowsOf([...first, ...rest])
       const key = (id: string): [Buffer, Buffer] => [

@@ -102,20 +102,21 @@ const attributeDigest = (attributeId: string): string =>
   createHash('sha256').update(attributeId).digest('hex').slice(0, 12)
 
 /**
- * The marker of a number's integer part (a value of at least 0): its digit count and its
- * digits, so a numeric range is a few prefixes of them (see `rangeMarkerQuery`). Longer
- * numbers share one marker.
+ * The markers of a number's integer part (a value of at least 0): its digit count and each
+ * prefix of its digits, so a numeric range is a few of them (see `rangeMarkerQuery`), each
+ * one word of the index. Longer numbers share one marker.
  */
-export function rangeMarker(attributeId: string, value: string): string | null {
+export function rangeMarkers(attributeId: string, value: string): string[] {
   const n = numberOf(value)
-  if (n === null || n < 0) return null
+  if (n === null || n < 0) return []
   const digits = value
     .replace(/^-/, '')
     .split('.')[0]!
     .replace(/^0+(?=\d)/, '')
   const head = `${MARK}r${attributeDigest(attributeId)}${MARK}`
-  if (digits.length > MAX_RANGE_DIGITS) return `${head}big`
-  return `${head}${String(digits.length).padStart(2, '0')}${MARK}${digits}`
+  if (digits.length > MAX_RANGE_DIGITS) return [`${head}big`]
+  const size = `${head}${String(digits.length).padStart(2, '0')}${MARK}`
+  return Array.from({ length: digits.length + 1 }, (_, k) => size + digits.slice(0, k))
 }
 
 /** Prefixes of `lo`..`hi` (decimal strings of one length) that cover exactly that range. */
@@ -142,7 +143,7 @@ function coverDigits(lo: string, hi: string): string[] {
 }
 
 /**
- * The full-text query (OR of marker prefixes) of the contacts whose value of an attribute may
+ * The full-text query (OR of markers) of the contacts whose value of an attribute may
  * lie in a numeric range: those whose integer part does, a superset the range itself then
  * narrows. Null when the markers cannot tell (a bound below 0: negative values have none).
  */
@@ -163,15 +164,16 @@ export function rangeMarkerQuery(attributeId: string, min: string, max?: string)
     if (from > to) continue
     const size = `${String(d).padStart(2, '0')}${MARK}`
     if (from === (d === 1 ? 0 : 10 ** (d - 1)) && to === 10 ** d - 1) {
-      parts.push(`"${head}${size}"*`)
+      parts.push(`"${head}${size}"`)
       continue
     }
-    for (const p of coverDigits(String(from), String(to))) {
-      parts.push(`"${head}${size}${p}"${p.length < d ? '*' : ''}`)
-    }
+    for (const p of coverDigits(String(from), String(to))) parts.push(`"${head}${size}${p}"`)
   }
   return parts.length === 0 ? `"${head}none"` : `(${parts.join(' OR ')})`
 }
+
+/** The marker of a contact without a display name (so a search by name leaves them out). */
+export const NO_NAME_MARKER = `${MARK}nx`
 
 /** The marker words of a contact. */
 function markersOf(row: ContactIndexRow, sortName: string | null): string[] {
@@ -179,10 +181,10 @@ function markersOf(row: ContactIndexRow, sortName: string | null): string[] {
   for (const [id, value] of Object.entries(row.values ?? {})) {
     if (typeof value !== 'string') continue
     if (value.length <= MAX_FILTER_VALUE) marks.push(valueMarker(id, value))
-    const range = rangeMarker(id, value)
-    if (range !== null) marks.push(range)
+    marks.push(...rangeMarkers(id, value))
   }
-  if (sortName !== null) sortName.split(' ').forEach((w, i) => marks.push(nameMarker(i, w)))
+  if (sortName === null) marks.push(NO_NAME_MARKER)
+  else sortName.split(' ').forEach((w, i) => marks.push(nameMarker(i, w)))
   return marks
 }
 
