@@ -70,8 +70,8 @@ interface Segment {
   readonly tierSql: ((alias: string) => string) | null
   /** Continue after this position (the cursor's segment only). */
   readonly after: SearchCursor | null
-  /** Only display names starting with this (a range of the name index). */
-  readonly namePrefix?: string
+  /** Only display names in this range (from, inclusive, to, exclusive) of the name index. */
+  readonly nameRange?: readonly [string, string]
   /** No display name starting with the text (the full-text query leaves those out). */
   readonly notNamed?: boolean
   /** Only display names starting with the text (the full-text query asks for those). */
@@ -215,27 +215,9 @@ export function createSqliteSearch(
   }
   /** The index holding the contacts of a channel, of a VIP flag, or of both. */
   const partitions = {
-    both: {
-      index: 'contacts_channel_vip',
-      count: db.prepare<[string, string, number, number], { n: number }>(
-        `SELECT count(*) AS n FROM (SELECT 1 FROM contacts INDEXED BY contacts_channel_vip
-           WHERE workspace = ? AND channel = ? AND vip = ? LIMIT ?)`,
-      ),
-    },
-    vip: {
-      index: 'contacts_vip',
-      count: db.prepare<[string, number, number], { n: number }>(
-        `SELECT count(*) AS n FROM (SELECT 1 FROM contacts INDEXED BY contacts_vip
-           WHERE workspace = ? AND vip = ? LIMIT ?)`,
-      ),
-    },
-    channel: {
-      index: 'contacts_identity',
-      count: db.prepare<[string, string, number], { n: number }>(
-        `SELECT count(*) AS n FROM (SELECT 1 FROM contacts INDEXED BY contacts_identity
-           WHERE workspace = ? AND channel = ? LIMIT ?)`,
-      ),
-    },
+    both: 'contacts_channel_vip',
+    vip: 'contacts_vip',
+    channel: 'contacts_identity',
   }
   /** The first display name at or after a text: the next first word of the name order. */
   const nameFrom = db.prepare<[string, string], { n: string | null }>(
@@ -326,20 +308,19 @@ export function createSqliteSearch(
     let partition: { index: string; few: boolean } | null | undefined
     const partitionOf = (): { index: string; few: boolean } | null => {
       if (partition !== undefined) return partition
-      let n: number
-      let index: string
-      if (channel !== undefined && vip !== undefined) {
-        index = partitions.both.index
-        n = partitions.both.count.get(workspace, channel, vip, partitionCap)!.n
-      } else if (vip !== undefined) {
-        index = partitions.vip.index
-        n = partitions.vip.count.get(workspace, vip, partitionCap)!.n
-      } else if (channel !== undefined) {
-        index = partitions.channel.index
-        n = partitions.channel.count.get(workspace, channel, partitionCap)!.n
-      } else {
-        return (partition = null)
-      }
+      if (channel === undefined && vip === undefined) return (partition = null)
+      const index =
+        vip === undefined
+          ? partitions.channel
+          : channel === undefined
+            ? partitions.vip
+            : partitions.both
+      // Counted by their markers: the full-text index reads a doclist, not index pages.
+      const marks = [
+        ...(channel === undefined ? [] : [phrase(channelMarker(channel), false)]),
+        ...(vip === undefined ? [] : [phrase(vipMarker(vip === 1), false)]),
+      ].join(' AND ')
+      const n = counts.words.get(marks, partitionCap)!.n
       return (partition = { index, few: n < partitionCap })
     }
 
@@ -411,9 +392,9 @@ export function createSqliteSearch(
       } else {
         index = WALK_INDEX[seg.order]
       }
-      if (seg.namePrefix !== undefined) {
-        where.push(`c.sort_name >= ${p.add(seg.namePrefix)}`)
-        where.push(`c.sort_name < ${p.add(`${seg.namePrefix}\u{10FFFF}`)}`)
+      if (seg.nameRange !== undefined) {
+        where.push(`c.sort_name >= ${p.add(seg.nameRange[0])}`)
+        where.push(`c.sort_name < ${p.add(seg.nameRange[1])}`)
       }
       where.push(...orderSql(seg.order, 'c', seg.after, p))
       const check = conditions(seg, 'c', p, { words: wordsOfContact, filters })
@@ -450,12 +431,15 @@ export function createSqliteSearch(
         if (next === null) return found
         const word = next.split(' ')[0]!
         const query = `(${fts}) AND ${phrase(nameMarker(0, word), false)}`
+        // No name holds a "!": every name whose first word is this one sorts before it.
+        const end = `${word}!`
         if (counts.words.get(query, 1)!.n > 0) {
-          found.push(...read(seg, 'words', need - found.length, query))
+          const left = need - found.length
+          const bucket: Segment = { ...seg, nameRange: [word, end] }
+          found.push(...(walk(bucket, left, walkBudget) ?? read(bucket, 'words', left, query)))
           if (found.length >= need) return found
         }
-        // No name holds a "!": every name whose first word is this one sorts before it.
-        from = `${word}!`
+        from = end
       }
       return null
     }
@@ -477,7 +461,7 @@ export function createSqliteSearch(
       if (seg.order === 'named' && fts !== null) {
         // Matches by name often gather (a filter that goes with some names), so the walk is
         // short before the first words are looked at one by one.
-        const walked = walk(seg, need, Math.ceil(walkBudget / 3))
+        const walked = walk(seg, need, Math.ceil(walkBudget / 6))
         if (walked !== null) return walked
         const found = byFirstWord(seg, need, fts)
         if (found !== null) return found
@@ -503,7 +487,7 @@ export function createSqliteSearch(
       const starts = (a: string): string =>
         `coalesce(substr(${a}.sort_name, 1, ${[...prefix].length}) = '${quote(prefix)}', 0)`
       const first = runSegment(
-        { ...seg, tierSql: starts, namePrefix: prefix, onlyNamed: true },
+        { ...seg, tierSql: starts, nameRange: [prefix, `${prefix}\u{10FFFF}`], onlyNamed: true },
         need,
       )
       const rest = runSegment({ ...seg, tierSql: (a) => `NOT ${starts(a)}`, notNamed: true }, need)
