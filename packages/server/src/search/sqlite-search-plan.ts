@@ -364,6 +364,10 @@ export function createSqliteSearch(
             ...conditions(seg, 'c', p, { words: wordsOfContact, filters: true }),
           ]
       }
+      if (seg.nameRange !== undefined) {
+        where.push(`${a}.sort_name >= ${p.add(seg.nameRange[0])}`)
+        where.push(`${a}.sort_name < ${p.add(seg.nameRange[1])}`)
+      }
       where.push(...orderSql(seg.order, a, seg.after, p))
       const sql = `SELECT ${a}.id AS id FROM ${from} WHERE ${where.join(' AND ')}
         ORDER BY ${ORDER_BY[seg.order](a)} LIMIT ${p.add(need)}`
@@ -418,30 +422,59 @@ export function createSqliteSearch(
 
     /**
      * By name, the matches of a full-text query a first word of the names at a time: the
-     * index says at once whether a first word has any (filters that pass few names of a
-     * long stretch of the order cost one look each, not a walk through it), and those it has
-     * are read and sorted. Null past `MAX_FIRST_WORDS` of them.
+     * index says at once whether the names starting with a word have any (filters that pass
+     * few names of a long stretch of the order cost one look each, not a walk through it),
+     * and those that have are walked, or looked at a next word at a time in turn. Null past
+     * `MAX_FIRST_WORDS` looks.
      */
     const byFirstWord = (seg: Segment, need: number, fts: string): string[] | null => {
-      const found: string[] = []
-      let from =
-        seg.after === null || typeof seg.after.k !== 'string' ? '' : seg.after.k.split(' ')[0]!
-      for (let round = 0; round < maxFirstWords; round += 1) {
-        const next = nameFrom.get(workspace, from)!.n
-        if (next === null) return found
-        const word = next.split(' ')[0]!
-        const query = `(${fts}) AND ${phrase(nameMarker(0, word), false)}`
-        // No name holds a "!": every name whose first word is this one sorts before it.
-        const end = `${word}!`
-        if (counts.words.get(query, 1)!.n > 0) {
-          const left = need - found.length
-          const bucket: Segment = { ...seg, nameRange: [word, end] }
-          found.push(...(walk(bucket, left, walkBudget) ?? read(bucket, 'words', left, query)))
-          if (found.length >= need) return found
+      let looks = 0
+      const start =
+        seg.after === null || typeof seg.after.k !== 'string' ? [] : seg.after.k.split(' ')
+      // The names of `words` and after (the words of the names, then each next word).
+      const under = (words: readonly string[], left: number): string[] | null => {
+        const found: string[] = []
+        const head = words.join(' ')
+        const marks = words.map((w, i) => phrase(nameMarker(i, w), false))
+        const query = (more: readonly string[]): string =>
+          [`(${fts})`, ...marks, ...more].join(' AND ')
+        if (words.length > 0) {
+          // The name that is these words alone sorts first (nothing sorts between it and
+          // it followed by a space).
+          const alone: Segment = { ...seg, nameRange: [head, `${head} `] }
+          found.push(...read(alone, 'words', left, query([])))
+          if (found.length >= left) return found
         }
-        from = end
+        const depth = words.length
+        // From the cursor's name when these words lead to it (earlier names come before it).
+        const onPath = words.every((w, i) => start[i] === w)
+        const resume = onPath ? (start[depth] ?? '') : ''
+        let from = depth === 0 ? resume : `${head} ${resume}`
+        for (;;) {
+          const next = nameFrom.get(workspace, from)!.n
+          if (next === null || (depth > 0 && !next.startsWith(`${head} `))) return found
+          const word = next.split(' ')[depth]!
+          const child = [...words, word]
+          const name = child.join(' ')
+          // No name holds a "!": every name starting with these words sorts before it.
+          const end = `${name}!`
+          looks += 1
+          if (looks > maxFirstWords) return null
+          const sub = query([phrase(nameMarker(depth, word), false)])
+          if (counts.words.get(sub, 1)!.n > 0) {
+            const rest = left - found.length
+            const bucket: Segment = { ...seg, nameRange: [name, end] }
+            const got =
+              walk(bucket, rest, walkBudget) ??
+              (depth < 3 ? under(child, rest) : null) ??
+              read(bucket, 'words', rest, sub)
+            found.push(...got)
+            if (found.length >= left) return found
+          }
+          from = end
+        }
       }
-      return null
+      return under([], need)
     }
 
     const runSegment = (seg: Segment, need: number): string[] => {
