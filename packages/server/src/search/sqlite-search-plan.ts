@@ -465,7 +465,7 @@ export function createSqliteSearch(
             const rest = left - found.length
             const bucket: Segment = { ...seg, nameRange: [name, end] }
             const got =
-              walk(bucket, rest, walkBudget) ??
+              walk(bucket, rest, Math.ceil(walkBudget / 20)) ??
               (depth < 3 ? under(child, rest) : null) ??
               read(bucket, 'words', rest, sub)
             found.push(...got)
@@ -484,21 +484,21 @@ export function createSqliteSearch(
       }
       const fts = ftsQueryOf(seg)
       if (fts !== null && fewMatches(fts)) return read(seg, 'words', need, fts)
+      if (seg.order === 'named' && fts !== null) {
+        // Matches by name often gather (a filter that goes with some names), so the walk is
+        // short before the first words are looked at one by one.
+        const walked = walk(seg, need, Math.ceil(walkBudget / 12))
+        if (walked !== null) return walked
+        const found = byFirstWord(seg, need, fts)
+        if (found !== null) return found
+        return read(seg, 'words', need, fts)
+      }
       const part = partitionOf()
       if (part?.few === true) {
         // Newest first, the VIPs (of a channel) are an index range in order: walk it all if
         // need be. In another order, read them and sort.
         if (seg.order === 'created' && vip !== undefined) return walk(seg, need, Infinity)!
         return read(seg, 'partition', need)
-      }
-      if (seg.order === 'named' && fts !== null) {
-        // Matches by name often gather (a filter that goes with some names), so the walk is
-        // short before the first words are looked at one by one.
-        const walked = walk(seg, need, Math.ceil(walkBudget / 6))
-        if (walked !== null) return walked
-        const found = byFirstWord(seg, need, fts)
-        if (found !== null) return found
-        return read(seg, 'words', need, fts)
       }
       const walked = walk(seg, need, walkBudget)
       if (walked !== null) return walked
