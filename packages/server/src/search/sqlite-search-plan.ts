@@ -484,6 +484,13 @@ export function createSqliteSearch(
       }
       const fts = ftsQueryOf(seg)
       if (fts !== null && fewMatches(fts)) return read(seg, 'words', need, fts)
+      const part = partitionOf()
+      if (part?.few === true) {
+        // Newest first, the VIPs (of a channel) are an index range in order: walk it all if
+        // need be. In another order, a short walk, then read them and sort.
+        if (seg.order === 'created' && vip !== undefined) return walk(seg, need, Infinity)!
+        return walk(seg, need, Math.ceil(walkBudget / 6)) ?? read(seg, 'partition', need)
+      }
       if (seg.order === 'named' && fts !== null) {
         // Matches by name often gather (a filter that goes with some names), so the walk is
         // short before the first words are looked at one by one.
@@ -492,13 +499,6 @@ export function createSqliteSearch(
         const found = byFirstWord(seg, need, fts)
         if (found !== null) return found
         return read(seg, 'words', need, fts)
-      }
-      const part = partitionOf()
-      if (part?.few === true) {
-        // Newest first, the VIPs (of a channel) are an index range in order: walk it all if
-        // need be. In another order, read them and sort.
-        if (seg.order === 'created' && vip !== undefined) return walk(seg, need, Infinity)!
-        return read(seg, 'partition', need)
       }
       const walked = walk(seg, need, walkBudget)
       if (walked !== null) return walked
