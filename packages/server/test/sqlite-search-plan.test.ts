@@ -137,11 +137,11 @@ const TUNINGS: [string, SqliteSearchTuning][] = [
   ['walking the order', { few: 0, partition: 0 }],
   [
     'walking the order, giving up and looking at first words',
-    { few: 0, partition: 0, walkBudget: 3 },
+    { few: 0, partition: 0, walkBudget: 3, readByName: 0 },
   ],
   [
     'walking the order, giving up and reading every match',
-    { few: 0, partition: 0, walkBudget: 3, firstWords: 0 },
+    { few: 0, partition: 0, walkBudget: 3, readByName: 0, firstWords: 0 },
   ],
 ]
 

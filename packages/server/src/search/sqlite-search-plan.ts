@@ -45,6 +45,8 @@ const WALK_BUDGET = 6_000
  */
 const PARTITION = 12_000
 
+/** Matches of a search by name read and sorted rather than looked for a first word at a time. */
+const READ_BY_NAME = 20_000
 /** First words of the names looked at before a search by name reads all its matches. */
 const MAX_FIRST_WORDS = 400
 
@@ -58,6 +60,8 @@ export interface SqliteSearchTuning {
   readonly partition?: number
   /** Default `MAX_FIRST_WORDS` (400). */
   readonly firstWords?: number
+  /** Default `READ_BY_NAME` (20,000). */
+  readonly readByName?: number
 }
 
 /** The order of a segment: newest created or updated first, named by name, unnamed by id. */
@@ -204,6 +208,7 @@ export function createSqliteSearch(
   const walkBudget = tuning.walkBudget ?? WALK_BUDGET
   const partitionCap = tuning.partition ?? PARTITION
   const maxFirstWords = tuning.firstWords ?? MAX_FIRST_WORDS
+  const readByName = tuning.readByName ?? READ_BY_NAME
   const counts = {
     words: db.prepare<[string, number], { n: number }>(
       `SELECT count(*) AS n FROM (SELECT 1 FROM contact_search WHERE contact_search MATCH ? LIMIT ?)`,
@@ -496,6 +501,8 @@ export function createSqliteSearch(
         // short before the first words are looked at one by one.
         const walked = walk(seg, need, Math.ceil(walkBudget / 12))
         if (walked !== null) return walked
+        // Up to `READ_BY_NAME` matches, reading and sorting them all costs less than looking.
+        if (counts.words.get(fts, readByName)!.n < readByName) return read(seg, 'words', need, fts)
         const found = byFirstWord(seg, need, fts)
         if (found !== null) return found
         return read(seg, 'words', need, fts)
