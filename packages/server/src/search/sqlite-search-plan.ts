@@ -503,7 +503,9 @@ export function createSqliteSearch(
         if (walked !== null) return walked
         // Up to `READ_BY_NAME` matches, reading and sorting them all costs less than looking.
         if (counts.words.get(fts, readByName)!.n < readByName) return read(seg, 'words', need, fts)
-        const found = byFirstWord(seg, need, fts)
+        // Within a first word the names exist, and whether they start with the text the
+        // segment's own condition checks: the index is asked about the text and filters only.
+        const found = byFirstWord(seg, need, matchAll)
         if (found !== null) return found
         return read(seg, 'words', need, fts)
       }
