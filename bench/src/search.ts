@@ -28,8 +28,8 @@ const GOAL_P99_MS = 50
  * contacts), reused as it is otherwise, so a run after the first measures the searches only.
  */
 const KEEP_FILE = process.env.BENCH_SEARCH_FILE
-/** Only the kinds of query named here (comma-separated), to look at a few. */
-const ONLY_KINDS = process.env.BENCH_SEARCH_KINDS?.split(',').map((k) => k.trim())
+/** Only the kinds of query named here (separated by semicolons), to look at a few. */
+const ONLY_KINDS = process.env.BENCH_SEARCH_KINDS?.split(';').map((k) => k.trim())
 /** SQLite's page cache: the index of a million contacts is about 1 GB on disk. */
 const CACHE_MB = Number(process.env.BENCH_SEARCH_CACHE_MB ?? 256)
 const WORKSPACE = 'bench'
