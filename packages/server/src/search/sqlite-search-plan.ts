@@ -21,18 +21,26 @@ import {
  * Results come in segments, each in one order with a fixed relevance tier: with a text ranked
  * by relevance, the exact matches (tier 2), then the names starting with the text (tier 1),
  * then the other matches (tier 0), each newest first; sorted by name, the named contacts A to
- * Z, then the unnamed ones by id; otherwise one segment. Each segment is read one of two ways:
+ * Z (those starting with the text and the others found apart and merged), then the unnamed
+ * ones by id; otherwise one segment. The full-text index holds each contact's words and marker
+ * words of its filters and display name (see sqlite-search), so a segment's text, filters and
+ * tier are one full-text query, counted up to `FEW` in the index alone. Then:
  *
- * - **From the few that can match**: when a full-text index (the words, or the whole-value
- *   keys of tier 2) or the name index (tier 1) holds fewer than `FEW` candidates, they
- *   are read, checked and sorted (a cost bounded by `FEW`).
- * - **Along the order's index**: otherwise matches are many, so walking the order's index
- *   and checking each contact (its filters, tier and words) finds a page after a few hundred
- *   rows and stops. Past `WALK_BUDGET` rows (filters that few contacts pass), the walk
- *   gives up and the segment reads every match of its text, or lets SQLite plan it.
+ * - **Few matches**: they are read from the search rows (filters and sort keys beside the
+ *   words), checked and sorted, a cost bounded by `FEW`.
+ * - **Many**: walking the order's index and checking each contact (filters, tier, words in
+ *   JavaScript as the index splits them) finds a page after a few hundred rows and stops.
+ *   A channel and VIP flag with fewer than `PARTITION` contacts are walked or read by their
+ *   own index. A walk that finds too few within `WALK_BUDGET` rows (matches many overall but
+ *   rare in this stretch of the order) gives up and the segment reads every match. By name,
+ *   where matches gather, the walk is short; up to `READ_BY_NAME` matches are read, more are
+ *   looked for a first word of the names at a time (`byFirstWord`).
  *
- * Both ways return the same rows in the same order as a single query would: the order and
- * the cursor's keyset conditions are the same; only the work done to find them differs.
+ * Every way returns the same rows in the same order: each applies the segment's conditions,
+ * order and cursor to the rows themselves; the index only chooses which rows are looked at.
+ * A filter's markers may let through rows its condition then rejects (a digest that collides,
+ * a decimal within a range's integer part), never hide one; a name's markers, and the marker
+ * of having none, say exactly what the name does.
  */
 
 /** Candidates counted at most: fewer, and a segment reads and sorts them all. */
@@ -173,16 +181,13 @@ function segmentsOf(search: CheckedSearch): Segment[] {
   all.push({
     tier: 0,
     order,
-    tierSql: not0(exact, prefix) ? rest : null,
+    tierSql: exact !== null || prefix !== null ? rest : null,
     after: null,
     notNamed: prefix !== null,
   })
   if (after === null) return all
   return all.filter((s) => s.tier <= after.r).map((s) => (s.tier === after.r ? { ...s, after } : s))
 }
-
-const not0 = (exact: string | null, prefix: string | null): boolean =>
-  exact !== null || prefix !== null
 
 /**
  * A text as an SQL literal. The texts quoted are folded tokens (letters, digits and spaces),
