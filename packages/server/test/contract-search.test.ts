@@ -341,8 +341,12 @@ describe('SQLite contact search index', () => {
       const ftsHas = (): boolean => {
         const db = new Database(path, { readonly: true })
         try {
+          // The words' index and the whole-value keys' index.
           const blobs = db
-            .prepare('SELECT block FROM contact_search_data WHERE block IS NOT NULL')
+            .prepare(
+              `SELECT block FROM contact_search_data WHERE block IS NOT NULL
+               UNION ALL SELECT block FROM contact_search_keys_data WHERE block IS NOT NULL`,
+            )
             .all() as {
             block: Buffer
           }[]
@@ -388,6 +392,44 @@ describe('SQLite contact search index', () => {
       expect(page.items.map((r) => r.id)).toEqual(['c1'])
       const byName = await backend.index.searchContacts('w1', { sort: 'name', limit: 5 })
       expect(byName.items.map((r) => r.id)).toEqual(['c1'])
+    } finally {
+      await backend.close()
+      cleanup()
+    }
+  })
+})
+
+describe('SQLite contact search upgrade', () => {
+  it('derives the search data of a file indexed by the previous schema again when it opens', async () => {
+    const { dir, cleanup } = tempDir('cardfile-search-upgrade-')
+    const path = join(dir, 'cardfile.db')
+    const old = new Database(path)
+    migrate(old, 13)
+    // A contact as the previous schema indexed it: keys and name on its row, words alone.
+    old
+      .prepare(
+        `INSERT INTO contacts (workspace, id, channel, platform_user_id, hint, vip, match_value,
+           values_json, created_at, updated_at, search_keys, sort_name)
+         VALUES ('w1', 'c1', 'email', 'u1', 'h', 1, NULL, ?, 1, 1, ' u1 oldtimer ', 'old timer')`,
+      )
+      .run(JSON.stringify({ email_name: 'Old Timer', seats: '12' }))
+    old
+      .prepare(`INSERT INTO contact_search_rows (workspace, id, words) VALUES ('w1', 'c1', ?)`)
+      .run('u1 old timer 12')
+    old.close()
+    const backend = createSqliteBackend({ path, logger: { warn: () => {}, error: () => {} } })
+    try {
+      const find = async (q: Omit<ContactSearchQuery, 'limit'>): Promise<string[]> =>
+        (await backend.index.searchContacts('w1', { ...q, limit: 5 })).items.map((r) => r.id)
+      expect(await find({ text: 'old tim' })).toEqual(['c1'])
+      expect(await find({ text: 'Old Timer' })).toEqual(['c1'])
+      // Filters and names read through the new markers.
+      expect(await find({ vip: true, channel: 'email', sort: 'name' })).toEqual(['c1'])
+      expect(
+        await find({ attributes: [{ attributeId: 'seats', op: 'range', min: '10', max: '20' }] }),
+      ).toEqual(['c1'])
+      expect(await find({ text: 'ol', sort: 'name' })).toEqual(['c1'])
+      expect(await find({ vip: false })).toEqual([])
     } finally {
       await backend.close()
       cleanup()

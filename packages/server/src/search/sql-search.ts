@@ -121,7 +121,12 @@ export function searchSql(
   return { sql, params }
 }
 
-function filterSql(f: CheckedFilter, d: SearchDialect, p: (value: unknown) => string): string {
+/** The condition of one attribute filter, its values bound through `p`. */
+export function filterSql(
+  f: CheckedFilter,
+  d: SearchDialect,
+  p: (value: unknown) => string,
+): string {
   const value = d.attribute(p(d.attributeParam(f.attributeId)))
   switch (f.op) {
     case 'eq':

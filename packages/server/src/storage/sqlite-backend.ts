@@ -38,11 +38,8 @@ import { createSqliteDocumentOwners } from './sqlite-document-owners'
 import type { IndexRow, IndexStore } from './index-store'
 import { toContactIndexRow } from './contact-sql-row'
 import { checkSearch } from '../search/contact-search-query'
-import {
-  backfillSqliteSearch,
-  registerSearchFunctions,
-  searchSqlite,
-} from '../search/sqlite-search'
+import { backfillSqliteSearch, registerSearchFunctions } from '../search/sqlite-search'
+import { createSqliteSearch } from '../search/sqlite-search-plan'
 import type { ContactSqlRow } from './contact-sql-row'
 import { toConversation } from './conversation-sql-row'
 import type { ConversationSqlRow } from './conversation-sql-row'
@@ -170,6 +167,7 @@ export function createSqliteBackend(input: string | SqliteBackendOptions): Sqlit
   }
 
   const events = createSqliteEventStore(db)
+  const search = createSqliteSearch(db)
   const valueHistory = createSqliteValueHistory(db)
   const owners = createSqliteDocumentOwners(db)
   const sql = {
@@ -463,7 +461,7 @@ export function createSqliteBackend(input: string | SqliteBackendOptions): Sqlit
 
     async searchContacts(workspace, q) {
       ensureOpen()
-      return searchSqlite(db, workspace, checkSearch(q))
+      return search(workspace, checkSearch(q))
     },
 
     async listConversations(workspace, q) {

@@ -450,6 +450,78 @@ const MIGRATIONS: readonly { readonly version: number; readonly sql: string }[] 
       END;
     `,
   },
+  {
+    version: 14,
+    sql: `
+      -- The search rows again, with each contact's filter columns, sort keys and whole-value
+      -- keys beside its words, so a search driven by the full-text index filters and sorts its
+      -- matches without reading the contacts table; the words gain marker words (filters and
+      -- the display name's words, see sqlite-search). Emptied here: clearing search_keys
+      -- makes the backend derive every contact's search data again at open.
+      DROP TABLE contact_search;
+      DROP TABLE contact_search_rows;
+      UPDATE contacts SET search_keys = NULL;
+      CREATE TABLE contact_search_rows (
+        rowid INTEGER PRIMARY KEY,
+        workspace TEXT NOT NULL,
+        id TEXT NOT NULL,
+        words TEXT NOT NULL,
+        search_keys TEXT NOT NULL,
+        sort_name TEXT,
+        channel TEXT NOT NULL,
+        vip INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        UNIQUE (workspace, id)
+      );
+
+      -- The words tokenised by spaces only (the ascii tokeniser: words hold letters and digits,
+      -- and every character but a space belongs to a word), so the index agrees exactly with
+      -- the check in JavaScript that a search also runs on single rows. A prefix index for 1
+      -- to 4 letters makes a word begun one doclist that a search can stop reading early;
+      -- detail=none: no positions, a search never asks for phrases.
+      CREATE VIRTUAL TABLE contact_search USING fts5(
+        words, content = 'contact_search_rows', content_rowid = 'rowid',
+        tokenize = 'ascii', prefix = '1 2 3 4', detail = none
+      );
+      INSERT INTO contact_search (contact_search, rank) VALUES ('secure-delete', 1);
+      -- The whole-value keys, each one word: finds the exact matches that rank first.
+      CREATE VIRTUAL TABLE contact_search_keys USING fts5(
+        search_keys, content = 'contact_search_rows', content_rowid = 'rowid',
+        tokenize = 'ascii', detail = none
+      );
+      INSERT INTO contact_search_keys (contact_search_keys, rank) VALUES ('secure-delete', 1);
+
+      -- Both indexes follow their content table; a change of sort keys alone leaves them be.
+      -- The contacts table's deletion trigger (migration 13) deletes the row, so the words.
+      CREATE TRIGGER contact_search_rows_insert AFTER INSERT ON contact_search_rows BEGIN
+        INSERT INTO contact_search (rowid, words) VALUES (new.rowid, new.words);
+        INSERT INTO contact_search_keys (rowid, search_keys) VALUES (new.rowid, new.search_keys);
+      END;
+      CREATE TRIGGER contact_search_rows_words AFTER UPDATE OF words ON contact_search_rows
+        WHEN old.words IS NOT new.words BEGIN
+        INSERT INTO contact_search (contact_search, rowid, words)
+          VALUES ('delete', old.rowid, old.words);
+        INSERT INTO contact_search (rowid, words) VALUES (new.rowid, new.words);
+      END;
+      CREATE TRIGGER contact_search_rows_keys AFTER UPDATE OF search_keys ON contact_search_rows
+        WHEN old.search_keys IS NOT new.search_keys BEGIN
+        INSERT INTO contact_search_keys (contact_search_keys, rowid, search_keys)
+          VALUES ('delete', old.rowid, old.search_keys);
+        INSERT INTO contact_search_keys (rowid, search_keys) VALUES (new.rowid, new.search_keys);
+      END;
+      CREATE TRIGGER contact_search_rows_delete AFTER DELETE ON contact_search_rows BEGIN
+        INSERT INTO contact_search (contact_search, rowid, words)
+          VALUES ('delete', old.rowid, old.words);
+        INSERT INTO contact_search_keys (contact_search_keys, rowid, search_keys)
+          VALUES ('delete', old.rowid, old.search_keys);
+      END;
+
+      -- Lists of VIPs of one channel in creation order, walked without reading other rows.
+      CREATE INDEX contacts_channel_vip
+        ON contacts (workspace, channel, vip, created_at DESC, id DESC);
+    `,
+  },
 ]
 
 /** The schema version this code writes. */
