@@ -394,15 +394,6 @@ export async function createCardfileServer(
     ...(background.leaseMs === undefined ? {} : { leaseMs: background.leaseMs }),
     ...(background.pollMs === undefined ? {} : { pollMs: background.pollMs }),
   }
-  pump = startEventPump({ store: options.backend.events, consumers, ...leases })
-  runner = startJobRunner({
-    onChange: (job) =>
-      lists.changed({ type: 'job', workspace: job.workspace, jobId: job.id, kind: job.kind }),
-    store: options.backend.jobs,
-    handlers: jobHandlers,
-    ...leases,
-    ...(background.jobConcurrency === undefined ? {} : { concurrency: background.jobConcurrency }),
-  })
   const connections = new Set<Connection>()
   const attached = new WeakMap<Connection, HostedDocument>()
   let closing = false
@@ -831,6 +822,17 @@ export async function createCardfileServer(
       httpServer.off('error', reject)
       resolve()
     })
+  })
+  // Consumers and jobs start once the server listens: their first claims are write transactions
+  // that a starting server need not wait for, and events committed meanwhile wait in storage.
+  pump = startEventPump({ store: options.backend.events, consumers, ...leases })
+  runner = startJobRunner({
+    onChange: (job) =>
+      lists.changed({ type: 'job', workspace: job.workspace, jobId: job.id, kind: job.kind }),
+    store: options.backend.jobs,
+    handlers: jobHandlers,
+    ...leases,
+    ...(background.jobConcurrency === undefined ? {} : { concurrency: background.jobConcurrency }),
   })
   const address = httpServer.address() as AddressInfo
   const displayHost =
