@@ -11,7 +11,6 @@ import { DEMO_USERS, seedDemoWorkspace } from './demo/seed'
 import { httpApi } from './http/create-http-api'
 import { withStaticFiles } from './http/static-files'
 import { createJsonLogger, isLogLevel } from './logging/json-logger'
-import { pinoServerLogger } from './logging/pino-logger'
 import { createCardfileServer } from './server'
 import type { CardfileServer } from './server'
 import { errorContext } from './sync/logger'
@@ -225,7 +224,7 @@ async function workspaceCommand(argv: readonly string[]): Promise<number> {
   }
   const logLevel = process.env.CARDFILE_LOG_LEVEL || 'warn'
   if (!isLogLevel(logLevel)) throw new UsageError(`Unknown CARDFILE_LOG_LEVEL "${logLevel}"`)
-  const logger = pinoServerLogger(createJsonLogger(logLevel))
+  const logger = createJsonLogger(logLevel)
   let backend: Backend
   try {
     backend = await openBackend(
@@ -638,7 +637,7 @@ async function runServer(settings: ServeSettings): Promise<number> {
   const { port, hostname, data, secret, demo, staticDir } = settings
   const logLevel = process.env.CARDFILE_LOG_LEVEL || 'info'
   if (!isLogLevel(logLevel)) throw new UsageError(`Unknown CARDFILE_LOG_LEVEL "${logLevel}"`)
-  const logger = pinoServerLogger(createJsonLogger(logLevel))
+  const logger = createJsonLogger(logLevel)
   const backend = await openBackend(settings, logger)
   let coordination: RedisCoordination | undefined
   if (settings.redis !== undefined) {
