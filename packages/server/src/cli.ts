@@ -702,8 +702,9 @@ async function runServer(settings: ServeSettings): Promise<number> {
           await closeServices()
           logger.info('storage closed, exiting')
           resolveStop(0)
-          // Everything is flushed; should a stray handle keep the loop alive, leave anyway.
-          setTimeout(() => process.exit(process.exitCode ?? 0), 2000).unref()
+          // Every change is committed and acknowledged, and the log is written synchronously:
+          // nothing is left worth waiting for, a stray handle or a timer included.
+          setImmediate(() => process.exit(process.exitCode ?? 0))
         } catch (error) {
           logger.error('error while stopping', errorContext(error))
           resolveStop(1)

@@ -881,8 +881,7 @@ export async function createCardfileServer(
       }
       // Consumers and jobs stop after their current step; what is left is resumed by the next
       // process from the cursors and leases in storage.
-      await pump?.stop()
-      await runner?.stop()
+      await Promise.all([pump?.stop(), runner?.stop()])
       for (const { parts } of [...started].reverse()) await parts.stop?.()
       // Closing sockets detach their connections, which may unload documents; wait for that.
       await registry.settled()

@@ -564,8 +564,11 @@ export function createSqliteBackend(input: string | SqliteBackendOptions): Sqlit
         }
         cancelFlush()
         closed = true
-        await thread.close()
+        // Every commit has landed: the two connections close side by side, and whichever
+        // closes last checkpoints the log (the thread, if it is still closing, off this one).
+        const threadClosed = thread.close()
         db.close()
+        await threadClosed
         lock?.release()
       })()
       return closing
