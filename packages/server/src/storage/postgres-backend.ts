@@ -42,6 +42,11 @@ export interface PostgresBackendOptions extends PgConnectionOptions {
   readonly compactAfter?: number
   /** Delay before the background compactor runs for documents over the limit. Default 1000. */
   readonly compactDelayMs?: number
+  /**
+   * Quiet period after a document's last write before it is compacted, so that a document
+   * that stops being edited is stored as its garbage-collected state. Default 10000.
+   */
+  readonly compactIdleMs?: number
   /** Root of attachment files (`<attachmentsDir>/<encoded doc name>/`), removed on erase. */
   readonly attachmentsDir?: string
   /** Where export files go. Default: a table in the same database, shared by every instance. */
@@ -224,6 +229,7 @@ function createGroupCommitter(
   const compactor = createBackgroundCompactor({
     compactNow: (doc) => compactNow(doc),
     delayMs: compactDelayMs,
+    idleMs: options.compactIdleMs ?? 10_000,
     logger,
   })
 
@@ -283,6 +289,7 @@ function createGroupCommitter(
   }
 
   function noteAppend(doc: string): void {
+    compactor.written(doc)
     const n = (appendsSince.get(doc) ?? 0) + 1
     if (n >= compactAfter) {
       appendsSince.delete(doc)
