@@ -11,6 +11,11 @@ export interface BackgroundCompactor {
    * updates (and what they overwrote) uncompacted at rest.
    */
   written(doc: string): void
+  /**
+   * Notes that a document is no longer loaded: written since it was last looked at, it is
+   * compacted now rather than after the quiet period.
+   */
+  unloaded(doc: string): void
   /** Drops a document from the queue (it was erased). */
   forget(doc: string): void
   /** Compacts a document now; a compaction of it already running is shared, not repeated. */
@@ -21,7 +26,8 @@ export interface BackgroundCompactor {
 
 /**
  * The background compaction every engine runs: documents are queued as they go over the
- * limit, or once they have been quiet for `idleMs` after a write, and after `delayMs`
+ * limit, or once they have been quiet for `idleMs` after a write (or unloaded sooner than
+ * that, then compacted at once), and after `delayMs`
  * compacted one after the other (with `betweenDocs` awaited in between, so commits keep
  * flowing), failures logged. The timers never keep a process alive.
  */
@@ -110,6 +116,14 @@ export function createBackgroundCompactor(options: {
       lastWrite.delete(doc)
       lastWrite.set(doc, Date.now())
       watchQuiet()
+    },
+    unloaded(doc) {
+      if (stopped || !lastWrite.delete(doc)) return
+      due.add(doc)
+      // Nobody edits it any more: no burst to wait out.
+      if (run !== null) return
+      if (timer !== null) clearTimeout(timer)
+      start()
     },
     forget(doc) {
       due.delete(doc)

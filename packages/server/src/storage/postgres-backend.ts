@@ -417,6 +417,8 @@ function createGroupCommitter(
   }
 
   const documents: DocumentStore = {
+    unloaded: (docName) => compactor.unloaded(docName),
+
     async load(docName) {
       ensureOpen()
       // One statement, so one snapshot of the data: a compaction can't slip between the reads.

@@ -375,6 +375,8 @@ export function createSqliteBackend(input: string | SqliteBackendOptions): Sqlit
   }
 
   const documents: DocumentStore = {
+    unloaded: (docName) => compactor.unloaded(docName),
+
     async load(docName) {
       ensureOpen()
       // Both reads in one transaction so a compaction can't slip between them.
