@@ -189,16 +189,18 @@ export function startCommitThread(
       closing ??= (async () => {
         const thread = worker
         if (dead || thread === null) return
-        const exited = new Promise<void>((resolve) => thread.once('exit', () => resolve()))
-        // Held until it is gone: a process closing its backend on the way out (a failed start)
-        // would otherwise end before the thread, and its exit code and last words with it.
-        thread.ref()
-        // Not up yet: nothing was sent to it, so there is nothing to wait for.
-        if (!ready) await thread.terminate()
-        else await request(thread, { kind: 'close' }).catch(() => undefined)
-        // The reply to the close unref'd it again.
-        thread.ref()
-        await exited
+        // Not up yet: nothing was sent to it, so there is nothing to wait for. Held until it is
+        // gone: a process closing its backend on the way out (a failed start) would otherwise
+        // end before the thread, and its exit code and last words with it.
+        if (!ready) {
+          thread.ref()
+          await thread.terminate()
+          return
+        }
+        // The reply comes once its connection is closed: every commit is in the file. What is
+        // left, the thread winding down, keeps nobody waiting (nor the process alive).
+        await request(thread, { kind: 'close' }).catch(() => undefined)
+        thread.unref()
       })()
       return closing
     },
