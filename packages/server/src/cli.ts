@@ -11,7 +11,6 @@ import { DEMO_USERS, seedDemoWorkspace } from './demo/seed'
 import { httpApi } from './http/create-http-api'
 import { withStaticFiles } from './http/static-files'
 import { createJsonLogger, isLogLevel } from './logging/json-logger'
-import { pinoServerLogger } from './logging/pino-logger'
 import { createCardfileServer } from './server'
 import type { CardfileServer } from './server'
 import { errorContext } from './sync/logger'
@@ -231,7 +230,7 @@ async function workspaceCommand(argv: readonly string[]): Promise<number> {
   }
   const logLevel = process.env.CARDFILE_LOG_LEVEL || 'warn'
   if (!isLogLevel(logLevel)) throw new UsageError(`Unknown CARDFILE_LOG_LEVEL "${logLevel}"`)
-  const logger = pinoServerLogger(createJsonLogger(logLevel))
+  const logger = createJsonLogger(logLevel)
   let backend: Backend
   try {
     backend = await openBackend(
@@ -671,7 +670,7 @@ async function runServer(settings: ServeSettings): Promise<number> {
   const { port, hostname, data, secret, demo, staticDir } = settings
   const logLevel = process.env.CARDFILE_LOG_LEVEL || 'info'
   if (!isLogLevel(logLevel)) throw new UsageError(`Unknown CARDFILE_LOG_LEVEL "${logLevel}"`)
-  const logger = pinoServerLogger(createJsonLogger(logLevel))
+  const logger = createJsonLogger(logLevel)
   const backend = await openBackend(settings, logger)
   let coordination: RedisCoordination | undefined
   if (settings.redis !== undefined) {
@@ -739,8 +738,9 @@ async function runServer(settings: ServeSettings): Promise<number> {
           await closeServices()
           logger.info('storage closed, exiting')
           resolveStop(0)
-          // Everything is flushed; should a stray handle keep the loop alive, leave anyway.
-          setTimeout(() => process.exit(process.exitCode ?? 0), 2000).unref()
+          // Every change is committed and acknowledged, and the log is written synchronously:
+          // nothing is left worth waiting for, a stray handle or a timer included.
+          setImmediate(() => process.exit(process.exitCode ?? 0))
         } catch (error) {
           logger.error('error while stopping', errorContext(error))
           resolveStop(1)

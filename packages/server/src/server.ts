@@ -448,21 +448,6 @@ export async function createCardfileServer(
     ...(background.leaseMs === undefined ? {} : { leaseMs: background.leaseMs }),
     ...(background.pollMs === undefined ? {} : { pollMs: background.pollMs }),
   }
-  pump = startEventPump({ store: options.backend.events, consumers, ...leases })
-  runner = startJobRunner({
-    onChange: (job, state) =>
-      lists.changed({
-        type: 'job',
-        workspace: job.workspace,
-        jobId: job.id,
-        kind: job.kind,
-        ...(state === undefined ? {} : { state }),
-      }),
-    store: options.backend.jobs,
-    handlers: jobHandlers,
-    ...leases,
-    ...(background.jobConcurrency === undefined ? {} : { concurrency: background.jobConcurrency }),
-  })
   const connections = new Set<Connection>()
   const attached = new WeakMap<Connection, HostedDocument>()
   let closing = false
@@ -981,6 +966,23 @@ export async function createCardfileServer(
       resolve()
     })
   })
+  // Consumers and jobs start once the server listens: their first claims are write transactions
+  // that a starting server need not wait for, and events committed meanwhile wait in storage.
+  pump = startEventPump({ store: options.backend.events, consumers, ...leases })
+  runner = startJobRunner({
+    onChange: (job, state) =>
+      lists.changed({
+        type: 'job',
+        workspace: job.workspace,
+        jobId: job.id,
+        kind: job.kind,
+        ...(state === undefined ? {} : { state }),
+      }),
+    store: options.backend.jobs,
+    handlers: jobHandlers,
+    ...leases,
+    ...(background.jobConcurrency === undefined ? {} : { concurrency: background.jobConcurrency }),
+  })
   const address = httpServer.address() as AddressInfo
   const displayHost =
     options.host === undefined || options.host === '0.0.0.0' || options.host === '::'
@@ -1028,8 +1030,7 @@ export async function createCardfileServer(
       }
       // Consumers and jobs stop after their current step; what is left is resumed by the next
       // process from the cursors and leases in storage.
-      await pump?.stop()
-      await runner?.stop()
+      await Promise.all([pump?.stop(), runner?.stop()])
       for (const { parts } of [...started].reverse()) await parts.stop?.()
       // Closing sockets detach their connections, which may unload documents; wait for that.
       await registry.settled()

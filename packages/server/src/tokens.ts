@@ -1,6 +1,5 @@
 import { CardfileError, ErrorCodes, ROLES, isValidId } from '@cardfile/core'
 import type { Role } from '@cardfile/core'
-import { SignJWT } from 'jose'
 
 /** What a development token says about its bearer (the claims the server's verifier reads). */
 export interface SignTokenOptions {
@@ -67,6 +66,8 @@ export async function signToken(options: SignTokenOptions): Promise<string> {
   }
   const claims: Record<string, string> = { workspace, role }
   if (name !== undefined) claims.name = name
+  // Loaded here rather than with the package: a server that never signs need not load it.
+  const { SignJWT } = await import('jose')
   return new SignJWT(claims)
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(userId)

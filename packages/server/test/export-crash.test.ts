@@ -131,7 +131,7 @@ describe('exports under kill -9', () => {
     // Nothing was published under the export's name: at most the cut-off temporary file.
     expect(readdirSync(folder).filter((f) => !f.startsWith('.tmp-'))).toEqual([])
 
-    // The lease of the killed process runs out after 500 ms; the new one takes the job over.
+    // The lease of the killed process runs out after 2 s; the new one takes the job over.
     const second = await serve(path)
     await expect
       .poll(async () => (await jobAt(second.url, id)).status, { timeout: 20_000, interval: 50 })

@@ -214,7 +214,7 @@ describe('routing and linking under kill -9', () => {
     await admin.destroy()
     expect(cut).toMatchObject({ state: 'running', attribute: 'email', total: CONTACTS })
 
-    // The lease of the killed process runs out after 500 ms; the new one resumes the job.
+    // The lease of the killed process runs out after 2 s; the new one resumes the job.
     const second = await serve(path)
     await expect
       .poll(async () => (await newestJob(second.url, 'relink'))?.state, {
@@ -351,7 +351,7 @@ describe('routing and linking under kill -9', () => {
     await admin.destroy()
     expect(cut).toMatchObject({ state: 'running', active: false })
 
-    // The lease of the killed process runs out after 500 ms; the new one resumes the job.
+    // The lease of the killed process runs out after 2 s; the new one resumes the job.
     const second = await serve(path)
     await expect
       .poll(async () => (await newestJob(second.url, 'vip-rescore'))?.state, {

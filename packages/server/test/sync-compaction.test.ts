@@ -107,4 +107,46 @@ describe('compaction with garbage collection, over real sockets', () => {
     back.close()
     watcher.close()
   })
+
+  it('compacts a contact once its last client leaves, so an overwritten value leaves its rows', async () => {
+    const temp = tempDir('cardfile-unload-')
+    cleanup = temp.cleanup
+    const path = join(temp.dir, 'cardfile.db')
+    // Neither the delay of the over-limit path nor the quiet period: only the unload compacts.
+    backend = createSqliteBackend({ path, compactDelayMs: 3_600_000, compactIdleMs: 3_600_000 })
+    const started = await startServer({ backend })
+    servers.push(started)
+    await seedDemo(started.server)
+    const token = await makeToken({ user: 'ana', role: 'agent' })
+    const writer = await connectSynced(started.server, DOC, token)
+    writer.doc.getMap('custom').set('note', fieldValue('Kiwi-3141', ANA))
+    for (let i = 0; i < 5; i++) writer.doc.getMap('custom').set('note', fieldValue(`n${i}`, ANA))
+    await expectPoll(() => writer.saved())
+    const rows = (): { updates: number; bytes: Buffer } => {
+      const db = new Database(path, { readonly: true })
+      try {
+        const parts = db
+          .prepare<[string, string], { data: Buffer; kind: string }>(
+            `SELECT data, 'update' AS kind FROM updates WHERE doc = ?
+             UNION ALL SELECT data, 'snapshot' AS kind FROM snapshots WHERE doc = ?`,
+          )
+          .all(DOC, DOC)
+        return {
+          updates: parts.filter((p) => p.kind === 'update').length,
+          bytes: Buffer.concat(parts.map((p) => p.data)),
+        }
+      } finally {
+        db.close()
+      }
+    }
+    expect(rows().bytes.includes(Buffer.from('Kiwi-3141'))).toBe(true)
+    expect(rows().updates).toBeGreaterThan(0)
+
+    writer.close()
+    await writer.closed
+    await expectPoll(() => rows().updates === 0)
+    expect(rows().bytes.includes(Buffer.from('Kiwi-3141'))).toBe(false)
+    const stored = await loadFromStorage(backend, DOC)
+    expect(valueOf(stored, 'note')).toBe('n4')
+  })
 })

@@ -1,6 +1,6 @@
 import { CardfileError, ErrorCodes, ROLES, isValidId } from '@cardfile/core'
 import type { Actor, Role } from '@cardfile/core'
-import { createRemoteJWKSet, errors as joseErrors, jwtVerify } from 'jose'
+import type * as Jose from 'jose'
 import type { JWTVerifyGetKey } from 'jose'
 
 /** An authenticated actor and the workspace its token is for. */
@@ -51,31 +51,38 @@ const ACCEPTED_ALGORITHMS = ['HS256', 'RS256', 'PS256', 'ES256', 'EdDSA']
  */
 export function createAuthenticator(auth: AuthOptions): AuthenticateHook {
   if ('authenticate' in auth) return auth.authenticate
-  let key: Uint8Array | JWTVerifyGetKey
+  let keyOf: (jose: typeof Jose) => Uint8Array | JWTVerifyGetKey
   let algorithms: string[]
   if (auth.secret !== undefined) {
     if (auth.secret.length === 0) {
       throw new CardfileError(ErrorCodes.BadRequest, 'auth.secret must not be empty')
     }
-    key = new TextEncoder().encode(auth.secret)
+    const secret = new TextEncoder().encode(auth.secret)
+    keyOf = () => secret
     algorithms = ['HS256']
   } else if (auth.jwksUrl !== undefined) {
-    key = createRemoteJWKSet(new URL(auth.jwksUrl))
+    const url = new URL(auth.jwksUrl)
+    let keySet: JWTVerifyGetKey | null = null
+    keyOf = (jose) => (keySet ??= jose.createRemoteJWKSet(url))
     algorithms = ACCEPTED_ALGORITHMS.filter((a) => a !== 'HS256')
   } else {
     throw new CardfileError(ErrorCodes.BadRequest, 'auth needs a secret, a jwksUrl or a hook')
   }
+  // Loaded by the first token to verify, not by a server starting up: it is dozens of modules.
+  let loading: Promise<typeof Jose> | null = null
   return async (token) => {
     if (token.length === 0) throw new CardfileError(ErrorCodes.Unauthorized, 'missing token')
+    const jose = await (loading ??= import('jose'))
+    const key = keyOf(jose)
     let payload
     try {
       const verified =
         typeof key === 'function'
-          ? await jwtVerify(token, key, { algorithms, requiredClaims: ['exp', 'sub'] })
-          : await jwtVerify(token, key, { algorithms, requiredClaims: ['exp', 'sub'] })
+          ? await jose.jwtVerify(token, key, { algorithms, requiredClaims: ['exp', 'sub'] })
+          : await jose.jwtVerify(token, key, { algorithms, requiredClaims: ['exp', 'sub'] })
       payload = verified.payload
     } catch (error) {
-      if (error instanceof joseErrors.JWTExpired) {
+      if (error instanceof jose.errors.JWTExpired) {
         throw new CardfileError(ErrorCodes.TokenExpired, 'the token has expired')
       }
       const why = error instanceof Error ? error.message : 'invalid token'

@@ -158,6 +158,9 @@ export function startEventPump(options: EventPumpOptions): EventPump {
     }
 
     const run = async (): Promise<void> => {
+      // The first claim on the next turn: it is a write transaction that whoever starts the
+      // pump (a server about to report that it listens) need not wait for.
+      await new Promise<void>((resolve) => setImmediate(resolve))
       while (!state.stopped) {
         const seen = pokes
         let progressed = false

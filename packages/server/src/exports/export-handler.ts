@@ -1,4 +1,3 @@
-import { stringify } from 'csv-stringify/sync'
 import { SchemaDoc, schemaDocName, vipActive } from '@cardfile/core'
 import type { AttributeDefinition } from '@cardfile/core'
 import type { BlobStore } from '../blobs/blob-store'
@@ -58,6 +57,8 @@ export function exportJobHandler(options: ExportHandlerOptions): JobHandler {
     kind: EXPORT_JOB,
     async run({ job, progress, signal }) {
       const input = exportInputOf(job)
+      // Loaded by the first export rather than by every server starting up.
+      const { stringify } = await import('csv-stringify/sync')
       const schema = await readSchema(host, job.workspace)
       const layout = csvLayout(schema.definitions, schema.vip)
       const snapshot = await snapshots.open(job, () =>

@@ -221,7 +221,9 @@ export function startJobRunner(options: JobRunnerOptions): JobRunner {
     })
   }
 
-  look()
+  // The first look on the next turn: its claim is a write transaction that whoever starts the
+  // runner (a server about to report that it listens) need not wait for.
+  schedule(0)
 
   return {
     poke: look,

@@ -5,12 +5,24 @@
  * `+44 (0)20 7946 0018` and `0044 20 7946 0018`.
  */
 
-import { parsePhoneNumberFromString } from 'libphonenumber-js'
+import { createRequire } from 'node:module'
+import type * as PhoneNumbers from 'libphonenumber-js'
 
 /** Longest national number kept as digits (E.164's limit, as no country code is written). */
 const NATIONAL_MAX_DIGITS = 15
 /** Shortest number worth treating as a phone number (shorter ones are codes, not numbers). */
 const PHONE_MIN_DIGITS = 7
+
+let phoneNumbers: typeof PhoneNumbers | null = null
+
+/**
+ * libphonenumber-js, loaded the first time an international number is normalised: its metadata
+ * is a hundred-odd modules that a server starting up would otherwise load before listening.
+ */
+function loadPhoneNumbers(): typeof PhoneNumbers {
+  phoneNumbers ??= createRequire(import.meta.url)('libphonenumber-js') as typeof PhoneNumbers
+  return phoneNumbers
+}
 
 /** Characters people put in phone numbers besides digits. */
 const PHONE_SHAPE = /^\+?[\d\s().\-/]+$/
@@ -40,7 +52,7 @@ export function normalisePhone(value: string): string | null {
   // "00" is the international call prefix across most of the world.
   const international = v.startsWith('+') ? v : /^00\s*[1-9]/.test(v) ? `+${v.slice(2)}` : null
   if (international !== null) {
-    const number = parsePhoneNumberFromString(international)
+    const number = loadPhoneNumbers().parsePhoneNumberFromString(international)
     return number !== undefined && number.isPossible() ? number.number : null
   }
   const digits = v.replace(/\D/g, '')

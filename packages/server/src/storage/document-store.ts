@@ -40,6 +40,12 @@ export interface DocumentStore {
    * also compact in the background past a number of updates).
    */
   compact(docName: string): Promise<boolean>
+  /**
+   * Tells the engine that the server unloaded the document (nobody has it open any more): an
+   * engine that compacts may compact it now, in the background, if it was written since its
+   * last compaction, so that it rests as its garbage-collected state.
+   */
+  unloaded?(docName: string): void
   /** True when the document was erased (tombstoned). */
   isErased(docName: string): Promise<boolean>
   /**

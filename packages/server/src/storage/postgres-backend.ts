@@ -44,6 +44,11 @@ export interface PostgresBackendOptions extends PgConnectionOptions {
   readonly compactAfter?: number
   /** Delay before the background compactor runs for documents over the limit. Default 1000. */
   readonly compactDelayMs?: number
+  /**
+   * Quiet period after a document's last write before it is compacted, so that a document
+   * that stops being edited is stored as its garbage-collected state. Default 10000.
+   */
+  readonly compactIdleMs?: number
   /** Root of attachment files (`<attachmentsDir>/<encoded doc name>/`), removed on erase. */
   readonly attachmentsDir?: string
   /** Where export files go. Default: a table in the same database, shared by every instance. */
@@ -226,6 +231,7 @@ function createGroupCommitter(
   const compactor = createBackgroundCompactor({
     compactNow: (doc) => compactNow(doc),
     delayMs: compactDelayMs,
+    idleMs: options.compactIdleMs ?? 10_000,
     logger,
   })
 
@@ -285,6 +291,7 @@ function createGroupCommitter(
   }
 
   function noteAppend(doc: string): void {
+    compactor.written(doc)
     const n = (appendsSince.get(doc) ?? 0) + 1
     if (n >= compactAfter) {
       appendsSince.delete(doc)
@@ -425,6 +432,8 @@ function createGroupCommitter(
   }
 
   const documents: DocumentStore = {
+    unloaded: (docName) => compactor.unloaded(docName),
+
     async load(docName) {
       ensureOpen()
       // One statement, so one snapshot of the data: a compaction can't slip between the reads.

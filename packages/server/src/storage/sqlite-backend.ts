@@ -64,6 +64,12 @@ export interface SqliteBackendOptions {
   readonly compactAfter?: number
   /** Delay before the background compactor runs for documents over the limit. Default 1000. */
   readonly compactDelayMs?: number
+  /**
+   * Quiet period after a document's last write before it is compacted, so that a document
+   * that stops being edited is stored as its garbage-collected state. Default 10000. Documents
+   * a previous process left with updates are compacted soon after the backend opens.
+   */
+  readonly compactIdleMs?: number
   /** Root of attachment files (`<attachmentsDir>/<encoded doc name>/`), removed on erase. */
   readonly attachmentsDir?: string
   /**
@@ -242,10 +248,20 @@ export function createSqliteBackend(input: string | SqliteBackendOptions): Sqlit
   const compactor = createBackgroundCompactor({
     compactNow: (doc) => compactNow(doc),
     delayMs: compactDelayMs,
+    idleMs: options.compactIdleMs ?? 10_000,
     logger,
     // One document per turn: group commits keep flowing between compactions.
     betweenDocs: nextTurn,
   })
+
+  // Documents a previous process left with updates have been at rest since: they are compacted
+  // soon after the backend opens (not before: the server is starting), one at a time.
+  const atRest = setTimeout(() => {
+    if (closed) return
+    for (const { doc } of db.prepare<[], { doc: string }>('SELECT DISTINCT doc FROM updates').all())
+      compactor.due(doc)
+  }, compactDelayMs)
+  atRest.unref()
 
   const ensureOpen = (): void => {
     if (closed) throw new CardfileError(ErrorCodes.Internal, 'storage is closed')
@@ -313,8 +329,10 @@ export function createSqliteBackend(input: string | SqliteBackendOptions): Sqlit
     if (result.offThread) counters.offThreadCommits += 1
     batch.forEach((p, at) => {
       const refusal = refused.get(at)
-      if (refusal === undefined) p.resolve()
-      else p.reject(errorOfRefusal(refusal))
+      if (refusal === undefined) {
+        p.resolve()
+        compactor.written(p.doc)
+      } else p.reject(errorOfRefusal(refusal))
     })
     for (const doc of result.outcome.overLimit) compactor.due(doc)
   }
@@ -355,6 +373,8 @@ export function createSqliteBackend(input: string | SqliteBackendOptions): Sqlit
   }
 
   const documents: DocumentStore = {
+    unloaded: (docName) => compactor.unloaded(docName),
+
     async load(docName) {
       ensureOpen()
       // Both reads in one transaction so a compaction can't slip between them.
@@ -553,6 +573,7 @@ export function createSqliteBackend(input: string | SqliteBackendOptions): Sqlit
 
     close() {
       closing ??= (async () => {
+        clearTimeout(atRest)
         // Drain in-flight compactions before refusing new calls.
         await compactor.stop()
         cancelFlush()
@@ -562,8 +583,11 @@ export function createSqliteBackend(input: string | SqliteBackendOptions): Sqlit
         }
         cancelFlush()
         closed = true
-        await thread.close()
+        // Every commit has landed: the two connections close side by side, and whichever
+        // closes last checkpoints the log (the thread, if it is still closing, off this one).
+        const threadClosed = thread.close()
         db.close()
+        await threadClosed
         lock?.release()
       })()
       return closing

@@ -41,9 +41,6 @@ export interface CommitThread {
   close(): Promise<void>
 }
 
-/** How long after the backend opens its commit thread starts. */
-const SPAWN_DELAY_MS = 1000
-
 /**
  * The record with its update in a buffer of its own: posting a view clones the whole buffer
  * under it (a socket's receive buffer, a pool slab), not just the update.
@@ -95,9 +92,9 @@ function workerScript(): { readonly script: URL | string; readonly eval: boolean
  * Starts the commit thread for a database file: a worker thread with its own connection (WAL
  * lets it write while the main connection reads) that runs every document append and
  * compaction, so their transactions and fsyncs never stall the event loop. Requests are
- * answered in order, one at a time. Until the thread is ready (it starts a second after the
- * backend), and should it die, they run on `fallback`, the main connection (the requests a
- * dying thread held are rejected: none of them was acknowledged).
+ * answered in order, one at a time. Until the thread is ready (it loads while the server
+ * starts), and should it die, they run on `fallback`, the main connection (the requests a dying
+ * thread held are rejected: none of them was acknowledged).
  *
  * @example
  * const thread = startCommitThread({ path, synchronous: 'full', busyTimeoutMs: 5000, compactAfter: 500 }, () => createSqliteDocumentWriter(db, 500), logger)
@@ -161,11 +158,9 @@ export function startCommitThread(
     )
     worker = started
   }
-  // Started a moment after the backend: loading a thread costs CPU that a starting server
-  // (migrations, listening, the first requests) needs more, and a short-lived process (a CLI
-  // command, a test) may never need it.
-  const spawnTimer = setTimeout(spawn, SPAWN_DELAY_MS)
-  spawnTimer.unref()
+  // Started at once, so that it loads on another core while the server starts, and the first
+  // edits after listening are already committed off the event loop.
+  spawn()
 
   const request = (thread: Worker, message: CommitRequest): Promise<CommitReply> =>
     new Promise((resolve, reject) => {
@@ -192,19 +187,20 @@ export function startCommitThread(
     },
     close() {
       closing ??= (async () => {
-        clearTimeout(spawnTimer)
         const thread = worker
         if (dead || thread === null) return
-        const exited = new Promise<void>((resolve) => thread.once('exit', () => resolve()))
-        // Held until it is gone: a process closing its backend on the way out (a failed start)
-        // would otherwise end before the thread, and its exit code and last words with it.
-        thread.ref()
-        // Not up yet: nothing was sent to it, so there is nothing to wait for.
-        if (!ready) await thread.terminate()
-        else await request(thread, { kind: 'close' }).catch(() => undefined)
-        // The reply to the close unref'd it again.
-        thread.ref()
-        await exited
+        // Not up yet: nothing was sent to it, so there is nothing to wait for. Held until it is
+        // gone: a process closing its backend on the way out (a failed start) would otherwise
+        // end before the thread, and its exit code and last words with it.
+        if (!ready) {
+          thread.ref()
+          await thread.terminate()
+          return
+        }
+        // The reply comes once its connection is closed: every commit is in the file. What is
+        // left, the thread winding down, keeps nobody waiting (nor the process alive).
+        await request(thread, { kind: 'close' }).catch(() => undefined)
+        thread.unref()
       })()
       return closing
     },

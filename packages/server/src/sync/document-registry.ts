@@ -355,6 +355,8 @@ export class DocumentRegistry implements DocumentHost, ClusterHost {
       if (doc.holds > 0 || doc.destroyed || doc.busy) return
       doc.destroy()
       if (this.docs.get(doc.name) === doc) this.docs.delete(doc.name)
+      // At rest now: storage may compact it (see DocumentStore.unloaded).
+      this.options.backend.documents.unloaded?.(doc.name)
       this.options.metrics.documentsLoaded.set(this.docs.size)
       this.options.metrics.documentUnloads.inc()
       doc.schema?.release()
