@@ -966,8 +966,9 @@ export async function createCardfileServer(
       resolve()
     })
   })
-  // Consumers and jobs start once the server listens: their first claims are write transactions
-  // that a starting server need not wait for, and events committed meanwhile wait in storage.
+  // Consumers and jobs start once the server listens. The consumers' first claims are awaited
+  // before the server is handed out: a consumer seen for the first time starts after the newest
+  // event, and must not start after a change its caller commits at once.
   pump = startEventPump({ store: options.backend.events, consumers, ...leases })
   runner = startJobRunner({
     onChange: (job, state) =>
@@ -983,6 +984,7 @@ export async function createCardfileServer(
     ...leases,
     ...(background.jobConcurrency === undefined ? {} : { concurrency: background.jobConcurrency }),
   })
+  await pump.started()
   const address = httpServer.address() as AddressInfo
   const displayHost =
     options.host === undefined || options.host === '0.0.0.0' || options.host === '::'

@@ -45,6 +45,9 @@ export async function signToken(options: SignTokenOptions): Promise<string> {
   if (!ROLES.includes(role)) {
     throw new CardfileError(ErrorCodes.BadRequest, `Unknown role "${String(role)}"`)
   }
+  // Loaded here rather than with the package: a server that never signs need not load it.
+  // Before the clock is read: a lifetime given as a span counts from jose's own clock.
+  const { SignJWT } = await import('jose')
   const now = Math.floor(Date.now() / 1000)
   let exp: number | string
   if (typeof expiresIn === 'number') {
@@ -66,8 +69,6 @@ export async function signToken(options: SignTokenOptions): Promise<string> {
   }
   const claims: Record<string, string> = { workspace, role }
   if (name !== undefined) claims.name = name
-  // Loaded here rather than with the package: a server that never signs need not load it.
-  const { SignJWT } = await import('jose')
   return new SignJWT(claims)
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(userId)

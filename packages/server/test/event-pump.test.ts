@@ -130,6 +130,19 @@ describe('event pump bookkeeping', () => {
     await pump.stop()
   })
 
+  it('a consumer seen for the first time handles what is committed once the pump started', async () => {
+    const store = createMemoryEventStore()
+    await store.publish([vip('before')])
+    const a = recorder('new-consumer')
+    const pump = startEventPump({ store, consumers: [a.consumer], owner: 'p1', logger: quiet })
+    await pump.started()
+    await store.publish([vip('after')])
+    pump.poke()
+    await pump.settled()
+    expect(a.seen).toEqual(['after'])
+    await pump.stop()
+  })
+
   it('stores the cursor once per batch of handled events', async () => {
     const memory = createMemoryEventStore()
     const { writes, store } = counted(memory)

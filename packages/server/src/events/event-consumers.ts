@@ -39,6 +39,11 @@ export interface EventPumpOptions {
 export interface EventPump {
   /** Something was just committed: look now instead of at the next poll. */
   poke(): void
+  /**
+   * Resolves once every consumer made its first claim (or failed to): a consumer seen for the
+   * first time starts after the newest event then, so a change committed from then on reaches it.
+   */
+  started(): Promise<void>
   /** Resolves when every consumer has handled everything committed before the call. */
   settled(): Promise<void>
   /** Stops after the handlers running now, and gives the leases up. */
@@ -157,16 +162,17 @@ export function startEventPump(options: EventPumpOptions): EventPump {
       return held !== null
     }
 
+    let markClaimed: () => void = () => undefined
+    const claimed = new Promise<void>((resolve) => (markClaimed = resolve))
+
     const run = async (): Promise<void> => {
-      // The first claim on the next turn: it is a write transaction that whoever starts the
-      // pump (a server about to report that it listens) need not wait for.
-      await new Promise<void>((resolve) => setImmediate(resolve))
       while (!state.stopped) {
         const seen = pokes
         let progressed = false
         try {
+          const holding = await holdLease().finally(markClaimed)
           // Another process holds the stream: there is nothing for this one to catch up on.
-          if (!(await holdLease()) || held === null) markIdle(seen)
+          if (!holding || held === null) markIdle(seen)
           else {
             const lease: { cursor: number } = held
             const events = await store.read(lease.cursor, batchSize)
@@ -196,11 +202,13 @@ export function startEventPump(options: EventPumpOptions): EventPump {
       }
       if (held !== null && held.cursor > held.stored) await storeCursor().catch(() => undefined)
       await store.release(consumer.name, owner).catch(() => undefined)
+      markClaimed()
       for (const w of waiters.splice(0)) w.resolve()
     }
     const done = run()
     return {
       done,
+      claimed,
       wake: () => signal.wake?.(),
       /** Resolves once the loop found nothing new after the poke count `at`. */
       caughtUp: (at: number) =>
@@ -212,6 +220,9 @@ export function startEventPump(options: EventPumpOptions): EventPump {
   })
 
   return {
+    async started() {
+      await Promise.all(loops.map((loop) => loop.claimed))
+    },
     poke() {
       pokes += 1
       for (const loop of loops) loop.wake()
