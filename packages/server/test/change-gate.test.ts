@@ -13,8 +13,12 @@ import { prng } from './prng'
  */
 
 const SYSTEM: Actor = { userId: 'system', role: 'system' }
-/** Every name and value only a hostile replica writes starts with this. */
-const MARK = 'ZQ'
+/**
+ * Every name and value only a hostile replica writes starts with this: long enough that the
+ * random client ids in the encoded state never spell it by chance (two letters did, now and
+ * then).
+ */
+const MARK = 'ZQhostileQZ'
 const SEEDS = 150
 const STEPS = 120
 
