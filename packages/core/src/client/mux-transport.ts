@@ -69,13 +69,7 @@ export class MuxTransport {
     readonly helloTimeoutMs = HELLO_TIMEOUT_MS,
   ) {
     this.base = trimSlashes(url)
-    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the class below needs it
-    const transport = this
-    this.WebSocket = class extends ChannelSocket {
-      constructor(channelUrl: string, protocols?: string | string[]) {
-        super(transport, channelUrl, protocols)
-      }
-    }
+    this.WebSocket = channelSocketsOf(this)
   }
 
   /** Whether documents share one socket (`mux`), use their own, or it is not known yet. */
@@ -391,5 +385,14 @@ class ChannelSocket implements SocketLike {
     // A channel still waiting for the hello has no id yet: only its wait is forgotten.
     shared?.release(this, this.id)
     queueMicrotask(() => this.onclose?.({ code: code ?? 1000, reason: reason ?? '' }))
+  }
+}
+
+/** A websocket constructor for providers whose every instance is a channel of `transport`. */
+function channelSocketsOf(transport: MuxTransport): WebSocketConstructor {
+  return class extends ChannelSocket {
+    constructor(channelUrl: string, protocols?: string | string[]) {
+      super(transport, channelUrl, protocols)
+    }
   }
 }
