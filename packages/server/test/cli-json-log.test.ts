@@ -58,6 +58,11 @@ describe('cardfile serve logging', () => {
       .poll(() => lines().find((l) => l.msg === 'listening'), { timeout: 15_000 })
       .toBeTruthy()
     const port = lines().find((l) => l.msg === 'listening')?.port
+    // The line says how far an acknowledged change is safe: fsynced, by default.
+    expect(lines().find((l) => l.msg === 'listening')).toMatchObject({
+      storage: 'sqlite',
+      sqliteSync: 'full',
+    })
     const token = /ana \(admin\): (\S+)/.exec(stderr)?.[1]
     expect(token).toBeDefined()
     const res = await fetch(`http://127.0.0.1:${String(port)}/api/demo/contacts`, {

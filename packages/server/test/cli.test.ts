@@ -76,6 +76,30 @@ describe('cardfile serve', () => {
     expect(runCli(['serve', '--port', 'eighty', '--demo']).status).toBe(2)
   })
 
+  it('exits with 2 and says why for a --sqlite-sync that is not full or normal, or given with --postgres', () => {
+    const data = join(tempDir(), 'x.db')
+    const bad = runCli(['serve', '--demo', '--port', '0', '--data', data, '--sqlite-sync', 'off'])
+    expect(bad.status).toBe(2)
+    expect(bad.stderr).toContain('--sqlite-sync must be full or normal: "off"')
+    const fromEnv = runCli(['serve', '--demo', '--port', '0', '--data', data], {
+      CARDFILE_SQLITE_SYNC: 'sometimes',
+    })
+    expect(fromEnv.status).toBe(2)
+    expect(fromEnv.stderr).toContain('--sqlite-sync must be full or normal: "sometimes"')
+    const onPostgres = runCli([
+      'serve',
+      '--demo',
+      '--port',
+      '0',
+      '--postgres',
+      'postgres://postgres@127.0.0.1:5432/postgres',
+      '--sqlite-sync',
+      'normal',
+    ])
+    expect(onPostgres.status).toBe(2)
+    expect(onPostgres.stderr).toContain('--sqlite-sync is about the SQLite file')
+  })
+
   it('serves the demo: prints the URL and tokens, answers /healthz, and stops cleanly on SIGTERM', async () => {
     const data = join(tempDir(), 'demo.db')
     const { child, output, exited } = serve(['--port', '0', '--data', data, '--demo'])
