@@ -19,17 +19,24 @@ export interface RunningCardfile {
 }
 
 /**
- * The backend of the benchmark's Cardfile: SQLite at `path`, or, with BENCH_BACKEND=postgres, a
- * fresh schema in the database at BENCH_POSTGRES_URL (default: the local server), dropped
- * when the server closes.
+ * The backend of the benchmark's Cardfile: SQLite at `path` (every commit fsynced, as served
+ * by default; BENCH_SQLITE_SYNCHRONOUS=normal leaves the fsync to checkpoints), or, with
+ * BENCH_BACKEND=postgres, a fresh schema in the database at BENCH_POSTGRES_URL (default: the
+ * local server), dropped when the server closes; BENCH_BACKEND=memory keeps nothing (what the
+ * relay and its checks cost without storage).
  */
 async function openBackend(path: string): Promise<{ backend: Backend; drop(): Promise<void> }> {
   const engine = process.env.BENCH_BACKEND ?? 'sqlite'
+  if (engine === 'memory') {
+    const { createMemoryBackend } = await import('@cardfile/server/memory')
+    return { backend: createMemoryBackend(), drop: async () => undefined }
+  }
   if (engine === 'sqlite') {
-    return { backend: createSqliteBackend({ path }), drop: async () => undefined }
+    const synchronous = process.env.BENCH_SQLITE_SYNCHRONOUS === 'normal' ? 'normal' : 'full'
+    return { backend: createSqliteBackend({ path, synchronous }), drop: async () => undefined }
   }
   if (engine !== 'postgres')
-    throw new Error(`BENCH_BACKEND must be sqlite or postgres: "${engine}"`)
+    throw new Error(`BENCH_BACKEND must be sqlite, postgres or memory: "${engine}"`)
   const { createPostgresBackend } = await import('@cardfile/server/postgres')
   const url = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
   // Instances of one cluster share a schema, which the benchmark made and drops itself.

@@ -9,7 +9,7 @@
  *
  * Environment: BENCH_CLIENTS=2,100,500,1000  BENCH_DOCS=1000  BENCH_SAMPLES=200
  * BENCH_SERVERS=cardfile,hocuspocus,bare  BENCH_MANY_DOCS=200  BENCH_STORM=500  BENCH_INBOX_AGENTS=200
- * BENCH_LIFECYCLE=1
+ * BENCH_LIFECYCLE=1  BENCH_DURABILITY=1
  * BENCH_CLUSTER_READERS=99
  */
 import type { CpuSample, MemorySample, ServerKind } from './ipc'
@@ -73,6 +73,7 @@ const [DOC_COUNT = 1000] = readCounts('BENCH_DOCS', [1000])
 const [SAMPLES = 200] = readCounts('BENCH_SAMPLES', [200])
 const [CLUSTER_READERS = 99] = readCounts('BENCH_CLUSTER_READERS', [99])
 const [LIFECYCLE = 1] = readCounts('BENCH_LIFECYCLE', [1])
+const [DURABILITY = 1] = readCounts('BENCH_DURABILITY', [1])
 const [MANY_DOCS = 200] = readCounts('BENCH_MANY_DOCS', [200])
 const [STORM = 500] = readCounts('BENCH_STORM', [500])
 const [INBOX_AGENTS = 200] = readCounts('BENCH_INBOX_AGENTS', [200])
@@ -111,8 +112,9 @@ const connectTo =
 async function withServer<T>(
   kind: ServerKind,
   body: (child: ServerChild) => Promise<T>,
+  env: Record<string, string> = {},
 ): Promise<T> {
-  const child = await startServerChild(kind)
+  const child = await startServerChild(kind, env)
   try {
     if (kind === 'cardfile' && child.tokens !== null) await seedSchema(child.url, child.tokens)
     return await body(child)
@@ -121,61 +123,69 @@ async function withServer<T>(
   }
 }
 
-async function runClients(kind: ServerKind, count: number): Promise<ClientsRun> {
-  return withServer(kind, async (child) => {
-    const connect = connectTo(child, () => sharedContact)
-    // The first client loads the document; memory per idle connection is what the others add.
-    const first = await connect(0)
-    const clients = [first]
-    try {
-      await pause(SETTLE_MS)
-      const before = await child.memory()
-      clients.push(
-        ...(await connectMany(count - 1, CONNECT_CONCURRENCY, (index) => connect(index + 1))),
-      )
-      await pause(SETTLE_MS)
-      const after = await child.memory()
-      // Warm-up edits first, outside the CPU sample too: a server's first edits pay for
-      // compiling its code paths (JIT), which a long-running server pays once.
-      await measureLatency(clients, {
-        samples: 0,
-        warmup: LATENCY_WARMUP,
-        gapMs: 5,
-        editTimeoutMs: 10_000,
-        deadline: performance.now() + LATENCY_PHASE_MS,
-      })
-      const latencyCpuBefore = await child.cpu()
-      const latency = await measureLatency(clients, {
-        samples: SAMPLES,
-        warmup: 0,
-        gapMs: 5,
-        editTimeoutMs: 10_000,
-        deadline: performance.now() + LATENCY_PHASE_MS,
-      })
-      const latencyCpuAfter = await child.cpu()
-      const writers = Math.min(4, count - 1)
-      const cpuBefore = await child.cpu()
-      const throughput = await measureThroughput(clients, {
-        writers,
-        updatesPerWriter: Math.round(
-          Math.min(5000, Math.max(50, TARGET_DELIVERIES / (writers * (count - 1)))),
-        ),
-        window: 32,
-        timeoutMs: THROUGHPUT_TIMEOUT_MS,
-      })
-      const cpuAfter = await child.cpu()
-      return {
-        heapPerConnection: (heapOf(after) - heapOf(before)) / (count - 1),
-        rssPerConnection: (after.rss - before.rss) / (count - 1),
-        latency,
-        latencyCpuMicros: cpuSpent(latencyCpuBefore, latencyCpuAfter),
-        throughput,
-        cpuMicros: cpuSpent(cpuBefore, cpuAfter),
+async function runClients(
+  kind: ServerKind,
+  count: number,
+  env: Record<string, string> = {},
+): Promise<ClientsRun> {
+  return withServer(
+    kind,
+    async (child) => {
+      const connect = connectTo(child, () => sharedContact)
+      // The first client loads the document; memory per idle connection is what the others add.
+      const first = await connect(0)
+      const clients = [first]
+      try {
+        await pause(SETTLE_MS)
+        const before = await child.memory()
+        clients.push(
+          ...(await connectMany(count - 1, CONNECT_CONCURRENCY, (index) => connect(index + 1))),
+        )
+        await pause(SETTLE_MS)
+        const after = await child.memory()
+        // Warm-up edits first, outside the CPU sample too: a server's first edits pay for
+        // compiling its code paths (JIT), which a long-running server pays once.
+        await measureLatency(clients, {
+          samples: 0,
+          warmup: LATENCY_WARMUP,
+          gapMs: 5,
+          editTimeoutMs: 10_000,
+          deadline: performance.now() + LATENCY_PHASE_MS,
+        })
+        const latencyCpuBefore = await child.cpu()
+        const latency = await measureLatency(clients, {
+          samples: SAMPLES,
+          warmup: 0,
+          gapMs: 5,
+          editTimeoutMs: 10_000,
+          deadline: performance.now() + LATENCY_PHASE_MS,
+        })
+        const latencyCpuAfter = await child.cpu()
+        const writers = Math.min(4, count - 1)
+        const cpuBefore = await child.cpu()
+        const throughput = await measureThroughput(clients, {
+          writers,
+          updatesPerWriter: Math.round(
+            Math.min(5000, Math.max(50, TARGET_DELIVERIES / (writers * (count - 1)))),
+          ),
+          window: 32,
+          timeoutMs: THROUGHPUT_TIMEOUT_MS,
+        })
+        const cpuAfter = await child.cpu()
+        return {
+          heapPerConnection: (heapOf(after) - heapOf(before)) / (count - 1),
+          rssPerConnection: (after.rss - before.rss) / (count - 1),
+          latency,
+          latencyCpuMicros: cpuSpent(latencyCpuBefore, latencyCpuAfter),
+          throughput,
+          cpuMicros: cpuSpent(cpuBefore, cpuAfter),
+        }
+      } finally {
+        await closeAll(clients)
       }
-    } finally {
-      await closeAll(clients)
-    }
-  })
+    },
+    env,
+  )
 }
 
 async function runDocuments(kind: ServerKind, count: number): Promise<DocsRun> {
@@ -346,6 +356,9 @@ async function main(): Promise<void> {
       runs[kind] = valueOf(outcome)
     }
     rows.push(...clientRows(count, runs))
+    if (DURABILITY > 0 && count === 2 && KINDS.includes('cardfile')) {
+      rows.push(...(await durabilityRows(runs)))
+    }
   }
   if (DOC_COUNT > 0) {
     const documents: Runs<DocsRun> = {}
@@ -514,6 +527,41 @@ async function main(): Promise<void> {
 }
 
 type Rows = Row[]
+
+/**
+ * Cardfile set up to keep less, so that the same run says what its durability costs: the same
+ * 2-client figures with SQLite's fsync left to checkpoints (`--sqlite-sync normal`: a killed
+ * process loses nothing, a power cut may lose the last commits) and with storage in memory
+ * (nothing survives a restart, the relay and its checks alone). Each row puts the variant in
+ * the Cardfile column beside the same Hocuspocus and bare runs.
+ */
+const DURABILITY_VARIANTS = [
+  { label: 'SQLite --sqlite-sync normal', env: { BENCH_SQLITE_SYNCHRONOUS: 'normal' } },
+  { label: 'memory storage, nothing durable', env: { BENCH_BACKEND: 'memory' } },
+] as const
+
+/** The figures a durable commit weighs on: latency and CPU per update. */
+const DURABILITY_FIGURES = new Set([
+  'edit-to-visible p50, all clients',
+  'edit-to-visible p99, all clients',
+  'server CPU per update per observer, one paced writer',
+  'server CPU per update per observer, flood',
+])
+
+async function durabilityRows(peers: Runs<ClientsRun>): Promise<Row[]> {
+  const rows: Row[] = []
+  for (const variant of DURABILITY_VARIANTS) {
+    const outcome = await attempt(`cardfile (${variant.label}), 2 clients`, () =>
+      runClients('cardfile', 2, { ...variant.env }),
+    )
+    if (!outcome.ok) continue
+    for (const row of clientRows(2, { ...peers, cardfile: outcome.value })) {
+      if (!DURABILITY_FIGURES.has(row.figure)) continue
+      rows.push({ ...row, figure: `${row.figure} (Cardfile: ${variant.label})` })
+    }
+  }
+  return rows
+}
 
 /** The inbox workload's rows; `variant` names how Cardfile's agents connected. */
 function inboxRows(setting: string, variant: string, inbox: Runs<InboxResult>): Row[] {
