@@ -1,5 +1,3 @@
-import { spawn } from 'node:child_process'
-import type { ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { IncomingMessage, ServerResponse } from 'node:http'
@@ -10,6 +8,7 @@ import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { IDEMPOTENCY_HEADER } from '../src/crm/contract'
+import { startFixture } from './fixture-process'
 import { connectSynced, expectPoll, fieldValue, makeToken } from './sync-helpers'
 
 const fixture = fileURLToPath(new URL('./fixtures/crm-crash-server.ts', import.meta.url))
@@ -83,42 +82,17 @@ interface ServerProcess {
 }
 
 /** Starts the fixture server on `db`; resolves once it serves. */
-function startServerProcess(db: string, crmUrl: string, seed: boolean): Promise<ServerProcess> {
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [
-      '--conditions=source',
-      '--import',
-      'tsx',
-      fixture,
-      db,
-      crmUrl,
-      CRM_SECRET,
-      ...(seed ? ['seed'] : []),
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+async function startServerProcess(
+  db: string,
+  crmUrl: string,
+  seed: boolean,
+): Promise<ServerProcess> {
+  const served = await startFixture<{ wsUrl: string; url: string }>(
+    fixture,
+    [db, crmUrl, CRM_SECRET, ...(seed ? ['seed'] : [])],
+    cleanups,
   )
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-  const kill = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-    await exited
-  }
-  cleanups.push(kill)
-  return new Promise((resolve, reject) => {
-    let stdout = ''
-    let stderr = ''
-    child.stderr!.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString()
-    })
-    child.stdout!.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString()
-      const ready = /ready (\S+) (\S+)\n/.exec(stdout)
-      if (ready !== null) resolve({ wsUrl: ready[1]!, url: ready[2]!, kill })
-    })
-    child.once('exit', (code, signal) =>
-      reject(new Error(`server exited (${code ?? signal}) before it was ready: ${stderr}`)),
-    )
-  })
+  return { ...served.ready, kill: served.kill }
 }
 
 /** The workspace's CRM deliveries, as admins read them over HTTP. */

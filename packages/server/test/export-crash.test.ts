@@ -1,5 +1,3 @@
-import { spawn } from 'node:child_process'
-import type { ChildProcess } from 'node:child_process'
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -10,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { createSqliteBackend } from '../src/storage/sqlite-backend'
 import { signToken } from '../src/tokens'
+import { startFixture } from './fixture-process'
 
 const fixture = fileURLToPath(new URL('./fixtures/export-crash-server.ts', import.meta.url))
 const SECRET = 'export-crash-secret-long-enough-for-hs256'
@@ -21,40 +20,12 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
 })
 
-interface Served {
-  readonly child: ChildProcess
-  readonly url: string
-  /** Resolves with the signal (or code) the process ended with. */
-  readonly exited: Promise<string>
-}
-
 /** Starts the fixture on `path` and resolves once it listens. */
-function serve(path: string, args: readonly string[] = []): Promise<Served> {
-  const child = spawn(
-    process.execPath,
-    ['--conditions=source', '--import', 'tsx', fixture, path, ...args],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CARDFILE_TEST_SECRET: SECRET } },
-  )
-  const exited = new Promise<string>((resolve) =>
-    child.once('exit', (code, signal) => resolve(signal ?? String(code))),
-  )
-  cleanups.push(async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-    await exited
+async function serve(path: string, args: readonly string[] = []) {
+  const served = await startFixture<{ url: string }>(fixture, [path, ...args], cleanups, {
+    CARDFILE_TEST_SECRET: SECRET,
   })
-  let stderr = ''
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-  return new Promise((resolve, reject) => {
-    let out = ''
-    child.stdout!.setEncoding('utf8')
-    child.stdout!.on('data', (chunk: string) => {
-      out += chunk
-      const line = out.split('\n').find((l) => l.startsWith('{'))
-      if (line !== undefined)
-        resolve({ child, url: (JSON.parse(line) as { url: string }).url, exited })
-    })
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${stderr}`)))
-  })
+  return { ...served, url: served.ready.url }
 }
 
 /** Contacts straight into the index, each with a hint that names it. */

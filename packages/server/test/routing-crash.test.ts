@@ -1,5 +1,3 @@
-import { spawn } from 'node:child_process'
-import type { ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { ServerResponse } from 'node:http'
@@ -15,6 +13,7 @@ import { WebSocket } from 'ws'
 import * as Y from 'yjs'
 import { createSqliteBackend } from '../src/storage/sqlite-backend'
 import { signToken } from '../src/tokens'
+import { startFixture } from './fixture-process'
 
 const fixture = fileURLToPath(new URL('./fixtures/routing-crash-server.ts', import.meta.url))
 const SECRET = 'routing-crash-secret-long-enough-for-hs256'
@@ -26,43 +25,15 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
 })
 
-interface Served {
-  readonly child: ChildProcess
-  readonly url: string
-  readonly wsUrl: string
-  /** Resolves with the signal (or code) the process ended with. */
-  readonly exited: Promise<string>
-}
-
 /** Starts the fixture on `path` and resolves once it listens. */
-function serve(path: string, args: readonly string[] = []): Promise<Served> {
-  const child = spawn(
-    process.execPath,
-    ['--conditions=source', '--import', 'tsx', fixture, path, ...args],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CARDFILE_TEST_SECRET: SECRET } },
+async function serve(path: string, args: readonly string[] = []) {
+  const served = await startFixture<{ url: string; wsUrl: string }>(
+    fixture,
+    [path, ...args],
+    cleanups,
+    { CARDFILE_TEST_SECRET: SECRET },
   )
-  const exited = new Promise<string>((resolve) =>
-    child.once('exit', (code, signal) => resolve(signal ?? String(code))),
-  )
-  cleanups.push(async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-    await exited
-  })
-  let stderr = ''
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-  return new Promise((resolve, reject) => {
-    let out = ''
-    child.stdout!.setEncoding('utf8')
-    child.stdout!.on('data', (chunk: string) => {
-      out += chunk
-      const line = out.split('\n').find((l) => l.startsWith('{'))
-      if (line !== undefined) {
-        const { url, wsUrl } = JSON.parse(line) as { url: string; wsUrl: string }
-        resolve({ child, url, wsUrl, exited })
-      }
-    })
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${stderr}`)))
-  })
+  return { ...served, ...served.ready }
 }
 
 const tokenFor = (role: Role, userId = `${role}-1`): Promise<string> =>
