@@ -2,42 +2,12 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { CardfileClient } from '@cardfile/core'
 import { idsOf, startHarness } from './linking-harness'
 import type { Harness } from './linking-harness'
+import { listedConversation, setVip, updateSettings } from './routing-helpers'
 
 let h: Harness
 afterEach(async () => {
   await h.close()
 })
-
-interface Row {
-  id: string
-  team: string | null
-  priority: number
-  status: string
-}
-
-async function conversation(id: string): Promise<Row | undefined> {
-  const { json } = await h.api('agent', 'GET', `/conversations?order=newest&limit=200`)
-  return (json.items as Row[]).find((r) => r.id === id)
-}
-
-async function settings(client: CardfileClient, patch: Record<string, unknown>) {
-  const schema = client.schema()
-  await schema.whenSynced()
-  schema.schema.updateSettings(patch)
-  await expect
-    .poll(() =>
-      Object.entries(patch).every(([k, v]) => schema.schema.settings()[k as 'vipTeam'] === v),
-    )
-    .toBe(true)
-  schema.release()
-}
-
-async function setVip(client: CardfileClient, contactId: string, vip: boolean) {
-  const contact = client.contact(contactId)
-  await contact.whenSynced()
-  contact.setVip(vip)
-  contact.release()
-}
 
 /** An agent answers in the conversation: from then on it is the agent's, not the queue's. */
 async function answer(agent: CardfileClient, conversationId: string) {
@@ -61,7 +31,9 @@ async function answer(agent: CardfileClient, conversationId: string) {
   )
   // A reply moves the conversation to pending; seeing that on the server means both arrived.
   handle.conversation.setStatus('pending', actor, schema.schema.view())
-  await expect.poll(async () => (await conversation(conversationId))?.status).toBe('pending')
+  await expect
+    .poll(async () => (await listedConversation(h, conversationId))?.status)
+    .toBe('pending')
   handle.release()
   schema.release()
 }
@@ -80,7 +52,7 @@ describe('VIP switched off and on', () => {
   it('drops the boost and the VIP team of open conversations when VIP is switched off, and restores them when it is back on', async () => {
     h = await startHarness()
     const admin = await h.client('admin')
-    await settings(admin, { vipTeam: 'vip-desk', vipPriorityBoost: 5 })
+    await updateSettings(admin, { vipTeam: 'vip-desk', vipPriorityBoost: 5 })
     const waiting = await h.inbound({ channel: 'sms', platformUserId: '+14155550201' })
     const answered = await h.inbound({ channel: 'sms', platformUserId: '+14155550202' })
     const plain = await h.inbound({ channel: 'sms', platformUserId: '+14155550203' })
@@ -89,11 +61,11 @@ describe('VIP switched off and on', () => {
     await setVip(agent, waiting.contactId, true)
     await setVip(agent, answered.contactId, true)
     await expect
-      .poll(() => conversation(waiting.conversationId))
+      .poll(() => listedConversation(h, waiting.conversationId))
       .toMatchObject({ team: 'vip-desk', priority: 5 })
     // Answered by an agent: boosted, but it stays where the agent works on it.
     await expect
-      .poll(() => conversation(answered.conversationId))
+      .poll(() => listedConversation(h, answered.conversationId))
       .toMatchObject({ team: null, priority: 5 })
     const vipIds = [answered.contactId, waiting.contactId].sort()
     const on = await vipViews()
@@ -105,11 +77,13 @@ describe('VIP switched off and on', () => {
       plain.conversationId,
     ])
 
-    await settings(admin, { vipEnabled: false })
+    await updateSettings(admin, { vipEnabled: false })
     await expect
-      .poll(() => conversation(waiting.conversationId))
+      .poll(() => listedConversation(h, waiting.conversationId))
       .toMatchObject({ team: null, priority: 0 })
-    await expect.poll(async () => (await conversation(answered.conversationId))?.priority).toBe(0)
+    await expect
+      .poll(async () => (await listedConversation(h, answered.conversationId))?.priority)
+      .toBe(0)
     // The queue re-sorted: equal scores, oldest first.
     expect(idsOf((await h.api('agent', 'GET', '/queue')).json)).toEqual([
       waiting.conversationId,
@@ -130,11 +104,13 @@ describe('VIP switched off and on', () => {
       expect.objectContaining({ active: false, state: 'done', contacts: 2, conversations: 2 }),
     ])
 
-    await settings(admin, { vipEnabled: true })
+    await updateSettings(admin, { vipEnabled: true })
     await expect
-      .poll(() => conversation(waiting.conversationId))
+      .poll(() => listedConversation(h, waiting.conversationId))
       .toMatchObject({ team: 'vip-desk', priority: 5 })
-    await expect.poll(async () => (await conversation(answered.conversationId))?.priority).toBe(5)
+    await expect
+      .poll(async () => (await listedConversation(h, answered.conversationId))?.priority)
+      .toBe(5)
     const back = await vipViews()
     expect(back.group.ids.sort()).toEqual(vipIds)
     expect(back.filtered.ids.sort()).toEqual(vipIds)
@@ -143,30 +119,38 @@ describe('VIP switched off and on', () => {
   it('treats a plan without VIP like VIP switched off, and a plan with it like VIP back on', async () => {
     h = await startHarness()
     const admin = await h.client('admin')
-    await settings(admin, { vipPriorityBoost: 4 })
+    await updateSettings(admin, { vipPriorityBoost: 4 })
     const started = await h.inbound({ channel: 'email', platformUserId: 'gold@example.org' })
     const agent = await h.client('agent')
     await setVip(agent, started.contactId, true)
-    await expect.poll(async () => (await conversation(started.conversationId))?.priority).toBe(4)
+    await expect
+      .poll(async () => (await listedConversation(h, started.conversationId))?.priority)
+      .toBe(4)
 
     const system = await h.client('system', 'operator')
-    await settings(system, { plan: 'business' })
-    await expect.poll(async () => (await conversation(started.conversationId))?.priority).toBe(0)
+    await updateSettings(system, { plan: 'business' })
+    await expect
+      .poll(async () => (await listedConversation(h, started.conversationId))?.priority)
+      .toBe(0)
     expect((await vipViews()).filtered).toEqual({ ids: [], vipEnabled: false })
 
-    await settings(system, { plan: 'enterprise' })
-    await expect.poll(async () => (await conversation(started.conversationId))?.priority).toBe(4)
+    await updateSettings(system, { plan: 'enterprise' })
+    await expect
+      .poll(async () => (await listedConversation(h, started.conversationId))?.priority)
+      .toBe(4)
     expect((await vipViews()).group.ids).toEqual([started.contactId])
   })
 
   it('refuses an agent that tries to switch VIP off, and re-scores nothing', async () => {
     h = await startHarness()
     const admin = await h.client('admin')
-    await settings(admin, { vipPriorityBoost: 2 })
+    await updateSettings(admin, { vipPriorityBoost: 2 })
     const started = await h.inbound({ channel: 'webchat', platformUserId: 'visitor-7' })
     const agent = await h.client('agent')
     await setVip(agent, started.contactId, true)
-    await expect.poll(async () => (await conversation(started.conversationId))?.priority).toBe(2)
+    await expect
+      .poll(async () => (await listedConversation(h, started.conversationId))?.priority)
+      .toBe(2)
 
     // A hostile replica writes the setting straight into its copy of the schema: the server
     // refuses the change and compensates it, so the agent's copy says VIP is on again.
@@ -188,7 +172,7 @@ describe('VIP switched off and on', () => {
     expect(admins.schema.settings().vipEnabled).toBe(true)
     admins.release()
     expect((await h.api('admin', 'GET', '/jobs?kind=vip-rescore')).json.items).toEqual([])
-    expect(await conversation(started.conversationId)).toMatchObject({ priority: 2 })
+    expect(await listedConversation(h, started.conversationId)).toMatchObject({ priority: 2 })
     expect((await vipViews()).group).toEqual({ ids: [started.contactId], vipEnabled: true })
   })
 })
@@ -197,14 +181,17 @@ describe('marking a contact VIP while its conversation is open', () => {
   it('routes a waiting conversation as a new VIP one, and unmarking sends it back', async () => {
     h = await startHarness()
     const admin = await h.client('admin')
-    await settings(admin, { vipTeam: 'vip-desk', vipPriorityBoost: 3 })
+    await updateSettings(admin, { vipTeam: 'vip-desk', vipPriorityBoost: 3 })
     const started = await h.inbound({ channel: 'whatsapp', platformUserId: '+14155550301' })
-    expect(await conversation(started.conversationId)).toMatchObject({ team: null, priority: 0 })
+    expect(await listedConversation(h, started.conversationId)).toMatchObject({
+      team: null,
+      priority: 0,
+    })
     const agent = await h.client('agent')
 
     await setVip(agent, started.contactId, true)
     await expect
-      .poll(() => conversation(started.conversationId))
+      .poll(() => listedConversation(h, started.conversationId))
       .toMatchObject({ team: 'vip-desk', priority: 3 })
     expect(idsOf((await h.api('agent', 'GET', '/queue?team=vip-desk')).json)).toEqual([
       started.conversationId,
@@ -212,7 +199,7 @@ describe('marking a contact VIP while its conversation is open', () => {
 
     await setVip(agent, started.contactId, false)
     await expect
-      .poll(() => conversation(started.conversationId))
+      .poll(() => listedConversation(h, started.conversationId))
       .toMatchObject({ team: null, priority: 0 })
     expect(idsOf((await h.api('agent', 'GET', '/queue?team=vip-desk')).json)).toEqual([])
   })
@@ -220,25 +207,25 @@ describe('marking a contact VIP while its conversation is open', () => {
   it('boosts but never moves a conversation an agent has already answered', async () => {
     h = await startHarness()
     const admin = await h.client('admin')
-    await settings(admin, { vipTeam: 'vip-desk', vipPriorityBoost: 3 })
+    await updateSettings(admin, { vipTeam: 'vip-desk', vipPriorityBoost: 3 })
     const started = await h.inbound({ channel: 'whatsapp', platformUserId: '+14155550302' })
     const agent = await h.client('agent')
     await answer(agent, started.conversationId)
 
     await setVip(agent, started.contactId, true)
     await expect
-      .poll(() => conversation(started.conversationId))
+      .poll(() => listedConversation(h, started.conversationId))
       .toMatchObject({ team: null, priority: 3 })
     await setVip(agent, started.contactId, false)
     await expect
-      .poll(() => conversation(started.conversationId))
+      .poll(() => listedConversation(h, started.conversationId))
       .toMatchObject({ team: null, priority: 0 })
   })
 
   it('leaves a conversation an admin put in another team in that team', async () => {
     h = await startHarness()
     const admin = await h.client('admin')
-    await settings(admin, { vipTeam: 'vip-desk', vipPriorityBoost: 3 })
+    await updateSettings(admin, { vipTeam: 'vip-desk', vipPriorityBoost: 3 })
     const started = await h.inbound({ channel: 'email', platformUserId: 'pat@example.org' })
     const schema = admin.schema()
     await schema.whenSynced()
@@ -246,7 +233,7 @@ describe('marking a contact VIP while its conversation is open', () => {
     await handle.whenSynced()
     handle.conversation.setTeam('billing', admin.actor()!, schema.schema.view())
     await expect
-      .poll(async () => (await conversation(started.conversationId))?.team)
+      .poll(async () => (await listedConversation(h, started.conversationId))?.team)
       .toBe('billing')
     handle.release()
     schema.release()
@@ -254,7 +241,7 @@ describe('marking a contact VIP while its conversation is open', () => {
     const agent = await h.client('agent')
     await setVip(agent, started.contactId, true)
     await expect
-      .poll(() => conversation(started.conversationId))
+      .poll(() => listedConversation(h, started.conversationId))
       .toMatchObject({ team: 'billing', priority: 3 })
   })
 })
@@ -263,7 +250,7 @@ describe('conversations and queues by contact group', () => {
   it('filters conversations and queues by the VIP group, for agents and admins only, and only while VIP is on', async () => {
     h = await startHarness()
     const admin = await h.client('admin')
-    await settings(admin, { vipTeam: 'vip-desk', vipPriorityBoost: 2 })
+    await updateSettings(admin, { vipTeam: 'vip-desk', vipPriorityBoost: 2 })
     const gold = await h.inbound({ channel: 'sms', platformUserId: '+14155550401' })
     const plain = await h.inbound({ channel: 'sms', platformUserId: '+14155550402' })
     const answered = await h.inbound({ channel: 'email', platformUserId: 'vip@example.org' })
@@ -271,8 +258,12 @@ describe('conversations and queues by contact group', () => {
     await answer(agent, answered.conversationId)
     await setVip(agent, gold.contactId, true)
     await setVip(agent, answered.contactId, true)
-    await expect.poll(async () => (await conversation(gold.conversationId))?.priority).toBe(2)
-    await expect.poll(async () => (await conversation(answered.conversationId))?.priority).toBe(2)
+    await expect
+      .poll(async () => (await listedConversation(h, gold.conversationId))?.priority)
+      .toBe(2)
+    await expect
+      .poll(async () => (await listedConversation(h, answered.conversationId))?.priority)
+      .toBe(2)
 
     const list = await h.api('agent', 'GET', '/conversations?group=vip')
     expect(idsOf(list.json).sort()).toEqual([gold.conversationId, answered.conversationId].sort())
@@ -296,8 +287,10 @@ describe('conversations and queues by contact group', () => {
     expect(unknown.status).toBe(400)
     expect(unknown.json).toMatchObject({ error: { code: 'bad-request' } })
 
-    await settings(admin, { vipEnabled: false })
-    await expect.poll(async () => (await conversation(gold.conversationId))?.priority).toBe(0)
+    await updateSettings(admin, { vipEnabled: false })
+    await expect
+      .poll(async () => (await listedConversation(h, gold.conversationId))?.priority)
+      .toBe(0)
     expect((await h.api('agent', 'GET', '/conversations?group=vip')).json).toEqual({
       items: [],
       next: null,
@@ -309,7 +302,7 @@ describe('conversations and queues by contact group', () => {
       vipEnabled: false,
     })
 
-    await settings(admin, { vipEnabled: true })
+    await updateSettings(admin, { vipEnabled: true })
     await expect
       .poll(async () => idsOf((await h.api('agent', 'GET', '/queue?group=vip&team=vip-desk')).json))
       .toEqual([gold.conversationId])

@@ -5,6 +5,7 @@ import type { CardfileClient } from '@cardfile/core'
 import type { BotHandoffPayload } from '../src/routing/bot-handoff'
 import { idsOf, startHarness } from './linking-harness'
 import type { Harness } from './linking-harness'
+import { listedConversation, setVip, updateSettings } from './routing-helpers'
 
 let h: Harness
 const cleanups: (() => Promise<void> | void)[] = []
@@ -13,44 +14,15 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
 })
 
-interface Row {
-  id: string
-  team: string | null
-  priority: number
-  status: string
-}
-
-async function conversation(id: string): Promise<Row | undefined> {
-  const { json } = await h.api('agent', 'GET', `/conversations?order=newest&limit=200`)
-  return (json.items as Row[]).find((r) => r.id === id)
-}
-
-async function settings(client: CardfileClient, patch: Record<string, unknown>) {
-  const schema = client.schema()
-  await schema.whenSynced()
-  schema.schema.updateSettings(patch)
-  await expect
-    .poll(() =>
-      Object.entries(patch).every(([k, v]) => schema.schema.settings()[k as 'vipTeam'] === v),
-    )
-    .toBe(true)
-  return schema
-}
-
-async function setVip(agent: CardfileClient, contactId: string, vip: boolean) {
-  const contact = agent.contact(contactId)
-  await contact.whenSynced()
-  contact.setVip(vip)
-  contact.release()
-}
-
 async function resolve(agent: CardfileClient, conversationId: string) {
   const schema = agent.schema()
   await schema.whenSynced()
   const handle = agent.conversation(conversationId)
   await handle.whenSynced()
   handle.conversation.setStatus('resolved', agent.actor()!, schema.schema.view())
-  await expect.poll(async () => (await conversation(conversationId))?.status).toBe('resolved')
+  await expect
+    .poll(async () => (await listedConversation(h, conversationId))?.status)
+    .toBe('resolved')
   handle.release()
   schema.release()
 }
@@ -59,22 +31,25 @@ describe('VIP routing', () => {
   it('sends new conversations of a VIP contact to the VIP team with the VIP boost', async () => {
     h = await startHarness()
     const admin = await h.client('admin')
-    await settings(admin, { vipTeam: 'vip-desk', vipPriorityBoost: 5 })
+    await updateSettings(admin, { vipTeam: 'vip-desk', vipPriorityBoost: 5 })
     const first = await h.inbound({ channel: 'whatsapp', platformUserId: '+14155550100' })
-    expect(await conversation(first.conversationId)).toMatchObject({ team: null, priority: 0 })
+    expect(await listedConversation(h, first.conversationId)).toMatchObject({
+      team: null,
+      priority: 0,
+    })
 
     const agent = await h.client('agent')
     await setVip(agent, first.contactId, true)
     // Marking VIP routes the open, unanswered conversation as a new VIP one would be.
     await expect
-      .poll(() => conversation(first.conversationId))
+      .poll(() => listedConversation(h, first.conversationId))
       .toMatchObject({ team: 'vip-desk', priority: 5 })
 
     await resolve(agent, first.conversationId)
     const next = await h.inbound({ channel: 'whatsapp', platformUserId: '+14155550100' })
     expect(next.conversationId).not.toBe(first.conversationId)
     await expect
-      .poll(() => conversation(next.conversationId))
+      .poll(() => listedConversation(h, next.conversationId))
       .toMatchObject({ team: 'vip-desk', priority: 5 })
 
     // Unmarking re-scores again.
@@ -82,35 +57,37 @@ describe('VIP routing', () => {
     await expect
       .poll(async () => idsOf((await h.api('agent', 'GET', '/contacts?vip=true')).json))
       .toEqual([])
-    await expect.poll(async () => (await conversation(next.conversationId))?.priority).toBe(0)
+    await expect
+      .poll(async () => (await listedConversation(h, next.conversationId))?.priority)
+      .toBe(0)
   })
 
   it('adds the time a conversation waited when it is scored, weighted as configured', async () => {
     // One point per millisecond waited, so any wait at all shows.
     h = await startHarness({ scoring: { waitingWeightPerMinute: 60_000 } })
     const admin = await h.client('admin')
-    await settings(admin, { vipPriorityBoost: 5 })
+    await updateSettings(admin, { vipPriorityBoost: 5 })
     const started = await h.inbound({ channel: 'sms', platformUserId: '+14155550109' })
     const before = Date.now()
     const agent = await h.client('agent')
     await expect.poll(() => Date.now() - before).toBeGreaterThan(20)
     await setVip(agent, started.contactId, true)
     await expect
-      .poll(async () => (await conversation(started.conversationId))?.priority ?? 0)
+      .poll(async () => (await listedConversation(h, started.conversationId))?.priority ?? 0)
       .toBeGreaterThan(5 + 20)
   })
 
   it("orders a team's queue by priority, then oldest first, open conversations only", async () => {
     h = await startHarness()
     const admin = await h.client('admin')
-    await settings(admin, { vipPriorityBoost: 3 })
+    await updateSettings(admin, { vipPriorityBoost: 3 })
     const a = await h.inbound({ channel: 'sms', platformUserId: '+14155550101' })
     const b = await h.inbound({ channel: 'sms', platformUserId: '+14155550102' })
     const c = await h.inbound({ channel: 'sms', platformUserId: '+14155550103' })
     const d = await h.inbound({ channel: 'sms', platformUserId: '+14155550104' })
     const agent = await h.client('agent')
     await setVip(agent, c.contactId, true)
-    await expect.poll(async () => (await conversation(c.conversationId))?.priority).toBe(3)
+    await expect.poll(async () => (await listedConversation(h, c.conversationId))?.priority).toBe(3)
     await resolve(agent, d.conversationId)
 
     const queue = await h.api('agent', 'GET', '/queue?limit=2')
@@ -123,19 +100,21 @@ describe('VIP routing', () => {
   it('ignores VIP for routing and refuses VIP writes while VIP is switched off', async () => {
     h = await startHarness()
     const admin = await h.client('admin')
-    await settings(admin, { vipTeam: 'vip-desk', vipPriorityBoost: 5 })
+    await updateSettings(admin, { vipTeam: 'vip-desk', vipPriorityBoost: 5 })
     const first = await h.inbound({ channel: 'email', platformUserId: 'vip@example.org' })
     const agent = await h.client('agent')
     await setVip(agent, first.contactId, true)
-    await expect.poll(async () => (await conversation(first.conversationId))?.priority).toBe(5)
+    await expect
+      .poll(async () => (await listedConversation(h, first.conversationId))?.priority)
+      .toBe(5)
     const vipGroup = await h.api('agent', 'GET', '/groups/vip')
     expect(idsOf(vipGroup.json)).toEqual([first.contactId])
     await resolve(agent, first.conversationId)
 
-    await settings(admin, { vipEnabled: false })
+    await updateSettings(admin, { vipEnabled: false })
     const next = await h.inbound({ channel: 'email', platformUserId: 'vip@example.org' })
     await expect
-      .poll(() => conversation(next.conversationId))
+      .poll(() => listedConversation(h, next.conversationId))
       .toMatchObject({ team: null, priority: 0 })
     // The agent's own copy of the schema must have heard that VIP is off before it refuses.
     const agentSchema = agent.schema()
@@ -161,14 +140,16 @@ describe('VIP routing', () => {
     const mail = await h.inbound({ channel: 'email', platformUserId: 'x@example.org' })
     const chat = await h.inbound({ channel: 'webchat', platformUserId: 'v-9' })
     await expect
-      .poll(() => conversation(mail.conversationId))
+      .poll(() => listedConversation(h, mail.conversationId))
       .toMatchObject({ team: 'mail-desk', priority: 1 })
     await expect
-      .poll(() => conversation(chat.conversationId))
+      .poll(() => listedConversation(h, chat.conversationId))
       .toMatchObject({ team: null, priority: 1 })
     const agent = await h.client('agent')
     await setVip(agent, mail.contactId, true)
-    await expect.poll(async () => (await conversation(mail.conversationId))?.priority).toBe(10)
+    await expect
+      .poll(async () => (await listedConversation(h, mail.conversationId))?.priority)
+      .toBe(10)
     expect(idsOf((await h.api('agent', 'GET', '/queue?team=mail-desk')).json)).toEqual([
       mail.conversationId,
     ])
@@ -196,7 +177,7 @@ describe('bot hand-off', () => {
     const webhook = await startWebhook()
     h = await startHarness({ botHandoff: { url: webhook.url, timeoutMs: 2000 } })
     const admin = await h.client('admin')
-    await settings(admin, { vipTeam: 'vip-desk' })
+    await updateSettings(admin, { vipTeam: 'vip-desk' })
     const first = await h.inbound({
       channel: 'email',
       platformUserId: 'ana@example.org',
@@ -214,7 +195,9 @@ describe('bot hand-off', () => {
 
     const agent = await h.client('agent')
     await setVip(agent, first.contactId, true)
-    await expect.poll(async () => (await conversation(first.conversationId))?.priority).toBe(1)
+    await expect
+      .poll(async () => (await listedConversation(h, first.conversationId))?.priority)
+      .toBe(1)
     await resolve(agent, first.conversationId)
     const next = await h.inbound({ channel: 'email', platformUserId: 'ana@example.org' })
     await expect.poll(() => webhook.received.length).toBe(2)
@@ -246,7 +229,7 @@ describe('bot hand-off', () => {
       const started = await h.inbound({ channel: 'webchat', platformUserId: 'v-1' })
       await expect.poll(() => warnings).toContain(warning)
       // The conversation started and is served like any other.
-      expect(await conversation(started.conversationId)).toMatchObject({ status: 'new' })
+      expect(await listedConversation(h, started.conversationId)).toMatchObject({ status: 'new' })
       expect((await h.inbound({ channel: 'webchat', platformUserId: 'v-1' })).conversationId).toBe(
         started.conversationId,
       )
