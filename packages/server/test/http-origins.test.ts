@@ -2,7 +2,7 @@ import { httpApi } from '@cardfile/server'
 import { afterEach, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import type { TestServer } from './sync-helpers'
-import { makeToken, seedDemo, startServer } from './sync-helpers'
+import { makeToken, startSeededServer } from './sync-helpers'
 
 let t: TestServer | null = null
 afterEach(async () => {
@@ -11,8 +11,7 @@ afterEach(async () => {
 })
 
 async function start(origins?: { origins?: string[]; loopback?: boolean }) {
-  t = await startServer({ httpHandler: httpApi(), ...(origins ? { origins } : {}) })
-  await seedDemo(t.server)
+  t = await startSeededServer({ httpHandler: httpApi(), ...(origins ? { origins } : {}) })
   return t.server
 }
 

@@ -12,8 +12,7 @@ import {
   expectPoll,
   fieldValue,
   makeToken,
-  seedDemo,
-  startServer,
+  startSeededServer,
   syncUpdateMessage,
 } from './sync-helpers'
 
@@ -25,9 +24,8 @@ afterEach(async () => {
   t = null
 })
 
-const start = async (options: Parameters<typeof startServer>[0] = {}) => {
-  t = await startServer(options)
-  await seedDemo(t.server)
+const start = async (options: Parameters<typeof startSeededServer>[0] = {}) => {
+  t = await startSeededServer(options)
   return t
 }
 

@@ -10,7 +10,7 @@ import {
   expectPoll,
   fieldValue,
   makeToken,
-  seedDemo,
+  startSeededServer,
   startServer,
   syncUpdateMessage,
 } from './sync-helpers'
@@ -22,10 +22,9 @@ afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()?.()
 })
 
-const start = async (options: Parameters<typeof startServer>[0] = {}) => {
-  const t = await startServer(options)
+const start = async (options: Parameters<typeof startSeededServer>[0] = {}) => {
+  const t = await startSeededServer(options)
   cleanups.push(() => t.close())
-  await seedDemo(t.server)
   return t
 }
 

@@ -3,7 +3,7 @@ import type { Socket } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import type { TestServer } from './sync-helpers'
-import { connectSynced, expectPoll, makeToken, seedDemo, startServer } from './sync-helpers'
+import { connectSynced, expectPoll, makeToken, startSeededServer } from './sync-helpers'
 
 let t: TestServer | null = null
 const sockets: Socket[] = []
@@ -13,9 +13,8 @@ afterEach(async () => {
   t = null
 })
 
-async function start(limits: Parameters<typeof startServer>[0] = {}) {
-  t = await startServer(limits)
-  await seedDemo(t.server)
+async function start(limits: Parameters<typeof startSeededServer>[0] = {}) {
+  t = await startSeededServer(limits)
   return t.server
 }
 

@@ -215,6 +215,23 @@ export async function expectPoll(check: () => boolean, timeout = 5000): Promise<
 }
 
 /**
+ * {@link startServer} with the demo workspace seeded ({@link seedDemo}); closes the server
+ * again if seeding fails, so a failing test leaves nothing running.
+ */
+export async function startSeededServer(
+  options: Partial<CardfileServerOptions> = {},
+): Promise<TestServer> {
+  const t = await startServer(options)
+  try {
+    await seedDemo(t.server)
+  } catch (error) {
+    await t.close()
+    throw error
+  }
+  return t
+}
+
+/**
  * Sets up workspace `demo`: a dropdown `plan` (gold, silver), a text `note` (max 10), a
  * CRM-managed text `crm_tier`, matching on email, and contact `c1` with an email profile.
  */

@@ -9,8 +9,7 @@ import {
   expectPoll,
   fieldValue,
   makeToken,
-  seedDemo,
-  startServer,
+  startSeededServer,
   syncUpdateMessage,
 } from './sync-helpers'
 import { prng } from './prng'
@@ -58,8 +57,7 @@ describe('the server against hostile updates mixed with honest edits', () => {
     'stores no refused byte, stays small and openable, and converges (seed %i)',
     async (seed) => {
       const rng = prng(seed)
-      t = await startServer()
-      await seedDemo(t.server)
+      t = await startSeededServer()
       const server = t.server
       const agent = { role: 'agent' as const, userId: 'ana' }
       const anaToken = await makeToken({ user: 'ana', role: 'agent' })

@@ -11,7 +11,7 @@ import {
   fieldValue,
   loadFromStorage,
   makeToken,
-  seedDemo,
+  startSeededServer,
   startServer,
 } from './sync-helpers'
 
@@ -23,9 +23,8 @@ afterEach(async () => {
   t = null
 })
 
-const start = async (options: Parameters<typeof startServer>[0] = {}) => {
-  t = await startServer(options)
-  await seedDemo(t.server)
+const start = async (options: Parameters<typeof startSeededServer>[0] = {}) => {
+  t = await startSeededServer(options)
   return t
 }
 

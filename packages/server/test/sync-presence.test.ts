@@ -3,7 +3,7 @@ import * as encoding from 'lib0/encoding'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Awareness, applyAwarenessUpdate } from 'y-protocols/awareness'
 import type { RawClient, TestServer } from './sync-helpers'
-import { connectSynced, expectPoll, makeToken, seedDemo, startServer } from './sync-helpers'
+import { connectSynced, expectPoll, makeToken, startSeededServer } from './sync-helpers'
 
 const DOC = 'demo/contact/c1'
 
@@ -43,8 +43,7 @@ function watchPresence(client: RawClient): Awareness {
 }
 
 async function start() {
-  t = await startServer()
-  await seedDemo(t.server)
+  t = await startSeededServer()
   const connect = async (user: string, role: 'agent' | 'admin', name?: string) =>
     connectSynced(
       t!.server,

@@ -9,8 +9,7 @@ import {
   fieldValue,
   loadFromStorage,
   makeToken,
-  seedDemo,
-  startServer,
+  startSeededServer,
 } from './sync-helpers'
 
 const MALLORY = { role: 'agent' as const, userId: 'mallory' }
@@ -162,8 +161,7 @@ const contains = (bytes: Uint8Array, marker: string): boolean =>
 describe('authorization by compensation against a hostile client', () => {
   let t: TestServer
   beforeEach(async () => {
-    t = await startServer()
-    await seedDemo(t.server)
+    t = await startSeededServer()
   })
   afterEach(async () => {
     await t.close()

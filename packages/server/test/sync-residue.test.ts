@@ -11,8 +11,7 @@ import {
   expectPoll,
   fieldValue,
   makeToken,
-  seedDemo,
-  startServer,
+  startSeededServer,
   syncUpdateMessage,
 } from './sync-helpers'
 
@@ -38,8 +37,7 @@ async function start(): Promise<TestServer> {
   dir = temp.dir
   cleanup = temp.cleanup
   backend = createSqliteBackend({ path: join(dir, 'cardfile.db') })
-  t = await startServer({ backend })
-  await seedDemo(t.server)
+  t = await startSeededServer({ backend })
   return t
 }
 
