@@ -10,6 +10,7 @@ import type { ListQuery, ListStateNotice } from '@cardfile/core'
 import * as decoding from 'lib0/decoding'
 import { connectSynced, expectPoll } from './sync-helpers'
 import type { RawClient } from './sync-helpers'
+import type { Extension, ExtensionContext } from '../src/extensions/extension'
 
 /** What a list subscriber heard, in arrival order. */
 export type ListEvent =
@@ -79,5 +80,69 @@ export async function listSubscriber(
       await expectPoll(() => invalidated().filter((i) => i === id).length >= times, 10_000)
     },
     close: () => raw.close(),
+  }
+}
+
+/** A job kind that moves only when the test says so (see {@link gatedJob}). */
+export interface GatedJob {
+  /** The extension to start the server with; it registers job kind `gated`. */
+  readonly extension: Extension
+  /** The extension's context, once the server started it. */
+  context(): ExtensionContext
+  /** True while the running job waits for {@link release}. */
+  waiting(): boolean
+  /** Lets the waiting job take its next step (throws when it is not waiting). */
+  release(): void
+}
+
+/**
+ * An extension with job kind `gated`, whose runs make `steps` progress steps (`{ done: i }`),
+ * each once the test calls `release()`, and with `holdEnd` wait once more before they end:
+ * every step is seen by the test, none is raced. Its view shows id, state and progress.
+ *
+ * @example
+ * const gated = gatedJob(2, { holdEnd: true })
+ * const server = await startServer({ extensions: [gated.extension] })
+ * await expect.poll(() => gated.waiting()).toBe(true)
+ * gated.release()
+ */
+export function gatedJob(steps: number, options: { holdEnd?: boolean } = {}): GatedJob {
+  let step: (() => void) | null = null
+  const next = () => new Promise<void>((resolve) => (step = resolve))
+  let context: ExtensionContext | null = null
+  return {
+    extension: {
+      name: 'gated-job',
+      start(ctx) {
+        context = ctx
+        return {
+          jobs: [
+            {
+              kind: 'gated',
+              async run(job) {
+                for (let i = 1; i <= steps; i++) {
+                  await next()
+                  await job.progress({ done: i })
+                }
+                if (options.holdEnd === true) await next()
+                return { ok: true }
+              },
+              view: (job) => ({ id: job.id, status: job.state, progress: job.progress }),
+            },
+          ],
+        }
+      },
+    },
+    context() {
+      if (context === null) throw new Error('the gated-job extension has not started')
+      return context
+    },
+    waiting: () => step !== null,
+    release() {
+      const resume = step
+      if (resume === null) throw new Error('the gated job is not waiting for a step')
+      step = null
+      resume()
+    },
   }
 }

@@ -2,11 +2,10 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { Role } from '@cardfile/core'
 import { CrmCallError } from '../src/crm/adapter'
 import type { CrmAdapter } from '../src/crm/adapter'
-import type { Extension, ExtensionContext } from '../src/extensions/extension'
 import { signToken } from '../src/tokens'
 import { SECRET, WS, startHarness } from './linking-harness'
 import type { Harness } from './linking-harness'
-import { listSubscriber } from './list-push-helpers'
+import { gatedJob, listSubscriber } from './list-push-helpers'
 import type { ListSubscriber } from './list-push-helpers'
 import { makeToken, startServer } from './sync-helpers'
 
@@ -91,31 +90,11 @@ describe('live job lists', () => {
 
 describe('a job its worker loses', () => {
   it('is announced to its followers when the worker finds it cancelled', async () => {
-    let step: (() => void) | null = null
-    const next = () => new Promise<void>((resolve) => (step = resolve))
-    let context: ExtensionContext | null = null
-    const gated: Extension = {
-      name: 'gated-job',
-      start(ctx) {
-        context = ctx
-        return {
-          jobs: [
-            {
-              kind: 'gated',
-              async run(job) {
-                await next()
-                await job.progress({ done: 1 })
-                return { ok: true }
-              },
-              view: (job) => ({ id: job.id, status: job.state }),
-            },
-          ],
-        }
-      },
-    }
-    const server = await startServer({ extensions: [gated] })
+    const gated = gatedJob(1)
+    const server = await startServer({ extensions: [gated.extension] })
+    const context = gated.context()
     try {
-      const job = await context!.enqueue({ kind: 'gated', workspace: 'demo', input: {} })
+      const job = await context.enqueue({ kind: 'gated', workspace: 'demo', input: {} })
       const agent = await listSubscriber(
         server.server,
         'demo',
@@ -123,13 +102,13 @@ describe('a job its worker loses', () => {
       )
       subscribers.push(agent)
       await agent.subscribe(1, { kind: 'job', jobId: job.id })
-      await expect.poll(() => step !== null).toBe(true)
+      await expect.poll(() => gated.waiting()).toBe(true)
       const seen = times(agent, 1)
       // Cancelled behind the runner's back: nothing announces it but the worker's next step.
-      await context!.backend.jobs.cancel({ workspace: 'demo', ids: [job.id] }, 'test')
-      step!()
+      await context.backend.jobs.cancel({ workspace: 'demo', ids: [job.id] }, 'test')
+      gated.release()
       await agent.waitFor(1, seen + 1)
-      expect((await context!.backend.jobs.get(job.id))?.state).toBe('cancelled')
+      expect((await context.backend.jobs.get(job.id))?.state).toBe('cancelled')
     } finally {
       await server.close()
     }

@@ -4,8 +4,8 @@ import type { CardfileClient, Role } from '@cardfile/core'
 import { signToken } from '../src/tokens'
 import { SECRET, WS, startHarness } from './linking-harness'
 import type { Harness } from './linking-harness'
-import { listSubscriber } from './list-push-helpers'
-import type { Extension, ExtensionContext } from '../src/extensions/extension'
+import { gatedJob, listSubscriber } from './list-push-helpers'
+
 import { makeToken, startServer } from './sync-helpers'
 import type { ListSubscriber } from './list-push-helpers'
 
@@ -203,35 +203,10 @@ describe('live lists over the websocket', () => {
 
 describe('live job progress', () => {
   it("pushes each step of a job's progress and its end to its subscribers, and to no one else", async () => {
-    // A job that moves only when the test says so: every step is seen, none is raced.
-    let step: (() => void) | null = null
-    const next = () => new Promise<void>((resolve) => (step = resolve))
-    let context: ExtensionContext | null = null
-    const gated: Extension = {
-      name: 'gated-job',
-      start(ctx) {
-        context = ctx
-        return {
-          jobs: [
-            {
-              kind: 'gated',
-              async run(job) {
-                for (let i = 1; i <= 2; i++) {
-                  await next()
-                  await job.progress({ done: i })
-                }
-                await next()
-                return { ok: true }
-              },
-              view: (job) => ({ id: job.id, status: job.state, progress: job.progress }),
-            },
-          ],
-        }
-      },
-    }
-    const server = await startServer({ extensions: [gated] })
+    const gated = gatedJob(2, { holdEnd: true })
+    const server = await startServer({ extensions: [gated.extension] })
     try {
-      const job = await context!.enqueue({ kind: 'gated', workspace: 'demo', input: {} })
+      const job = await gated.context().enqueue({ kind: 'gated', workspace: 'demo', input: {} })
       const agent = await listSubscriber(
         server.server,
         'demo',
@@ -251,12 +226,10 @@ describe('live job progress', () => {
       await agent.subscribe(1, { kind: 'job', jobId: job.id })
       await other.subscribe(1, { kind: 'job', jobId: 'another-job' })
       await outsider.subscribe(1, { kind: 'job', jobId: job.id })
-      await expect.poll(() => step !== null).toBe(true)
+      await expect.poll(() => gated.waiting()).toBe(true)
       const seen = agent.invalidated().length
       for (let i = 1; i <= 3; i++) {
-        const release = step!
-        step = null
-        release()
+        gated.release()
         await agent.waitFor(1, seen + i)
       }
       expect(other.invalidated()).toEqual([])
