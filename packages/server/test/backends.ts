@@ -1,11 +1,14 @@
 import { readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
+import Database from 'better-sqlite3'
 import type { Backend } from '../src/backend'
 import { createMemoryBackend } from '../src/storage/memory-backend'
 import { createPostgresBackend } from '../src/storage/postgres-backend'
 import { createSqliteBackend } from '../src/storage/sqlite-backend'
 import { openPgDatabase } from '../src/storage/postgres-database'
-import { dropSchema, freshSchema, postgresUrl } from './postgres-test-db'
+import type { PgDatabase } from '../src/storage/postgres-database'
+import { migrate } from '../src/storage/sqlite-schema'
+import { dropSchema, freshSchema, openTestDatabase, postgresUrl } from './postgres-test-db'
 import { tempDir } from './storage-helpers'
 
 /** A fresh backend and what removes it (the backend's files or schema too). */
@@ -90,3 +93,41 @@ export const backends: [string, () => Promise<OpenBackend>][] = [
 ]
 
 const silent = { warn: () => undefined, error: () => undefined }
+
+/** One store of a contract suite, fresh and empty, with what closes it. */
+export interface OpenStore<Store> {
+  readonly store: Store
+  close(): unknown
+}
+
+/**
+ * One store on every engine, for a store's own contract suite (`describe.each`): memory,
+ * SQLite in memory (migrated) and PostgreSQL on a schema of its own in this run's database.
+ *
+ * @example
+ * describe.each(storeEngines({ memory: () => createMemoryJobStore(now), ... }))('%s', ...)
+ */
+export function storeEngines<Store>(make: {
+  readonly memory: () => Store
+  readonly sqlite: (db: Database.Database) => Store
+  readonly postgres: (db: PgDatabase) => Store
+}): [string, () => Promise<OpenStore<Store>>][] {
+  return [
+    ['memory', async () => ({ store: make.memory(), close: () => undefined })],
+    [
+      'SQLite',
+      async () => {
+        const db = new Database(':memory:')
+        migrate(db)
+        return { store: make.sqlite(db), close: () => db.close() }
+      },
+    ],
+    [
+      'PostgreSQL',
+      async () => {
+        const { db, cleanup } = await openTestDatabase()
+        return { store: make.postgres(db), close: cleanup }
+      },
+    ],
+  ]
+}

@@ -1,37 +1,20 @@
-import Database from 'better-sqlite3'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { NewDomainEvent } from '../src/events/domain-event'
 import type { EventStore } from '../src/events/event-store'
 import { createMemoryEventStore } from '../src/events/memory-event-store'
 import { createPostgresEventStore } from '../src/events/postgres-event-store'
 import { createSqliteEventStore } from '../src/events/sqlite-event-store'
-import { migrate } from '../src/storage/sqlite-schema'
-import { openTestDatabase } from './postgres-test-db'
+import { storeEngines } from './backends'
 
 /** A clock the test moves by hand, so leases run out without waiting. */
 const clock = { now: 1_000_000 }
 const now = (): number => clock.now
 
-type Opened = { store: EventStore; close: () => unknown }
-
-const stores: [string, () => Opened | Promise<Opened>][] = [
-  ['memory', () => ({ store: createMemoryEventStore(now), close: () => {} })],
-  [
-    'SQLite',
-    () => {
-      const db = new Database(':memory:')
-      migrate(db)
-      return { store: createSqliteEventStore(db, now), close: () => db.close() }
-    },
-  ],
-  [
-    'PostgreSQL',
-    async () => {
-      const { db, cleanup } = await openTestDatabase()
-      return { store: createPostgresEventStore(db, now), close: cleanup }
-    },
-  ],
-]
+const stores = storeEngines<EventStore>({
+  memory: () => createMemoryEventStore(now),
+  sqlite: (db) => createSqliteEventStore(db, now),
+  postgres: (db) => createPostgresEventStore(db, now),
+})
 
 const changed = (subject: string, at = clock.now): NewDomainEvent => ({
   type: 'contact.changed',

@@ -1,35 +1,18 @@
-import Database from 'better-sqlite3'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { JobStore } from '../src/jobs/job-store'
 import { createMemoryJobStore } from '../src/jobs/memory-job-store'
 import { createPostgresJobStore } from '../src/jobs/postgres-job-store'
 import { createSqliteJobStore } from '../src/jobs/sqlite-job-store'
-import { migrate } from '../src/storage/sqlite-schema'
-import { openTestDatabase } from './postgres-test-db'
+import { storeEngines } from './backends'
 
 const clock = { now: 1_000_000 }
 const now = (): number => clock.now
 
-type Opened = { store: JobStore; close: () => unknown }
-
-const stores: [string, () => Opened | Promise<Opened>][] = [
-  ['memory', () => ({ store: createMemoryJobStore(now), close: () => {} })],
-  [
-    'SQLite',
-    () => {
-      const db = new Database(':memory:')
-      migrate(db)
-      return { store: createSqliteJobStore(db, now), close: () => db.close() }
-    },
-  ],
-  [
-    'PostgreSQL',
-    async () => {
-      const { db, cleanup } = await openTestDatabase()
-      return { store: createPostgresJobStore(db, now), close: cleanup }
-    },
-  ],
-]
+const stores = storeEngines<JobStore>({
+  memory: () => createMemoryJobStore(now),
+  sqlite: (db) => createSqliteJobStore(db, now),
+  postgres: (db) => createPostgresJobStore(db, now),
+})
 
 describe.each(stores)('%s job store', (_name, factory) => {
   let store: JobStore
