@@ -1,18 +1,20 @@
 import {
-  ContactDoc,
-  ConversationDoc,
   SchemaDoc,
   attributeKey,
   contactDocName,
   conversationDocName,
   schemaDocName,
 } from '@cardfile/core'
-import type { Actor, Role } from '@cardfile/core'
+import type { Actor } from '@cardfile/core'
 import type { CardfileServer } from '@cardfile/server'
 import { describe, expect, it } from 'vitest'
-import type * as Y from 'yjs'
-import { WORKSPACE, connectClient, startServer } from '../client/harness'
-import { connectHostile } from './hostile-client'
+import { WORKSPACE, startServer } from '../client/harness'
+import {
+  connectHostile,
+  expectRefusedEverywhere,
+  seedContactAndConversation,
+} from './hostile-client'
+import type { HostileCase } from './hostile-client'
 
 /*
  * A hostile client writing values of the typed attributes and rules that an SDK client would
@@ -58,51 +60,18 @@ async function seed(server: CardfileServer): Promise<void> {
     })
     schema.destroy()
   })
-  await server.host.transact(contactDocName(WORKSPACE, 'c1'), SYSTEM, (doc) => {
-    new ContactDoc(doc, 'c1').setProfile({
-      channel: 'email',
-      platformUserId: 'ana@example.com',
-      hint: 'an***@example.com',
-      createdAt: NOW,
-    })
-  })
-  await server.host.transact(conversationDocName(WORKSPACE, 'v1'), SYSTEM, (doc) => {
-    new ConversationDoc(doc, 'v1').init({
-      contactId: 'c1',
-      channel: 'email',
-      status: 'new',
-      team: null,
-      priority: 0,
-      createdAt: NOW,
-    })
-  })
-}
-
-const snapshot = (doc: Y.Doc): Record<string, unknown> => {
-  const out: Record<string, unknown> = {}
-  for (const name of [...doc.share.keys()]) {
-    for (const [key, value] of doc.getMap(name).entries()) out[`${name}:${key}`] = value
-  }
-  return out
-}
-
-interface Case {
-  readonly name: string
-  readonly doc: 'schema' | 'contact' | 'conversation'
-  readonly role: Role
-  readonly refused: readonly [string, string]
-  readonly write: (doc: Y.Doc) => void
+  await seedContactAndConversation(server, NOW)
 }
 
 const value = (v: unknown) => ({ value: v, by: { role: 'agent', userId: 'bo', at: NOW } })
-const custom = (id: string, v: unknown, code: string): Case => ({
+const custom = (id: string, v: unknown, code: string): HostileCase => ({
   name: `${id} = ${JSON.stringify(v).slice(0, 40)}`,
   doc: 'contact',
   role: 'agent',
   refused: [`custom:${id}`, code],
   write: (d) => d.getMap('custom').set(id, value(v)),
 })
-const rules = (id: string, v: unknown, name: string): Case => ({
+const rules = (id: string, v: unknown, name: string): HostileCase => ({
   name,
   doc: 'schema',
   role: 'admin',
@@ -110,7 +79,7 @@ const rules = (id: string, v: unknown, name: string): Case => ({
   write: (d) => d.getMap('attributes').set(attributeKey(id, 'rules'), v),
 })
 
-const CASES: readonly Case[] = [
+const CASES: readonly HostileCase[] = [
   custom('age', 'NaN', 'type-mismatch'),
   custom('age', 'Infinity', 'type-mismatch'),
   custom('age', '1e3', 'type-mismatch'),
@@ -181,38 +150,12 @@ const CASES: readonly Case[] = [
   },
 ]
 
-const docNameOf = (kind: Case['doc']): string =>
-  kind === 'schema'
-    ? schemaDocName(WORKSPACE)
-    : kind === 'contact'
-      ? contactDocName(WORKSPACE, 'c1')
-      : conversationDocName(WORKSPACE, 'v1')
-
 describe('a hostile client writing typed values and rules', () => {
   for (const c of CASES) {
     it(`is refused ${c.name}; nothing of it stays anywhere`, async () => {
       const { server } = await startServer()
       await seed(server)
-      const name = docNameOf(c.doc)
-      const observer = await connectClient(server.wsUrl, 'cy', 'admin')
-      const handle =
-        c.doc === 'schema'
-          ? observer.schema()
-          : c.doc === 'contact'
-            ? observer.contact('c1')
-            : observer.conversation('v1')
-      await handle.whenSynced()
-      const before = snapshot(handle.doc)
-      const hostile = await connectHostile(server, name, 'bo', c.role)
-
-      hostile.doc.transact(() => c.write(hostile.doc))
-
-      await expect
-        .poll(() => hostile.refusals.map((r) => [r.field, r.code]))
-        .toContainEqual([...c.refused])
-      await expect.poll(() => snapshot(hostile.doc)).toEqual(before)
-      expect(snapshot(handle.doc)).toEqual(before)
-      expect(await server.host.read(name, snapshot)).toEqual(before)
+      const { hostile } = await expectRefusedEverywhere(server, c)
       hostile.close()
     })
   }

@@ -1,19 +1,11 @@
-import {
-  ContactDoc,
-  ConversationDoc,
-  SchemaDoc,
-  attributeKey,
-  contactDocName,
-  conversationDocName,
-  schemaDocName,
-  sortByOrder,
-} from '@cardfile/core'
-import type { Actor, CardfileClient, Role } from '@cardfile/core'
+import { SchemaDoc, attributeKey, schemaDocName, sortByOrder } from '@cardfile/core'
+import type { Actor, Role } from '@cardfile/core'
 import type { CardfileServer } from '@cardfile/server'
 import { describe, expect, it } from 'vitest'
 import type * as Y from 'yjs'
-import { WORKSPACE, connectClient, startServer } from '../client/harness'
-import { connectHostile } from './hostile-client'
+import { WORKSPACE, startServer } from '../client/harness'
+import { expectRefusedEverywhere, seedContactAndConversation } from './hostile-client'
+import type { HostileCase } from './hostile-client'
 
 /*
  * A hostile client: raw ws + y-protocols and its own Y.Doc, no SDK checks. Each case writes
@@ -44,42 +36,7 @@ async function seed(server: CardfileServer): Promise<void> {
     schema.retireAttribute('old')
     schema.destroy()
   })
-  await server.host.transact(contactDocName(WORKSPACE, 'c1'), SYSTEM, (doc) => {
-    new ContactDoc(doc, 'c1').setProfile({
-      channel: 'email',
-      platformUserId: 'ana@example.com',
-      hint: 'an***@example.com',
-      createdAt: NOW,
-    })
-  })
-  await server.host.transact(conversationDocName(WORKSPACE, 'v1'), SYSTEM, (doc) => {
-    new ConversationDoc(doc, 'v1').init({
-      contactId: 'c1',
-      channel: 'email',
-      status: 'new',
-      team: null,
-      priority: 0,
-      createdAt: NOW,
-    })
-  })
-}
-
-/** Every key of every root map, as plain JSON: what a replica holds. */
-const snapshot = (doc: Y.Doc): Record<string, unknown> => {
-  const out: Record<string, unknown> = {}
-  for (const name of [...doc.share.keys()]) {
-    for (const [key, value] of doc.getMap(name).entries()) out[`${name}:${key}`] = value
-  }
-  return out
-}
-
-interface Case {
-  readonly name: string
-  readonly doc: 'schema' | 'contact' | 'conversation'
-  readonly role: Role
-  /** The refused field (`<map>:<key>`) and its code. */
-  readonly refused: readonly [string, string]
-  readonly write: (doc: Y.Doc) => void
+  await seedContactAndConversation(server, NOW)
 }
 
 const attrs = (doc: Y.Doc) => doc.getMap('attributes')
@@ -94,7 +51,7 @@ const message = (id: string, patch: Record<string, unknown> = {}) => ({
   ...patch,
 })
 
-const CASES: readonly Case[] = [
+const CASES: readonly HostileCase[] = [
   {
     name: 'options written for an attribute that does not exist',
     doc: 'schema',
@@ -323,43 +280,12 @@ const CASES: readonly Case[] = [
   },
 ]
 
-const docNameOf = (kind: Case['doc']): string =>
-  kind === 'schema'
-    ? schemaDocName(WORKSPACE)
-    : kind === 'contact'
-      ? contactDocName(WORKSPACE, 'c1')
-      : conversationDocName(WORKSPACE, 'v1')
-
-/** An SDK client watching the same document, to prove other replicas are not disturbed. */
-const watch = (client: CardfileClient, kind: Case['doc']) =>
-  kind === 'schema'
-    ? client.schema()
-    : kind === 'contact'
-      ? client.contact('c1')
-      : client.conversation('v1')
-
 describe('a hostile client sending raw Yjs updates', () => {
   for (const c of CASES) {
     it(`is refused ${c.name}; every replica and storage keep the allowed state`, async () => {
       const { server } = await startServer()
       await seed(server)
-      const name = docNameOf(c.doc)
-      const observer = await connectClient(server.wsUrl, 'cy', 'admin')
-      const handle = watch(observer, c.doc)
-      await handle.whenSynced()
-      const before = snapshot(handle.doc)
-      const hostile = await connectHostile(server, name, 'bo', c.role)
-      expect(snapshot(hostile.doc)).toEqual(before)
-
-      hostile.doc.transact(() => c.write(hostile.doc))
-
-      await expect
-        .poll(() => hostile.refusals.map((r) => [r.field, r.code]))
-        .toContainEqual([...c.refused])
-      // the sender converges back, the observer never holds the refused value, storage neither
-      await expect.poll(() => snapshot(hostile.doc)).toEqual(before)
-      expect(snapshot(handle.doc)).toEqual(before)
-      expect(await server.host.read(name, snapshot)).toEqual(before)
+      const { observer, handle, hostile } = await expectRefusedEverywhere(server, c)
       expect(handle.error()).toBeNull()
       // the observer still reads and writes: the schema in order, the others through a check
       if (c.doc === 'schema') {
