@@ -17,6 +17,20 @@ import {
   tempDir,
 } from './harness'
 
+/**
+ * The reference CRM connected to a workspace, and contact ana@example.com (with its
+ * conversation) once the CRM validated it: where the write-back tests start.
+ */
+async function validatedContact(options: { agentsMayEditCrm: boolean }) {
+  const crm = await startCrm()
+  const cardfile = await startCardfile()
+  await setUpWorkspace(cardfile, options)
+  await connect(cardfile, crm)
+  const { contactId, conversationId } = await inbound(cardfile, 'ana@example.com')
+  await expect.poll(async () => (await readContact(cardfile, contactId)).validated).toBe(true)
+  return { crm, cardfile, contactId, conversationId }
+}
+
 describe('CRM lookup against the reference CRM', () => {
   it('looks a contact up when its conversation starts and fills CRM-managed attributes', async () => {
     const crm = await startCrm()
@@ -165,12 +179,9 @@ describe('CRM lookup against the reference CRM', () => {
 
 describe('CRM write-back against the reference CRM', () => {
   it('sends only the values agents changed when the conversation status changes', async () => {
-    const crm = await startCrm()
-    const cardfile = await startCardfile()
-    await setUpWorkspace(cardfile, { agentsMayEditCrm: true })
-    await connect(cardfile, crm)
-    const { contactId, conversationId } = await inbound(cardfile, 'ana@example.com')
-    await expect.poll(async () => (await readContact(cardfile, contactId)).validated).toBe(true)
+    const { crm, cardfile, contactId, conversationId } = await validatedContact({
+      agentsMayEditCrm: true,
+    })
 
     await editAs(cardfile, AGENT, contactId, 'tier', 'silver')
     await expect
@@ -194,12 +205,9 @@ describe('CRM write-back against the reference CRM', () => {
   })
 
   it('keeps agents from editing CRM-managed attributes while the setting is off', async () => {
-    const crm = await startCrm()
-    const cardfile = await startCardfile()
-    await setUpWorkspace(cardfile, { agentsMayEditCrm: false })
-    await connect(cardfile, crm)
-    const { contactId, conversationId } = await inbound(cardfile, 'ana@example.com')
-    await expect.poll(async () => (await readContact(cardfile, contactId)).validated).toBe(true)
+    const { crm, cardfile, contactId, conversationId } = await validatedContact({
+      agentsMayEditCrm: false,
+    })
 
     const { connectClient } = await import('../client/harness')
     const client = await connectClient(cardfile.server.wsUrl, AGENT.userId, 'agent')
@@ -225,12 +233,9 @@ describe('CRM write-back against the reference CRM', () => {
   })
 
   it('delivers every write-back exactly once in effect and in order after the CRM was down', async () => {
-    const crm = await startCrm()
-    const cardfile = await startCardfile()
-    await setUpWorkspace(cardfile, { agentsMayEditCrm: true })
-    await connect(cardfile, crm)
-    const { contactId, conversationId } = await inbound(cardfile, 'ana@example.com')
-    await expect.poll(async () => (await readContact(cardfile, contactId)).validated).toBe(true)
+    const { crm, cardfile, contactId, conversationId } = await validatedContact({
+      agentsMayEditCrm: true,
+    })
 
     crm.setBehaviour({ down: true })
     const accounts = ['AC-1', 'AC-2', 'AC-3', 'AC-4']
@@ -275,12 +280,9 @@ describe('CRM write-back against the reference CRM', () => {
   })
 
   it('loses no pending delivery when the server restarts mid-retry', async () => {
-    const crm = await startCrm()
-    const cardfile = await startCardfile()
-    await setUpWorkspace(cardfile, { agentsMayEditCrm: true })
-    await connect(cardfile, crm)
-    const { contactId, conversationId } = await inbound(cardfile, 'ana@example.com')
-    await expect.poll(async () => (await readContact(cardfile, contactId)).validated).toBe(true)
+    const { crm, cardfile, contactId, conversationId } = await validatedContact({
+      agentsMayEditCrm: true,
+    })
 
     crm.setBehaviour({ failStatus: 503 })
     await editAs(cardfile, AGENT, contactId, 'account', 'AC-RESTART')
@@ -299,12 +301,9 @@ describe('CRM write-back against the reference CRM', () => {
   })
 
   it('puts a permanently refused delivery in the dead letter and sends it again on retry', async () => {
-    const crm = await startCrm()
-    const cardfile = await startCardfile()
-    await setUpWorkspace(cardfile, { agentsMayEditCrm: true })
-    await connect(cardfile, crm)
-    const { contactId, conversationId } = await inbound(cardfile, 'ana@example.com')
-    await expect.poll(async () => (await readContact(cardfile, contactId)).validated).toBe(true)
+    const { crm, cardfile, contactId, conversationId } = await validatedContact({
+      agentsMayEditCrm: true,
+    })
 
     crm.setBehaviour({ failStatus: 422 })
     await editAs(cardfile, AGENT, contactId, 'account', 'AC-DEAD')
@@ -434,12 +433,9 @@ describe('CRM configuration over HTTP', () => {
   })
 
   it('drops queued deliveries of an erased contact', async () => {
-    const crm = await startCrm()
-    const cardfile = await startCardfile()
-    await setUpWorkspace(cardfile, { agentsMayEditCrm: true })
-    await connect(cardfile, crm)
-    const { contactId, conversationId } = await inbound(cardfile, 'ana@example.com')
-    await expect.poll(async () => (await readContact(cardfile, contactId)).validated).toBe(true)
+    const { crm, cardfile, contactId, conversationId } = await validatedContact({
+      agentsMayEditCrm: true,
+    })
     crm.setBehaviour({ down: true })
     await editAs(cardfile, AGENT, contactId, 'account', 'AC-GONE')
     await expect
