@@ -1,18 +1,18 @@
 import { createServer } from 'node:http'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { CardfileError, ConversationDoc, ErrorCodes } from '@cardfile/core'
+import { CardfileError, ErrorCodes } from '@cardfile/core'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createMemoryBackend } from '@cardfile/server/memory'
 import type { Backend } from '@cardfile/server'
 import {
-  SYSTEM,
   connectSynced,
   editSchema,
   expectPoll,
   fieldValue,
   makeToken,
   seedDemo,
+  startConversationV1,
   startServer,
 } from './sync-helpers'
 
@@ -149,18 +149,7 @@ describe('server logs hold no contact values', () => {
 
     // 4. A conversation starts: the route hook throws; the notification is refused with an
     //    answer quoting the value and goes to the dead letter.
-    await server.host.transact('demo/conversation/v1', SYSTEM, (doc) => {
-      const conversation = new ConversationDoc(doc, 'v1')
-      conversation.init({
-        contactId: 'c1',
-        channel: 'email',
-        status: 'new',
-        team: null,
-        priority: 0,
-        createdAt: Date.now(),
-      })
-      conversation.destroy()
-    })
+    await startConversationV1(server, 'demo')
 
     await expect.poll(() => lines.some((l) => l.includes('CRM delivery is dead'))).toBe(true)
     await expect.poll(() => lines.some((l) => l.includes('route hook failed'))).toBe(true)

@@ -1,4 +1,4 @@
-import { ContactDoc, ConversationDoc, SchemaDoc } from '@cardfile/core'
+import { ContactDoc, SchemaDoc } from '@cardfile/core'
 import type { Actor } from '@cardfile/core'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createCardfileServer } from '@cardfile/server'
@@ -6,6 +6,7 @@ import { createMemoryBackend } from '@cardfile/server/memory'
 import type { Backend } from '@cardfile/server'
 import { CrmCallError } from '../src/crm/adapter'
 import type { CrmAdapter } from '../src/crm/adapter'
+import { startConversationV1 } from './sync-helpers'
 
 const cleanups: (() => Promise<void> | void)[] = []
 afterEach(async () => {
@@ -64,18 +65,7 @@ describe('CRM logs hold no contact values', () => {
     })
     await server.crm!.updateConfig('acme', { enabled: true })
     // A conversation starts: its notification is refused for good.
-    await server.host.transact('acme/conversation/v1', ADMIN, (doc) => {
-      const conversation = new ConversationDoc(doc, 'v1')
-      conversation.init({
-        contactId: 'c1',
-        channel: 'email',
-        status: 'new',
-        team: null,
-        priority: 0,
-        createdAt: Date.now(),
-      })
-      conversation.destroy()
-    })
+    await startConversationV1(server, 'acme', ADMIN)
     await server.idle()
 
     expect((await server.crm!.metrics('acme')).deliveries.dead).toBe(1)

@@ -1,4 +1,4 @@
-import { ContactDoc, SchemaDoc } from '@cardfile/core'
+import { ContactDoc, ConversationDoc, SchemaDoc } from '@cardfile/core'
 import type { Actor, Role } from '@cardfile/core'
 import { createCardfileServer } from '@cardfile/server'
 import { createMemoryBackend } from '@cardfile/server/memory'
@@ -276,6 +276,32 @@ export async function editSchema(
       change(schema)
     } finally {
       schema.destroy()
+    }
+  })
+}
+
+/**
+ * Starts email conversation `v1` of contact `c1` in `workspace` through the host, as `actor`
+ * (status new, no team, priority 0): what a first inbound message creates.
+ */
+export async function startConversationV1(
+  server: CardfileServer,
+  workspace: string,
+  actor: Actor = SYSTEM,
+): Promise<void> {
+  await server.host.transact(`${workspace}/conversation/v1`, actor, (doc) => {
+    const conversation = new ConversationDoc(doc, 'v1')
+    try {
+      conversation.init({
+        contactId: 'c1',
+        channel: 'email',
+        status: 'new',
+        team: null,
+        priority: 0,
+        createdAt: Date.now(),
+      })
+    } finally {
+      conversation.destroy()
     }
   })
 }
