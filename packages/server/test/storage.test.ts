@@ -321,6 +321,17 @@ describe('SQLite storage', () => {
         .poll(async () => (await backend.documents.load('w1/contact/c1')).length)
         .toBeLessThanOrEqual(11)
       expect(mapOf(await backend.documents.load('w1/contact/c1'))).toEqual(doc.getMap('m').toJSON())
+
+      // Past the limit once more after its compaction: compacted again.
+      const compacted = backend.stats().compactions
+      const more = recordUpdates(doc)
+      for (let i = 0; i < 15; i++) doc.getMap<number>('m').set(`again${i}`, i)
+      for (const update of more) await backend.documents.append('w1/contact/c1', update)
+      await expect.poll(() => backend.stats().compactions).toBeGreaterThan(compacted)
+      await expect
+        .poll(async () => (await backend.documents.load('w1/contact/c1')).length)
+        .toBeLessThanOrEqual(11)
+      expect(mapOf(await backend.documents.load('w1/contact/c1'))).toEqual(doc.getMap('m').toJSON())
     })
 
     it('keeps updates committed while a compaction is merging', async () => {

@@ -15,6 +15,7 @@ import type { IndexRow } from './index-row-types'
 import { createSqliteDocumentOwners } from './sqlite-document-owners'
 import type { ContactSqlRow } from './contact-sql-row'
 import type { ConversationSqlRow } from './conversation-sql-row'
+import { storedUpdateCounts } from './stored-update-counts'
 
 /** One append as the writer commits it (plain data: it may cross to a worker thread). */
 export interface AppendRecord {
@@ -150,6 +151,10 @@ export function createSqliteDocumentWriter(
     ),
     deleteUpTo: db.prepare<[string, number]>('DELETE FROM updates WHERE doc = ? AND seq <= ?'),
   }
+  const counts = storedUpdateCounts(
+    compactAfter,
+    (doc) => sql.overLimit.get(doc, compactAfter + 1)!.n,
+  )
 
   // Index upserts, one per append. Called inside the group transaction, so better-sqlite3 runs
   // each as a savepoint: a row that breaks a constraint fails its own append, not the group.
@@ -251,13 +256,11 @@ export function createSqliteDocumentWriter(
     commitGroup(batch) {
       const refused = writeGroup.immediate(batch)
       const skipped = new Set(refused.map(([at]) => at))
-      const touched = new Set<string>()
+      const appended = new Map<string, number>()
       batch.forEach((p, at) => {
-        if (!skipped.has(at)) touched.add(p.doc)
+        if (!skipped.has(at)) appended.set(p.doc, (appended.get(p.doc) ?? 0) + 1)
       })
-      const overLimit = [...touched].filter(
-        (doc) => sql.overLimit.get(doc, compactAfter + 1)!.n > compactAfter,
-      )
+      const overLimit = [...appended].flatMap(([doc, n]) => (counts.appended(doc, n) ? [doc] : []))
       return { refused, overLimit }
     },
 
@@ -275,6 +278,7 @@ export function createSqliteDocumentWriter(
 
     writeCompaction(doc, merged, bound) {
       const done = writeSnapshot.immediate(doc, merged, bound)
+      counts.reset(doc)
       if (!done) return false
       // secure_delete zeroed the merged rows in the pages, but the WAL still holds the pages as
       // they were: checkpoint and truncate it, so what was overwritten is gone from every file.
