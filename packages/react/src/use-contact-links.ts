@@ -1,10 +1,12 @@
 import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from 'react'
-import { CardfileError, ErrorCodes, apiJson } from '@cardfile/core'
+import type { CardfileError } from '@cardfile/core'
+import { apiJson } from '@cardfile/core'
 import { useCardfileClient } from './context'
 import { linksChanged } from './link-events'
 import type { ContactLinkRecord } from './use-linked-contacts'
 import { useLiveList } from './use-live-list'
 import type { LiveListOptions, LiveListResult } from './use-live-list'
+import { asCardfileError } from './as-cardfile-error'
 
 /** One entry of the record of manual link changes: who linked, unlinked or reverted, when. */
 export interface ContactLinkLogEntry {
@@ -43,11 +45,6 @@ export interface ContactLinksResult {
   /** The record of link changes that involve this contact, newest first, paginated (empty with `log: false`). */
   readonly log: LiveListResult<ContactLinkLogEntry>
 }
-
-const asCardfileError = (error: unknown): CardfileError =>
-  error instanceof CardfileError
-    ? error
-    : new CardfileError(ErrorCodes.Internal, error instanceof Error ? error.message : String(error))
 
 /**
  * Links and unlinks a contact by hand, reversibly; the server records who did it. After each

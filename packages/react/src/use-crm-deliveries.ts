@@ -1,9 +1,11 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
-import { CardfileError, ErrorCodes, MAX_LIST_PAGE, apiJson, capabilities } from '@cardfile/core'
+import type { CardfileError } from '@cardfile/core'
+import { MAX_LIST_PAGE, apiJson, capabilities } from '@cardfile/core'
 import { schemaAccess } from './access'
 import { useCardfileClient } from './context'
 import { useDocumentSelector } from './use-document-selector'
 import { useLiveList } from './use-live-list'
+import { asCardfileError } from './as-cardfile-error'
 
 /** Where a CRM delivery stands: queued or retrying, accepted by the CRM, or given up on. */
 export type CrmDeliveryState = 'pending' | 'delivered' | 'dead'
@@ -63,11 +65,6 @@ export interface CrmDeliveriesResult {
   /** Reads the list again now. */
   refresh(): void
 }
-
-const asCardfileError = (error: unknown): CardfileError =>
-  error instanceof CardfileError
-    ? error
-    : new CardfileError(ErrorCodes.Internal, error instanceof Error ? error.message : String(error))
 
 // The server's answer also holds the body with the contact's values: an admin list has no use
 // for them, so only these fields are kept.

@@ -1,9 +1,11 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
-import { CardfileError, ErrorCodes, apiJson, capabilities } from '@cardfile/core'
+import type { CardfileError } from '@cardfile/core'
+import { apiJson, capabilities } from '@cardfile/core'
 import { schemaAccess } from './access'
 import { useCardfileClient } from './context'
 import { setCrmConnection } from './crm-connection'
 import { useDocumentSelector } from './use-document-selector'
+import { asCardfileError } from './as-cardfile-error'
 
 /** The workspace's CRM connection as admins read it: the secret only as its last characters. */
 export interface CrmSettings {
@@ -77,11 +79,6 @@ export interface CrmSettingsResult {
   /** Reads the connection again. */
   reload(): Promise<void>
 }
-
-const asCardfileError = (error: unknown): CardfileError =>
-  error instanceof CardfileError
-    ? error
-    : new CardfileError(ErrorCodes.Internal, error instanceof Error ? error.message : String(error))
 
 interface ConfigAnswer {
   readonly config: CrmSettings

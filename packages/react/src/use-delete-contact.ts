@@ -1,7 +1,8 @@
 import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from 'react'
-import { CardfileError, ErrorCodes, apiJson } from '@cardfile/core'
-import type { CardfileClient, ChannelId } from '@cardfile/core'
+import { apiJson } from '@cardfile/core'
+import type { CardfileClient, ChannelId, CardfileError } from '@cardfile/core'
 import { useCardfileClient } from './context'
+import { asCardfileError } from './as-cardfile-error'
 
 /** One record of the deleted-contacts audit log, as the server answers it. */
 export interface DeletedContactRecord {
@@ -53,11 +54,6 @@ export function onContactDeleted(client: CardfileClient, listener: () => void): 
   set.add(listener)
   return () => set.delete(listener)
 }
-
-const asCardfileError = (error: unknown): CardfileError =>
-  error instanceof CardfileError
-    ? error
-    : new CardfileError(ErrorCodes.Internal, error instanceof Error ? error.message : String(error))
 
 /**
  * Deletes contacts (admins only): the contact, its conversations, messages and attachments are
