@@ -3,6 +3,7 @@ import { collectedSnapshot } from './collected-snapshot'
 import { CardfileError, ErrorCodes, contactDocName, parseDocName } from '@cardfile/core'
 import type { Backend, StorageLogger } from '../backend'
 import type { BlobStore } from '../blobs/blob-store'
+import type { DatabaseBackendOptions } from './database-backend-options'
 import { createPostgresBlobStore } from '../blobs/postgres-blob-store'
 import { createPostgresCrmStorage } from '../crm/postgres-crm-storage'
 import { createPostgresWebhookStore } from '../webhooks/postgres-webhook-store'
@@ -32,7 +33,8 @@ import { backfillPostgresSearch, searchColumns } from '../search/postgres-search
 import { checkIndexRow, identityTaken } from './index-rules'
 import type { ContactIndexRow, ConversationIndexRow, IndexRow } from './index-store'
 
-export interface PostgresBackendOptions extends PgConnectionOptions {
+/** Options of {@link createPostgresBackend}: the connection, group commits, export files. */
+export interface PostgresBackendOptions extends PgConnectionOptions, DatabaseBackendOptions {
   /**
    * How long a group commit waits for more appends, in ms. 0 or unset: commit as soon as the
    * previous commit is done, so everything that arrived meanwhile goes in one transaction.
@@ -40,25 +42,8 @@ export interface PostgresBackendOptions extends PgConnectionOptions {
   readonly groupCommitMs?: number
   /** Most appends in one transaction. Default 1000. */
   readonly maxGroupSize?: number
-  /** A document with more updates than this is compacted into its snapshot. Default 500. */
-  readonly compactAfter?: number
-  /** Delay before the background compactor runs for documents over the limit. Default 1000. */
-  readonly compactDelayMs?: number
-  /**
-   * Quiet period after a document's last write before it is compacted, so that a document
-   * that stops being edited is stored as its garbage-collected state. Default 10000.
-   */
-  readonly compactIdleMs?: number
-  /** Root of attachment files (`<attachmentsDir>/<encoded doc name>/`), removed on erase. */
-  readonly attachmentsDir?: string
   /** Where export files go. Default: a table in the same database, shared by every instance. */
   readonly blobs?: BlobStore
-  readonly logger?: StorageLogger
-  /**
-   * Give the store a new generation id, as a database restored from a backup needs: clients
-   * then drop their cached copies instead of uploading them.
-   */
-  readonly newGeneration?: boolean
 }
 
 /** The PostgreSQL backend: the {@link Backend} contract over one database (and schema). */

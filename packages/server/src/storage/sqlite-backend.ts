@@ -10,6 +10,7 @@ import { createSqliteLinkStorage } from '../linking/sqlite-link-storage'
 import { createSqliteDeletionLog } from '../deletion/sqlite-deletion-log'
 import { createSqliteExportStore } from '../exports/sqlite-export-store'
 import type { BlobStore } from '../blobs/blob-store'
+import type { DatabaseBackendOptions } from './database-backend-options'
 import { createFsBlobStore } from '../blobs/fs-blob-store'
 import { createMemoryBlobStore } from '../blobs/memory-blob-store'
 import { createSqliteCrmStorage } from '../crm/sqlite-crm-storage'
@@ -46,7 +47,11 @@ import type { ConversationSqlRow } from './conversation-sql-row'
 
 export type { StorageLogger } from '../backend'
 
-export interface SqliteBackendOptions {
+/**
+ * Options of {@link createSqliteBackend}: the file, group commits, export files, durability.
+ * Documents a previous process left with updates are compacted soon after the backend opens.
+ */
+export interface SqliteBackendOptions extends DatabaseBackendOptions {
   /** The database file; `-wal` and `-shm` files appear beside it. */
   readonly path: string
   /**
@@ -60,18 +65,6 @@ export interface SqliteBackendOptions {
    * up or for an in-memory database, the event loop) wait less. Default 1000.
    */
   readonly maxGroupSize?: number
-  /** A document with more updates than this is compacted into its snapshot. Default 500. */
-  readonly compactAfter?: number
-  /** Delay before the background compactor runs for documents over the limit. Default 1000. */
-  readonly compactDelayMs?: number
-  /**
-   * Quiet period after a document's last write before it is compacted, so that a document
-   * that stops being edited is stored as its garbage-collected state. Default 10000. Documents
-   * a previous process left with updates are compacted soon after the backend opens.
-   */
-  readonly compactIdleMs?: number
-  /** Root of attachment files (`<attachmentsDir>/<encoded doc name>/`), removed on erase. */
-  readonly attachmentsDir?: string
   /**
    * Where export files go. Default: the folder `<path>-exports` (created owner-only), in
    * memory for an in-memory database.
@@ -90,13 +83,6 @@ export interface SqliteBackendOptions {
   readonly cacheMb?: number
   /** How long a commit waits for a lock held by another connection. Default 5000. */
   readonly busyTimeoutMs?: number
-  readonly logger?: StorageLogger
-  /**
-   * Give the store a new generation id, as a database restored from a backup needs: clients
-   * then drop their cached copies (which may hold data newer than the backup) instead of
-   * uploading them.
-   */
-  readonly newGeneration?: boolean
   /**
    * Delete the database (and its WAL) before opening it, to start over with an empty one.
    * Refused like opening when another server uses the file.
