@@ -23,6 +23,7 @@ import { removeAttachments } from './attachments'
 import { createBackgroundCompactor } from './background-compactor'
 import { fenced } from './document-owners'
 import type { DocumentFence } from './document-owners'
+import type { PendingAppend } from './pending-append'
 import type { DocumentStore } from './document-store'
 import { DB_NOW_MS, createPostgresDocumentOwners } from './postgres-document-owners'
 import { createPostgresIndexStore } from './postgres-index-store'
@@ -31,7 +32,7 @@ import type { PgConnectionOptions, PgDatabase, PgSession } from './postgres-data
 import { migratePostgres } from './postgres-schema'
 import { backfillPostgresSearch, searchColumns } from '../search/postgres-search'
 import { checkIndexRow, identityTaken } from './index-rules'
-import type { ContactIndexRow, ConversationIndexRow, IndexRow } from './index-store'
+import type { ContactIndexRow, ConversationIndexRow } from './index-store'
 
 /** Options of {@link createPostgresBackend}: the connection, group commits, export files. */
 export interface PostgresBackendOptions extends PgConnectionOptions, DatabaseBackendOptions {
@@ -50,17 +51,6 @@ export interface PostgresBackendOptions extends PgConnectionOptions, DatabaseBac
 export interface PostgresBackend extends Backend {
   /** The pool every store uses (for readiness checks). */
   readonly database: PgDatabase
-}
-
-interface PendingAppend {
-  readonly doc: string
-  readonly update: Uint8Array
-  readonly index: IndexRow | undefined
-  readonly events: readonly NewDomainEvent[] | undefined
-  readonly fence: DocumentFence | undefined
-  readonly history: readonly ValueChange[] | undefined
-  readonly resolve: () => void
-  readonly reject: (error: Error) => void
 }
 
 const deleted = (doc: string): CardfileError =>

@@ -26,17 +26,15 @@ import {
   errorOfRefusal,
 } from './sqlite-document-writer'
 import type { SqliteConnectionOptions } from './sqlite-document-writer'
-import type { NewDomainEvent } from '../events/domain-event'
 import { createSqliteEventStore } from '../events/sqlite-event-store'
 import { createSqliteValueHistory } from '../history/sqlite-value-history'
-import type { ValueChange } from '../history/value-history'
 import { createSqliteJobStore } from '../jobs/sqlite-job-store'
 import { createSqliteInboundLog } from '../ingestion/sqlite-inbound-log'
 import type { Backend, StorageLogger } from '../backend'
-import type { DocumentFence } from './document-owners'
+import type { PendingAppend } from './pending-append'
 import type { DocumentStore } from './document-store'
 import { createSqliteDocumentOwners } from './sqlite-document-owners'
-import type { IndexRow, IndexStore } from './index-store'
+import type { IndexStore } from './index-store'
 import { toContactIndexRow } from './contact-sql-row'
 import { checkSearch } from '../search/contact-search-query'
 import { backfillSqliteSearch, registerSearchFunctions } from '../search/sqlite-search'
@@ -92,17 +90,6 @@ export interface SqliteBackendOptions extends DatabaseBackendOptions {
 
 /** The SQLite backend: the {@link Backend} contract over one database file. */
 export type SqliteBackend = Backend
-
-interface PendingAppend {
-  readonly doc: string
-  readonly update: Uint8Array
-  readonly index: IndexRow | undefined
-  readonly events: readonly NewDomainEvent[] | undefined
-  readonly fence: DocumentFence | undefined
-  readonly history: readonly ValueChange[] | undefined
-  readonly resolve: () => void
-  readonly reject: (error: Error) => void
-}
 
 const asBytes = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength)
 
