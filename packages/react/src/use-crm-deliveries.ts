@@ -1,9 +1,8 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
 import type { CardfileError } from '@cardfile/core'
-import { MAX_LIST_PAGE, apiJson, capabilities } from '@cardfile/core'
-import { schemaAccess } from './access'
+import { MAX_LIST_PAGE, apiJson } from '@cardfile/core'
 import { useCardfileClient } from './context'
-import { useDocumentSelector } from './use-document-selector'
+import { useAdminWithFeature } from './admin-feature'
 import { useLiveList } from './use-live-list'
 import { asCardfileError } from './as-cardfile-error'
 
@@ -114,13 +113,7 @@ export function useCrmDeliveries(options: UseCrmDeliveriesOptions = {}): CrmDeli
   const client = useCardfileClient()
   const state = options.state ?? 'dead'
   const pageSize = Math.min(MAX_LIST_PAGE, Math.max(1, options.limit ?? 50))
-  const canManage = useDocumentSelector(
-    schemaAccess(client.workspace),
-    (schema, c) =>
-      c.actor()?.role === 'admin' &&
-      schema !== null &&
-      capabilities(schema.schema.settings().plan).crm,
-  )
+  const canManage = useAdminWithFeature('crm')
   const base = `/api/${encodeURIComponent(client.workspace)}/crm/deliveries`
   const [followed, setFollowed] = useState<readonly Followed[]>([])
   const [retryError, setRetryError] = useState<CardfileError | null>(null)

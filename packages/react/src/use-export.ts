@@ -1,16 +1,8 @@
 import { useCallback } from 'react'
-import {
-  CardfileError,
-  ErrorCodes,
-  apiFetch,
-  apiJson,
-  capabilities,
-  isErrorCode,
-} from '@cardfile/core'
-import { schemaAccess } from './access'
+import { CardfileError, ErrorCodes, apiFetch, apiJson, isErrorCode } from '@cardfile/core'
 import { useCardfileClient } from './context'
+import { useAdminWithFeature } from './admin-feature'
 import { useFollowedJob } from './followed-job'
-import { useDocumentSelector } from './use-document-selector'
 
 /** Where an export job stands. `removed`: its file held a contact deleted since. */
 export type ExportStatus = 'running' | 'done' | 'failed' | 'cancelled' | 'removed'
@@ -83,13 +75,7 @@ const toMs = (bound: TimeBound | undefined): number | undefined => {
  */
 export function useExport(_options: UseExportOptions = {}): ExportResult {
   const client = useCardfileClient()
-  const canExport = useDocumentSelector(
-    schemaAccess(client.workspace),
-    (schema, c) =>
-      c.actor()?.role === 'admin' &&
-      schema !== null &&
-      capabilities(schema.schema.settings().plan).exports,
-  )
+  const canExport = useAdminWithFeature('exports')
   const {
     job,
     error,
