@@ -170,6 +170,26 @@ export class ContactDoc {
   }
 
   /**
+   * Refuses a custom or platform value the actor may not write, or that the attribute does not
+   * take; the error names the field as `<kind>:<attributeId>`.
+   */
+  private checkValue(
+    kind: 'custom' | 'platform',
+    attributeId: string,
+    value: string | null,
+    actor: Actor,
+    schema: SchemaView,
+  ): void {
+    const name = `${kind}:${attributeId}`
+    const field: FieldRef =
+      kind === 'custom'
+        ? { kind: 'custom-value', attributeId }
+        : { kind: 'platform-value', attributeId }
+    this.check(actor, field, schema, name)
+    throwIfRefused(validateValue(schema.definitions.get(attributeId), value, kind), name)
+  }
+
+  /**
    * Sets (or with null clears) a custom attribute value; for a dropdown, `value` is the option
    * id. Throws `forbidden`, `plan-lacks-feature`, `crm-managed-locked`, `unknown-attribute`,
    * `wrong-kind`, `retired-attribute`, `too-long`, `not-an-option` or `retired-option`.
@@ -186,9 +206,7 @@ export class ContactDoc {
     schema: SchemaView,
     now: number = Date.now(),
   ): void {
-    const name = `custom:${attributeId}`
-    this.check(actor, { kind: 'custom-value', attributeId }, schema, name)
-    throwIfRefused(validateValue(schema.definitions.get(attributeId), value, 'custom'), name)
+    this.checkValue('custom', attributeId, value, actor, schema)
     this.doc.transact(() => {
       this.custom.set(attributeId, { value, by: provenance(actor, now) })
     }, this.origin)
@@ -221,9 +239,7 @@ export class ContactDoc {
     schema: SchemaView,
     now: number = Date.now(),
   ): void {
-    const name = `platform:${attributeId}`
-    this.check(actor, { kind: 'platform-value', attributeId }, schema, name)
-    throwIfRefused(validateValue(schema.definitions.get(attributeId), value, 'platform'), name)
+    this.checkValue('platform', attributeId, value, actor, schema)
     this.doc.transact(() => {
       if (value === null) this.platform.delete(attributeId)
       else this.platform.set(attributeId, { value, by: provenance(actor, now) })

@@ -1,10 +1,12 @@
-import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from 'react'
-import { CardfileError, ErrorCodes, apiJson } from '@cardfile/core'
+import { useCallback, useSyncExternalStore } from 'react'
+import type { CardfileError } from '@cardfile/core'
+import { apiJson } from '@cardfile/core'
 import { useCardfileClient } from './context'
 import { linksChanged } from './link-events'
 import type { ContactLinkRecord } from './use-linked-contacts'
 import { useLiveList } from './use-live-list'
 import type { LiveListOptions, LiveListResult } from './use-live-list'
+import { useTrackedRequests } from './tracked-requests'
 
 /** One entry of the record of manual link changes: who linked, unlinked or reverted, when. */
 export interface ContactLinkLogEntry {
@@ -43,11 +45,6 @@ export interface ContactLinksResult {
   /** The record of link changes that involve this contact, newest first, paginated (empty with `log: false`). */
   readonly log: LiveListResult<ContactLinkLogEntry>
 }
-
-const asCardfileError = (error: unknown): CardfileError =>
-  error instanceof CardfileError
-    ? error
-    : new CardfileError(ErrorCodes.Internal, error instanceof Error ? error.message : String(error))
 
 /**
  * Links and unlinks a contact by hand, reversibly; the server records who did it. After each
@@ -89,37 +86,20 @@ export function useContactLinks(
     options.log === false ? null : { kind: 'links-log', contactId },
     options,
   )
-  const [pending, setPending] = useState(0)
-  const [error, setError] = useState<CardfileError | null>(null)
-  const mounted = useRef(true)
-  useEffect(() => {
-    mounted.current = true
-    return () => {
-      mounted.current = false
-    }
-  }, [])
+  const { pending, error, track } = useTrackedRequests()
 
   const change = useCallback(
-    async <T>(path: string, init: RequestInit): Promise<T> => {
-      setPending((n) => n + 1)
-      try {
+    <T>(path: string, init: RequestInit): Promise<T> =>
+      track(async () => {
         const answer = await apiJson<T>(
           client,
           `/api/${encodeURIComponent(client.workspace)}/contacts/${encodeURIComponent(contactId)}/links${path}`,
           init,
         )
-        if (mounted.current) setError(null)
         linksChanged(client)
         return answer
-      } catch (e) {
-        const failure = asCardfileError(e)
-        if (mounted.current) setError(failure)
-        throw failure
-      } finally {
-        if (mounted.current) setPending((n) => n - 1)
-      }
-    },
-    [client, contactId],
+      }),
+    [client, contactId, track],
   )
 
   const post = useCallback(

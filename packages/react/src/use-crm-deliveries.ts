@@ -1,9 +1,10 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
-import { CardfileError, ErrorCodes, MAX_LIST_PAGE, apiJson, capabilities } from '@cardfile/core'
-import { schemaAccess } from './access'
+import type { CardfileError } from '@cardfile/core'
+import { MAX_LIST_PAGE, apiJson } from '@cardfile/core'
 import { useCardfileClient } from './context'
-import { useDocumentSelector } from './use-document-selector'
+import { useAdminWithFeature } from './admin-feature'
 import { useLiveList } from './use-live-list'
+import { asCardfileError } from './as-cardfile-error'
 
 /** Where a CRM delivery stands: queued or retrying, accepted by the CRM, or given up on. */
 export type CrmDeliveryState = 'pending' | 'delivered' | 'dead'
@@ -64,11 +65,6 @@ export interface CrmDeliveriesResult {
   refresh(): void
 }
 
-const asCardfileError = (error: unknown): CardfileError =>
-  error instanceof CardfileError
-    ? error
-    : new CardfileError(ErrorCodes.Internal, error instanceof Error ? error.message : String(error))
-
 // The server's answer also holds the body with the contact's values: an admin list has no use
 // for them, so only these fields are kept.
 const infoOf = (d: CrmDeliveryInfo): CrmDeliveryInfo => ({
@@ -117,13 +113,7 @@ export function useCrmDeliveries(options: UseCrmDeliveriesOptions = {}): CrmDeli
   const client = useCardfileClient()
   const state = options.state ?? 'dead'
   const pageSize = Math.min(MAX_LIST_PAGE, Math.max(1, options.limit ?? 50))
-  const canManage = useDocumentSelector(
-    schemaAccess(client.workspace),
-    (schema, c) =>
-      c.actor()?.role === 'admin' &&
-      schema !== null &&
-      capabilities(schema.schema.settings().plan).crm,
-  )
+  const canManage = useAdminWithFeature('crm')
   const base = `/api/${encodeURIComponent(client.workspace)}/crm/deliveries`
   const [followed, setFollowed] = useState<readonly Followed[]>([])
   const [retryError, setRetryError] = useState<CardfileError | null>(null)

@@ -1,9 +1,10 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
-import { CardfileError, ErrorCodes, apiJson, capabilities } from '@cardfile/core'
-import { schemaAccess } from './access'
+import type { CardfileError } from '@cardfile/core'
+import { apiJson } from '@cardfile/core'
 import { useCardfileClient } from './context'
+import { useAdminWithFeature } from './admin-feature'
 import { setCrmConnection } from './crm-connection'
-import { useDocumentSelector } from './use-document-selector'
+import { asCardfileError } from './as-cardfile-error'
 
 /** The workspace's CRM connection as admins read it: the secret only as its last characters. */
 export interface CrmSettings {
@@ -78,11 +79,6 @@ export interface CrmSettingsResult {
   reload(): Promise<void>
 }
 
-const asCardfileError = (error: unknown): CardfileError =>
-  error instanceof CardfileError
-    ? error
-    : new CardfileError(ErrorCodes.Internal, error instanceof Error ? error.message : String(error))
-
 interface ConfigAnswer {
   readonly config: CrmSettings
   readonly secret?: string
@@ -108,13 +104,7 @@ interface ConfigAnswer {
  */
 export function useCrmSettings(): CrmSettingsResult {
   const client = useCardfileClient()
-  const canManage = useDocumentSelector(
-    schemaAccess(client.workspace),
-    (schema, c) =>
-      c.actor()?.role === 'admin' &&
-      schema !== null &&
-      capabilities(schema.schema.settings().plan).crm,
-  )
+  const canManage = useAdminWithFeature('crm')
   const base = `/api/${encodeURIComponent(client.workspace)}/crm`
   const [settings, setSettings] = useState<CrmSettings | null>(null)
   const [loading, setLoading] = useState(false)

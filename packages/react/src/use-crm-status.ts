@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react'
-import { CardfileError, ErrorCodes, apiJson, capabilities } from '@cardfile/core'
+import { CardfileError, apiJson, capabilities } from '@cardfile/core'
 import { contactAccess } from './access'
 import { useCardfileClient } from './context'
 import { useLiveList } from './use-live-list'
@@ -13,6 +13,7 @@ import type { CrmConnection } from './crm-connection'
 import { loadStateOf } from './load-state'
 import type { LoadState } from './load-state'
 import { useDocumentSelector } from './use-document-selector'
+import { asCardfileError } from './as-cardfile-error'
 
 /** What a look-up asked for by hand did (`POST /api/<ws>/contacts/<id>/lookup`). */
 export interface CrmLookupOutcome {
@@ -79,11 +80,6 @@ interface CrmStatusAnswer {
 
 const isIdList = (value: unknown): value is string[] =>
   Array.isArray(value) && value.every((v) => typeof v === 'string')
-
-const asCardfileError = (error: unknown): CardfileError =>
-  error instanceof CardfileError
-    ? error
-    : new CardfileError(ErrorCodes.Internal, error instanceof Error ? error.message : String(error))
 
 /**
  * Whether a contact is validated by the CRM, when it was last looked up, and which of its

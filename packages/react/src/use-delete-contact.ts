@@ -1,7 +1,8 @@
-import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from 'react'
-import { CardfileError, ErrorCodes, apiJson } from '@cardfile/core'
-import type { CardfileClient, ChannelId } from '@cardfile/core'
+import { useCallback, useSyncExternalStore } from 'react'
+import { apiJson } from '@cardfile/core'
+import type { CardfileClient, ChannelId, CardfileError } from '@cardfile/core'
 import { useCardfileClient } from './context'
+import { useTrackedRequests } from './tracked-requests'
 
 /** One record of the deleted-contacts audit log, as the server answers it. */
 export interface DeletedContactRecord {
@@ -54,11 +55,6 @@ export function onContactDeleted(client: CardfileClient, listener: () => void): 
   return () => set.delete(listener)
 }
 
-const asCardfileError = (error: unknown): CardfileError =>
-  error instanceof CardfileError
-    ? error
-    : new CardfileError(ErrorCodes.Internal, error instanceof Error ? error.message : String(error))
-
 /**
  * Deletes contacts (admins only): the contact, its conversations, messages and attachments are
  * erased on the server, every connected client drops its copy (IndexedDB included), and one
@@ -82,23 +78,11 @@ export function useDeleteContact(): DeleteContactResult {
     () => client.actor()?.role === 'admin',
     () => false,
   )
-  const [pending, setPending] = useState(0)
-  const [error, setError] = useState<CardfileError | null>(null)
-  const mounted = useRef(true)
-  useEffect(() => {
-    mounted.current = true
-    return () => {
-      mounted.current = false
-    }
-  }, [])
+  const { pending, error, track } = useTrackedRequests()
 
   const deleteContact = useCallback(
-    async (
-      contactId: string,
-      options: DeleteContactOptions = {},
-    ): Promise<DeletedContactAnswer> => {
-      setPending((n) => n + 1)
-      try {
+    async (contactId: string, options: DeleteContactOptions = {}): Promise<DeletedContactAnswer> =>
+      track(async () => {
         const query = options.linked === true ? '?linked=true' : ''
         const answer = await apiJson<{
           deleted: DeletedContactRecord
@@ -108,18 +92,10 @@ export function useDeleteContact(): DeleteContactResult {
           `/api/${encodeURIComponent(client.workspace)}/contacts/${encodeURIComponent(contactId)}${query}`,
           { method: 'DELETE' },
         )
-        if (mounted.current) setError(null)
         for (const listener of deletedListeners.get(client) ?? []) listener()
         return { ...answer.deleted, linked: answer.linked ?? [] }
-      } catch (e) {
-        const failure = asCardfileError(e)
-        if (mounted.current) setError(failure)
-        throw failure
-      } finally {
-        if (mounted.current) setPending((n) => n - 1)
-      }
-    },
-    [client],
+      }),
+    [client, track],
   )
 
   return { deleteContact, pending: pending > 0, error, canDelete }

@@ -1,16 +1,8 @@
-import { useCallback, useEffect, useRef, useState } from 'react'
-import {
-  CardfileError,
-  ErrorCodes,
-  apiFetch,
-  apiJson,
-  capabilities,
-  isErrorCode,
-} from '@cardfile/core'
-import { schemaAccess } from './access'
+import { useCallback } from 'react'
+import { CardfileError, ErrorCodes, apiFetch, apiJson, isErrorCode } from '@cardfile/core'
 import { useCardfileClient } from './context'
-import { useLiveList } from './use-live-list'
-import { useDocumentSelector } from './use-document-selector'
+import { useAdminWithFeature } from './admin-feature'
+import { useFollowedJob } from './followed-job'
 
 /** Where an export job stands. `removed`: its file held a contact deleted since. */
 export type ExportStatus = 'running' | 'done' | 'failed' | 'cancelled' | 'removed'
@@ -65,9 +57,6 @@ const toMs = (bound: TimeBound | undefined): number | undefined => {
   return typeof bound === 'number' ? bound : Date.parse(bound)
 }
 
-const asCardfileError = (e: unknown): CardfileError =>
-  e instanceof CardfileError ? e : new CardfileError(ErrorCodes.Internal, String(e))
-
 /**
  * Starts a contact-attributes export and follows its progress until it is done; then
  * `download()` fetches the CSV (one row per contact, attributes in the admin's order).
@@ -86,40 +75,21 @@ const asCardfileError = (e: unknown): CardfileError =>
  */
 export function useExport(_options: UseExportOptions = {}): ExportResult {
   const client = useCardfileClient()
-  const canExport = useDocumentSelector(
-    schemaAccess(client.workspace),
-    (schema, c) =>
-      c.actor()?.role === 'admin' &&
-      schema !== null &&
-      capabilities(schema.schema.settings().plan).exports,
-  )
-  const [job, setJob] = useState<ExportJobInfo | null>(null)
-  const [error, setError] = useState<CardfileError | null>(null)
-  const jobRef = useRef(job)
-  jobRef.current = job
+  const canExport = useAdminWithFeature('exports')
+  const {
+    job,
+    error,
+    jobRef,
+    start: follow,
+  } = useFollowedJob<ExportJobInfo>('export', (j) => j.status === 'running')
   const base = `/api/${encodeURIComponent(client.workspace)}/exports`
 
-  // Followed while it runs: the server pushes each step of its progress and its end.
-  const jobId = job?.id ?? null
-  const jobRunning = job?.status === 'running'
-  const live = useLiveList<never, { job: ExportJobInfo }>(
-    jobId !== null && jobRunning ? { kind: 'export', jobId } : null,
-  )
-  const liveJob = live.answer?.job ?? null
-  useEffect(() => {
-    if (liveJob !== null && liveJob.id === jobRef.current?.id) setJob(liveJob)
-  }, [liveJob])
-  const liveError = live.error
-  useEffect(() => {
-    if (liveError !== null) setError(liveError)
-  }, [liveError])
-
   const start = useCallback(
-    async (range: { readonly from?: TimeBound; readonly to?: TimeBound } = {}) => {
-      try {
+    (range: { readonly from?: TimeBound; readonly to?: TimeBound } = {}) =>
+      follow(() => {
         const from = toMs(range.from)
         const to = toMs(range.to)
-        const answer = await apiJson<{ job: ExportJobInfo }>(client, base, {
+        return apiJson<{ job: ExportJobInfo }>(client, base, {
           method: 'POST',
           body: JSON.stringify({
             type: 'contact-attributes',
@@ -127,16 +97,8 @@ export function useExport(_options: UseExportOptions = {}): ExportResult {
             ...(to === undefined ? {} : { to }),
           }),
         })
-        setError(null)
-        setJob(answer.job)
-        return answer.job
-      } catch (e) {
-        const failure = asCardfileError(e)
-        setError(failure)
-        throw failure
-      }
-    },
-    [client, base],
+      }),
+    [client, base, follow],
   )
 
   const download = useCallback(async (): Promise<Blob> => {

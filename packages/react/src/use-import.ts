@@ -1,9 +1,9 @@
-import { useCallback, useEffect, useRef, useState } from 'react'
-import { CardfileError, ErrorCodes, apiJson } from '@cardfile/core'
-import type { ErrorCode } from '@cardfile/core'
+import { useCallback } from 'react'
+import { apiJson } from '@cardfile/core'
+import type { CardfileError, ErrorCode } from '@cardfile/core'
 import { useCardfileClient } from './context'
 import { useDocumentSelector } from './use-document-selector'
-import { useLiveList } from './use-live-list'
+import { useFollowedJob } from './followed-job'
 import { schemaAccess } from './access'
 
 /** One refused row of an import: its record number (the header is 1) and why, per column. */
@@ -63,9 +63,6 @@ export interface ImportResult {
   readonly canImport: boolean
 }
 
-const asCardfileError = (e: unknown): CardfileError =>
-  e instanceof CardfileError ? e : new CardfileError(ErrorCodes.Internal, String(e))
-
 const isRunning = (job: ImportJobInfo | null): boolean =>
   job?.state === 'queued' || job?.state === 'running'
 
@@ -93,45 +90,20 @@ export function useImport(_options: UseImportOptions = {}): ImportResult {
     schemaAccess(client.workspace),
     (_schema, c) => c.actor()?.role === 'admin',
   )
-  const [job, setJob] = useState<ImportJobInfo | null>(null)
-  const [error, setError] = useState<CardfileError | null>(null)
-  const jobRef = useRef(job)
-  jobRef.current = job
+  const { job, error, start: follow } = useFollowedJob<ImportJobInfo>('job', isRunning)
   const workspace = encodeURIComponent(client.workspace)
-
-  // Followed while it runs: the server pushes each step of its progress and its end.
-  const jobId = job?.id ?? null
   const running = isRunning(job)
-  const live = useLiveList<never, { job: ImportJobInfo }>(
-    jobId !== null && running ? { kind: 'job', jobId } : null,
-  )
-  const liveJob = live.answer?.job ?? null
-  useEffect(() => {
-    if (liveJob !== null && liveJob.id === jobRef.current?.id) setJob(liveJob)
-  }, [liveJob])
-  const liveError = live.error
-  useEffect(() => {
-    if (liveError !== null) setError(liveError)
-  }, [liveError])
 
   const start = useCallback(
-    async (file: Blob | string) => {
-      try {
-        const answer = await apiJson<{ job: ImportJobInfo }>(client, `/api/${workspace}/imports`, {
+    (file: Blob | string) =>
+      follow(() =>
+        apiJson<{ job: ImportJobInfo }>(client, `/api/${workspace}/imports`, {
           method: 'POST',
           headers: { 'content-type': 'text/csv' },
           body: file,
-        })
-        setError(null)
-        setJob(answer.job)
-        return answer.job
-      } catch (e) {
-        const failure = asCardfileError(e)
-        setError(failure)
-        throw failure
-      }
-    },
-    [client, workspace],
+        }),
+      ),
+    [client, workspace, follow],
   )
 
   const progress =

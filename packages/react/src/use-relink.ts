@@ -1,10 +1,11 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
-import { CardfileError, ErrorCodes, apiJson } from '@cardfile/core'
-import type { ListQuery } from '@cardfile/core'
+import { apiJson } from '@cardfile/core'
+import type { ListQuery, CardfileError } from '@cardfile/core'
 import { schemaAccess } from './access'
 import { useCardfileClient } from './context'
 import { useDocumentSelector } from './use-document-selector'
 import { useLiveList } from './use-live-list'
+import { asCardfileError } from './as-cardfile-error'
 
 /** A re-link of the workspace's contacts by its matching attribute, as the server reports it. */
 export interface RelinkJobInfo {
@@ -59,11 +60,6 @@ export interface RelinkResult {
   /** Admins may start a re-link; everyone may follow one. */
   readonly canStart: boolean
 }
-
-const asCardfileError = (error: unknown): CardfileError =>
-  error instanceof CardfileError
-    ? error
-    : new CardfileError(ErrorCodes.Internal, error instanceof Error ? error.message : String(error))
 
 const isActive = (job: RelinkJobInfo | null): boolean =>
   job !== null && (job.state === 'queued' || job.state === 'running')

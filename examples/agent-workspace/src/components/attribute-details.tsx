@@ -1,26 +1,17 @@
 import { useEffect, useState } from 'react'
 import type { FormEvent } from 'react'
-import type { AttributeDefinition } from '@cardfile/core'
-import type { AttributeAdmin } from '@cardfile/react'
 import { attempt } from '../attempt'
 import { AttributeRulesEditor, AttributeTypeChange } from './attribute-rules'
 import { OptionEditor } from './option-editor'
 import { Switch } from './switch'
+import type { AttributeEditorProps } from './attribute-editor-props'
 
 /**
  * What an admin edits of one attribute beyond its label and visibility: the alias the CRM
  * knows it by, whether the CRM manages its values, whether contacts are looked up by it, and
  * a dropdown's or multi-select's options, and its rules.
  */
-export function AttributeDetails({
-  admin,
-  def,
-  onProblem,
-}: {
-  admin: AttributeAdmin
-  def: AttributeDefinition
-  onProblem: (message: string | null) => void
-}) {
+export function AttributeDetails({ admin, def, onProblem }: AttributeEditorProps) {
   const [alias, setAlias] = useState(def.alias)
   // Another admin's change shows here unless this admin is typing one of their own.
   const [editingAlias, setEditingAlias] = useState(false)

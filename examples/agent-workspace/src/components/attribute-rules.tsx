@@ -7,8 +7,8 @@ import { useSession } from '../session-context'
 import type { FormEvent } from 'react'
 import { hasOptions, isRangeType, normaliseInput } from '@cardfile/core'
 import type { AttributeDefinition, AttributeRules, AttributeType } from '@cardfile/core'
-import type { AttributeAdmin } from '@cardfile/react'
 import { attempt } from '../attempt'
+import type { AttributeEditorProps } from './attribute-editor-props'
 
 /** How the settings page names each attribute type. */
 export const TYPE_LABELS: Readonly<Record<AttributeType, string>> = {
@@ -194,15 +194,7 @@ export function RulesFields({
  * the SDK refuses with a sentence when the rules do not hold (a minimum above the maximum, a
  * default that breaks them, a pattern that does not compile).
  */
-export function AttributeRulesEditor({
-  admin,
-  def,
-  onProblem,
-}: {
-  admin: AttributeAdmin
-  def: AttributeDefinition
-  onProblem: (message: string | null) => void
-}) {
+export function AttributeRulesEditor({ admin, def, onProblem }: AttributeEditorProps) {
   const [draft, setDraft] = useState(() => rulesDraft(def))
   const [problem, setProblem] = useState<string | null>(null)
   const save = (event: FormEvent): void => {

@@ -1,13 +1,8 @@
-import { useState } from 'react'
-import type { IndexedContact } from '@cardfile/core'
 import { useContactSearch } from '@cardfile/react'
-import { newestConversation } from '../api'
-import { displayName, identityOfRow } from '../contact-identity'
+import { identityOfRow } from '../contact-identity'
 import { channelLabel } from '../format'
 import { humanMessage } from '../human-message'
-import { navigate } from '../router'
-import { useSession } from '../session-context'
-import { ChannelIcon } from './channel-icon'
+import { ContactRow, OpenProblem, ShowMoreContacts, useOpenContact } from './contact-rows'
 
 /**
  * The inbox's contact search: words typed here (a name, an email, a phone number, a handle or
@@ -53,21 +48,8 @@ function ContactSearchResults({
   text: string
   selectedContactId: string | null
 }) {
-  const session = useSession()
-  const [problem, setProblem] = useState<string | null>(null)
+  const { problem, open } = useOpenContact()
   const { items, loading, stale, error, hasMore, loadMore } = useContactSearch(text)
-
-  const open = async (contact: IndexedContact): Promise<void> => {
-    setProblem(null)
-    try {
-      const newest = await newestConversation(session, contact.id)
-      if (newest === null) {
-        setProblem(`${displayName(identityOfRow(contact))} has no conversation yet.`)
-      } else navigate(`/inbox/${encodeURIComponent(newest.id)}`)
-    } catch (e) {
-      setProblem(`Couldn't open the conversation. ${humanMessage(e)}`)
-    }
-  }
 
   return (
     <section
@@ -83,11 +65,7 @@ function ContactSearchResults({
       {error !== null && (
         <p className="notice error">Couldn&rsquo;t search. {humanMessage(error)}</p>
       )}
-      {problem !== null && (
-        <p className="notice error" role="alert">
-          {problem}
-        </p>
-      )}
+      <OpenProblem problem={problem} />
       {items.length === 0 && !loading && error === null && (
         <p className="muted pad" data-testid="contact-search-empty">
           No contact matches &ldquo;{text.trim()}&rdquo;.
@@ -98,43 +76,22 @@ function ContactSearchResults({
           const identity = identityOfRow(c)
           return (
             <li key={c.id}>
-              <button
-                type="button"
-                className={`queue-item${c.id === selectedContactId ? ' selected' : ''}`}
-                onClick={() => void open(c)}
-                data-testid="contact-search-result"
-                data-contact-id={c.id}
-                data-channel={c.channel}
+              <ContactRow
+                contact={c}
+                selected={c.id === selectedContactId}
+                vip={c.vip}
+                testId="contact-search-result"
+                onOpen={() => void open(c)}
               >
-                <ChannelIcon channel={c.channel} />
-                <span className="queue-item-main">
-                  <span className="queue-item-name">
-                    <span className="truncate">{displayName(identity)}</span>
-                    {c.vip && <span className="vip-tag">VIP</span>}
-                  </span>
-                  <span className="queue-item-meta muted">
-                    {identity.name === null
-                      ? channelLabel(c.channel)
-                      : (identity.handle ?? channelLabel(c.channel))}
-                  </span>
-                </span>
-              </button>
+                {identity.name === null
+                  ? channelLabel(c.channel)
+                  : (identity.handle ?? channelLabel(c.channel))}
+              </ContactRow>
             </li>
           )
         })}
       </ol>
-      {hasMore && (
-        <div className="pad">
-          <button
-            type="button"
-            className="button small ghost"
-            onClick={loadMore}
-            disabled={loading}
-          >
-            {loading ? 'Loading…' : 'Show more'}
-          </button>
-        </div>
-      )}
+      <ShowMoreContacts hasMore={hasMore} loading={loading} loadMore={loadMore} />
     </section>
   )
 }

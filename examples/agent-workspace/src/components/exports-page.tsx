@@ -2,6 +2,7 @@ import { useState } from 'react'
 import { useExport } from '@cardfile/react'
 import { clockTime } from '../format'
 import { humanMessage } from '../human-message'
+import { JobProblem, ProgressBar } from './job-progress'
 
 /** Saves a blob as a file through a temporary link. */
 function save(blob: Blob, name: string): void {
@@ -71,25 +72,13 @@ export function ExportsPage() {
           {running ? 'Generating…' : 'Generate export'}
         </button>
       </form>
-      {(problem !== null || error !== null) && (
-        <p className="notice error" role="alert">
-          {problem ?? humanMessage(error)}
-        </p>
-      )}
+      <JobProblem problem={problem} error={error} />
       {job !== null && (
         <section className="card" data-testid="export-job" data-status={job.status}>
           <h3>
             Export of {clockTime(job.createdAt)} · {job.status}
           </h3>
-          <div
-            className="progress"
-            role="progressbar"
-            aria-valuemin={0}
-            aria-valuemax={100}
-            aria-valuenow={progress}
-          >
-            <span style={{ width: `${progress}%` }} />
-          </div>
+          <ProgressBar percent={progress} />
           <p className="muted small">
             {job.rows} of {job.total ?? '…'} contacts
             {job.error !== null && ` · ${job.error}`}

@@ -2,6 +2,7 @@ import { useState } from 'react'
 import { useAttributes, useImport } from '@cardfile/react'
 import { clockTime } from '../format'
 import { humanMessage } from '../human-message'
+import { JobProblem, ProgressBar } from './job-progress'
 
 /** Contact imports: upload a CSV, follow its progress, read the rows the server refused. */
 export function ImportsPage() {
@@ -64,25 +65,13 @@ export function ImportsPage() {
           {running ? 'Importing…' : 'Import'}
         </button>
       </form>
-      {(problem !== null || error !== null) && (
-        <p className="notice error" role="alert">
-          {problem ?? humanMessage(error)}
-        </p>
-      )}
+      <JobProblem problem={problem} error={error} />
       {job !== null && (
         <section className="card" data-testid="import-job" data-state={job.state}>
           <h3>
             Import of {clockTime(job.createdAt)} · {job.state === 'queued' ? 'waiting' : job.state}
           </h3>
-          <div
-            className="progress"
-            role="progressbar"
-            aria-valuemin={0}
-            aria-valuemax={100}
-            aria-valuenow={percent}
-          >
-            <span style={{ width: `${percent}%` }} />
-          </div>
+          <ProgressBar percent={percent} />
           <p className="muted small" data-testid="import-counts">
             {job.phase === 'checking'
               ? 'Checking the file…'

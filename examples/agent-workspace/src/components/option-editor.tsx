@@ -1,22 +1,14 @@
 import { useState } from 'react'
 import type { FormEvent } from 'react'
-import type { AttributeDefinition, DropdownOption } from '@cardfile/core'
-import type { AttributeAdmin } from '@cardfile/react'
+import type { DropdownOption } from '@cardfile/core'
 import { attempt } from '../attempt'
+import type { AttributeEditorProps } from './attribute-editor-props'
 
 /**
  * The options of a dropdown: rename, move up or down, retire and restore, add. A retired
  * option stays on the contacts that hold it (shown as retired) but can no longer be chosen.
  */
-export function OptionEditor({
-  admin,
-  def,
-  onProblem,
-}: {
-  admin: AttributeAdmin
-  def: AttributeDefinition
-  onProblem: (message: string | null) => void
-}) {
+export function OptionEditor({ admin, def, onProblem }: AttributeEditorProps) {
   const live = def.options.filter((o) => !o.retired)
   const retired = def.options.filter((o) => o.retired)
   const [newOption, setNewOption] = useState('')

@@ -4,6 +4,7 @@ import { useRelink } from '@cardfile/react'
 import type { RelinkJobInfo } from '@cardfile/react'
 import { adminMessage } from '../admin-messages'
 import { ago, clockTime } from '../format'
+import { ProgressBar } from './job-progress'
 
 const byWhat = (job: RelinkJobInfo, attributes: readonly AttributeDefinition[]): string =>
   job.attribute === null
@@ -49,18 +50,7 @@ export function RelinkProgress({ attributes }: { attributes: readonly AttributeD
       )}
       {job !== null && (
         <>
-          {active && (
-            <div
-              className="progress"
-              role="progressbar"
-              aria-label="Re-link progress"
-              aria-valuemin={0}
-              aria-valuemax={100}
-              aria-valuenow={percent}
-            >
-              <span style={{ width: `${percent}%` }} />
-            </div>
-          )}
+          {active && <ProgressBar percent={percent} label="Re-link progress" />}
           <p
             className="small"
             role="status"

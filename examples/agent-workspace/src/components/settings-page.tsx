@@ -13,6 +13,7 @@ import { FailedDeliveries } from './failed-deliveries'
 import { RelinkProgress } from './relink-progress'
 import { SortableAttributes } from './sortable-attributes'
 import { Switch } from './switch'
+import type { AttributeEditorProps } from './attribute-editor-props'
 
 function describe(def: AttributeDefinition): string {
   if (def.kind === 'standard') return 'Standard · VIP flag, set from the contact panel'
@@ -32,12 +33,7 @@ function AttributeRow({
   def,
   handle,
   onProblem,
-}: {
-  admin: AttributeAdmin
-  def: AttributeDefinition
-  handle: ReactNode
-  onProblem: (message: string | null) => void
-}) {
+}: AttributeEditorProps & { handle: ReactNode }) {
   const [renaming, setRenaming] = useState(false)
   const [label, setLabel] = useState(def.label)
   const [open, setOpen] = useState(false)

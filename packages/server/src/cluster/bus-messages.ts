@@ -88,14 +88,66 @@ export type BusMessage =
     }
   | { readonly kind: 13; readonly from: string; readonly doc: string; readonly change: string }
 
-const writeActor = (encoder: encoding.Encoder, actor: AuthenticatedActor | null): void => {
-  encoding.writeVarString(encoder, actor === null ? '' : JSON.stringify(actor))
+/** How one field goes on the wire. */
+interface FieldCodec<T> {
+  write(encoder: encoding.Encoder, value: T): void
+  read(decoder: decoding.Decoder): T
 }
 
-const readActor = (decoder: decoding.Decoder): AuthenticatedActor | null => {
-  const text = decoding.readVarString(decoder)
-  return text === '' ? null : (JSON.parse(text) as AuthenticatedActor)
+const text: FieldCodec<string> = {
+  write: encoding.writeVarString,
+  read: decoding.readVarString,
 }
+const uint: FieldCodec<number> = { write: encoding.writeVarUint, read: decoding.readVarUint }
+const flag: FieldCodec<boolean> = {
+  write: (encoder, value) => encoding.writeVarUint(encoder, value ? 1 : 0),
+  read: (decoder) => decoding.readVarUint(decoder) === 1,
+}
+const binary: FieldCodec<Uint8Array> = {
+  write: encoding.writeVarUint8Array,
+  read: decoding.readVarUint8Array,
+}
+/** An actor as JSON, the empty string for none. */
+const actor: FieldCodec<AuthenticatedActor | null> = {
+  write: (encoder, value) =>
+    encoding.writeVarString(encoder, value === null ? '' : JSON.stringify(value)),
+  read: (decoder) => {
+    const json = decoding.readVarString(decoder)
+    return json === '' ? null : (JSON.parse(json) as AuthenticatedActor)
+  },
+}
+
+type BusKind = BusMessage['kind']
+/** The fields of a kind of message after the header every message has (kind, from, doc). */
+type BodyOf<K extends BusKind> = Omit<Extract<BusMessage, { kind: K }>, 'kind' | 'from' | 'doc'>
+type Layout<B> = { readonly [F in keyof B]-?: FieldCodec<B[F]> }
+
+/**
+ * Each kind's fields in the order they go on the wire (the order of the keys), so the encoder
+ * and the decoder read one layout and cannot drift apart. The types make every field of every
+ * kind appear with the codec of its type.
+ */
+const LAYOUTS: { readonly [K in BusKind]: Layout<BodyOf<K>> } = {
+  [BusKinds.Follow]: {},
+  [BusKinds.FollowAck]: { owned: flag },
+  [BusKinds.Unfollow]: {},
+  [BusKinds.Forward]: { connection: text, seq: uint, actor, extended: flag, update: binary },
+  [BusKinds.Awareness]: { update: binary },
+  [BusKinds.ConnectionGone]: { connection: text },
+  [BusKinds.HostChange]: { request: uint, actor, update: binary },
+  [BusKinds.HostDone]: { request: uint, error: text },
+  [BusKinds.Relay]: { message: binary },
+  [BusKinds.Direct]: { connection: text, seq: uint, message: binary },
+  [BusKinds.Purge]: { reason: text },
+  [BusKinds.Close]: { connection: text, code: uint, reason: text },
+  [BusKinds.ListChange]: { change: text },
+}
+
+/** A kind's fields in wire order; undefined for a kind this version does not know. */
+const fieldsOf = (kind: number): readonly (readonly [string, FieldCodec<unknown>])[] | undefined =>
+  Object.hasOwn(LAYOUTS, kind)
+    ? Object.entries(LAYOUTS[kind as BusKind] as Record<string, FieldCodec<unknown>>)
+    : undefined
 
 /** Encodes one bus message. */
 export function encodeBusMessage(message: BusMessage): Uint8Array {
@@ -103,54 +155,8 @@ export function encodeBusMessage(message: BusMessage): Uint8Array {
   encoding.writeVarUint(encoder, message.kind)
   encoding.writeVarString(encoder, message.from)
   encoding.writeVarString(encoder, message.doc)
-  switch (message.kind) {
-    case BusKinds.FollowAck:
-      encoding.writeVarUint(encoder, message.owned ? 1 : 0)
-      break
-    case BusKinds.Forward:
-      encoding.writeVarString(encoder, message.connection)
-      encoding.writeVarUint(encoder, message.seq)
-      writeActor(encoder, message.actor)
-      encoding.writeVarUint(encoder, message.extended ? 1 : 0)
-      encoding.writeVarUint8Array(encoder, message.update)
-      break
-    case BusKinds.Awareness:
-      encoding.writeVarUint8Array(encoder, message.update)
-      break
-    case BusKinds.ConnectionGone:
-      encoding.writeVarString(encoder, message.connection)
-      break
-    case BusKinds.HostChange:
-      encoding.writeVarUint(encoder, message.request)
-      writeActor(encoder, message.actor)
-      encoding.writeVarUint8Array(encoder, message.update)
-      break
-    case BusKinds.HostDone:
-      encoding.writeVarUint(encoder, message.request)
-      encoding.writeVarString(encoder, message.error)
-      break
-    case BusKinds.Relay:
-      encoding.writeVarUint8Array(encoder, message.message)
-      break
-    case BusKinds.Direct:
-      encoding.writeVarString(encoder, message.connection)
-      encoding.writeVarUint(encoder, message.seq)
-      encoding.writeVarUint8Array(encoder, message.message)
-      break
-    case BusKinds.Purge:
-      encoding.writeVarString(encoder, message.reason)
-      break
-    case BusKinds.Close:
-      encoding.writeVarString(encoder, message.connection)
-      encoding.writeVarUint(encoder, message.code)
-      encoding.writeVarString(encoder, message.reason)
-      break
-    case BusKinds.ListChange:
-      encoding.writeVarString(encoder, message.change)
-      break
-    default:
-      break
-  }
+  const fields = message as unknown as Readonly<Record<string, unknown>>
+  for (const [name, codec] of fieldsOf(message.kind) ?? []) codec.write(encoder, fields[name])
   return encoding.toUint8Array(encoder)
 }
 
@@ -160,69 +166,9 @@ export function decodeBusMessage(bytes: Uint8Array): BusMessage {
   const kind = decoding.readVarUint(decoder)
   const from = decoding.readVarString(decoder)
   const doc = decoding.readVarString(decoder)
-  switch (kind) {
-    case BusKinds.Follow:
-    case BusKinds.Unfollow:
-      return { kind, from, doc }
-    case BusKinds.FollowAck:
-      return { kind, from, doc, owned: decoding.readVarUint(decoder) === 1 }
-    case BusKinds.Forward:
-      return {
-        kind,
-        from,
-        doc,
-        connection: decoding.readVarString(decoder),
-        seq: decoding.readVarUint(decoder),
-        actor: readActor(decoder),
-        extended: decoding.readVarUint(decoder) === 1,
-        update: decoding.readVarUint8Array(decoder),
-      }
-    case BusKinds.Awareness:
-      return { kind, from, doc, update: decoding.readVarUint8Array(decoder) }
-    case BusKinds.ConnectionGone:
-      return { kind, from, doc, connection: decoding.readVarString(decoder) }
-    case BusKinds.HostChange:
-      return {
-        kind,
-        from,
-        doc,
-        request: decoding.readVarUint(decoder),
-        actor: readActor(decoder),
-        update: decoding.readVarUint8Array(decoder),
-      }
-    case BusKinds.HostDone:
-      return {
-        kind,
-        from,
-        doc,
-        request: decoding.readVarUint(decoder),
-        error: decoding.readVarString(decoder),
-      }
-    case BusKinds.Relay:
-      return { kind, from, doc, message: decoding.readVarUint8Array(decoder) }
-    case BusKinds.Direct:
-      return {
-        kind,
-        from,
-        doc,
-        connection: decoding.readVarString(decoder),
-        seq: decoding.readVarUint(decoder),
-        message: decoding.readVarUint8Array(decoder),
-      }
-    case BusKinds.Purge:
-      return { kind, from, doc, reason: decoding.readVarString(decoder) }
-    case BusKinds.Close:
-      return {
-        kind,
-        from,
-        doc,
-        connection: decoding.readVarString(decoder),
-        code: decoding.readVarUint(decoder),
-        reason: decoding.readVarString(decoder),
-      }
-    case BusKinds.ListChange:
-      return { kind, from, doc, change: decoding.readVarString(decoder) }
-    default:
-      throw new Error(`unknown bus message kind ${kind}`)
-  }
+  const fields = fieldsOf(kind)
+  if (fields === undefined) throw new Error(`unknown bus message kind ${kind}`)
+  const message: Record<string, unknown> = { kind, from, doc }
+  for (const [name, codec] of fields) message[name] = codec.read(decoder)
+  return message as unknown as BusMessage
 }

@@ -83,6 +83,17 @@ export class RemoteClient implements Peer {
 
   send(message: Uint8Array): boolean {
     const seq = message[0] === MessageTypes.DurableAck ? (this.marks.shift() ?? 0) : 0
+    this.direct(seq, message)
+    return true
+  }
+
+  /** Acknowledges everything up to `seq` with `ack` (a change that changed nothing, once what was in memory with it is stored). */
+  acknowledge(seq: number, ack: Uint8Array): void {
+    this.direct(seq, ack)
+  }
+
+  /** Sends `message` to this client's instance, for this connection only, numbered `seq`. */
+  private direct(seq: number, message: Uint8Array): void {
     this.sendBus(this.instance, {
       kind: BusKinds.Direct,
       from: this.from,
@@ -90,19 +101,6 @@ export class RemoteClient implements Peer {
       connection: this.connection,
       seq,
       message,
-    })
-    return true
-  }
-
-  /** Acknowledges everything up to `seq` with `ack` (a change that changed nothing, once what was in memory with it is stored). */
-  acknowledge(seq: number, ack: Uint8Array): void {
-    this.sendBus(this.instance, {
-      kind: BusKinds.Direct,
-      from: this.from,
-      doc: this.doc,
-      connection: this.connection,
-      seq,
-      message: ack,
     })
   }
 

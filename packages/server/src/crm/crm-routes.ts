@@ -6,10 +6,10 @@ import { readSchemaView } from './crm-service'
 import type { CrmService } from './crm-service'
 import { CRM_DELIVERY } from './delivery-job'
 import type { HttpContext } from '../http/http-context'
-import { HttpError, sendError, sendJson } from '../http/http-error'
+import { HttpError, sendJson } from '../http/http-error'
+import { answeringErrors } from '../http/api-routes'
 import { readJsonBody } from '../http/read-body'
 import { within } from '../http/within'
-import { errorContext, errorForConsole } from '../sync/logger'
 import { allowMethods, parseInput, requireRole } from '../http/route-auth'
 
 const MAX_BODY = 64 * 1024
@@ -157,16 +157,5 @@ export function crmRoutes(
     throw new HttpError(404, ErrorCodes.NotFound, `No route ${method} ${requestUrl.pathname}`)
   }
 
-  return async (req, res, ctx) => {
-    try {
-      return await route(req, res, ctx)
-    } catch (error) {
-      sendError(res, error, (e) =>
-        ctx.logger === undefined
-          ? console.error('cardfile crm http:', errorForConsole(e))
-          : ctx.logger.error('crm request failed', errorContext(e)),
-      )
-      return true
-    }
-  }
+  return answeringErrors(route, 'cardfile crm http:', 'crm request failed')
 }

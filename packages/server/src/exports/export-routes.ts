@@ -5,13 +5,13 @@ import { ErrorCodes, SchemaDoc, capabilities, isValidId, schemaDocName } from '@
 import { z } from 'zod'
 import type { BlobStore } from '../blobs/blob-store'
 import type { HttpContext, HttpRequestHandler } from '../http/http-context'
-import { HttpError, sendError, sendJson } from '../http/http-error'
+import { HttpError, sendJson } from '../http/http-error'
+import { answeringErrors } from '../http/api-routes'
 import { readJsonBody } from '../http/read-body'
 import { allowMethods, parseInput, requireRole } from '../http/route-auth'
 import { within } from '../http/within'
 import type { Job, NewJob } from '../jobs/job-store'
 import type { JobStore } from '../jobs/job-store'
-import { errorContext, errorForConsole } from '../sync/logger'
 import { EXPORT_JOB, exportResultOf, exportView } from './export-job'
 import type { ExportInput } from './export-job'
 
@@ -142,16 +142,5 @@ export function exportRoutes(deps: ExportRoutesDeps): HttpRequestHandler {
     return true
   }
 
-  return async (req, res, ctx) => {
-    try {
-      return await route(req, res, ctx)
-    } catch (error) {
-      sendError(res, error, (e) =>
-        ctx.logger === undefined
-          ? console.error('cardfile exports http:', errorForConsole(e))
-          : ctx.logger.error('export request failed', errorContext(e)),
-      )
-      return true
-    }
-  }
+  return answeringErrors(route, 'cardfile exports http:', 'export request failed')
 }

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { isValidId } from '@cardfile/core'
-import { errorContext } from '../sync/logger'
+import { errorContext, errorForConsole } from '../sync/logger'
 import type { HttpContext, HttpRequestHandler } from './http-context'
 import { sendError } from './http-error'
 import type { ApiRoute } from './route-auth'
@@ -47,6 +47,34 @@ export function apiRoutes(handler: ApiRouteHandler): HttpRequestHandler {
     } catch (error) {
       sendError(res, error, (unexpected) =>
         ctx.logger?.error('http request failed', errorContext(unexpected)),
+      )
+      return true
+    }
+  }
+}
+
+/**
+ * Answers whatever `route` throws as JSON (HttpError and CardfileError with their status,
+ * anything else 500 without details) and logs the unexpected: through the server's logger as
+ * `logMessage`, or on the console after `consoleLabel` when the server was given none, so a
+ * failing route is never silent.
+ *
+ * @example
+ * const routes = answeringErrors(route, 'cardfile exports http:', 'export request failed')
+ */
+export function answeringErrors(
+  route: (req: IncomingMessage, res: ServerResponse, ctx: HttpContext) => Promise<boolean>,
+  consoleLabel: string,
+  logMessage: string,
+): (req: IncomingMessage, res: ServerResponse, ctx: HttpContext) => Promise<boolean> {
+  return async (req, res, ctx) => {
+    try {
+      return await route(req, res, ctx)
+    } catch (error) {
+      sendError(res, error, (e) =>
+        ctx.logger === undefined
+          ? console.error(consoleLabel, errorForConsole(e))
+          : ctx.logger.error(logMessage, errorContext(e)),
       )
       return true
     }

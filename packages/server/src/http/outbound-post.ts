@@ -26,10 +26,16 @@ export interface OutboundPost {
   readonly timeoutMs: number
   /** Private addresses may be called (the operator's opt-out, or a target the operator set). */
   readonly allowPrivate: boolean
-  /** The answer's body is read up to this many bytes; more is `too-large`. */
+  /**
+   * The answer's body is read up to this many bytes; more is `too-large`. 0: it is not read at
+   * all and the connection is closed as soon as the status is known (`text` is empty), for a
+   * caller that goes by the status alone and must not hold whatever a receiver sends.
+   */
   readonly maxResponseBytes: number
   /** Names the URL in refusals ("A CRM URL"). */
   readonly what: string
+  /** Names its host in refusals of the address it resolves to. Default: `<what>'s host`. */
+  readonly whatHost?: string
 }
 
 /** An answer, of any status: 3xx ones too, as redirects are never followed. */
@@ -74,7 +80,7 @@ export function outboundPost(raw: string, post: OutboundPost): Promise<OutboundA
     const req = send(url, {
       method: 'POST',
       headers: { ...post.headers, 'content-length': Buffer.byteLength(post.body) },
-      lookup: guardedLookup(post.allowPrivate, `${post.what}'s host`),
+      lookup: guardedLookup(post.allowPrivate, post.whatHost ?? `${post.what}'s host`),
     })
     const timer = setTimeout(
       () => fail(new OutboundCallError('timeout', `no answer within ${post.timeoutMs} ms`)),
@@ -88,6 +94,13 @@ export function outboundPost(raw: string, post: OutboundPost): Promise<OutboundA
       )
     })
     req.on('response', (res) => {
+      if (post.maxResponseBytes === 0) {
+        finish(() => {
+          res.destroy()
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text: '' })
+        })
+        return
+      }
       const chunks: Buffer[] = []
       let size = 0
       res.on('data', (chunk: Buffer) => {

@@ -3,6 +3,7 @@ import { collectedSnapshot } from './collected-snapshot'
 import { CardfileError, ErrorCodes, contactDocName, parseDocName } from '@cardfile/core'
 import type { Backend, StorageLogger } from '../backend'
 import type { BlobStore } from '../blobs/blob-store'
+import type { DatabaseBackendOptions } from './database-backend-options'
 import { createPostgresBlobStore } from '../blobs/postgres-blob-store'
 import { createPostgresCrmStorage } from '../crm/postgres-crm-storage'
 import { createPostgresWebhookStore } from '../webhooks/postgres-webhook-store'
@@ -22,6 +23,7 @@ import { removeAttachments } from './attachments'
 import { createBackgroundCompactor } from './background-compactor'
 import { fenced } from './document-owners'
 import type { DocumentFence } from './document-owners'
+import type { PendingAppend } from './pending-append'
 import type { DocumentStore } from './document-store'
 import { DB_NOW_MS, createPostgresDocumentOwners } from './postgres-document-owners'
 import { createPostgresIndexStore } from './postgres-index-store'
@@ -30,9 +32,10 @@ import type { PgConnectionOptions, PgDatabase, PgSession } from './postgres-data
 import { migratePostgres } from './postgres-schema'
 import { backfillPostgresSearch, searchColumns } from '../search/postgres-search'
 import { checkIndexRow, identityTaken } from './index-rules'
-import type { ContactIndexRow, ConversationIndexRow, IndexRow } from './index-store'
+import type { ContactIndexRow, ConversationIndexRow } from './index-store'
 
-export interface PostgresBackendOptions extends PgConnectionOptions {
+/** Options of {@link createPostgresBackend}: the connection, group commits, export files. */
+export interface PostgresBackendOptions extends PgConnectionOptions, DatabaseBackendOptions {
   /**
    * How long a group commit waits for more appends, in ms. 0 or unset: commit as soon as the
    * previous commit is done, so everything that arrived meanwhile goes in one transaction.
@@ -40,42 +43,14 @@ export interface PostgresBackendOptions extends PgConnectionOptions {
   readonly groupCommitMs?: number
   /** Most appends in one transaction. Default 1000. */
   readonly maxGroupSize?: number
-  /** A document with more updates than this is compacted into its snapshot. Default 500. */
-  readonly compactAfter?: number
-  /** Delay before the background compactor runs for documents over the limit. Default 1000. */
-  readonly compactDelayMs?: number
-  /**
-   * Quiet period after a document's last write before it is compacted, so that a document
-   * that stops being edited is stored as its garbage-collected state. Default 10000.
-   */
-  readonly compactIdleMs?: number
-  /** Root of attachment files (`<attachmentsDir>/<encoded doc name>/`), removed on erase. */
-  readonly attachmentsDir?: string
   /** Where export files go. Default: a table in the same database, shared by every instance. */
   readonly blobs?: BlobStore
-  readonly logger?: StorageLogger
-  /**
-   * Give the store a new generation id, as a database restored from a backup needs: clients
-   * then drop their cached copies instead of uploading them.
-   */
-  readonly newGeneration?: boolean
 }
 
 /** The PostgreSQL backend: the {@link Backend} contract over one database (and schema). */
 export interface PostgresBackend extends Backend {
   /** The pool every store uses (for readiness checks). */
   readonly database: PgDatabase
-}
-
-interface PendingAppend {
-  readonly doc: string
-  readonly update: Uint8Array
-  readonly index: IndexRow | undefined
-  readonly events: readonly NewDomainEvent[] | undefined
-  readonly fence: DocumentFence | undefined
-  readonly history: readonly ValueChange[] | undefined
-  readonly resolve: () => void
-  readonly reject: (error: Error) => void
 }
 
 const deleted = (doc: string): CardfileError =>

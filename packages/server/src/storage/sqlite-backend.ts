@@ -10,6 +10,7 @@ import { createSqliteLinkStorage } from '../linking/sqlite-link-storage'
 import { createSqliteDeletionLog } from '../deletion/sqlite-deletion-log'
 import { createSqliteExportStore } from '../exports/sqlite-export-store'
 import type { BlobStore } from '../blobs/blob-store'
+import type { DatabaseBackendOptions } from './database-backend-options'
 import { createFsBlobStore } from '../blobs/fs-blob-store'
 import { createMemoryBlobStore } from '../blobs/memory-blob-store'
 import { createSqliteCrmStorage } from '../crm/sqlite-crm-storage'
@@ -25,17 +26,15 @@ import {
   errorOfRefusal,
 } from './sqlite-document-writer'
 import type { SqliteConnectionOptions } from './sqlite-document-writer'
-import type { NewDomainEvent } from '../events/domain-event'
 import { createSqliteEventStore } from '../events/sqlite-event-store'
 import { createSqliteValueHistory } from '../history/sqlite-value-history'
-import type { ValueChange } from '../history/value-history'
 import { createSqliteJobStore } from '../jobs/sqlite-job-store'
 import { createSqliteInboundLog } from '../ingestion/sqlite-inbound-log'
 import type { Backend, StorageLogger } from '../backend'
-import type { DocumentFence } from './document-owners'
+import type { PendingAppend } from './pending-append'
 import type { DocumentStore } from './document-store'
 import { createSqliteDocumentOwners } from './sqlite-document-owners'
-import type { IndexRow, IndexStore } from './index-store'
+import type { IndexStore } from './index-store'
 import { toContactIndexRow } from './contact-sql-row'
 import { checkSearch } from '../search/contact-search-query'
 import { backfillSqliteSearch, registerSearchFunctions } from '../search/sqlite-search'
@@ -46,7 +45,11 @@ import type { ConversationSqlRow } from './conversation-sql-row'
 
 export type { StorageLogger } from '../backend'
 
-export interface SqliteBackendOptions {
+/**
+ * Options of {@link createSqliteBackend}: the file, group commits, export files, durability.
+ * Documents a previous process left with updates are compacted soon after the backend opens.
+ */
+export interface SqliteBackendOptions extends DatabaseBackendOptions {
   /** The database file; `-wal` and `-shm` files appear beside it. */
   readonly path: string
   /**
@@ -60,18 +63,6 @@ export interface SqliteBackendOptions {
    * up or for an in-memory database, the event loop) wait less. Default 1000.
    */
   readonly maxGroupSize?: number
-  /** A document with more updates than this is compacted into its snapshot. Default 500. */
-  readonly compactAfter?: number
-  /** Delay before the background compactor runs for documents over the limit. Default 1000. */
-  readonly compactDelayMs?: number
-  /**
-   * Quiet period after a document's last write before it is compacted, so that a document
-   * that stops being edited is stored as its garbage-collected state. Default 10000. Documents
-   * a previous process left with updates are compacted soon after the backend opens.
-   */
-  readonly compactIdleMs?: number
-  /** Root of attachment files (`<attachmentsDir>/<encoded doc name>/`), removed on erase. */
-  readonly attachmentsDir?: string
   /**
    * Where export files go. Default: the folder `<path>-exports` (created owner-only), in
    * memory for an in-memory database.
@@ -90,13 +81,6 @@ export interface SqliteBackendOptions {
   readonly cacheMb?: number
   /** How long a commit waits for a lock held by another connection. Default 5000. */
   readonly busyTimeoutMs?: number
-  readonly logger?: StorageLogger
-  /**
-   * Give the store a new generation id, as a database restored from a backup needs: clients
-   * then drop their cached copies (which may hold data newer than the backup) instead of
-   * uploading them.
-   */
-  readonly newGeneration?: boolean
   /**
    * Delete the database (and its WAL) before opening it, to start over with an empty one.
    * Refused like opening when another server uses the file.
@@ -106,17 +90,6 @@ export interface SqliteBackendOptions {
 
 /** The SQLite backend: the {@link Backend} contract over one database file. */
 export type SqliteBackend = Backend
-
-interface PendingAppend {
-  readonly doc: string
-  readonly update: Uint8Array
-  readonly index: IndexRow | undefined
-  readonly events: readonly NewDomainEvent[] | undefined
-  readonly fence: DocumentFence | undefined
-  readonly history: readonly ValueChange[] | undefined
-  readonly resolve: () => void
-  readonly reject: (error: Error) => void
-}
 
 const asBytes = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength)
 

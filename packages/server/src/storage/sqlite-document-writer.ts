@@ -2,31 +2,20 @@ import Database from 'better-sqlite3'
 import { CardfileError, ErrorCodes } from '@cardfile/core'
 import type { ErrorCode } from '@cardfile/core'
 import { createSqliteEventStore } from '../events/sqlite-event-store'
-import type { NewDomainEvent } from '../events/domain-event'
 import { createSqliteValueHistory } from '../history/sqlite-value-history'
 import { actorOfCommit } from '../linking/auto-links'
 import { createSqliteAutoLinks } from '../linking/sqlite-auto-links'
 import { createSqliteSearchWriter } from '../search/sqlite-search'
-import type { ValueChange } from '../history/value-history'
 import { collectedSnapshot } from './collected-snapshot'
-import type { DocumentFence } from './document-owners'
 import { identityTaken } from './index-rules'
-import type { IndexRow } from './index-row-types'
 import { createSqliteDocumentOwners } from './sqlite-document-owners'
 import type { ContactSqlRow } from './contact-sql-row'
+import type { AppendRecord } from './pending-append'
 import type { ConversationSqlRow } from './conversation-sql-row'
 import { storedUpdateCounts } from './stored-update-counts'
 
-/** One append as the writer commits it (plain data: it may cross to a worker thread). */
-export interface AppendRecord {
-  readonly doc: string
-  readonly update: Uint8Array
-  readonly index: IndexRow | undefined
-  readonly events: readonly NewDomainEvent[] | undefined
-  readonly fence: DocumentFence | undefined
-  /** The value changes of a contact's commit, written with it. */
-  readonly history: readonly ValueChange[] | undefined
-}
+// The commit thread takes its records from here, beside the writer that commits them.
+export type { AppendRecord } from './pending-append'
 
 /** An append's own refusal, as plain data. */
 export interface Refusal {

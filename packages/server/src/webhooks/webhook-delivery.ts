@@ -1,5 +1,3 @@
-import { request as httpRequest } from 'node:http'
-import { request as httpsRequest } from 'node:https'
 import { CardfileError, ErrorCodes } from '@cardfile/core'
 import type { JobHandler } from '../jobs/job-runner'
 import type { Job, JobState } from '../jobs/job-store'
@@ -14,7 +12,8 @@ import type { RetryPolicy } from '../crm/delivery-job'
 import { signBody } from '../crm/signing'
 import type { ServerLogger } from '../sync/logger'
 import type { WebhookEvent, WebhookStore } from './webhook-store'
-import { ForbiddenTargetError, checkOutboundTarget, guardedLookup } from '../http/outbound-target'
+import { OutboundCallError, outboundPost } from '../http/outbound-post'
+import type { OutboundAnswer } from '../http/outbound-post'
 
 /** The job kind of a webhook delivery. */
 export const WEBHOOK_DELIVERY = 'webhook-delivery'
@@ -126,59 +125,46 @@ interface Attempt {
 }
 
 /**
- * One POST, through node:http so that the address connected to is the address checked (a
- * `lookup` that refuses private addresses; an IP literal is checked here, as Node does not
- * look one up). Redirects are never followed: a 3xx is a refusal, as the place it points to
- * was never checked.
+ * One signed POST through the server's guarded outbound POST (the address connected to is the
+ * address checked). Only the status is read: a receiver says yes or no by it, and a large
+ * answer must not fill this process's memory. Redirects are never followed: a 3xx is a
+ * refusal, as the place it points to was never checked.
  */
 async function post(attempt: Attempt): Promise<void> {
   const { input, timeoutMs } = attempt
-  let url: URL
+  let answer: OutboundAnswer
   try {
-    url = checkOutboundTarget(attempt.url, attempt.allowPrivate, 'A webhook URL')
-  } catch (error) {
-    throw new WebhookFailed(
-      error instanceof CardfileError ? error.message : 'the webhook URL is refused',
-      false,
-    )
-  }
-  const send = url.protocol === 'https:' ? httpsRequest : httpRequest
-  const status = await new Promise<number>((resolve, reject) => {
-    const req = send(url, {
-      method: 'POST',
+    answer = await outboundPost(attempt.url, {
       headers: {
         'content-type': 'application/json',
-        'content-length': Buffer.byteLength(input.body),
         [SIGNATURE_HEADER]: signBody(input.body, attempt.secret),
         [TIMESTAMP_HEADER]: String(Date.now()),
         [IDEMPOTENCY_HEADER]: attempt.id,
         [EVENT_HEADER]: input.event,
         'user-agent': 'cardfile-webhooks/1',
       },
-      lookup: guardedLookup(attempt.allowPrivate, 'The webhook host'),
-      signal: AbortSignal.timeout(timeoutMs),
+      body: input.body,
+      timeoutMs,
+      allowPrivate: attempt.allowPrivate,
+      maxResponseBytes: 0,
+      what: 'A webhook URL',
+      whatHost: 'The webhook host',
     })
-    req.on('response', (res) => {
-      // The answer's content is not read: a receiver says yes or no by its status, and a
-      // large answer must not fill this process's memory.
-      res.destroy()
-      resolve(res.statusCode ?? 0)
-    })
-    req.on('error', (error) => {
-      const name = error.name
-      reject(
-        error instanceof ForbiddenTargetError
-          ? new WebhookFailed(error.message, false)
-          : new WebhookFailed(
-              name === 'TimeoutError' || name === 'AbortError'
-                ? `the receiver did not answer within ${timeoutMs} ms`
-                : 'the receiver could not be reached',
-              true,
-            ),
-      )
-    })
-    req.end(input.body)
-  })
+  } catch (error) {
+    if (!(error instanceof OutboundCallError)) throw error
+    switch (error.failure) {
+      case 'forbidden-target':
+        // Final: the address will not become public by waiting.
+        throw new WebhookFailed(error.message, false)
+      case 'timeout':
+        throw new WebhookFailed(`the receiver did not answer within ${timeoutMs} ms`, true)
+      // No answer body is read, so none can be too large.
+      case 'network':
+      case 'too-large':
+        throw new WebhookFailed('the receiver could not be reached', true)
+    }
+  }
+  const { status } = answer
   if (status >= 300 && status < 400) {
     throw new WebhookFailed(`the receiver answered ${status}; redirects are not followed`, false)
   }
