@@ -16,6 +16,8 @@ import {
   startCardfile,
   startCrm,
 } from '../../../tests/crm/harness'
+import type { Cardfile } from '../../../tests/crm/harness'
+import type { ReferenceCrm } from '../../../examples/crm-reference/reference-crm'
 
 afterEach(() => cleanup())
 
@@ -44,6 +46,32 @@ function Relink() {
 
 const mount = (client: CardfileClient, children: React.ReactNode) =>
   render(<CardfileProvider client={client}>{children}</CardfileProvider>)
+
+/** An admin's client, its lists polled rarely so that only pushes refresh them, with `children` mounted. */
+async function mountAsAdmin(cardfile: Cardfile, children: React.ReactNode): Promise<void> {
+  const admin = await connectClient(cardfile.server.wsUrl, ADMIN.userId, 'admin', {
+    listPollMs: MINUTES,
+  })
+  mount(admin, children)
+}
+
+/**
+ * The reference CRM taking notifications but refusing each with 422 (not retried: a
+ * notification goes to the dead letter at once), and an admin watching the deliveries.
+ */
+async function deliveriesToARefusingCrm(): Promise<{ crm: ReferenceCrm; cardfile: Cardfile }> {
+  const crm = await startCrm()
+  const cardfile = await startCardfile()
+  await setUpWorkspace(cardfile)
+  const configured = await cardfile.api(`/api/${WORKSPACE}/crm/config`, {
+    method: 'PUT',
+    body: { enabled: true, lookupUrl: crm.lookupUrl, notificationUrl: crm.notificationUrl },
+  })
+  crm.setSecret(((await configured.json()) as { secret: string }).secret)
+  crm.setBehaviour({ failStatus: 422 })
+  await mountAsAdmin(cardfile, <Deliveries />)
+  return { crm, cardfile }
+}
 
 const settings = (): CrmSettingsResult => {
   if (seen.settings === null) throw new Error('not mounted')
@@ -105,20 +133,7 @@ describe('useCrmSettings', () => {
 
 describe('useCrmDeliveries', () => {
   it('lists a delivery the CRM refused and follows its retry until the CRM accepted it', async () => {
-    const crm = await startCrm()
-    const cardfile = await startCardfile()
-    await setUpWorkspace(cardfile)
-    const configured = await cardfile.api(`/api/${WORKSPACE}/crm/config`, {
-      method: 'PUT',
-      body: { enabled: true, lookupUrl: crm.lookupUrl, notificationUrl: crm.notificationUrl },
-    })
-    crm.setSecret(((await configured.json()) as { secret: string }).secret)
-    // 422 is not retried: the notification goes to the dead letter at once.
-    crm.setBehaviour({ failStatus: 422 })
-    const admin = await connectClient(cardfile.server.wsUrl, ADMIN.userId, 'admin', {
-      listPollMs: MINUTES,
-    })
-    mount(admin, <Deliveries />)
+    const { crm, cardfile } = await deliveriesToARefusingCrm()
     const { contactId } = await inbound(cardfile, 'ana@example.com')
 
     await waitFor(() => expect(seen.deliveries?.items).toHaveLength(1), { timeout: 10_000 })
@@ -138,19 +153,7 @@ describe('useCrmDeliveries', () => {
   })
 
   it('follows a retry the CRM refuses again back into the dead letter', async () => {
-    const crm = await startCrm()
-    const cardfile = await startCardfile()
-    await setUpWorkspace(cardfile)
-    const configured = await cardfile.api(`/api/${WORKSPACE}/crm/config`, {
-      method: 'PUT',
-      body: { enabled: true, lookupUrl: crm.lookupUrl, notificationUrl: crm.notificationUrl },
-    })
-    crm.setSecret(((await configured.json()) as { secret: string }).secret)
-    crm.setBehaviour({ failStatus: 422 })
-    const admin = await connectClient(cardfile.server.wsUrl, ADMIN.userId, 'admin', {
-      listPollMs: MINUTES,
-    })
-    mount(admin, <Deliveries />)
+    const { cardfile } = await deliveriesToARefusingCrm()
     await inbound(cardfile, 'ana@example.com')
     await waitFor(() => expect(seen.deliveries?.items).toHaveLength(1), { timeout: 10_000 })
     const dead = seen.deliveries!.items[0]!
@@ -166,19 +169,7 @@ describe('useCrmDeliveries', () => {
   })
 
   it("shows a delivery that fails and another admin's retry of it without polling", async () => {
-    const crm = await startCrm()
-    const cardfile = await startCardfile()
-    await setUpWorkspace(cardfile)
-    const configured = await cardfile.api(`/api/${WORKSPACE}/crm/config`, {
-      method: 'PUT',
-      body: { enabled: true, lookupUrl: crm.lookupUrl, notificationUrl: crm.notificationUrl },
-    })
-    crm.setSecret(((await configured.json()) as { secret: string }).secret)
-    crm.setBehaviour({ failStatus: 422 })
-    const admin = await connectClient(cardfile.server.wsUrl, ADMIN.userId, 'admin', {
-      listPollMs: MINUTES,
-    })
-    mount(admin, <Deliveries />)
+    const { crm, cardfile } = await deliveriesToARefusingCrm()
     await waitFor(() => expect(seen.deliveries?.canManage).toBe(true))
     await waitFor(() => expect(seen.deliveries?.loading).toBe(false))
     expect(seen.deliveries?.items).toEqual([])
@@ -207,10 +198,7 @@ describe('useRelink', () => {
     await setUpWorkspace(cardfile)
     await inbound(cardfile, 'ana@example.com')
     await inbound(cardfile, 'ben@example.com')
-    const admin = await connectClient(cardfile.server.wsUrl, ADMIN.userId, 'admin', {
-      listPollMs: MINUTES,
-    })
-    mount(admin, <Relink />)
+    await mountAsAdmin(cardfile, <Relink />)
     await waitFor(() => expect(seen.relink?.canStart).toBe(true))
     expect(seen.relink?.job).toBeNull()
 
