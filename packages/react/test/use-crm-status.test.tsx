@@ -18,6 +18,8 @@ import {
   startCardfile,
   startCrm,
 } from '../../../tests/crm/harness'
+import type { Cardfile } from '../../../tests/crm/harness'
+import type { ReferenceCrm } from '../../../examples/crm-reference/reference-crm'
 
 afterEach(() => cleanup())
 
@@ -67,6 +69,43 @@ const mount = (client: CardfileClient, contactId: string) =>
     </CardfileProvider>,
   )
 
+interface AnaInWorkspace {
+  crm: ReferenceCrm
+  cardfile: Cardfile
+  contactId: string
+}
+
+/** The reference CRM and a workspace with its CRM attributes and Ana's contact, not connected yet. */
+async function workspaceWithAna(): Promise<AnaInWorkspace> {
+  const crm = await startCrm()
+  const cardfile = await startCardfile()
+  await setUpWorkspace(cardfile)
+  const { contactId } = await inbound(cardfile, 'ana@example.com')
+  return { crm, cardfile, contactId }
+}
+
+/** Mounts the badge and waits until it reads the CRM connection as `state`, its line agreeing. */
+async function mountUntilConnection(
+  client: CardfileClient,
+  contactId: string,
+  state: 'on' | 'off',
+) {
+  const view = mount(client, contactId)
+  await waitFor(() => expect(screen.getByTestId('connection').textContent).toBe(state))
+  expect(screen.getByTestId('crm').textContent).toMatch(new RegExp(`^${state} `))
+  return view
+}
+
+/** Ana's contact in a workspace connected to the reference CRM, open in an agent's badge. */
+async function agentWatchingAna(): Promise<AnaInWorkspace> {
+  const { crm, cardfile, contactId } = await workspaceWithAna()
+  await connect(cardfile, crm)
+  const client = await connectClient(cardfile.server.wsUrl, AGENT.userId, 'agent')
+  mount(client, contactId)
+  await waitFor(() => expect(screen.getByTestId('crm').textContent).toMatch(/^on /))
+  return { crm, cardfile, contactId }
+}
+
 describe('useCrmStatus', () => {
   it('shows validated, the last lookup and pending write-backs live', async () => {
     const crm = await startCrm()
@@ -110,21 +149,13 @@ describe('useCrmStatus', () => {
   })
 
   it('says off to an agent while the workspace has no CRM connection, on once the reference CRM is configured, and off once it is switched off', async () => {
-    const crm = await startCrm()
-    const cardfile = await startCardfile()
-    await setUpWorkspace(cardfile)
-    const { contactId } = await inbound(cardfile, 'ana@example.com')
+    const { crm, cardfile, contactId } = await workspaceWithAna()
     const agent = await connectClient(cardfile.server.wsUrl, AGENT.userId, 'agent')
 
-    const first = mount(agent, contactId)
-    await waitFor(() => expect(screen.getByTestId('connection').textContent).toBe('off'))
-    expect(screen.getByTestId('crm').textContent).toMatch(/^off /)
+    const first = await mountUntilConnection(agent, contactId, 'off')
     first.unmount()
-
     await connect(cardfile, crm)
-    const second = mount(agent, contactId)
-    await waitFor(() => expect(screen.getByTestId('connection').textContent).toBe('on'))
-    expect(screen.getByTestId('crm').textContent).toMatch(/^on /)
+    const second = await mountUntilConnection(agent, contactId, 'on')
     second.unmount()
 
     const off = await cardfile.api(`/api/${WORKSPACE}/crm/config`, {
@@ -132,38 +163,21 @@ describe('useCrmStatus', () => {
       body: { enabled: false },
     })
     expect(off.status).toBe(200)
-    mount(agent, contactId)
-    await waitFor(() => expect(screen.getByTestId('connection').textContent).toBe('off'))
-    expect(screen.getByTestId('crm').textContent).toMatch(/^off /)
+    await mountUntilConnection(agent, contactId, 'off')
   })
 
   it('says off to an admin while the workspace has no CRM connection, and on once connected', async () => {
-    const crm = await startCrm()
-    const cardfile = await startCardfile()
-    await setUpWorkspace(cardfile)
-    const { contactId } = await inbound(cardfile, 'ana@example.com')
+    const { crm, cardfile, contactId } = await workspaceWithAna()
     const admin = await connectClient(cardfile.server.wsUrl, ADMIN.userId, 'admin')
 
-    const first = mount(admin, contactId)
-    await waitFor(() => expect(screen.getByTestId('connection').textContent).toBe('off'))
-    expect(screen.getByTestId('crm').textContent).toMatch(/^off /)
+    const first = await mountUntilConnection(admin, contactId, 'off')
     first.unmount()
-
     await connect(cardfile, crm)
-    mount(admin, contactId)
-    await waitFor(() => expect(screen.getByTestId('connection').textContent).toBe('on'))
-    expect(screen.getByTestId('crm').textContent).toMatch(/^on /)
+    await mountUntilConnection(admin, contactId, 'on')
   })
 
   it('looks a contact up by hand and resolves what the look-up did', async () => {
-    const crm = await startCrm()
-    const cardfile = await startCardfile()
-    await setUpWorkspace(cardfile)
-    const { contactId } = await inbound(cardfile, 'ana@example.com')
-    await connect(cardfile, crm)
-    const client = await connectClient(cardfile.server.wsUrl, AGENT.userId, 'agent')
-    mount(client, contactId)
-    await waitFor(() => expect(screen.getByTestId('crm').textContent).toMatch(/^on /))
+    const { crm, contactId } = await agentWatchingAna()
     expect(screen.getByTestId('connection').textContent).toBe('on')
     const lookups = crm.received().filter((r) => r.path === '/cardfile/lookup').length
 
@@ -178,14 +192,7 @@ describe('useCrmStatus', () => {
   })
 
   it('rejects a look-up with plan-lacks-feature once the CRM was switched off, and then says off', async () => {
-    const crm = await startCrm()
-    const cardfile = await startCardfile()
-    await setUpWorkspace(cardfile)
-    const { contactId } = await inbound(cardfile, 'ana@example.com')
-    await connect(cardfile, crm)
-    const client = await connectClient(cardfile.server.wsUrl, AGENT.userId, 'agent')
-    mount(client, contactId)
-    await waitFor(() => expect(screen.getByTestId('crm').textContent).toMatch(/^on /))
+    const { cardfile } = await agentWatchingAna()
     // Switched off after the panel read the connection: only the look-up tells.
     const off = await cardfile.api(`/api/${WORKSPACE}/crm/config`, {
       method: 'PUT',
