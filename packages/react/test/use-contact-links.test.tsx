@@ -1,24 +1,12 @@
 // @vitest-environment jsdom
-import '../../../tests/client/harness' // same-realm TextEncoder for jose under jsdom
-import { act, cleanup, render, screen, waitFor } from '@testing-library/react'
-import { afterEach, describe, expect, it } from 'vitest'
+import { inboundEach, renderWithClient, startLinkingHarness } from './linking-setup'
+import type { Harness } from '../../server/test/linking-harness'
+import { act, screen, waitFor } from '@testing-library/react'
+import { describe, expect, it } from 'vitest'
 import { CardfileError, ErrorCodes } from '@cardfile/core'
 import type { CardfileClient } from '@cardfile/core'
-import {
-  CardfileProvider,
-  useContactHistory,
-  useContactLinks,
-  useLinkedContacts,
-} from '@cardfile/react'
+import { useContactHistory, useContactLinks, useLinkedContacts } from '@cardfile/react'
 import type { ContactLinksResult } from '@cardfile/react'
-import { startHarness } from '../../server/test/linking-harness'
-import type { Harness } from '../../server/test/linking-harness'
-
-let h: Harness
-afterEach(async () => {
-  cleanup()
-  await h.close()
-})
 
 /** The hook's result, for the test to call. */
 let links: ContactLinksResult | null = null
@@ -46,31 +34,28 @@ const hook = (): ContactLinksResult => {
 }
 
 const mount = (client: CardfileClient, contactId: string, log = true) =>
-  render(
-    <CardfileProvider client={client}>
-      <Panel contactId={contactId} log={log} />
-    </CardfileProvider>,
-  )
+  renderWithClient(client, <Panel contactId={contactId} log={log} />)
 
-async function people() {
-  const email = await h.inbound({
-    channel: 'email',
-    platformUserId: 'ana@example.org',
-    metadata: { email: 'ana@example.org' },
+/** Ana by email and on webchat (the same email), and an SMS number with no values. */
+const people = (h: Harness) =>
+  inboundEach(h, {
+    email: {
+      channel: 'email',
+      platformUserId: 'ana@example.org',
+      metadata: { email: 'ana@example.org' },
+    },
+    webchat: {
+      channel: 'webchat',
+      platformUserId: 'visitor-1',
+      metadata: { email: 'ana@example.org' },
+    },
+    sms: { channel: 'sms', platformUserId: '+14155550100' },
   })
-  const webchat = await h.inbound({
-    channel: 'webchat',
-    platformUserId: 'visitor-1',
-    metadata: { email: 'ana@example.org' },
-  })
-  const sms = await h.inbound({ channel: 'sms', platformUserId: '+14155550100' })
-  return { email: email.contactId, webchat: webchat.contactId, sms: sms.contactId }
-}
 
 describe('useContactLinks', () => {
   it('unlinks, links and reverts by hand, and the lists and the log follow at once', async () => {
-    h = await startHarness()
-    const ids = await people()
+    const h = await startLinkingHarness()
+    const ids = await people(h)
     const admin = await h.client('admin')
     const schema = admin.schema()
     await schema.whenSynced()
@@ -108,8 +93,8 @@ describe('useContactLinks', () => {
   })
 
   it('rejects a refused change with its CardfileError and keeps it in error', async () => {
-    h = await startHarness()
-    const ids = await people()
+    const h = await startLinkingHarness()
+    const ids = await people(h)
     const agent = await h.client('agent')
     mount(agent, ids.email)
     await waitFor(() => expect(screen.getByTestId('can-link').textContent).toBe('true'))
@@ -136,16 +121,16 @@ describe('useContactLinks', () => {
   })
 
   it('says a bot may not link', async () => {
-    h = await startHarness()
-    const ids = await people()
+    const h = await startLinkingHarness()
+    const ids = await people(h)
     const bot = await h.client('bot')
     mount(bot, ids.email)
     expect(screen.getByTestId('can-link').textContent).toBe('false')
   })
 
   it('links without loading the log when asked not to', async () => {
-    h = await startHarness()
-    const ids = await people()
+    const h = await startLinkingHarness()
+    const ids = await people(h)
     const agent = await h.client('agent')
     mount(agent, ids.email, false)
     await act(() => hook().link(ids.sms))

@@ -1,9 +1,9 @@
 // @vitest-environment jsdom
-import '../../../tests/client/harness' // same-realm TextEncoder for jose under jsdom
-import { act, cleanup, render, screen, waitFor } from '@testing-library/react'
+import { inboundEach, renderWithClient, startLinkingHarness } from './linking-setup'
+import type { Harness } from '../../server/test/linking-harness'
+import { act, render, screen, waitFor } from '@testing-library/react'
 import { StrictMode } from 'react'
-import { afterEach, describe, expect, it } from 'vitest'
-import type { CardfileClient } from '@cardfile/core'
+import { describe, expect, it } from 'vitest'
 import {
   CardfileProvider,
   useContact,
@@ -11,14 +11,6 @@ import {
   useContactHistory,
   useLinkedContacts,
 } from '@cardfile/react'
-import { startHarness } from '../../server/test/linking-harness'
-import type { Harness } from '../../server/test/linking-harness'
-
-let h: Harness
-afterEach(async () => {
-  cleanup()
-  await h.close()
-})
 
 function Linked({ contactId, pollMs = 100 }: { contactId: string; pollMs?: number }) {
   const { items, hasMore, loadMore, size } = useLinkedContacts(contactId, { pageSize: 1, pollMs })
@@ -62,35 +54,33 @@ function Panel({ contactId }: { contactId: string }) {
   )
 }
 
-const mount = (client: CardfileClient, ui: React.ReactNode) =>
-  render(<CardfileProvider client={client}>{ui}</CardfileProvider>)
-
-async function people() {
-  const email = await h.inbound({
-    channel: 'email',
-    platformUserId: 'ana@example.org',
-    metadata: { email: 'Ana@Example.org' },
+/** Ana by email and on webchat (her email spelt two ways), and an SMS number. */
+const people = (h: Harness) =>
+  inboundEach(h, {
+    email: {
+      channel: 'email',
+      platformUserId: 'ana@example.org',
+      metadata: { email: 'Ana@Example.org' },
+    },
+    webchat: {
+      channel: 'webchat',
+      platformUserId: 'visitor-1',
+      metadata: { email: ' ana@example.org' },
+    },
+    sms: {
+      channel: 'sms',
+      platformUserId: '+14155550100',
+      metadata: { phone_number: '+1 415 555 0100' },
+    },
   })
-  const webchat = await h.inbound({
-    channel: 'webchat',
-    platformUserId: 'visitor-1',
-    metadata: { email: ' ana@example.org' },
-  })
-  const sms = await h.inbound({
-    channel: 'sms',
-    platformUserId: '+14155550100',
-    metadata: { phone_number: '+1 415 555 0100' },
-  })
-  return { email: email.contactId, webchat: webchat.contactId, sms: sms.contactId }
-}
 
 describe('useLinkedContacts', () => {
   it('follows the matching attribute live and pages through the group', async () => {
-    h = await startHarness()
-    const ids = await people()
+    const h = await startLinkingHarness()
+    const ids = await people(h)
     const admin = await h.client('admin')
     const agent = await h.client('agent')
-    mount(agent, <Linked contactId={ids.email} />)
+    renderWithClient(agent, <Linked contactId={ids.email} />)
     await waitFor(() => expect(screen.getByTestId('size').textContent).toBe('1'))
     expect(screen.getByTestId('linked').textContent).toBe('')
 
@@ -113,14 +103,14 @@ describe('useLinkedContacts', () => {
 
 describe('useContactHistory', () => {
   it("lists the group's conversations newest first and shows new ones live", async () => {
-    h = await startHarness()
-    const ids = await people()
+    const h = await startLinkingHarness()
+    const ids = await people(h)
     await h.api('agent', 'POST', `/contacts/${ids.webchat}/links`, {
       contactId: ids.email,
       kind: 'link',
     })
     const agent = await h.client('agent')
-    mount(agent, <History contactId={ids.email} />)
+    renderWithClient(agent, <History contactId={ids.email} />)
     await waitFor(() => expect(screen.getByTestId('history').textContent).toBe('webchat,email'))
     // Each row carries its contact's masked handle, as the index has it.
     const hintOf = async (id: string) =>
@@ -150,10 +140,10 @@ describe('useContactHistory', () => {
 
 describe('useContactGroup', () => {
   it('lists VIP contacts live and shows the group off while VIP is off', async () => {
-    h = await startHarness()
-    const ids = await people()
+    const h = await startLinkingHarness()
+    const ids = await people(h)
     const agent = await h.client('agent')
-    mount(agent, <Vips />)
+    renderWithClient(agent, <Vips />)
     await waitFor(() => expect(screen.getByTestId('vip').textContent).toBe(''))
     const contact = agent.contact(ids.sms)
     await contact.whenSynced()
@@ -171,8 +161,8 @@ describe('useContactGroup', () => {
 
 describe('live refresh of the contact lists', () => {
   it('follows a change of the contact opened by a parent after the lists mounted, without polling', async () => {
-    h = await startHarness()
-    const ids = await people()
+    const h = await startLinkingHarness()
+    const ids = await people(h)
     const admin = await h.client('admin')
     const schema = admin.schema()
     await schema.whenSynced()
@@ -187,7 +177,7 @@ describe('live refresh of the contact lists', () => {
     act(() => email.setValue('member_no', 'M-1'))
 
     const agent = await h.client('agent')
-    mount(agent, <Panel contactId={ids.webchat} />)
+    renderWithClient(agent, <Panel contactId={ids.webchat} />)
     await waitFor(() => expect(screen.getByTestId('found').textContent).toBe('true'))
     await waitFor(() => expect(screen.getByTestId('size').textContent).toBe('1'))
     expect(screen.getByTestId('history').textContent).toBe('webchat')
@@ -202,8 +192,8 @@ describe('live refresh of the contact lists', () => {
   })
 
   it('leaves no document open and no listener behind after a StrictMode mount and unmount', async () => {
-    h = await startHarness()
-    const ids = await people()
+    const h = await startLinkingHarness()
+    const ids = await people(h)
     const agent = await h.client('agent')
     const held = agent.contact(ids.email)
     await held.whenSynced()
