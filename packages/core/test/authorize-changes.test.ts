@@ -59,45 +59,108 @@ describe('authorizeChanges: contacts', () => {
     expect(refusals).toEqual([])
   })
 
-  it('refuses an agent writing a platform value', () => {
-    const { view, contactDoc } = setup()
-    const refusals = judge('contact', contactDoc, agent, view, (client) =>
-      client.getMap('platform').set('x_handle', { value: '@evil', by: by(agent) }),
-    )
-    expect(codes(refusals)).toEqual(['platform:x_handle forbidden'])
-  })
-
-  it('refuses anyone but the system writing the profile', () => {
-    const { view, contactDoc } = setup()
-    const refusals = judge('contact', contactDoc, admin, view, (client) =>
-      client.getMap('profile').set('hint', '@someone'),
-    )
-    expect(codes(refusals)).toEqual(['profile:hint forbidden'])
-  })
-
-  it('refuses an agent editing a CRM-managed value while agent edits are off', () => {
-    const { view, contactDoc } = setup()
-    const refusals = judge(
-      'contact',
-      contactDoc,
-      agent,
-      view,
-      custom((m) => m.set('crm_tier', { value: 'A', by: by(agent) })),
-    )
-    expect(codes(refusals)).toEqual(['custom:crm_tier crm-managed-locked'])
-  })
-
-  it('accepts the same edit once agent edits of CRM-managed attributes are on', () => {
-    const { view, contactDoc } = setup({ agentsMayEditCrm: true })
-    const refusals = judge(
-      'contact',
-      contactDoc,
-      agent,
-      view,
-      custom((m) => m.set('crm_tier', { value: 'A', by: by(agent) })),
-    )
-    expect(refusals).toEqual([])
-  })
+  /** Raw writes judged alone on an empty contact: what each refuses, as sorted codes. */
+  const rawWrites: {
+    name: string
+    actor: Actor
+    settings?: Parameters<typeof workspace>[1]
+    write: (client: Y.Doc) => void
+    refused: string[]
+  }[] = [
+    {
+      name: 'refuses an agent writing a platform value',
+      actor: agent,
+      write: (client) =>
+        client.getMap('platform').set('x_handle', { value: '@evil', by: by(agent) }),
+      refused: ['platform:x_handle forbidden'],
+    },
+    {
+      name: 'refuses anyone but the system writing the profile',
+      actor: admin,
+      write: (client) => client.getMap('profile').set('hint', '@someone'),
+      refused: ['profile:hint forbidden'],
+    },
+    {
+      name: 'refuses an agent editing a CRM-managed value while agent edits are off',
+      actor: agent,
+      write: custom((m) => m.set('crm_tier', { value: 'A', by: by(agent) })),
+      refused: ['custom:crm_tier crm-managed-locked'],
+    },
+    {
+      name: 'accepts the same edit once agent edits of CRM-managed attributes are on',
+      actor: agent,
+      settings: { agentsMayEditCrm: true },
+      write: custom((m) => m.set('crm_tier', { value: 'A', by: by(agent) })),
+      refused: [],
+    },
+    {
+      name: 'refuses over-long text and values of the wrong type',
+      actor: agent,
+      write: custom((m) => {
+        m.set('account_id', { value: 'x'.repeat(13), by: by(agent) })
+        m.set('plan', { value: 7, by: by(agent) })
+      }),
+      refused: ['custom:account_id too-long', 'custom:plan invalid-value'],
+    },
+    {
+      name: 'refuses forged provenance: another user, another role, or a future date',
+      actor: agent,
+      write: (client) => {
+        client
+          .getMap('custom')
+          .set('plan', { value: 'gold', by: { ...by(agent), userId: 'grace' } })
+        client.getMap('custom').set('account_id', { value: 'AC-1', by: by(crm) })
+        client.getMap('flags').set('vip', { value: true, by: by(agent, NOW + 24 * 3600_000) })
+      },
+      refused: [
+        'custom:account_id provenance-mismatch',
+        'custom:plan provenance-mismatch',
+        'flags:vip provenance-mismatch',
+      ],
+    },
+    {
+      name: 'lets the system record provenance of another actor (a CRM lookup it ran)',
+      actor: system,
+      write: custom((m) => m.set('crm_tier', { value: 'A', by: by(crm) })),
+      refused: [],
+    },
+    {
+      name: 'refuses unknown root maps, malformed keys and nested Yjs types',
+      actor: agent,
+      write: (client) => {
+        client.getMap('evil').set('x', 1)
+        client.getMap('custom').set('bad key!', { value: 'x', by: by(agent) })
+        client.getMap('flags').set('favourite', { value: true, by: by(agent) })
+        client.getMap('custom').set('plan', new Y.Map())
+      },
+      refused: [
+        'custom:bad key! unknown-field',
+        'custom:plan invalid-value',
+        'evil:x unknown-field',
+        'flags:favourite unknown-field',
+      ],
+    },
+    {
+      name: 'refuses a raw null that would add a key for an attribute that does not exist',
+      actor: agent,
+      write: (client) => {
+        const map = client.getMap('custom')
+        for (let i = 0; i < 100; i++) map.set(`junk_${i}`, null)
+        map.set('x_handle', null)
+        map.set('account_id', null)
+      },
+      refused: [
+        ...Array.from({ length: 100 }, (_, i) => `custom:junk_${i} unknown-attribute`).sort(),
+        'custom:x_handle wrong-kind',
+      ],
+    },
+  ]
+  for (const { name, actor, settings, write, refused } of rawWrites) {
+    it(name, () => {
+      const { view, contactDoc } = setup(settings)
+      expect(codes(judge('contact', contactDoc, actor, view, write))).toEqual(refused)
+    })
+  }
 
   it('refuses a dropdown value that is not an option, and a retired option', () => {
     const { schema } = workspace()
@@ -123,21 +186,6 @@ describe('authorizeChanges: contacts', () => {
       custom((m) => m.set('plan', { value: 'gold', by: by(agent) })),
     )
     expect(codes(retired)).toEqual(['custom:plan retired-option'])
-  })
-
-  it('refuses over-long text and values of the wrong type', () => {
-    const { view, contactDoc } = setup()
-    const refusals = judge(
-      'contact',
-      contactDoc,
-      agent,
-      view,
-      custom((m) => {
-        m.set('account_id', { value: 'x'.repeat(13), by: by(agent) })
-        m.set('plan', { value: 7, by: by(agent) })
-      }),
-    )
-    expect(codes(refusals)).toEqual(['custom:account_id too-long', 'custom:plan invalid-value'])
   })
 
   it('refuses values of unknown or retired attributes and of platform ones as custom', () => {
@@ -174,48 +222,6 @@ describe('authorizeChanges: contacts', () => {
     expect(codes(onBusiness)).toEqual(['flags:vip plan-lacks-feature'])
   })
 
-  it('refuses forged provenance: another user, another role, or a future date', () => {
-    const { view, contactDoc } = setup()
-    const refusals = judge('contact', contactDoc, agent, view, (client) => {
-      client.getMap('custom').set('plan', { value: 'gold', by: { ...by(agent), userId: 'grace' } })
-      client.getMap('custom').set('account_id', { value: 'AC-1', by: by(crm) })
-      client.getMap('flags').set('vip', { value: true, by: by(agent, NOW + 24 * 3600_000) })
-    })
-    expect(codes(refusals)).toEqual([
-      'custom:account_id provenance-mismatch',
-      'custom:plan provenance-mismatch',
-      'flags:vip provenance-mismatch',
-    ])
-  })
-
-  it('lets the system record provenance of another actor (a CRM lookup it ran)', () => {
-    const { view, contactDoc } = setup()
-    const refusals = judge(
-      'contact',
-      contactDoc,
-      system,
-      view,
-      custom((m) => m.set('crm_tier', { value: 'A', by: by(crm) })),
-    )
-    expect(refusals).toEqual([])
-  })
-
-  it('refuses unknown root maps, malformed keys and nested Yjs types', () => {
-    const { view, contactDoc } = setup()
-    const refusals = judge('contact', contactDoc, agent, view, (client) => {
-      client.getMap('evil').set('x', 1)
-      client.getMap('custom').set('bad key!', { value: 'x', by: by(agent) })
-      client.getMap('flags').set('favourite', { value: true, by: by(agent) })
-      client.getMap('custom').set('plan', new Y.Map())
-    })
-    expect(codes(refusals)).toEqual([
-      'custom:bad key! unknown-field',
-      'custom:plan invalid-value',
-      'evil:x unknown-field',
-      'flags:favourite unknown-field',
-    ])
-  })
-
   it('allows clearing a custom value by delete or null, but not deleting VIP', () => {
     const { view, contactDoc } = setup()
     const contact = new ContactDoc(contactDoc, 'c1')
@@ -238,20 +244,6 @@ describe('authorizeChanges: contacts', () => {
       custom((m) => m.delete('crm_tier')),
     )
     expect(codes(botDelete)).toEqual(['custom:crm_tier crm-managed-locked'])
-  })
-
-  it('refuses a raw null that would add a key for an attribute that does not exist', () => {
-    const { view, contactDoc } = setup()
-    const refusals = judge('contact', contactDoc, agent, view, (client) => {
-      const map = client.getMap('custom')
-      for (let i = 0; i < 100; i++) map.set(`junk_${i}`, null)
-      map.set('x_handle', null)
-      map.set('account_id', null)
-    })
-    expect(codes(refusals)).toEqual([
-      ...Array.from({ length: 100 }, (_, i) => `custom:junk_${i} unknown-attribute`).sort(),
-      'custom:x_handle wrong-kind',
-    ])
   })
 })
 
@@ -320,23 +312,82 @@ describe('authorizeChanges: schema', () => {
     ])
   })
 
-  it('refuses an admin changing the plan', () => {
-    const refusals = judgeSchema(admin, (_schema, client) =>
-      client.getMap('settings').set('plan', 'enterprise'),
-    )
-    expect(codes(refusals)).toEqual(['settings:plan forbidden'])
-  })
-
-  it('refuses changing the kind, type or channels of an existing attribute', () => {
-    const refusals = judgeSchema(admin, (_schema, client) => {
-      client.getMap('attributes').set('plan:type', 'text')
-      client.getMap('attributes').set('account_id:kind', 'platform')
+  /** An admin's raw writes to the schema: what each refuses, as sorted codes. */
+  const rawAdminWrites: { name: string; write: (client: Y.Doc) => void; refused: string[] }[] = [
+    {
+      name: 'refuses an admin changing the plan',
+      write: (client) => client.getMap('settings').set('plan', 'enterprise'),
+      refused: ['settings:plan forbidden'],
+    },
+    {
+      name: 'refuses changing the kind, type or channels of an existing attribute',
+      write: (client) => {
+        client.getMap('attributes').set('plan:type', 'text')
+        client.getMap('attributes').set('account_id:kind', 'platform')
+      },
+      refused: [
+        'attributes:account_id:kind immutable-field',
+        'attributes:plan:type immutable-field',
+      ],
+    },
+    {
+      name: 'refuses a definition made invalid by a partial write, with every change to it',
+      // Retiring an option through raw writes leaves the dropdown with one live option.
+      write: (client) => {
+        client.getMap('options').set('plan:free:retired', true)
+        client.getMap('options').set('plan:pro:retired', true)
+        client.getMap('attributes').set('plan:label', 'Tier')
+        client.getMap('attributes').set('account_id:label', 'Account')
+      },
+      refused: [
+        'attributes:plan:label too-few-options',
+        'options:plan:free:retired too-few-options',
+        'options:plan:pro:retired too-few-options',
+      ],
+    },
+    {
+      name: 'refuses an incomplete new definition and options of a missing attribute',
+      write: (client) => {
+        client.getMap('attributes').set('half:label', 'Half')
+        client.getMap('options').set('ghost:o1:label', 'Boo')
+      },
+      refused: [
+        'attributes:half:label invalid-definition',
+        'options:ghost:o1:label invalid-definition',
+      ],
+    },
+    {
+      name: 'refuses deleting schema keys, unknown props and visibility on a foreign channel',
+      write: (client) => {
+        client.getMap('attributes').delete('plan:label')
+        client.getMap('attributes').set('plan:colour', 'red')
+        client.getMap('attributes').set('phone_number:visible:x', false)
+        client.getMap('settings').set('theme', 'dark')
+      },
+      refused: [
+        'attributes:phone_number:visible:x invalid-value',
+        'attributes:plan:colour unknown-field',
+        'attributes:plan:label invalid-value',
+        'settings:theme unknown-field',
+      ],
+    },
+    {
+      name: 'refuses ill-typed settings and a matching attribute that does not exist',
+      write: (client) => {
+        client.getMap('settings').set('vipEnabled', 'yes')
+        client.getMap('settings').set('matchingAttribute', 'ghost')
+      },
+      refused: [
+        'settings:matchingAttribute unknown-attribute',
+        'settings:vipEnabled invalid-value',
+      ],
+    },
+  ]
+  for (const { name, write, refused } of rawAdminWrites) {
+    it(name, () => {
+      expect(codes(judgeSchema(admin, (_schema, client) => write(client)))).toEqual(refused)
     })
-    expect(codes(refusals)).toEqual([
-      'attributes:account_id:kind immutable-field',
-      'attributes:plan:type immutable-field',
-    ])
-  })
+  }
 
   it('refuses an admin creating a platform attribute', () => {
     const refusals = judgeSchema(admin, (_schema, client) => {
@@ -382,32 +433,6 @@ describe('authorizeChanges: schema', () => {
     )
   })
 
-  it('refuses a definition made invalid by a partial write, with every change to it', () => {
-    // Retiring an option through raw writes leaves the dropdown with one live option.
-    const refusals = judgeSchema(admin, (_schema, client) => {
-      client.getMap('options').set('plan:free:retired', true)
-      client.getMap('options').set('plan:pro:retired', true)
-      client.getMap('attributes').set('plan:label', 'Tier')
-      client.getMap('attributes').set('account_id:label', 'Account')
-    })
-    expect(codes(refusals)).toEqual([
-      'attributes:plan:label too-few-options',
-      'options:plan:free:retired too-few-options',
-      'options:plan:pro:retired too-few-options',
-    ])
-  })
-
-  it('refuses an incomplete new definition and options of a missing attribute', () => {
-    const refusals = judgeSchema(admin, (_schema, client) => {
-      client.getMap('attributes').set('half:label', 'Half')
-      client.getMap('options').set('ghost:o1:label', 'Boo')
-    })
-    expect(codes(refusals)).toEqual([
-      'attributes:half:label invalid-definition',
-      'options:ghost:o1:label invalid-definition',
-    ])
-  })
-
   it('refuses a duplicate label, a CRM-managed platform attribute and a bad order key', () => {
     const refusals = judgeSchema(admin, (_schema, client) => {
       client.getMap('attributes').set('account_id:label', 'plan')
@@ -423,32 +448,6 @@ describe('authorizeChanges: schema', () => {
       client.getMap('attributes').set('x_handle:crmManaged', true),
     )
     expect(codes(asSystem)).toEqual(['attributes:x_handle:crmManaged platform-not-crm-managed'])
-  })
-
-  it('refuses deleting schema keys, unknown props and visibility on a foreign channel', () => {
-    const refusals = judgeSchema(admin, (_schema, client) => {
-      client.getMap('attributes').delete('plan:label')
-      client.getMap('attributes').set('plan:colour', 'red')
-      client.getMap('attributes').set('phone_number:visible:x', false)
-      client.getMap('settings').set('theme', 'dark')
-    })
-    expect(codes(refusals)).toEqual([
-      'attributes:phone_number:visible:x invalid-value',
-      'attributes:plan:colour unknown-field',
-      'attributes:plan:label invalid-value',
-      'settings:theme unknown-field',
-    ])
-  })
-
-  it('refuses ill-typed settings and a matching attribute that does not exist', () => {
-    const refusals = judgeSchema(admin, (_schema, client) => {
-      client.getMap('settings').set('vipEnabled', 'yes')
-      client.getMap('settings').set('matchingAttribute', 'ghost')
-    })
-    expect(codes(refusals)).toEqual([
-      'settings:matchingAttribute unknown-attribute',
-      'settings:vipEnabled invalid-value',
-    ])
   })
 
   it('judges one transaction of thousands of new definitions in linear time, duplicates found', () => {
