@@ -6,6 +6,24 @@ import { connectClient, createPlan, openSockets, startServer, token } from './ha
 const valueOf = (handle: ContactHandle, attributeId: string) =>
   handle.read().custom[attributeId]?.value ?? null
 
+/** A fresh server and ana, an admin, who created the Plan dropdown. */
+async function serverWithPlan() {
+  const { url, server } = await startServer()
+  const admin = await connectClient(url, 'ana', 'admin')
+  const plan = await createPlan(admin)
+  return { url, server, admin, plan }
+}
+
+/** ana (the admin who created Plan) and bo (an agent), each with contact c1 open and synced. */
+async function anaAndBoOnOneContact() {
+  const { url, admin, plan } = await serverWithPlan()
+  const agent = await connectClient(url, 'bo', 'agent')
+  const a = admin.contact('c1')
+  const b = agent.contact('c1')
+  await Promise.all([a.whenSynced(), b.whenSynced(), b.schemaHandle.whenSynced()])
+  return { plan, a, b }
+}
+
 describe('the Cardfile client', () => {
   it('shares one replica and one socket among three openers and closes after the last', async () => {
     const { url, server } = await startServer()
@@ -27,13 +45,7 @@ describe('the Cardfile client', () => {
   })
 
   it('syncs value edits both ways between two clients', async () => {
-    const { url } = await startServer()
-    const admin = await connectClient(url, 'ana', 'admin')
-    const plan = await createPlan(admin)
-    const agent = await connectClient(url, 'bo', 'agent')
-    const a = admin.contact('c1')
-    const b = agent.contact('c1')
-    await Promise.all([a.whenSynced(), b.whenSynced(), b.schemaHandle.whenSynced()])
+    const { plan, a, b } = await anaAndBoOnOneContact()
     a.setValue(plan, 'pro')
     await expect.poll(() => valueOf(b, plan)).toBe('pro')
     expect(b.read().custom[plan]?.by).toMatchObject({ userId: 'ana', role: 'admin' })
@@ -43,9 +55,7 @@ describe('the Cardfile client', () => {
   })
 
   it('reports pending changes until the durable ack covers them, then saved', async () => {
-    const { url } = await startServer()
-    const admin = await connectClient(url, 'ana', 'admin')
-    const plan = await createPlan(admin)
+    const { admin, plan } = await serverWithPlan()
     const contact = admin.contact('c1')
     await contact.whenSynced()
     expect(contact.status()).toMatchObject({ pending: 0, saved: true })
@@ -61,9 +71,7 @@ describe('the Cardfile client', () => {
   })
 
   it('keeps pending changes while offline and saves them after reconnecting', async () => {
-    const { url } = await startServer()
-    const admin = await connectClient(url, 'ana', 'admin')
-    const plan = await createPlan(admin)
+    const { admin, plan } = await serverWithPlan()
     const contact = admin.contact('c1')
     await contact.whenSynced()
     admin.disconnect()
@@ -95,9 +103,7 @@ describe('the Cardfile client', () => {
   })
 
   it('refuses locally, before writing, a value that is not an option', async () => {
-    const { url } = await startServer()
-    const admin = await connectClient(url, 'ana', 'admin')
-    const plan = await createPlan(admin)
+    const { admin, plan } = await serverWithPlan()
     const contact = admin.contact('c1')
     await contact.whenSynced()
     expect(() => contact.setValue(plan, 'gold')).toThrowError(
@@ -108,9 +114,7 @@ describe('the Cardfile client', () => {
   })
 
   it('merges offline edits kept in IndexedDB across a restart with nothing lost', async () => {
-    const { url } = await startServer()
-    const admin = await connectClient(url, 'ana', 'admin')
-    const plan = await createPlan(admin)
+    const { url, admin, plan } = await serverWithPlan()
     const schema = admin.schema()
     await schema.whenSynced()
     const team = schema.schema.createAttribute({ label: 'Team', type: 'text' }).id
@@ -190,13 +194,7 @@ describe('the Cardfile client', () => {
   })
 
   it("undoes only the local user's own change, restoring the earlier value for everyone", async () => {
-    const { url } = await startServer()
-    const admin = await connectClient(url, 'ana', 'admin')
-    const plan = await createPlan(admin)
-    const agent = await connectClient(url, 'bo', 'agent')
-    const a = admin.contact('c1')
-    const b = agent.contact('c1')
-    await Promise.all([a.whenSynced(), b.whenSynced(), b.schemaHandle.whenSynced()])
+    const { plan, a, b } = await anaAndBoOnOneContact()
     a.setValue(plan, 'free')
     await expect.poll(() => valueOf(b, plan)).toBe('free')
     expect(b.canUndo()).toBe(false)
@@ -216,9 +214,7 @@ describe('the Cardfile client', () => {
   })
 
   it('drops a purged document, its IndexedDB copy included, and does not reconnect', async () => {
-    const { url, server } = await startServer()
-    const admin = await connectClient(url, 'ana', 'admin')
-    const plan = await createPlan(admin)
+    const { url, server, plan } = await serverWithPlan()
     const agent = await connectClient(url, 'bo', 'agent', { device: 'purge-device' })
     const contact = agent.contact('c1')
     await Promise.all([contact.whenSynced(), contact.schemaHandle.whenSynced()])
