@@ -1,19 +1,10 @@
 // @vitest-environment jsdom
-import type { ReactNode } from 'react'
-import { act, cleanup, renderHook, waitFor } from '@testing-library/react'
-import { afterEach, describe, expect, it } from 'vitest'
+import { act, renderHook, waitFor } from '@testing-library/react'
+import { describe, expect, it } from 'vitest'
 import { SchemaDoc, schemaDocName } from '@cardfile/core'
-import type { CardfileClient } from '@cardfile/core'
-import { CardfileProvider, useAttributeHistory } from '@cardfile/react'
+import { useAttributeHistory } from '@cardfile/react'
 import { WORKSPACE, apiClient, ingest, startApiServer } from './harness'
-
-afterEach(() => cleanup())
-
-const wrapper =
-  (client: CardfileClient) =>
-  ({ children }: { children: ReactNode }) => (
-    <CardfileProvider client={client}>{children}</CardfileProvider>
-  )
+import { wrapper } from './hook-wrapper'
 
 describe('useAttributeHistory', () => {
   it("shows an attribute's changes newest first, live, with who made them, a page at a time", async () => {

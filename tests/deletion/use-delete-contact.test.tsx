@@ -1,19 +1,10 @@
 // @vitest-environment jsdom
-import type { ReactNode } from 'react'
-import { act, cleanup, renderHook, waitFor } from '@testing-library/react'
-import { afterEach, describe, expect, it } from 'vitest'
+import { act, renderHook, waitFor } from '@testing-library/react'
+import { describe, expect, it } from 'vitest'
 import { ContactDoc, SchemaDoc, contactDocName, schemaDocName } from '@cardfile/core'
-import type { CardfileClient } from '@cardfile/core'
-import { CardfileProvider, useDeleteContact, useDeletedContacts } from '@cardfile/react'
+import { useDeleteContact, useDeletedContacts } from '@cardfile/react'
 import { WORKSPACE, apiClient, ingest, startApiServer } from './harness'
-
-afterEach(() => cleanup())
-
-const wrapper =
-  (client: CardfileClient) =>
-  ({ children }: { children: ReactNode }) => (
-    <CardfileProvider client={client}>{children}</CardfileProvider>
-  )
+import { wrapper } from './hook-wrapper'
 
 describe('useDeleteContact', () => {
   it('deletes a contact as an admin, and the deleted-contacts list shows it newest first', async () => {

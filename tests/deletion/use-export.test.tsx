@@ -1,11 +1,10 @@
 // @vitest-environment jsdom
-import type { ReactNode } from 'react'
-import { act, cleanup, renderHook, waitFor } from '@testing-library/react'
-import { afterEach, describe, expect, it } from 'vitest'
+import { act, renderHook, waitFor } from '@testing-library/react'
+import { describe, expect, it } from 'vitest'
 import { SchemaDoc, schemaDocName } from '@cardfile/core'
-import type { CardfileClient } from '@cardfile/core'
-import { CardfileProvider, useExport } from '@cardfile/react'
+import { useExport } from '@cardfile/react'
 import { WORKSPACE, apiClient, ingest, startApiServer } from './harness'
+import { wrapper } from './hook-wrapper'
 
 const within = <W extends { destroy(): void }, T>(w: W, use: (w: W) => T): T => {
   try {
@@ -14,14 +13,6 @@ const within = <W extends { destroy(): void }, T>(w: W, use: (w: W) => T): T => 
     w.destroy()
   }
 }
-
-afterEach(() => cleanup())
-
-const wrapper =
-  (client: CardfileClient) =>
-  ({ children }: { children: ReactNode }) => (
-    <CardfileProvider client={client}>{children}</CardfileProvider>
-  )
 
 describe('useExport', () => {
   it('starts an export, follows its progress to done, and downloads the CSV', async () => {
