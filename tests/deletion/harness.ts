@@ -62,6 +62,19 @@ export async function ingest(running: ApiServer, body: unknown): Promise<Inbound
   return (await response.json()) as InboundResult
 }
 
+/** Ingests a first message, "hi", from the X user `platformUserId` whose handle is `@handle`. */
+export const ingestFromX = (
+  running: ApiServer,
+  platformUserId: string,
+  handle: string,
+): Promise<InboundResult> =>
+  ingest(running, {
+    channel: 'x',
+    platformUserId,
+    metadata: { x_handle: `@${handle}` },
+    message: { text: 'hi' },
+  })
+
 /** A client of the test server (the hooks reach its HTTP API through `client.apiEndpoint()`). */
 export async function apiClient(
   running: ApiServer,

@@ -3,7 +3,7 @@ import { act, renderHook, waitFor } from '@testing-library/react'
 import { describe, expect, it } from 'vitest'
 import { SchemaDoc, schemaDocName } from '@cardfile/core'
 import { useAttributeHistory } from '@cardfile/react'
-import { WORKSPACE, apiClient, ingest, startApiServer } from './harness'
+import { WORKSPACE, apiClient, ingestFromX, startApiServer } from './harness'
 import { wrapper } from './hook-wrapper'
 
 describe('useAttributeHistory', () => {
@@ -18,12 +18,7 @@ describe('useAttributeHistory', () => {
         schema.destroy()
       },
     )
-    const { contactId } = await ingest(running, {
-      channel: 'x',
-      platformUserId: 'x-1',
-      metadata: { x_handle: '@anna' },
-      message: { text: 'hi' },
-    })
+    const { contactId } = await ingestFromX(running, 'x-1', 'anna')
     const agent = await apiClient(running, 'bea', 'agent')
     const handle = agent.contact(contactId)
     await Promise.all([handle.whenSynced(), handle.schemaHandle.whenSynced()])

@@ -3,19 +3,14 @@ import { act, renderHook, waitFor } from '@testing-library/react'
 import { describe, expect, it } from 'vitest'
 import { ContactDoc, SchemaDoc, contactDocName, schemaDocName } from '@cardfile/core'
 import { useDeleteContact, useDeletedContacts } from '@cardfile/react'
-import { WORKSPACE, apiClient, ingest, startApiServer } from './harness'
+import { WORKSPACE, apiClient, ingest, ingestFromX, startApiServer } from './harness'
 import { wrapper } from './hook-wrapper'
 
 describe('useDeleteContact', () => {
   it('deletes a contact as an admin, and the deleted-contacts list shows it newest first', async () => {
     const running = await startApiServer()
     const admin = await apiClient(running, 'ana', 'admin', { name: 'Ana Admin' })
-    const first = await ingest(running, {
-      channel: 'x',
-      platformUserId: 'x-1',
-      metadata: { x_handle: '@anna' },
-      message: { text: 'hi' },
-    })
+    const first = await ingestFromX(running, 'x-1', 'anna')
     const second = await ingest(running, {
       channel: 'instagram',
       platformUserId: 'ig-2',
@@ -53,12 +48,7 @@ describe('useDeleteContact', () => {
   it('tells an agent it may not delete, and the server refuses if it tries', async () => {
     const running = await startApiServer()
     const agent = await apiClient(running, 'bo', 'agent')
-    const { contactId } = await ingest(running, {
-      channel: 'x',
-      platformUserId: 'x-3',
-      metadata: { x_handle: '@carla' },
-      message: { text: 'hi' },
-    })
+    const { contactId } = await ingestFromX(running, 'x-3', 'carla')
     const { result } = renderHook(
       () => ({ remove: useDeleteContact(), log: useDeletedContacts() }),
       { wrapper: wrapper(agent) },

@@ -3,7 +3,7 @@ import { act, renderHook, waitFor } from '@testing-library/react'
 import { describe, expect, it } from 'vitest'
 import { SchemaDoc, schemaDocName } from '@cardfile/core'
 import { useExport } from '@cardfile/react'
-import { WORKSPACE, apiClient, ingest, startApiServer } from './harness'
+import { WORKSPACE, apiClient, ingestFromX, startApiServer } from './harness'
 import { wrapper } from './hook-wrapper'
 
 const within = <W extends { destroy(): void }, T>(w: W, use: (w: W) => T): T => {
@@ -18,12 +18,7 @@ describe('useExport', () => {
   it('starts an export, follows its progress to done, and downloads the CSV', async () => {
     const running = await startApiServer()
     for (const handle of ['anna', 'bruno', 'carla']) {
-      await ingest(running, {
-        channel: 'x',
-        platformUserId: `${handle}-id`,
-        metadata: { x_handle: `@${handle}` },
-        message: { text: 'hi' },
-      })
+      await ingestFromX(running, `${handle}-id`, handle)
     }
     const admin = await apiClient(running, 'ana', 'admin')
     const { result } = renderHook(() => useExport({ pollMs: 20 }), { wrapper: wrapper(admin) })
