@@ -26,31 +26,6 @@ import {
 import type { PrivacyServer } from './deletion-harness'
 import { within } from '../src/http/within'
 
-async function finishedExport(
-  running: PrivacyServer,
-  token: string,
-  body: Record<string, unknown> = {},
-): Promise<string> {
-  const started = await api(running, 'POST', `/api/${WORKSPACE}/exports`, token, {
-    type: 'contact-attributes',
-    ...body,
-  })
-  expect(started.status).toBe(202)
-  const id = (started.json.job as { id: string }).id
-  await expect
-    .poll(async () => {
-      const s = await api(running, 'GET', `/api/${WORKSPACE}/exports/${id}`, token)
-      return (s.json.job as { status: string }).status
-    })
-    .toBe('done')
-  const status = await api(running, 'GET', `/api/${WORKSPACE}/exports/${id}`, token)
-  expect(status.json.job).toMatchObject({ progress: 1 })
-  const download = await api(running, 'GET', `/api/${WORKSPACE}/exports/${id}/download`, token)
-  expect(download.status).toBe(200)
-  expect(download.headers.get('content-type')).toContain('text/csv')
-  return download.text
-}
-
 /** Reads RFC 4180 CSV back (test-side only; the export writes with csv-stringify). */
 function rowsOf(csv: string): string[][] {
   const text = csv.replace(/^\uFEFF/, '')
@@ -108,15 +83,17 @@ interface JobJson {
   readonly error: string | null
 }
 
+/** Asks for an export, of contact attributes unless `body` names another type; the raw answer. */
+const requestExport = (running: PrivacyServer, token: string, body: Record<string, unknown> = {}) =>
+  api(running, 'POST', `/api/${WORKSPACE}/exports`, token, { type: 'contact-attributes', ...body })
+
+/** Starts an export (202) and resolves its job id. */
 async function startExport(
   running: PrivacyServer,
   token: string,
   body: Record<string, unknown> = {},
 ): Promise<string> {
-  const started = await api(running, 'POST', `/api/${WORKSPACE}/exports`, token, {
-    type: 'contact-attributes',
-    ...body,
-  })
+  const started = await requestExport(running, token, body)
   expect(started.status).toBe(202)
   return (started.json.job as { id: string }).id
 }
@@ -138,10 +115,25 @@ async function waitForJob(
   return last!
 }
 
+/** The CSV of a finished export. */
 async function download(running: PrivacyServer, token: string, id: string): Promise<string> {
   const answer = await api(running, 'GET', `/api/${WORKSPACE}/exports/${id}/download`, token)
   expect(answer.status).toBe(200)
+  expect(answer.headers.get('content-type')).toContain('text/csv')
   return answer.text
+}
+
+/** Starts an export, waits until it is done with all its progress, and downloads its CSV. */
+async function finishedExport(
+  running: PrivacyServer,
+  token: string,
+  body: Record<string, unknown> = {},
+): Promise<string> {
+  const id = await startExport(running, token, body)
+  await waitForJob(running, token, id, (job) => job.status === 'done')
+  const status = await api(running, 'GET', `/api/${WORKSPACE}/exports/${id}`, token)
+  expect(status.json.job).toMatchObject({ progress: 1 })
+  return download(running, token, id)
 }
 
 /** Files under `dir` whose bytes contain `needle`. */
@@ -334,11 +326,7 @@ describe('contact-attribute exports', () => {
         }),
       ),
     ).toHaveLength(3)
-    const bad = await api(running, 'POST', `/api/${WORKSPACE}/exports`, admin, {
-      type: 'contact-attributes',
-      from: '2024-03-01',
-      to: '2024-01-01',
-    })
+    const bad = await requestExport(running, admin, { from: '2024-03-01', to: '2024-01-01' })
     expect(bad.status).toBe(400)
   })
 
@@ -571,15 +559,10 @@ describe('who may export', () => {
   it('refuses agents and other roles: no start, status or download', async () => {
     const running = await startPrivacyServer()
     const admin = await tokenFor('admin')
-    const started = await api(running, 'POST', `/api/${WORKSPACE}/exports`, admin, {
-      type: 'contact-attributes',
-    })
-    const id = (started.json.job as { id: string }).id
+    const id = await startExport(running, admin)
     for (const role of ['agent', 'bot', 'crm', 'system'] as const) {
       const token = await tokenFor(role)
-      const start = await api(running, 'POST', `/api/${WORKSPACE}/exports`, token, {
-        type: 'contact-attributes',
-      })
+      const start = await requestExport(running, token)
       expect(start.status).toBe(403)
       expect(start.json.error).toMatchObject({ code: 'forbidden' })
       expect((await api(running, 'GET', `/api/${WORKSPACE}/exports/${id}`, token)).status).toBe(403)
@@ -592,15 +575,7 @@ describe('who may export', () => {
   it('refuses a plan without exports with plan-lacks-feature', async () => {
     for (const plan of ['standard', 'business'] as const) {
       const running = await startPrivacyServer({ plan })
-      const answer = await api(
-        running,
-        'POST',
-        `/api/${WORKSPACE}/exports`,
-        await tokenFor('admin'),
-        {
-          type: 'contact-attributes',
-        },
-      )
+      const answer = await requestExport(running, await tokenFor('admin'))
       expect(answer.status).toBe(403)
       expect(answer.json.error).toMatchObject({ code: 'plan-lacks-feature' })
       expect((answer.json.error as { message: string }).message).toMatch(/does not include exports/)
@@ -609,15 +584,7 @@ describe('who may export', () => {
 
   it('refuses an unknown export type', async () => {
     const running = await startPrivacyServer()
-    const answer = await api(
-      running,
-      'POST',
-      `/api/${WORKSPACE}/exports`,
-      await tokenFor('admin'),
-      {
-        type: 'everything',
-      },
-    )
+    const answer = await requestExport(running, await tokenFor('admin'), { type: 'everything' })
     expect(answer.status).toBe(400)
   })
 })
