@@ -22,40 +22,53 @@ async function linkedIds(contactId: string): Promise<string[]> {
   return idsOf(json).sort()
 }
 
-/** Five contacts of one person (and one stranger) across channels. */
-async function seedPeople() {
-  const email = await h.inbound({
+/** Five contacts of one person (and one stranger) across channels, in the order they write. */
+const PEOPLE = {
+  email: {
     channel: 'email',
     platformUserId: 'ana@example.org',
     metadata: { email: '  Ana@Example.ORG ' },
-  })
-  const webchat = await h.inbound({
+  },
+  webchat: {
     channel: 'webchat',
     platformUserId: 'visitor-1',
     metadata: { email: 'ana@example.org' },
-  })
-  const whatsapp = await h.inbound({
+  },
+  whatsapp: {
     channel: 'whatsapp',
     platformUserId: '+442079460018',
     metadata: { phone_number: '+44 20 7946 0018' },
-  })
-  const sms = await h.inbound({
+  },
+  sms: {
     channel: 'sms',
     platformUserId: '00442079460018',
     metadata: { phone_number: '0044 (0)20 7946 0018' },
-  })
-  const stranger = await h.inbound({
+  },
+  stranger: {
     channel: 'email',
     platformUserId: 'bob@example.org',
     metadata: { email: 'bob@example.org' },
-  })
-  return {
-    email: email.contactId,
-    webchat: webchat.contactId,
-    whatsapp: whatsapp.contactId,
-    sms: sms.contactId,
-    stranger: stranger.contactId,
+  },
+} satisfies Record<string, Parameters<Harness['inbound']>[0]>
+
+/** Ingests each of PEOPLE in turn; resolves each one's contact id. */
+async function seedPeople(): Promise<Record<keyof typeof PEOPLE, string>> {
+  const ids: Partial<Record<keyof typeof PEOPLE, string>> = {}
+  for (const [name, message] of Object.entries(PEOPLE)) {
+    ids[name as keyof typeof PEOPLE] = (await h.inbound(message)).contactId
   }
+  return ids as Record<keyof typeof PEOPLE, string>
+}
+
+/**
+ * An admin makes email the matching attribute; resolves, with the admin's open schema, once
+ * Ana's email and webchat contacts are linked.
+ */
+async function matchByEmail(ids: { email: string; webchat: string }) {
+  const schema = await adminSchema(await h.client('admin'))
+  schema.schema.updateSettings({ matchingAttribute: 'email' })
+  await expect.poll(() => linkedIds(ids.email)).toEqual([ids.webchat])
+  return schema
 }
 
 describe('cross-channel linking', () => {
@@ -88,10 +101,7 @@ describe('cross-channel linking', () => {
     h = await startHarness()
     const ids = await seedPeople()
     expect(await linkedIds(ids.email)).toEqual([])
-    const admin = await h.client('admin')
-    const schema = await adminSchema(admin)
-    schema.schema.updateSettings({ matchingAttribute: 'email' })
-    await expect.poll(() => linkedIds(ids.email)).toEqual([ids.webchat])
+    await matchByEmail(ids)
     expect(await linkedIds(ids.webchat)).toEqual([ids.email])
     expect(await linkedIds(ids.stranger)).toEqual([])
   })
@@ -99,10 +109,7 @@ describe('cross-channel linking', () => {
   it('re-links the workspace in a background job when the matching attribute changes', async () => {
     h = await startHarness()
     const ids = await seedPeople()
-    const admin = await h.client('admin')
-    const schema = await adminSchema(admin)
-    schema.schema.updateSettings({ matchingAttribute: 'email' })
-    await expect.poll(() => linkedIds(ids.email)).toEqual([ids.webchat])
+    const schema = await matchByEmail(ids)
 
     // Phone numbers in two spellings link once the matching attribute is the phone number.
     schema.schema.updateSettings({ matchingAttribute: 'phone_number' })
@@ -161,9 +168,7 @@ describe('cross-channel linking', () => {
   it('lets an agent unlink and link by hand, reversibly, recording who did it', async () => {
     h = await startHarness()
     const ids = await seedPeople()
-    const admin = await h.client('admin')
-    ;(await adminSchema(admin)).schema.updateSettings({ matchingAttribute: 'email' })
-    await expect.poll(() => linkedIds(ids.email)).toEqual([ids.webchat])
+    await matchByEmail(ids)
 
     // Unlink: the webchat visitor was not Ana after all.
     const unlink = await h.api(
@@ -256,9 +261,7 @@ describe('cross-channel linking', () => {
   it('lists every conversation of the group newest first, page by page', async () => {
     h = await startHarness()
     const ids = await seedPeople()
-    const admin = await h.client('admin')
-    ;(await adminSchema(admin)).schema.updateSettings({ matchingAttribute: 'email' })
-    await expect.poll(() => linkedIds(ids.email)).toEqual([ids.webchat])
+    await matchByEmail(ids)
     await h.api('agent', 'POST', `/contacts/${ids.email}/links`, {
       contactId: ids.sms,
       kind: 'link',
