@@ -136,6 +136,22 @@ async function finishedExport(
   return download(running, token, id)
 }
 
+/**
+ * A server with the HTTP API over the SQLite database at `path`, which outlives it: the caller
+ * closes server and backend, and may serve the same file again.
+ */
+async function serveDatabase(path: string) {
+  const backend = createSqliteBackend({ path })
+  const server = await createCardfileServer({
+    autoCreateWorkspaces: 'advanced',
+    backend,
+    auth: { secret: SECRET },
+    host: '127.0.0.1',
+    httpHandler: httpApi(),
+  })
+  return { server, backend, url: server.url }
+}
+
 /** Files under `dir` whose bytes contain `needle`. */
 function hits(dir: string, needle: string): string[] {
   return readdirSync(dir, { recursive: true, withFileTypes: true })
@@ -356,18 +372,7 @@ describe('contact-attribute exports', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cardfile-export-restart-'))
     try {
       const path = join(dir, 'cardfile.db')
-      const serve = async () => {
-        const backend = createSqliteBackend({ path })
-        const server = await createCardfileServer({
-          autoCreateWorkspaces: 'advanced',
-          backend,
-          auth: { secret: SECRET },
-          host: '127.0.0.1',
-          httpHandler: httpApi(),
-        })
-        return { server, backend, url: server.url }
-      }
-      const first = await serve()
+      const first = await serveDatabase(path)
       const admin = await tokenFor('admin')
       for (let i = 0; i < 3; i += 1) {
         await first.backend.documents.append(
@@ -388,7 +393,7 @@ describe('contact-attribute exports', () => {
       // The file is in the default folder beside the database.
       expect(readdirSync(`${path}-exports`)).toEqual([`${WORKSPACE}-${job.id}.csv`])
 
-      const second = await serve()
+      const second = await serveDatabase(path)
       try {
         const headers = { authorization: `Bearer ${admin}` }
         const status = await fetch(`${second.url}/api/${WORKSPACE}/exports/${job.id}`, { headers })
@@ -440,14 +445,7 @@ describe('contact-attribute exports', () => {
       insert.run(WORKSPACE, 'e-gone', 'removed', 5, null, 'a contact was deleted', 1500)
       old.close()
 
-      const backend = createSqliteBackend({ path })
-      const server = await createCardfileServer({
-        autoCreateWorkspaces: 'advanced',
-        backend,
-        auth: { secret: SECRET },
-        host: '127.0.0.1',
-        httpHandler: httpApi(),
-      })
+      const { server, backend } = await serveDatabase(path)
       try {
         const admin = await tokenFor('admin')
         const get = (suffix: string) =>
