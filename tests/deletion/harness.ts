@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach } from 'vitest'
-import type { CardfileClient, Role } from '@cardfile/core'
+import { SchemaDoc, schemaDocName } from '@cardfile/core'
+import type { Actor, CardfileClient, Role } from '@cardfile/core'
 import { createCardfileServer, httpApi, signToken } from '@cardfile/server'
 import { createSqliteBackend } from '@cardfile/server/sqlite'
 import type { SqliteBackend } from '@cardfile/server/sqlite'
@@ -47,6 +48,22 @@ export async function startApiServer(): Promise<ApiServer> {
 
 export const httpToken = (role: Role, userId = `${role}-1`, name?: string): Promise<string> =>
   signToken({ secret: SECRET, userId, workspace: WORKSPACE, role, ...(name ? { name } : {}) })
+
+/** Edits the workspace's schema on the server, as the system unless `actor` is given. */
+export function editSchema(
+  running: ApiServer,
+  edit: (schema: SchemaDoc) => void,
+  actor: Actor = { userId: 'system', role: 'system' },
+): Promise<void> {
+  return running.server.host.transact(schemaDocName(WORKSPACE), actor, (doc) => {
+    const schema = new SchemaDoc(doc)
+    try {
+      edit(schema)
+    } finally {
+      schema.destroy()
+    }
+  })
+}
 
 /** Ingests one message as the channel system; resolves the contact and conversation ids. */
 export async function ingest(running: ApiServer, body: unknown): Promise<InboundResult> {

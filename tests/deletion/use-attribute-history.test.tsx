@@ -1,22 +1,15 @@
 // @vitest-environment jsdom
 import { act, renderHook, waitFor } from '@testing-library/react'
 import { describe, expect, it } from 'vitest'
-import { SchemaDoc, schemaDocName } from '@cardfile/core'
 import { useAttributeHistory } from '@cardfile/react'
-import { WORKSPACE, apiClient, ingestFromX, startApiServer } from './harness'
+import { apiClient, editSchema, ingestFromX, startApiServer } from './harness'
 import { wrapper } from './hook-wrapper'
 
 describe('useAttributeHistory', () => {
   it("shows an attribute's changes newest first, live, with who made them, a page at a time", async () => {
     const running = await startApiServer()
-    await running.server.host.transact(
-      schemaDocName(WORKSPACE),
-      { userId: 'system', role: 'system' },
-      (doc) => {
-        const schema = new SchemaDoc(doc)
-        schema.createAttribute({ id: 'note', label: 'Note', type: 'text' })
-        schema.destroy()
-      },
+    await editSchema(running, (schema) =>
+      schema.createAttribute({ id: 'note', label: 'Note', type: 'text' }),
     )
     const { contactId } = await ingestFromX(running, 'x-1', 'anna')
     const agent = await apiClient(running, 'bea', 'agent')

@@ -3,7 +3,7 @@ import { act, renderHook, waitFor } from '@testing-library/react'
 import { describe, expect, it } from 'vitest'
 import { ContactDoc, SchemaDoc, contactDocName, schemaDocName } from '@cardfile/core'
 import { useDeleteContact, useDeletedContacts } from '@cardfile/react'
-import { WORKSPACE, apiClient, ingest, ingestFromX, startApiServer } from './harness'
+import { WORKSPACE, apiClient, editSchema, ingest, ingestFromX, startApiServer } from './harness'
 import { wrapper } from './hook-wrapper'
 
 describe('useDeleteContact', () => {
@@ -67,16 +67,10 @@ describe('useDeleteContact', () => {
 
   it('deletes the person on every channel with { linked: true }, one record per contact', async () => {
     const running = await startApiServer()
-    await running.server.host.transact(
-      schemaDocName(WORKSPACE),
-      { userId: 'system', role: 'system' },
-      (doc) => {
-        const schema = new SchemaDoc(doc)
-        schema.createAttribute({ id: 'customer_id', label: 'Customer id', type: 'text' })
-        schema.updateSettings({ matchingAttribute: 'customer_id' })
-        schema.destroy()
-      },
-    )
+    await editSchema(running, (schema) => {
+      schema.createAttribute({ id: 'customer_id', label: 'Customer id', type: 'text' })
+      schema.updateSettings({ matchingAttribute: 'customer_id' })
+    })
     const mail = await ingest(running, {
       channel: 'email',
       platformUserId: 'dana@example.com',

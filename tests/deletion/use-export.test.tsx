@@ -1,18 +1,9 @@
 // @vitest-environment jsdom
 import { act, renderHook, waitFor } from '@testing-library/react'
 import { describe, expect, it } from 'vitest'
-import { SchemaDoc, schemaDocName } from '@cardfile/core'
 import { useExport } from '@cardfile/react'
-import { WORKSPACE, apiClient, ingestFromX, startApiServer } from './harness'
+import { apiClient, editSchema, ingestFromX, startApiServer } from './harness'
 import { wrapper } from './hook-wrapper'
-
-const within = <W extends { destroy(): void }, T>(w: W, use: (w: W) => T): T => {
-  try {
-    return use(w)
-  } finally {
-    w.destroy()
-  }
-}
 
 describe('useExport', () => {
   it('starts an export, follows its progress to done, and downloads the CSV', async () => {
@@ -38,11 +29,10 @@ describe('useExport', () => {
   it('reports plan-lacks-feature on a plan without exports, and hides it from agents', async () => {
     const running = await startApiServer()
     // The plan is a server-side property: set it as the server, not through an admin's edit.
-    await running.server.host.transact(
-      schemaDocName(WORKSPACE),
-      { userId: 'billing', role: 'system' },
-      (doc) => within(new SchemaDoc(doc), (s) => s.updateSettings({ plan: 'standard' })),
-    )
+    await editSchema(running, (s) => s.updateSettings({ plan: 'standard' }), {
+      userId: 'billing',
+      role: 'system',
+    })
     const admin = await apiClient(running, 'ana', 'admin')
     const { result } = renderHook(() => useExport(), { wrapper: wrapper(admin) })
     await waitFor(() => expect(result.current.canExport).toBe(false))
