@@ -1,18 +1,18 @@
 import * as Y from 'yjs'
 import { describe, expect, it } from 'vitest'
-import { CardfileError, ContactDoc, ConversationDoc, valueLabel } from '../src/index'
+import { ContactDoc, ConversationDoc, valueLabel } from '../src/index'
 import type { Message } from '../src/index'
-import { NOW, admin, agent, bot, crm, system, withSettings, workspace } from './helpers'
-
-const codeOf = (fn: () => unknown): string => {
-  try {
-    fn()
-    return 'ok'
-  } catch (error) {
-    if (error instanceof CardfileError) return error.code
-    throw error
-  }
-}
+import {
+  NOW,
+  admin,
+  agent,
+  bot,
+  codeThrownBy,
+  crm,
+  system,
+  withSettings,
+  workspace,
+} from './helpers'
 
 describe('ContactDoc', () => {
   const setup = () => {
@@ -44,12 +44,14 @@ describe('ContactDoc', () => {
 
   it('refuses values that break their definition, with the field named', () => {
     const { view, contact } = setup()
-    expect(codeOf(() => contact.setValue('plan', 'platinum', agent, view))).toBe('not-an-option')
-    expect(codeOf(() => contact.setValue('account_id', 'x'.repeat(13), agent, view))).toBe(
+    expect(codeThrownBy(() => contact.setValue('plan', 'platinum', agent, view))).toBe(
+      'not-an-option',
+    )
+    expect(codeThrownBy(() => contact.setValue('account_id', 'x'.repeat(13), agent, view))).toBe(
       'too-long',
     )
-    expect(codeOf(() => contact.setValue('nope', 'x', agent, view))).toBe('unknown-attribute')
-    expect(codeOf(() => contact.setValue('x_handle', '@ana', admin, view))).toBe('wrong-kind')
+    expect(codeThrownBy(() => contact.setValue('nope', 'x', agent, view))).toBe('unknown-attribute')
+    expect(codeThrownBy(() => contact.setValue('x_handle', '@ana', admin, view))).toBe('wrong-kind')
     try {
       contact.setValue('plan', 'platinum', agent, view)
     } catch (error) {
@@ -60,11 +62,13 @@ describe('ContactDoc', () => {
 
   it('refuses writes the actor may not make', () => {
     const { view, contact } = setup()
-    expect(codeOf(() => contact.setValue('plan', 'gold', crm, view))).toBe('forbidden')
-    expect(codeOf(() => contact.setValue('crm_tier', 'A', agent, view))).toBe('crm-managed-locked')
-    expect(codeOf(() => contact.setValue('crm_tier', 'A', crm, view))).toBe('ok')
+    expect(codeThrownBy(() => contact.setValue('plan', 'gold', crm, view))).toBe('forbidden')
+    expect(codeThrownBy(() => contact.setValue('crm_tier', 'A', agent, view))).toBe(
+      'crm-managed-locked',
+    )
+    expect(codeThrownBy(() => contact.setValue('crm_tier', 'A', crm, view))).toBe('ok')
     const standard = withSettings(view, { plan: 'standard' })
-    expect(codeOf(() => contact.setValue('plan', 'gold', agent, standard))).toBe(
+    expect(codeThrownBy(() => contact.setValue('plan', 'gold', agent, standard))).toBe(
       'plan-lacks-feature',
     )
   })
@@ -77,19 +81,21 @@ describe('ContactDoc', () => {
       by: { role: 'agent', userId: 'alan', at: NOW },
     })
     const off = withSettings(view, { vipEnabled: false })
-    expect(codeOf(() => contact.setVip(false, agent, off))).toBe('vip-disabled')
-    expect(codeOf(() => contact.setVip(false, bot, view))).toBe('forbidden')
+    expect(codeThrownBy(() => contact.setVip(false, agent, off))).toBe('vip-disabled')
+    expect(codeThrownBy(() => contact.setVip(false, bot, view))).toBe('forbidden')
     expect(contact.read().vip?.value).toBe(true)
   })
 
   it('lets only the system write platform values and the profile', () => {
     const { view, contact } = setup()
-    expect(codeOf(() => contact.setPlatformValue('x_handle', '@ana', agent, view))).toBe(
+    expect(codeThrownBy(() => contact.setPlatformValue('x_handle', '@ana', agent, view))).toBe(
       'forbidden',
     )
     contact.setPlatformValue('x_handle', '@ana', system, view, NOW)
     expect(contact.read().platform.x_handle?.value).toBe('@ana')
-    expect(codeOf(() => contact.setPlatformValue('plan', 'gold', system, view))).toBe('wrong-kind')
+    expect(codeThrownBy(() => contact.setPlatformValue('plan', 'gold', system, view))).toBe(
+      'wrong-kind',
+    )
     contact.setPlatformValue('x_handle', null, system, view)
     expect(contact.read().platform).toEqual({})
     contact.setProfile({ channel: 'x', platformUserId: '42', hint: '@an***a', createdAt: NOW })
@@ -165,9 +171,11 @@ describe('ConversationDoc', () => {
     conversation.setTeam('vip-desk', admin, view)
     conversation.setPriority(3, system, view)
     expect(conversation.meta()).toMatchObject({ status: 'pending', team: 'vip-desk', priority: 3 })
-    expect(codeOf(() => conversation.setTeam('x', agent, view))).toBe('forbidden')
-    expect(codeOf(() => conversation.setStatus('resolved', crm, view))).toBe('forbidden')
-    expect(codeOf(() => conversation.setPriority(Number.NaN, admin, view))).toBe('invalid-value')
+    expect(codeThrownBy(() => conversation.setTeam('x', agent, view))).toBe('forbidden')
+    expect(codeThrownBy(() => conversation.setStatus('resolved', crm, view))).toBe('forbidden')
+    expect(codeThrownBy(() => conversation.setPriority(Number.NaN, admin, view))).toBe(
+      'invalid-value',
+    )
   })
 
   it('is null until initialised', () => {
@@ -180,19 +188,19 @@ describe('ConversationDoc', () => {
     conversation.addMessage(message('m1', NOW + 10))
     conversation.addMessage(message('m0', NOW + 20))
     expect(conversation.messages().map((m) => m.id)).toEqual(['m1', 'm2', 'm0'])
-    expect(codeOf(() => conversation.addMessage(message('m1', NOW)))).toBe('immutable-field')
+    expect(codeThrownBy(() => conversation.addMessage(message('m1', NOW)))).toBe('immutable-field')
   })
 
   it('refuses messages from the CRM, in another author’s name, or malformed', () => {
     const { view, conversation } = setup()
-    expect(codeOf(() => conversation.addMessage(message('m1', NOW, crm), crm, view))).toBe(
+    expect(codeThrownBy(() => conversation.addMessage(message('m1', NOW, crm), crm, view))).toBe(
       'forbidden',
     )
-    expect(codeOf(() => conversation.addMessage(message('m1', NOW, admin), agent, view))).toBe(
-      'provenance-mismatch',
-    )
     expect(
-      codeOf(() =>
+      codeThrownBy(() => conversation.addMessage(message('m1', NOW, admin), agent, view)),
+    ).toBe('provenance-mismatch')
+    expect(
+      codeThrownBy(() =>
         conversation.addMessage({ ...message('m1', NOW), text: 42 } as unknown as Message),
       ),
     ).toBe('invalid-value')

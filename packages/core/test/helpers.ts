@@ -1,5 +1,12 @@
 import * as Y from 'yjs'
-import { NON_JSON_VALUE, ROOT_MAPS, SchemaDoc, parseDocName, seedWorkspace } from '../src/index'
+import {
+  CardfileError,
+  NON_JSON_VALUE,
+  ROOT_MAPS,
+  SchemaDoc,
+  parseDocName,
+  seedWorkspace,
+} from '../src/index'
 import type {
   Actor,
   DocKind,
@@ -16,6 +23,17 @@ export const bot: Actor = { userId: 'robo', role: 'bot' }
 export const crm: Actor = { userId: 'crm', role: 'crm' }
 export const system: Actor = { userId: 'ingest', role: 'system' }
 export const NOW = 1_700_000_000_000
+
+/** `'ok'` when `fn` returns, the code of the CardfileError it throws otherwise (other errors rethrown). */
+export const codeThrownBy = (fn: () => unknown): string => {
+  try {
+    fn()
+    return 'ok'
+  } catch (error) {
+    if (error instanceof CardfileError) return error.code
+    throw error
+  }
+}
 
 /**
  * A seeded workspace with a text attribute (`account_id`, max 12), a dropdown (`plan`: free,

@@ -2,7 +2,6 @@ import * as Y from 'yjs'
 import { describe, expect, it } from 'vitest'
 import {
   CHANNELS,
-  CardfileError,
   ContactDoc,
   PLATFORM_ATTRIBUTES,
   SchemaDoc,
@@ -11,17 +10,7 @@ import {
   platformAttributeIdsFor,
   seedWorkspace,
 } from '../src/index'
-import { workspace } from './helpers'
-
-const codeOf = (fn: () => unknown): string => {
-  try {
-    fn()
-    return 'ok'
-  } catch (error) {
-    if (error instanceof CardfileError) return error.code
-    throw error
-  }
-}
+import { codeThrownBy, workspace } from './helpers'
 
 describe('channel catalogue', () => {
   it('lists the seven channels and the platform attributes each fills', () => {
@@ -114,18 +103,20 @@ describe('SchemaDoc', () => {
   it('refuses invalid attributes without writing anything', () => {
     const { doc, schema } = workspace()
     const before = Y.encodeStateVector(doc)
-    expect(codeOf(() => schema.createAttribute({ label: 'plan', type: 'text' }))).toBe(
+    expect(codeThrownBy(() => schema.createAttribute({ label: 'plan', type: 'text' }))).toBe(
       'duplicate-label',
     )
     expect(
-      codeOf(() =>
+      codeThrownBy(() =>
         schema.createAttribute({ label: 'Size', type: 'dropdown', options: [{ label: 'S' }] }),
       ),
     ).toBe('too-few-options')
-    expect(codeOf(() => schema.createAttribute({ label: ' ', type: 'text' }))).toBe('invalid-label')
-    expect(codeOf(() => schema.createAttribute({ id: 'plan', label: 'Other', type: 'text' }))).toBe(
-      'invalid-definition',
+    expect(codeThrownBy(() => schema.createAttribute({ label: ' ', type: 'text' }))).toBe(
+      'invalid-label',
     )
+    expect(
+      codeThrownBy(() => schema.createAttribute({ id: 'plan', label: 'Other', type: 'text' })),
+    ).toBe('invalid-definition')
     expect(Y.encodeStateVector(doc)).toEqual(before)
   })
 
@@ -137,14 +128,16 @@ describe('SchemaDoc', () => {
       lookup: true,
       maxLength: 20,
     })
-    expect(codeOf(() => schema.updateAttribute('x_handle', { crmManaged: true }))).toBe(
+    expect(codeThrownBy(() => schema.updateAttribute('x_handle', { crmManaged: true }))).toBe(
       'platform-not-crm-managed',
     )
-    expect(codeOf(() => schema.updateAttribute('nope', { label: 'x' }))).toBe('unknown-attribute')
+    expect(codeThrownBy(() => schema.updateAttribute('nope', { label: 'x' }))).toBe(
+      'unknown-attribute',
+    )
     schema.retireAttribute('plan')
     expect(schema.visibleDefinitions().some((d) => d.id === 'plan')).toBe(false)
     schema.createAttribute({ id: 'plan2', label: 'Plan', type: 'text' })
-    expect(codeOf(() => schema.retireAttribute('plan', false))).toBe('duplicate-label')
+    expect(codeThrownBy(() => schema.retireAttribute('plan', false))).toBe('duplicate-label')
   })
 
   it('switches custom attributes globally and platform attributes per channel', () => {
@@ -155,8 +148,8 @@ describe('SchemaDoc', () => {
     expect(schema.visibleDefinitions('sms').map((d) => d.id)).not.toContain('phone_number')
     expect(schema.visibleDefinitions('whatsapp').map((d) => d.id)).toContain('phone_number')
     expect(schema.visibleDefinitions().map((d) => d.id)).toContain('phone_number')
-    expect(codeOf(() => schema.setVisible('phone_number', false))).toBe('invalid-value')
-    expect(codeOf(() => schema.setVisible('phone_number', false, 'x'))).toBe('invalid-value')
+    expect(codeThrownBy(() => schema.setVisible('phone_number', false))).toBe('invalid-value')
+    expect(codeThrownBy(() => schema.setVisible('phone_number', false, 'x'))).toBe('invalid-value')
   })
 
   it('shows platform attributes only on their channels and custom ones everywhere', () => {
@@ -181,7 +174,9 @@ describe('SchemaDoc', () => {
     schema.reorder(['crm_tier', 'account_id'])
     const order = schema.definitions().map((d) => d.id)
     expect(order.indexOf('crm_tier')).toBeLessThan(order.indexOf('account_id'))
-    expect(codeOf(() => schema.moveAttribute('nope', { before: 'plan' }))).toBe('unknown-attribute')
+    expect(codeThrownBy(() => schema.moveAttribute('nope', { before: 'plan' }))).toBe(
+      'unknown-attribute',
+    )
   })
 
   it('adds, renames, moves and retires options', () => {
@@ -196,12 +191,18 @@ describe('SchemaDoc', () => {
       expect.objectContaining({ id: 'pro' }),
       expect.objectContaining({ id: 'gold', label: 'Gold (legacy)', retired: true }),
     ])
-    expect(codeOf(() => schema.addOption('plan', { label: 'free' }))).toBe('duplicate-option-label')
-    expect(codeOf(() => schema.renameOption('plan', 'free', 'Pro'))).toBe('duplicate-option-label')
-    expect(codeOf(() => schema.addOption('account_id', { label: 'x' }))).toBe('invalid-definition')
-    expect(codeOf(() => schema.renameOption('plan', 'nope', 'x'))).toBe('not-an-option')
+    expect(codeThrownBy(() => schema.addOption('plan', { label: 'free' }))).toBe(
+      'duplicate-option-label',
+    )
+    expect(codeThrownBy(() => schema.renameOption('plan', 'free', 'Pro'))).toBe(
+      'duplicate-option-label',
+    )
+    expect(codeThrownBy(() => schema.addOption('account_id', { label: 'x' }))).toBe(
+      'invalid-definition',
+    )
+    expect(codeThrownBy(() => schema.renameOption('plan', 'nope', 'x'))).toBe('not-an-option')
     schema.retireOption('plan', 'free')
-    expect(codeOf(() => schema.retireOption('plan', 'pro'))).toBe('too-few-options')
+    expect(codeThrownBy(() => schema.retireOption('plan', 'pro'))).toBe('too-few-options')
   })
 
   it('updates settings after checking them', () => {
@@ -212,10 +213,10 @@ describe('SchemaDoc', () => {
       matchingAttribute: 'email',
       vipTeam: 'vip-desk',
     })
-    expect(codeOf(() => schema.updateSettings({ matchingAttribute: 'nope' }))).toBe(
+    expect(codeThrownBy(() => schema.updateSettings({ matchingAttribute: 'nope' }))).toBe(
       'unknown-attribute',
     )
-    expect(codeOf(() => schema.updateSettings({ vipPriorityBoost: Number.NaN }))).toBe(
+    expect(codeThrownBy(() => schema.updateSettings({ vipPriorityBoost: Number.NaN }))).toBe(
       'invalid-value',
     )
   })
