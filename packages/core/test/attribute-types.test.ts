@@ -23,7 +23,7 @@ import type {
   FieldChange,
   PolicyContext,
 } from '../src/index'
-import { NOW, agent, policy, system, workspace } from './helpers'
+import { NOW, agent, customDefinition, policy, system, workspace } from './helpers'
 
 const codeOf = (r: CheckResult): string => (r.ok ? 'ok' : r.code)
 
@@ -31,31 +31,19 @@ const def = (
   type: AttributeType,
   rules: Partial<AttributeRules> = {},
   patch: Partial<AttributeDefinition> = {},
-): AttributeDefinition => ({
-  id: 'field',
-  label: 'Field',
-  kind: 'custom',
-  type,
-  alias: 'field',
-  channels: [],
-  visible: true,
-  channelVisibility: {},
-  crmManaged: false,
-  lookup: false,
-  retired: false,
-  maxLength: 1000,
-  order: 'a5',
-  options:
-    type === 'dropdown' || type === 'multiselect'
-      ? [
-          { id: 'red', label: 'Red', order: 'a0', retired: false },
-          { id: 'blue', label: 'Blue', order: 'a1', retired: false },
-          { id: 'old', label: 'Old', order: 'a2', retired: true },
-        ]
-      : [],
-  rules: { ...DEFAULT_RULES, ...rules },
-  ...patch,
-})
+): AttributeDefinition =>
+  customDefinition(type, {
+    options:
+      type === 'dropdown' || type === 'multiselect'
+        ? [
+            { id: 'red', label: 'Red', order: 'a0', retired: false },
+            { id: 'blue', label: 'Blue', order: 'a1', retired: false },
+            { id: 'old', label: 'Old', order: 'a2', retired: true },
+          ]
+        : [],
+    rules: { ...DEFAULT_RULES, ...rules },
+    ...patch,
+  })
 
 describe('number values', () => {
   const number = def('number')

@@ -1,6 +1,7 @@
 import * as Y from 'yjs'
 import {
   CardfileError,
+  DEFAULT_RULES,
   NON_JSON_VALUE,
   ROOT_MAPS,
   SchemaDoc,
@@ -9,6 +10,8 @@ import {
 } from '../src/index'
 import type {
   Actor,
+  AttributeDefinition,
+  AttributeType,
   DocKind,
   FieldChange,
   Plan,
@@ -34,6 +37,32 @@ export const codeThrownBy = (fn: () => unknown): string => {
     throw error
   }
 }
+
+/**
+ * A live custom attribute of `type` (id, label and alias `field`), default rules and no
+ * options, with `patch` applied over it.
+ */
+export const customDefinition = (
+  type: AttributeType,
+  patch: Partial<AttributeDefinition> = {},
+): AttributeDefinition => ({
+  id: 'field',
+  label: 'Field',
+  kind: 'custom',
+  type,
+  alias: 'field',
+  channels: [],
+  visible: true,
+  channelVisibility: {},
+  crmManaged: false,
+  lookup: false,
+  retired: false,
+  maxLength: 1000,
+  order: 'a5',
+  options: [],
+  rules: DEFAULT_RULES,
+  ...patch,
+})
 
 /**
  * A seeded workspace with a text attribute (`account_id`, max 12), a dropdown (`plan`: free,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { DEFAULT_RULES, validateDefinition, validateSetting, validateValue } from '../src/index'
+import { validateDefinition, validateSetting, validateValue } from '../src/index'
 import type { AttributeDefinition, DropdownOption } from '../src/index'
-import { workspace } from './helpers'
+import { customDefinition, workspace } from './helpers'
 
 const option = (id: string, label: string, order: string, retired = false): DropdownOption => ({
   id,
@@ -10,24 +10,8 @@ const option = (id: string, label: string, order: string, retired = false): Drop
   retired,
 })
 
-const text = (patch: Partial<AttributeDefinition> = {}): AttributeDefinition => ({
-  id: 'nickname',
-  label: 'Nickname',
-  kind: 'custom',
-  type: 'text',
-  alias: 'nickname',
-  channels: [],
-  visible: true,
-  channelVisibility: {},
-  crmManaged: false,
-  lookup: false,
-  retired: false,
-  maxLength: 1000,
-  order: 'a5',
-  options: [],
-  rules: DEFAULT_RULES,
-  ...patch,
-})
+const text = (patch: Partial<AttributeDefinition> = {}): AttributeDefinition =>
+  customDefinition('text', { id: 'nickname', label: 'Nickname', alias: 'nickname', ...patch })
 
 const dropdown = (patch: Partial<AttributeDefinition> = {}): AttributeDefinition =>
   text({
