@@ -211,7 +211,7 @@ describe('SQLite search plans where matches gather under some names', () => {
   })
 
   it.each(TUNINGS)(
-    'pages a short prefix by name, alone and with filters, as the reference does when %s',
+    'pages a short prefix by name and by relevance, alone and with filters, as the reference does when %s',
     (_name, tuning) => {
       const search = createSqliteSearch(reader, tuning)
       const filters: Omit<ContactSearchQuery, 'limit' | 'text'>[] = [
@@ -223,8 +223,10 @@ describe('SQLite search plans where matches gather under some names', () => {
       let pages = 0
       for (const text of ['a', 'an', 'ant', 'anna', 'anna a', 'carl', 'mo']) {
         for (const filter of filters) {
-          for (const limit of [2, 7]) {
-            pages += comparePages(search, rows, 'w1', { ...filter, text, sort: 'name' }, limit)
+          for (const sort of ['name', 'relevance'] as const) {
+            for (const limit of [3, 8]) {
+              pages += comparePages(search, rows, 'w1', { ...filter, text, sort }, limit)
+            }
           }
         }
       }

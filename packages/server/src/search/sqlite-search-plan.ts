@@ -27,7 +27,8 @@ import {
  * tier are one full-text query, counted up to `FEW` in the index alone. Then:
  *
  * - **Few matches**: they are read from the search rows (filters and sort keys beside the
- *   words), checked and sorted, a cost bounded by `FEW`.
+ *   words), checked and sorted, a cost bounded by `FEW`. The names starting with the text
+ *   (tier 1) are one range of the name index, counted and read there when few.
  * - **Many**: walking the order's index and checking each contact (filters, tier, words split
  *   at spaces as the index splits them) finds a page after a few hundred rows and stops.
  *   A channel and VIP flag with fewer than `PARTITION` contacts are walked or read by their
@@ -237,6 +238,11 @@ export function createSqliteSearch(
     vip: 'contacts_vip',
     channel: 'contacts_identity',
   }
+  /** Display names in a range, counted up to a cap. */
+  const namesIn = db.prepare<[string, string, string, number], { n: number }>(
+    `SELECT count(*) AS n FROM (SELECT 1 FROM contacts INDEXED BY contacts_name
+       WHERE workspace = ? AND sort_name >= ? AND sort_name < ? LIMIT ?)`,
+  )
   /** The first display name at or after a text: the next first word of the name order. */
   const nameFrom = db.prepare<[string, string], { n: string | null }>(
     `SELECT min(sort_name) AS n FROM contacts INDEXED BY contacts_name
@@ -364,7 +370,7 @@ export function createSqliteSearch(
     /** Reads every candidate of a driver that passes, sorted, and keeps the first `need`. */
     const read = (
       seg: Segment,
-      driver: 'words' | 'keys' | 'partition' | 'plain',
+      driver: 'words' | 'keys' | 'partition' | 'names' | 'plain',
       need: number,
       fts: string | null = null,
     ): string[] => {
@@ -392,9 +398,14 @@ export function createSqliteSearch(
           break
         }
         case 'partition':
+        case 'names':
         case 'plain':
           from =
-            driver === 'partition' ? `contacts c INDEXED BY ${partitionOf()!.index}` : 'contacts c'
+            driver === 'partition'
+              ? `contacts c INDEXED BY ${partitionOf()!.index}`
+              : driver === 'names'
+                ? 'contacts c INDEXED BY contacts_name'
+                : 'contacts c'
           a = 'c'
           where = [
             `c.workspace = ${p.add(workspace)}`,
@@ -535,6 +546,15 @@ export function createSqliteSearch(
       if (seg.tier === 2) {
         if (counts.keys.get(`"${text!.key}"`, few)!.n < few) return read(seg, 'keys', need)
         return walk(seg, need, walkBudget) ?? read(seg, 'keys', need)
+      }
+      if (seg.onlyNamed === true && seg.order !== 'named' && text !== null) {
+        // The names starting with the text are one range of the name index: when it holds few,
+        // they are read from it (their words checked on the rows), without asking the
+        // full-text index about the text at all, which costs more for a word just begun.
+        const range: [string, string] = [text.namePrefix, `${text.namePrefix}\u{10FFFF}`]
+        if (namesIn.get(workspace, range[0], range[1], few)!.n < few) {
+          return read({ ...seg, nameRange: range }, 'names', need)
+        }
       }
       const fts = ftsQueryOf(seg)
       if (fts !== null && fewMatches(fts)) return read(seg, 'words', need, fts)
