@@ -518,9 +518,9 @@ export function createSqliteSearch(
           looks += 1
           if (looks > maxFirstWords) return null
           const sub = query([phrase(nameMarker(depth, word), false)])
-          // Counted, at about the cost of telling whether there is any: the index reads the
+          // Counted (to 1 at least: whether there is any decides whether these names are
+          // looked at), at about the cost of telling whether there is any: the index reads the
           // doclists either way when the matches lie late in them or are none.
-          // At least 1: whether there is any decides whether these names are looked at.
           const n = countUpTo(sub, Math.max(1, readByName))
           if (n > 0) {
             const rest = left - found.length
