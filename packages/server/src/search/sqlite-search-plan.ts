@@ -557,7 +557,10 @@ export function createSqliteSearch(
         }
       }
       const fts = ftsQueryOf(seg)
-      if (fts !== null && fewMatches(fts)) return read(seg, 'words', need, fts)
+      if (fts !== null && fewMatches(fts)) {
+        // None: the index's matches hold every row of the segment (markers never hide one).
+        return countUpTo(fts, few) === 0 ? [] : read(seg, 'words', need, fts)
+      }
       const part = partitionOf()
       if (part?.few === true) {
         // Newest first, the VIPs (of a channel) are an index range in order: walk it all if
