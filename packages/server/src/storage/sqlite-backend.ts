@@ -90,11 +90,11 @@ export interface SqliteBackendOptions {
    */
   readonly cacheMb?: number
   /**
-   * Read the contact search's indexes at open (default true), so that the first searches after
-   * a restart do not read them from the disk a page at a time (they took three times as long
-   * over a million contacts). The cost is at open, before the backend is handed out: for a
-   * million contacts about 270 MB read in order, two seconds from a cold disk and a quarter of
-   * one when the operating system's cache holds the file.
+   * Read the contact search's indexes at open (default true): the words' full-text index, the
+   * name index and the search rows' key index, so that the first searches after a restart do
+   * not read them from the disk a page at a time. The cost is at open, before the backend is
+   * handed out: for a million contacts about 250 MB read in order, two to three seconds from a
+   * cold disk and under half a second when the operating system's cache holds the file.
    */
   readonly warmSearchIndex?: boolean
   /** How long a commit waits for a lock held by another connection. Default 5000. */
