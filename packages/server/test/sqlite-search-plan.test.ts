@@ -140,10 +140,101 @@ const TUNINGS: [string, SqliteSearchTuning][] = [
     { few: 0, partition: 0, walkBudget: 3, readByName: 0 },
   ],
   [
+    'walking the order, giving up and reading the matches under a first word',
+    { few: 0, partition: 0, walkBudget: 3, readByName: 25 },
+  ],
+  [
     'walking the order, giving up and reading every match',
     { few: 0, partition: 0, walkBudget: 3, readByName: 0, firstWords: 0 },
   ],
 ]
+
+/**
+ * Contacts whose words begun by a short text gather under a few names: many names start with
+ * it (their own tier, left out of the others), and the other matches live in one city that
+ * goes with two late first names, in runs of last names, VIP or not, on two plans.
+ */
+function gatheredContacts(): ContactIndexRow[] {
+  const firsts = ['Amir', 'Anna', 'Anton', 'Bea', 'Carl', 'Mona', 'Zed']
+  const lasts = ['Aho', 'Berg', 'Lund', 'Nyberg', 'Stone']
+  const rows: ContactIndexRow[] = []
+  let i = 0
+  for (const first of firsts) {
+    for (const last of lasts) {
+      for (let k = 0; k < 6; k += 1) {
+        i += 1
+        const late = first === 'Mona' || first === 'Zed'
+        const values: Record<string, string> = {
+          whatsapp_name: k === 5 && first === 'Carl' ? first : `${first} ${last}`,
+          city: late && last !== 'Berg' ? 'Antwerp' : 'Oslo',
+          plan: k % 2 === 0 ? 'gold' : 'silver',
+        }
+        rows.push(
+          contactRow('w1', `g${i}`, {
+            values,
+            vip: k % 3 === 0,
+            createdAt: 1_000 + (i % 7),
+            updatedAt: 2_000 + (i % 5),
+          }),
+        )
+      }
+    }
+  }
+  // Without a name, and matching: they come last by name.
+  for (let k = 0; k < 4; k += 1) {
+    i += 1
+    rows.push(contactRow('w1', `g${i}`, { channel: 'sms', values: { city: 'Antwerp' } }))
+  }
+  return rows
+}
+
+describe('SQLite search plans where matches gather under some names', () => {
+  let backend: SqliteBackend
+  let reader: Database.Database
+  let cleanup: () => void
+  const rows = gatheredContacts()
+
+  beforeAll(async () => {
+    const t = tempDir('cardfile-search-gathered-')
+    cleanup = t.cleanup
+    const path = join(t.dir, 'cardfile.db')
+    backend = createSqliteBackend({ path, logger: { warn: () => {}, error: () => {} } })
+    for (const row of rows) await indexContact(backend, row)
+    reader = new Database(path, { readonly: true })
+    registerSearchFunctions(reader)
+  })
+
+  afterAll(async () => {
+    reader.close()
+    await backend.close()
+    cleanup()
+  })
+
+  it.each(TUNINGS)(
+    'pages a short prefix by name and by relevance, alone and with filters, as the reference does when %s',
+    (_name, tuning) => {
+      const search = createSqliteSearch(reader, tuning)
+      const filters: Omit<ContactSearchQuery, 'limit' | 'text'>[] = [
+        {},
+        { vip: true },
+        { attributes: [{ attributeId: 'plan', op: 'eq', value: 'gold' }] },
+        { vip: false, attributes: [{ attributeId: 'city', op: 'eq', value: 'Antwerp' }] },
+      ]
+      let pages = 0
+      for (const text of ['a', 'an', 'ant', 'anna', 'anna a', 'carl', 'mo']) {
+        for (const filter of filters) {
+          for (const sort of ['name', 'relevance'] as const) {
+            for (const limit of [3, 8]) {
+              pages += comparePages(search, rows, 'w1', { ...filter, text, sort }, limit)
+            }
+          }
+        }
+      }
+      expect(pages).toBeGreaterThan(150)
+    },
+    120_000,
+  )
+})
 
 describe('SQLite search plans', () => {
   let backend: SqliteBackend

@@ -250,6 +250,53 @@ describe('webhooks', () => {
     expect(vipOnly.received).toHaveLength(1)
   })
 
+  it('tells of a manual link or unlink reverted by hand, signed, as a contact.linked of kind revert', async () => {
+    const running = await start()
+    const receiver = await startReceiver()
+    const { secret } = await register(running, receiver.url, ['contact.linked'])
+    const system = await makeToken({ user: 'ingest', role: 'system', workspace: 'demo' })
+    const inbound = await call(running, 'POST', '/api/demo/inbound', system, {
+      channel: 'x',
+      platformUserId: '43',
+      metadata: { x_handle: '@bo' },
+      message: { id: 'm1', text: 'Hi' },
+    })
+    expect(inbound.status).toBe(200)
+    const other = inbound.json.contactId as string
+    const agent = await token('agent')
+    const reverts = () => receiver.received.filter((r) => r.body.data.kind === 'revert')
+
+    for (const kind of ['link', 'unlink'] as const) {
+      const put = await call(running, 'POST', '/api/demo/contacts/c1/links', agent, {
+        contactId: other,
+        kind,
+      })
+      expect(put.status).toBe(200)
+      await expectPoll(() => receiver.received.some((r) => r.body.data.kind === kind))
+      const before = reverts().length
+      const revert = await call(running, 'DELETE', `/api/demo/contacts/c1/links/${other}`, agent)
+      expect(revert.status).toBe(200)
+      await expectPoll(() => reverts().length === before + 1)
+      const delivery = reverts().at(-1)!
+      expect(
+        verifySignature(delivery.raw, delivery.headers[SIGNATURE_HEADER] as string, secret),
+      ).toBe(true)
+      expect(delivery.headers['x-cardfile-event']).toBe('contact.linked')
+      expect(delivery.headers[IDEMPOTENCY_HEADER]).toBe(delivery.body.id)
+      expect(delivery.body).toMatchObject({
+        type: 'contact.linked',
+        actor: { role: 'agent', userId: 'agent-1' },
+        contact: { id: 'c1' },
+        data: { other, kind: 'revert', reverted: kind, source: 'manual' },
+      })
+    }
+    // Nothing left to revert: refused, and no delivery.
+    const again = await call(running, 'DELETE', `/api/demo/contacts/c1/links/${other}`, agent)
+    expect(again.status).toBe(404)
+    await running.server.idle()
+    expect(reverts()).toHaveLength(2)
+  })
+
   it("tells of a deletion with ids and the masked hint only, and drops the contact's deliveries that held its values", async () => {
     const running = await start()
     const receiver = await startReceiver()

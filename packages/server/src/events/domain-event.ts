@@ -21,13 +21,16 @@ export type DomainEventData = {
   readonly 'contact.vip-changed': { readonly vip: boolean }
   /**
    * A user linked the contact to `other` by hand, or (`unlink`) detached `other` from its
-   * group (published by the linking routes); or, with `source: 'match'`, the two became linked
-   * (or stopped being linked) automatically because a commit or a re-link changed a matching
-   * value (written in that transaction).
+   * group, or (`revert`) removed the manual record of the pair so that only their matching
+   * values link them again (published by the linking routes); or, with `source: 'match'`, the
+   * two became linked (or stopped being linked) automatically because a commit or a re-link
+   * changed a matching value (written in that transaction).
    */
   readonly 'contact.linked': {
     readonly other: string
-    readonly kind: 'link' | 'unlink'
+    readonly kind: 'link' | 'unlink' | 'revert'
+    /** With `revert`: the kind of the manual record removed. */
+    readonly reverted?: 'link' | 'unlink'
     /** `match` for an automatic link; absent for a manual one. */
     readonly source?: 'match'
   }

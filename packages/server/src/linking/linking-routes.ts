@@ -181,13 +181,9 @@ export function linkingRoutes(deps: LinkingRoutesDeps): HttpRequestHandler {
         const principal = await staff('revert links')
         const other = contactIdOf(rest[2])
         const [a, b] = orderedPair(contactId, other)
-        const removed = await links.removeLink(
-          workspace,
-          a,
-          b,
-          { role: principal.role, userId: principal.userId },
-          Date.now(),
-        )
+        const by = { role: principal.role, userId: principal.userId }
+        const at = Date.now()
+        const removed = await links.removeLink(workspace, a, b, by, at)
         if (removed === null) {
           throw new HttpError(
             404,
@@ -196,6 +192,18 @@ export function linkingRoutes(deps: LinkingRoutesDeps): HttpRequestHandler {
           )
         }
         ctx.lists?.changed({ type: 'links', workspace, contactIds: [a, b] })
+        // A revert can link or unlink the pair (the matching values decide again), so webhooks
+        // that hear links hear it too, about the contact of the path as for a link.
+        await ctx.backend.events.publish([
+          {
+            type: 'contact.linked',
+            workspace,
+            subject: contactId,
+            actor: by,
+            data: { other, kind: 'revert', reverted: removed.kind },
+            at,
+          },
+        ])
         sendJson(res, 200, { removed })
         return true
       }

@@ -135,15 +135,18 @@ export function filterSql(
       return d.contains(d.lower(value), d.lower(p(f.value)))
     case 'range': {
       const parts: string[] = []
+      // A value that is not there (or not a number) fails a bound as it is NULL: it needs a
+      // condition of its own only without bounds. Each condition reads the value again (on
+      // SQLite, a JSON lookup and a call into JavaScript per contact checked).
       if (f.numeric) {
         const n = d.number(value)
-        parts.push(`${n} IS NOT NULL`)
         if (f.min !== undefined) parts.push(`${n} >= ${d.number(p(f.min))}`)
         if (f.max !== undefined) parts.push(`${n} <= ${d.number(p(f.max))}`)
+        if (parts.length === 0) parts.push(`${n} IS NOT NULL`)
       } else {
-        parts.push(`${value} IS NOT NULL`)
         if (f.min !== undefined) parts.push(`${d.binary(value)} >= ${d.binary(p(f.min))}`)
         if (f.max !== undefined) parts.push(`${d.binary(value)} <= ${d.binary(p(f.max))}`)
+        if (parts.length === 0) parts.push(`${value} IS NOT NULL`)
       }
       return `(${parts.join(' AND ')})`
     }

@@ -27,14 +27,18 @@ import {
  * tier are one full-text query, counted up to `FEW` in the index alone. Then:
  *
  * - **Few matches**: they are read from the search rows (filters and sort keys beside the
- *   words), checked and sorted, a cost bounded by `FEW`.
- * - **Many**: walking the order's index and checking each contact (filters, tier, words in
- *   JavaScript as the index splits them) finds a page after a few hundred rows and stops.
+ *   words), checked and sorted, a cost bounded by `FEW`. The names starting with the text
+ *   (tier 1) are one range of the name index, counted and read there when few.
+ * - **Many**: walking the order's index and checking each contact (filters, tier, words split
+ *   at spaces as the index splits them) finds a page after a few hundred rows and stops.
  *   A channel and VIP flag with fewer than `PARTITION` contacts are walked or read by their
  *   own index. A walk that finds too few within `WALK_BUDGET` rows (matches many overall but
  *   rare in this stretch of the order) gives up and the segment reads every match. By name,
  *   where matches gather, the walk is short; up to `READ_BY_NAME` matches are read, more are
- *   looked for a first word of the names at a time (`byFirstWord`).
+ *   looked for a first word of the names at a time (`byFirstWord`), and under a first word
+ *   alike: its matches read when fewer, its walk or next words otherwise. Each look asks the
+ *   index about the text again, which costs about as much as reading a few thousand matches
+ *   when the text is a short prefix of many words.
  *
  * Every way returns the same rows in the same order: each applies the segment's conditions,
  * order and cursor to the rows themselves; the index only chooses which rows are looked at.
@@ -53,8 +57,13 @@ const WALK_BUDGET = 6_000
  */
 const PARTITION = 12_000
 
-/** Matches of a search by name read and sorted rather than looked for a first word at a time. */
-const READ_BY_NAME = 20_000
+/**
+ * Matches of a search by name (or of its names under a first word) read and sorted rather than
+ * looked for a word of the names at a time. Not more: the matches of a short prefix gather
+ * under some names (a word that goes with a first name or a city), and reading twenty thousand
+ * of them to keep twenty cost more than the looks that find those names.
+ */
+const READ_BY_NAME = 3_000
 /** First words of the names looked at before a search by name reads all its matches. */
 const MAX_FIRST_WORDS = 400
 
@@ -68,7 +77,7 @@ export interface SqliteSearchTuning {
   readonly partition?: number
   /** Default `MAX_FIRST_WORDS` (400). */
   readonly firstWords?: number
-  /** Default `READ_BY_NAME` (20,000). */
+  /** Default `READ_BY_NAME` (3,000). */
   readonly readByName?: number
 }
 
@@ -229,6 +238,11 @@ export function createSqliteSearch(
     vip: 'contacts_vip',
     channel: 'contacts_identity',
   }
+  /** Display names in a range, counted up to a cap. */
+  const namesIn = db.prepare<[string, string, string, number], { n: number }>(
+    `SELECT count(*) AS n FROM (SELECT 1 FROM contacts INDEXED BY contacts_name
+       WHERE workspace = ? AND sort_name >= ? AND sort_name < ? LIMIT ?)`,
+  )
   /** The first display name at or after a text: the next first word of the name order. */
   const nameFrom = db.prepare<[string, string], { n: string | null }>(
     `SELECT min(sort_name) AS n FROM contacts INDEXED BY contacts_name
@@ -243,7 +257,6 @@ export function createSqliteSearch(
   return (workspace, search) => {
     if (matchesNothing(search)) return { items: [], next: null }
     const text = search.text
-    const tokens = text === null ? null : text.tokens.join(' ')
     const vip = search.vip === undefined ? undefined : search.vip ? 1 : 0
     const channel = search.channel
     // The full-text query of the text and of the filters' markers (see sqlite-search), and of
@@ -279,22 +292,42 @@ export function createSqliteSearch(
       if (seg.notNamed === true && named !== null) query = `(${query}) NOT (${named})`
       return query
     }
-    const ftsCounts = new Map<string, number>()
-    const fewMatches = (query: string): boolean => {
-      let n = ftsCounts.get(query)
-      if (n === undefined) {
-        n = counts.words.get(query, few)!.n
-        ftsCounts.set(query, n)
+    /** The counts this search made, by query: the number, and the cap it was counted to. */
+    const ftsCounts = new Map<string, { n: number; cap: number }>()
+    /** The matches of a full-text query, counted up to `cap` (a count reads their doclists). */
+    const countUpTo = (query: string, cap: number): number => {
+      const known = ftsCounts.get(query)
+      if (known !== undefined && (known.n < known.cap || known.cap >= cap)) {
+        return Math.min(known.n, cap)
       }
-      return n < few
+      const n = counts.words.get(query, cap)!.n
+      ftsCounts.set(query, { n, cap })
+      return n
     }
+    const fewMatches = (query: string): boolean => countUpTo(query, few) < few
+
+    /**
+     * Whether a contact's words (space-separated) match the text as the full-text index does:
+     * every token but the last is one of them and the last begins one. In SQL rather than a
+     * JavaScript function: a walk checks thousands of rows, and the call into JavaScript cost
+     * more than the rest of a row's check. Markers never match: they start with a middle dot,
+     * which no token holds.
+     */
+    const wordsSql = (words: string, p: Params): string =>
+      text!.tokens
+        .map((t, i, all) =>
+          i === all.length - 1
+            ? `instr(' ' || ${words}, ${p.add(` ${t}`)}) > 0`
+            : `instr(' ' || ${words} || ' ', ${p.add(` ${t} `)}) > 0`,
+        )
+        .join(' AND ')
 
     /** The filters, the tier and the words of a segment on a table alias. */
     const conditions = (
       seg: Segment,
       a: string,
       p: Params,
-      opts: { words: string | null; filters: boolean },
+      opts: { words: 'row' | 'contact' | null; filters: boolean },
     ): string[] => {
       const where: string[] = []
       if (opts.filters) {
@@ -305,14 +338,14 @@ export function createSqliteSearch(
       for (const f of search.attributes) {
         where.push(filterSql(f, sqliteSearchDialect, (v) => p.add(v)))
       }
-      if (opts.words !== null && tokens !== null) {
-        where.push(`cardfile_words_match(${opts.words}, ${p.add(tokens)})`)
+      if (opts.words === 'row' && text !== null) where.push(wordsSql(`${a}.words`, p))
+      if (opts.words === 'contact' && text !== null) {
+        // One look at the contact's search row for every token.
+        where.push(`coalesce((SELECT ${wordsSql('w.words', p)} FROM contact_search_rows w
+          WHERE w.workspace = ${a}.workspace AND w.id = ${a}.id), 0)`)
       }
       return where
     }
-
-    const wordsOfContact = `(SELECT words FROM contact_search_rows w
-      WHERE w.workspace = c.workspace AND w.id = c.id)`
 
     /** The index of the channel and VIP filters, and whether it holds few contacts. */
     let partition: { index: string; few: boolean } | null | undefined
@@ -337,7 +370,7 @@ export function createSqliteSearch(
     /** Reads every candidate of a driver that passes, sorted, and keeps the first `need`. */
     const read = (
       seg: Segment,
-      driver: 'words' | 'keys' | 'partition' | 'plain',
+      driver: 'words' | 'keys' | 'partition' | 'names' | 'plain',
       need: number,
       fts: string | null = null,
     ): string[] => {
@@ -358,20 +391,25 @@ export function createSqliteSearch(
             `f.${table} MATCH ${p.add(match)}`,
             `s.workspace = ${p.add(workspace)}`,
             ...conditions(seg, 's', p, {
-              words: driver === 'keys' ? 's.words' : null,
+              words: driver === 'keys' ? 'row' : null,
               filters: true,
             }),
           ]
           break
         }
         case 'partition':
+        case 'names':
         case 'plain':
           from =
-            driver === 'partition' ? `contacts c INDEXED BY ${partitionOf()!.index}` : 'contacts c'
+            driver === 'partition'
+              ? `contacts c INDEXED BY ${partitionOf()!.index}`
+              : driver === 'names'
+                ? 'contacts c INDEXED BY contacts_name'
+                : 'contacts c'
           a = 'c'
           where = [
             `c.workspace = ${p.add(workspace)}`,
-            ...conditions(seg, 'c', p, { words: wordsOfContact, filters: true }),
+            ...conditions(seg, 'c', p, { words: 'contact', filters: true }),
           ]
       }
       if (seg.nameRange !== undefined) {
@@ -411,7 +449,7 @@ export function createSqliteSearch(
         where.push(`c.sort_name < ${p.add(seg.nameRange[1])}`)
       }
       where.push(...orderSql(seg.order, 'c', seg.after, p))
-      const check = conditions(seg, 'c', p, { words: wordsOfContact, filters })
+      const check = conditions(seg, 'c', p, { words: 'contact', filters })
       const sql = `SELECT c.id AS id, ${check.length === 0 ? '1' : `(${check.join(' AND ')})`} AS ok
         FROM contacts c INDEXED BY ${index} WHERE ${where.join(' AND ')}
         ORDER BY ${ORDER_BY[seg.order]('c')}`
@@ -439,6 +477,9 @@ export function createSqliteSearch(
      */
     const byFirstWord = (seg: Segment, need: number, fts: string): string[] | null => {
       let looks = 0
+      // The names this segment leaves out (those starting with the text, a tier of their own).
+      const excluded =
+        seg.notNamed === true && text !== null && text.namePrefix !== '' ? text.namePrefix : null
       const start =
         seg.after === null || typeof seg.after.k !== 'string' ? [] : seg.after.k.split(' ')
       // The names of `words` and after (the words of the names, then each next word).
@@ -448,9 +489,9 @@ export function createSqliteSearch(
         const marks = words.map((w, i) => phrase(nameMarker(i, w), false))
         const query = (more: readonly string[]): string =>
           [`(${fts})`, ...marks, ...more].join(' AND ')
-        if (words.length > 0) {
+        if (words.length > 0 && nameFrom.get(workspace, head)!.n === head) {
           // The name that is these words alone sorts first (nothing sorts between it and
-          // it followed by a space).
+          // it followed by a space); the name index says at once whether there is one.
           const alone: Segment = { ...seg, nameRange: [head, `${head} `] }
           found.push(...read(alone, 'words', left, query([])))
           if (found.length >= left) return found
@@ -468,13 +509,27 @@ export function createSqliteSearch(
           const name = child.join(' ')
           // No name holds a "!": every name starting with these words sorts before it.
           const end = `${name}!`
+          if (excluded !== null && name.startsWith(excluded)) {
+            // Every name under these words starts with the text: none is this segment's, and
+            // the next that may be sorts after all the names starting with it.
+            from = `${excluded}\u{10FFFF}`
+            continue
+          }
           looks += 1
           if (looks > maxFirstWords) return null
           const sub = query([phrase(nameMarker(depth, word), false)])
-          if (counts.words.get(sub, 1)!.n > 0) {
+          // Counted (to 1 at least: whether there is any decides whether these names are
+          // looked at), at about the cost of telling whether there is any: the index reads the
+          // doclists either way when the matches lie late in them or are none.
+          const n = countUpTo(sub, Math.max(1, readByName))
+          if (n > 0) {
             const rest = left - found.length
             const bucket: Segment = { ...seg, nameRange: [name, end] }
+            // Up to `READ_BY_NAME` matches under these words are read and sorted at once: a
+            // walk may pass many names before them, and each look at a next word costs about
+            // as much as reading a few thousand matches (the text's doclist is read again).
             const got =
+              (n < readByName ? read(bucket, 'words', rest, sub) : null) ??
               walk(bucket, rest, Math.ceil(walkBudget / 20)) ??
               (depth < 3 ? under(child, rest) : null) ??
               read(bucket, 'words', rest, sub)
@@ -492,8 +547,20 @@ export function createSqliteSearch(
         if (counts.keys.get(`"${text!.key}"`, few)!.n < few) return read(seg, 'keys', need)
         return walk(seg, need, walkBudget) ?? read(seg, 'keys', need)
       }
+      if (seg.onlyNamed === true && seg.order !== 'named' && text !== null) {
+        // The names starting with the text are one range of the name index: when it holds few,
+        // they are read from it (their words checked on the rows), without asking the
+        // full-text index about the text at all, which costs more for a word just begun.
+        const range: [string, string] = [text.namePrefix, `${text.namePrefix}\u{10FFFF}`]
+        if (namesIn.get(workspace, range[0], range[1], few)!.n < few) {
+          return read({ ...seg, nameRange: range }, 'names', need)
+        }
+      }
       const fts = ftsQueryOf(seg)
-      if (fts !== null && fewMatches(fts)) return read(seg, 'words', need, fts)
+      if (fts !== null && fewMatches(fts)) {
+        // None: the index's matches hold every row of the segment (markers never hide one).
+        return countUpTo(fts, few) === 0 ? [] : read(seg, 'words', need, fts)
+      }
       const part = partitionOf()
       if (part?.few === true) {
         // Newest first, the VIPs (of a channel) are an index range in order: walk it all if
@@ -507,7 +574,7 @@ export function createSqliteSearch(
         const walked = walk(seg, need, Math.ceil(walkBudget / 12))
         if (walked !== null) return walked
         // Up to `READ_BY_NAME` matches, reading and sorting them all costs less than looking.
-        if (counts.words.get(fts, readByName)!.n < readByName) return read(seg, 'words', need, fts)
+        if (countUpTo(fts, readByName) < readByName) return read(seg, 'words', need, fts)
         // Within a first word the names exist, and whether they start with the text the
         // segment's own condition checks: the index is asked about the text and filters only.
         const found = byFirstWord(seg, need, matchAll)

@@ -46,20 +46,6 @@ export function registerSearchFunctions(db: Database.Database): void {
   db.function('cardfile_number', opts, (v: unknown) =>
     typeof v === 'string' ? numberOf(v) : typeof v === 'number' ? v : null,
   )
-  // A contact's words checked as the full-text index checks them (both split at spaces), for
-  // searches that walk an order's index rather than read every match.
-  db.function('cardfile_words_match', opts, (words: unknown, tokens: unknown) =>
-    typeof words === 'string' && typeof tokens === 'string' ? wordsMatch(words, tokens) : 0,
-  )
-}
-
-/** True (1) when every space-separated token but the last is a word and the last begins one. */
-function wordsMatch(words: string, tokens: string): number {
-  const padded = ` ${words} `
-  const list = tokens.split(' ')
-  const last = list.length - 1
-  for (let i = 0; i < last; i += 1) if (!padded.includes(` ${list[i]!} `)) return 0
-  return padded.includes(` ${list[last]!}`) ? 1 : 0
 }
 
 /**
@@ -67,10 +53,10 @@ function wordsMatch(words: string, tokens: string): number {
  * value (its channel, its VIP flag, each attribute value) and per word of its display name
  * with its position, so a search intersects filters and texts in the index, and can leave out
  * the names starting with a text, without reading rows. Each starts with a middle dot, which
- * no search word holds (words are letters and digits), so no text finds a marker; the words
- * JavaScript checks (`cardfile_words_match`) are unaffected. The markers are part of the
- * file's format: deriving them differently needs a migration that clears `search_keys`, so the
- * backfill at open derives every contact's again.
+ * no search word holds (words are letters and digits), so no text finds a marker, in the index
+ * or in the check of a row's words that a walk of an order's index makes. The markers are part
+ * of the file's format: deriving them differently needs a migration that clears `search_keys`,
+ * so the backfill at open derives every contact's again.
  */
 const MARK = '\u00b7'
 

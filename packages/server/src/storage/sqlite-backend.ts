@@ -39,6 +39,7 @@ import { toContactIndexRow } from './contact-sql-row'
 import { checkSearch } from '../search/contact-search-query'
 import { backfillSqliteSearch, registerSearchFunctions } from '../search/sqlite-search'
 import { createSqliteSearch } from '../search/sqlite-search-plan'
+import { warmSqliteSearch } from '../search/sqlite-search-warmup'
 import type { ContactSqlRow } from './contact-sql-row'
 import { toConversation } from './conversation-sql-row'
 import type { ConversationSqlRow } from './conversation-sql-row'
@@ -79,6 +80,14 @@ export interface SqliteBackendOptions extends DatabaseBackendOptions {
    * a million contacts) reads far less from the file with a cache that holds its hot pages.
    */
   readonly cacheMb?: number
+  /**
+   * Read the contact search's indexes at open (default true): the words' full-text index, the
+   * name index and the search rows' key index, so that the first searches after a restart do
+   * not read them from the disk a page at a time. The cost is at open, before the backend is
+   * handed out: for a million contacts about 250 MB read in order, two to three seconds from a
+   * cold disk and under half a second when the operating system's cache holds the file.
+   */
+  readonly warmSearchIndex?: boolean
   /** How long a commit waits for a lock held by another connection. Default 5000. */
   readonly busyTimeoutMs?: number
   /**
@@ -136,6 +145,7 @@ export function createSqliteBackend(input: string | SqliteBackendOptions): Sqlit
       migrate(db)
       registerSearchFunctions(db)
       backfillSqliteSearch(db)
+      if (options.warmSearchIndex !== false) warmSqliteSearch(db)
     } catch (error) {
       db.close()
       throw error

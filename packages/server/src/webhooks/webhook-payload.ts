@@ -33,7 +33,8 @@ export interface WebhookBody {
     readonly createdAt?: number
   }
   /**
-   * What changed; by event: `values`, `vip`, `other`, `kind` and `source` (`manual`, or `match`
+   * What changed; by event: `values`, `vip`, `other`, `kind` (`link`, `unlink`, or `revert`
+   * with `reverted`, the kind of the manual record removed) and `source` (`manual`, or `match`
    * for contacts linked or unlinked automatically by a matching value), or nothing for a
    * deletion.
    */
@@ -140,6 +141,7 @@ export async function webhookPayload(
             data: {
               other: event.data.other,
               kind: event.data.kind,
+              ...(event.data.reverted === undefined ? {} : { reverted: event.data.reverted }),
               source: event.data.source ?? 'manual',
             },
           }

@@ -25,9 +25,10 @@ export interface WebhooksOptions {
 /**
  * Signed webhooks as an extension: admins register them per workspace (routes under
  * `/api/<ws>/webhooks`); the `webhooks` consumer queues a delivery job per subscribed webhook
- * for each contact created, attributes changed, VIP changed, contact linked and contact
- * deleted; the `webhook-delivery` job handler sends them (see `webhookDeliveryHandler`);
- * an erasure drops the contact's deliveries, whose bodies hold its values.
+ * for each contact created, attributes changed, VIP changed, contact linked (unlinked, or a
+ * manual link or unlink reverted) and contact deleted; the `webhook-delivery` job handler
+ * sends them (see `webhookDeliveryHandler`); an erasure drops the contact's deliveries, whose
+ * bodies hold its values.
  *
  * @example
  * await createCardfileServer({ backend, auth, extensions: [...cardfileExtensions(), webhooksExtension({ timeoutMs: 5000 })] })
