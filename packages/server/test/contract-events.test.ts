@@ -95,7 +95,7 @@ describe.each(stores)('%s event store', (_name, factory) => {
     const seqs = (await store.read(0, 10)).map((e) => e.seq)
     const start = await store.claim('crm', 'p1', 1000)
     expect(start).not.toBeNull()
-    await store.release('crm', 'p1')
+    await store.release([{ name: 'crm', cursor: 0 }], 'p1')
     // Released: the next owner need not wait for the lease.
     const lease = await store.claim('crm', 'p2', 1000)
     expect(lease?.cursor).toBe(seqs[2])
@@ -107,9 +107,48 @@ describe.each(stores)('%s event store', (_name, factory) => {
     const events = await store.read(lease!.cursor, 10)
     expect(await store.advance('routing', 'p1', events[0]!.seq, 1000)).toBe(true)
     expect(await store.advance('routing', 'p1', 0, 1000)).toBe(true)
-    await store.release('routing', 'p1')
+    await store.release([{ name: 'routing', cursor: 0 }], 'p1')
     const next = await store.claim('routing', 'p2', 1000)
     expect(next?.cursor).toBe(events[0]!.seq)
+  })
+
+  it('claims several consumers at once, each as a claim of its own would', async () => {
+    await store.publish([changed('c1')])
+    const [first] = await store.read(0, 1)
+    expect(await store.claim('held', 'p2', 1000)).not.toBeNull()
+    const leases = await store.claimAll(['routing', 'held', 'crm'], 'p1', 1000)
+    // New consumers start after the newest event; one another owner holds is not taken.
+    expect(leases).toEqual([{ cursor: first!.seq }, null, { cursor: first!.seq }])
+    expect(await store.claim('routing', 'p2', 1000)).toBeNull()
+    expect(await store.claim('crm', 'p1', 1000)).toEqual({ cursor: first!.seq })
+    expect(await store.claimAll([], 'p1', 1000)).toEqual([])
+  })
+
+  it('stores the cursors of the leases it gives up, never backwards, and frees them', async () => {
+    await store.publish([changed('c1'), changed('c2'), changed('c3')])
+    const seqs = (await store.read(0, 10)).map((e) => e.seq)
+    await store.claimAll(['a', 'b', 'c'], 'p1', 1000)
+    await store.claim('other', 'p2', 1000)
+    // Claimed after the newest event: moving a's cursor back to the first one changes nothing.
+    await store.release(
+      [
+        { name: 'a', cursor: seqs[0]! },
+        { name: 'b', cursor: seqs[2]! },
+        { name: 'other', cursor: 0 },
+      ],
+      'p1',
+    )
+    await store.publish([changed('c4')])
+    const [c4] = await store.read(seqs[2]!, 1)
+    // Released: another owner takes them at once, where p1 left them.
+    expect(await store.claimAll(['a', 'b'], 'p3', 1000)).toEqual([
+      { cursor: seqs[2]! },
+      { cursor: seqs[2]! },
+    ])
+    // Still held: c by p1, other by p2 (p1's release of it did nothing).
+    expect(await store.claim('c', 'p3', 1000)).toBeNull()
+    expect(await store.claim('other', 'p3', 1000)).toBeNull()
+    expect(c4?.subject).toBe('c4')
   })
 
   it('prunes what every active consumer passed, and what is too old', async () => {
