@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { NewDomainEvent } from '../src/events/domain-event'
@@ -185,5 +188,40 @@ describe.each(stores)('%s event store', (_name, factory) => {
       'contact.changed:c2',
       'contact.erased:c1',
     ])
+  })
+})
+
+describe('SQLite event store, lease bookkeeping', () => {
+  let dir = ''
+  afterEach(() => rmSync(dir, { recursive: true, force: true }))
+
+  it('commits claims and releases at once, and puts the connection back to flushing every commit', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'cardfile-events-'))
+    const db = new Database(join(dir, 'events.db'))
+    db.pragma('journal_mode = WAL')
+    db.pragma('synchronous = FULL')
+    migrate(db)
+    const reader = new Database(join(dir, 'events.db'))
+    const owners = () =>
+      reader.prepare('SELECT name, owner FROM event_consumers ORDER BY name').all()
+    try {
+      const store = createSqliteEventStore(db, now)
+      expect(await store.claimAll(['a', 'b'], 'p1', 1000)).toEqual([{ cursor: 0 }, { cursor: 0 }])
+      // Committed: another connection sees the leases at once; every other write still flushes.
+      expect(owners()).toEqual([
+        { name: 'a', owner: 'p1' },
+        { name: 'b', owner: 'p1' },
+      ])
+      expect(db.pragma('synchronous', { simple: true })).toBe(2)
+      await store.release([{ name: 'a', cursor: 0 }], 'p1')
+      expect(owners()).toEqual([
+        { name: 'a', owner: null },
+        { name: 'b', owner: 'p1' },
+      ])
+      expect(db.pragma('synchronous', { simple: true })).toBe(2)
+    } finally {
+      reader.close()
+      db.close()
+    }
   })
 })

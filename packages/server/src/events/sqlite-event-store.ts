@@ -71,6 +71,25 @@ export function createSqliteEventStore(
     }
   }
   const publish = db.transaction(insertNow)
+  /**
+   * Runs a write of lease bookkeeping without waiting for the disk: in WAL mode it still
+   * survives a killed process, and only a power cut before the next flush (any durable commit,
+   * or the checkpoint when the database closes) could undo it, which costs a repeat: a claim
+   * is made again, a cursor moves again past events consumers handle idempotently, a lease
+   * nobody released runs out. A server makes these writes while it starts and stops, where a
+   * flush of each would be waited for.
+   */
+  const unflushed = <T>(write: () => T): T => {
+    const level = db.pragma('synchronous', { simple: true }) as number
+    // 0 OFF, 1 NORMAL: already no flush per commit.
+    if (level <= 1) return write()
+    db.pragma('synchronous = NORMAL')
+    try {
+      return write()
+    } finally {
+      db.pragma(`synchronous = ${level}`)
+    }
+  }
   // Every claim of one call in one transaction: one commit, so one flush to disk.
   const claim = db.transaction((names: readonly string[], owner: string, leaseMs: number) => {
     const at = now()
@@ -97,17 +116,17 @@ export function createSqliteEventStore(
       return sql.read.all(after, limit).map(toEvent)
     },
     async claim(name, owner, leaseMs) {
-      return claim.immediate([name], owner, leaseMs)[0] ?? null
+      return unflushed(() => claim.immediate([name], owner, leaseMs))[0] ?? null
     },
     async claimAll(names, owner, leaseMs) {
-      return names.length === 0 ? [] : claim.immediate(names, owner, leaseMs)
+      return names.length === 0 ? [] : unflushed(() => claim.immediate(names, owner, leaseMs))
     },
     async advance(name, owner, seq, leaseMs) {
       const at = now()
       return sql.advance.run(seq, at + leaseMs, at, name, owner).changes === 1
     },
     async release(leases, owner) {
-      if (leases.length > 0) release.immediate(leases, owner)
+      if (leases.length > 0) unflushed(() => release.immediate(leases, owner))
     },
     async prune({ activeWithinMs, maxAgeMs }) {
       const at = now()
