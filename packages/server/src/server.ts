@@ -1061,7 +1061,8 @@ export async function createCardfileServer(
       httpServer.closeAllConnections()
       processMetrics.stop()
       // Nothing writes from here on: the storage may close while the handshakes finish.
-      const [storage] = await Promise.allSettled([closeOptions?.afterLastWrite?.(), stopped])
+      const storageClosed = Promise.resolve().then(() => closeOptions?.afterLastWrite?.())
+      const [storage] = await Promise.allSettled([storageClosed, stopped])
       if (storage.status === 'rejected') throw storage.reason
       logger.info('stopped')
     })()

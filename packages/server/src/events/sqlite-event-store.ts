@@ -90,7 +90,7 @@ export function createSqliteEventStore(
       db.pragma(`synchronous = ${level}`)
     }
   }
-  // Every claim of one call in one transaction: one commit, so one flush to disk.
+  // Every claim of one call in one transaction: one commit for all of them.
   const claim = db.transaction((names: readonly string[], owner: string, leaseMs: number) => {
     const at = now()
     const head = sql.head.get()?.seq ?? 0

@@ -93,8 +93,9 @@ function workerScript(): { readonly script: URL | string; readonly eval: boolean
  * lets it write while the main connection reads) that runs every document append and
  * compaction, so their transactions and fsyncs never stall the event loop. Requests are
  * answered in order, one at a time. Until the thread is ready (it is spawned on the next turn of
- * the event loop and loads while the server starts), and should it die, they run on `fallback`, the main connection (the requests a dying
- * thread held are rejected: none of them was acknowledged).
+ * the event loop and loads while the server starts), and should it die, they run on
+ * `fallback`, the main connection (the requests a dying thread held are rejected: none of them
+ * was acknowledged).
  *
  * @example
  * const thread = startCommitThread({ path, synchronous: 'full', busyTimeoutMs: 5000, compactAfter: 500 }, () => createSqliteDocumentWriter(db, 500), logger)
