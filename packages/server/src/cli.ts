@@ -768,7 +768,9 @@ async function runServer(settings: ServeSettings): Promise<number> {
       logger.info('stopping: flushing pending commits', { signal })
       void (async () => {
         try {
-          await server.close()
+          // The storage closes (its last checkpoint) while the clients finish their close
+          // handshake; Redis once the server stopped, as before.
+          await server.close({ afterLastWrite: () => backend.close() })
           await closeServices()
           logger.info('storage closed, exiting')
           resolveStop(0)

@@ -2,7 +2,7 @@
  * @cardfile/server: the Cardfile websocket + HTTP server, storage and CLI.
  * Exports are written out by hand: anything not listed here is internal.
  */
-export type { CardfileServer, CardfileServerOptions } from './server'
+export type { CardfileServer, CardfileServerOptions, ServerCloseOptions } from './server'
 export type { HttpContext, HttpRequestHandler } from './http/http-context'
 export { createCardfileServer } from './server'
 export type { Coordination } from './coordination/coordination'

@@ -225,10 +225,28 @@ export interface CardfileServer {
   idle(): Promise<void>
   /**
    * Stops accepting connections, lets every commit in flight settle (and its durable ack go
-   * out), then closes open connections with 1001 (clients reconnect elsewhere or later).
-   * The backend stays open: its owner closes it.
+   * out), then closes open connections with 1001 (clients reconnect elsewhere or later), and
+   * resolves once every one of them finished its close handshake (or was cut off after a grace).
+   * The backend stays open: its owner closes it, after this or through `afterLastWrite`. Calls
+   * after the first return the first call's promise.
    */
-  close(): Promise<void>
+  close(options?: ServerCloseOptions): Promise<void>
+}
+
+/** What {@link CardfileServer.close} does besides stopping the server. */
+export interface ServerCloseOptions {
+  /**
+   * Called once the server will write nothing more to its storage (every commit landed and
+   * acknowledged; consumers, jobs, extensions and cluster membership stopped; HTTP connections
+   * closed) while the last clients may still be finishing their close handshake; `close`
+   * resolves after both, and rejects if this does. A process that exits once the server
+   * stopped passes its backend's `close` here, so that the storage closes (a last checkpoint
+   * of the file included) during the handshake rather than after it.
+   *
+   * @example
+   * await server.close({ afterLastWrite: () => backend.close() })
+   */
+  readonly afterLastWrite?: () => Promise<void>
 }
 
 /**
@@ -1016,7 +1034,7 @@ export async function createCardfileServer(
   }
 
   let closed: Promise<void> | null = null
-  const close = (): Promise<void> => {
+  const close = (closeOptions?: ServerCloseOptions): Promise<void> => {
     closed ??= (async () => {
       closing = true
       clearInterval(heartbeat)
@@ -1039,9 +1057,13 @@ export async function createCardfileServer(
       registry.destroyAll()
       await cluster?.stop()
       wss.close()
+      // HTTP requests still running are cut off here, before the storage may close under them.
       httpServer.closeAllConnections()
       processMetrics.stop()
-      await stopped
+      // Nothing writes from here on: the storage may close while the handshakes finish.
+      const storageClosed = Promise.resolve().then(() => closeOptions?.afterLastWrite?.())
+      const [storage] = await Promise.allSettled([storageClosed, stopped])
+      if (storage.status === 'rejected') throw storage.reason
       logger.info('stopped')
     })()
     return closed

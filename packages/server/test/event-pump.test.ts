@@ -158,6 +158,60 @@ describe('event pump bookkeeping', () => {
     await pump.stop()
   })
 
+  it('claims every consumer in one write when it starts and gives them up in one when it stops', async () => {
+    const memory = createMemoryEventStore()
+    const calls = { claim: 0, claimAll: 0, advance: 0, release: 0 }
+    const store: EventStore = {
+      ...memory,
+      claim: (...args) => (calls.claim++, memory.claim(...args)),
+      claimAll: (...args) => (calls.claimAll++, memory.claimAll(...args)),
+      advance: (...args) => (calls.advance++, memory.advance(...args)),
+      release: (...args) => (calls.release++, memory.release(...args)),
+    }
+    const consumers = ['a', 'b', 'c'].map((name) => recorder(name))
+    const pump = startEventPump({
+      store,
+      consumers: consumers.map((r) => r.consumer),
+      owner: 'p1',
+      logger: quiet,
+    })
+    await pump.started()
+    expect(calls).toEqual({ claim: 0, claimAll: 1, advance: 0, release: 0 })
+    // Skipped by every consumer: their cursors move in memory only, until they stop.
+    await memory.publish([other('skipped')])
+    pump.poke()
+    await pump.settled()
+    await pump.stop()
+    expect(calls).toEqual({ claim: 0, claimAll: 1, advance: 0, release: 1 })
+    // Given up where they got to: another process takes each at once, after the skipped event.
+    const [skipped] = await memory.read(0, 1)
+    expect(await memory.claimAll(['a', 'b', 'c'], 'p2', 30_000)).toEqual(
+      ['a', 'b', 'c'].map(() => ({ cursor: skipped!.seq })),
+    )
+  })
+
+  it('claims each consumer on its own when claiming them all at once fails', async () => {
+    const memory = createMemoryEventStore()
+    const store: EventStore = {
+      ...memory,
+      claimAll: () => Promise.reject(new Error('claims refused')),
+    }
+    const a = recorder('a')
+    const b = recorder('b')
+    const pump = startEventPump({
+      store,
+      consumers: [a.consumer, b.consumer],
+      owner: 'p1',
+      logger: quiet,
+    })
+    await pump.started()
+    await memory.publish([vip('c1')])
+    pump.poke()
+    await pump.settled()
+    expect([a.seen, b.seen]).toEqual([['c1'], ['c1']])
+    await pump.stop()
+  })
+
   it('claims the stream again once a cursor move finds its lease lost', async () => {
     const memory = createMemoryEventStore()
     let lose = false
@@ -168,6 +222,11 @@ describe('event pump bookkeeping', () => {
         const lease = await memory.claim(...args)
         claims.push(lease?.cursor ?? -1)
         return lease
+      },
+      claimAll: async (...args) => {
+        const leases = await memory.claimAll(...args)
+        claims.push(...leases.map((lease) => lease?.cursor ?? -1))
+        return leases
       },
       // The lease ran out while this process stalled: the move is refused, nothing stored.
       advance: async (...args) => (lose ? ((lose = false), false) : memory.advance(...args)),

@@ -246,6 +246,20 @@ describe('SQLite storage', () => {
     expect(mapOf(await backend.documents.load('w1/contact/kept'))).toEqual({ late: 'y' })
   })
 
+  it('commits on the main connection and closes cleanly when closed in the turn it opened, before its commit thread started', async () => {
+    const { path } = freshPath()
+    const backend = open({ path })
+    const appended = backend.documents.append('w1/contact/c1', updateSetting('early', 'yes'))
+    const closed = backend.close()
+    await appended
+    await closed
+    expect(backend.stats().offThreadCommits).toBe(0)
+    const reopened = open({ path })
+    expect(mapOf(await reopened.documents.load('w1/contact/c1'))).toEqual({ early: 'yes' })
+    // The next store on the file starts its thread once the opening turn is over.
+    await untilOffThread(reopened)
+  })
+
   it('commits pending appends on close', async () => {
     const { path } = freshPath()
     const backend = open({ path, groupCommitMs: 60_000 })

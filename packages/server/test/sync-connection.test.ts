@@ -11,6 +11,7 @@ import {
   connectSynced,
   expectPoll,
   fieldValue,
+  loadFromStorage,
   makeToken,
   startSeededServer,
   syncUpdateMessage,
@@ -356,5 +357,58 @@ describe('shutdown', () => {
     for (const u of (await backend?.documents.load('demo/contact/c1')) ?? [])
       Y.applyUpdate(stored, u)
     expect(stored.getMap('custom').get('note')).toMatchObject({ value: 'last' })
+  })
+  it('closes the storage through afterLastWrite once every change taken in is acknowledged, while a client that has not answered the close is still connected', async () => {
+    const { server, backend } = await start()
+    const token = await makeToken({ user: 'ana', role: 'agent' })
+    const writer = await connectSynced(server, 'demo/contact/c1', token)
+    const silent = await connectSynced(server, 'demo/contact/c2', token)
+    // It reads nothing more: the server's close frame goes unanswered until the grace runs out.
+    silent.ws.pause()
+    writer.doc.getMap('custom').set('note', fieldValue('first', ANA))
+    await expectPoll(() => writer.saved())
+    // Sent just before the close and not waited for: taken in (then stored and acknowledged)
+    // or not, by when it arrives.
+    writer.doc.getMap('custom').set('note', fieldValue('second', ANA))
+    let stored: Map<number, number> | null = null
+    let connectedAtStorageClose = 0
+    const started = performance.now()
+    let storageClosedAfter = 0
+    await server.close({
+      afterLastWrite: async () => {
+        connectedAtStorageClose = server.connectionCount()
+        const doc = await loadFromStorage(backend, 'demo/contact/c1')
+        stored = Y.decodeStateVector(Y.encodeStateVector(doc))
+        await backend.close()
+        storageClosedAfter = performance.now() - started
+      },
+    })
+    const closedAfter = performance.now() - started
+    // The storage closed at once, with the silent client still connected; close itself waited
+    // for that client's handshake until the grace ran out.
+    expect(connectedAtStorageClose).toBeGreaterThanOrEqual(1)
+    expect(storageClosedAfter).toBeLessThan(1000)
+    expect(closedAfter).toBeGreaterThan(2000)
+    expect((await writer.closed).code).toBe(1001)
+    // What the storage held when it closed is what the last acknowledgement covers.
+    expect(stored).toEqual(Y.decodeStateVector(writer.acks.at(-1)!))
+  }, 15_000)
+
+  it('rejects close when afterLastWrite fails, after the connections closed', async () => {
+    const { server } = await start()
+    const token = await makeToken({ user: 'ana', role: 'agent' })
+    const client = await connectSynced(server, 'demo/contact/c1', token)
+    const failure = await server
+      .close({ afterLastWrite: () => Promise.reject(new Error('disk gone')) })
+      .then(
+        () => null,
+        (error: unknown) => error,
+      )
+    expect(failure).toMatchObject({ message: 'disk gone' })
+    expect((await client.closed).code).toBe(1001)
+    // Closing again answers the same failure; the storage is left to its owner.
+    await expect(server.close()).rejects.toThrow('disk gone')
+    await t?.backend.close()
+    t = null
   })
 })

@@ -1,7 +1,7 @@
 import { errorContext } from '../sync/logger'
 import type { ServerLogger } from '../sync/logger'
 import type { DomainEvent, DomainEventType } from './domain-event'
-import type { EventStore } from './event-store'
+import type { ConsumerCursor, EventStore } from './event-store'
 
 /**
  * A part of the server that reacts to domain events. Its `name` is where its cursor is stored:
@@ -82,7 +82,26 @@ export function startEventPump(options: EventPumpOptions): EventPump {
   const state = { stopped: false }
   /** Bumped by poke(): a loop that saw an older value looks again before sleeping. */
   let pokes = 0
-  const loops = options.consumers.map((consumer) => {
+  // Every consumer's first lease in one write: each write of a durable store waits for a flush
+  // to disk, and the server is not handed out before these claims are made. Should it fail,
+  // each loop claims on its own, as it does whenever it lost its lease.
+  const firstClaimAt = performance.now()
+  const firstClaims =
+    options.consumers.length === 0
+      ? Promise.resolve(null)
+      : store
+          .claimAll(
+            options.consumers.map((consumer) => consumer.name),
+            owner,
+            leaseMs,
+          )
+          .catch((error: unknown) => {
+            logger.warn('claiming the event consumers failed; each claims on its own', {
+              ...errorContext(error),
+            })
+            return null
+          })
+  const loops = options.consumers.map((consumer, index) => {
     const signal: { stopped: boolean; wake: (() => void) | null } = { stopped: false, wake: null }
     const waiters: { pokes: number; resolve: () => void }[] = []
     let idleAt = -1
@@ -153,11 +172,20 @@ export function startEventPump(options: EventPumpOptions): EventPump {
       }
     }
 
+    /** The first claim is the pump's, made for every consumer at once. */
+    let first = true
+
     const holdLease = async (): Promise<boolean> => {
       if (held !== null && performance.now() - held.renewedAt >= renewEveryMs) await storeCursor()
       if (held !== null) return true
-      const at = performance.now()
-      const lease = await store.claim(consumer.name, owner, leaseMs)
+      let at = performance.now()
+      let lease: { readonly cursor: number } | null
+      const claims = first ? await firstClaims : null
+      first = false
+      if (claims !== null) {
+        at = firstClaimAt
+        lease = claims[index] ?? null
+      } else lease = await store.claim(consumer.name, owner, leaseMs)
       held = lease === null ? null : { cursor: lease.cursor, stored: lease.cursor, renewedAt: at }
       return held !== null
     }
@@ -200,14 +228,14 @@ export function startEventPump(options: EventPumpOptions): EventPump {
         }
         if (!progressed && pokes === seen && !state.stopped) await sleep(pollMs, signal)
       }
-      if (held !== null && held.cursor > held.stored) await storeCursor().catch(() => undefined)
-      await store.release(consumer.name, owner).catch(() => undefined)
       markClaimed()
       for (const w of waiters.splice(0)) w.resolve()
     }
     const done = run()
     return {
       done,
+      /** Where the loop got to, stored when the pump gives its leases up. */
+      cursor: (): ConsumerCursor => ({ name: consumer.name, cursor: held?.cursor ?? 0 }),
       claimed,
       wake: () => signal.wake?.(),
       /** Resolves once the loop found nothing new after the poke count `at`. */
@@ -237,6 +265,19 @@ export function startEventPump(options: EventPumpOptions): EventPump {
       state.stopped = true
       for (const loop of loops) loop.wake()
       await Promise.all(loops.map((loop) => loop.done))
+      if (loops.length === 0) return
+      // Every cursor stored and every lease given up in one write (past events a consumer
+      // skipped, its cursor is only stored with a renewal or here).
+      await store
+        .release(
+          loops.map((loop) => loop.cursor()),
+          owner,
+        )
+        .catch((error: unknown) => {
+          logger.warn('giving the event consumers up failed; their leases run out instead', {
+            ...errorContext(error),
+          })
+        })
     },
   }
 }

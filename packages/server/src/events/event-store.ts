@@ -1,5 +1,12 @@
 import type { DomainEvent, NewDomainEvent } from './domain-event'
 
+/** Where a consumer got to in the log. */
+export interface ConsumerCursor {
+  readonly name: string
+  /** The seq of the last event it is done with. */
+  readonly cursor: number
+}
+
 /**
  * The log of domain events and the cursors of their consumers. Events of a document change are
  * written by the document store inside the commit that holds the change (see
@@ -20,12 +27,26 @@ export interface EventStore {
    */
   claim(name: string, owner: string, leaseMs: number): Promise<{ readonly cursor: number } | null>
   /**
+   * {@link claim} for several consumers in one write (a server's start claims every consumer
+   * at once, and each write of a durable store costs a flush to disk); resolves one answer per
+   * name, in order.
+   */
+  claimAll(
+    names: readonly string[],
+    owner: string,
+    leaseMs: number,
+  ): Promise<readonly ({ readonly cursor: number } | null)[]>
+  /**
    * Moves the cursor of `name` to `seq` (never backwards) and renews the lease, only while
    * `owner` holds it; false when it lost the lease (nothing moved then).
    */
   advance(name: string, owner: string, seq: number, leaseMs: number): Promise<boolean>
-  /** Gives up the lease (on shutdown), so another process need not wait for it to run out. */
-  release(name: string, owner: string): Promise<void>
+  /**
+   * Gives up leases (on shutdown) in one write, so another process need not wait for them to
+   * run out: each consumer's cursor moves to the `cursor` given (never backwards) and its lease
+   * ends, for those `owner` still holds.
+   */
+  release(leases: readonly ConsumerCursor[], owner: string): Promise<void>
   /**
    * Deletes events that every consumer seen within `activeWithinMs` has passed, and any event
    * older than `maxAgeMs`; resolves how many went.

@@ -30,6 +30,20 @@ export function createMemoryEventStore(now: () => number = Date.now): MemoryEven
     for (const event of events) log.push({ ...event, seq: ++seq } as DomainEvent)
   }
 
+  const claimNow = (name: string, owner: string, leaseMs: number): { cursor: number } | null => {
+    const at = now()
+    const row = consumers.get(name)
+    if (row === undefined) {
+      consumers.set(name, { cursor: seq, owner, leaseUntil: at + leaseMs, seenAt: at })
+      return { cursor: seq }
+    }
+    if (row.owner !== owner && row.leaseUntil > at) return null
+    row.owner = owner
+    row.leaseUntil = at + leaseMs
+    row.seenAt = at
+    return { cursor: row.cursor }
+  }
+
   return {
     appendNow,
     async publish(events) {
@@ -45,17 +59,10 @@ export function createMemoryEventStore(now: () => number = Date.now): MemoryEven
       return out
     },
     async claim(name, owner, leaseMs) {
-      const at = now()
-      const row = consumers.get(name)
-      if (row === undefined) {
-        consumers.set(name, { cursor: seq, owner, leaseUntil: at + leaseMs, seenAt: at })
-        return { cursor: seq }
-      }
-      if (row.owner !== owner && row.leaseUntil > at) return null
-      row.owner = owner
-      row.leaseUntil = at + leaseMs
-      row.seenAt = at
-      return { cursor: row.cursor }
+      return claimNow(name, owner, leaseMs)
+    },
+    async claimAll(names, owner, leaseMs) {
+      return names.map((name) => claimNow(name, owner, leaseMs))
     },
     async advance(name, owner, to, leaseMs) {
       const row = consumers.get(name)
@@ -66,9 +73,11 @@ export function createMemoryEventStore(now: () => number = Date.now): MemoryEven
       row.seenAt = at
       return true
     },
-    async release(name, owner) {
-      const row = consumers.get(name)
-      if (row?.owner === owner) {
+    async release(leases, owner) {
+      for (const { name, cursor } of leases) {
+        const row = consumers.get(name)
+        if (row?.owner !== owner) continue
+        row.cursor = Math.max(row.cursor, cursor)
         row.owner = null
         row.leaseUntil = 0
       }

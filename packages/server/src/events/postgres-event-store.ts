@@ -103,6 +103,34 @@ export function createPostgresEventStore(
     )
   }
 
+  const claimIn = async (
+    q: PgSession,
+    name: string,
+    owner: string,
+    leaseMs: number,
+  ): Promise<{ cursor: number } | null> => {
+    const at = now()
+    // One statement, so two processes claiming at once cannot both win. The lease changes
+    // hands only when it is free or has run out; the owner renews its own. A new consumer
+    // starts at the newest final seq: an event still in flight below the head commits after
+    // this claim, so the consumer must still see it. The existing cursor is looked up first so
+    // that a known consumer's claim does not read pg_locks (COALESCE stops at the first value).
+    const row = await q.one<{ cursor: number }>(
+      `INSERT INTO event_consumers AS c (name, cursor, owner, lease_until, seen_at)
+       SELECT $1, COALESCE(
+           (SELECT cursor FROM event_consumers WHERE name = $1),
+           LEAST(h.head, ${IN_FLIGHT_FLOOR})
+         ), $2, $3, $4
+       FROM ${HEAD} h
+       ON CONFLICT (name) DO UPDATE SET owner = excluded.owner,
+         lease_until = excluded.lease_until, seen_at = excluded.seen_at
+       WHERE c.owner = excluded.owner OR c.owner IS NULL OR c.lease_until <= $4
+       RETURNING c.cursor`,
+      [name, owner, at + leaseMs, at],
+    )
+    return row === undefined ? null : { cursor: row.cursor }
+  }
+
   return {
     insertIn,
 
@@ -132,26 +160,17 @@ export function createPostgresEventStore(
     },
 
     async claim(name, owner, leaseMs) {
-      const at = now()
-      // One statement, so two processes claiming at once cannot both win. The lease changes
-      // hands only when it is free or has run out; the owner renews its own. A new consumer
-      // starts at the newest final seq: an event still in flight below the head commits after
-      // this claim, so the consumer must still see it. The existing cursor is looked up first so
-      // that a known consumer's claim does not read pg_locks (COALESCE stops at the first value).
-      const row = await db.one<{ cursor: number }>(
-        `INSERT INTO event_consumers AS c (name, cursor, owner, lease_until, seen_at)
-         SELECT $1, COALESCE(
-             (SELECT cursor FROM event_consumers WHERE name = $1),
-             LEAST(h.head, ${IN_FLIGHT_FLOOR})
-           ), $2, $3, $4
-         FROM ${HEAD} h
-         ON CONFLICT (name) DO UPDATE SET owner = excluded.owner,
-           lease_until = excluded.lease_until, seen_at = excluded.seen_at
-         WHERE c.owner = excluded.owner OR c.owner IS NULL OR c.lease_until <= $4
-         RETURNING c.cursor`,
-        [name, owner, at + leaseMs, at],
-      )
-      return row === undefined ? null : { cursor: row.cursor }
+      return claimIn(db, name, owner, leaseMs)
+    },
+
+    async claimAll(names, owner, leaseMs) {
+      if (names.length === 0) return []
+      // One transaction: one commit for every consumer of a starting server.
+      return db.transaction(async (tx) => {
+        const leases: ({ cursor: number } | null)[] = []
+        for (const name of names) leases.push(await claimIn(tx, name, owner, leaseMs))
+        return leases
+      })
     },
 
     async advance(name, owner, seq, leaseMs) {
@@ -164,10 +183,15 @@ export function createPostgresEventStore(
       return changed === 1
     },
 
-    async release(name, owner) {
+    async release(leases, owner) {
+      if (leases.length === 0) return
+      // One statement for every consumer of a stopping server.
       await db.run(
-        'UPDATE event_consumers SET owner = NULL, lease_until = 0 WHERE name = $1 AND owner = $2',
-        [name, owner],
+        `UPDATE event_consumers c SET cursor = GREATEST(c.cursor, l.cursor), owner = NULL,
+           lease_until = 0
+         FROM unnest($1::text[], $2::bigint[]) AS l(name, cursor)
+         WHERE c.name = l.name AND c.owner = $3`,
+        [leases.map((l) => l.name), leases.map((l) => l.cursor), owner],
       )
     },
 

@@ -2,7 +2,7 @@ import type { Database } from 'better-sqlite3'
 import type { NewDomainEvent } from './domain-event'
 import { toEvent } from './event-row'
 import type { EventSqlRow } from './event-row'
-import type { EventStore } from './event-store'
+import type { ConsumerCursor, EventStore } from './event-store'
 
 /** The SQLite event store, plus the synchronous insert the document store's commit uses. */
 export interface SqliteEventStore extends EventStore {
@@ -45,8 +45,9 @@ export function createSqliteEventStore(
       `UPDATE event_consumers SET cursor = max(cursor, ?), lease_until = ?, seen_at = ?
        WHERE name = ? AND owner = ?`,
     ),
-    release: db.prepare<[string, string]>(
-      'UPDATE event_consumers SET owner = NULL, lease_until = 0 WHERE name = ? AND owner = ?',
+    release: db.prepare<[number, string, string]>(
+      `UPDATE event_consumers SET cursor = max(cursor, ?), owner = NULL, lease_until = 0
+       WHERE name = ? AND owner = ?`,
     ),
     floor: db.prepare<[number], { floor: number | null }>(
       'SELECT min(cursor) AS floor FROM event_consumers WHERE seen_at >= ?',
@@ -70,12 +71,37 @@ export function createSqliteEventStore(
     }
   }
   const publish = db.transaction(insertNow)
-  const claim = db.transaction((name: string, owner: string, leaseMs: number) => {
+  /**
+   * Runs a write of lease bookkeeping without waiting for the disk: in WAL mode it still
+   * survives a killed process, and only a power cut before the next flush (any durable commit,
+   * or the checkpoint when the database closes) could undo it, which costs a repeat: a claim
+   * is made again, a cursor moves again past events consumers handle idempotently, a lease
+   * nobody released runs out. A server makes these writes while it starts and stops, where a
+   * flush of each would be waited for.
+   */
+  const unflushed = <T>(write: () => T): T => {
+    const level = db.pragma('synchronous', { simple: true }) as number
+    // 0 OFF, 1 NORMAL: already no flush per commit.
+    if (level <= 1) return write()
+    db.pragma('synchronous = NORMAL')
+    try {
+      return write()
+    } finally {
+      db.pragma(`synchronous = ${level}`)
+    }
+  }
+  // Every claim of one call in one transaction: one commit for all of them.
+  const claim = db.transaction((names: readonly string[], owner: string, leaseMs: number) => {
     const at = now()
     const head = sql.head.get()?.seq ?? 0
-    sql.claim.run(name, head, owner, at + leaseMs, at, at)
-    const row = sql.consumer.get(name)
-    return row?.owner === owner ? { cursor: row.cursor } : null
+    return names.map((name) => {
+      sql.claim.run(name, head, owner, at + leaseMs, at, at)
+      const row = sql.consumer.get(name)
+      return row?.owner === owner ? { cursor: row.cursor } : null
+    })
+  })
+  const release = db.transaction((leases: readonly ConsumerCursor[], owner: string) => {
+    for (const { name, cursor } of leases) sql.release.run(cursor, name, owner)
   })
   const forget = db.transaction((workspace: string, subjects: readonly string[]) => {
     for (const subject of subjects) sql.forget.run(workspace, subject)
@@ -90,14 +116,17 @@ export function createSqliteEventStore(
       return sql.read.all(after, limit).map(toEvent)
     },
     async claim(name, owner, leaseMs) {
-      return claim.immediate(name, owner, leaseMs)
+      return unflushed(() => claim.immediate([name], owner, leaseMs))[0] ?? null
+    },
+    async claimAll(names, owner, leaseMs) {
+      return names.length === 0 ? [] : unflushed(() => claim.immediate(names, owner, leaseMs))
     },
     async advance(name, owner, seq, leaseMs) {
       const at = now()
       return sql.advance.run(seq, at + leaseMs, at, name, owner).changes === 1
     },
-    async release(name, owner) {
-      sql.release.run(name, owner)
+    async release(leases, owner) {
+      if (leases.length > 0) unflushed(() => release.immediate(leases, owner))
     },
     async prune({ activeWithinMs, maxAgeMs }) {
       const at = now()

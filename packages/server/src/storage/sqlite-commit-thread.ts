@@ -92,9 +92,10 @@ function workerScript(): { readonly script: URL | string; readonly eval: boolean
  * Starts the commit thread for a database file: a worker thread with its own connection (WAL
  * lets it write while the main connection reads) that runs every document append and
  * compaction, so their transactions and fsyncs never stall the event loop. Requests are
- * answered in order, one at a time. Until the thread is ready (it loads while the server
- * starts), and should it die, they run on `fallback`, the main connection (the requests a dying
- * thread held are rejected: none of them was acknowledged).
+ * answered in order, one at a time. Until the thread is ready (it is spawned on the next turn of
+ * the event loop and loads while the server starts), and should it die, they run on
+ * `fallback`, the main connection (the requests a dying thread held are rejected: none of them
+ * was acknowledged).
  *
  * @example
  * const thread = startCommitThread({ path, synchronous: 'full', busyTimeoutMs: 5000, compactAfter: 500 }, () => createSqliteDocumentWriter(db, 500), logger)
@@ -158,9 +159,14 @@ export function startCommitThread(
     )
     worker = started
   }
-  // Started at once, so that it loads on another core while the server starts, and the first
-  // edits after listening are already committed off the event loop.
-  spawn()
+  // Started on the next turn of the event loop: creating a worker costs the calling thread a
+  // few milliseconds, which a server opening its backend would otherwise spend before it listens
+  // (nothing waits on the thread: until it is up, writes run on the main connection). It then
+  // loads on another core while the server starts taking connections.
+  let pendingSpawn: NodeJS.Immediate | null = setImmediate(() => {
+    pendingSpawn = null
+    if (closing === null) spawn()
+  })
 
   const request = (thread: Worker, message: CommitRequest): Promise<CommitReply> =>
     new Promise((resolve, reject) => {
@@ -187,6 +193,8 @@ export function startCommitThread(
     },
     close() {
       closing ??= (async () => {
+        if (pendingSpawn !== null) clearImmediate(pendingSpawn)
+        pendingSpawn = null
         const thread = worker
         if (dead || thread === null) return
         // Not up yet: nothing was sent to it, so there is nothing to wait for. Held until it is
