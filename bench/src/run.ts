@@ -621,7 +621,11 @@ function inboxRows(setting: string, variant: string, inbox: Runs<InboxResult>): 
   ]
 }
 
-main().catch((error: unknown) => {
-  console.error(error)
-  process.exitCode = 1
-})
+// Exits once the tables are printed: a peer's client the lifecycle phase left reconnecting to
+// a server it killed would otherwise keep the process alive.
+main()
+  .catch((error: unknown) => {
+    console.error(error)
+    process.exitCode = 1
+  })
+  .finally(() => process.exit())
