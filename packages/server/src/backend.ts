@@ -73,7 +73,7 @@ export interface Backend {
    * are always available.
    */
   available(): boolean
-  /** Flushes pending commits and closes every store. */
+  /** Flushes pending commits and closes every store; later calls return the first call's promise. */
   close(): Promise<void>
 }
 

@@ -771,7 +771,7 @@ async function runServer(settings: ServeSettings): Promise<number> {
           // The storage closes (its last checkpoint) while the clients finish their close
           // handshake; Redis once the server stopped, as before.
           await server.close({ afterLastWrite: () => backend.close() })
-          await closeServices()
+          await coordination?.close()
           logger.info('storage closed, exiting')
           resolveStop(0)
           // Every change is committed and acknowledged, and the log is written synchronously:

@@ -34,6 +34,16 @@ describe.each(backends)('%s document store', (_name, open) => {
   })
   afterEach(() => cleanup())
 
+  it('closes once however often it is told to', async () => {
+    const doc = new Y.Doc()
+    const updates = recordUpdates(doc)
+    doc.getMap<number>('m').set('k', 1)
+    await backend.documents.append('w1/contact/c1', updates[0]!)
+    // A process on its way out may close its backend from more than one place.
+    await Promise.all([backend.close(), backend.close()])
+    await expect(backend.close()).resolves.toBeUndefined()
+  })
+
   it('loads nothing for an unknown document and every append in order for a known one', async () => {
     expect(await backend.documents.load('w1/contact/none')).toEqual([])
     const doc = new Y.Doc()

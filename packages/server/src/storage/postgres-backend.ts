@@ -114,6 +114,7 @@ export async function createPostgresBackend(
     options,
   )
   const health = watchDatabase(db, logger)
+  let closing: Promise<void> | null = null
   return {
     database: db,
     async generation() {
@@ -134,10 +135,14 @@ export async function createPostgresBackend(
     blobs: options.blobs ?? createPostgresBlobStore(db),
     stats: commits.stats,
     available: health.available,
-    async close() {
-      health.stop()
-      await commits.close()
-      await db.close()
+    close() {
+      // Once: a process may close its backend from more than one place on the way out.
+      closing ??= (async () => {
+        health.stop()
+        await commits.close()
+        await db.close()
+      })()
+      return closing
     },
   }
 }
