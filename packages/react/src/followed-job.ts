@@ -19,8 +19,8 @@ export interface FollowedJob<J> {
   start(request: () => Promise<{ readonly job: J }>): Promise<J>
 }
 
-// The message keeps the error's class name ("TypeError: ..."): it is what the job hooks have
-// always shown for a request that never reached the server.
+// The message keeps the error's class name ("TypeError: ..."), so that a request that never
+// reached the server says what kind of failure stopped it.
 const asCardfileError = (e: unknown): CardfileError =>
   e instanceof CardfileError ? e : new CardfileError(ErrorCodes.Internal, String(e))
 
