@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from 'react'
-import { CardfileError, ErrorCodes } from '@cardfile/core'
+import type { CardfileError } from '@cardfile/core'
+import { asCardfileError } from './as-cardfile-error'
 import { useLiveList } from './use-live-list'
 
 /** The live list kinds that push one job's progress, by the job's id. */
@@ -18,11 +19,6 @@ export interface FollowedJob<J> {
    */
   start(request: () => Promise<{ readonly job: J }>): Promise<J>
 }
-
-// The message keeps the error's class name ("TypeError: ..."), so that a request that never
-// reached the server says what kind of failure stopped it.
-const asCardfileError = (e: unknown): CardfileError =>
-  e instanceof CardfileError ? e : new CardfileError(ErrorCodes.Internal, String(e))
 
 /**
  * Holds the job an export or import hook started, and follows it while `isRunning` says so:
@@ -58,7 +54,9 @@ export function useFollowedJob<J extends { readonly id: string }>(
       setJob(answer.job)
       return answer.job
     } catch (e) {
-      const failure = asCardfileError(e)
+      // The message keeps the error's class name ("TypeError: ..."), so that a request that
+      // never reached the server says what kind of failure stopped it.
+      const failure = asCardfileError(e, String)
       setError(failure)
       throw failure
     }

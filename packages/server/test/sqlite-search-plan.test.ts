@@ -188,27 +188,42 @@ function gatheredContacts(): ContactIndexRow[] {
   return rows
 }
 
+/** A SQLite file holding `rows` in its index, and a read-only connection for the searches. */
+interface IndexedFile {
+  readonly backend: SqliteBackend
+  readonly reader: Database.Database
+  close(): Promise<void>
+}
+
+async function indexedFile(prefix: string, rows: Iterable<ContactIndexRow>): Promise<IndexedFile> {
+  const t = tempDir(prefix)
+  const path = join(t.dir, 'cardfile.db')
+  const backend = createSqliteBackend({ path, logger: { warn: () => {}, error: () => {} } })
+  for (const row of rows) await indexContact(backend, row)
+  const reader = new Database(path, { readonly: true })
+  registerSearchFunctions(reader)
+  return {
+    backend,
+    reader,
+    async close() {
+      reader.close()
+      await backend.close()
+      t.cleanup()
+    },
+  }
+}
+
 describe('SQLite search plans where matches gather under some names', () => {
-  let backend: SqliteBackend
+  let file: IndexedFile
   let reader: Database.Database
-  let cleanup: () => void
   const rows = gatheredContacts()
 
   beforeAll(async () => {
-    const t = tempDir('cardfile-search-gathered-')
-    cleanup = t.cleanup
-    const path = join(t.dir, 'cardfile.db')
-    backend = createSqliteBackend({ path, logger: { warn: () => {}, error: () => {} } })
-    for (const row of rows) await indexContact(backend, row)
-    reader = new Database(path, { readonly: true })
-    registerSearchFunctions(reader)
+    file = await indexedFile('cardfile-search-gathered-', rows)
+    reader = file.reader
   })
 
-  afterAll(async () => {
-    reader.close()
-    await backend.close()
-    cleanup()
-  })
+  afterAll(() => file.close())
 
   it.each(TUNINGS)(
     'pages a short prefix by name and by relevance, alone and with filters, as the reference does when %s',
@@ -237,31 +252,22 @@ describe('SQLite search plans where matches gather under some names', () => {
 })
 
 describe('SQLite search plans', () => {
+  let file: IndexedFile
   let backend: SqliteBackend
   let reader: Database.Database
-  let cleanup: () => void
   const current = new Map<string, ContactIndexRow>()
 
   beforeAll(async () => {
-    const t = tempDir('cardfile-search-plan-')
-    cleanup = t.cleanup
-    const path = join(t.dir, 'cardfile.db')
-    backend = createSqliteBackend({ path, logger: { warn: () => {}, error: () => {} } })
     const next = random(7)
     for (let i = 0; i < 200; i += 1) {
       const row = contactOf(next, `c${i}`, 0)
       current.set(`${row.workspace}/${row.id}`, row)
-      await indexContact(backend, row)
     }
-    reader = new Database(path, { readonly: true })
-    registerSearchFunctions(reader)
+    file = await indexedFile('cardfile-search-plan-', current.values())
+    ;({ backend, reader } = file)
   })
 
-  afterAll(async () => {
-    reader.close()
-    await backend.close()
-    cleanup()
-  })
+  afterAll(() => file.close())
 
   it.each(TUNINGS)(
     'finds the same pages as the reference when %s',
