@@ -182,6 +182,14 @@ export interface SqliteSearchWriter {
    * row.
    */
   columns(row: ContactIndexRow): { search_keys: string; sort_name: string | null }
+  /**
+   * Brings the full-text indexes up to the words of every row changed since they were last
+   * brought up to date (rows listed in `contact_search_stale`), in one transaction; returns how
+   * many rows it re-indexed.
+   */
+  reindexStale(): number
+  /** True when some row's words are ahead of the full-text indexes. */
+  hasStale(): boolean
 }
 
 /**
@@ -202,6 +210,29 @@ export function createSqliteSearchWriter(db: Database.Database): SqliteSearchWri
        channel = excluded.channel, vip = excluded.vip, created_at = excluded.created_at,
        updated_at = excluded.updated_at`,
   )
+  const stale = db.prepare<[], { one: number }>('SELECT 1 AS one FROM contact_search_stale LIMIT 1')
+  // A row whose words went back to what the index holds needs nothing; the 'delete' takes the
+  // words as they were indexed (what the index needs to find the entries it removes).
+  const reindexSql = [
+    `INSERT INTO contact_search (contact_search, rowid, words)
+       SELECT 'delete', t.rowid, t.indexed_words FROM contact_search_stale t
+       JOIN contact_search_rows r ON r.rowid = t.rowid WHERE t.indexed_words IS NOT r.words`,
+    `INSERT INTO contact_search (rowid, words)
+       SELECT r.rowid, r.words FROM contact_search_stale t
+       JOIN contact_search_rows r ON r.rowid = t.rowid WHERE t.indexed_words IS NOT r.words`,
+    `INSERT INTO contact_search_keys (contact_search_keys, rowid, search_keys)
+       SELECT 'delete', t.rowid, t.indexed_keys FROM contact_search_stale t
+       JOIN contact_search_rows r ON r.rowid = t.rowid WHERE t.indexed_keys IS NOT r.search_keys`,
+    `INSERT INTO contact_search_keys (rowid, search_keys)
+       SELECT r.rowid, r.search_keys FROM contact_search_stale t
+       JOIN contact_search_rows r ON r.rowid = t.rowid WHERE t.indexed_keys IS NOT r.search_keys`,
+  ].map((text) => db.prepare(text))
+  const clearStale = db.prepare('DELETE FROM contact_search_stale')
+  const reindex = db.transaction((): number => {
+    if (stale.get() === undefined) return 0
+    for (const statement of reindexSql) statement.run()
+    return clearStale.run().changes
+  })
   return {
     columns(row) {
       const f = contactSearchFields(row)
@@ -218,6 +249,8 @@ export function createSqliteSearchWriter(db: Database.Database): SqliteSearchWri
       })
       return { search_keys: f.keys, sort_name: f.sortName }
     },
+    reindexStale: () => reindex.immediate(),
+    hasStale: () => stale.get() !== undefined,
   }
 }
 
@@ -243,6 +276,9 @@ export function backfillSqliteSearch(db: Database.Database, batch = 2_000): numb
       update.run(c.search_keys, c.sort_name, r.workspace, r.id)
     }
     from = rows.at(-1)?.rowid ?? from
+    // Rows that had words already (an interrupted backfill) are re-indexed with their batch,
+    // and so is whatever a previous process left stale.
+    writer.reindexStale()
     return rows.length
   })
   for (;;) {

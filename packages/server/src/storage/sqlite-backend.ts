@@ -40,6 +40,7 @@ import { checkSearch } from '../search/contact-search-query'
 import { backfillSqliteSearch, registerSearchFunctions } from '../search/sqlite-search'
 import { createSqliteSearch } from '../search/sqlite-search-plan'
 import { warmSqliteSearch } from '../search/sqlite-search-warmup'
+import { createSearchReindexer } from './sqlite-search-reindexer'
 import type { ContactSqlRow } from './contact-sql-row'
 import { toConversation } from './conversation-sql-row'
 import type { ConversationSqlRow } from './conversation-sql-row'
@@ -88,6 +89,14 @@ export interface SqliteBackendOptions extends DatabaseBackendOptions {
    * cold disk and under half a second when the operating system's cache holds the file.
    */
   readonly warmSearchIndex?: boolean
+  /**
+   * How long after an edit's commit its contact's words reach the full-text search indexes, in
+   * ms (default 500). An edit's commit stores the words with the contact, and re-indexing them
+   * (which erases the old words from the index's pages) runs in a transaction of its own, once
+   * for every edit made meanwhile; a search always waits for the words of every acknowledged
+   * edit, and a compaction or the close re-indexes first.
+   */
+  readonly searchReindexMs?: number
   /** How long a commit waits for a lock held by another connection. Default 5000. */
   readonly busyTimeoutMs?: number
   /**
@@ -227,6 +236,14 @@ export function createSqliteBackend(input: string | SqliteBackendOptions): Sqlit
   let closed = false
   let closing: Promise<void> | null = null
   const counters = { commits: 0, appends: 0, lastCommitMs: 0, compactions: 0, offThreadCommits: 0 }
+  /** Groups sent to the commit thread so far. */
+  let groupsPosted = 0
+  const reindexer = createSearchReindexer({
+    reindex: () => thread.reindexSearch(),
+    posted: () => groupsPosted,
+    delayMs: options.searchReindexMs ?? 500,
+    logger,
+  })
 
   const compactor = createBackgroundCompactor({
     compactNow: (doc) => compactNow(doc),
@@ -287,6 +304,7 @@ export function createSqliteBackend(input: string | SqliteBackendOptions): Sqlit
 
   async function commit(batch: readonly PendingAppend[]): Promise<void> {
     let result: Awaited<ReturnType<CommitThread['commitGroup']>>
+    const group = ++groupsPosted
     try {
       result = await thread.commitGroup(
         batch.map(({ doc, update, index, events, fence, history }) => ({
@@ -318,6 +336,7 @@ export function createSqliteBackend(input: string | SqliteBackendOptions): Sqlit
       } else p.reject(errorOfRefusal(refusal))
     })
     for (const doc of result.outcome.overLimit) compactor.due(doc)
+    if (result.outcome.searchStale) reindexer.stale(group)
   }
 
   async function compactNow(doc: string): Promise<boolean> {
@@ -464,7 +483,10 @@ export function createSqliteBackend(input: string | SqliteBackendOptions): Sqlit
 
     async searchContacts(workspace, q) {
       ensureOpen()
-      return search(workspace, checkSearch(q))
+      const query = checkSearch(q)
+      await reindexer.current()
+      ensureOpen()
+      return search(workspace, query)
     },
 
     async listConversations(workspace, q) {
@@ -566,6 +588,11 @@ export function createSqliteBackend(input: string | SqliteBackendOptions): Sqlit
         }
         cancelFlush()
         closed = true
+        reindexer.stop()
+        // No overwritten word is left in the search indexes for the next process to clear.
+        await thread.reindexSearch().catch((e: unknown) => {
+          logger.error('search re-index failed', errorContext(e))
+        })
         // Every commit has landed: the two connections close side by side, and whichever
         // closes last checkpoints the log (the thread, if it is still closing, off this one).
         const threadClosed = thread.close()

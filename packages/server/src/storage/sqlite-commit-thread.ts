@@ -18,12 +18,14 @@ export interface CommitWorkerData extends SqliteConnectionOptions {
 export type CommitRequest =
   | { readonly kind: 'commit'; readonly batch: readonly AppendRecord[] }
   | { readonly kind: 'compact'; readonly doc: string }
+  | { readonly kind: 'reindex-search' }
   | { readonly kind: 'close' }
 
 /** The commit thread's answer to one request, in the order of the requests. */
 export type CommitReply =
   | { readonly kind: 'committed'; readonly outcome: GroupOutcome; readonly ms: number }
   | { readonly kind: 'compacted'; readonly done: boolean }
+  | { readonly kind: 'reindexed'; readonly rows: number }
   | { readonly kind: 'failed'; readonly message: string }
   | { readonly kind: 'closed' }
   /** Sent once, unasked, when the thread's connection is open. */
@@ -37,6 +39,8 @@ export interface CommitThread {
   ): Promise<{ outcome: GroupOutcome; ms: number; offThread: boolean }>
   /** Compacts a document; resolves true when it did. */
   compact(doc: string): Promise<boolean>
+  /** Re-indexes the contacts' words appends left stale; resolves with the rows re-indexed. */
+  reindexSearch(): Promise<number>
   /** Waits for the requests sent so far, then stops (closing the thread's connection). */
   close(): Promise<void>
 }
@@ -64,6 +68,9 @@ export function localCommitThread(writer: SqliteDocumentWriter): CommitThread {
       // Let queued group commits land before writing, as the merge held the thread.
       await new Promise((resolve) => setImmediate(resolve))
       return writer.writeCompaction(doc, prepared.merged, prepared.bound)
+    },
+    async reindexSearch() {
+      return writer.reindexSearch()
     },
     async close() {},
   }
@@ -190,6 +197,12 @@ export function startCommitThread(
       const reply = await request(worker, { kind: 'compact', doc })
       if (reply.kind !== 'compacted') throw failed(reply)
       return reply.done
+    },
+    async reindexSearch() {
+      if (dead || !ready || worker === null) return onMain().reindexSearch()
+      const reply = await request(worker, { kind: 'reindex-search' })
+      if (reply.kind !== 'reindexed') throw failed(reply)
+      return reply.rows
     },
     close() {
       closing ??= (async () => {

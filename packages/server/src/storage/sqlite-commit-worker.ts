@@ -29,6 +29,9 @@ port.on('message', (request: CommitRequest) => {
       case 'compact':
         reply = { kind: 'compacted', done: writer.compact(request.doc) }
         break
+      case 'reindex-search':
+        reply = { kind: 'reindexed', rows: writer.reindexSearch() }
+        break
       case 'close':
         db.close()
         port.postMessage({ kind: 'closed' } satisfies CommitReply)

@@ -29,6 +29,8 @@ export interface GroupOutcome {
   readonly refused: readonly (readonly [number, Refusal])[]
   /** Documents of the group past the compaction limit. */
   readonly overLimit: readonly string[]
+  /** Some contact's words are ahead of the search indexes (see {@link SqliteDocumentWriter.reindexSearch}). */
+  readonly searchStale: boolean
 }
 
 /** The document writes of the SQLite backend, over one connection. */
@@ -52,6 +54,11 @@ export interface SqliteDocumentWriter {
   compact(doc: string): boolean
   /** Checkpoints the WAL into the main file and truncates it; false when a reader kept it busy. */
   checkpoint(): boolean
+  /**
+   * Brings the search indexes up to the contacts' words changed since they last were, in a
+   * transaction of its own (an append leaves that to a later one); returns the rows re-indexed.
+   */
+  reindexSearch(): number
 }
 
 /** How a connection to the backend's file is set up (the main one and the commit thread's). */
@@ -250,7 +257,8 @@ export function createSqliteDocumentWriter(
         if (!skipped.has(at)) appended.set(p.doc, (appended.get(p.doc) ?? 0) + 1)
       })
       const overLimit = [...appended].flatMap(([doc, n]) => (counts.appended(doc, n) ? [doc] : []))
-      return { refused, overLimit }
+      const searchStale = batch.some((p) => p.index?.kind === 'contact') && search.hasStale()
+      return { refused, overLimit, searchStale }
     },
 
     prepareCompaction(doc) {
@@ -269,6 +277,8 @@ export function createSqliteDocumentWriter(
       const done = writeSnapshot.immediate(doc, merged, bound)
       counts.reset(doc)
       if (!done) return false
+      // The index's entries for overwritten words go too, before the checkpoint below.
+      search.reindexStale()
       // secure_delete zeroed the merged rows in the pages, but the WAL still holds the pages as
       // they were: checkpoint and truncate it, so what was overwritten is gone from every file.
       // A long reader (an export) would hold the checkpoint for the whole busy timeout, and the
@@ -290,6 +300,8 @@ export function createSqliteDocumentWriter(
     },
 
     checkpoint,
+
+    reindexSearch: () => search.reindexStale(),
   }
 }
 

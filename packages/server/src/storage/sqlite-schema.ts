@@ -522,6 +522,44 @@ const MIGRATIONS: readonly { readonly version: number; readonly sql: string }[] 
         ON contacts (workspace, channel, vip, created_at DESC, id DESC);
     `,
   },
+  {
+    version: 15,
+    sql: `
+      -- An edit no longer re-indexes its contact's words in its own commit: with secure-delete
+      -- (and the prefix indexes) that was most of an edit's commit. A changed row is listed
+      -- here with what the indexes hold for it, the first time it changes, and re-indexed in a
+      -- later transaction (a timer after the commit, a search, a compaction, the close); see
+      -- sqlite-search's reindexStale.
+      CREATE TABLE contact_search_stale (
+        rowid INTEGER PRIMARY KEY,
+        indexed_words TEXT NOT NULL,
+        indexed_keys TEXT NOT NULL
+      );
+      DROP TRIGGER contact_search_rows_words;
+      DROP TRIGGER contact_search_rows_keys;
+      DROP TRIGGER contact_search_rows_delete;
+      CREATE TRIGGER contact_search_rows_stale
+        AFTER UPDATE OF words, search_keys ON contact_search_rows
+        WHEN old.words IS NOT new.words OR old.search_keys IS NOT new.search_keys BEGIN
+        -- Not OR IGNORE: an upsert's own conflict policy would override the trigger's.
+        INSERT INTO contact_search_stale (rowid, indexed_words, indexed_keys)
+          SELECT old.rowid, old.words, old.search_keys
+          WHERE NOT EXISTS (SELECT 1 FROM contact_search_stale WHERE rowid = old.rowid);
+      END;
+      -- A deleted row (an erased contact) leaves both indexes at once, with the words they
+      -- hold for it, stale or not.
+      CREATE TRIGGER contact_search_rows_delete AFTER DELETE ON contact_search_rows BEGIN
+        INSERT INTO contact_search (contact_search, rowid, words) VALUES ('delete', old.rowid,
+          coalesce((SELECT indexed_words FROM contact_search_stale WHERE rowid = old.rowid),
+            old.words));
+        INSERT INTO contact_search_keys (contact_search_keys, rowid, search_keys)
+          VALUES ('delete', old.rowid,
+            coalesce((SELECT indexed_keys FROM contact_search_stale WHERE rowid = old.rowid),
+              old.search_keys));
+        DELETE FROM contact_search_stale WHERE rowid = old.rowid;
+      END;
+    `,
+  },
 ]
 
 /** The schema version this code writes. */
