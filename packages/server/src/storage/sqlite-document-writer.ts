@@ -121,6 +121,20 @@ export function createSqliteDocumentWriter(
          created_at = excluded.created_at, updated_at = excluded.updated_at,
          search_keys = excluded.search_keys, sort_name = excluded.sort_name`,
     ),
+    // Most commits of a contact change its values alone: an UPDATE that assigns only those
+    // columns leaves the contacts table's eight indexes untouched (SQLite rewrites an index
+    // whose columns an UPDATE assigns, whatever their values), a third of the pages of such a
+    // commit. It changes nothing when another column differs; the upsert then writes the row.
+    updateContactValues: db.prepare<
+      [ContactSqlRow & { search_keys: string; sort_name: string | null }]
+    >(
+      `UPDATE contacts SET values_json = @values_json, updated_at = @updated_at,
+         search_keys = @search_keys
+       WHERE workspace = @workspace AND id = @id AND channel = @channel
+         AND platform_user_id = @platform_user_id AND hint = @hint AND vip = @vip
+         AND match_value IS @match_value AND created_at = @created_at
+         AND sort_name IS @sort_name`,
+    ),
     upsertConversation: db.prepare<[ConversationSqlRow]>(
       `INSERT INTO conversations (workspace, id, contact_id, channel, status, team, priority,
          created_at, updated_at)
@@ -164,21 +178,22 @@ export function createSqliteDocumentWriter(
       const links = autoLinks.track(row.workspace, [
         { id: row.id, before: autoLinks.matchOf(row.workspace, row.id), after: row.matchValue },
       ])
+      const columns = {
+        workspace: row.workspace,
+        id: row.id,
+        channel: row.channel,
+        platform_user_id: row.platformUserId,
+        hint: row.hint,
+        vip: row.vip ? 1 : 0,
+        match_value: row.matchValue,
+        // A row built without values (older callers) stores none rather than failing.
+        values_json: JSON.stringify(row.values ?? {}),
+        created_at: row.createdAt,
+        updated_at: row.updatedAt,
+        ...search.columns(row),
+      }
       try {
-        sql.upsertContact.run({
-          workspace: row.workspace,
-          id: row.id,
-          channel: row.channel,
-          platform_user_id: row.platformUserId,
-          hint: row.hint,
-          vip: row.vip ? 1 : 0,
-          match_value: row.matchValue,
-          // A row built without values (older callers) stores none rather than failing.
-          values_json: JSON.stringify(row.values ?? {}),
-          created_at: row.createdAt,
-          updated_at: row.updatedAt,
-          ...search.columns(row),
-        })
+        if (sql.updateContactValues.run(columns).changes === 0) sql.upsertContact.run(columns)
       } catch (e) {
         if (e instanceof Database.SqliteError && e.code === 'SQLITE_CONSTRAINT_UNIQUE') {
           throw identityTaken(row)
