@@ -1,6 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import Database from 'better-sqlite3'
 import { configureConnection, createSqliteDocumentWriter } from './sqlite-document-writer'
+import { createWalCheckpointer } from './wal-checkpointer'
 import type { CommitRequest, CommitWorkerData, CommitReply } from './sqlite-commit-thread'
 
 // The commit thread: a connection of its own to the backend's file, running the document
@@ -11,6 +12,7 @@ const port = parentPort!
 const db = new Database(data.path, { fileMustExist: true })
 configureConnection(db, data)
 const writer = createSqliteDocumentWriter(db, data.compactAfter)
+const checkpoints = createWalCheckpointer(db)
 
 port.postMessage({ kind: 'ready' } satisfies CommitReply)
 
@@ -33,6 +35,7 @@ port.on('message', (request: CommitRequest) => {
         reply = { kind: 'reindexed', rows: writer.reindexSearch() }
         break
       case 'close':
+        checkpoints.stop()
         db.close()
         port.postMessage({ kind: 'closed' } satisfies CommitReply)
         port.close()
@@ -42,4 +45,5 @@ port.on('message', (request: CommitRequest) => {
     reply = { kind: 'failed', message: messageOf(e) }
   }
   port.postMessage(reply)
+  if (reply.kind === 'committed') checkpoints.committed()
 })
