@@ -213,20 +213,19 @@ export function createSqliteSearchWriter(db: Database.Database): SqliteSearchWri
   const stale = db.prepare<[], { one: number }>('SELECT 1 AS one FROM contact_search_stale LIMIT 1')
   // A row whose words went back to what the index holds needs nothing; the 'delete' takes the
   // words as they were indexed (what the index needs to find the entries it removes).
-  const reindexSql = [
-    `INSERT INTO contact_search (contact_search, rowid, words)
-       SELECT 'delete', t.rowid, t.indexed_words FROM contact_search_stale t
-       JOIN contact_search_rows r ON r.rowid = t.rowid WHERE t.indexed_words IS NOT r.words`,
-    `INSERT INTO contact_search (rowid, words)
-       SELECT r.rowid, r.words FROM contact_search_stale t
-       JOIN contact_search_rows r ON r.rowid = t.rowid WHERE t.indexed_words IS NOT r.words`,
-    `INSERT INTO contact_search_keys (contact_search_keys, rowid, search_keys)
-       SELECT 'delete', t.rowid, t.indexed_keys FROM contact_search_stale t
-       JOIN contact_search_rows r ON r.rowid = t.rowid WHERE t.indexed_keys IS NOT r.search_keys`,
-    `INSERT INTO contact_search_keys (rowid, search_keys)
-       SELECT r.rowid, r.search_keys FROM contact_search_stale t
-       JOIN contact_search_rows r ON r.rowid = t.rowid WHERE t.indexed_keys IS NOT r.search_keys`,
-  ].map((text) => db.prepare(text))
+  const reindexSql = (
+    [
+      ['contact_search', 'words', 'indexed_words'],
+      ['contact_search_keys', 'search_keys', 'indexed_keys'],
+    ] as const
+  ).flatMap(([index, column, indexed]) => {
+    const changed = `FROM contact_search_stale t JOIN contact_search_rows r ON r.rowid = t.rowid
+      WHERE t.${indexed} IS NOT r.${column}`
+    return [
+      `INSERT INTO ${index} (${index}, rowid, ${column}) SELECT 'delete', t.rowid, t.${indexed} ${changed}`,
+      `INSERT INTO ${index} (rowid, ${column}) SELECT r.rowid, r.${column} ${changed}`,
+    ].map((text) => db.prepare(text))
+  })
   const clearStale = db.prepare('DELETE FROM contact_search_stale')
   const reindex = db.transaction((): number => {
     if (stale.get() === undefined) return 0
