@@ -1,7 +1,16 @@
-import { Receiver } from 'ws'
+import * as ws from 'ws'
 import { describe, expect, it } from 'vitest'
 import { encodeFrame } from '@cardfile/core'
 import { SharedMessage, binaryFrame, frameOf, framedAllocation } from '../src/sync/wire-frame'
+
+/** ws' frame parser: exported by ws, missing from its type declarations. */
+interface FrameReader {
+  on(event: 'message', listener: (data: Buffer, isBinary: boolean) => void): void
+  write(chunk: Buffer): void
+}
+const { Receiver } = ws as unknown as {
+  Receiver: new (options: { isServer: boolean; binaryType: string }) => FrameReader
+}
 
 /** What ws, reading as a client would, makes of `bytes`: the binary messages in them. */
 function readAsClient(bytes: Uint8Array): Buffer[] {
