@@ -61,6 +61,7 @@ import type { JobHandler, JobRunner } from './jobs/job-runner'
 import type { ContactErasureHook, ErasureBarrier } from './deletion/contact-erasure'
 import type { CloseCode, Plan, Role } from '@cardfile/core'
 import { Connection } from './sync/connection'
+import type { TransportCarrier } from './sync/connection'
 import { MuxChannel, MuxConnection } from './sync/mux-connection'
 import type { MuxHandlers } from './sync/mux-connection'
 import { DocumentRegistry } from './sync/document-registry'
@@ -254,9 +255,11 @@ export interface ServerCloseOptions {
  * 1009, so a stock provider does not reconnect and resend the same oversized update forever.
  * (ws refuses the frame from its header, before buffering it, and then calls `close(1009)`.)
  */
-class BoundedWebSocket extends WebSocket {
+class BoundedWebSocket extends WebSocket implements TransportCarrier {
   /** The connection this socket carries, so one shared listener of each kind serves all. */
   connection: Connection | null = null
+  /** The TCP socket under this websocket, which connections write prebuilt frames to. */
+  transport: Duplex | null = null
 
   override close(code?: number, data?: string | Buffer): void {
     if (code === 1009) {
@@ -508,6 +511,8 @@ export async function createCardfileServer(
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: limits.maxFrameBytes,
+    // Off: frames are also built by the server and written to the TCP socket beside ws (see
+    // TransportCarrier), which is only safe while ws never holds a frame back to compress it.
     perMessageDeflate: false,
     WebSocket: BoundedWebSocket,
     // A Cardfile client offers 'cardfile' and its token as a second subprotocol; only the
@@ -970,6 +975,7 @@ export async function createCardfileServer(
       return
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
+      if (ws instanceof BoundedWebSocket) ws.transport = socket
       // ws listens for socket errors from here on.
       socket.off('error', destroyOnError)
       wss.emit('connection', ws, req)

@@ -17,6 +17,7 @@ import * as awarenessProtocol from 'y-protocols/awareness'
 import * as Y from 'yjs'
 import type { AuthenticatedActor } from '../auth/authenticate'
 import type { ServerMetrics } from '../metrics'
+import { SharedMessage } from '../sync/wire-frame'
 import type { Connection } from '../sync/connection'
 import type { LiveDocument } from '../sync/live-document'
 import { ProtocolError } from '../sync/live-document'
@@ -290,8 +291,10 @@ export class ReplicaDocument {
 
   private broadcast(message: Uint8Array): void {
     const bytes = Buffer.from(message.buffer, message.byteOffset, message.byteLength)
+    // One websocket frame for every socket (see SharedMessage).
+    const shared = new SharedMessage(bytes)
     let sent = 0
-    for (const conn of this.connections) if (conn.sendUncounted(bytes)) sent += 1
+    for (const conn of this.connections) if (conn.sendShared(shared)) sent += 1
     if (sent > 0) this.deps.metrics.bytesSent.inc(bytes.byteLength * sent)
   }
 

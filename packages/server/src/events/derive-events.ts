@@ -1,5 +1,5 @@
 import type { Actor, ConversationStatus, DocName, Refusal } from '@cardfile/core'
-import type * as Y from 'yjs'
+import * as Y from 'yjs'
 import { writtenKeys } from '../crm/written-keys'
 import { matchingAttributeOf } from '../linking/matching'
 import { vipActiveIn } from '../routing/vip-state'
@@ -102,12 +102,14 @@ export function eventsOfCommit(
     }
   } else if (facts.kind === 'contact' && before.kind === 'contact' && name.kind === 'contact') {
     const refused = new Set(refusals.map((r) => `${r.map}:${r.key}`))
-    const custom = writtenKeys(doc, update, 'custom').filter((k) => !refused.has(`custom:${k}`))
-    const platform = writtenKeys(doc, update, 'platform').filter(
-      (k) => !refused.has(`platform:${k}`),
-    )
     const created = facts.exists && !before.exists
     if (facts.exists) {
+      // Parsed once for both maps: parsing decodes every value the update carries.
+      const clocks = Y.parseUpdateMeta(update)
+      const custom = writtenKeys(doc, clocks, 'custom').filter((k) => !refused.has(`custom:${k}`))
+      const platform = writtenKeys(doc, clocks, 'platform').filter(
+        (k) => !refused.has(`platform:${k}`),
+      )
       events.push({
         ...base,
         type: 'contact.changed',

@@ -5,6 +5,19 @@ import { CloseCodes } from '@cardfile/core'
 import type { CloseCode } from '@cardfile/core'
 import type { ServerLimits } from './limits'
 import { msUntilToken, refillTokens } from './limits'
+import { binaryFrame } from './wire-frame'
+import type { SharedMessage } from './wire-frame'
+
+/**
+ * What the server's websockets carry besides ws' own state: the TCP socket under them (kept
+ * from the upgrade), which frames built in wire-frame.ts are written to. Writing beside ws is
+ * safe because, with no compression negotiated and no Blob ever sent, ws writes every frame of
+ * its own (pings, closes) to that socket synchronously, in call order: nothing is queued in ws
+ * that a frame written here could overtake. Absent (a test's stand-in): frames go through ws.
+ */
+export interface TransportCarrier {
+  readonly transport?: { write(chunk: Uint8Array): boolean } | null
+}
 
 /** How long a closing socket may take to finish the close handshake before it is destroyed. */
 const CLOSE_GRACE_MS = 3000
@@ -85,16 +98,47 @@ export class Connection {
   }
 
   /**
+   * One message of a broadcast, without counting bytes: the frame every socket writes is built
+   * once for all of them.
+   */
+  sendShared(message: SharedMessage): boolean {
+    return this.hasTransport() ? this.writeWire(message.wireFrame()) : this.write(message.bytes)
+  }
+
+  /** True when frames built here can be written to the socket (see {@link TransportCarrier}). */
+  protected hasTransport(): boolean {
+    const transport = (this.ws as TransportCarrier).transport
+    return transport !== undefined && transport !== null
+  }
+
+  /**
    * Writes `bytes` as one binary frame on the socket, closing a consumer too slow to keep up;
    * a multiplexed socket writes its channels' framed messages through it.
    */
   protected write(bytes: Uint8Array): boolean {
+    if (this.hasTransport()) return this.open && this.writeWire(binaryFrame(bytes))
     if (!this.open) return false
     if (this.ws.bufferedAmount + bytes.byteLength > this.limits.maxBufferedBytes) {
       this.close({ code: CloseCodes.TryAgainLater.code, reason: 'slow-consumer' })
       return false
     }
     this.ws.send(bytes, SEND_BINARY)
+    return true
+  }
+
+  /**
+   * Writes a whole websocket frame (header included) to the socket under ws, in one buffer:
+   * one write per socket instead of ws' header and payload. Only with a transport.
+   */
+  protected writeWire(frame: Uint8Array): boolean {
+    const transport = (this.ws as TransportCarrier).transport
+    if (!this.open || transport === undefined || transport === null) return false
+    // ws counts what waits in the socket's buffer, frames written here included.
+    if (this.ws.bufferedAmount + frame.byteLength > this.limits.maxBufferedBytes) {
+      this.close({ code: CloseCodes.TryAgainLater.code, reason: 'slow-consumer' })
+      return false
+    }
+    transport.write(frame)
     return true
   }
 

@@ -36,6 +36,7 @@ import type { ValueChange } from '../history/value-history'
 import type { DocumentFacts } from '../events/derive-events'
 import type { DomainEventType, NewDomainEvent } from '../events/domain-event'
 import { dropUnintegrable } from './refused-residue'
+import { SharedMessage } from './wire-frame'
 import { listChangeOfRows } from '../lists/list-change'
 import type { ListChange } from '../lists/list-change'
 import type { IndexRow } from '../storage/index-store'
@@ -840,11 +841,16 @@ export class LiveDocument implements GateHost {
 
   /** Sends one encoded message to every connection but `skip`, counting the bytes once. */
   private broadcast(message: Uint8Array, skip: Peer | null): void {
-    // One Buffer view for all: ws would otherwise wrap the bytes anew for every socket.
+    // One Buffer view for all: ws would otherwise wrap the bytes anew for every socket; and one
+    // websocket frame for all, written whole to each socket.
     const bytes = Buffer.from(message.buffer, message.byteOffset, message.byteLength)
+    const shared = new SharedMessage(bytes)
     let sent = 0
     for (const conn of this.connections) {
-      if (conn !== skip && conn.sendUncounted(bytes)) sent += 1
+      if (conn === skip) continue
+      if (conn.sendShared === undefined ? conn.sendUncounted(bytes) : conn.sendShared(shared)) {
+        sent += 1
+      }
     }
     if (sent > 0) this.deps.metrics.bytesSent.inc(bytes.byteLength * sent)
   }

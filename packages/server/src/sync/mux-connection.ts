@@ -14,6 +14,8 @@ import * as decoding from 'lib0/decoding'
 import type { ServerMetrics } from '../metrics'
 import { Connection } from './connection'
 import type { ServerLimits } from './limits'
+import { frameOf, framedAllocation } from './wire-frame'
+import type { SharedMessage } from './wire-frame'
 
 /** Frame bytes from Node's pool (every byte is written, so unzeroed memory never leaks). */
 const allocateFrame = (length: number): Uint8Array => Buffer.allocUnsafe(length)
@@ -86,7 +88,17 @@ export class MuxConnection extends Connection {
    * A relay frames the same update once per channel, so frames come from Node's buffer pool.
    */
   writeFrame(channel: number, message: Uint8Array): boolean {
-    return this.open && this.write(encodeFrame(channel, message, allocateFrame))
+    if (!this.open) return false
+    // With the TCP socket at hand, the channel frame is encoded inside its websocket frame.
+    if (this.hasTransport()) {
+      return this.writeWire(frameOf(encodeFrame(channel, message, framedAllocation)))
+    }
+    return this.write(encodeFrame(channel, message, allocateFrame))
+  }
+
+  /** The socket's own messages go on channel 0, framed per socket like any channel's. */
+  override sendShared(message: SharedMessage): boolean {
+    return this.writeFrame(SOCKET_CHANNEL, message.bytes)
   }
 
   /**
@@ -195,6 +207,11 @@ export class MuxChannel extends Connection {
 
   override sendUncounted(message: Uint8Array): boolean {
     return !this.closed && this.socket.writeFrame(this.channel, message)
+  }
+
+  /** A broadcast's message is framed for this channel: the channel id differs per socket. */
+  override sendShared(message: SharedMessage): boolean {
+    return this.sendUncounted(message.bytes)
   }
 
   /** The socket's token expiry closes the socket, and with it every channel. */

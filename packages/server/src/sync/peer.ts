@@ -1,5 +1,6 @@
 import type { CloseCode } from '@cardfile/core'
 import type { AuthenticatedActor } from '../auth/authenticate'
+import type { SharedMessage } from './wire-frame'
 
 /**
  * Whatever a live document sends to and hears from: a client's websocket ({@link Connection}),
@@ -14,6 +15,11 @@ export interface Peer {
   send(message: Uint8Array): boolean
   /** {@link send} without counting bytes sent (broadcasts count them once for all). */
   sendUncounted(message: Uint8Array): boolean
+  /**
+   * One message of a broadcast, uncounted, in a form shared by every receiver (a websocket
+   * connection writes one frame built for all); absent: {@link sendUncounted} its bytes.
+   */
+  sendShared?(message: SharedMessage): boolean
   /** Sends only when {@link extended}. */
   sendExtended(message: Uint8Array): void
   /** Ends the peer's use of the document with `code`. */
