@@ -1,23 +1,60 @@
 import { defineConfig } from 'tsup'
 
-export default defineConfig({
-  entry: {
-    index: 'src/index.ts',
-    cli: 'src/cli.ts',
-    'demo/index': 'src/demo/index.ts',
-    'sqlite/index': 'src/sqlite/index.ts',
-    'memory/index': 'src/memory/index.ts',
-    'postgres/index': 'src/postgres/index.ts',
-    'redis/index': 'src/redis/index.ts',
-    // SQLite's commit thread, found beside the bundle that starts it: sqlite/index and cli.
-    'sqlite/sqlite-commit-worker': 'src/storage/sqlite-commit-worker.ts',
-    'sqlite-commit-worker': 'src/storage/sqlite-commit-worker.ts',
+/**
+ * What the `cardfile` command leaves to `node_modules`: native or optional peers (the SQLite
+ * driver, PostgreSQL, Redis) and ws's optional native helpers. Everything else it runs is
+ * bundled into it.
+ */
+const CLI_EXTERNAL = ['better-sqlite3', 'pg', 'ioredis', 'bufferutil', 'utf-8-validate']
+
+export default defineConfig([
+  {
+    // The library: its dependencies stay imports, so an application shares one Yjs with it.
+    entry: {
+      index: 'src/index.ts',
+      'demo/index': 'src/demo/index.ts',
+      'sqlite/index': 'src/sqlite/index.ts',
+      'memory/index': 'src/memory/index.ts',
+      'postgres/index': 'src/postgres/index.ts',
+      'redis/index': 'src/redis/index.ts',
+      // SQLite's commit thread, found beside the module that starts it: sqlite/index, or a
+      // chunk at the root of dist.
+      'sqlite/sqlite-commit-worker': 'src/storage/sqlite-commit-worker.ts',
+      'sqlite-commit-worker': 'src/storage/sqlite-commit-worker.ts',
+    },
+    // import.meta.url in the CommonJS build (the commit thread's script is found from it).
+    shims: true,
+    format: ['esm', 'cjs'],
+    dts: true,
+    // The build script empties dist first: the two builds here run at the same time.
+    clean: false,
+    sourcemap: true,
+    target: 'es2022',
   },
-  // import.meta.url in the CommonJS build (the commit thread's script is found from it).
-  shims: true,
-  format: ['esm', 'cjs'],
-  dts: true,
-  clean: true,
-  sourcemap: true,
-  target: 'es2022',
-})
+  {
+    // The `cardfile` command: a process of its own, so its dependencies (Yjs, lib0, ws, zod,
+    // @cardfile/core...) are bundled in: loading a hundred-odd modules through Node's ESM
+    // loader, each resolved, read and linked on its own, cost about a third of its start.
+    // Optional peers and what each backend loads stay behind dynamic imports, in chunks of
+    // their own under dist/cli/.
+    entry: {
+      cli: 'src/cli.ts',
+      // Beside the chunk holding the commit thread's code (the SQLite backend's).
+      'cli/sqlite-commit-worker': 'src/storage/sqlite-commit-worker.ts',
+    },
+    format: ['esm'],
+    noExternal: [new RegExp(`^(?!(${CLI_EXTERNAL.join('|')})(/|$))`)],
+    external: CLI_EXTERNAL,
+    // ws and other CommonJS dependencies call require() for Node's modules.
+    banner: {
+      js: "import { createRequire as __cardfileCreateRequire } from 'node:module'; const require = __cardfileCreateRequire(import.meta.url);",
+    },
+    esbuildOptions(options) {
+      options.chunkNames = 'cli/[name]-[hash]'
+    },
+    dts: false,
+    clean: false,
+    sourcemap: true,
+    target: 'es2022',
+  },
+])
