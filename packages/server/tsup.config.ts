@@ -1,4 +1,5 @@
 import { defineConfig } from 'tsup'
+import type { Plugin } from 'esbuild'
 
 /**
  * What the `cardfile` command leaves to `node_modules`: native or optional peers (the SQLite
@@ -6,6 +7,25 @@ import { defineConfig } from 'tsup'
  * bundled into it.
  */
 const CLI_EXTERNAL = ['better-sqlite3', 'pg', 'ioredis', 'bufferutil', 'utf-8-validate']
+
+/**
+ * The SQLite driver loaded with require() rather than import: it is CommonJS, and Node's ESM
+ * loader would first scan its source for export names (a few milliseconds of the start).
+ */
+const requireSqliteDriver: Plugin = {
+  name: 'require-sqlite-driver',
+  setup(build) {
+    build.onResolve({ filter: /^better-sqlite3$/ }, (args) =>
+      args.namespace === 'sqlite-driver'
+        ? { path: args.path, external: true }
+        : { path: args.path, namespace: 'sqlite-driver' },
+    )
+    build.onLoad({ filter: /.*/, namespace: 'sqlite-driver' }, () => ({
+      contents: "export default require('better-sqlite3')",
+      loader: 'js',
+    }))
+  },
+}
 
 export default defineConfig([
   {
@@ -43,12 +63,18 @@ export default defineConfig([
       'cli/sqlite-commit-worker': 'src/storage/sqlite-commit-worker.ts',
     },
     format: ['esm'],
-    noExternal: [new RegExp(`^(?!(${CLI_EXTERNAL.join('|')})(/|$))`)],
+    // better-sqlite3 too, to reach requireSqliteDriver, which leaves it external.
+    noExternal: [
+      new RegExp(
+        `^(?!(${CLI_EXTERNAL.filter((name) => name !== 'better-sqlite3').join('|')})(/|$))`,
+      ),
+    ],
     external: CLI_EXTERNAL,
     // ws and other CommonJS dependencies call require() for Node's modules.
     banner: {
       js: "import { createRequire as __cardfileCreateRequire } from 'node:module'; const require = __cardfileCreateRequire(import.meta.url);",
     },
+    esbuildPlugins: [requireSqliteDriver],
     esbuildOptions(options) {
       options.chunkNames = 'cli/[name]-[hash]'
     },

@@ -779,8 +779,9 @@ async function runServer(settings: ServeSettings): Promise<number> {
           logger.info('storage closed, exiting')
           resolveStop(0)
           // Every change is committed and acknowledged, and the log is written synchronously:
-          // nothing is left worth waiting for, a stray handle or a timer included.
-          setImmediate(() => process.exit(process.exitCode ?? 0))
+          // nothing is left worth waiting for, a stray handle or a timer included, nor the
+          // clients' answers to the close frames queued behind this turn of the event loop.
+          process.exit(0)
         } catch (error) {
           logger.error('error while stopping', errorContext(error))
           resolveStop(1)
