@@ -42,7 +42,7 @@ async function serve(data: string): Promise<Running> {
     [cli, 'serve', '--port', '0', '--host', '127.0.0.1', '--data', data, '--secret', SECRET].concat(
       ['--create-workspaces', 'advanced'],
     ),
-    { env: { ...env, CARDFILE_LOG_LEVEL: 'info' } },
+    { env: { ...env, CARDFILE_LOG_LEVEL: 'debug' } },
   )
   let stdout = ''
   let stderr = ''
@@ -88,9 +88,21 @@ describe('the built cardfile serve', () => {
     })
     expect(created.status).toBe(200)
     const { contactId } = (await created.json()) as { contactId: string }
+    // The first write starts the commit thread: its script, beside the bundle, loads, or an
+    // error line says it did not.
+    await expect
+      .poll(
+        () =>
+          first
+            .log()
+            .find((line) => line.msg === 'storage commit thread ready' || line.level === 'error')
+            ?.msg,
+        WAIT,
+      )
+      .toBe('storage commit thread ready')
     first.child.kill('SIGTERM')
     expect(await first.exited).toBe(0)
-    // An error line would say the bundle missed a module, the commit thread's script included.
+    // An error line would say the bundle missed a module.
     expect(first.log().filter((line) => line.level === 'error' || line.level === 'fatal')).toEqual(
       [],
     )
