@@ -98,6 +98,8 @@ export interface StorageStats {
 
 /** Where storage reports problems it handles itself (background compaction failures). */
 export interface StorageLogger {
+  /** Optional: what a storage does in the background (its commit thread being ready). */
+  debug?(message: string, context?: Record<string, unknown>): void
   warn(message: string, context?: Record<string, unknown>): void
   error(message: string, context?: Record<string, unknown>): void
 }

@@ -768,15 +768,20 @@ async function runServer(settings: ServeSettings): Promise<number> {
       logger.info('stopping: flushing pending commits', { signal })
       void (async () => {
         try {
-          // The storage closes (its last checkpoint) while the clients finish their close
-          // handshake; Redis once the server stopped, as before.
-          await server.close({ afterLastWrite: () => backend.close() })
+          // The storage closes (its last checkpoint) while the close frames go out; the
+          // clients' answers are not waited for, as the process ends next and the kernel
+          // delivers what was handed to it. Redis once the server stopped, as before.
+          await server.close({
+            afterLastWrite: () => backend.close(),
+            awaitCloseHandshakes: false,
+          })
           await coordination?.close()
           logger.info('storage closed, exiting')
           resolveStop(0)
           // Every change is committed and acknowledged, and the log is written synchronously:
-          // nothing is left worth waiting for, a stray handle or a timer included.
-          setImmediate(() => process.exit(process.exitCode ?? 0))
+          // nothing is left worth waiting for, a stray handle or a timer included, nor the
+          // clients' answers to the close frames queued behind this turn of the event loop.
+          process.exit(0)
         } catch (error) {
           logger.error('error while stopping', errorContext(error))
           resolveStop(1)

@@ -38,6 +38,7 @@ import { createOriginPolicy, handleCors } from './http/origins'
 import type { OriginOptions } from './http/origins'
 import { REQUEST_ID_HEADER, requestIdFor } from './http/request-id'
 import { contextualLogger, createLogScope } from './logging/log-context'
+import { closeFramesSent } from './sync/close-frames'
 import { loggableUrl, withoutSecret } from './logging/redact'
 import { createServerMetrics } from './metrics'
 import type { ServerMetrics } from './metrics'
@@ -227,7 +228,8 @@ export interface CardfileServer {
   /**
    * Stops accepting connections, lets every commit in flight settle (and its durable ack go
    * out), then closes open connections with 1001 (clients reconnect elsewhere or later), and
-   * resolves once every one of them finished its close handshake (or was cut off after a grace).
+   * resolves once every one of them finished its close handshake (or was cut off after a grace;
+   * or once the close frames are sent, with `awaitCloseHandshakes: false`).
    * The backend stays open: its owner closes it, after this or through `afterLastWrite`. Calls
    * after the first return the first call's promise.
    */
@@ -248,6 +250,16 @@ export interface ServerCloseOptions {
    * await server.close({ afterLastWrite: () => backend.close() })
    */
   readonly afterLastWrite?: () => Promise<void>
+  /**
+   * Whether `close` waits for every client's close handshake (the default, true), or only until
+   * each close frame, after every acknowledgement, is handed to the operating system: for a
+   * process that exits once the server stopped, where waiting for the clients' answers only
+   * delays the exit (the kernel sends what was handed to it when the process ends).
+   *
+   * @example
+   * await server.close({ afterLastWrite: () => backend.close(), awaitCloseHandshakes: false })
+   */
+  readonly awaitCloseHandshakes?: boolean
 }
 
 /**
@@ -1051,7 +1063,9 @@ export async function createCardfileServer(
       await registry.settled()
       // Documents relay and ack on the next tick after a commit: let that run before closing.
       await new Promise<void>((resolve) => setImmediate(resolve))
+      const sockets: WebSocket[] = []
       for (const conn of connections) {
+        sockets.push(conn.ws)
         conn.close({ code: CloseCodes.GoingAway.code, reason: 'shutting-down' })
       }
       // Consumers and jobs stop after their current step; what is left is resumed by the next
@@ -1068,7 +1082,9 @@ export async function createCardfileServer(
       processMetrics.stop()
       // Nothing writes from here on: the storage may close while the handshakes finish.
       const storageClosed = Promise.resolve().then(() => closeOptions?.afterLastWrite?.())
-      const [storage] = await Promise.allSettled([storageClosed, stopped])
+      const clientsDone =
+        closeOptions?.awaitCloseHandshakes === false ? closeFramesSent(sockets) : stopped
+      const [storage] = await Promise.allSettled([storageClosed, clientsDone])
       if (storage.status === 'rejected') throw storage.reason
       logger.info('stopped')
     })()

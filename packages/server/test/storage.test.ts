@@ -190,6 +190,18 @@ describe('SQLite storage', () => {
     expect(await reopened.index.findContact('w1', 'whatsapp', 'pu-c2')).toBeNull()
   })
 
+  it('starts its commit thread with the first document write, not when it opens', async () => {
+    const { path } = freshPath()
+    const logged: string[] = []
+    const backend = open({ path, logger: { ...silent, debug: (message) => logged.push(message) } })
+    // Long enough for a thread spawned at open to load and say so.
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    expect(await backend.documents.load('w1/contact/c1')).toEqual([])
+    expect(logged).toEqual([])
+    await untilOffThread(backend)
+    expect(logged).toEqual(['storage commit thread ready'])
+  })
+
   it('commits on a thread of its own: a commit waiting for the file leaves the event loop free and is acknowledged once done', async () => {
     const { path } = freshPath()
     const backend = open({ path, busyTimeoutMs: 10_000 })

@@ -394,6 +394,38 @@ describe('shutdown', () => {
     expect(stored).toEqual(Y.decodeStateVector(writer.acks.at(-1)!))
   }, 15_000)
 
+  it('with awaitCloseHandshakes false, resolves once the close frames are sent after every acknowledgement, without waiting for a client to answer', async () => {
+    const { server, backend } = await start()
+    const token = await makeToken({ user: 'ana', role: 'agent' })
+    const writer = await connectSynced(server, 'demo/contact/c1', token)
+    const silent = await connectSynced(server, 'demo/contact/c2', token)
+    // It reads nothing until resumed: the close frame waits in its socket, unanswered.
+    silent.ws.pause()
+    writer.doc.getMap('custom').set('note', fieldValue('first', ANA))
+    await expectPoll(() => writer.saved())
+    writer.doc.getMap('custom').set('note', fieldValue('second', ANA))
+    let stored: Map<number, number> | null = null
+    const started = performance.now()
+    await server.close({
+      afterLastWrite: async () => {
+        const doc = await loadFromStorage(backend, 'demo/contact/c1')
+        stored = Y.decodeStateVector(Y.encodeStateVector(doc))
+        await backend.close()
+      },
+      awaitCloseHandshakes: false,
+    })
+    // Resolved long before the close grace (3 s) would have cut the silent client off, with its
+    // socket still open: it had not even read the close frame, which it then gets.
+    expect(performance.now() - started).toBeLessThan(1000)
+    expect(server.connectionCount()).toBeGreaterThanOrEqual(1)
+    expect(silent.closeInfo).toBeNull()
+    silent.ws.resume()
+    expect((await silent.closed).code).toBe(1001)
+    expect((await writer.closed).code).toBe(1001)
+    // Every change taken in was stored and acknowledged before the close frame.
+    expect(stored).toEqual(Y.decodeStateVector(writer.acks.at(-1)!))
+  })
+
   it('rejects close when afterLastWrite fails, after the connections closed', async () => {
     const { server } = await start()
     const token = await makeToken({ user: 'ana', role: 'agent' })

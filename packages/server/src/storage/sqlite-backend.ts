@@ -133,7 +133,8 @@ export function createSqliteBackend(input: string | SqliteBackendOptions): Sqlit
   const maxGroupSize = Math.max(1, options.maxGroupSize ?? 1000)
   const compactAfter = options.compactAfter ?? 500
   const compactDelayMs = options.compactDelayMs ?? 1000
-  const logger: StorageLogger = options.logger ?? console
+  // Problems only, by default: console.debug would print the commit thread's routine news.
+  const logger: StorageLogger = options.logger ?? { warn: console.warn, error: console.error }
 
   const connection: SqliteConnectionOptions = {
     synchronous: options.synchronous ?? 'full',

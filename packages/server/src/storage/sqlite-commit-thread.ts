@@ -99,10 +99,10 @@ function workerScript(): { readonly script: URL | string; readonly eval: boolean
  * Starts the commit thread for a database file: a worker thread with its own connection (WAL
  * lets it write while the main connection reads) that runs every document append and
  * compaction, so their transactions and fsyncs never stall the event loop. Requests are
- * answered in order, one at a time. Until the thread is ready (it is spawned on the next turn of
- * the event loop and loads while the server starts), and should it die, they run on
- * `fallback`, the main connection (the requests a dying thread held are rejected: none of them
- * was acknowledged).
+ * answered in order, one at a time. The thread is spawned on the turn of the event loop after
+ * the first request, and loads meanwhile; until it is ready, and should it die, requests run
+ * on `fallback`, the main connection (the requests a dying thread held are rejected: none of
+ * them was acknowledged).
  *
  * @example
  * const thread = startCommitThread({ path, synchronous: 'full', busyTimeoutMs: 5000, compactAfter: 500 }, () => createSqliteDocumentWriter(db, 500), logger)
@@ -155,6 +155,7 @@ export function startCommitThread(
     started.on('message', (reply: CommitReply) => {
       if (reply.kind === 'ready') {
         ready = true
+        logger.debug?.('storage commit thread ready')
         return
       }
       waiting.shift()?.resolve(reply)
@@ -166,14 +167,22 @@ export function startCommitThread(
     )
     worker = started
   }
-  // Started on the next turn of the event loop: creating a worker costs the calling thread a
-  // few milliseconds, which a server opening its backend would otherwise spend before it listens
-  // (nothing waits on the thread: until it is up, writes run on the main connection). It then
-  // loads on another core while the server starts taking connections.
-  let pendingSpawn: NodeJS.Immediate | null = setImmediate(() => {
-    pendingSpawn = null
-    if (closing === null) spawn()
-  })
+  // Started once there is something to write, on the next turn of the event loop: a thread
+  // loading its own copy of the modules competes with a starting server for the machine's cores,
+  // and costs its stop a message round trip and a thread to wind down, for nothing while no
+  // document is written (a server restarted for readers, a stop soon after a start). Creating a
+  // worker costs the calling thread a few milliseconds: not in the middle of the first request
+  // (nothing waits on the thread: until it is up, writes run on the main connection).
+  let pendingSpawn: NodeJS.Immediate | null = null
+  let spawnAsked = false
+  const spawnSoon = (): void => {
+    if (spawnAsked) return
+    spawnAsked = true
+    pendingSpawn = setImmediate(() => {
+      pendingSpawn = null
+      if (closing === null) spawn()
+    })
+  }
 
   const request = (thread: Worker, message: CommitRequest): Promise<CommitReply> =>
     new Promise((resolve, reject) => {
@@ -187,13 +196,19 @@ export function startCommitThread(
 
   return {
     async commitGroup(batch) {
-      if (dead || !ready || worker === null) return onMain().commitGroup(batch)
+      if (dead || !ready || worker === null) {
+        spawnSoon()
+        return onMain().commitGroup(batch)
+      }
       const reply = await request(worker, { kind: 'commit', batch: batch.map(tightRecord) })
       if (reply.kind !== 'committed') throw failed(reply)
       return { outcome: reply.outcome, ms: reply.ms, offThread: true }
     },
     async compact(doc) {
-      if (dead || !ready || worker === null) return onMain().compact(doc)
+      if (dead || !ready || worker === null) {
+        spawnSoon()
+        return onMain().compact(doc)
+      }
       const reply = await request(worker, { kind: 'compact', doc })
       if (reply.kind !== 'compacted') throw failed(reply)
       return reply.done
