@@ -37,14 +37,20 @@ function open(options: SqliteBackendOptions): SqliteBackend {
   return backend
 }
 
-/** Appends until a commit ran on the commit thread (it opens its connection in the background). */
+/**
+ * Appends until a commit ran on the commit thread (it opens its connection in the background:
+ * loading its modules from the sources takes seconds on a loaded machine).
+ */
 async function untilOffThread(backend: SqliteBackend): Promise<void> {
   let warm = 0
   await expect
-    .poll(async () => {
-      await backend.documents.append('w1/contact/warm', updateSetting('warm', String(warm++)))
-      return backend.stats().offThreadCommits
-    })
+    .poll(
+      async () => {
+        await backend.documents.append('w1/contact/warm', updateSetting('warm', String(warm++)))
+        return backend.stats().offThreadCommits
+      },
+      { timeout: 15_000 },
+    )
     .toBeGreaterThan(0)
 }
 

@@ -111,6 +111,9 @@ export type SqliteBackend = Backend
 
 const asBytes = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength)
 
+/** How long an erasure's seal waits before it tries a busy checkpoint again. */
+const SEAL_RETRY_MS = 5
+
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 
 const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e))
@@ -433,12 +436,19 @@ export function createSqliteBackend(input: string | SqliteBackendOptions): Sqlit
     async sealErasure() {
       ensureOpen()
       // The WAL still holds the pages as they were before the deletes; copy everything into the
-      // main file (where secure_delete zeroed the rows) and truncate the WAL to nothing.
-      if (!checkpoint()) {
-        throw new CardfileError(
-          ErrorCodes.Internal,
-          'erasure could not checkpoint the WAL; old copies may remain until it is retried',
-        )
+      // main file (where secure_delete zeroed the rows) and truncate the WAL to nothing. A
+      // checkpoint another connection is running (the commit thread checkpoints between its
+      // commits) makes this one return busy at once, without waiting: try again until the
+      // busy timeout.
+      const deadline = Date.now() + connection.busyTimeoutMs
+      while (!checkpoint()) {
+        if (Date.now() >= deadline) {
+          throw new CardfileError(
+            ErrorCodes.Internal,
+            'erasure could not checkpoint the WAL; old copies may remain until it is retried',
+          )
+        }
+        await new Promise((resolve) => setTimeout(resolve, SEAL_RETRY_MS))
       }
     },
 
