@@ -183,6 +183,9 @@ export function createSqliteBackend(input: string | SqliteBackendOptions): Sqlit
       'SELECT seq, data FROM updates WHERE doc = ? ORDER BY seq',
     ),
     deleteUpdates: db.prepare<[string]>('DELETE FROM updates WHERE doc = ?'),
+    searchStale: db.prepare<[], { one: number }>(
+      'SELECT 1 AS one FROM contact_search_stale LIMIT 1',
+    ),
     deleteSnapshot: db.prepare<[string]>('DELETE FROM snapshots WHERE doc = ?'),
     deleteContact: db.prepare<[string, string]>(
       'DELETE FROM contacts WHERE workspace = ? AND id = ?',
@@ -602,10 +605,13 @@ export function createSqliteBackend(input: string | SqliteBackendOptions): Sqlit
         cancelFlush()
         closed = true
         reindexer.stop()
-        // No overwritten word is left in the search indexes for the next process to clear.
-        await thread.reindexSearch().catch((e: unknown) => {
-          logger.error('search re-index failed', errorContext(e))
-        })
+        // No overwritten word is left in the search indexes for the next process to clear
+        // (looked up here first: a server that wrote nothing has no writer to wake for it).
+        if (sql.searchStale.get() !== undefined) {
+          await thread.reindexSearch().catch((e: unknown) => {
+            logger.error('search re-index failed', errorContext(e))
+          })
+        }
         // Every commit has landed: the two connections close side by side, and whichever
         // closes last checkpoints the log (the thread, if it is still closing, off this one).
         const threadClosed = thread.close()
