@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { signToken } from '@cardfile/server'
 import { afterEach, describe, expect, it } from 'vitest'
+import { inboundContact } from '../channel-inbound'
 
 /**
  * The `cardfile` command as it is published: the bundle in packages/server/dist (its
@@ -74,20 +75,12 @@ describe('the built cardfile serve', () => {
     const data = join(dir, 'cardfile.db')
 
     const first = await serve(data)
-    const created = await fetch(`${first.base}/api/${WORKSPACE}/inbound`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${await tokenFor('channel-ingest', 'system')}`,
-        'content-type': 'application/json',
-      },
-      body: JSON.stringify({
-        channel: 'webchat',
-        platformUserId: 'visitor-1',
-        message: { text: 'Hello' },
-      }),
-    })
-    expect(created.status).toBe(200)
-    const { contactId } = (await created.json()) as { contactId: string }
+    const contactId = await inboundContact(
+      first.base,
+      WORKSPACE,
+      await tokenFor('channel-ingest', 'system'),
+      'visitor-1',
+    )
     // The first write starts the commit thread: its script, beside the bundle, loads, or an
     // error line says it did not.
     await expect

@@ -10,6 +10,7 @@ import { signToken } from '@cardfile/server'
 import { afterEach, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import * as Y from 'yjs'
+import { inboundContact } from '../channel-inbound'
 
 /**
  * A `kill -9` of the real `cardfile serve` process while several real clients write, then a
@@ -95,23 +96,9 @@ async function connect(url: string, userId: string, role: Role): Promise<Cardfil
   return client
 }
 
-/** Creates a contact the way a channel does: an inbound message with a system token. */
-async function createContact(url: string, visitor: string): Promise<string> {
-  const response = await fetch(`${url.replace(/^ws/, 'http')}/api/${WORKSPACE}/inbound`, {
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${await tokenFor('channel-ingest', 'system')}`,
-      'content-type': 'application/json',
-    },
-    body: JSON.stringify({
-      channel: 'webchat',
-      platformUserId: visitor,
-      message: { text: `Hello from ${visitor}` },
-    }),
-  })
-  expect(response.status).toBe(200)
-  return ((await response.json()) as { contactId: string }).contactId
-}
+/** Creates a contact the way a channel does. */
+const createContact = async (url: string, visitor: string): Promise<string> =>
+  inboundContact(url, WORKSPACE, await tokenFor('channel-ingest', 'system'), visitor)
 
 const attributeOf = (writer: string) => `k9_${writer}`
 

@@ -342,6 +342,24 @@ describe('lifecycle', () => {
   })
 })
 
+/**
+ * A server with a writer whose first change is saved and whose second was just sent, not
+ * waited for (taken in, then stored and acknowledged, or not, by when the close comes), and a
+ * client on another document that reads nothing until resumed: a close frame to it goes
+ * unanswered.
+ */
+async function writingBesideASilentClient() {
+  const { server, backend } = await start()
+  const token = await makeToken({ user: 'ana', role: 'agent' })
+  const writer = await connectSynced(server, 'demo/contact/c1', token)
+  const silent = await connectSynced(server, 'demo/contact/c2', token)
+  silent.ws.pause()
+  writer.doc.getMap('custom').set('note', fieldValue('first', ANA))
+  await expectPoll(() => writer.saved())
+  writer.doc.getMap('custom').set('note', fieldValue('second', ANA))
+  return { server, backend, writer, silent }
+}
+
 describe('shutdown', () => {
   it('closes clients with 1001 and waits for commits in flight', async () => {
     const server = (await start()).server
@@ -359,17 +377,7 @@ describe('shutdown', () => {
     expect(stored.getMap('custom').get('note')).toMatchObject({ value: 'last' })
   })
   it('closes the storage through afterLastWrite once every change taken in is acknowledged, while a client that has not answered the close is still connected', async () => {
-    const { server, backend } = await start()
-    const token = await makeToken({ user: 'ana', role: 'agent' })
-    const writer = await connectSynced(server, 'demo/contact/c1', token)
-    const silent = await connectSynced(server, 'demo/contact/c2', token)
-    // It reads nothing more: the server's close frame goes unanswered until the grace runs out.
-    silent.ws.pause()
-    writer.doc.getMap('custom').set('note', fieldValue('first', ANA))
-    await expectPoll(() => writer.saved())
-    // Sent just before the close and not waited for: taken in (then stored and acknowledged)
-    // or not, by when it arrives.
-    writer.doc.getMap('custom').set('note', fieldValue('second', ANA))
+    const { server, backend, writer } = await writingBesideASilentClient()
     let stored: Map<number, number> | null = null
     let connectedAtStorageClose = 0
     const started = performance.now()
@@ -395,15 +403,7 @@ describe('shutdown', () => {
   }, 15_000)
 
   it('with awaitCloseHandshakes false, resolves once the close frames are sent after every acknowledgement, without waiting for a client to answer', async () => {
-    const { server, backend } = await start()
-    const token = await makeToken({ user: 'ana', role: 'agent' })
-    const writer = await connectSynced(server, 'demo/contact/c1', token)
-    const silent = await connectSynced(server, 'demo/contact/c2', token)
-    // It reads nothing until resumed: the close frame waits in its socket, unanswered.
-    silent.ws.pause()
-    writer.doc.getMap('custom').set('note', fieldValue('first', ANA))
-    await expectPoll(() => writer.saved())
-    writer.doc.getMap('custom').set('note', fieldValue('second', ANA))
+    const { server, backend, writer, silent } = await writingBesideASilentClient()
     let stored: Map<number, number> | null = null
     const started = performance.now()
     await server.close({

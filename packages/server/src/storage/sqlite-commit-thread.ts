@@ -194,30 +194,40 @@ export function startCommitThread(
   const failed = (reply: CommitReply): Error =>
     new Error(reply.kind === 'failed' ? reply.message : `unexpected reply ${reply.kind}`)
 
+  /**
+   * Sends `message` to the thread and returns its reply of kind `expected`; null while the
+   * thread is not up (or dead), when the caller runs the request on the main connection.
+   */
+  const onThread = async <K extends CommitReply['kind']>(
+    message: () => CommitRequest,
+    expected: K,
+  ): Promise<Extract<CommitReply, { kind: K }> | null> => {
+    if (dead || !ready || worker === null) return null
+    const reply = await request(worker, message())
+    if (reply.kind !== expected) throw failed(reply)
+    return reply as Extract<CommitReply, { kind: K }>
+  }
+
   return {
     async commitGroup(batch) {
-      if (dead || !ready || worker === null) {
-        spawnSoon()
-        return onMain().commitGroup(batch)
-      }
-      const reply = await request(worker, { kind: 'commit', batch: batch.map(tightRecord) })
-      if (reply.kind !== 'committed') throw failed(reply)
-      return { outcome: reply.outcome, ms: reply.ms, offThread: true }
+      const reply = await onThread(
+        () => ({ kind: 'commit', batch: batch.map(tightRecord) }),
+        'committed',
+      )
+      if (reply !== null) return { outcome: reply.outcome, ms: reply.ms, offThread: true }
+      spawnSoon()
+      return onMain().commitGroup(batch)
     },
     async compact(doc) {
-      if (dead || !ready || worker === null) {
-        spawnSoon()
-        return onMain().compact(doc)
-      }
-      const reply = await request(worker, { kind: 'compact', doc })
-      if (reply.kind !== 'compacted') throw failed(reply)
-      return reply.done
+      const reply = await onThread(() => ({ kind: 'compact', doc }), 'compacted')
+      if (reply !== null) return reply.done
+      spawnSoon()
+      return onMain().compact(doc)
     },
     async reindexSearch() {
-      if (dead || !ready || worker === null) return onMain().reindexSearch()
-      const reply = await request(worker, { kind: 'reindex-search' })
-      if (reply.kind !== 'reindexed') throw failed(reply)
-      return reply.rows
+      // Not a reason to start the thread: only appends leave rows stale.
+      const reply = await onThread(() => ({ kind: 'reindex-search' }), 'reindexed')
+      return reply !== null ? reply.rows : onMain().reindexSearch()
     },
     close() {
       closing ??= (async () => {
